@@ -1,0 +1,83 @@
+# pfhttpd: build, test, run, install.
+#
+#   make            build build/pfhttpd
+#   make run        install missing packages, build, run on etc/pfhttpd.ini
+#   make test       install missing packages, build, run every test
+#   make install    PREFIX=/usr/local DESTDIR=
+
+PREFIX	?= /usr/local
+DESTDIR	?=
+CC	?= cc
+CFLAGS	?= -O2 -g
+PYTHON	?= /usr/bin/python3
+PYTEST_FLAGS ?= -q
+
+WARNINGS = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+	   -Wpointer-arith -Wcast-qual -Wformat=2 -Werror
+PKGS	 = libevent inih
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARNINGS) $(CFLAGS) $(PKG_CFLAGS) \
+	     -DPFHTTPD_CONF='"$(PREFIX)/etc/pfhttpd/pfhttpd.ini"'
+
+B	 = build
+SRCS	 = $(wildcard src/*.c)
+OBJS	 = $(SRCS:src/%.c=$(B)/obj/%.o)
+LIB_OBJS = $(filter-out $(B)/obj/main.o,$(OBJS))
+UNIT_SRCS = $(wildcard tests/unit/test_*.c)
+UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
+
+.PHONY: all deps run test unit integration install clean format lint-man
+
+all: $(B)/pfhttpd
+
+deps:
+	@tools/install-deps
+
+$(B)/obj/%.o: src/%.c src/pfhttpd.h
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(B)/libpfhttpd.a: $(LIB_OBJS)
+	rm -f $@
+	ar rcs $@ $^
+
+$(B)/pfhttpd: $(B)/obj/main.o $(B)/libpfhttpd.a
+	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(B)/tests/%: tests/unit/%.c $(B)/libpfhttpd.a src/pfhttpd.h
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Isrc -o $@ $< $(B)/libpfhttpd.a $(PKG_LIBS) -lcmocka
+
+run: deps all
+	mkdir -p var/log var/run
+	$(B)/pfhttpd -f -c etc/pfhttpd.ini
+
+unit: $(UNIT_BINS)
+	@for t in $(UNIT_BINS); do echo "== $$t"; $$t || exit 1; done
+
+integration: all
+	PFHTTPD_BIN=$(CURDIR)/$(B)/pfhttpd $(PYTHON) -m pytest \
+	    $(PYTEST_FLAGS) tests/integration
+
+test: deps
+	$(MAKE) all
+	$(MAKE) unit
+	$(MAKE) lint-man
+	$(MAKE) integration
+
+lint-man:
+	mandoc -Tlint -Wwarning man/*.[0-9]
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/etc/pfhttpd \
+	    $(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man8
+	install -m 755 $(B)/pfhttpd $(DESTDIR)$(PREFIX)/sbin/pfhttpd
+	install -m 644 man/pfhttpd.8 $(DESTDIR)$(PREFIX)/share/man/man8/
+	install -m 644 man/pfhttpd.ini.5 $(DESTDIR)$(PREFIX)/share/man/man5/
+
+format:
+	clang-format -i src/*.c src/*.h tests/unit/*.c
+
+clean:
+	rm -rf $(B)

@@ -1,0 +1,822 @@
+/*
+ * The configuration file: one table of keys (type, bounds, default, whether
+ * a reload may change it), an inih reader and handler, and validation.
+ * Defaults are parsed from the table by the same code as values from the
+ * file, so a default can never bypass a check.
+ */
+
+#include <sys/types.h>
+#include <sys/stat.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <grp.h>
+#include <libgen.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <ini.h>
+
+#include "pfhttpd.h"
+
+#define CONFIG_NITEMS(a) (sizeof(a) / sizeof((a)[0]))
+
+#define CONFIG_KB   1024LL
+#define CONFIG_MB   (1024LL * 1024)
+#define CONFIG_SEC  1000LL
+#define CONFIG_MIN  (60 * CONFIG_SEC)
+#define CONFIG_HOUR (60 * CONFIG_MIN)
+
+enum config_type {
+	CONFIG_INTEGER,	  /* decimal digits; long long */
+	CONFIG_AUTO,	  /* "auto" (online CPUs) or an integer; long long */
+	CONFIG_SIZE,	  /* digits, optional k/K or m/M; bytes, long long */
+	CONFIG_DURATION,  /* digits, optional ms, s or m; ms, long long */
+	CONFIG_BOOL,	  /* yes/no, on/off, true/false, 1/0; int */
+	CONFIG_PATH,	  /* relative to the config file's dir; char * */
+	CONFIG_DIRECTORY, /* a CONFIG_PATH naming an existing directory */
+	CONFIG_FILENAME,  /* a file name without '/'; char * */
+	CONFIG_USER,	  /* an existing user name; char * */
+	CONFIG_GROUP,	  /* an existing group name; char * */
+	CONFIG_LISTEN,	  /* a listen address appended to cf_listen[] */
+};
+
+#define CONFIG_RELOADABLE 0x01 /* a reload may change the value */
+#define CONFIG_REPEATABLE 0x02 /* the key may appear more than once */
+#define CONFIG_EMPTY_NONE 0x04 /* an empty value means none (NULL) */
+
+struct config_key {
+	const char *ck_section; /* section name without brackets */
+	const char *ck_key;	/* key name */
+	enum config_type ck_type;
+	size_t ck_offset; /* of the member in struct config */
+	long long ck_min; /* numeric bounds, inclusive, stored unit */
+	long long ck_max;
+	const char *ck_default; /* parsed like a value from the file */
+	int ck_flags;		/* CONFIG_RELOADABLE, ... */
+};
+
+#define CF(m) offsetof(struct config, m)
+
+/*
+ * Every key pfhttpd knows. A default applies only when the file does not
+ * set the key (for listen: when no listen line is given at all).
+ */
+static const struct config_key config_keys[] = {
+    {"server", "listen", CONFIG_LISTEN, CF(cf_listen), 0, 0, "127.0.0.1:8080",
+	CONFIG_RELOADABLE | CONFIG_REPEATABLE},
+    {"server", "workers", CONFIG_AUTO, CF(cf_workers), 1, 256, "auto",
+	CONFIG_RELOADABLE},
+    {"server", "user", CONFIG_USER, CF(cf_user), 0, 0, "", CONFIG_EMPTY_NONE},
+    {"server", "group", CONFIG_GROUP, CF(cf_group), 0, 0, "",
+	CONFIG_EMPTY_NONE},
+    {"server", "pid_file", CONFIG_PATH, CF(cf_pid_file), 0, 0, "pfhttpd.pid",
+	CONFIG_EMPTY_NONE},
+    {"server", "daemon", CONFIG_BOOL, CF(cf_daemon), 0, 1, "no", 0},
+    {"server", "max_connections", CONFIG_INTEGER, CF(cf_max_connections), 1,
+	1000000, "4096", CONFIG_RELOADABLE},
+    {"server", "shutdown_timeout", CONFIG_DURATION, CF(cf_shutdown_timeout), 0,
+	CONFIG_HOUR, "10s", CONFIG_RELOADABLE},
+
+    {"http", "root", CONFIG_DIRECTORY, CF(cf_root), 0, 0, "../htdocs",
+	CONFIG_RELOADABLE},
+    {"http", "index", CONFIG_FILENAME, CF(cf_index), 0, 0, "index.html",
+	CONFIG_RELOADABLE},
+    {"http", "keepalive_timeout", CONFIG_DURATION, CF(cf_keepalive_timeout), 0,
+	CONFIG_HOUR, "15s", CONFIG_RELOADABLE},
+    {"http", "header_timeout", CONFIG_DURATION, CF(cf_header_timeout), 1,
+	CONFIG_HOUR, "10s", CONFIG_RELOADABLE},
+    {"http", "send_timeout", CONFIG_DURATION, CF(cf_send_timeout), 1,
+	CONFIG_HOUR, "60s", CONFIG_RELOADABLE},
+    {"http", "max_header_size", CONFIG_SIZE, CF(cf_max_header_size), CONFIG_KB,
+	CONFIG_MB, "8k", CONFIG_RELOADABLE},
+    {"http", "max_keepalive_requests", CONFIG_INTEGER,
+	CF(cf_max_keepalive_requests), 1, 10000000, "1000", CONFIG_RELOADABLE},
+    {"http", "serve_dotfiles", CONFIG_BOOL, CF(cf_serve_dotfiles), 0, 1, "no",
+	CONFIG_RELOADABLE},
+
+    {"log", "error_log", CONFIG_PATH, CF(cf_error_log), 0, 0,
+	"../var/log/error.log", CONFIG_EMPTY_NONE},
+};
+
+#define CONFIG_NKEYS CONFIG_NITEMS(config_keys)
+
+/* Results of config_parse_number(). */
+#define CONFIG_NUMBER_OK    0
+#define CONFIG_NUMBER_BAD   (-1) /* not the expected syntax */
+#define CONFIG_NUMBER_RANGE (-2) /* well-formed but overflows */
+
+/* State shared by the reader and the handler while one file is parsed. */
+struct config_parse {
+	struct config *cp_cf;	   /* being filled */
+	const char *cp_file;	   /* file name as given, for messages */
+	char *cp_dir;		   /* absolute directory of the file */
+	FILE *cp_fp;		   /* the open file */
+	char *cp_buf;		   /* getline() buffer */
+	size_t cp_bufsize;	   /* its size */
+	int cp_line;		   /* line last returned by the reader */
+	int cp_seen[CONFIG_NKEYS]; /* line of a key's first use, or 0 */
+	int cp_listen_line[CONFIG_MAX_LISTEN]; /* line of each listen */
+	int cp_failed;			       /* cp_err holds an error */
+	int cp_error_line; /* line of that error, 0 if none */
+	char *cp_err;	   /* caller's error buffer */
+	size_t cp_errlen;  /* its size */
+};
+
+static void config_error(
+    struct config_parse *cp, int line, const char *fmt, ...) PRINTFLIKE(3, 4);
+static void *config_member(struct config *cf, const struct config_key *ck);
+static int config_is_string(enum config_type type);
+static void config_format_number(
+    enum config_type type, long long v, char *buf, size_t len);
+static void config_expected(const struct config_key *ck, char *buf, size_t len);
+static int config_parse_number(
+    enum config_type type, const char *s, long long *out);
+static int config_parse_bool(const char *s, int *out);
+static long long config_cpus(const struct config_key *ck);
+static char *config_join(const char *dir, const char *path);
+static int config_set_number(struct config_parse *cp,
+    const struct config_key *ck, const char *value, int line);
+static int config_set_string(struct config_parse *cp,
+    const struct config_key *ck, const char *value, int line);
+static int config_set_listen(struct config_parse *cp,
+    const struct config_key *ck, const char *value, int line);
+static int config_set(struct config_parse *cp, const struct config_key *ck,
+    const char *value, int line);
+static int config_check_section(struct config_parse *cp, const char *s);
+static char *config_read_line(char *str, int num, void *stream);
+static int config_handler(
+    void *user, const char *section, const char *name, const char *value);
+static int config_locate(struct config_parse *cp);
+static int config_defaults(struct config_parse *cp);
+
+/*
+ * Record "FILE:LINE: message" (or "FILE: message" when line is 0) unless an
+ * error is already recorded: the first error is the one reported.
+ */
+static void
+config_error(struct config_parse *cp, int line, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (cp->cp_failed)
+		return;
+	cp->cp_failed = 1;
+	cp->cp_error_line = line;
+	if (cp->cp_errlen == 0)
+		return;
+	if (line > 0)
+		n = snprintf(
+		    cp->cp_err, cp->cp_errlen, "%s:%d: ", cp->cp_file, line);
+	else
+		n = snprintf(cp->cp_err, cp->cp_errlen, "%s: ", cp->cp_file);
+	if (n < 0 || (size_t)n >= cp->cp_errlen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(cp->cp_err + n, cp->cp_errlen - (size_t)n, fmt, ap);
+	va_end(ap);
+}
+
+/* Return the address of the member of cf that the key ck sets. */
+static void *
+config_member(struct config *cf, const struct config_key *ck)
+{
+	return (char *)cf + ck->ck_offset;
+}
+
+/* Tell whether keys of this type are stored as an allocated char *. */
+static int
+config_is_string(enum config_type type)
+{
+	switch (type) {
+	case CONFIG_PATH:
+	case CONFIG_DIRECTORY:
+	case CONFIG_FILENAME:
+	case CONFIG_USER:
+	case CONFIG_GROUP:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* Format v in the largest unit of its type that shows it exactly. */
+static void
+config_format_number(enum config_type type, long long v, char *buf, size_t len)
+{
+	if (type == CONFIG_SIZE && v != 0 && v % CONFIG_MB == 0)
+		snprintf(buf, len, "%lldm", v / CONFIG_MB);
+	else if (type == CONFIG_SIZE && v != 0 && v % CONFIG_KB == 0)
+		snprintf(buf, len, "%lldk", v / CONFIG_KB);
+	else if (type == CONFIG_DURATION && v != 0 && v % CONFIG_MIN == 0)
+		snprintf(buf, len, "%lldm", v / CONFIG_MIN);
+	else if (type == CONFIG_DURATION && v != 0 && v % CONFIG_SEC == 0)
+		snprintf(buf, len, "%llds", v / CONFIG_SEC);
+	else if (type == CONFIG_DURATION && v != 0)
+		snprintf(buf, len, "%lldms", v);
+	else
+		snprintf(buf, len, "%lld", v);
+}
+
+/* Describe what a value of key ck must look like, for error messages. */
+static void
+config_expected(const struct config_key *ck, char *buf, size_t len)
+{
+	char min[32], max[32];
+
+	config_format_number(ck->ck_type, ck->ck_min, min, sizeof(min));
+	config_format_number(ck->ck_type, ck->ck_max, max, sizeof(max));
+	switch (ck->ck_type) {
+	case CONFIG_INTEGER:
+		snprintf(buf, len, "an integer from %s to %s", min, max);
+		break;
+	case CONFIG_AUTO:
+		snprintf(
+		    buf, len, "auto or an integer from %s to %s", min, max);
+		break;
+	case CONFIG_SIZE:
+		snprintf(buf, len,
+		    "a size from %s to %s (digits with an optional k or m suffix)",
+		    min, max);
+		break;
+	case CONFIG_DURATION:
+		snprintf(buf, len,
+		    "a duration from %s to %s (digits with an optional ms, s or m suffix)",
+		    min, max);
+		break;
+	case CONFIG_BOOL:
+		snprintf(buf, len, "yes or no (or on/off, true/false, 1/0)");
+		break;
+	case CONFIG_PATH:
+	case CONFIG_DIRECTORY:
+		snprintf(buf, len, "a path");
+		break;
+	case CONFIG_FILENAME:
+		snprintf(buf, len, "a file name without '/'");
+		break;
+	case CONFIG_USER:
+		snprintf(buf, len, "a user name");
+		break;
+	case CONFIG_GROUP:
+		snprintf(buf, len, "a group name");
+		break;
+	case CONFIG_LISTEN:
+		snprintf(buf, len, "host:port, [v6addr]:port, *:port or port");
+		break;
+	}
+}
+
+/*
+ * Parse an integer, size or duration into *out in the stored unit (bytes,
+ * milliseconds). Return CONFIG_NUMBER_OK, _BAD or _RANGE (too large).
+ */
+static int
+config_parse_number(enum config_type type, const char *s, long long *out)
+{
+	const char *p;
+	long long v, mult;
+	int digit, overflow;
+
+	v = 0;
+	overflow = 0;
+	for (p = s; *p >= '0' && *p <= '9'; p++) {
+		digit = *p - '0';
+		if (v > (LLONG_MAX - digit) / 10)
+			overflow = 1;
+		else
+			v = v * 10 + digit;
+	}
+	if (p == s)
+		return CONFIG_NUMBER_BAD;
+
+	mult = 1;
+	if (type == CONFIG_SIZE) {
+		if (*p == 'k' || *p == 'K') {
+			mult = CONFIG_KB;
+			p++;
+		} else if (*p == 'm' || *p == 'M') {
+			mult = CONFIG_MB;
+			p++;
+		}
+	} else if (type == CONFIG_DURATION) {
+		/* A bare number is seconds. */
+		mult = CONFIG_SEC;
+		if (strcmp(p, "ms") == 0) {
+			mult = 1;
+			p += 2;
+		} else if (*p == 's') {
+			p++;
+		} else if (*p == 'm') {
+			mult = CONFIG_MIN;
+			p++;
+		}
+	}
+	if (*p != '\0')
+		return CONFIG_NUMBER_BAD;
+	if (overflow || v > LLONG_MAX / mult)
+		return CONFIG_NUMBER_RANGE;
+	*out = v * mult;
+	return CONFIG_NUMBER_OK;
+}
+
+/* Parse a boolean (case-insensitive) into *out; return 0 or -1. */
+static int
+config_parse_bool(const char *s, int *out)
+{
+	static const char *const yes[] = {"yes", "on", "true", "1"};
+	static const char *const no[] = {"no", "off", "false", "0"};
+	size_t i;
+
+	for (i = 0; i < CONFIG_NITEMS(yes); i++) {
+		if (strcasecmp(s, yes[i]) == 0) {
+			*out = 1;
+			return 0;
+		}
+		if (strcasecmp(s, no[i]) == 0) {
+			*out = 0;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* Return the number of online CPUs, clamped to the bounds of key ck. */
+static long long
+config_cpus(const struct config_key *ck)
+{
+	long n;
+
+	n = sysconf(_SC_NPROCESSORS_ONLN);
+	if (n < ck->ck_min)
+		return ck->ck_min;
+	if (n > ck->ck_max)
+		return ck->ck_max;
+	return n;
+}
+
+/* Return path made absolute against dir, newly allocated, or NULL. */
+static char *
+config_join(const char *dir, const char *path)
+{
+	char *s;
+	size_t len;
+
+	if (path[0] == '/')
+		return strdup(path);
+	len = strlen(dir);
+	if (asprintf(&s, "%s%s%s", dir,
+		len > 0 && dir[len - 1] == '/' ? "" : "/", path) == -1)
+		return NULL;
+	return s;
+}
+
+/* Set an integer, "auto", size, duration or boolean key from value. */
+static int
+config_set_number(struct config_parse *cp, const struct config_key *ck,
+    const char *value, int line)
+{
+	char expected[160], min[32], max[32];
+	long long v, *llp;
+	int b, *ip, rv;
+
+	config_expected(ck, expected, sizeof(expected));
+	if (*value == '\0') {
+		config_error(cp, line, "[%s] %s: missing value, expected %s",
+		    ck->ck_section, ck->ck_key, expected);
+		return -1;
+	}
+	if (ck->ck_type == CONFIG_BOOL) {
+		if (config_parse_bool(value, &b) == -1) {
+			config_error(cp, line, "[%s] %s: expected %s, got '%s'",
+			    ck->ck_section, ck->ck_key, expected, value);
+			return -1;
+		}
+		ip = config_member(cp->cp_cf, ck);
+		*ip = b;
+		return 0;
+	}
+
+	if (ck->ck_type == CONFIG_AUTO && strcmp(value, "auto") == 0) {
+		v = config_cpus(ck);
+		rv = CONFIG_NUMBER_OK;
+	} else
+		rv = config_parse_number(ck->ck_type, value, &v);
+	if (rv == CONFIG_NUMBER_BAD) {
+		config_error(cp, line, "[%s] %s: expected %s, got '%s'",
+		    ck->ck_section, ck->ck_key, expected, value);
+		return -1;
+	}
+	if (rv == CONFIG_NUMBER_RANGE || v < ck->ck_min || v > ck->ck_max) {
+		config_format_number(ck->ck_type, ck->ck_min, min, sizeof(min));
+		config_format_number(ck->ck_type, ck->ck_max, max, sizeof(max));
+		config_error(cp, line, "[%s] %s: %s is out of range (%s..%s)",
+		    ck->ck_section, ck->ck_key, value, min, max);
+		return -1;
+	}
+	llp = config_member(cp->cp_cf, ck);
+	*llp = v;
+	return 0;
+}
+
+/* Set a path, directory, file name, user or group key from value. */
+static int
+config_set_string(struct config_parse *cp, const struct config_key *ck,
+    const char *value, int line)
+{
+	char expected[160], **sp;
+	struct stat st;
+	char *s;
+
+	sp = config_member(cp->cp_cf, ck);
+	if (*value == '\0') {
+		if (ck->ck_flags & CONFIG_EMPTY_NONE) {
+			free(*sp);
+			*sp = NULL;
+			return 0;
+		}
+		config_expected(ck, expected, sizeof(expected));
+		config_error(cp, line, "[%s] %s: missing value, expected %s",
+		    ck->ck_section, ck->ck_key, expected);
+		return -1;
+	}
+
+	switch (ck->ck_type) {
+	case CONFIG_FILENAME:
+		if (strchr(value, '/') != NULL || strcmp(value, ".") == 0 ||
+		    strcmp(value, "..") == 0) {
+			config_expected(ck, expected, sizeof(expected));
+			config_error(cp, line, "[%s] %s: expected %s, got '%s'",
+			    ck->ck_section, ck->ck_key, expected, value);
+			return -1;
+		}
+		break;
+	case CONFIG_USER:
+		if (getpwnam(value) == NULL) {
+			config_error(cp, line, "[%s] %s: unknown user '%s'",
+			    ck->ck_section, ck->ck_key, value);
+			return -1;
+		}
+		break;
+	case CONFIG_GROUP:
+		if (getgrnam(value) == NULL) {
+			config_error(cp, line, "[%s] %s: unknown group '%s'",
+			    ck->ck_section, ck->ck_key, value);
+			return -1;
+		}
+		break;
+	default:
+		break;
+	}
+
+	if (ck->ck_type == CONFIG_PATH || ck->ck_type == CONFIG_DIRECTORY)
+		s = config_join(cp->cp_dir, value);
+	else
+		s = strdup(value);
+	if (s == NULL) {
+		config_error(cp, line, "%s", strerror(errno));
+		return -1;
+	}
+	if (ck->ck_type == CONFIG_DIRECTORY) {
+		if (stat(s, &st) == -1) {
+			config_error(cp, line, "[%s] %s %s: %s", ck->ck_section,
+			    ck->ck_key, s, strerror(errno));
+			free(s);
+			return -1;
+		}
+		if (!S_ISDIR(st.st_mode)) {
+			config_error(cp, line, "[%s] %s %s: not a directory",
+			    ck->ck_section, ck->ck_key, s);
+			free(s);
+			return -1;
+		}
+	}
+	free(*sp);
+	*sp = s;
+	return 0;
+}
+
+/* Append the listen address in value to cf_listen[]. */
+static int
+config_set_listen(struct config_parse *cp, const struct config_key *ck,
+    const char *value, int line)
+{
+	struct config *cf = cp->cp_cf;
+	struct listen_addr la, *las;
+	char reason[CONFIG_ERR_LEN];
+	int i;
+
+	las = config_member(cf, ck);
+	if (cf->cf_nlisten == CONFIG_MAX_LISTEN) {
+		config_error(cp, line,
+		    "[%s] %s: too many listen addresses (at most %d)",
+		    ck->ck_section, ck->ck_key, CONFIG_MAX_LISTEN);
+		return -1;
+	}
+	if (listen_parse(value, &la, reason, sizeof(reason)) == -1) {
+		config_error(cp, line, "[%s] %s: %s", ck->ck_section,
+		    ck->ck_key, reason);
+		return -1;
+	}
+	for (i = 0; i < cf->cf_nlisten; i++) {
+		if (las[i].la_sslen == la.la_sslen &&
+		    memcmp(&las[i].la_ss, &la.la_ss, la.la_sslen) == 0) {
+			config_error(cp, line,
+			    "[%s] %s: '%s' is the same address as '%s' at line %d",
+			    ck->ck_section, ck->ck_key, la.la_name,
+			    las[i].la_name, cp->cp_listen_line[i]);
+			return -1;
+		}
+	}
+	cp->cp_listen_line[cf->cf_nlisten] = line;
+	las[cf->cf_nlisten++] = la;
+	return 0;
+}
+
+/* Parse value for key ck (line 0 for a default) and store it in the config. */
+static int
+config_set(struct config_parse *cp, const struct config_key *ck,
+    const char *value, int line)
+{
+	switch (ck->ck_type) {
+	case CONFIG_INTEGER:
+	case CONFIG_AUTO:
+	case CONFIG_SIZE:
+	case CONFIG_DURATION:
+	case CONFIG_BOOL:
+		return config_set_number(cp, ck, value, line);
+	case CONFIG_LISTEN:
+		return config_set_listen(cp, ck, value, line);
+	default:
+		return config_set_string(cp, ck, value, line);
+	}
+}
+
+/*
+ * Check a "[name]" line, which inih does not pass to the handler: the
+ * section must be known and nothing but a comment may follow. A line with
+ * no ']' is left to inih, which reports it as a syntax error.
+ */
+static int
+config_check_section(struct config_parse *cp, const char *s)
+{
+	char known[128];
+	const char *end, *p;
+	size_t i, j, len, used;
+
+	end = strchr(s + 1, ']');
+	if (end == NULL)
+		return 0;
+	for (p = end + 1; isspace((unsigned char)*p); p++)
+		continue;
+	if (*p != '\0' && *p != ';') {
+		config_error(
+		    cp, cp->cp_line, "syntax error: unexpected text after ']'");
+		return -1;
+	}
+	len = (size_t)(end - (s + 1));
+	for (i = 0; i < CONFIG_NKEYS; i++) {
+		if (strlen(config_keys[i].ck_section) == len &&
+		    strncmp(config_keys[i].ck_section, s + 1, len) == 0)
+			return 0;
+	}
+
+	/* List every known section once, in table order. */
+	known[0] = '\0';
+	used = 0;
+	for (i = 0; i < CONFIG_NKEYS; i++) {
+		for (j = 0; j < i; j++) {
+			if (strcmp(config_keys[j].ck_section,
+				config_keys[i].ck_section) == 0)
+				break;
+		}
+		if (j < i || used >= sizeof(known))
+			continue;
+		used += (size_t)snprintf(known + used, sizeof(known) - used,
+		    "%s[%s]", used > 0 ? ", " : "", config_keys[i].ck_section);
+	}
+	config_error(cp, cp->cp_line, "unknown section [%.*s] (expected %s)",
+	    (int)len, s + 1, known);
+	return -1;
+}
+
+/*
+ * The ini_reader: return the next line into str (num bytes) without its
+ * leading whitespace, so that inih never takes an indented line for the
+ * continuation of a value, and count lines, since inih's handler is told
+ * no line number. Return NULL at the end or after an error.
+ */
+static char *
+config_read_line(char *str, int num, void *stream)
+{
+	struct config_parse *cp = stream;
+	ssize_t n;
+	char *s;
+
+	if (cp->cp_failed)
+		return NULL;
+	n = getline(&cp->cp_buf, &cp->cp_bufsize, cp->cp_fp);
+	if (n == -1) {
+		if (ferror(cp->cp_fp))
+			config_error(cp, 0, "%s", strerror(errno));
+		return NULL;
+	}
+	cp->cp_line++;
+	s = cp->cp_buf;
+	if (n > 0 && s[n - 1] == '\n')
+		s[--n] = '\0';
+	if (n > 0 && s[n - 1] == '\r')
+		s[--n] = '\0';
+	if (n > (ssize_t)num - 1) {
+		config_error(cp, cp->cp_line,
+		    "line too long (more than %d characters)", num - 1);
+		return NULL;
+	}
+	if (cp->cp_line == 1 && n >= 3 && memcmp(s, "\xef\xbb\xbf", 3) == 0)
+		s += 3; /* UTF-8 byte order mark */
+	while (isspace((unsigned char)*s))
+		s++;
+	if (*s == '[' && config_check_section(cp, s) == -1)
+		return NULL;
+	memmove(str, s, strlen(s) + 1);
+	return str;
+}
+
+/* The ini_handler: look up the key in the table and set its value. */
+static int
+config_handler(
+    void *user, const char *section, const char *name, const char *value)
+{
+	struct config_parse *cp = user;
+	const struct config_key *ck;
+	size_t i;
+	int line;
+
+	line = cp->cp_line;
+	if (*section == '\0') {
+		config_error(cp, line,
+		    "key '%s' is outside of any section (expected a [section] line first)",
+		    name);
+		return 0;
+	}
+	for (i = 0; i < CONFIG_NKEYS; i++) {
+		ck = &config_keys[i];
+		if (strcmp(ck->ck_section, section) == 0 &&
+		    strcmp(ck->ck_key, name) == 0)
+			break;
+	}
+	if (i == CONFIG_NKEYS) {
+		config_error(cp, line, "unknown key '%s' in section [%s]", name,
+		    section);
+		return 0;
+	}
+	if (cp->cp_seen[i] != 0 && !(ck->ck_flags & CONFIG_REPEATABLE)) {
+		config_error(cp, line,
+		    "[%s] %s: duplicate key (already set at line %d)",
+		    ck->ck_section, ck->ck_key, cp->cp_seen[i]);
+		return 0;
+	}
+	if (cp->cp_seen[i] == 0)
+		cp->cp_seen[i] = line;
+	return config_set(cp, ck, value, line) == 0;
+}
+
+/*
+ * Find the absolute directory of the config file (against which relative
+ * paths resolve) and the file's absolute path.
+ */
+static int
+config_locate(struct config_parse *cp)
+{
+	char *copy, *base;
+
+	if ((copy = strdup(cp->cp_file)) == NULL) {
+		config_error(cp, 0, "%s", strerror(errno));
+		return -1;
+	}
+	cp->cp_dir = realpath(dirname(copy), NULL);
+	free(copy);
+	if (cp->cp_dir == NULL) {
+		config_error(cp, 0, "%s", strerror(errno));
+		return -1;
+	}
+	if ((copy = strdup(cp->cp_file)) == NULL) {
+		config_error(cp, 0, "%s", strerror(errno));
+		return -1;
+	}
+	base = basename(copy);
+	cp->cp_cf->cf_file = config_join(cp->cp_dir, base);
+	free(copy);
+	if (cp->cp_cf->cf_file == NULL) {
+		config_error(cp, 0, "%s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Give every key the file did not set its default from the table. */
+static int
+config_defaults(struct config_parse *cp)
+{
+	size_t i;
+
+	for (i = 0; i < CONFIG_NKEYS; i++) {
+		if (cp->cp_seen[i] == 0 &&
+		    config_set(cp, &config_keys[i], config_keys[i].ck_default,
+			0) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * Read and validate the configuration file. Return a new config, or NULL
+ * with one message "FILE:LINE: message" (or "FILE: message") in err.
+ */
+struct config *
+config_load(const char *file, char *err, size_t errlen)
+{
+	struct config_parse cp;
+	struct config *cf;
+	int i, rv;
+
+	memset(&cp, 0, sizeof(cp));
+	cp.cp_file = file;
+	cp.cp_err = err;
+	cp.cp_errlen = errlen;
+	if (errlen > 0)
+		err[0] = '\0';
+
+	if ((cf = calloc(1, sizeof(*cf))) == NULL) {
+		config_error(&cp, 0, "%s", strerror(errno));
+		return NULL;
+	}
+	for (i = 0; i < CONFIG_MAX_LISTEN; i++)
+		cf->cf_listen[i].la_fd = -1;
+	cp.cp_cf = cf;
+
+	if ((cp.cp_fp = fopen(file, "r")) == NULL) {
+		config_error(&cp, 0, "%s", strerror(errno));
+		goto done;
+	}
+	if (config_locate(&cp) == -1)
+		goto done;
+
+	rv = ini_parse_stream(config_read_line, &cp, config_handler, &cp);
+	if (rv < 0)
+		config_error(&cp, 0, "%s", strerror(ENOMEM));
+	else if (rv > 0 && (!cp.cp_failed || rv < cp.cp_error_line)) {
+		/*
+		 * inih keeps going after a line it cannot parse: a line it
+		 * rejected before our first error is the first error.
+		 */
+		cp.cp_failed = 0;
+		config_error(&cp, rv,
+		    "syntax error (expected 'key = value', '[section]' or a comment)");
+	}
+	if (!cp.cp_failed)
+		config_defaults(&cp);
+
+done:
+	if (cp.cp_fp != NULL)
+		fclose(cp.cp_fp);
+	free(cp.cp_buf);
+	free(cp.cp_dir);
+	if (cp.cp_failed) {
+		config_free(cf);
+		return NULL;
+	}
+	return cf;
+}
+
+/*
+ * Free cf and everything it holds. A listening socket still open in
+ * cf_listen[] is closed: set its la_fd to -1 first to keep it.
+ */
+void
+config_free(struct config *cf)
+{
+	char **sp;
+	size_t i;
+	int j;
+
+	if (cf == NULL)
+		return;
+	for (i = 0; i < CONFIG_NKEYS; i++) {
+		if (config_is_string(config_keys[i].ck_type)) {
+			sp = config_member(cf, &config_keys[i]);
+			free(*sp);
+		}
+	}
+	for (j = 0; j < cf->cf_nlisten; j++)
+		listen_close(&cf->cf_listen[j]);
+	free(cf->cf_file);
+	free(cf);
+}

@@ -1,0 +1,450 @@
+/*
+ * Connection lifecycle: reading request headers, discarding request
+ * bodies, waiting for a response to drain, keep-alive and pipelining, the
+ * timeouts, lingering close, and the one destructor, conn_close().
+ *
+ * One request is handled at a time: the next pipelined request is parsed
+ * only once the previous response has been handed to the kernel, so
+ * responses go out in order and a request's end is well defined. Input
+ * beyond the read high-water mark stays in the kernel meanwhile.
+ *
+ * Timers (c_timer, one at a time):
+ *   waiting for a request's first byte   keepalive_timeout (header_timeout
+ *                                        on a new connection)
+ *   reading a request header             header_timeout, for the whole
+ *                                        header, not reset by progress
+ *   discarding a body after a response   header_timeout without progress
+ *   lingering before close               CONN_LINGER_MS
+ * Writing is bounded by send_timeout without progress (the bufferevent's
+ * write timeout).
+ */
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "pfhttpd.h"
+
+#define CONN_LINGER_MS	      2000	 /* discard input this long at most */
+#define CONN_MAX_SINGLE_WRITE (512 * 1024) /* bytes per write(2)/sendfile */
+#define CONN_BODY_CHUNK	      (64 * 1024)  /* chunked body bytes per step */
+
+static void conn_process(struct conn *c);
+
+/* Arm the connection's timer for ms milliseconds. */
+static void
+conn_timer_set(struct conn *c, long long ms)
+{
+	struct timeval tv;
+
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	evtimer_add(c->c_timer, &tv);
+}
+
+/* Return the connection's socket. */
+int
+conn_fd(const struct conn *c)
+{
+	return bufferevent_getfd(c->c_bev);
+}
+
+/* Tell whether the connection may stay open after answering req. */
+int
+conn_keepalive(const struct conn *c, const struct http_request *req)
+{
+	const struct config *cf = c->c_worker->w_cf;
+
+	return req->hr_keepalive && !c->c_close_after &&
+	    !c->c_worker->w_draining && cf->cf_keepalive_timeout > 0 &&
+	    c->c_nrequests + 1 < cf->cf_max_keepalive_requests;
+}
+
+/* Free a connection and everything it holds; the one destructor. */
+void
+conn_close(struct conn *c, const char *reason)
+{
+	struct worker *w = c->c_worker;
+
+	log_debug("%s: closed: %s", c->c_peer, reason);
+	event_free(c->c_timer);
+	bufferevent_free(c->c_bev);
+	TAILQ_REMOVE(&w->w_conns, c, c_entry);
+	w->w_nconns--;
+	free(c);
+	worker_conn_closed(w);
+}
+
+/* Wait for the next request on the connection (or close it). */
+static void
+conn_next_request(struct conn *c)
+{
+	if (c->c_worker->w_draining) {
+		conn_close(c, "shutting down");
+		return;
+	}
+	c->c_state = CONN_READ_HEADER;
+	http_scan_init(&c->c_scan);
+	c->c_have_bytes = 0;
+	c->c_head = 0;
+	c->c_http10 = 0;
+	c->c_line[0] = '\0';
+	conn_timer_set(c, c->c_worker->w_cf->cf_keepalive_timeout);
+	if (evbuffer_get_length(bufferevent_get_input(c->c_bev)) > 0)
+		conn_process(c);
+}
+
+/* Shut the write side, then discard input until the client closes. */
+static void
+conn_linger(struct conn *c)
+{
+	if (c->c_eof) {
+		conn_close(c, "done");
+		return;
+	}
+	c->c_state = CONN_LINGER;
+	c->c_body = HTTP_BODY_NONE;
+	shutdown(conn_fd(c), SHUT_WR);
+	evbuffer_drain(bufferevent_get_input(c->c_bev),
+	    evbuffer_get_length(bufferevent_get_input(c->c_bev)));
+	bufferevent_setwatermark(c->c_bev, EV_READ, 0, 0);
+	bufferevent_enable(c->c_bev, EV_READ);
+	conn_timer_set(c, CONN_LINGER_MS);
+}
+
+/* Mark that a response is queued: wait for it to drain. */
+static void
+conn_responding(struct conn *c)
+{
+	c->c_state = CONN_WRITE;
+	evtimer_del(c->c_timer);
+}
+
+/* Answer with an error status and close after it. */
+static void
+conn_reject(struct conn *c, int status)
+{
+	c->c_close_after = 1;
+	c->c_body = HTTP_BODY_NONE;
+	http_error(c, status, NULL);
+	conn_responding(c);
+}
+
+/* Discard request body bytes: 1 when the body is done, 0 for more, -1. */
+static int
+conn_discard_body(struct conn *c)
+{
+	struct evbuffer *in = bufferevent_get_input(c->c_bev);
+	size_t len, n;
+	ssize_t used;
+	int done = 0;
+
+	while ((len = evbuffer_get_length(in)) > 0) {
+		if (c->c_body == HTTP_BODY_LENGTH) {
+			n = len < c->c_body_left ? len : c->c_body_left;
+			evbuffer_drain(in, n);
+			c->c_body_left -= n;
+			done = c->c_body_left == 0;
+		} else {
+			n = len < CONN_BODY_CHUNK ? len : CONN_BODY_CHUNK;
+			used = http_chunked_consume(&c->c_chunked,
+			    (const char *)evbuffer_pullup(in, (ssize_t)n), n,
+			    &done);
+			if (used == -1)
+				return -1;
+			evbuffer_drain(in, (size_t)used);
+		}
+		if (done) {
+			c->c_body = HTTP_BODY_NONE;
+			return 1;
+		}
+	}
+	return c->c_body == HTTP_BODY_NONE ? 1 : 0;
+}
+
+/* Copy the first line of a header into c_line, for the log. */
+static void
+conn_save_line(struct conn *c, const char *p, size_t len)
+{
+	size_t n;
+
+	for (n = 0; n < len && p[n] != '\r' && p[n] != '\n'; n++)
+		;
+	if (n >= sizeof(c->c_line))
+		n = sizeof(c->c_line) - 1;
+	memcpy(c->c_line, p, n);
+	c->c_line[n] = '\0';
+}
+
+/* Parse the request header in the input buffer, if complete, and answer. */
+static void
+conn_process(struct conn *c)
+{
+	struct evbuffer *in = bufferevent_get_input(c->c_bev);
+	const struct config *cf = c->c_worker->w_cf;
+	struct http_request req;
+	size_t len, avail, n;
+	const char *p;
+	int status;
+
+	if ((len = evbuffer_get_length(in)) == 0)
+		return;
+	if (!c->c_have_bytes) {
+		c->c_have_bytes = 1;
+		clock_gettime(CLOCK_MONOTONIC, &c->c_req_start);
+		if (c->c_nrequests > 0)
+			conn_timer_set(c, cf->cf_header_timeout);
+	}
+	avail = len;
+	if (avail > (size_t)cf->cf_max_header_size + 1)
+		avail = (size_t)cf->cf_max_header_size + 1;
+	p = (const char *)evbuffer_pullup(in, (ssize_t)avail);
+	n = http_scan_header(&c->c_scan, p, avail);
+	if (n == 0 && avail <= (size_t)cf->cf_max_header_size)
+		return; /* wait for more */
+	if (n == 0 || n > (size_t)cf->cf_max_header_size) {
+		conn_save_line(c, p, avail);
+		conn_reject(c, c->c_scan.hs_line_end != 0 ? 431 : 414);
+		return;
+	}
+
+	status = http_parse_request(p, n, &req);
+	if (status != 0) {
+		conn_save_line(c, p, n);
+		conn_reject(c, status);
+		return;
+	}
+	conn_save_line(c, req.hr_line, req.hr_line_len);
+	c->c_head = req.hr_method == HTTP_METHOD_HEAD;
+	c->c_http10 = req.hr_version_major == 1 && req.hr_version_minor == 0;
+	c->c_body = req.hr_body;
+	if (req.hr_body != HTTP_BODY_NONE && req.hr_expect_continue) {
+		/* The client may or may not send the body: do not guess. */
+		c->c_close_after = 1;
+		c->c_body = HTTP_BODY_NONE;
+	}
+	c->c_body_left = req.hr_content_length;
+	http_chunked_init(&c->c_chunked);
+
+	http_request_handle(c, &req);
+	conn_responding(c);
+	evbuffer_drain(in, n);
+	if (c->c_body != HTTP_BODY_NONE && conn_discard_body(c) == -1) {
+		/* The response is on its way; the framing is lost: close. */
+		c->c_close_after = 1;
+		c->c_body = HTTP_BODY_NONE;
+	}
+}
+
+/* Input arrived. */
+static void
+conn_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct conn *c = arg;
+	int rv;
+
+	switch (c->c_state) {
+	case CONN_READ_HEADER:
+		conn_process(c);
+		break;
+	case CONN_WRITE:
+		if (c->c_body != HTTP_BODY_NONE &&
+		    conn_discard_body(c) == -1) {
+			c->c_close_after = 1;
+			c->c_body = HTTP_BODY_NONE;
+		}
+		break;
+	case CONN_READ_BODY:
+		if ((rv = conn_discard_body(c)) == -1)
+			conn_close(c, "bad chunked body");
+		else if (rv == 1)
+			conn_next_request(c);
+		else
+			conn_timer_set(c, c->c_worker->w_cf->cf_header_timeout);
+		break;
+	case CONN_LINGER:
+		evbuffer_drain(bufferevent_get_input(bev),
+		    evbuffer_get_length(bufferevent_get_input(bev)));
+		break;
+	}
+}
+
+/* Report a finished request to the worker. */
+static void
+conn_request_done(struct conn *c)
+{
+	struct request_done rd;
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	rd.rd_peer = c->c_peer;
+	rd.rd_line = c->c_line;
+	rd.rd_status = c->c_status;
+	rd.rd_bytes = c->c_resp_bytes;
+	rd.rd_usec = (unsigned long long)((now.tv_sec - c->c_req_start.tv_sec) *
+						 1000000LL +
+	    (now.tv_nsec - c->c_req_start.tv_nsec) / 1000);
+	worker_request_done(c->c_worker, &rd);
+	c->c_nrequests++;
+}
+
+/* The output buffer drained: the response is sent. */
+static void
+conn_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)bev;
+	if (c->c_state != CONN_WRITE)
+		return;
+	conn_request_done(c);
+	if (c->c_close_after || c->c_worker->w_draining)
+		conn_linger(c);
+	else if (c->c_body != HTTP_BODY_NONE) {
+		c->c_state = CONN_READ_BODY;
+		conn_timer_set(c, c->c_worker->w_cf->cf_header_timeout);
+	} else
+		conn_next_request(c);
+}
+
+/* End of input, an error, or a send timeout. */
+static void
+conn_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct conn *c = arg;
+	char reason[128];
+
+	(void)bev;
+	if (what & BEV_EVENT_TIMEOUT) {
+		conn_close(c, "send timeout");
+		return;
+	}
+	if (what & BEV_EVENT_ERROR) {
+		snprintf(reason, sizeof(reason), "%s",
+		    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+		conn_close(c, reason);
+		return;
+	}
+	if (what & BEV_EVENT_EOF) {
+		c->c_eof = 1;
+		if (c->c_state == CONN_WRITE && c->c_body == HTTP_BODY_NONE) {
+			/* A half-closed client still gets its answer. */
+			c->c_close_after = 1;
+			return;
+		}
+		conn_close(c, "client closed");
+	}
+}
+
+/* Timer: header, keep-alive, body or linger time ran out. */
+static void
+conn_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)fd;
+	(void)what;
+	switch (c->c_state) {
+	case CONN_READ_HEADER:
+		if (c->c_have_bytes)
+			conn_reject(c, 408);
+		else
+			conn_close(c, "idle timeout");
+		break;
+	case CONN_READ_BODY:
+		conn_close(c, "body timeout");
+		break;
+	case CONN_LINGER:
+		conn_close(c, "linger timeout");
+		break;
+	case CONN_WRITE:
+		break;
+	}
+}
+
+/* Begin a graceful stop on this connection. */
+void
+conn_drain(struct conn *c)
+{
+	switch (c->c_state) {
+	case CONN_READ_HEADER:
+		if (!c->c_have_bytes) {
+			conn_close(c, "shutting down");
+			return;
+		}
+		c->c_close_after = 1;
+		break;
+	case CONN_READ_BODY:
+		conn_close(c, "shutting down");
+		break;
+	case CONN_WRITE:
+		c->c_close_after = 1;
+		break;
+	case CONN_LINGER:
+		break;
+	}
+}
+
+/* Take over an accepted socket. */
+void
+conn_accept(struct worker *w, int fd, const struct sockaddr *sa,
+    socklen_t salen)
+{
+	const struct config *cf = w->w_cf;
+	struct timeval send_tv;
+	struct conn *c;
+
+	(void)salen;
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		log_warn("calloc");
+		close(fd);
+		return;
+	}
+	if (sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6,
+		    &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
+		    c->c_peer, sizeof(c->c_peer));
+	else
+		inet_ntop(AF_INET,
+		    &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
+		    c->c_peer, sizeof(c->c_peer));
+
+	c->c_worker = w;
+	c->c_bev = bufferevent_socket_new(w->w_base, fd, BEV_OPT_CLOSE_ON_FREE);
+	c->c_timer = evtimer_new(w->w_base, conn_timer_cb, c);
+	if (c->c_bev == NULL || c->c_timer == NULL) {
+		log_warnx("cannot set up a connection");
+		if (c->c_bev != NULL)
+			bufferevent_free(c->c_bev);
+		else
+			close(fd);
+		if (c->c_timer != NULL)
+			event_free(c->c_timer);
+		free(c);
+		return;
+	}
+	bufferevent_setcb(c->c_bev, conn_read_cb, conn_write_cb, conn_event_cb,
+	    c);
+	bufferevent_setwatermark(c->c_bev, EV_READ, 0,
+	    (size_t)cf->cf_max_header_size * 2);
+	bufferevent_set_max_single_write(c->c_bev, CONN_MAX_SINGLE_WRITE);
+	send_tv.tv_sec = cf->cf_send_timeout / 1000;
+	send_tv.tv_usec = (cf->cf_send_timeout % 1000) * 1000;
+	bufferevent_set_timeouts(c->c_bev, NULL, &send_tv);
+	bufferevent_enable(c->c_bev, EV_READ | EV_WRITE);
+
+	TAILQ_INSERT_TAIL(&w->w_conns, c, c_entry);
+	w->w_nconns++;
+	c->c_state = CONN_READ_HEADER;
+	http_scan_init(&c->c_scan);
+	conn_timer_set(c, cf->cf_header_timeout);
+}

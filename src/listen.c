@@ -1,0 +1,256 @@
+/*
+ * Listening addresses: parse "host:port", "[v6]:port", "*:port" or "port",
+ * and open, bind and close the listening socket.
+ */
+
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <errno.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "pfhttpd.h"
+
+static int listen_parse_port(
+    const char *text, size_t len, int *port, const char **reason);
+static int listen_is_dotted(const char *host);
+static int listen_resolve(const char *host, const char *port, int family,
+    int flags, struct listen_addr *la, const char **reason);
+
+/* Parse a decimal port of len characters into *port (1..65535). */
+static int
+listen_parse_port(const char *text, size_t len, int *port, const char **reason)
+{
+	size_t i;
+	long v;
+
+	if (len == 0) {
+		*reason = "missing port";
+		return -1;
+	}
+	v = 0;
+	for (i = 0; i < len; i++) {
+		if (text[i] < '0' || text[i] > '9') {
+			*reason = "port must be a decimal number";
+			return -1;
+		}
+		if (v <= 65535)
+			v = v * 10 + (text[i] - '0');
+	}
+	if (v < 1 || v > 65535) {
+		*reason = "port out of range (1..65535)";
+		return -1;
+	}
+	*port = (int)v;
+	return 0;
+}
+
+/* Tell whether host is made only of digits and dots (an IPv4 attempt). */
+static int
+listen_is_dotted(const char *host)
+{
+	for (; *host != '\0'; host++) {
+		if (*host != '.' && (*host < '0' || *host > '9'))
+			return 0;
+	}
+	return 1;
+}
+
+/* Resolve host and port with getaddrinfo and keep the first TCP result. */
+static int
+listen_resolve(const char *host, const char *port, int family, int flags,
+    struct listen_addr *la, const char **reason)
+{
+	struct addrinfo hints, *res;
+	int error;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = family;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_protocol = IPPROTO_TCP;
+	hints.ai_flags = AI_NUMERICSERV | flags;
+	error = getaddrinfo(host, port, &hints, &res);
+	if (error != 0) {
+		*reason =
+		    error == EAI_SYSTEM ? strerror(errno) : gai_strerror(error);
+		return -1;
+	}
+	if (res->ai_addrlen > sizeof(la->la_ss)) {
+		freeaddrinfo(res);
+		*reason = "address too long";
+		return -1;
+	}
+	memcpy(&la->la_ss, res->ai_addr, res->ai_addrlen);
+	la->la_sslen = res->ai_addrlen;
+	freeaddrinfo(res);
+	return 0;
+}
+
+/*
+ * Parse text into la: "host:port", "[v6addr]:port", "*:port" or a bare
+ * "port" (both meaning any IPv4 address). The host is a numeric address or
+ * a name resolved now. On error, return -1, leave la untouched and write
+ * the reason to err.
+ */
+int
+listen_parse(const char *text, struct listen_addr *la, char *err, size_t errlen)
+{
+	struct listen_addr new;
+	struct sockaddr_in *sin;
+	const char *colon, *rbracket, *reason;
+	char host[sizeof(new.la_name)], portstr[8];
+	size_t len, hostlen;
+	int port;
+
+	memset(&new, 0, sizeof(new));
+	new.la_fd = -1;
+	reason = NULL;
+	len = strlen(text);
+	if (len == 0) {
+		reason = "empty address";
+		goto fail;
+	}
+	if (len >= sizeof(new.la_name)) {
+		snprintf(err, errlen,
+		    "bad listen address '%.40s...': longer than %zu characters",
+		    text, sizeof(new.la_name) - 1);
+		return -1;
+	}
+	memcpy(new.la_name, text, len + 1);
+
+	if (text[0] == '[') {
+		/* "[v6addr]:port" */
+		rbracket = strchr(text, ']');
+		if (rbracket == NULL) {
+			reason = "missing ']' after IPv6 address";
+			goto fail;
+		}
+		if (rbracket[1] != ':') {
+			reason = "expected ':port' after ']'";
+			goto fail;
+		}
+		if (listen_parse_port(rbracket + 2, strlen(rbracket + 2), &port,
+			&reason) == -1)
+			goto fail;
+		hostlen = (size_t)(rbracket - text - 1);
+		if (hostlen == 0) {
+			reason = "empty IPv6 address";
+			goto fail;
+		}
+		memcpy(host, text + 1, hostlen);
+		host[hostlen] = '\0';
+		snprintf(portstr, sizeof(portstr), "%d", port);
+		if (listen_resolve(host, portstr, AF_INET6, AI_NUMERICHOST,
+			&new, &reason) == -1) {
+			reason = "not a numeric IPv6 address";
+			goto fail;
+		}
+	} else if ((colon = strrchr(text, ':')) == NULL) {
+		/* A bare "port". */
+		if (listen_parse_port(text, len, &port, &reason) == -1)
+			goto fail;
+		host[0] = '*';
+		host[1] = '\0';
+	} else {
+		/* "host:port" or "*:port" */
+		if (listen_parse_port(
+			colon + 1, strlen(colon + 1), &port, &reason) == -1)
+			goto fail;
+		hostlen = (size_t)(colon - text);
+		if (hostlen == 0) {
+			reason = "missing host (use *:port for any address)";
+			goto fail;
+		}
+		if (memchr(text, ':', hostlen) != NULL) {
+			reason =
+			    "an IPv6 address must be in brackets: [addr]:port";
+			goto fail;
+		}
+		memcpy(host, text, hostlen);
+		host[hostlen] = '\0';
+		snprintf(portstr, sizeof(portstr), "%d", port);
+		if (strcmp(host, "*") == 0) {
+			/* Any IPv4 address, below. */
+		} else if (listen_is_dotted(host)) {
+			/* Strictly a.b.c.d, unlike getaddrinfo's inet_aton. */
+			sin = (struct sockaddr_in *)&new.la_ss;
+			if (inet_pton(AF_INET, host, &sin->sin_addr) != 1) {
+				reason = "not a valid IPv4 address";
+				goto fail;
+			}
+			sin->sin_family = AF_INET;
+			sin->sin_port = htons((unsigned short)port);
+			new.la_sslen = sizeof(*sin);
+		} else if (listen_resolve(host, portstr, AF_UNSPEC, 0, &new,
+			       &reason) == -1) {
+			snprintf(err, errlen,
+			    "bad listen address '%s': cannot resolve '%s': %s",
+			    text, host, reason);
+			return -1;
+		}
+	}
+
+	if (strcmp(host, "*") == 0) {
+		sin = (struct sockaddr_in *)&new.la_ss;
+		sin->sin_family = AF_INET;
+		sin->sin_addr.s_addr = htonl(INADDR_ANY);
+		sin->sin_port = htons((unsigned short)port);
+		new.la_sslen = sizeof(*sin);
+	}
+	*la = new;
+	return 0;
+
+fail:
+	snprintf(err, errlen, "bad listen address '%s': %s", text, reason);
+	return -1;
+}
+
+/*
+ * Open a non-blocking, close-on-exec listening socket for la and store it
+ * in la_fd. Return 0, or -1 with errno set and la_fd left at -1.
+ */
+int
+listen_bind(struct listen_addr *la)
+{
+	int fd, on, saved;
+
+	fd = socket(
+	    la->la_ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd == -1)
+		return -1;
+	on = 1;
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1)
+		goto fail;
+	/* Without V6ONLY, [::]:80 would also take 0.0.0.0:80. */
+	if (la->la_ss.ss_family == AF_INET6 &&
+	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on)) == -1)
+		goto fail;
+	if (bind(fd, (struct sockaddr *)&la->la_ss, la->la_sslen) == -1)
+		goto fail;
+	if (listen(fd, LISTEN_BACKLOG) == -1)
+		goto fail;
+	la->la_fd = fd;
+	return 0;
+
+fail:
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return -1;
+}
+
+/* Close the listening socket of la if it is open. */
+void
+listen_close(struct listen_addr *la)
+{
+	if (la->la_fd != -1) {
+		close(la->la_fd);
+		la->la_fd = -1;
+	}
+}

@@ -1,0 +1,353 @@
+/*
+ * The master process: forks the workers, respawns the ones that die (with
+ * back-off when they die at once), and turns signals into actions. Signals
+ * arrive as libevent signal events; no work is done in a raw handler.
+ *
+ *   SIGTERM, SIGINT  fast stop: workers exit now
+ *   SIGQUIT          graceful stop: workers finish what is in flight,
+ *                    bounded by shutdown_timeout
+ *   SIGUSR1          reopen the error log (forwarded to the workers)
+ *   SIGHUP           reload (not yet implemented: logged and ignored)
+ *   SIGCHLD          reap and respawn
+ */
+
+#include <sys/prctl.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "pfhttpd.h"
+
+#define MASTER_QUICK_DEATH_MS 1000  /* a worker dying sooner died "at once" */
+#define MASTER_BACKOFF_MIN_MS 250   /* first delay after a quick death */
+#define MASTER_BACKOFF_MAX_MS 30000 /* longest delay between respawns */
+#define MASTER_KILL_FAST_MS   5000  /* fast stop: SIGKILL after this */
+#define MASTER_KILL_GRACE_MS  2000  /* graceful stop: beyond the timeout */
+
+enum master_stop {
+	MASTER_RUNNING = 0,
+	MASTER_STOP_GRACEFUL,
+	MASTER_STOP_FAST,
+};
+
+/* A worker slot of the master's child table. */
+struct child {
+	pid_t ch_pid;		  /* 0 while not running */
+	int ch_id;		  /* worker number, 1..N */
+	struct timespec ch_start; /* when it was forked */
+	int ch_quick_deaths;	  /* consecutive deaths soon after start */
+	struct event *ch_respawn; /* delayed respawn timer */
+};
+
+static struct {
+	struct event_base *m_base;
+	struct config *m_cf;
+	struct child *m_children;
+	int m_nchildren;
+	struct event *m_signals[6];
+	int m_nsignals;
+	struct event *m_kill_timer; /* SIGKILLs children that outstay */
+	enum master_stop m_stop;
+} master;
+
+static void master_spawn(struct child *ch);
+
+/* Milliseconds elapsed since ts, on the monotonic clock. */
+static long long
+master_ms_since(const struct timespec *ts)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (long long)(now.tv_sec - ts->tv_sec) * 1000 +
+	    (now.tv_nsec - ts->tv_nsec) / 1000000;
+}
+
+/* Fill a timeval with a duration in milliseconds. */
+static struct timeval
+master_tv(long long ms)
+{
+	struct timeval tv;
+
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	return tv;
+}
+
+/* Count the children that are running. */
+static int
+master_running(void)
+{
+	int i, n = 0;
+
+	for (i = 0; i < master.m_nchildren; i++)
+		if (master.m_children[i].ch_pid != 0)
+			n++;
+	return n;
+}
+
+/* Send a signal to every running child. */
+static void
+master_signal_children(int sig)
+{
+	int i;
+
+	for (i = 0; i < master.m_nchildren; i++)
+		if (master.m_children[i].ch_pid != 0)
+			kill(master.m_children[i].ch_pid, sig);
+}
+
+/* Release, in a new child, what belongs to the master alone. */
+static void
+master_forget(void)
+{
+	int i;
+
+	for (i = 0; i < master.m_nsignals; i++)
+		event_free(master.m_signals[i]);
+	master.m_nsignals = 0;
+	for (i = 0; i < master.m_nchildren; i++)
+		event_free(master.m_children[i].ch_respawn);
+	event_free(master.m_kill_timer);
+	free(master.m_children);
+	master.m_children = NULL;
+	master.m_nchildren = 0;
+}
+
+/* Fork a worker into the slot ch. */
+static void
+master_spawn(struct child *ch)
+{
+	struct timeval tv;
+	sigset_t all, old;
+	pid_t pid, parent = getpid();
+
+	/* Signals wait until the worker has its own signal events. */
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, &old);
+	if ((pid = fork()) == -1) {
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		log_warn("fork worker %d", ch->ch_id);
+		tv = master_tv(MASTER_BACKOFF_MAX_MS);
+		evtimer_add(ch->ch_respawn, &tv);
+		return;
+	}
+	if (pid == 0) {
+		int id = ch->ch_id;
+
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		if (getppid() != parent)
+			_exit(0);
+		if (event_reinit(master.m_base) == -1)
+			fatalx("event_reinit failed");
+		master_forget();
+		worker_main(master.m_base, master.m_cf, id);
+	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	ch->ch_pid = pid;
+	clock_gettime(CLOCK_MONOTONIC, &ch->ch_start);
+	log_debug("worker %d started, pid %d", ch->ch_id, (int)pid);
+}
+
+/* Respawn timer: start the worker again. */
+static void
+master_respawn_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct child *ch = arg;
+
+	(void)fd;
+	(void)what;
+	if (master.m_stop == MASTER_RUNNING && ch->ch_pid == 0)
+		master_spawn(ch);
+}
+
+/* Respawn a worker that died, at once or after a back-off delay. */
+static void
+master_schedule_respawn(struct child *ch)
+{
+	struct timeval tv;
+	long long delay;
+	int shift;
+
+	if (master_ms_since(&ch->ch_start) < MASTER_QUICK_DEATH_MS)
+		ch->ch_quick_deaths++;
+	else
+		ch->ch_quick_deaths = 0;
+	if (ch->ch_quick_deaths == 0) {
+		master_spawn(ch);
+		return;
+	}
+	shift = ch->ch_quick_deaths - 1;
+	delay = shift > 16 ? MASTER_BACKOFF_MAX_MS :
+			     (long long)MASTER_BACKOFF_MIN_MS << shift;
+	if (delay > MASTER_BACKOFF_MAX_MS)
+		delay = MASTER_BACKOFF_MAX_MS;
+	log_warnx("worker %d died soon after start; respawning in %lld ms",
+	    ch->ch_id, delay);
+	tv = master_tv(delay);
+	evtimer_add(ch->ch_respawn, &tv);
+}
+
+/* Log how a child ended, unless it ended as asked. */
+static void
+master_log_exit(struct child *ch, pid_t pid, int status)
+{
+	if (WIFSIGNALED(status)) {
+		if (master.m_stop == MASTER_RUNNING ||
+		    WTERMSIG(status) == SIGKILL)
+			log_warnx("worker %d (pid %d) killed by signal %d",
+			    ch->ch_id, (int)pid, WTERMSIG(status));
+	} else if (WIFEXITED(status) &&
+	    (WEXITSTATUS(status) != 0 || master.m_stop == MASTER_RUNNING))
+		log_warnx("worker %d (pid %d) exited with status %d",
+		    ch->ch_id, (int)pid, WEXITSTATUS(status));
+}
+
+/* SIGCHLD: reap children; respawn them, or finish a stop. */
+static void
+master_reap(void)
+{
+	struct child *ch;
+	pid_t pid;
+	int i, status;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		for (ch = NULL, i = 0; i < master.m_nchildren; i++)
+			if (master.m_children[i].ch_pid == pid)
+				ch = &master.m_children[i];
+		if (ch == NULL)
+			continue;
+		ch->ch_pid = 0;
+		master_log_exit(ch, pid, status);
+		if (master.m_stop == MASTER_RUNNING)
+			master_schedule_respawn(ch);
+	}
+	if (master.m_stop != MASTER_RUNNING && master_running() == 0)
+		event_base_loopexit(master.m_base, NULL);
+}
+
+/* Kill timer: children outstayed the stop; SIGKILL them. */
+static void
+master_kill_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	log_warnx("%d worker(s) still running; killing them", master_running());
+	master_signal_children(SIGKILL);
+}
+
+/* Begin a fast or graceful stop (a fast one may cut a graceful short). */
+static void
+master_stop(enum master_stop how)
+{
+	struct timeval tv;
+	int i;
+
+	if (master.m_stop >= how)
+		return;
+	master.m_stop = how;
+	log_info("%s stop requested",
+	    how == MASTER_STOP_FAST ? "fast" : "graceful");
+	for (i = 0; i < master.m_nchildren; i++)
+		evtimer_del(master.m_children[i].ch_respawn);
+	for (i = 0; i < master.m_cf->cf_nlisten; i++)
+		listen_close(&master.m_cf->cf_listen[i]);
+	master_signal_children(how == MASTER_STOP_FAST ? SIGTERM : SIGQUIT);
+	tv = master_tv(how == MASTER_STOP_FAST ?
+		MASTER_KILL_FAST_MS :
+		master.m_cf->cf_shutdown_timeout + MASTER_KILL_GRACE_MS);
+	evtimer_add(master.m_kill_timer, &tv);
+	if (master_running() == 0)
+		event_base_loopexit(master.m_base, NULL);
+}
+
+/* Signal event: act on the signal. */
+static void
+master_signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	(void)what;
+	(void)arg;
+	switch (sig) {
+	case SIGTERM:
+	case SIGINT:
+		master_stop(MASTER_STOP_FAST);
+		break;
+	case SIGQUIT:
+		master_stop(MASTER_STOP_GRACEFUL);
+		break;
+	case SIGHUP:
+		log_warnx("SIGHUP: configuration reload is not implemented "
+			  "yet; restart to apply changes");
+		break;
+	case SIGUSR1:
+		if (log_reopen() == -1)
+			log_warn("reopen error log");
+		master_signal_children(SIGUSR1);
+		break;
+	case SIGCHLD:
+		master_reap();
+		break;
+	}
+}
+
+/* Start the workers and run the master's loop until a stop completes. */
+int
+master_run(struct config *cf)
+{
+	static const int sigs[] = {SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGUSR1,
+	    SIGCHLD};
+	struct event *ev;
+	size_t i;
+	int n;
+
+	master.m_cf = cf;
+	if ((master.m_base = event_base_new()) == NULL)
+		fatalx("event_base_new failed");
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		ev = evsignal_new(master.m_base, sigs[i], master_signal_cb, NULL);
+		if (ev == NULL || evsignal_add(ev, NULL) == -1)
+			fatalx("cannot set up signal %d", sigs[i]);
+		master.m_signals[master.m_nsignals++] = ev;
+	}
+	if ((master.m_kill_timer = evtimer_new(master.m_base, master_kill_cb,
+		 NULL)) == NULL)
+		fatalx("evtimer_new failed");
+
+	n = (int)cf->cf_workers;
+	if ((master.m_children = calloc((size_t)n, sizeof(struct child))) ==
+	    NULL)
+		fatal("calloc");
+	master.m_nchildren = n;
+	for (i = 0; i < (size_t)n; i++) {
+		master.m_children[i].ch_id = (int)i + 1;
+		master.m_children[i].ch_respawn = evtimer_new(master.m_base,
+		    master_respawn_cb, &master.m_children[i]);
+		if (master.m_children[i].ch_respawn == NULL)
+			fatalx("evtimer_new failed");
+	}
+	for (i = 0; i < (size_t)n; i++)
+		master_spawn(&master.m_children[i]);
+	log_info("%s %s started: %d worker(s), %d listener(s)", PFHTTPD_NAME,
+	    PFHTTPD_VERSION, n, cf->cf_nlisten);
+
+	event_base_dispatch(master.m_base);
+
+	for (i = 0; i < (size_t)cf->cf_nlisten; i++)
+		listen_close(&cf->cf_listen[i]);
+	for (i = 0; i < (size_t)master.m_nsignals; i++)
+		event_free(master.m_signals[i]);
+	for (i = 0; i < (size_t)master.m_nchildren; i++)
+		event_free(master.m_children[i].ch_respawn);
+	event_free(master.m_kill_timer);
+	free(master.m_children);
+	event_base_free(master.m_base);
+	return 0;
+}

@@ -1,0 +1,303 @@
+/*
+ * pfhttpd: a pre-forked HTTP/1.1 static-file server.
+ *
+ * The one private header: shared structs, enums and prototypes, grouped by
+ * the file that defines them. A function's prefix is its file's name.
+ */
+
+#ifndef PFHTTPD_H
+#define PFHTTPD_H
+
+#include <sys/types.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+
+#include <stddef.h>
+#include <time.h>
+
+struct event;
+struct event_base;
+struct bufferevent;
+
+#define PFHTTPD_NAME	"pfhttpd"
+#define PFHTTPD_VERSION "0.1.0"
+#define PFHTTPD_SERVER	PFHTTPD_NAME "/" PFHTTPD_VERSION
+
+#define PRINTFLIKE(a, b) __attribute__((format(printf, a, b)))
+#define NORETURN	 __attribute__((noreturn))
+
+/* log.c */
+void log_init(const char *procname);
+void log_setproc(const char *procname);
+void log_set_debug(int debug);
+int log_open_file(const char *path);
+int log_reopen(void);
+void log_warn(const char *, ...) PRINTFLIKE(1, 2);
+void log_warnx(const char *, ...) PRINTFLIKE(1, 2);
+void log_info(const char *, ...) PRINTFLIKE(1, 2);
+void log_debug(const char *, ...) PRINTFLIKE(1, 2);
+void fatal(const char *, ...) PRINTFLIKE(1, 2) NORETURN;
+void fatalx(const char *, ...) PRINTFLIKE(1, 2) NORETURN;
+
+/* proctitle.c */
+void proctitle_init(int argc, char **argv);
+void proctitle_set(const char *, ...) PRINTFLIKE(1, 2);
+
+/* listen.c */
+#define LISTEN_BACKLOG 511
+
+struct listen_addr {
+	char la_name[128];	       /* as written in the config */
+	struct sockaddr_storage la_ss; /* resolved address */
+	socklen_t la_sslen;	       /* length of la_ss */
+	int la_fd;		       /* listening socket, -1 until bound */
+};
+
+int listen_parse(const char *text, struct listen_addr *la, char *err,
+    size_t errlen);
+int listen_bind(struct listen_addr *la);
+void listen_close(struct listen_addr *la);
+
+/* config.c */
+#define CONFIG_MAX_LISTEN 16
+#define CONFIG_ERR_LEN	  512
+
+/*
+ * The running configuration. Numbers are long long whatever their unit:
+ * durations are in milliseconds, sizes in bytes. Paths are absolute.
+ */
+struct config {
+	char *cf_file; /* absolute path of the config file */
+
+	/* [server] */
+	struct listen_addr cf_listen[CONFIG_MAX_LISTEN]; /* listen = */
+	int cf_nlisten;				  /* entries used */
+	long long cf_workers;	/* worker processes; auto resolved */
+	char *cf_user;		/* drop privileges to, or NULL */
+	char *cf_group;		/* drop privileges to, or NULL */
+	char *cf_pid_file;	/* pid file path, or NULL */
+	int cf_daemon;		/* detach unless -f */
+	long long cf_max_connections; /* per worker */
+	long long cf_shutdown_timeout; /* graceful stop bound, ms */
+
+	/* [http] */
+	char *cf_root;		      /* document root, a directory */
+	char *cf_index;		      /* index file name */
+	long long cf_keepalive_timeout; /* idle keep-alive, ms */
+	long long cf_header_timeout;	/* whole request header, ms */
+	long long cf_send_timeout;	/* no write progress, ms */
+	long long cf_max_header_size;	/* request line + fields, bytes */
+	long long cf_max_keepalive_requests; /* per connection */
+	int cf_serve_dotfiles;		     /* serve names starting with . */
+
+	/* [log] */
+	char *cf_error_log; /* error log path, or NULL for stderr */
+};
+
+struct config *config_load(const char *file, char *err, size_t errlen);
+void config_free(struct config *cf);
+
+/* http_parse.c */
+#define HTTP_MAX_HEADERS 64
+
+enum http_method {
+	HTTP_METHOD_UNKNOWN = 0, /* a valid token we do not know */
+	HTTP_METHOD_GET,
+	HTTP_METHOD_HEAD,
+	HTTP_METHOD_POST,
+	HTTP_METHOD_PUT,
+	HTTP_METHOD_DELETE,
+	HTTP_METHOD_CONNECT,
+	HTTP_METHOD_OPTIONS,
+	HTTP_METHOD_TRACE,
+	HTTP_METHOD_PATCH,
+};
+
+enum http_body {
+	HTTP_BODY_NONE = 0, /* no body follows the header */
+	HTTP_BODY_LENGTH,   /* hr_content_length bytes follow */
+	HTTP_BODY_CHUNKED,  /* chunked transfer coding follows */
+};
+
+struct http_header {
+	const char *hh_name; /* field name, not NUL-terminated */
+	size_t hh_name_len;
+	const char *hh_value; /* value without surrounding whitespace */
+	size_t hh_value_len;
+};
+
+/*
+ * A parsed request header. Every pointer points into the buffer given to
+ * http_parse_request(), which must outlive the request.
+ */
+struct http_request {
+	enum http_method hr_method;
+	const char *hr_method_str; /* method as sent */
+	size_t hr_method_len;
+	const char *hr_target; /* request target as sent */
+	size_t hr_target_len;
+	const char *hr_path; /* path of the target, still %-encoded */
+	size_t hr_path_len;
+	const char *hr_query; /* after '?' (excluded), or NULL */
+	size_t hr_query_len;
+	const char *hr_line; /* the request line without CRLF */
+	size_t hr_line_len;
+	int hr_version_major;
+	int hr_version_minor;
+	const char *hr_host; /* absolute-form authority or Host, or NULL */
+	size_t hr_host_len;
+	struct http_header hr_headers[HTTP_MAX_HEADERS];
+	int hr_nheaders;
+	int hr_keepalive;	/* version and Connection allow keep-alive */
+	int hr_expect_continue; /* Expect: 100-continue */
+	enum http_body hr_body;
+	unsigned long long hr_content_length; /* with HTTP_BODY_LENGTH */
+};
+
+/* Incremental search for the end of a request header block. */
+struct http_scan {
+	size_t hs_off;	    /* bytes of the buffer already examined */
+	size_t hs_line_end; /* length of the request line, 0 until seen */
+	int hs_state;	    /* private */
+};
+
+/* Incremental decoder that skips a chunked request body. */
+struct http_chunked {
+	int hc_state;			  /* private */
+	unsigned long long hc_remaining; /* private: chunk data left */
+	size_t hc_line_len;		  /* private: size/trailer line */
+	size_t hc_trailer_len;		  /* private: trailer bytes */
+};
+
+void http_scan_init(struct http_scan *hs);
+size_t http_scan_header(struct http_scan *hs, const char *buf, size_t len);
+int http_parse_request(const char *buf, size_t len, struct http_request *req);
+const struct http_header *http_header_find(const struct http_request *req,
+    const char *name);
+int http_token_list_has(const char *list, size_t len, const char *token);
+void http_chunked_init(struct http_chunked *hc);
+ssize_t http_chunked_consume(struct http_chunked *hc, const char *buf,
+    size_t len, int *done);
+
+/* path.c */
+int path_normalize(const char *path, size_t len, char *out, size_t outlen);
+int path_has_dotfile(const char *path);
+int path_encode(const char *path, char *out, size_t outlen);
+
+/* range.c */
+enum range_result {
+	RANGE_NONE = 0,	    /* absent, unparseable or several: send all */
+	RANGE_SATISFIABLE,  /* *first..*last (inclusive) */
+	RANGE_UNSATISFIABLE /* 416 with Content-Range: bytes * / size */
+};
+
+enum range_result range_parse(const char *value, size_t len, off_t size,
+    off_t *first, off_t *last);
+
+/* httpdate.c */
+#define HTTPDATE_LEN 30 /* "Sun, 06 Nov 1994 08:49:37 GMT" + NUL */
+
+void httpdate_format(time_t t, char buf[HTTPDATE_LEN]);
+int httpdate_parse(const char *s, size_t len, time_t *t);
+
+/* etag.c */
+#define ETAG_LEN 64
+
+void etag_make(const struct timespec *mtime, off_t size, char buf[ETAG_LEN]);
+int etag_list_match(const char *list, size_t len, const char *etag,
+    int weak);
+
+/* mime.c */
+void mime_init(void);
+const char *mime_type(const char *path);
+
+/* master.c */
+int master_run(struct config *cf);
+
+/* worker.c */
+struct conn;
+TAILQ_HEAD(conn_list, conn);
+
+/* One worker process: its event loop, listeners and connections. */
+struct worker {
+	struct event_base *w_base;
+	struct config *w_cf;
+	int w_id;	  /* 1..workers, as shown by ps */
+	int w_rootfd;	  /* the document root, O_PATH */
+	struct event *w_accept[CONFIG_MAX_LISTEN]; /* one per listener */
+	struct event *w_accept_retry; /* resumes accept after EMFILE */
+	struct event *w_stop_timer;   /* bounds a graceful stop */
+	struct event *w_signals[5];   /* TERM INT QUIT HUP USR1 */
+	struct conn_list w_conns;     /* open connections */
+	long long w_nconns;	      /* entries in w_conns */
+	int w_accepting;	      /* accept events are added */
+	int w_draining;		      /* graceful stop in progress */
+};
+
+/* What the worker knows of a request once its response is sent. */
+struct request_done {
+	const char *rd_peer;	      /* client address */
+	const char *rd_line;	      /* request line, "" if none */
+	int rd_status;		      /* response status */
+	unsigned long long rd_bytes;  /* response bytes, head included */
+	unsigned long long rd_usec;   /* first request byte to last sent */
+};
+
+void worker_main(struct event_base *base, struct config *cf, int id)
+    NORETURN;
+void worker_conn_closed(struct worker *w);
+void worker_request_done(struct worker *w, const struct request_done *rd);
+
+/* conn.c */
+#define CONN_LINE_MAX 1024 /* request line kept for the log */
+
+enum conn_state {
+	CONN_READ_HEADER, /* waiting for or reading a request header */
+	CONN_WRITE,	  /* a response is queued; waiting for it to drain */
+	CONN_READ_BODY,	  /* response sent; discarding the rest of a body */
+	CONN_LINGER,	  /* write side shut; discarding input, then close */
+};
+
+/* A client connection. Freed only by conn_close(). */
+struct conn {
+	TAILQ_ENTRY(conn) c_entry;   /* in w_conns */
+	struct worker *c_worker;     /* owner */
+	struct bufferevent *c_bev;   /* socket, owns the fd */
+	struct event *c_timer;	     /* header, keep-alive, body, linger */
+	enum conn_state c_state;
+	char c_peer[64];	     /* client address as text */
+	struct http_scan c_scan;     /* progress through the header */
+	int c_have_bytes;	     /* bytes of the next request arrived */
+	int c_close_after;	     /* close once the response is sent */
+	int c_eof;		     /* the client shut its write side */
+	int c_head;		     /* HEAD: the response has no body */
+	int c_http10;		     /* HTTP/1.0 request: say keep-alive */
+	long long c_nrequests;	     /* requests answered so far */
+	enum http_body c_body;	     /* body still to discard */
+	unsigned long long c_body_left; /* with HTTP_BODY_LENGTH */
+	struct http_chunked c_chunked;	/* with HTTP_BODY_CHUNKED */
+	struct timespec c_req_start; /* first byte of the request */
+	int c_status;		     /* status of the queued response */
+	unsigned long long c_resp_bytes; /* size of the queued response */
+	char c_line[CONN_LINE_MAX];  /* request line, for the log */
+};
+
+void conn_accept(struct worker *w, int fd, const struct sockaddr *sa,
+    socklen_t salen);
+void conn_close(struct conn *c, const char *reason);
+void conn_drain(struct conn *c);
+int conn_keepalive(const struct conn *c, const struct http_request *req);
+int conn_fd(const struct conn *c);
+
+/* http.c */
+const char *http_status_text(int status);
+void http_request_handle(struct conn *c, struct http_request *req);
+void http_error(struct conn *c, int status, const char *headers);
+void http_response_head(struct conn *c, int status, const char *type,
+    off_t length, const char *headers);
+
+/* file.c */
+int file_root_open(const char *root);
+void file_serve(struct conn *c, struct http_request *req);
+
+#endif /* PFHTTPD_H */

@@ -1,0 +1,1412 @@
+/*
+ * Unit tests for config.c and listen.c. Each test writes its config file
+ * and document root into a private mkdtemp directory:
+ *
+ *	DIR/conf/pfhttpd.ini	the config file under test
+ *	DIR/htdocs/		the default root (../htdocs from conf/)
+ */
+
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "pfhttpd.h"
+
+static char test_dir[256];	 /* realpath of the mkdtemp directory */
+static char conf_dir[512];	 /* test_dir/conf */
+static char conf_file[1024];	 /* test_dir/conf/pfhttpd.ini */
+static char saved_cwd[PATH_MAX]; /* restored after each test */
+static char err[CONFIG_ERR_LEN]; /* the last config_load() error */
+
+static void write_file(const char *path, const char *text);
+static void make_dir(const char *fmt, ...) PRINTFLIKE(1, 2);
+static struct config *load(const char *text);
+static void expect_error(const char *text, int line, const char *message);
+static void assert_same_path(const char *got, const char *expected);
+static long long online_cpus(void);
+static int find_free_port(void);
+static int setup(void **state);
+static int teardown(void **state);
+static int remove_entry(
+    const char *path, const struct stat *st, int flag, struct FTW *ftw);
+
+/* Write text to path, replacing the file. */
+static void
+write_file(const char *path, const char *text)
+{
+	FILE *fp;
+
+	fp = fopen(path, "w");
+	assert_non_null(fp);
+	assert_int_equal(fputs(text, fp) >= 0, 1);
+	assert_int_equal(fclose(fp), 0);
+}
+
+/* Create a directory whose path is formatted from fmt. */
+static void
+make_dir(const char *fmt, ...)
+{
+	char path[PATH_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(path, sizeof(path), fmt, ap);
+	va_end(ap);
+	assert_int_equal(mkdir(path, 0755), 0);
+}
+
+/* Write text as the config file and load it; the error goes to err. */
+static struct config *
+load(const char *text)
+{
+	write_file(conf_file, text);
+	memset(err, 0, sizeof(err));
+	return config_load(conf_file, err, sizeof(err));
+}
+
+/*
+ * Load text and check that it fails with "FILE:LINE: " (or "FILE: " when
+ * line is 0) followed by a message containing the given text.
+ */
+static void
+expect_error(const char *text, int line, const char *message)
+{
+	struct config *cf;
+	char prefix[PATH_MAX + 32];
+
+	cf = load(text);
+	if (cf != NULL) {
+		config_free(cf);
+		fail_msg("config loaded, expected an error at line %d", line);
+	}
+	if (line > 0)
+		snprintf(prefix, sizeof(prefix), "%s:%d: ", conf_file, line);
+	else
+		snprintf(prefix, sizeof(prefix), "%s: ", conf_file);
+	if (strncmp(err, prefix, strlen(prefix)) != 0)
+		fail_msg("error '%s' does not start with '%s'", err, prefix);
+	if (strstr(err + strlen(prefix), message) == NULL)
+		fail_msg("error '%s' does not contain '%s'", err, message);
+}
+
+/* Check that got is absolute and names the same file as expected. */
+static void
+assert_same_path(const char *got, const char *expected)
+{
+	char a[PATH_MAX], b[PATH_MAX], ga[PATH_MAX], gb[PATH_MAX];
+	char *ra, *rb;
+
+	assert_non_null(got);
+	assert_int_equal(got[0], '/');
+	ra = realpath(got, NULL);
+	rb = realpath(expected, NULL);
+	if (ra != NULL || rb != NULL) {
+		if (ra == NULL || rb == NULL || strcmp(ra, rb) != 0)
+			fail_msg("'%s' is not '%s'", got, expected);
+		free(ra);
+		free(rb);
+		return;
+	}
+	/* The file does not exist: compare its directory and name. */
+	snprintf(a, sizeof(a), "%s", got);
+	snprintf(b, sizeof(b), "%s", expected);
+	snprintf(ga, sizeof(ga), "%s", got);
+	snprintf(gb, sizeof(gb), "%s", expected);
+	assert_string_equal(basename(ga), basename(gb));
+	ra = realpath(dirname(a), NULL);
+	rb = realpath(dirname(b), NULL);
+	assert_non_null(ra);
+	assert_non_null(rb);
+	assert_string_equal(ra, rb);
+	free(ra);
+	free(rb);
+}
+
+/* Return the worker count "auto" should give on this machine. */
+static long long
+online_cpus(void)
+{
+	long n;
+
+	n = sysconf(_SC_NPROCESSORS_ONLN);
+	if (n < 1)
+		return 1;
+	if (n > 256)
+		return 256;
+	return n;
+}
+
+/* Return a TCP port on 127.0.0.1 that was free a moment ago. */
+static int
+find_free_port(void)
+{
+	struct sockaddr_in sin;
+	socklen_t len;
+	int fd;
+
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(fd >= 0);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	len = sizeof(sin);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
+	close(fd);
+	return ntohs(sin.sin_port);
+}
+
+/* Create the private directory, conf/ and the default htdocs/. */
+static int
+setup(void **state)
+{
+	char tmpl[] = "/tmp/pfhttpd-test-config.XXXXXX";
+	char path[PATH_MAX];
+	char *real;
+
+	(void)state;
+	if (getcwd(saved_cwd, sizeof(saved_cwd)) == NULL)
+		return -1;
+	if (mkdtemp(tmpl) == NULL)
+		return -1;
+	if ((real = realpath(tmpl, NULL)) == NULL)
+		return -1;
+	snprintf(test_dir, sizeof(test_dir), "%s", real);
+	free(real);
+	snprintf(conf_dir, sizeof(conf_dir), "%s/conf", test_dir);
+	snprintf(conf_file, sizeof(conf_file), "%s/pfhttpd.ini", conf_dir);
+	if (mkdir(conf_dir, 0755) == -1)
+		return -1;
+	snprintf(path, sizeof(path), "%s/htdocs", test_dir);
+	if (mkdir(path, 0755) == -1)
+		return -1;
+	return 0;
+}
+
+/* Remove one entry of the private directory (an nftw callback). */
+static int
+remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+/* Go back to the original directory and remove the private one. */
+static int
+teardown(void **state)
+{
+	(void)state;
+	if (chdir(saved_cwd) == -1)
+		return -1;
+	return nftw(test_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* An empty file gives every default of DESIGN.md. */
+static void
+test_empty_file_gives_defaults(void **state)
+{
+	struct sockaddr_in *sin;
+	struct config *cf;
+	char path[PATH_MAX];
+
+	(void)state;
+	make_dir("%s/var", test_dir);
+	make_dir("%s/var/log", test_dir);
+	cf = load("");
+	assert_non_null(cf);
+	assert_string_equal(cf->cf_file, conf_file);
+
+	assert_int_equal(cf->cf_nlisten, 1);
+	assert_string_equal(cf->cf_listen[0].la_name, "127.0.0.1:8080");
+	assert_int_equal(cf->cf_listen[0].la_fd, -1);
+	sin = (struct sockaddr_in *)&cf->cf_listen[0].la_ss;
+	assert_int_equal(sin->sin_family, AF_INET);
+	assert_int_equal(ntohs(sin->sin_port), 8080);
+	assert_int_equal(ntohl(sin->sin_addr.s_addr), INADDR_LOOPBACK);
+	assert_int_equal(cf->cf_listen[0].la_sslen, sizeof(*sin));
+
+	assert_int_equal(cf->cf_workers, online_cpus());
+	assert_null(cf->cf_user);
+	assert_null(cf->cf_group);
+	snprintf(path, sizeof(path), "%s/pfhttpd.pid", conf_dir);
+	assert_same_path(cf->cf_pid_file, path);
+	assert_int_equal(cf->cf_daemon, 0);
+	assert_int_equal(cf->cf_max_connections, 4096);
+	assert_int_equal(cf->cf_shutdown_timeout, 10000);
+
+	snprintf(path, sizeof(path), "%s/htdocs", test_dir);
+	assert_same_path(cf->cf_root, path);
+	assert_string_equal(cf->cf_index, "index.html");
+	assert_int_equal(cf->cf_keepalive_timeout, 15000);
+	assert_int_equal(cf->cf_header_timeout, 10000);
+	assert_int_equal(cf->cf_send_timeout, 60000);
+	assert_int_equal(cf->cf_max_header_size, 8192);
+	assert_int_equal(cf->cf_max_keepalive_requests, 1000);
+	assert_int_equal(cf->cf_serve_dotfiles, 0);
+
+	snprintf(path, sizeof(path), "%s/var/log/error.log", test_dir);
+	assert_same_path(cf->cf_error_log, path);
+	config_free(cf);
+}
+
+/* cf_file is absolute even when the file is named relative to the cwd. */
+static void
+test_cf_file_is_absolute_for_relative_name(void **state)
+{
+	struct config *cf;
+
+	(void)state;
+	write_file(conf_file, "");
+	assert_int_equal(chdir(test_dir), 0);
+	cf = config_load("conf/pfhttpd.ini", err, sizeof(err));
+	assert_non_null(cf);
+	assert_string_equal(cf->cf_file, conf_file);
+	config_free(cf);
+}
+
+/* A relative root is relative to the config file, not to the cwd. */
+static void
+test_relative_root_resolves_against_config_dir(void **state)
+{
+	struct config *cf;
+	char path[PATH_MAX];
+
+	(void)state;
+	make_dir("%s/site", conf_dir);
+	write_file(conf_file, "[http]\nroot = site\n");
+	assert_int_equal(chdir("/"), 0);
+	snprintf(path, sizeof(path), "%s/conf/pfhttpd.ini", test_dir + 1);
+	cf = config_load(path, err, sizeof(err));
+	assert_non_null(cf);
+	snprintf(path, sizeof(path), "%s/site", conf_dir);
+	assert_same_path(cf->cf_root, path);
+	config_free(cf);
+}
+
+/* Relative pid_file and error_log are relative to the config file. */
+static void
+test_relative_pid_file_and_error_log_resolve_against_config_dir(void **state)
+{
+	struct config *cf;
+	char path[PATH_MAX];
+
+	(void)state;
+	make_dir("%s/run", test_dir);
+	assert_int_equal(chdir("/"), 0);
+	cf = load("[server]\npid_file = ../run/p.pid\n"
+		  "[log]\nerror_log = err.log\n");
+	assert_non_null(cf);
+	snprintf(path, sizeof(path), "%s/run/p.pid", test_dir);
+	assert_same_path(cf->cf_pid_file, path);
+	snprintf(path, sizeof(path), "%s/err.log", conf_dir);
+	assert_same_path(cf->cf_error_log, path);
+	config_free(cf);
+}
+
+/* Absolute paths are kept as written. */
+static void
+test_absolute_paths_are_kept(void **state)
+{
+	struct config *cf;
+	char text[PATH_MAX * 2];
+
+	(void)state;
+	snprintf(text, sizeof(text),
+	    "[server]\npid_file = /run/x.pid\n[http]\nroot = %s\n"
+	    "[log]\nerror_log = /var/log/x.log\n",
+	    conf_dir);
+	cf = load(text);
+	assert_non_null(cf);
+	assert_string_equal(cf->cf_pid_file, "/run/x.pid");
+	assert_string_equal(cf->cf_root, conf_dir);
+	assert_string_equal(cf->cf_error_log, "/var/log/x.log");
+	config_free(cf);
+}
+
+/* An empty pid_file or error_log means none (NULL). */
+static void
+test_empty_pid_file_and_error_log_mean_none(void **state)
+{
+	struct config *cf;
+
+	(void)state;
+	cf = load("[server]\npid_file =\n[log]\nerror_log =\n");
+	assert_non_null(cf);
+	assert_null(cf->cf_pid_file);
+	assert_null(cf->cf_error_log);
+	config_free(cf);
+}
+
+/* Integers are read in decimal, bounds included. */
+static void
+test_integer_values_are_parsed(void **state)
+{
+	struct config *cf;
+
+	(void)state;
+	cf = load("[server]\nmax_connections = 1\n"
+		  "[http]\nmax_keepalive_requests = 10000000\n");
+	assert_non_null(cf);
+	assert_int_equal(cf->cf_max_connections, 1);
+	assert_int_equal(cf->cf_max_keepalive_requests, 10000000);
+	config_free(cf);
+
+	cf = load("[server]\nmax_connections = 1000000\n");
+	assert_non_null(cf);
+	assert_int_equal(cf->cf_max_connections, 1000000);
+	config_free(cf);
+}
+
+/* An integer out of range names the key and shows the bounds. */
+static void
+test_integer_out_of_range_reports_bounds(void **state)
+{
+	(void)state;
+	expect_error("[server]\nmax_connections = 0\n", 2,
+	    "[server] max_connections: 0 is out of range (1..1000000)");
+	expect_error("[server]\nmax_connections = 1000001\n", 2,
+	    "[server] max_connections: 1000001 is out of range (1..1000000)");
+	expect_error(
+	    "[http]\nmax_keepalive_requests = 10000001\n", 2, "(1..10000000)");
+}
+
+/* An integer with a sign, spaces, a fraction or junk is rejected. */
+static void
+test_integer_with_sign_or_junk_is_rejected(void **state)
+{
+	static const char *const bad[] = {
+	    "+5", "-1", "5x", "x5", "5 5", "0x10", "1.5", "1e3", "5k"};
+	char text[128];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text), "[server]\nmax_connections = %s\n",
+		    bad[i]);
+		expect_error(text, 2,
+		    "[server] max_connections: expected an integer from 1 to 1000000");
+		assert_non_null(strstr(err, bad[i]));
+	}
+}
+
+/* A number too large for a long long is an error, not a wrap-around. */
+static void
+test_integer_overflow_is_rejected(void **state)
+{
+	(void)state;
+	expect_error("[server]\nmax_connections = 18446744073709551617\n", 2,
+	    "out of range");
+	expect_error("[http]\nmax_header_size = 9223372036854775807k\n", 2,
+	    "out of range");
+	/* 2^54 + 8 kilobytes would wrap around to 8k. */
+	expect_error("[http]\nmax_header_size = 18014398509481992k\n", 2,
+	    "out of range");
+	/* 2^64 + 4096 would wrap around to 4096. */
+	expect_error("[server]\nmax_connections = 18446744073709555712\n", 2,
+	    "out of range");
+	expect_error(
+	    "[http]\nsend_timeout = 9223372036854775807m\n", 2, "out of range");
+}
+
+/* An empty value for a numeric key is an error, not zero. */
+static void
+test_empty_numeric_value_is_rejected(void **state)
+{
+	(void)state;
+	expect_error("[http]\nmax_header_size =\n", 2,
+	    "[http] max_header_size: missing value");
+	expect_error(
+	    "[server]\nworkers =   \n", 2, "[server] workers: missing value");
+	expect_error(
+	    "[server]\ndaemon =\n", 2, "[server] daemon: missing value");
+}
+
+/* Sizes take k/K (1024) and m/M (1048576) suffixes. */
+static void
+test_size_suffixes_multiply(void **state)
+{
+	static const struct {
+		const char *text;
+		long long bytes;
+	} cases[] = {{"2k", 2048}, {"3K", 3072}, {"1m", 1048576},
+	    {"1M", 1048576}, {"4096", 4096}, {"1024", 1024}};
+	struct config *cf;
+	char text[128];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(text, sizeof(text), "[http]\nmax_header_size = %s\n",
+		    cases[i].text);
+		cf = load(text);
+		if (cf == NULL)
+			fail_msg("'%s': %s", cases[i].text, err);
+		assert_int_equal(cf->cf_max_header_size, cases[i].bytes);
+		config_free(cf);
+	}
+}
+
+/* A size out of range shows the bounds in k and m. */
+static void
+test_size_out_of_range_reports_bounds(void **state)
+{
+	(void)state;
+	expect_error("[http]\nmax_header_size = 2m\n", 2,
+	    "[http] max_header_size: 2m is out of range (1k..1m)");
+	expect_error("[http]\nmax_header_size = 1023\n", 2,
+	    "1023 is out of range (1k..1m)");
+}
+
+/* A size with another unit or junk is rejected. */
+static void
+test_bad_size_is_rejected(void **state)
+{
+	static const char *const bad[] = {
+	    "8kb", "k", "8 k", "1g", "-8k", "8kk"};
+	char text[128];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text), "[http]\nmax_header_size = %s\n",
+		    bad[i]);
+		expect_error(text, 2,
+		    "[http] max_header_size: expected a size from 1k to 1m");
+	}
+}
+
+/* Durations take ms, s and m, and a bare number means seconds. */
+static void
+test_duration_units_become_milliseconds(void **state)
+{
+	static const struct {
+		const char *text;
+		long long ms;
+	} cases[] = {{"250ms", 250}, {"3s", 3000}, {"2m", 120000}, {"7", 7000},
+	    {"1ms", 1}, {"60m", 3600000}};
+	struct config *cf;
+	char text[128];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(text, sizeof(text), "[http]\nheader_timeout = %s\n",
+		    cases[i].text);
+		cf = load(text);
+		if (cf == NULL)
+			fail_msg("'%s': %s", cases[i].text, err);
+		assert_int_equal(cf->cf_header_timeout, cases[i].ms);
+		config_free(cf);
+	}
+}
+
+/* Every duration key is stored in milliseconds. */
+static void
+test_every_duration_key_is_set(void **state)
+{
+	struct config *cf;
+
+	(void)state;
+	cf = load("[server]\nshutdown_timeout = 1m\n"
+		  "[http]\nkeepalive_timeout = 5s\nheader_timeout = 20s\n"
+		  "send_timeout = 1500ms\n");
+	assert_non_null(cf);
+	assert_int_equal(cf->cf_shutdown_timeout, 60000);
+	assert_int_equal(cf->cf_keepalive_timeout, 5000);
+	assert_int_equal(cf->cf_header_timeout, 20000);
+	assert_int_equal(cf->cf_send_timeout, 1500);
+	config_free(cf);
+}
+
+/* keepalive_timeout and shutdown_timeout accept 0. */
+static void
+test_zero_keepalive_and_shutdown_timeouts_are_accepted(void **state)
+{
+	struct config *cf;
+
+	(void)state;
+	cf = load("[server]\nshutdown_timeout = 0\n"
+		  "[http]\nkeepalive_timeout = 0ms\n");
+	assert_non_null(cf);
+	assert_int_equal(cf->cf_shutdown_timeout, 0);
+	assert_int_equal(cf->cf_keepalive_timeout, 0);
+	config_free(cf);
+}
+
+/* A duration out of range shows the bounds in units the file accepts. */
+static void
+test_duration_out_of_range_reports_bounds(void **state)
+{
+	(void)state;
+	expect_error("[http]\nheader_timeout = 0\n", 2,
+	    "[http] header_timeout: 0 is out of range (1ms..60m)");
+	expect_error("[http]\nsend_timeout = 0ms\n", 2,
+	    "[http] send_timeout: 0ms is out of range (1ms..60m)");
+	expect_error("[server]\nshutdown_timeout = 3601s\n", 2,
+	    "[server] shutdown_timeout: 3601s is out of range (0..60m)");
+	expect_error("[http]\nkeepalive_timeout = 61m\n", 2, "(0..60m)");
+}
+
+/* A duration with another unit or junk is rejected. */
+static void
+test_bad_duration_is_rejected(void **state)
+{
+	static const char *const bad[] = {
+	    "5h", "ms", "5 s", "1.5s", "5S", "10sec", "-1s", "5mss"};
+	char text[128];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(
+		    text, sizeof(text), "[http]\nsend_timeout = %s\n", bad[i]);
+		expect_error(text, 2,
+		    "[http] send_timeout: expected a duration from 1ms to 60m");
+	}
+}
+
+/* Booleans accept yes/no, on/off, true/false and 1/0 in any case. */
+static void
+test_bool_values_are_case_insensitive(void **state)
+{
+	static const struct {
+		const char *text;
+		int value;
+	} cases[] = {{"yes", 1}, {"YES", 1}, {"on", 1}, {"On", 1}, {"true", 1},
+	    {"TRUE", 1}, {"1", 1}, {"no", 0}, {"No", 0}, {"off", 0}, {"OFF", 0},
+	    {"false", 0}, {"False", 0}, {"0", 0}};
+	struct config *cf;
+	char text[128];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(text, sizeof(text),
+		    "[server]\ndaemon = %s\n[http]\nserve_dotfiles = %s\n",
+		    cases[i].text, cases[i].text);
+		cf = load(text);
+		if (cf == NULL)
+			fail_msg("'%s': %s", cases[i].text, err);
+		assert_int_equal(cf->cf_daemon, cases[i].value);
+		assert_int_equal(cf->cf_serve_dotfiles, cases[i].value);
+		config_free(cf);
+	}
+}
+
+/* Anything else for a boolean is an error. */
+static void
+test_bad_bool_is_rejected(void **state)
+{
+	(void)state;
+	expect_error("[server]\ndaemon = maybe\n", 2,
+	    "[server] daemon: expected yes or no");
+	expect_error("[http]\nserve_dotfiles = 2\n", 2,
+	    "[http] serve_dotfiles: expected yes or no");
+	expect_error("[http]\nserve_dotfiles = y\n", 2, "got 'y'");
+}
+
+/* workers = auto is the number of online CPUs. */
+static void
+test_auto_workers_uses_online_cpus(void **state)
+{
+	struct config *cf;
+
+	(void)state;
+	cf = load("[server]\nworkers = 7\n");
+	assert_non_null(cf);
+	assert_int_equal(cf->cf_workers, 7);
+	config_free(cf);
+
+	cf = load("[server]\nworkers = auto\n");
+	assert_non_null(cf);
+	assert_int_equal(cf->cf_workers, online_cpus());
+	config_free(cf);
+}
+
+/* workers is 1..256. */
+static void
+test_workers_out_of_range_reports_bounds(void **state)
+{
+	struct config *cf;
+
+	(void)state;
+	cf = load("[server]\nworkers = 256\n");
+	assert_non_null(cf);
+	assert_int_equal(cf->cf_workers, 256);
+	config_free(cf);
+	expect_error("[server]\nworkers = 0\n", 2,
+	    "[server] workers: 0 is out of range (1..256)");
+	expect_error("[server]\nworkers = 257\n", 2,
+	    "[server] workers: 257 is out of range (1..256)");
+	expect_error("[server]\nworkers = many\n", 2,
+	    "[server] workers: expected auto or an integer from 1 to 256");
+}
+
+/* Several listen lines are kept in order and replace the default. */
+static void
+test_repeated_listen_keeps_every_address(void **state)
+{
+	struct config *cf;
+	int i;
+
+	(void)state;
+	cf = load("[server]\nlisten = 127.0.0.1:8001\nlisten = 127.0.0.1:8002\n"
+		  "listen = 127.0.0.1:8003\n");
+	assert_non_null(cf);
+	assert_int_equal(cf->cf_nlisten, 3);
+	assert_string_equal(cf->cf_listen[0].la_name, "127.0.0.1:8001");
+	assert_string_equal(cf->cf_listen[1].la_name, "127.0.0.1:8002");
+	assert_string_equal(cf->cf_listen[2].la_name, "127.0.0.1:8003");
+	for (i = 0; i < 3; i++)
+		assert_int_equal(cf->cf_listen[i].la_fd, -1);
+	config_free(cf);
+}
+
+/* listen accepts [v6]:port, *:port and a bare port. */
+static void
+test_listen_ipv6_star_and_port_forms(void **state)
+{
+	struct sockaddr_in6 *sin6;
+	struct sockaddr_in *sin;
+	struct config *cf;
+
+	(void)state;
+	cf = load("[server]\nlisten = [::1]:8081\nlisten = *:8082\n"
+		  "listen = 8083\n");
+	if (cf == NULL)
+		fail_msg("%s", err);
+	assert_int_equal(cf->cf_nlisten, 3);
+	sin6 = (struct sockaddr_in6 *)&cf->cf_listen[0].la_ss;
+	assert_int_equal(sin6->sin6_family, AF_INET6);
+	assert_int_equal(ntohs(sin6->sin6_port), 8081);
+	assert_memory_equal(
+	    &sin6->sin6_addr, &in6addr_loopback, sizeof(in6addr_loopback));
+	sin = (struct sockaddr_in *)&cf->cf_listen[1].la_ss;
+	assert_int_equal(sin->sin_family, AF_INET);
+	assert_int_equal(ntohs(sin->sin_port), 8082);
+	assert_int_equal(ntohl(sin->sin_addr.s_addr), INADDR_ANY);
+	sin = (struct sockaddr_in *)&cf->cf_listen[2].la_ss;
+	assert_int_equal(sin->sin_family, AF_INET);
+	assert_int_equal(ntohs(sin->sin_port), 8083);
+	assert_int_equal(ntohl(sin->sin_addr.s_addr), INADDR_ANY);
+	config_free(cf);
+}
+
+/* The same address twice, however written, is an error. */
+static void
+test_duplicate_listen_address_is_rejected(void **state)
+{
+	(void)state;
+	expect_error("[server]\nlisten = 8080\n\nlisten = *:8080\n", 4,
+	    "[server] listen: '*:8080' is the same address as '8080' at line 2");
+	expect_error(
+	    "[server]\nlisten = 0.0.0.0:80\nlisten = 80\n", 3, "same address");
+}
+
+/* More than CONFIG_MAX_LISTEN listen lines is an error at the extra one. */
+static void
+test_too_many_listen_addresses_is_rejected(void **state)
+{
+	struct config *cf;
+	char text[2048];
+	size_t len;
+	int i;
+
+	(void)state;
+	len = (size_t)snprintf(text, sizeof(text), "[server]\n");
+	for (i = 0; i < CONFIG_MAX_LISTEN; i++)
+		len += (size_t)snprintf(text + len, sizeof(text) - len,
+		    "listen = 127.0.0.1:%d\n", 9000 + i);
+	cf = load(text);
+	assert_non_null(cf);
+	assert_int_equal(cf->cf_nlisten, CONFIG_MAX_LISTEN);
+	config_free(cf);
+
+	snprintf(text + len, sizeof(text) - len, "listen = 127.0.0.1:9999\n");
+	expect_error(text, CONFIG_MAX_LISTEN + 2,
+	    "[server] listen: too many listen addresses (at most 16)");
+}
+
+/* A bad listen address gives listen_parse's reason at its line. */
+static void
+test_bad_listen_address_reports_reason(void **state)
+{
+	(void)state;
+	expect_error("[server]\nlisten = 127.0.0.1:99999\n", 2,
+	    "[server] listen: bad listen address '127.0.0.1:99999': port out of range");
+	expect_error("[server]\nworkers = 1\nlisten = ::1:80\n", 3,
+	    "[server] listen: bad listen address '::1:80': an IPv6 address must be in brackets");
+	expect_error("[server]\nlisten =\n", 2,
+	    "[server] listen: bad listen address ''");
+}
+
+/* Existing user and group names are kept. */
+static void
+test_existing_user_and_group_are_accepted(void **state)
+{
+	struct config *cf;
+
+	(void)state;
+	cf = load("[server]\nuser = root\ngroup = root\n");
+	if (cf == NULL)
+		fail_msg("%s", err);
+	assert_string_equal(cf->cf_user, "root");
+	assert_string_equal(cf->cf_group, "root");
+	config_free(cf);
+}
+
+/* An empty user or group means none (NULL). */
+static void
+test_empty_user_and_group_mean_none(void **state)
+{
+	struct config *cf;
+
+	(void)state;
+	cf = load("[server]\nuser =\ngroup =\n");
+	assert_non_null(cf);
+	assert_null(cf->cf_user);
+	assert_null(cf->cf_group);
+	config_free(cf);
+}
+
+/* A user that does not exist is an error at its line. */
+static void
+test_unknown_user_is_rejected(void **state)
+{
+	(void)state;
+	expect_error("[server]\n\nuser = pfhttpd-no-such-user\n", 3,
+	    "[server] user: unknown user 'pfhttpd-no-such-user'");
+}
+
+/* A group that does not exist is an error at its line. */
+static void
+test_unknown_group_is_rejected(void **state)
+{
+	(void)state;
+	expect_error("[server]\ngroup = pfhttpd-no-such-group\n", 2,
+	    "[server] group: unknown group 'pfhttpd-no-such-group'");
+}
+
+/* index must be a plain file name. */
+static void
+test_index_must_be_a_file_name(void **state)
+{
+	struct config *cf;
+
+	(void)state;
+	cf = load("[http]\nindex = default.htm\n");
+	assert_non_null(cf);
+	assert_string_equal(cf->cf_index, "default.htm");
+	config_free(cf);
+	expect_error("[http]\nindex = a/b.html\n", 2,
+	    "[http] index: expected a file name without '/', got 'a/b.html'");
+	expect_error("[http]\nindex = ..\n", 2, "[http] index: expected");
+	expect_error("[http]\nindex =\n", 2, "[http] index: missing value");
+}
+
+/* An unknown section is reported at its header line. */
+static void
+test_unknown_section_reports_file_and_line(void **state)
+{
+	(void)state;
+	expect_error("[server]\nworkers = 2\n\n[nosuch]\nx = 1\n", 4,
+	    "unknown section [nosuch] (expected [server], [http], [log])");
+	/* Even when nothing follows the header. */
+	expect_error("[websocket]\n", 1, "unknown section [websocket]");
+}
+
+/* An unknown key is reported with its section at its line. */
+static void
+test_unknown_key_reports_file_and_line(void **state)
+{
+	(void)state;
+	expect_error("[http]\n\n; comment\nrot = /x\n", 4,
+	    "unknown key 'rot' in section [http]");
+	/* A key of another section is unknown here. */
+	expect_error("[http]\nworkers = 2\n", 2,
+	    "unknown key 'workers' in section [http]");
+}
+
+/* A key before any [section] line is an error. */
+static void
+test_key_before_any_section_is_rejected(void **state)
+{
+	(void)state;
+	expect_error("; comment\nlisten = 80\n[server]\n", 2,
+	    "key 'listen' is outside of any section");
+}
+
+/* A non-repeatable key given twice is an error at the second line. */
+static void
+test_duplicate_key_is_rejected(void **state)
+{
+	(void)state;
+	expect_error("[server]\nworkers = 2\ndaemon = no\nworkers = 3\n", 4,
+	    "[server] workers: duplicate key (already set at line 2)");
+	/* Also across two headers of the same section. */
+	expect_error("[http]\nindex = a\n[log]\n[http]\nindex = b\n", 5,
+	    "[http] index: duplicate key");
+}
+
+/* A root that does not exist is an error at the root line. */
+static void
+test_missing_root_reports_key_line(void **state)
+{
+	char message[PATH_MAX + 64];
+
+	(void)state;
+	snprintf(message, sizeof(message),
+	    "[http] root %s/nowhere: No such file or directory", conf_dir);
+	expect_error("[server]\n\n[http]\nroot = nowhere\n", 4, message);
+}
+
+/* A root that is not a directory is an error at the root line. */
+static void
+test_root_that_is_a_file_is_rejected(void **state)
+{
+	char message[PATH_MAX + 64], path[PATH_MAX];
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/file", conf_dir);
+	write_file(path, "x");
+	snprintf(
+	    message, sizeof(message), "[http] root %s: not a directory", path);
+	expect_error("[http]\nroot = file\n", 2, message);
+}
+
+/* A missing default root is reported against the file, without a line. */
+static void
+test_missing_default_root_reports_file_without_line(void **state)
+{
+	char message[PATH_MAX + 64], path[PATH_MAX];
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/htdocs", test_dir);
+	assert_int_equal(rmdir(path), 0);
+	snprintf(message, sizeof(message),
+	    "[http] root %s/../htdocs: No such file or directory", conf_dir);
+	expect_error("[server]\nworkers = 1\n", 0, message);
+}
+
+/* A line inih cannot parse is a syntax error at that line. */
+static void
+test_syntax_error_reports_line(void **state)
+{
+	(void)state;
+	expect_error(
+	    "[server]\nworkers = 1\nthis is not a key\n", 3, "syntax error");
+	expect_error("[server\nworkers = 1\n", 1, "syntax error");
+}
+
+/* Text after a section header other than a comment is a syntax error. */
+static void
+test_section_header_with_trailing_text_is_rejected(void **state)
+{
+	struct config *cf;
+
+	(void)state;
+	expect_error("[server] workers = 2\n", 1, "syntax error");
+	cf = load("[server] ; the server\nworkers = 2\n");
+	if (cf == NULL)
+		fail_msg("%s", err);
+	assert_int_equal(cf->cf_workers, 2);
+	config_free(cf);
+}
+
+/* A line of more than 199 characters is an error; 199 is fine. */
+static void
+test_line_too_long_is_rejected(void **state)
+{
+	struct config *cf;
+	char text[512], name[256];
+
+	(void)state;
+	/* "index = " is 8 characters: 8 + 191 = 199. */
+	memset(name, 'a', 191);
+	name[191] = '\0';
+	snprintf(text, sizeof(text), "[http]\nindex = %s\n", name);
+	cf = load(text);
+	if (cf == NULL)
+		fail_msg("%s", err);
+	assert_string_equal(cf->cf_index, name);
+	config_free(cf);
+
+	name[191] = 'a';
+	name[192] = '\0';
+	snprintf(text, sizeof(text), "[http]\n\nindex = %s\n", name);
+	expect_error(text, 3, "line too long (more than 199 characters)");
+}
+
+/* Indented lines are ordinary lines, not continuations of a value. */
+static void
+test_indented_lines_are_not_continuations(void **state)
+{
+	struct config *cf;
+
+	(void)state;
+	cf = load("  [server]\n\tworkers = 3\n    max_connections = 5\n"
+		  "\t[http]\n  index = i.html\n");
+	if (cf == NULL)
+		fail_msg("%s", err);
+	assert_int_equal(cf->cf_workers, 3);
+	assert_int_equal(cf->cf_max_connections, 5);
+	assert_string_equal(cf->cf_index, "i.html");
+	config_free(cf);
+	/* An indented unknown section is still caught at its line. */
+	expect_error("[server]\n   [bogus]\n", 2, "unknown section [bogus]");
+}
+
+/* Comments, blank lines, inline comments and CRLF are accepted. */
+static void
+test_comments_blank_lines_and_crlf_are_accepted(void **state)
+{
+	struct config *cf;
+
+	(void)state;
+	cf = load("; comment\r\n# comment\r\n\r\n[server]\r\n"
+		  "workers = 3 ; inline comment\r\nmax_connections = 9\r\n");
+	if (cf == NULL)
+		fail_msg("%s", err);
+	assert_int_equal(cf->cf_workers, 3);
+	assert_int_equal(cf->cf_max_connections, 9);
+	config_free(cf);
+}
+
+/* Only the first error is reported, whoever finds it. */
+static void
+test_first_error_is_reported(void **state)
+{
+	(void)state;
+	/* A syntax error before a bad key. */
+	expect_error("[server]\njunk\nbogus = 1\n", 2, "syntax error");
+	/* A bad key before a syntax error. */
+	expect_error("[server]\nbogus = 1\njunk\n", 2, "unknown key 'bogus'");
+	/* A syntax error before an unknown section and a long line. */
+	expect_error("[server]\njunk\n[nosuch]\n", 2, "syntax error");
+	/* A bad value before an unknown section. */
+	expect_error("[server]\nworkers = 0\n[nosuch]\n", 2, "workers");
+	/* One message, one line. */
+	assert_null(strchr(err, '\n'));
+}
+
+/* The error names the file as it was given, not its absolute path. */
+static void
+test_error_names_file_as_given(void **state)
+{
+	(void)state;
+	write_file(conf_file, "[server]\nbogus = 1\n");
+	assert_int_equal(chdir(conf_dir), 0);
+	assert_null(config_load("pfhttpd.ini", err, sizeof(err)));
+	assert_string_equal(
+	    err, "pfhttpd.ini:2: unknown key 'bogus' in section [server]");
+}
+
+/* A file that cannot be opened gives "FILE: strerror". */
+static void
+test_unopenable_file_reports_strerror(void **state)
+{
+	char path[PATH_MAX], expected[PATH_MAX + 64];
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/missing.ini", conf_dir);
+	assert_null(config_load(path, err, sizeof(err)));
+	snprintf(expected, sizeof(expected), "%s: %s", path, strerror(ENOENT));
+	assert_string_equal(err, expected);
+
+	assert_null(config_load(conf_dir, err, sizeof(err)));
+	snprintf(
+	    expected, sizeof(expected), "%s: %s", conf_dir, strerror(EISDIR));
+	assert_string_equal(err, expected);
+}
+
+/* listen_parse reads host:port with a numeric IPv4 host. */
+static void
+test_listen_parse_ipv4_host_and_port(void **state)
+{
+	struct listen_addr la;
+	struct sockaddr_in *sin;
+	char reason[256];
+
+	(void)state;
+	assert_int_equal(
+	    listen_parse("10.1.2.3:8443", &la, reason, sizeof(reason)), 0);
+	assert_string_equal(la.la_name, "10.1.2.3:8443");
+	assert_int_equal(la.la_fd, -1);
+	assert_int_equal(la.la_sslen, sizeof(*sin));
+	sin = (struct sockaddr_in *)&la.la_ss;
+	assert_int_equal(sin->sin_family, AF_INET);
+	assert_int_equal(ntohs(sin->sin_port), 8443);
+	assert_int_equal(ntohl(sin->sin_addr.s_addr), 0x0a010203);
+}
+
+/* listen_parse reads [v6addr]:port. */
+static void
+test_listen_parse_ipv6_in_brackets(void **state)
+{
+	struct listen_addr la;
+	struct sockaddr_in6 *sin6;
+	struct in6_addr addr;
+	char reason[256];
+
+	(void)state;
+	assert_int_equal(
+	    listen_parse("[2001:db8::1]:443", &la, reason, sizeof(reason)), 0);
+	assert_int_equal(la.la_sslen, sizeof(*sin6));
+	sin6 = (struct sockaddr_in6 *)&la.la_ss;
+	assert_int_equal(sin6->sin6_family, AF_INET6);
+	assert_int_equal(ntohs(sin6->sin6_port), 443);
+	assert_int_equal(inet_pton(AF_INET6, "2001:db8::1", &addr), 1);
+	assert_memory_equal(&sin6->sin6_addr, &addr, sizeof(addr));
+
+	assert_int_equal(
+	    listen_parse("[::]:80", &la, reason, sizeof(reason)), 0);
+	sin6 = (struct sockaddr_in6 *)&la.la_ss;
+	assert_memory_equal(
+	    &sin6->sin6_addr, &in6addr_any, sizeof(in6addr_any));
+}
+
+/* "*:port" and a bare "port" both mean any IPv4 address. */
+static void
+test_listen_parse_star_and_bare_port_mean_ipv4_any(void **state)
+{
+	static const char *const forms[] = {"*:8080", "8080"};
+	struct listen_addr la;
+	struct sockaddr_in *sin;
+	char reason[256];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < 2; i++) {
+		assert_int_equal(
+		    listen_parse(forms[i], &la, reason, sizeof(reason)), 0);
+		assert_string_equal(la.la_name, forms[i]);
+		assert_int_equal(la.la_sslen, sizeof(*sin));
+		sin = (struct sockaddr_in *)&la.la_ss;
+		assert_int_equal(sin->sin_family, AF_INET);
+		assert_int_equal(ntohs(sin->sin_port), 8080);
+		assert_int_equal(ntohl(sin->sin_addr.s_addr), INADDR_ANY);
+	}
+}
+
+/* listen_parse resolves a host name (localhost, from /etc/hosts). */
+static void
+test_listen_parse_resolves_host_names(void **state)
+{
+	struct listen_addr la;
+	struct sockaddr_in6 *sin6;
+	struct sockaddr_in *sin;
+	char reason[256];
+
+	(void)state;
+	if (listen_parse("localhost:8080", &la, reason, sizeof(reason)) != 0)
+		fail_msg("%s", reason);
+	if (la.la_ss.ss_family == AF_INET) {
+		sin = (struct sockaddr_in *)&la.la_ss;
+		assert_int_equal(ntohs(sin->sin_port), 8080);
+		assert_int_equal(ntohl(sin->sin_addr.s_addr) >> 24, 127);
+	} else {
+		assert_int_equal(la.la_ss.ss_family, AF_INET6);
+		sin6 = (struct sockaddr_in6 *)&la.la_ss;
+		assert_int_equal(ntohs(sin6->sin6_port), 8080);
+		assert_memory_equal(&sin6->sin6_addr, &in6addr_loopback,
+		    sizeof(in6addr_loopback));
+	}
+}
+
+/* Ports 1 and 65535 are accepted, 0 and 65536 are not. */
+static void
+test_listen_parse_port_bounds(void **state)
+{
+	struct listen_addr la;
+	char reason[256];
+
+	(void)state;
+	assert_int_equal(listen_parse("1", &la, reason, sizeof(reason)), 0);
+	assert_int_equal(
+	    listen_parse("127.0.0.1:65535", &la, reason, sizeof(reason)), 0);
+	assert_int_equal(listen_parse("0", &la, reason, sizeof(reason)), -1);
+	assert_string_equal(
+	    reason, "bad listen address '0': port out of range (1..65535)");
+	assert_int_equal(
+	    listen_parse("[::1]:65536", &la, reason, sizeof(reason)), -1);
+	assert_string_equal(reason,
+	    "bad listen address '[::1]:65536': port out of range (1..65535)");
+}
+
+/* Malformed addresses fail with a reason and leave la untouched. */
+static void
+test_listen_parse_rejects_malformed_addresses(void **state)
+{
+	static const struct {
+		const char *text;
+		const char *reason;
+	} cases[] = {
+	    {"", "empty"},
+	    {"http", "port must be a decimal number"},
+	    {"-1", "port must be a decimal number"},
+	    {"+80", "port must be a decimal number"},
+	    {"80x", "port must be a decimal number"},
+	    {"99999999999999999999", "port out of range"},
+	    {"127.0.0.1:", "missing port"},
+	    {":80", "missing host"},
+	    {"::1:80", "brackets"},
+	    {"[::1]", "expected ':port' after ']'"},
+	    {"[::1]80", "expected ':port' after ']'"},
+	    {"[::1:80", "missing ']'"},
+	    {"[]:80", "empty IPv6 address"},
+	    {"[127.0.0.1]:80", "not a numeric IPv6 address"},
+	    {"300.1.1.1:80", "not a valid IPv4 address"},
+	    {"1.2.3:80", "not a valid IPv4 address"},
+	};
+	struct listen_addr la;
+	char reason[256], prefix[128];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		memset(&la, 0x5a, sizeof(la));
+		la.la_fd = 42;
+		reason[0] = '\0';
+		if (listen_parse(cases[i].text, &la, reason, sizeof(reason)) !=
+		    -1)
+			fail_msg("'%s' was accepted", cases[i].text);
+		snprintf(prefix, sizeof(prefix),
+		    "bad listen address '%s': ", cases[i].text);
+		if (strncmp(reason, prefix, strlen(prefix)) != 0 ||
+		    strstr(reason, cases[i].reason) == NULL)
+			fail_msg("'%s': got '%s'", cases[i].text, reason);
+		assert_int_equal(la.la_fd, 42);
+	}
+}
+
+/* la_name holds at most 127 characters; a longer address is an error. */
+static void
+test_listen_parse_rejects_too_long_address(void **state)
+{
+	struct listen_addr la;
+	char text[256], reason[256];
+
+	(void)state;
+	/* 125 zeros and "80": a valid 127-character port. */
+	memset(text, '0', 125);
+	snprintf(text + 125, sizeof(text) - 125, "80");
+	assert_int_equal(listen_parse(text, &la, reason, sizeof(reason)), 0);
+	assert_string_equal(la.la_name, text);
+
+	memset(text, '0', 126);
+	snprintf(text + 126, sizeof(text) - 126, "80");
+	assert_int_equal(listen_parse(text, &la, reason, sizeof(reason)), -1);
+	assert_non_null(strstr(reason, "longer than 127 characters"));
+}
+
+/* listen_bind opens a non-blocking listening socket; listen_close ends it. */
+static void
+test_listen_bind_and_close_on_free_port(void **state)
+{
+	struct listen_addr la;
+	struct sockaddr_in sin;
+	char text[64], reason[256];
+	int fd, c, on;
+	socklen_t len;
+
+	(void)state;
+	snprintf(text, sizeof(text), "127.0.0.1:%d", find_free_port());
+	assert_int_equal(listen_parse(text, &la, reason, sizeof(reason)), 0);
+	if (listen_bind(&la) == -1)
+		fail_msg("listen_bind %s: %s", text, strerror(errno));
+	fd = la.la_fd;
+	assert_true(fd >= 0);
+	assert_true(fcntl(fd, F_GETFL) & O_NONBLOCK);
+	assert_true(fcntl(fd, F_GETFD) & FD_CLOEXEC);
+	len = sizeof(on);
+	assert_int_equal(
+	    getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &on, &len), 0);
+	assert_int_equal(on, 1);
+	len = sizeof(on);
+	assert_int_equal(
+	    getsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, &len), 0);
+	assert_int_equal(on, 1);
+
+	/* A client can connect to it. */
+	c = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(c >= 0);
+	memcpy(&sin, &la.la_ss, sizeof(sin));
+	assert_int_equal(connect(c, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	close(c);
+
+	listen_close(&la);
+	assert_int_equal(la.la_fd, -1);
+	assert_int_equal(fcntl(fd, F_GETFD), -1);
+	assert_int_equal(errno, EBADF);
+	listen_close(&la); /* closing twice is harmless */
+	assert_int_equal(la.la_fd, -1);
+}
+
+/* listen_bind on a busy port fails with EADDRINUSE and no open socket. */
+static void
+test_listen_bind_reports_errno_when_port_busy(void **state)
+{
+	struct listen_addr a, b;
+	char text[64], reason[256];
+	int fd, next_fd;
+
+	(void)state;
+	snprintf(text, sizeof(text), "127.0.0.1:%d", find_free_port());
+	assert_int_equal(listen_parse(text, &a, reason, sizeof(reason)), 0);
+	assert_int_equal(listen_parse(text, &b, reason, sizeof(reason)), 0);
+	assert_int_equal(listen_bind(&a), 0);
+	next_fd = dup(0);
+	close(next_fd);
+	errno = 0;
+	assert_int_equal(listen_bind(&b), -1);
+	assert_int_equal(errno, EADDRINUSE);
+	assert_int_equal(b.la_fd, -1);
+	/* The failed socket was closed: the lowest free fd is unchanged. */
+	fd = dup(0);
+	close(fd);
+	assert_int_equal(fd, next_fd);
+	listen_close(&a);
+}
+
+/* An IPv6 wildcard socket is IPv6-only: *:port can still be bound. */
+static void
+test_listen_bind_ipv6_is_v6only(void **state)
+{
+	struct listen_addr v6, v4;
+	char text[64], reason[256];
+	socklen_t len;
+	int fd, on, port;
+
+	(void)state;
+	fd = socket(AF_INET6, SOCK_STREAM, 0);
+	if (fd == -1)
+		skip();
+	close(fd);
+	port = find_free_port();
+	snprintf(text, sizeof(text), "[::]:%d", port);
+	assert_int_equal(listen_parse(text, &v6, reason, sizeof(reason)), 0);
+	if (listen_bind(&v6) == -1) {
+		if (errno == EADDRNOTAVAIL || errno == EAFNOSUPPORT)
+			skip();
+		fail_msg("listen_bind %s: %s", text, strerror(errno));
+	}
+	on = 0;
+	len = sizeof(on);
+	assert_int_equal(
+	    getsockopt(v6.la_fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, &len), 0);
+	assert_int_equal(on, 1);
+
+	snprintf(text, sizeof(text), "*:%d", port);
+	assert_int_equal(listen_parse(text, &v4, reason, sizeof(reason)), 0);
+	if (listen_bind(&v4) == -1)
+		fail_msg("listen_bind %s: %s", text, strerror(errno));
+	listen_close(&v4);
+	listen_close(&v6);
+}
+
+/* A UTF-8 byte order mark before the first line is ignored. */
+static void
+test_utf8_bom_is_skipped(void **state)
+{
+	struct config *cf;
+
+	(void)state;
+	cf = load("\xef\xbb\xbf[server]\nworkers = 2\n");
+	if (cf == NULL)
+		fail_msg("%s", err);
+	assert_int_equal(cf->cf_workers, 2);
+	config_free(cf);
+	/* The section check still sees the header behind the mark. */
+	expect_error("\xef\xbb\xbf[nosuch]\n", 1, "unknown section [nosuch]");
+}
+
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    T(test_empty_file_gives_defaults),
+	    T(test_cf_file_is_absolute_for_relative_name),
+	    T(test_relative_root_resolves_against_config_dir),
+	    T(test_relative_pid_file_and_error_log_resolve_against_config_dir),
+	    T(test_absolute_paths_are_kept),
+	    T(test_empty_pid_file_and_error_log_mean_none),
+	    T(test_integer_values_are_parsed),
+	    T(test_integer_out_of_range_reports_bounds),
+	    T(test_integer_with_sign_or_junk_is_rejected),
+	    T(test_integer_overflow_is_rejected),
+	    T(test_empty_numeric_value_is_rejected),
+	    T(test_size_suffixes_multiply),
+	    T(test_size_out_of_range_reports_bounds),
+	    T(test_bad_size_is_rejected),
+	    T(test_duration_units_become_milliseconds),
+	    T(test_every_duration_key_is_set),
+	    T(test_zero_keepalive_and_shutdown_timeouts_are_accepted),
+	    T(test_duration_out_of_range_reports_bounds),
+	    T(test_bad_duration_is_rejected),
+	    T(test_bool_values_are_case_insensitive),
+	    T(test_bad_bool_is_rejected),
+	    T(test_auto_workers_uses_online_cpus),
+	    T(test_workers_out_of_range_reports_bounds),
+	    T(test_repeated_listen_keeps_every_address),
+	    T(test_listen_ipv6_star_and_port_forms),
+	    T(test_duplicate_listen_address_is_rejected),
+	    T(test_too_many_listen_addresses_is_rejected),
+	    T(test_bad_listen_address_reports_reason),
+	    T(test_existing_user_and_group_are_accepted),
+	    T(test_empty_user_and_group_mean_none),
+	    T(test_unknown_user_is_rejected),
+	    T(test_unknown_group_is_rejected),
+	    T(test_index_must_be_a_file_name),
+	    T(test_unknown_section_reports_file_and_line),
+	    T(test_unknown_key_reports_file_and_line),
+	    T(test_key_before_any_section_is_rejected),
+	    T(test_duplicate_key_is_rejected),
+	    T(test_missing_root_reports_key_line),
+	    T(test_root_that_is_a_file_is_rejected),
+	    T(test_missing_default_root_reports_file_without_line),
+	    T(test_syntax_error_reports_line),
+	    T(test_section_header_with_trailing_text_is_rejected),
+	    T(test_line_too_long_is_rejected),
+	    T(test_indented_lines_are_not_continuations),
+	    T(test_comments_blank_lines_and_crlf_are_accepted),
+	    T(test_first_error_is_reported),
+	    T(test_error_names_file_as_given),
+	    T(test_unopenable_file_reports_strerror),
+	    T(test_listen_parse_ipv4_host_and_port),
+	    T(test_listen_parse_ipv6_in_brackets),
+	    T(test_listen_parse_star_and_bare_port_mean_ipv4_any),
+	    T(test_listen_parse_resolves_host_names),
+	    T(test_listen_parse_port_bounds),
+	    T(test_listen_parse_rejects_malformed_addresses),
+	    T(test_listen_parse_rejects_too_long_address),
+	    T(test_listen_bind_and_close_on_free_port),
+	    T(test_listen_bind_reports_errno_when_port_busy),
+	    T(test_listen_bind_ipv6_is_v6only),
+	    T(test_utf8_bom_is_skipped),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -75,6 +75,8 @@ install: all
 	install -m 755 $(B)/pfhttpd $(DESTDIR)$(PREFIX)/sbin/pfhttpd
 	install -m 644 man/pfhttpd.8 $(DESTDIR)$(PREFIX)/share/man/man8/
 	install -m 644 man/pfhttpd.ini.5 $(DESTDIR)$(PREFIX)/share/man/man5/
+	test -e $(DESTDIR)$(PREFIX)/etc/pfhttpd/pfhttpd.ini || \
+	    install -m 644 etc/pfhttpd.ini $(DESTDIR)$(PREFIX)/etc/pfhttpd/
 
 format:
 	clang-format -i src/*.c src/*.h tests/unit/*.c

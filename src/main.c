@@ -142,6 +142,7 @@ main(int argc, char *argv[])
 	if (cf->cf_pid_file != NULL)
 		main_write_pid(cf->cf_pid_file);
 	proctitle_set("%s: master", PFHTTPD_NAME);
+	priv_check(cf);
 
 	rv = master_run(cf);
 

@@ -207,6 +207,10 @@ void etag_make(const struct timespec *mtime, off_t size, char buf[ETAG_LEN]);
 int etag_list_match(const char *list, size_t len, const char *etag,
     int weak);
 
+/* priv.c */
+void priv_check(const struct config *cf);
+void priv_drop(const struct config *cf);
+
 /* mime.c */
 void mime_init(void);
 const char *mime_type(const char *path);

@@ -11,6 +11,8 @@
  *   SIGHUP           ignored (the master handles it)
  */
 
+#include <sys/prctl.h>
+
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -199,6 +201,7 @@ worker_main(struct event_base *base, struct config *cf, int id)
 	static struct worker worker;
 	struct worker *w = &worker;
 	static char procname[32];
+	pid_t master_pid = getppid();
 	sigset_t none;
 	size_t i;
 
@@ -212,6 +215,11 @@ worker_main(struct event_base *base, struct config *cf, int id)
 	TAILQ_INIT(&w->w_conns);
 	if ((w->w_rootfd = file_root_open(cf->cf_root)) == -1)
 		fatal("document root %s", cf->cf_root);
+	priv_drop(cf);
+	/* A credential change clears the parent-death signal: set it again. */
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (getppid() != master_pid)
+		exit(0);
 
 	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
 		w->w_signals[i] = evsignal_new(base, sigs[i], worker_signal_cb, w);

@@ -1,0 +1,563 @@
+"""Harness for the pfhttpd integration tests.
+
+Every test gets its own daemon: a private directory (tmp_path) holding the
+configuration, a document root, the pid file and the logs, and a free
+loopback port. The daemon runs in the foreground (-f) as a child of pytest.
+Waits are bounded polls (a deadline and a short interval), never fixed
+sleeps; teardown stops the daemon with SIGTERM and kills it if it outstays.
+
+Helpers:
+  start_server(**overrides)   the factory fixture; overrides are config keys
+                              (workers=1, header_timeout="1s", ...), a value
+                              of None leaves the key out of the file
+  Server.connect(), .request(), .get()   raw-socket clients
+  Reader                      reads responses (by Content-Length) from a
+                              socket, keeping leftover bytes for pipelining
+  worker_pids(pid), proc_title(pid), vm_rss_kib(pid), cpu_ticks(pid)
+"""
+
+import errno
+import hashlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+BIN = os.environ.get("PFHTTPD_BIN", str(REPO / "build" / "pfhttpd"))
+
+BIG_SIZE = 64 * 1024 * 1024
+IO_TIMEOUT = 10.0  # seconds; any single socket read or write
+START_TIMEOUT = 10.0  # seconds for the daemon to become ready
+STOP_TIMEOUT = 10.0  # seconds for the daemon to exit in teardown
+
+# Which section each key lives in (key names are unique across sections).
+SECTIONS = {
+    "listen": "server",
+    "workers": "server",
+    "user": "server",
+    "group": "server",
+    "pid_file": "server",
+    "daemon": "server",
+    "max_connections": "server",
+    "shutdown_timeout": "server",
+    "root": "http",
+    "index": "http",
+    "keepalive_timeout": "http",
+    "header_timeout": "http",
+    "send_timeout": "http",
+    "max_header_size": "http",
+    "max_keepalive_requests": "http",
+    "serve_dotfiles": "http",
+    "error_log": "log",
+}
+
+# The small files of every document root: name -> content.
+DOCROOT_FILES = {
+    "index.html": b"<!DOCTYPE html>\n<title>root index</title>\n",
+    "hello.txt": b"Hello, world!\n",
+    "digits.txt": b"0123456789abcdefghijklmnopqrstuvwxyz\n",
+    "a.txt": b"first file A\n",
+    "b.txt": b"second file B, a bit longer\n",
+    "c.txt": b"third file C\n",
+    "page.html": b"<!DOCTYPE html>\n<p>page</p>\n",
+    "image.png": b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(64)),
+    "blob.unknownext": b"opaque bytes\x00\x01\x02",
+    "a b.txt": b"a file with a space in its name\n",
+    ".secret": b"dotfile content\n",
+    "dir/index.html": b"<!DOCTYPE html>\n<title>dir index</title>\n",
+    "dir/other.txt": b"other file in dir\n",
+    "noindex/file.txt": b"a file in a directory without index\n",
+}
+SECRET_CONTENT = b"TOP SECRET: outside the document root\n"
+
+
+def poll(cond, timeout, interval=0.02, what="condition"):
+    """Call cond() until it returns a true value or timeout seconds pass.
+
+    Return the value; raise AssertionError naming what on timeout.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        v = cond()
+        if v:
+            return v
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
+
+
+def free_port():
+    """Return a loopback TCP port that was free a moment ago."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def pid_alive(pid):
+    """True if pid exists and is not a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            stat = f.read()
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return stat[stat.rindex(")") + 2] != "Z"
+
+
+def child_pids(pid):
+    """Pids of the children of pid (every thread's children)."""
+    kids = []
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except FileNotFoundError:
+        return []
+    for tid in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/children") as f:
+                kids += [int(x) for x in f.read().split()]
+        except FileNotFoundError:
+            pass
+    return sorted(kids)
+
+
+def proc_title(pid):
+    """The process title of pid as ps shows it (/proc/PID/cmdline)."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            raw = f.read()
+    except FileNotFoundError:
+        return None
+    return raw.split(b"\0", 1)[0].decode(errors="replace")
+
+
+def worker_pids(master):
+    """Pids of the master's children whose title says they are workers."""
+    return [
+        p for p in child_pids(master)
+        if (proc_title(p) or "").startswith("pfhttpd: worker ")
+    ]
+
+
+def vm_rss_kib(pid):
+    """Resident set size of pid in KiB."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError(f"no VmRSS for {pid}")
+
+
+def cpu_ticks(pid):
+    """utime + stime of pid in clock ticks."""
+    with open(f"/proc/{pid}/stat") as f:
+        stat = f.read()
+    fields = stat[stat.rindex(")") + 2:].split()
+    return int(fields[11]) + int(fields[12])  # fields 14 and 15 of stat
+
+
+class Response:
+    """A parsed HTTP response."""
+
+    def __init__(self, version, status, reason, headers, body, raw_head):
+        self.version = version
+        self.status = status
+        self.reason = reason
+        self.header_list = headers  # [(name, value)] as sent
+        self.body = body
+        self.raw_head = raw_head
+
+    def header(self, name, default=None):
+        """The value of the first field called name (any case)."""
+        for n, v in self.header_list:
+            if n.lower() == name.lower():
+                return v
+        return default
+
+    def headers_named(self, name):
+        return [v for n, v in self.header_list if n.lower() == name.lower()]
+
+    def __repr__(self):
+        return f"<Response {self.status} {self.header_list!r} body={len(self.body)}B>"
+
+
+class Reader:
+    """Reads responses from a socket; leftover bytes stay for the next one."""
+
+    def __init__(self, sock, timeout=IO_TIMEOUT):
+        self.sock = sock
+        self.buf = b""
+        self.timeout = timeout
+
+    def _fill(self, deadline):
+        """Receive more bytes; return False at end of stream."""
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise socket.timeout("read deadline passed")
+        self.sock.settimeout(left)
+        try:
+            data = self.sock.recv(1 << 20)
+        except ConnectionResetError:
+            data = b""
+        if not data:
+            return False
+        self.buf += data
+        return True
+
+    def read_response(self, head=False, timeout=None):
+        """Read one response; head=True for a response to HEAD.
+
+        Raises EOFError if the stream ends before a full response.
+        """
+        deadline = time.monotonic() + (timeout or self.timeout)
+        while b"\r\n\r\n" not in self.buf:
+            if not self._fill(deadline):
+                raise EOFError(f"EOF before a response head; got {self.buf[:200]!r}")
+        raw_head, self.buf = self.buf.split(b"\r\n\r\n", 1)
+        lines = raw_head.decode("latin-1").split("\r\n")
+        version, status, reason = (lines[0].split(" ", 2) + [""])[:3]
+        headers = []
+        for line in lines[1:]:
+            name, _, value = line.partition(":")
+            assert name == name.strip() and name, f"bad header line {line!r}"
+            headers.append((name, value.strip()))
+        resp = Response(version, int(status), reason, headers, b"", raw_head)
+        length = resp.header("Content-Length")
+        if head or resp.status in (204, 304) or 100 <= resp.status < 200:
+            return resp
+        if length is None:
+            while self._fill(deadline):
+                pass
+            resp.body, self.buf = self.buf, b""
+            return resp
+        length = int(length)
+        while len(self.buf) < length:
+            if not self._fill(deadline):
+                raise EOFError(
+                    f"EOF after {len(self.buf)} of {length} body bytes")
+        resp.body, self.buf = self.buf[:length], self.buf[length:]
+        return resp
+
+    def read_until_close(self, timeout=None):
+        """Return every byte left until the peer closes."""
+        deadline = time.monotonic() + (timeout or self.timeout)
+        while self._fill(deadline):
+            pass
+        data, self.buf = self.buf, b""
+        return data
+
+    def read_all_responses(self, timeout=None):
+        """Read responses until the peer closes; return them as a list."""
+        deadline = time.monotonic() + (timeout or self.timeout)
+        while self._fill(deadline):
+            pass
+        out = []
+        while self.buf:
+            # Every byte is here: a short response raises EOFError.
+            out.append(self.read_response(
+                timeout=max(0.01, deadline - time.monotonic())))
+        return out
+
+    def at_eof(self, timeout=None):
+        """True if the peer closes (with nothing more sent) within timeout."""
+        deadline = time.monotonic() + (timeout or self.timeout)
+        try:
+            return not self._fill(deadline) and not self.buf
+        except socket.timeout:
+            return False
+
+
+def assert_closed(sock, timeout=5.0):
+    """Assert that the peer closes sock within timeout, sending nothing."""
+    r = Reader(sock)
+    assert r.at_eof(timeout), "connection still open (or data arrived)"
+
+
+def request_bytes(path, method="GET", version="HTTP/1.1", headers=(),
+                  host="localhost", body=b""):
+    """Build a request; headers is a sequence of "Name: value" strings."""
+    lines = [f"{method} {path} {version}"]
+    if host is not None:
+        lines.append(f"Host: {host}")
+    lines += list(headers)
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
+
+
+class Server:
+    """One pfhttpd daemon in its own directory."""
+
+    def __init__(self, tmp, overrides):
+        self.tmp = tmp
+        self.root = tmp / "htdocs"
+        self.conf = tmp / "pfhttpd.ini"
+        self.pid_file = tmp / "pfhttpd.pid"
+        self.error_log = tmp / "error.log"
+        self.stdout_path = tmp / "stdout.log"
+        self.stderr_path = tmp / "stderr.log"
+        self.overrides = overrides
+        self.proc = None
+        self.port = None
+        self.known_workers = set()
+        self.nworkers = int(overrides.get("workers", 2))
+
+    # -- configuration and start ---------------------------------------
+
+    def config_text(self, port):
+        values = {
+            "listen": f"127.0.0.1:{port}",
+            "workers": 2,
+            "pid_file": str(self.pid_file),
+            "root": str(self.root),
+            "error_log": str(self.error_log),
+        }
+        values.update(self.overrides)
+        out = []
+        for section in ("server", "http", "log"):
+            out.append(f"[{section}]")
+            for key, value in values.items():
+                if SECTIONS[key] == section and value is not None:
+                    out.append(f"{key} = {value}")
+        return "\n".join(out) + "\n"
+
+    def start(self):
+        """Start the daemon; retry on a port taken meanwhile."""
+        for _attempt in range(5):
+            self.port = free_port()
+            self.conf.write_text(self.config_text(self.port))
+            with open(self.stdout_path, "wb") as out, \
+                    open(self.stderr_path, "wb") as err:
+                self.proc = subprocess.Popen(
+                    [BIN, "-f", "-c", str(self.conf)],
+                    stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+                    start_new_session=True)
+            if self._wait_ready():
+                self.wait_workers(self.nworkers)
+                return self
+            if "Address already in use" not in self.stderr():
+                raise AssertionError(
+                    f"pfhttpd exited with {self.proc.returncode}: "
+                    f"{self.stderr()}")
+        raise AssertionError("no free port after 5 attempts")
+
+    def _wait_ready(self):
+        """Poll until the port accepts and the pid file names the master.
+
+        Return False if the daemon exited instead.
+        """
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                return False
+            if self._pid_file_ok() and self._can_connect():
+                return True
+            time.sleep(0.01)
+        raise AssertionError(f"pfhttpd not ready after {START_TIMEOUT}s: "
+                             f"{self.stderr()}")
+
+    def _pid_file_ok(self):
+        try:
+            return self.pid_file.read_text().strip() == str(self.proc.pid)
+        except FileNotFoundError:
+            return False
+
+    def _can_connect(self):
+        try:
+            socket.create_connection(("127.0.0.1", self.port), 1.0).close()
+            return True
+        except OSError:
+            return False
+
+    # -- processes --------------------------------------------------------
+
+    @property
+    def pid(self):
+        return self.proc.pid
+
+    def workers(self):
+        """Current worker pids (children titled as workers)."""
+        pids = worker_pids(self.pid)
+        self.known_workers.update(pids)
+        return pids
+
+    def wait_workers(self, n, timeout=START_TIMEOUT, exclude=()):
+        """Wait until exactly n workers run, none of them in exclude."""
+        def ok():
+            pids = self.workers()
+            return (len(pids) == n and not set(pids) & set(exclude)
+                    and len(child_pids(self.pid)) == n and pids)
+        return poll(ok, timeout, what=f"{n} workers")
+
+    def signal(self, sig):
+        self.proc.send_signal(sig)
+
+    def wait_exit(self, timeout=STOP_TIMEOUT):
+        """Wait for the master to exit; return its status or None."""
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def wait_workers_gone(self, pids, timeout=STOP_TIMEOUT):
+        poll(lambda: not any(pid_alive(p) for p in pids), timeout,
+             what=f"workers {pids} to exit")
+
+    def stop(self):
+        """Teardown: SIGTERM, bounded wait, SIGKILL if it outstays."""
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            self.workers()
+            self.proc.send_signal(signal.SIGTERM)
+        rc = self.wait_exit()
+        if rc is None:
+            self.proc.kill()
+            self.proc.wait(5)
+        for p in self.known_workers:
+            try:
+                if pid_alive(p) and (proc_title(p) or "").startswith("pfhttpd"):
+                    os.kill(p, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        assert rc is not None, "pfhttpd did not exit on SIGTERM in time"
+
+    # -- logs -------------------------------------------------------------
+
+    def stderr(self):
+        try:
+            return self.stderr_path.read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def error_log_text(self):
+        try:
+            return self.error_log.read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    # -- clients ----------------------------------------------------------
+
+    def url(self, path):
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def connect(self, timeout=IO_TIMEOUT, rcvbuf=None):
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        if rcvbuf is not None:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        s.settimeout(timeout)
+        s.connect(("127.0.0.1", self.port))
+        return s
+
+    def request(self, data, head=False, timeout=IO_TIMEOUT):
+        """Send raw bytes on a new connection; return the first response."""
+        with self.connect(timeout) as s:
+            s.sendall(data)
+            return Reader(s, timeout).read_response(head=head)
+
+    def get(self, path, headers=(), method="GET", **kw):
+        """One request on a new connection; return the response."""
+        return self.request(
+            request_bytes(path, method=method, headers=headers, **kw),
+            head=method == "HEAD")
+
+
+def make_docroot(tmp, big_file):
+    """Fill tmp/htdocs (and put a secret file next to it)."""
+    root = tmp / "htdocs"
+    for name, content in DOCROOT_FILES.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content)
+    (tmp / "secret.txt").write_bytes(SECRET_CONTENT)
+    os.symlink("hello.txt", root / "link_in.txt")
+    os.symlink("../secret.txt", root / "link_out.txt")
+    try:
+        os.link(big_file, root / "big.bin")
+    except OSError:
+        shutil.copyfile(big_file, root / "big.bin")
+    return root
+
+
+@pytest.fixture(scope="session")
+def big_file(tmp_path_factory):
+    """A 64 MiB file of random bytes, made once; (path, sha256)."""
+    path = tmp_path_factory.mktemp("big") / "big.bin"
+    h = hashlib.sha256()
+    with open(path, "wb") as f:
+        for _ in range(BIG_SIZE // (1 << 20)):
+            chunk = os.urandom(1 << 20)
+            h.update(chunk)
+            f.write(chunk)
+    return path, h.hexdigest()
+
+
+@pytest.fixture
+def big_sha256(big_file):
+    return big_file[1]
+
+
+@pytest.fixture
+def start_server(tmp_path, big_file):
+    """Factory: start_server(**config overrides) -> a running Server."""
+    servers = []
+    make_docroot(tmp_path, big_file[0])
+
+    def start(**overrides):
+        sub = tmp_path if not servers else tmp_path / f"s{len(servers)}"
+        if sub != tmp_path:
+            sub.mkdir()
+            os.symlink(tmp_path / "htdocs", sub / "htdocs")
+        srv = Server(sub, overrides)
+        servers.append(srv)
+        return srv.start()
+
+    yield start
+    errors = []
+    for srv in servers:
+        try:
+            srv.stop()
+        except AssertionError as e:
+            errors.append(str(e))
+    assert not errors, errors
+
+
+@pytest.fixture
+def server(start_server):
+    """A daemon with the default test configuration (2 workers)."""
+    return start_server()
+
+
+@pytest.fixture
+def docroot(tmp_path, start_server):
+    return tmp_path / "htdocs"
+
+
+def run_pfhttpd(*args, timeout=10):
+    """Run the binary to completion; return the CompletedProcess."""
+    return subprocess.run([BIN, *args], stdin=subprocess.DEVNULL,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def curl(*args, timeout=30):
+    """Run curl; return the CompletedProcess (bytes)."""
+    return subprocess.run(["curl", "-s", "--http1.1", "--max-time",
+                           str(timeout), *args],
+                          stdin=subprocess.DEVNULL, capture_output=True,
+                          timeout=timeout + 5)
+
+
+def parse_curl_head(text):
+    """Parse the output of curl -D - : (status, {lower-name: value})."""
+    blocks = [b for b in text.replace("\r\n", "\n").split("\n\n") if b.strip()]
+    lines = blocks[-1].split("\n")
+    status = int(lines[0].split()[1])
+    headers = {}
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    return status, headers
+
+

@@ -140,15 +140,25 @@ master_spawn(struct child *ch)
 		return;
 	}
 	if (pid == 0) {
+		struct event_base *base;
 		int id = ch->ch_id;
 
 		prctl(PR_SET_PDEATHSIG, SIGTERM);
 		if (getppid() != parent)
 			_exit(0);
+		/*
+		 * A respawn forks from inside the master's loop, which libevent
+		 * will not run again (reentrant dispatch): the worker gets a
+		 * base of its own. Reinit first, so that freeing the master's
+		 * events does not touch the parent's epoll set.
+		 */
 		if (event_reinit(master.m_base) == -1)
 			fatalx("event_reinit failed");
 		master_forget();
-		worker_main(master.m_base, master.m_cf, id);
+		event_base_free(master.m_base);
+		if ((base = event_base_new()) == NULL)
+			fatalx("event_base_new failed");
+		worker_main(base, master.m_cf, id);
 	}
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	ch->ch_pid = pid;

@@ -16,7 +16,6 @@ Helpers:
   worker_pids(pid), proc_title(pid), vm_rss_kib(pid), cpu_ticks(pid)
 """
 
-import errno
 import hashlib
 import os
 import shutil
@@ -72,6 +71,7 @@ DOCROOT_FILES = {
     ".secret": b"dotfile content\n",
     "dir/index.html": b"<!DOCTYPE html>\n<title>dir index</title>\n",
     "dir/other.txt": b"other file in dir\n",
+    "sp dir/index.html": b"index of a directory with a space\n",
     "noindex/file.txt": b"a file in a directory without index\n",
 }
 SECRET_CONTENT = b"TOP SECRET: outside the document root\n"
@@ -88,7 +88,8 @@ def poll(cond, timeout, interval=0.02, what="condition"):
         if v:
             return v
         if time.monotonic() >= deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+            raise AssertionError(
+                f"timed out after {timeout}s waiting for {what}")
         time.sleep(interval)
 
 
@@ -160,6 +161,69 @@ def cpu_ticks(pid):
     return int(fields[11]) + int(fields[12])  # fields 14 and 15 of stat
 
 
+def tcp_queues(local_port, remote_port=None):
+    """(tx_queue, rx_queue) of a 127.0.0.1 socket, from /proc/net/tcp.
+
+    With remote_port, the connection local_port -> remote_port: rx_queue
+    counts bytes arrived and not read, tx_queue bytes sent and not acked.
+    Without, the listening socket on local_port, whose rx_queue counts
+    connections waiting to be accepted. None if there is no such socket.
+    """
+    local = f"0100007F:{local_port:04X}"
+    remote = None if remote_port is None else f"0100007F:{remote_port:04X}"
+    with open("/proc/net/tcp") as f:
+        for line in f.readlines()[1:]:
+            fields = line.split()
+            if fields[1] != local:
+                continue
+            if ((remote is None and fields[3] == "0A")  # LISTEN
+                    or (remote is not None and fields[2] == remote)):
+                tx, rx = fields[4].split(":")
+                return int(tx, 16), int(rx, 16)
+    return None
+
+
+def accept_backlog(port):
+    """Connections waiting to be accepted on 127.0.0.1:port."""
+    queues = tcp_queues(port)
+    assert queues is not None, f"nothing listens on {port}"
+    return queues[1]
+
+
+def fd_count(pid):
+    """Number of descriptors pid holds open."""
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def open_connections(pid):
+    """Number of TCP connections (not listeners) pid holds open."""
+    inodes = set()
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            link = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except FileNotFoundError:
+            continue
+        if link.startswith("socket:["):
+            inodes.add(link[8:-1])
+    n = 0
+    with open("/proc/net/tcp") as f:
+        for line in f.readlines()[1:]:
+            fields = line.split()
+            if fields[3] != "0A" and fields[9] in inodes:
+                n += 1
+    return n
+
+
+def request_read_by_server(server_port, sock):
+    """True once every byte sent on sock was acked and read by the server
+    (which implies a worker accepted the connection)."""
+    client_port = sock.getsockname()[1]
+    client = tcp_queues(client_port, server_port)
+    peer = tcp_queues(server_port, client_port)
+    return (client is not None and peer is not None and client[0] == 0
+            and peer[1] == 0)
+
+
 class Response:
     """A parsed HTTP response."""
 
@@ -182,7 +246,8 @@ class Response:
         return [v for n, v in self.header_list if n.lower() == name.lower()]
 
     def __repr__(self):
-        return f"<Response {self.status} {self.header_list!r} body={len(self.body)}B>"
+        return (f"<Response {self.status} {self.header_list!r} "
+                f"body={len(self.body)}B>")
 
 
 class Reader:
@@ -190,10 +255,10 @@ class Reader:
 
     def __init__(self, sock, timeout=IO_TIMEOUT):
         self.sock = sock
-        self.buf = b""
+        self.buf = bytearray()
         self.timeout = timeout
 
-    def _fill(self, deadline):
+    def fill(self, deadline):
         """Receive more bytes; return False at end of stream."""
         left = deadline - time.monotonic()
         if left <= 0:
@@ -208,16 +273,30 @@ class Reader:
         self.buf += data
         return True
 
+    def take(self, n):
+        """Remove and return the first n buffered bytes."""
+        out = bytes(self.buf[:n])
+        del self.buf[:n]
+        return out
+
+    def read_head(self, timeout=None):
+        """Read up to the end of a response head; return the head bytes."""
+        deadline = time.monotonic() + (timeout or self.timeout)
+        while (end := self.buf.find(b"\r\n\r\n")) == -1:
+            if not self.fill(deadline):
+                raise EOFError("EOF before a response head; got "
+                               f"{bytes(self.buf[:200])!r}")
+        head = self.take(end)
+        del self.buf[:4]
+        return head
+
     def read_response(self, head=False, timeout=None):
         """Read one response; head=True for a response to HEAD.
 
         Raises EOFError if the stream ends before a full response.
         """
         deadline = time.monotonic() + (timeout or self.timeout)
-        while b"\r\n\r\n" not in self.buf:
-            if not self._fill(deadline):
-                raise EOFError(f"EOF before a response head; got {self.buf[:200]!r}")
-        raw_head, self.buf = self.buf.split(b"\r\n\r\n", 1)
+        raw_head = self.read_head(timeout)
         lines = raw_head.decode("latin-1").split("\r\n")
         version, status, reason = (lines[0].split(" ", 2) + [""])[:3]
         headers = []
@@ -230,30 +309,29 @@ class Reader:
         if head or resp.status in (204, 304) or 100 <= resp.status < 200:
             return resp
         if length is None:
-            while self._fill(deadline):
+            while self.fill(deadline):
                 pass
-            resp.body, self.buf = self.buf, b""
+            resp.body = self.take(len(self.buf))
             return resp
         length = int(length)
         while len(self.buf) < length:
-            if not self._fill(deadline):
+            if not self.fill(deadline):
                 raise EOFError(
                     f"EOF after {len(self.buf)} of {length} body bytes")
-        resp.body, self.buf = self.buf[:length], self.buf[length:]
+        resp.body = self.take(length)
         return resp
 
     def read_until_close(self, timeout=None):
         """Return every byte left until the peer closes."""
         deadline = time.monotonic() + (timeout or self.timeout)
-        while self._fill(deadline):
+        while self.fill(deadline):
             pass
-        data, self.buf = self.buf, b""
-        return data
+        return self.take(len(self.buf))
 
     def read_all_responses(self, timeout=None):
         """Read responses until the peer closes; return them as a list."""
         deadline = time.monotonic() + (timeout or self.timeout)
-        while self._fill(deadline):
+        while self.fill(deadline):
             pass
         out = []
         while self.buf:
@@ -266,15 +344,9 @@ class Reader:
         """True if the peer closes (with nothing more sent) within timeout."""
         deadline = time.monotonic() + (timeout or self.timeout)
         try:
-            return not self._fill(deadline) and not self.buf
+            return not self.fill(deadline) and not self.buf
         except socket.timeout:
             return False
-
-
-def assert_closed(sock, timeout=5.0):
-    """Assert that the peer closes sock within timeout, sending nothing."""
-    r = Reader(sock)
-    assert r.at_eof(timeout), "connection still open (or data arrived)"
 
 
 def request_bytes(path, method="GET", version="HTTP/1.1", headers=(),
@@ -387,8 +459,7 @@ class Server:
         """Wait until exactly n workers run, none of them in exclude."""
         def ok():
             pids = self.workers()
-            return (len(pids) == n and not set(pids) & set(exclude)
-                    and len(child_pids(self.pid)) == n and pids)
+            return len(pids) == n and not set(pids) & set(exclude) and pids
         return poll(ok, timeout, what=f"{n} workers")
 
     def signal(self, sig):
@@ -406,23 +477,28 @@ class Server:
              what=f"workers {pids} to exit")
 
     def stop(self):
-        """Teardown: SIGTERM, bounded wait, SIGKILL if it outstays."""
+        """Teardown: SIGTERM, bounded waits, SIGKILL for what outstays."""
         if self.proc is None:
             return
+        problems = []
         if self.proc.poll() is None:
             self.workers()
             self.proc.send_signal(signal.SIGTERM)
-        rc = self.wait_exit()
-        if rc is None:
+        if self.wait_exit() is None:
+            problems.append("pfhttpd did not exit on SIGTERM in time")
             self.proc.kill()
             self.proc.wait(5)
-        for p in self.known_workers:
-            try:
-                if pid_alive(p) and (proc_title(p) or "").startswith("pfhttpd"):
-                    os.kill(p, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        assert rc is not None, "pfhttpd did not exit on SIGTERM in time"
+        try:
+            self.wait_workers_gone(self.known_workers, timeout=5)
+        except AssertionError as e:
+            problems.append(f"workers outlived the master: {e}")
+            for p in self.known_workers:
+                try:
+                    if (proc_title(p) or "").startswith("pfhttpd"):
+                        os.kill(p, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+        assert not problems, problems
 
     # -- logs -------------------------------------------------------------
 

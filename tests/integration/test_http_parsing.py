@@ -1,0 +1,288 @@
+"""HTTP/1.1 request parsing, over raw sockets."""
+
+import time
+
+import pytest
+
+from conftest import DOCROOT_FILES, Reader, request_bytes
+
+
+def exchange(server, data, **kw):
+    """Send data on a new connection; return (first response, reader)."""
+    sock = server.connect()
+    sock.sendall(data)
+    reader = Reader(sock)
+    return reader.read_response(**kw), reader
+
+
+def assert_rejected_and_closed(server, data, status):
+    """data draws status with Connection: close, and the server closes."""
+    resp, reader = exchange(server, data)
+    assert resp.status == status, resp
+    assert resp.header("Connection") == "close", resp
+    assert reader.at_eof(5), "connection left open after the error"
+    reader.sock.close()
+    return resp
+
+
+def test_request_split_one_byte_per_send_is_answered(server):
+    data = request_bytes("/hello.txt", headers=["Connection: close"])
+    sock = server.connect()
+    sock.setsockopt(6, 1, 1)  # TCP_NODELAY: one segment per byte
+    for i in range(len(data)):
+        sock.sendall(data[i:i + 1])
+        time.sleep(0.002)
+    resp = Reader(sock).read_response()
+    assert resp.status == 200
+    assert resp.body == DOCROOT_FILES["hello.txt"]
+    sock.close()
+
+
+def test_header_over_max_header_size_is_431(start_server):
+    server = start_server(max_header_size="1k")
+    data = request_bytes("/hello.txt", headers=["X-Big: " + "a" * 2000])
+    assert_rejected_and_closed(server, data, 431)
+
+
+def test_header_just_under_max_header_size_is_served(start_server):
+    server = start_server(max_header_size="1k")
+    pad = 1024 - len(request_bytes("/hello.txt", headers=["X-Big: "]))
+    data = request_bytes("/hello.txt", headers=["X-Big: " + "a" * pad])
+    assert len(data) == 1024  # the whole header, final CRLF included
+    resp, _ = exchange(server, data)
+    assert resp.status == 200, resp
+
+
+def test_request_line_longer_than_max_header_size_is_414(start_server):
+    server = start_server(max_header_size="1k")
+    data = request_bytes("/" + "a" * 2000)
+    assert_rejected_and_closed(server, data, 414)
+
+
+def test_whitespace_before_colon_is_400(server):
+    data = request_bytes("/hello.txt", headers=["X-Foo : bar"])
+    assert_rejected_and_closed(server, data, 400)
+
+
+def test_two_different_content_lengths_are_400(server):
+    data = request_bytes("/hello.txt",
+                         headers=["Content-Length: 3", "Content-Length: 4"],
+                         body=b"abcd")
+    assert_rejected_and_closed(server, data, 400)
+
+
+def test_content_length_with_transfer_encoding_is_400(server):
+    data = request_bytes(
+        "/hello.txt", method="POST",
+        headers=["Content-Length: 5", "Transfer-Encoding: chunked"],
+        body=b"0\r\n\r\n")
+    assert_rejected_and_closed(server, data, 400)
+
+
+def test_invalid_char_in_method_is_400(server):
+    assert_rejected_and_closed(server, request_bytes("/", method="GE(T"), 400)
+
+
+def test_invalid_char_in_field_name_is_400(server):
+    data = request_bytes("/hello.txt", headers=["X@Bad: value"])
+    assert_rejected_and_closed(server, data, 400)
+
+
+def test_bare_cr_in_header_is_400_and_close(server):
+    data = request_bytes("/hello.txt", headers=["X-Foo: a\rb"])
+    assert_rejected_and_closed(server, data, 400)
+
+
+def test_http11_without_host_is_400(server):
+    data = request_bytes("/hello.txt", host=None)
+    assert_rejected_and_closed(server, data, 400)
+
+
+def test_http10_without_host_is_served(server):
+    resp, _ = exchange(server,
+                       request_bytes("/hello.txt", version="HTTP/1.0",
+                                     host=None))
+    assert resp.status == 200
+    assert resp.body == DOCROOT_FILES["hello.txt"]
+
+
+def test_http_2_0_request_is_505(server):
+    data = request_bytes("/hello.txt", version="HTTP/2.0")
+    resp = assert_rejected_and_closed(server, data, 505)
+    assert resp.reason == "HTTP Version Not Supported"
+
+
+def test_absolute_form_target_is_served(server):
+    data = request_bytes("http://example.com/hello.txt", host="example.com")
+    resp, _ = exchange(server, data)
+    assert resp.status == 200
+    assert resp.body == DOCROOT_FILES["hello.txt"]
+
+
+def test_unknown_method_is_501(server):
+    resp, _ = exchange(server, request_bytes("/hello.txt", method="BREW"))
+    assert resp.status == 501, resp
+    assert resp.reason == "Not Implemented"
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT", "DELETE"])
+def test_write_method_is_405_with_allow_get_head(server, method):
+    data = request_bytes("/hello.txt", method=method,
+                         headers=["Content-Length: 0"])
+    resp, _ = exchange(server, data)
+    assert resp.status == 405, resp
+    assert resp.header("Allow") == "GET, HEAD"
+    assert resp.body != DOCROOT_FILES["hello.txt"]
+
+
+@pytest.mark.parametrize("path,status", [
+    ("/missing.txt", 404), ("/%00", 400)])
+def test_error_response_has_small_html_body(server, path, status):
+    resp = server.get(path)
+    assert resp.status == status
+    assert resp.header("Content-Type") == "text/html; charset=utf-8"
+    assert int(resp.header("Content-Length")) == len(resp.body)
+    assert 0 < len(resp.body) < 1024
+    text = resp.body.decode()
+    assert text.startswith("<!DOCTYPE html>")
+    assert f"{status} {resp.reason}" in text
+
+
+def test_head_error_response_has_no_body(server):
+    sock = server.connect()
+    sock.sendall(request_bytes("/missing.txt", method="HEAD")
+                 + request_bytes("/hello.txt"))
+    reader = Reader(sock)
+    first = reader.read_response(head=True)
+    assert first.status == 404
+    assert int(first.header("Content-Length")) > 0
+    second = reader.read_response()  # would be garbled by a 404 body
+    assert second.status == 200
+    assert second.body == DOCROOT_FILES["hello.txt"]
+    sock.close()
+
+
+# A body that would be answered 404 if it were taken for a request.
+DECOY = request_bytes("/decoy-must-not-be-requested.txt")
+
+
+def test_content_length_body_on_get_is_discarded_before_next_request(
+        server):
+    data = (request_bytes("/hello.txt",
+                          headers=[f"Content-Length: {len(DECOY)}"],
+                          body=DECOY)
+            + request_bytes("/a.txt", headers=["Connection: close"]))
+    sock = server.connect()
+    sock.sendall(data)
+    responses = Reader(sock).read_all_responses()
+    assert [r.status for r in responses] == [200, 200]
+    assert responses[0].body == DOCROOT_FILES["hello.txt"]
+    assert responses[1].body == DOCROOT_FILES["a.txt"]
+    sock.close()
+
+
+def test_content_length_body_on_post_is_discarded_after_405(server):
+    data = (request_bytes("/hello.txt", method="POST",
+                          headers=[f"Content-Length: {len(DECOY)}"],
+                          body=DECOY)
+            + request_bytes("/a.txt", headers=["Connection: close"]))
+    sock = server.connect()
+    sock.sendall(data)
+    responses = Reader(sock).read_all_responses()
+    assert [r.status for r in responses] == [405, 200]
+    assert responses[1].body == DOCROOT_FILES["a.txt"]
+    sock.close()
+
+
+def chunked(payload, size=7):
+    """payload in chunks of size bytes, with an extension and a trailer."""
+    out = b""
+    for i in range(0, len(payload), size):
+        part = payload[i:i + size]
+        out += b"%x;ext=1\r\n%s\r\n" % (len(part), part)
+    return out + b"0\r\nX-Trailer: yes\r\n\r\n"
+
+
+def test_chunked_body_on_post_is_discarded_after_405(server):
+    data = (request_bytes("/hello.txt", method="POST",
+                          headers=["Transfer-Encoding: chunked"],
+                          body=chunked(DECOY))
+            + request_bytes("/b.txt", headers=["Connection: close"]))
+    sock = server.connect()
+    sock.sendall(data)
+    responses = Reader(sock).read_all_responses()
+    assert [r.status for r in responses] == [405, 200]
+    assert responses[1].body == DOCROOT_FILES["b.txt"]
+    sock.close()
+
+
+def test_chunked_body_on_get_is_discarded_before_next_request(server):
+    data = (request_bytes("/hello.txt",
+                          headers=["Transfer-Encoding: chunked"],
+                          body=chunked(DECOY))
+            + request_bytes("/c.txt", headers=["Connection: close"]))
+    sock = server.connect()
+    sock.sendall(data)
+    responses = Reader(sock).read_all_responses()
+    assert [r.status for r in responses] == [200, 200]
+    assert responses[0].body == DOCROOT_FILES["hello.txt"]
+    assert responses[1].body == DOCROOT_FILES["c.txt"]
+    sock.close()
+
+
+def test_body_arriving_after_the_response_is_still_discarded(server):
+    sock = server.connect()
+    sock.sendall(request_bytes("/hello.txt", method="POST",
+                               headers=[f"Content-Length: {len(DECOY)}"]))
+    reader = Reader(sock)
+    first = reader.read_response()
+    assert first.status == 405
+    sock.sendall(DECOY[:10])
+    time.sleep(0.05)  # let the two parts travel apart
+    sock.sendall(DECOY[10:] + request_bytes("/a.txt",
+                                            headers=["Connection: close"]))
+    rest = reader.read_all_responses()
+    assert [r.status for r in rest] == [200]
+    assert rest[0].body == DOCROOT_FILES["a.txt"]
+    sock.close()
+
+
+def test_large_content_length_body_is_discarded_before_next_request(server):
+    body = (DECOY * (1 + (1 << 20) // len(DECOY)))[:1 << 20]  # 1 MiB
+    data = (request_bytes("/hello.txt", method="POST",
+                          headers=[f"Content-Length: {len(body)}"],
+                          body=body)
+            + request_bytes("/a.txt", headers=["Connection: close"]))
+    sock = server.connect()
+    sock.sendall(data)
+    responses = Reader(sock).read_all_responses()
+    assert [r.status for r in responses] == [405, 200]
+    assert responses[1].body == DOCROOT_FILES["a.txt"]
+    sock.close()
+
+
+def test_large_chunked_body_is_discarded_before_next_request(server):
+    payload = (DECOY * (1 + (1 << 20) // len(DECOY)))[:1 << 20]  # 1 MiB
+    data = (request_bytes("/hello.txt", method="POST",
+                          headers=["Transfer-Encoding: chunked"],
+                          body=chunked(payload, size=10000))
+            + request_bytes("/a.txt", headers=["Connection: close"]))
+    sock = server.connect()
+    sock.sendall(data)
+    responses = Reader(sock).read_all_responses()
+    assert [r.status for r in responses] == [405, 200]
+    assert responses[1].body == DOCROOT_FILES["a.txt"]
+    sock.close()
+
+
+def test_malformed_chunked_body_closes_the_connection(server):
+    data = (request_bytes("/hello.txt", method="POST",
+                          headers=["Transfer-Encoding: chunked"],
+                          body=b"zz\r\nnot hex\r\n0\r\n\r\n")
+            + request_bytes("/a.txt"))
+    sock = server.connect()
+    sock.sendall(data)
+    responses = Reader(sock).read_all_responses()
+    # The framing is lost: nothing after the 405 may be taken as a request.
+    assert [r.status for r in responses] == [405]
+    sock.close()

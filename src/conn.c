@@ -34,7 +34,7 @@
 
 #include "pfhttpd.h"
 
-#define CONN_LINGER_MS	      2000	 /* discard input this long at most */
+#define CONN_LINGER_MS	      2000	   /* discard input this long at most */
 #define CONN_MAX_SINGLE_WRITE (512 * 1024) /* bytes per write(2)/sendfile */
 #define CONN_BODY_CHUNK	      (64 * 1024)  /* chunked body bytes per step */
 
@@ -101,13 +101,24 @@ conn_next_request(struct conn *c)
 	conn_timer_set(c, c->c_worker->w_cf->cf_keepalive_timeout);
 	if (evbuffer_get_length(bufferevent_get_input(c->c_bev)) > 0)
 		conn_process(c);
+	/* A client that shut its side gets answers to what it sent, only. */
+	if (c->c_state == CONN_READ_HEADER && c->c_eof)
+		conn_close(c, "client closed");
 }
 
-/* Shut the write side, then discard input until the client closes. */
+/*
+ * Close after a response. When the client may still be sending (unread
+ * input, a body not yet discarded, or an error answered mid-request), shut
+ * the write side and discard input for a while first: closing a socket
+ * with unread data sends a reset that can destroy the response before the
+ * client reads it.
+ */
 static void
 conn_linger(struct conn *c)
 {
-	if (c->c_eof) {
+	if (c->c_eof ||
+	    (c->c_status < 400 && c->c_body == HTTP_BODY_NONE &&
+		evbuffer_get_length(bufferevent_get_input(c->c_bev)) == 0)) {
 		conn_close(c, "done");
 		return;
 	}
@@ -257,8 +268,7 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 		conn_process(c);
 		break;
 	case CONN_WRITE:
-		if (c->c_body != HTTP_BODY_NONE &&
-		    conn_discard_body(c) == -1) {
+		if (c->c_body != HTTP_BODY_NONE && conn_discard_body(c) == -1) {
 			c->c_close_after = 1;
 			c->c_body = HTTP_BODY_NONE;
 		}
@@ -291,7 +301,7 @@ conn_request_done(struct conn *c)
 	rd.rd_status = c->c_status;
 	rd.rd_bytes = c->c_resp_bytes;
 	rd.rd_usec = (unsigned long long)((now.tv_sec - c->c_req_start.tv_sec) *
-						 1000000LL +
+		1000000LL +
 	    (now.tv_nsec - c->c_req_start.tv_nsec) / 1000);
 	worker_request_done(c->c_worker, &rd);
 	c->c_nrequests++;
@@ -336,11 +346,9 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 	}
 	if (what & BEV_EVENT_EOF) {
 		c->c_eof = 1;
-		if (c->c_state == CONN_WRITE && c->c_body == HTTP_BODY_NONE) {
-			/* A half-closed client still gets its answer. */
-			c->c_close_after = 1;
-			return;
-		}
+		if (c->c_state == CONN_WRITE && c->c_body == HTTP_BODY_NONE)
+			return; /* a half-closed client still gets its answers
+				 */
 		conn_close(c, "client closed");
 	}
 }
@@ -396,8 +404,8 @@ conn_drain(struct conn *c)
 
 /* Take over an accepted socket. */
 void
-conn_accept(struct worker *w, int fd, const struct sockaddr *sa,
-    socklen_t salen)
+conn_accept(
+    struct worker *w, int fd, const struct sockaddr *sa, socklen_t salen)
 {
 	const struct config *cf = w->w_cf;
 	struct timeval send_tv;
@@ -432,10 +440,10 @@ conn_accept(struct worker *w, int fd, const struct sockaddr *sa,
 		free(c);
 		return;
 	}
-	bufferevent_setcb(c->c_bev, conn_read_cb, conn_write_cb, conn_event_cb,
-	    c);
-	bufferevent_setwatermark(c->c_bev, EV_READ, 0,
-	    (size_t)cf->cf_max_header_size * 2);
+	bufferevent_setcb(
+	    c->c_bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
+	bufferevent_setwatermark(
+	    c->c_bev, EV_READ, 0, (size_t)cf->cf_max_header_size * 2);
 	bufferevent_set_max_single_write(c->c_bev, CONN_MAX_SINGLE_WRITE);
 	send_tv.tv_sec = cf->cf_send_timeout / 1000;
 	send_tv.tv_usec = (cf->cf_send_timeout % 1000) * 1000;

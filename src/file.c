@@ -73,6 +73,10 @@ file_errno_status(int error)
 	case EXDEV:
 	case ELOOP:
 		return 403;
+	case EMFILE:
+	case ENFILE:
+	case ENOMEM:
+		return 503;
 	default:
 		return 500;
 	}
@@ -80,8 +84,8 @@ file_errno_status(int error)
 
 /* Evaluate the preconditions: 0 to go on, 304 or 412. */
 static int
-file_preconditions(const struct http_request *req, const struct stat *st,
-    const char *etag)
+file_preconditions(
+    const struct http_request *req, const struct stat *st, const char *etag)
 {
 	const struct http_header *h;
 	time_t t;
@@ -89,8 +93,7 @@ file_preconditions(const struct http_request *req, const struct stat *st,
 	if ((h = http_header_find(req, "If-Match")) != NULL) {
 		if (!etag_list_match(h->hh_value, h->hh_value_len, etag, 0))
 			return 412;
-	} else if ((h = http_header_find(req, "If-Unmodified-Since")) !=
-		   NULL &&
+	} else if ((h = http_header_find(req, "If-Unmodified-Since")) != NULL &&
 	    httpdate_parse(h->hh_value, h->hh_value_len, &t) == 0 &&
 	    st->st_mtim.tv_sec > t)
 		return 412;
@@ -107,16 +110,16 @@ file_preconditions(const struct http_request *req, const struct stat *st,
 
 /* Tell whether If-Range, if any, lets the Range field apply. */
 static int
-file_if_range_holds(const struct http_request *req, const struct stat *st,
-    const char *etag)
+file_if_range_holds(
+    const struct http_request *req, const struct stat *st, const char *etag)
 {
 	const struct http_header *h;
 	time_t t;
 
 	if ((h = http_header_find(req, "If-Range")) == NULL)
 		return 1;
-	if (h->hh_value_len > 0 && (h->hh_value[0] == '"' ||
-	    h->hh_value[0] == 'W'))
+	if (h->hh_value_len > 0 &&
+	    (h->hh_value[0] == '"' || h->hh_value[0] == 'W'))
 		return etag_list_match(h->hh_value, h->hh_value_len, etag, 0);
 	return httpdate_parse(h->hh_value, h->hh_value_len, &t) == 0 &&
 	    st->st_mtim.tv_sec == t;
@@ -152,8 +155,8 @@ file_send(struct conn *c, const struct http_request *req, int fd,
 	if (req->hr_method == HTTP_METHOD_GET &&
 	    (h = http_header_find(req, "Range")) != NULL &&
 	    file_if_range_holds(req, st, etag)) {
-		switch (range_parse(h->hh_value, h->hh_value_len, st->st_size,
-		    &first, &last)) {
+		switch (range_parse(
+		    h->hh_value, h->hh_value_len, st->st_size, &first, &last)) {
 		case RANGE_SATISFIABLE:
 			status = 206;
 			length = last - first + 1;
@@ -182,8 +185,8 @@ file_send(struct conn *c, const struct http_request *req, int fd,
 		close(fd);
 		return;
 	}
-	seg = evbuffer_file_segment_new(fd, first, length,
-	    EVBUF_FS_CLOSE_ON_FREE);
+	seg = evbuffer_file_segment_new(
+	    fd, first, length, EVBUF_FS_CLOSE_ON_FREE);
 	if (seg == NULL) {
 		/* The head is queued; the body cannot follow: close. */
 		log_warnx("cannot send a file segment");
@@ -191,8 +194,8 @@ file_send(struct conn *c, const struct http_request *req, int fd,
 		c->c_close_after = 1;
 		return;
 	}
-	if (evbuffer_add_file_segment(bufferevent_get_output(c->c_bev), seg, 0,
-		length) == -1) {
+	if (evbuffer_add_file_segment(
+		bufferevent_get_output(c->c_bev), seg, 0, length) == -1) {
 		log_warnx("cannot queue a file segment");
 		c->c_close_after = 1;
 	} else
@@ -202,8 +205,8 @@ file_send(struct conn *c, const struct http_request *req, int fd,
 
 /* Redirect a directory URL to its slashed form, keeping the query. */
 static void
-file_redirect_slash(struct conn *c, const struct http_request *req,
-    const char *path)
+file_redirect_slash(
+    struct conn *c, const struct http_request *req, const char *path)
 {
 	char encoded[PATH_MAX * 3 + 1];
 	char *headers;
@@ -233,8 +236,8 @@ file_serve(struct conn *c, struct http_request *req)
 	struct stat st;
 	int fd, status;
 
-	status = path_normalize(req->hr_path, req->hr_path_len, path,
-	    sizeof(path));
+	status =
+	    path_normalize(req->hr_path, req->hr_path_len, path, sizeof(path));
 	if (status != 0) {
 		http_error(c, status, NULL);
 		return;
@@ -247,8 +250,8 @@ file_serve(struct conn *c, struct http_request *req)
 	if ((fd = file_open_beneath(rootfd, name, O_RDONLY | O_NONBLOCK)) ==
 	    -1) {
 		if (errno == EXDEV)
-			log_info("%s: %s leaves the document root", c->c_peer,
-			    path);
+			log_info(
+			    "%s: %s leaves the document root", c->c_peer, path);
 		http_error(c, file_errno_status(errno), NULL);
 		return;
 	}
@@ -269,8 +272,9 @@ file_serve(struct conn *c, struct http_request *req)
 		fd = file_open_beneath(rootfd, name, O_RDONLY | O_NONBLOCK);
 		if (fd == -1) {
 			/* No index and no listings: forbidden. */
-			http_error(c, errno == ENOENT ? 403 :
-			    file_errno_status(errno), NULL);
+			http_error(c,
+			    errno == ENOENT ? 403 : file_errno_status(errno),
+			    NULL);
 			return;
 		}
 		if (fstat(fd, &st) == -1) {

@@ -18,23 +18,42 @@ const char *
 http_status_text(int status)
 {
 	switch (status) {
-	case 200: return "OK";
-	case 206: return "Partial Content";
-	case 301: return "Moved Permanently";
-	case 304: return "Not Modified";
-	case 400: return "Bad Request";
-	case 403: return "Forbidden";
-	case 404: return "Not Found";
-	case 405: return "Method Not Allowed";
-	case 408: return "Request Timeout";
-	case 412: return "Precondition Failed";
-	case 414: return "URI Too Long";
-	case 416: return "Range Not Satisfiable";
-	case 431: return "Request Header Fields Too Large";
-	case 500: return "Internal Server Error";
-	case 501: return "Not Implemented";
-	case 505: return "HTTP Version Not Supported";
-	default: return "Unknown";
+	case 200:
+		return "OK";
+	case 206:
+		return "Partial Content";
+	case 301:
+		return "Moved Permanently";
+	case 304:
+		return "Not Modified";
+	case 400:
+		return "Bad Request";
+	case 403:
+		return "Forbidden";
+	case 404:
+		return "Not Found";
+	case 405:
+		return "Method Not Allowed";
+	case 408:
+		return "Request Timeout";
+	case 412:
+		return "Precondition Failed";
+	case 414:
+		return "URI Too Long";
+	case 416:
+		return "Range Not Satisfiable";
+	case 431:
+		return "Request Header Fields Too Large";
+	case 500:
+		return "Internal Server Error";
+	case 501:
+		return "Not Implemented";
+	case 503:
+		return "Service Unavailable";
+	case 505:
+		return "HTTP Version Not Supported";
+	default:
+		return "Unknown";
 	}
 }
 
@@ -58,8 +77,8 @@ http_date_now(void)
  * extra fields, each ending in CRLF, or is NULL.
  */
 void
-http_response_head(struct conn *c, int status, const char *type,
-    off_t length, const char *headers)
+http_response_head(struct conn *c, int status, const char *type, off_t length,
+    const char *headers)
 {
 	struct evbuffer *out = bufferevent_get_output(c->c_bev);
 	size_t before = evbuffer_get_length(out);
@@ -72,8 +91,8 @@ http_response_head(struct conn *c, int status, const char *type,
 	if (type != NULL)
 		evbuffer_add_printf(out, "Content-Type: %s\r\n", type);
 	if (length >= 0)
-		evbuffer_add_printf(out, "Content-Length: %lld\r\n",
-		    (long long)length);
+		evbuffer_add_printf(
+		    out, "Content-Length: %lld\r\n", (long long)length);
 	if (headers != NULL)
 		evbuffer_add(out, headers, strlen(headers));
 	if (c->c_close_after)
@@ -95,12 +114,11 @@ http_error(struct conn *c, int status, const char *headers)
 	len = snprintf(body, sizeof(body),
 	    "<!DOCTYPE html>\n<html><head><title>%d %s</title></head>\n"
 	    "<body><h1>%d %s</h1><hr><p>" PFHTTPD_SERVER "</p></body></html>\n",
-	    status, http_status_text(status), status,
-	    http_status_text(status));
+	    status, http_status_text(status), status, http_status_text(status));
 	http_response_head(c, status, "text/html; charset=utf-8", len, headers);
 	if (!c->c_head) {
-		evbuffer_add(bufferevent_get_output(c->c_bev), body,
-		    (size_t)len);
+		evbuffer_add(
+		    bufferevent_get_output(c->c_bev), body, (size_t)len);
 		c->c_resp_bytes += (size_t)len;
 	}
 }

@@ -64,8 +64,8 @@ http_is_alnum(unsigned char c)
 	    (c >= 'A' && c <= 'Z');
 }
 
-/* Return the value of hex digit c, or -1 if c is not one. */
-static int
+/* Return the value of hex digit c (HEXDIG), or -1 if c is not one. */
+int
 http_hex_value(unsigned char c)
 {
 	if (c >= '0' && c <= '9')

@@ -99,8 +99,8 @@ log_emit(const char *level, const char *fmt, va_list ap, int with_errno)
 	if (n < sizeof(line))
 		n += (size_t)vsnprintf(line + n, sizeof(line) - n, fmt, ap);
 	if (with_errno && n < sizeof(line))
-		n += (size_t)snprintf(line + n, sizeof(line) - n, ": %s",
-		    strerror(saved_errno));
+		n += (size_t)snprintf(
+		    line + n, sizeof(line) - n, ": %s", strerror(saved_errno));
 	if (n >= sizeof(line) - 1)
 		n = sizeof(line) - 2;
 	line[n++] = '\n';

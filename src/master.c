@@ -195,8 +195,8 @@ master_schedule_respawn(struct child *ch)
 		return;
 	}
 	shift = ch->ch_quick_deaths - 1;
-	delay = shift > 16 ? MASTER_BACKOFF_MAX_MS :
-			     (long long)MASTER_BACKOFF_MIN_MS << shift;
+	delay = shift > 16 ? MASTER_BACKOFF_MAX_MS
+			   : (long long)MASTER_BACKOFF_MIN_MS << shift;
 	if (delay > MASTER_BACKOFF_MAX_MS)
 		delay = MASTER_BACKOFF_MAX_MS;
 	log_warnx("worker %d died soon after start; respawning in %lld ms",
@@ -216,8 +216,8 @@ master_log_exit(struct child *ch, pid_t pid, int status)
 			    ch->ch_id, (int)pid, WTERMSIG(status));
 	} else if (WIFEXITED(status) &&
 	    (WEXITSTATUS(status) != 0 || master.m_stop == MASTER_RUNNING))
-		log_warnx("worker %d (pid %d) exited with status %d",
-		    ch->ch_id, (int)pid, WEXITSTATUS(status));
+		log_warnx("worker %d (pid %d) exited with status %d", ch->ch_id,
+		    (int)pid, WEXITSTATUS(status));
 }
 
 /* SIGCHLD: reap children; respawn them, or finish a stop. */
@@ -264,16 +264,16 @@ master_stop(enum master_stop how)
 	if (master.m_stop >= how)
 		return;
 	master.m_stop = how;
-	log_info("%s stop requested",
-	    how == MASTER_STOP_FAST ? "fast" : "graceful");
+	log_info(
+	    "%s stop requested", how == MASTER_STOP_FAST ? "fast" : "graceful");
 	for (i = 0; i < master.m_nchildren; i++)
 		evtimer_del(master.m_children[i].ch_respawn);
 	for (i = 0; i < master.m_cf->cf_nlisten; i++)
 		listen_close(&master.m_cf->cf_listen[i]);
 	master_signal_children(how == MASTER_STOP_FAST ? SIGTERM : SIGQUIT);
-	tv = master_tv(how == MASTER_STOP_FAST ?
-		MASTER_KILL_FAST_MS :
-		master.m_cf->cf_shutdown_timeout + MASTER_KILL_GRACE_MS);
+	tv = master_tv(how == MASTER_STOP_FAST
+		? MASTER_KILL_FAST_MS
+		: master.m_cf->cf_shutdown_timeout + MASTER_KILL_GRACE_MS);
 	evtimer_add(master.m_kill_timer, &tv);
 	if (master_running() == 0)
 		event_base_loopexit(master.m_base, NULL);
@@ -312,8 +312,8 @@ master_signal_cb(evutil_socket_t sig, short what, void *arg)
 int
 master_run(struct config *cf)
 {
-	static const int sigs[] = {SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGUSR1,
-	    SIGCHLD};
+	static const int sigs[] = {
+	    SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGUSR1, SIGCHLD};
 	struct event *ev;
 	size_t i;
 	int n;
@@ -322,13 +322,14 @@ master_run(struct config *cf)
 	if ((master.m_base = event_base_new()) == NULL)
 		fatalx("event_base_new failed");
 	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
-		ev = evsignal_new(master.m_base, sigs[i], master_signal_cb, NULL);
+		ev = evsignal_new(
+		    master.m_base, sigs[i], master_signal_cb, NULL);
 		if (ev == NULL || evsignal_add(ev, NULL) == -1)
 			fatalx("cannot set up signal %d", sigs[i]);
 		master.m_signals[master.m_nsignals++] = ev;
 	}
-	if ((master.m_kill_timer = evtimer_new(master.m_base, master_kill_cb,
-		 NULL)) == NULL)
+	if ((master.m_kill_timer =
+		    evtimer_new(master.m_base, master_kill_cb, NULL)) == NULL)
 		fatalx("evtimer_new failed");
 
 	n = (int)cf->cf_workers;
@@ -338,8 +339,8 @@ master_run(struct config *cf)
 	master.m_nchildren = n;
 	for (i = 0; i < (size_t)n; i++) {
 		master.m_children[i].ch_id = (int)i + 1;
-		master.m_children[i].ch_respawn = evtimer_new(master.m_base,
-		    master_respawn_cb, &master.m_children[i]);
+		master.m_children[i].ch_respawn = evtimer_new(
+		    master.m_base, master_respawn_cb, &master.m_children[i]);
 		if (master.m_children[i].ch_respawn == NULL)
 			fatalx("evtimer_new failed");
 	}

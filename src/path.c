@@ -26,19 +26,6 @@ struct path_norm {
 
 static const char path_hex[] = "0123456789ABCDEF";
 
-/* Return the value of hex digit c, or -1 if c is not one. */
-static int
-path_hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Start a new, empty segment. */
 static void
 path_norm_begin(struct path_norm *pn)
@@ -134,8 +121,8 @@ path_normalize(const char *path, size_t len, char *out, size_t outlen)
 		if (c == '%') {
 			if (len - i < 2)
 				return 400;
-			hi = path_hexval((unsigned char)path[i]);
-			lo = path_hexval((unsigned char)path[i + 1]);
+			hi = http_hex_value((unsigned char)path[i]);
+			lo = http_hex_value((unsigned char)path[i + 1]);
 			if (hi == -1 || lo == -1)
 				return 400;
 			c = hi << 4 | lo;

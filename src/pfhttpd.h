@@ -53,8 +53,8 @@ struct listen_addr {
 	int la_fd;		       /* listening socket, -1 until bound */
 };
 
-int listen_parse(const char *text, struct listen_addr *la, char *err,
-    size_t errlen);
+int listen_parse(
+    const char *text, struct listen_addr *la, char *err, size_t errlen);
 int listen_bind(struct listen_addr *la);
 void listen_close(struct listen_addr *la);
 
@@ -71,22 +71,22 @@ struct config {
 
 	/* [server] */
 	struct listen_addr cf_listen[CONFIG_MAX_LISTEN]; /* listen = */
-	int cf_nlisten;				  /* entries used */
-	long long cf_workers;	/* worker processes; auto resolved */
-	char *cf_user;		/* drop privileges to, or NULL */
-	char *cf_group;		/* drop privileges to, or NULL */
-	char *cf_pid_file;	/* pid file path, or NULL */
-	int cf_daemon;		/* detach unless -f */
-	long long cf_max_connections; /* per worker */
+	int cf_nlisten;					 /* entries used */
+	long long cf_workers;	       /* worker processes; auto resolved */
+	char *cf_user;		       /* drop privileges to, or NULL */
+	char *cf_group;		       /* drop privileges to, or NULL */
+	char *cf_pid_file;	       /* pid file path, or NULL */
+	int cf_daemon;		       /* detach unless -f */
+	long long cf_max_connections;  /* per worker */
 	long long cf_shutdown_timeout; /* graceful stop bound, ms */
 
 	/* [http] */
-	char *cf_root;		      /* document root, a directory */
-	char *cf_index;		      /* index file name */
-	long long cf_keepalive_timeout; /* idle keep-alive, ms */
-	long long cf_header_timeout;	/* whole request header, ms */
-	long long cf_send_timeout;	/* no write progress, ms */
-	long long cf_max_header_size;	/* request line + fields, bytes */
+	char *cf_root;			     /* document root, a directory */
+	char *cf_index;			     /* index file name */
+	long long cf_keepalive_timeout;	     /* idle keep-alive, ms */
+	long long cf_header_timeout;	     /* whole request header, ms */
+	long long cf_send_timeout;	     /* no write progress, ms */
+	long long cf_max_header_size;	     /* request line + fields, bytes */
 	long long cf_max_keepalive_requests; /* per connection */
 	int cf_serve_dotfiles;		     /* serve names starting with . */
 
@@ -163,21 +163,22 @@ struct http_scan {
 
 /* Incremental decoder that skips a chunked request body. */
 struct http_chunked {
-	int hc_state;			  /* private */
+	int hc_state;			 /* private */
 	unsigned long long hc_remaining; /* private: chunk data left */
-	size_t hc_line_len;		  /* private: size/trailer line */
-	size_t hc_trailer_len;		  /* private: trailer bytes */
+	size_t hc_line_len;		 /* private: size/trailer line */
+	size_t hc_trailer_len;		 /* private: trailer bytes */
 };
 
 void http_scan_init(struct http_scan *hs);
 size_t http_scan_header(struct http_scan *hs, const char *buf, size_t len);
 int http_parse_request(const char *buf, size_t len, struct http_request *req);
-const struct http_header *http_header_find(const struct http_request *req,
-    const char *name);
+const struct http_header *http_header_find(
+    const struct http_request *req, const char *name);
 int http_token_list_has(const char *list, size_t len, const char *token);
+int http_hex_value(unsigned char c);
 void http_chunked_init(struct http_chunked *hc);
-ssize_t http_chunked_consume(struct http_chunked *hc, const char *buf,
-    size_t len, int *done);
+ssize_t http_chunked_consume(
+    struct http_chunked *hc, const char *buf, size_t len, int *done);
 
 /* path.c */
 int path_normalize(const char *path, size_t len, char *out, size_t outlen);
@@ -191,8 +192,8 @@ enum range_result {
 	RANGE_UNSATISFIABLE /* 416 with Content-Range: bytes * / size */
 };
 
-enum range_result range_parse(const char *value, size_t len, off_t size,
-    off_t *first, off_t *last);
+enum range_result range_parse(
+    const char *value, size_t len, off_t size, off_t *first, off_t *last);
 
 /* httpdate.c */
 #define HTTPDATE_LEN 30 /* "Sun, 06 Nov 1994 08:49:37 GMT" + NUL */
@@ -204,8 +205,7 @@ int httpdate_parse(const char *s, size_t len, time_t *t);
 #define ETAG_LEN 64
 
 void etag_make(const struct timespec *mtime, off_t size, char buf[ETAG_LEN]);
-int etag_list_match(const char *list, size_t len, const char *etag,
-    int weak);
+int etag_list_match(const char *list, size_t len, const char *etag, int weak);
 
 /* priv.c */
 void priv_check(const struct config *cf);
@@ -224,10 +224,10 @@ TAILQ_HEAD(conn_list, conn);
 
 /* One worker process: its event loop, listeners and connections. */
 struct worker {
-	struct event_base *w_base;
-	struct config *w_cf;
-	int w_id;	  /* 1..workers, as shown by ps */
-	int w_rootfd;	  /* the document root, O_PATH */
+	struct event_base *w_base; /* the worker's own loop */
+	struct config *w_cf;	   /* configuration it was started with */
+	int w_id;		   /* 1..workers, as shown by ps */
+	int w_rootfd;		   /* the document root, O_PATH */
 	struct event *w_accept[CONFIG_MAX_LISTEN]; /* one per listener */
 	struct event *w_accept_retry; /* resumes accept after EMFILE */
 	struct event *w_stop_timer;   /* bounds a graceful stop */
@@ -236,19 +236,19 @@ struct worker {
 	long long w_nconns;	      /* entries in w_conns */
 	int w_accepting;	      /* accept events are added */
 	int w_draining;		      /* graceful stop in progress */
+	time_t w_accept_warned;	      /* last "accept: pausing" warning */
 };
 
 /* What the worker knows of a request once its response is sent. */
 struct request_done {
-	const char *rd_peer;	      /* client address */
-	const char *rd_line;	      /* request line, "" if none */
-	int rd_status;		      /* response status */
-	unsigned long long rd_bytes;  /* response bytes, head included */
-	unsigned long long rd_usec;   /* first request byte to last sent */
+	const char *rd_peer;	     /* client address */
+	const char *rd_line;	     /* request line, "" if none */
+	int rd_status;		     /* response status */
+	unsigned long long rd_bytes; /* response bytes, head included */
+	unsigned long long rd_usec;  /* first request byte to last sent */
 };
 
-void worker_main(struct event_base *base, struct config *cf, int id)
-    NORETURN;
+void worker_main(struct event_base *base, struct config *cf, int id) NORETURN;
 void worker_conn_closed(struct worker *w);
 void worker_request_done(struct worker *w, const struct request_done *rd);
 
@@ -264,30 +264,30 @@ enum conn_state {
 
 /* A client connection. Freed only by conn_close(). */
 struct conn {
-	TAILQ_ENTRY(conn) c_entry;   /* in w_conns */
-	struct worker *c_worker;     /* owner */
-	struct bufferevent *c_bev;   /* socket, owns the fd */
-	struct event *c_timer;	     /* header, keep-alive, body, linger */
-	enum conn_state c_state;
-	char c_peer[64];	     /* client address as text */
-	struct http_scan c_scan;     /* progress through the header */
-	int c_have_bytes;	     /* bytes of the next request arrived */
-	int c_close_after;	     /* close once the response is sent */
-	int c_eof;		     /* the client shut its write side */
-	int c_head;		     /* HEAD: the response has no body */
-	int c_http10;		     /* HTTP/1.0 request: say keep-alive */
-	long long c_nrequests;	     /* requests answered so far */
-	enum http_body c_body;	     /* body still to discard */
-	unsigned long long c_body_left; /* with HTTP_BODY_LENGTH */
-	struct http_chunked c_chunked;	/* with HTTP_BODY_CHUNKED */
-	struct timespec c_req_start; /* first byte of the request */
-	int c_status;		     /* status of the queued response */
+	TAILQ_ENTRY(conn) c_entry;	 /* in w_conns */
+	struct worker *c_worker;	 /* owner */
+	struct bufferevent *c_bev;	 /* socket, owns the fd */
+	struct event *c_timer;		 /* header, keep-alive, body, linger */
+	enum conn_state c_state;	 /* where the request cycle stands */
+	char c_peer[64];		 /* client address as text */
+	struct http_scan c_scan;	 /* progress through the header */
+	int c_have_bytes;		 /* bytes of the next request arrived */
+	int c_close_after;		 /* close once the response is sent */
+	int c_eof;			 /* the client shut its write side */
+	int c_head;			 /* HEAD: the response has no body */
+	int c_http10;			 /* HTTP/1.0 request: say keep-alive */
+	long long c_nrequests;		 /* requests answered so far */
+	enum http_body c_body;		 /* body still to discard */
+	unsigned long long c_body_left;	 /* with HTTP_BODY_LENGTH */
+	struct http_chunked c_chunked;	 /* with HTTP_BODY_CHUNKED */
+	struct timespec c_req_start;	 /* first byte of the request */
+	int c_status;			 /* status of the queued response */
 	unsigned long long c_resp_bytes; /* size of the queued response */
-	char c_line[CONN_LINE_MAX];  /* request line, for the log */
+	char c_line[CONN_LINE_MAX];	 /* request line, for the log */
 };
 
-void conn_accept(struct worker *w, int fd, const struct sockaddr *sa,
-    socklen_t salen);
+void conn_accept(
+    struct worker *w, int fd, const struct sockaddr *sa, socklen_t salen);
 void conn_close(struct conn *c, const char *reason);
 void conn_drain(struct conn *c);
 int conn_keepalive(const struct conn *c, const struct http_request *req);

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -26,6 +27,7 @@
 
 #define WORKER_ACCEPT_BATCH    64  /* accepts per wake-up and listener */
 #define WORKER_ACCEPT_RETRY_MS 500 /* pause after EMFILE and friends */
+#define WORKER_ACCEPT_WARN_S   60  /* seconds between two such warnings */
 
 static void worker_accept_resume(struct worker *w);
 
@@ -65,6 +67,19 @@ worker_accept_retry_cb(evutil_socket_t fd, short what, void *arg)
 	worker_accept_resume(arg);
 }
 
+/* Log that accept ran out of resources, at most once a minute. */
+static void
+worker_accept_warn(struct worker *w)
+{
+	time_t now = time(NULL);
+
+	if (now - w->w_accept_warned < WORKER_ACCEPT_WARN_S)
+		return;
+	w->w_accept_warned = now;
+	log_warn("accept: pausing for %d ms (warned at most once a minute)",
+	    WORKER_ACCEPT_RETRY_MS);
+}
+
 /* A listening socket is readable: accept a batch of connections. */
 static void
 worker_accept_cb(evutil_socket_t lfd, short what, void *arg)
@@ -90,8 +105,7 @@ worker_accept_cb(evutil_socket_t lfd, short what, void *arg)
 			case ENFILE:
 			case ENOBUFS:
 			case ENOMEM:
-				log_warn("accept: pausing for %d ms",
-				    WORKER_ACCEPT_RETRY_MS);
+				worker_accept_warn(w);
 				worker_accept_pause(w);
 				evtimer_add(w->w_accept_retry, &tv);
 				return;
@@ -222,7 +236,8 @@ worker_main(struct event_base *base, struct config *cf, int id)
 		exit(0);
 
 	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
-		w->w_signals[i] = evsignal_new(base, sigs[i], worker_signal_cb, w);
+		w->w_signals[i] =
+		    evsignal_new(base, sigs[i], worker_signal_cb, w);
 		if (w->w_signals[i] == NULL ||
 		    evsignal_add(w->w_signals[i], NULL) == -1)
 			fatalx("cannot set up signal %d", sigs[i]);

@@ -1,6 +1,7 @@
 """Keep-alive, pipelining and the connection timeouts."""
 
 import select
+import socket
 import time
 
 from conftest import (BIG_SIZE, DOCROOT_FILES, Reader, open_connections,
@@ -169,4 +170,29 @@ def test_half_closed_client_still_gets_its_answer(server):
     assert resp.status == 200
     assert resp.body == DOCROOT_FILES["a.txt"]
     assert reader.at_eof(5)
+    sock.close()
+
+
+def test_pipelined_requests_then_half_close_are_all_answered(server):
+    sock = server.connect()
+    sock.sendall(request_bytes("/a.txt") + request_bytes("/b.txt")
+                 + request_bytes("/c.txt"))
+    sock.shutdown(socket.SHUT_WR)
+    responses = Reader(sock).read_all_responses()
+    assert [r.body for r in responses] == [
+        DOCROOT_FILES["a.txt"], DOCROOT_FILES["b.txt"],
+        DOCROOT_FILES["c.txt"]]
+    sock.close()
+
+
+def test_connection_close_response_closes_at_once_without_lingering(server):
+    # Nothing is left unread, so there is no reason to linger: the server
+    # closes right after the response, long before its 2 s linger bound.
+    sock = server.connect()
+    sock.sendall(request_bytes("/a.txt", headers=["Connection: close"]))
+    reader = Reader(sock)
+    assert reader.read_response().status == 200
+    start = time.monotonic()
+    assert reader.at_eof(5)
+    assert time.monotonic() - start < 1.0
     sock.close()

@@ -300,6 +300,8 @@ master_signal_cb(evutil_socket_t sig, short what, void *arg)
 	case SIGUSR1:
 		if (log_reopen() == -1)
 			log_warn("reopen error log");
+		else
+			log_info("error log reopened");
 		master_signal_children(SIGUSR1);
 		break;
 	case SIGCHLD:

@@ -1,0 +1,144 @@
+"""Operating the daemon: listen addresses, daemon mode, privileges and the
+signals that do not stop it."""
+
+import grp
+import os
+import pwd
+import signal
+import socket
+import subprocess
+import time
+
+import pytest
+
+from conftest import (BIN, DOCROOT_FILES, START_TIMEOUT, STOP_TIMEOUT,
+                      Reader, free_port, pid_alive, poll, proc_title,
+                      request_bytes)
+
+
+def get_over(family, address, path="/hello.txt"):
+    """GET path from address with a fresh socket; return the response."""
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.settimeout(5)
+        sock.connect(address)
+        sock.sendall(request_bytes(path, headers=["Connection: close"]))
+        return Reader(sock).read_response()
+
+
+def can_connect(family, address):
+    try:
+        with socket.create_connection(address[:2], timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def write_config(tmp_path, server_lines, extra=""):
+    """A config serving the test docroot, logs and pid file in tmp_path."""
+    conf = tmp_path / "ops.ini"
+    conf.write_text(
+        "[server]\n" + server_lines + "\nworkers = 1\n"
+        f"pid_file = {tmp_path / 'ops.pid'}\n" + extra +
+        f"[http]\nroot = {tmp_path / 'htdocs'}\n"
+        f"[log]\nerror_log = {tmp_path / 'ops.log'}\n")
+    return conf
+
+
+def stop_master(pid):
+    """SIGTERM the master and wait until it is gone."""
+    os.kill(pid, signal.SIGTERM)
+    poll(lambda: not pid_alive(pid), STOP_TIMEOUT, what="master exit")
+
+
+def test_every_listen_address_is_served_ipv4_and_ipv6(docroot, tmp_path):
+    p4, p6 = free_port(), free_port()
+    conf = write_config(tmp_path,
+                        f"listen = 127.0.0.1:{p4}\nlisten = [::1]:{p6}")
+    proc = subprocess.Popen([BIN, "-f", "-c", str(conf)],
+                            stdin=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        poll(lambda: can_connect(socket.AF_INET6, ("::1", p6)),
+             START_TIMEOUT, what="IPv6 listener")
+        r4 = get_over(socket.AF_INET, ("127.0.0.1", p4))
+        r6 = get_over(socket.AF_INET6, ("::1", p6))
+        assert (r4.status, r4.body) == (200, DOCROOT_FILES["hello.txt"])
+        assert (r6.status, r6.body) == (200, DOCROOT_FILES["hello.txt"])
+    finally:
+        proc.terminate()
+        proc.wait(STOP_TIMEOUT)
+
+
+def test_star_listen_address_accepts_on_ipv4_loopback(docroot, tmp_path):
+    port = free_port()
+    conf = write_config(tmp_path, f"listen = *:{port}")
+    proc = subprocess.Popen([BIN, "-f", "-c", str(conf)],
+                            stdin=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        poll(lambda: can_connect(socket.AF_INET, ("127.0.0.1", port)),
+             START_TIMEOUT, what="listener on *")
+        assert get_over(socket.AF_INET, ("127.0.0.1", port)).status == 200
+    finally:
+        proc.terminate()
+        proc.wait(STOP_TIMEOUT)
+
+
+def test_daemon_yes_detaches_writes_pid_file_and_serves(docroot, tmp_path):
+    port = free_port()
+    conf = write_config(tmp_path, f"listen = 127.0.0.1:{port}",
+                        "daemon = yes\n")
+    pid_file = tmp_path / "ops.pid"
+    launcher = subprocess.run([BIN, "-c", str(conf)],
+                              stdin=subprocess.DEVNULL, capture_output=True,
+                              timeout=START_TIMEOUT)
+    assert launcher.returncode == 0, launcher.stderr
+    pid = int(poll(lambda: pid_file.exists() and pid_file.read_text(),
+                   START_TIMEOUT, what="pid file"))
+    try:
+        assert proc_title(pid) == "pfhttpd: master"
+        assert os.getsid(pid) == pid  # a session of its own
+        poll(lambda: can_connect(socket.AF_INET, ("127.0.0.1", port)),
+             START_TIMEOUT, what="listener")
+        assert get_over(socket.AF_INET, ("127.0.0.1", port)).status == 200
+    finally:
+        stop_master(pid)
+    assert not pid_file.exists()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to drop to nobody")
+def test_workers_drop_to_configured_user_and_group(start_server):
+    nobody = pwd.getpwnam("nobody")
+    nogroup = grp.getgrnam("nogroup")
+    server = start_server(user="nobody", group="nogroup")
+    workers = server.workers()
+    assert len(workers) == 2
+    for pid in workers:
+        with open(f"/proc/{pid}/status") as f:
+            status = dict(line.split(":", 1) for line in f)
+        assert status["Uid"].split() == [str(nobody.pw_uid)] * 4
+        assert status["Gid"].split() == [str(nogroup.gr_gid)] * 4
+        assert status["Groups"].split() == [str(nogroup.gr_gid)]
+    with open(f"/proc/{server.pid}/status") as f:
+        assert "Uid:\t0\t" in f.read()
+    resp = server.get("/hello.txt")
+    assert (resp.status, resp.body) == (200, DOCROOT_FILES["hello.txt"])
+
+
+def test_sigusr1_reopens_the_error_log(server):
+    rotated = server.error_log.with_name("error.log.1")
+    os.rename(server.error_log, rotated)
+    server.signal(signal.SIGUSR1)
+    poll(lambda: "error log reopened" in server.error_log_text(), 5,
+         what="a new error.log with the reopen message")
+    assert "error log reopened" not in rotated.read_text()
+
+
+def test_sighup_is_logged_and_the_server_keeps_serving(server):
+    workers = sorted(server.workers())
+    server.signal(signal.SIGHUP)
+    poll(lambda: "SIGHUP" in server.error_log_text(), 5,
+         what="the SIGHUP message")
+    assert server.proc.poll() is None
+    assert sorted(server.workers()) == workers
+    assert server.get("/hello.txt").status == 200

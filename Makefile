@@ -49,7 +49,10 @@ $(B)/tests/%: tests/unit/%.c $(B)/libpfhttpd.a src/pfhttpd.h
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -Isrc -o $@ $< $(B)/libpfhttpd.a $(PKG_LIBS) -lcmocka
 
-run: deps all
+# deps first, then a fresh make: pkg-config must run after the packages
+# are installed, which a variable of this make could not see.
+run: deps
+	$(MAKE) all
 	mkdir -p var/log var/run
 	$(B)/pfhttpd -f -c etc/pfhttpd.ini
 

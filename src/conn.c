@@ -21,6 +21,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include <errno.h>
 #include <stdio.h>
@@ -182,6 +183,16 @@ conn_discard_body(struct conn *c)
 	return c->c_body == HTTP_BODY_NONE ? 1 : 0;
 }
 
+/* Tell whether buffered bytes already break the chunked body framing. */
+static int
+conn_chunked_broken(const struct conn *c, const char *p, size_t len)
+{
+	struct http_chunked probe = c->c_chunked;
+	int done;
+
+	return len > 0 && http_chunked_consume(&probe, p, len, &done) == -1;
+}
+
 /* Copy the first line of a header into c_line, for the log. */
 static void
 conn_save_line(struct conn *c, const char *p, size_t len)
@@ -245,6 +256,9 @@ conn_process(struct conn *c)
 	}
 	c->c_body_left = req.hr_content_length;
 	http_chunked_init(&c->c_chunked);
+	if (c->c_body == HTTP_BODY_CHUNKED &&
+	    conn_chunked_broken(c, p + n, avail - n))
+		c->c_close_after = 1; /* known before the head is queued */
 
 	http_request_handle(c, &req);
 	conn_responding(c);
@@ -275,7 +289,7 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 		break;
 	case CONN_READ_BODY:
 		if ((rv = conn_discard_body(c)) == -1)
-			conn_close(c, "bad chunked body");
+			conn_linger(c); /* the response may still be queued */
 		else if (rv == 1)
 			conn_next_request(c);
 		else
@@ -344,11 +358,16 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 		conn_close(c, reason);
 		return;
 	}
+	if ((what & BEV_EVENT_EOF) && (what & BEV_EVENT_WRITING)) {
+		/* sendfile sent nothing: the file shrank under us. */
+		conn_close(c, "file ended early");
+		return;
+	}
 	if (what & BEV_EVENT_EOF) {
 		c->c_eof = 1;
+		/* A half-closed client still gets its answers. */
 		if (c->c_state == CONN_WRITE && c->c_body == HTTP_BODY_NONE)
-			return; /* a half-closed client still gets its answers
-				 */
+			return;
 		conn_close(c, "client closed");
 	}
 }
@@ -392,7 +411,8 @@ conn_drain(struct conn *c)
 		c->c_close_after = 1;
 		break;
 	case CONN_READ_BODY:
-		conn_close(c, "shutting down");
+		/* Closing with input unread would reset the sent response. */
+		conn_linger(c);
 		break;
 	case CONN_WRITE:
 		c->c_close_after = 1;
@@ -410,6 +430,7 @@ conn_accept(
 	const struct config *cf = w->w_cf;
 	struct timeval send_tv;
 	struct conn *c;
+	int one = 1;
 
 	(void)salen;
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
@@ -440,6 +461,11 @@ conn_accept(
 		free(c);
 		return;
 	}
+	/*
+	 * A head and its sendfile body are two writes: do not let Nagle hold
+	 * the body back for the client's delayed ACK (about 40 ms).
+	 */
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	bufferevent_setcb(
 	    c->c_bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
 	bufferevent_setwatermark(

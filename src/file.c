@@ -179,23 +179,26 @@ file_send(struct conn *c, const struct http_request *req, int fd,
 	}
 	snprintf(headers + n, sizeof(headers) - (size_t)n,
 	    "Accept-Ranges: bytes\r\n");
-	http_response_head(c, status, type, length, headers);
 
 	if (c->c_head || length == 0) {
 		close(fd);
+		http_response_head(c, status, type, length, headers);
 		return;
 	}
+	/* Make the body ready before the head promises its length. */
 	seg = evbuffer_file_segment_new(
 	    fd, first, length, EVBUF_FS_CLOSE_ON_FREE);
 	if (seg == NULL) {
-		/* The head is queued; the body cannot follow: close. */
-		log_warnx("cannot send a file segment");
+		log_warnx("cannot make a file segment");
 		close(fd);
-		c->c_close_after = 1;
+		http_error(c, 500, NULL);
 		return;
 	}
+	http_response_head(c, status, type, length, headers);
 	if (evbuffer_add_file_segment(
 		bufferevent_get_output(c->c_bev), seg, 0, length) == -1) {
+		/* Out of memory with the head queued: the body cannot follow.
+		 */
 		log_warnx("cannot queue a file segment");
 		c->c_close_after = 1;
 	} else

@@ -137,6 +137,7 @@ main(int argc, char *argv[])
 	main_bind(cf);
 	if (cf->cf_error_log != NULL && log_open_file(cf->cf_error_log) == -1)
 		fatal("error log %s", cf->cf_error_log);
+	priv_chown(cf, cf->cf_error_log);
 	if (cf->cf_daemon && !foreground)
 		main_daemonize();
 	if (cf->cf_pid_file != NULL)

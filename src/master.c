@@ -31,6 +31,11 @@
 #define MASTER_KILL_FAST_MS   5000  /* fast stop: SIGKILL after this */
 #define MASTER_KILL_GRACE_MS  2000  /* graceful stop: beyond the timeout */
 
+/* The signals the master handles, one m_signals[] event each. */
+static const int master_signals[] = {
+    SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGUSR1, SIGCHLD};
+#define MASTER_NSIGNALS (sizeof(master_signals) / sizeof(master_signals[0]))
+
 enum master_stop {
 	MASTER_RUNNING = 0,
 	MASTER_STOP_GRACEFUL,
@@ -46,15 +51,16 @@ struct child {
 	struct event *ch_respawn; /* delayed respawn timer */
 };
 
+/* The master's state; a forked worker releases it in master_forget(). */
 static struct {
-	struct event_base *m_base;
-	struct config *m_cf;
-	struct child *m_children;
-	int m_nchildren;
-	struct event *m_signals[6];
-	int m_nsignals;
+	struct event_base *m_base;		  /* the master's loop */
+	struct config *m_cf;			  /* running configuration */
+	struct child *m_children;		  /* one slot per worker */
+	int m_nchildren;			  /* entries in m_children */
+	struct event *m_signals[MASTER_NSIGNALS]; /* one per signal */
+	int m_nsignals;				  /* events in m_signals */
 	struct event *m_kill_timer; /* SIGKILLs children that outstay */
-	enum master_stop m_stop;
+	enum master_stop m_stop;    /* running, or how it stops */
 } master;
 
 static void master_spawn(struct child *ch);
@@ -300,8 +306,10 @@ master_signal_cb(evutil_socket_t sig, short what, void *arg)
 	case SIGUSR1:
 		if (log_reopen() == -1)
 			log_warn("reopen error log");
-		else
+		else {
+			priv_chown(master.m_cf, master.m_cf->cf_error_log);
 			log_info("error log reopened");
+		}
 		master_signal_children(SIGUSR1);
 		break;
 	case SIGCHLD:
@@ -314,8 +322,6 @@ master_signal_cb(evutil_socket_t sig, short what, void *arg)
 int
 master_run(struct config *cf)
 {
-	static const int sigs[] = {
-	    SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGUSR1, SIGCHLD};
 	struct event *ev;
 	size_t i;
 	int n;
@@ -323,11 +329,11 @@ master_run(struct config *cf)
 	master.m_cf = cf;
 	if ((master.m_base = event_base_new()) == NULL)
 		fatalx("event_base_new failed");
-	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+	for (i = 0; i < MASTER_NSIGNALS; i++) {
 		ev = evsignal_new(
-		    master.m_base, sigs[i], master_signal_cb, NULL);
+		    master.m_base, master_signals[i], master_signal_cb, NULL);
 		if (ev == NULL || evsignal_add(ev, NULL) == -1)
-			fatalx("cannot set up signal %d", sigs[i]);
+			fatalx("cannot set up signal %d", master_signals[i]);
 		master.m_signals[master.m_nsignals++] = ev;
 	}
 	if ((master.m_kill_timer =

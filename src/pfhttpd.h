@@ -210,6 +210,7 @@ int etag_list_match(const char *list, size_t len, const char *etag, int weak);
 /* priv.c */
 void priv_check(const struct config *cf);
 void priv_drop(const struct config *cf);
+void priv_chown(const struct config *cf, const char *path);
 
 /* mime.c */
 void mime_init(void);
@@ -222,6 +223,8 @@ int master_run(struct config *cf);
 struct conn;
 TAILQ_HEAD(conn_list, conn);
 
+#define WORKER_NSIGNALS 5 /* entries of worker_signals[] in worker.c */
+
 /* One worker process: its event loop, listeners and connections. */
 struct worker {
 	struct event_base *w_base; /* the worker's own loop */
@@ -231,12 +234,12 @@ struct worker {
 	struct event *w_accept[CONFIG_MAX_LISTEN]; /* one per listener */
 	struct event *w_accept_retry; /* resumes accept after EMFILE */
 	struct event *w_stop_timer;   /* bounds a graceful stop */
-	struct event *w_signals[5];   /* TERM INT QUIT HUP USR1 */
-	struct conn_list w_conns;     /* open connections */
-	long long w_nconns;	      /* entries in w_conns */
-	int w_accepting;	      /* accept events are added */
-	int w_draining;		      /* graceful stop in progress */
-	time_t w_accept_warned;	      /* last "accept: pausing" warning */
+	struct event *w_signals[WORKER_NSIGNALS]; /* TERM INT QUIT HUP USR1 */
+	struct conn_list w_conns;		  /* open connections */
+	long long w_nconns;			  /* entries in w_conns */
+	int w_accepting;			  /* accept events are added */
+	int w_draining;		/* graceful stop in progress */
+	time_t w_accept_warned; /* last "accept: pausing" warning */
 };
 
 /* What the worker knows of a request once its response is sent. */

@@ -23,31 +23,60 @@ priv_check(const struct config *cf)
 		log_warnx("workers run as root: set [server] user");
 }
 
+/*
+ * Resolve the configured user and group. Return 1 when they apply (started
+ * as root and at least one is set), else 0. uid is (uid_t)-1 without user.
+ */
+static int
+priv_ids(const struct config *cf, uid_t *uid, gid_t *gid)
+{
+	struct passwd *pw = NULL;
+	struct group *gr;
+
+	if (geteuid() != 0 || (cf->cf_user == NULL && cf->cf_group == NULL))
+		return 0;
+	*uid = (uid_t)-1;
+	if (cf->cf_user != NULL) {
+		if ((pw = getpwnam(cf->cf_user)) == NULL)
+			fatalx("unknown user %s", cf->cf_user);
+		*uid = pw->pw_uid;
+	}
+	if (cf->cf_group != NULL) {
+		if ((gr = getgrnam(cf->cf_group)) == NULL)
+			fatalx("unknown group %s", cf->cf_group);
+		*gid = gr->gr_gid;
+	} else
+		*gid = pw->pw_gid;
+	return 1;
+}
+
+/* Hand a file that workers reopen (the error log) to their user. */
+void
+priv_chown(const struct config *cf, const char *path)
+{
+	uid_t uid;
+	gid_t gid;
+
+	if (path != NULL && priv_ids(cf, &uid, &gid) &&
+	    chown(path, uid, gid) == -1)
+		log_warn("chown %s", path);
+}
+
 /* Become the configured user and group; fatal if that fails. */
 void
 priv_drop(const struct config *cf)
 {
-	struct passwd *pw = NULL;
-	struct group *gr;
+	uid_t uid;
 	gid_t gid;
 
-	if (geteuid() != 0 || (cf->cf_user == NULL && cf->cf_group == NULL))
+	if (!priv_ids(cf, &uid, &gid))
 		return;
-	if (cf->cf_user != NULL && (pw = getpwnam(cf->cf_user)) == NULL)
-		fatalx("unknown user %s", cf->cf_user);
-	if (cf->cf_group != NULL) {
-		if ((gr = getgrnam(cf->cf_group)) == NULL)
-			fatalx("unknown group %s", cf->cf_group);
-		gid = gr->gr_gid;
-	} else
-		gid = pw->pw_gid;
-
 	if (setgroups(1, &gid) == -1)
 		fatal("setgroups");
 	if (setresgid(gid, gid, gid) == -1)
 		fatal("setresgid %u", (unsigned)gid);
-	if (pw != NULL) {
-		if (setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) == -1)
+	if (uid != (uid_t)-1) {
+		if (setresuid(uid, uid, uid) == -1)
 			fatal("setresuid %s", cf->cf_user);
 		if (setuid(0) != -1)
 			fatalx("could regain root after dropping privileges");

@@ -29,6 +29,12 @@
 #define WORKER_ACCEPT_RETRY_MS 500 /* pause after EMFILE and friends */
 #define WORKER_ACCEPT_WARN_S   60  /* seconds between two such warnings */
 
+/* The signals a worker handles, one w_signals[] event each. */
+static const int worker_signals[] = {SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGUSR1};
+_Static_assert(
+    sizeof(worker_signals) / sizeof(worker_signals[0]) == WORKER_NSIGNALS,
+    "WORKER_NSIGNALS must count worker_signals[]");
+
 static void worker_accept_resume(struct worker *w);
 
 /* Stop watching the listening sockets. */
@@ -211,7 +217,6 @@ worker_signal_cb(evutil_socket_t sig, short what, void *arg)
 void
 worker_main(struct event_base *base, struct config *cf, int id)
 {
-	static const int sigs[] = {SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGUSR1};
 	static struct worker worker;
 	struct worker *w = &worker;
 	static char procname[32];
@@ -235,12 +240,12 @@ worker_main(struct event_base *base, struct config *cf, int id)
 	if (getppid() != master_pid)
 		exit(0);
 
-	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+	for (i = 0; i < WORKER_NSIGNALS; i++) {
 		w->w_signals[i] =
-		    evsignal_new(base, sigs[i], worker_signal_cb, w);
+		    evsignal_new(base, worker_signals[i], worker_signal_cb, w);
 		if (w->w_signals[i] == NULL ||
 		    evsignal_add(w->w_signals[i], NULL) == -1)
-			fatalx("cannot set up signal %d", sigs[i]);
+			fatalx("cannot set up signal %d", worker_signals[i]);
 	}
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);

@@ -1,6 +1,7 @@
 """Operating the daemon: listen addresses, daemon mode, privileges and the
 signals that do not stop it."""
 
+import contextlib
 import grp
 import os
 import pwd
@@ -44,6 +45,19 @@ def write_config(tmp_path, server_lines, extra=""):
     return conf
 
 
+@contextlib.contextmanager
+def foreground(conf):
+    """Run the daemon in the foreground on conf for a with block."""
+    proc = subprocess.Popen([BIN, "-f", "-c", str(conf)],
+                            stdin=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        yield proc
+    finally:
+        proc.terminate()
+        proc.wait(STOP_TIMEOUT)
+
+
 def stop_master(pid):
     """SIGTERM the master and wait until it is gone."""
     os.kill(pid, signal.SIGTERM)
@@ -54,34 +68,22 @@ def test_every_listen_address_is_served_ipv4_and_ipv6(docroot, tmp_path):
     p4, p6 = free_port(), free_port()
     conf = write_config(tmp_path,
                         f"listen = 127.0.0.1:{p4}\nlisten = [::1]:{p6}")
-    proc = subprocess.Popen([BIN, "-f", "-c", str(conf)],
-                            stdin=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    try:
+    with foreground(conf):
         poll(lambda: can_connect(socket.AF_INET6, ("::1", p6)),
              START_TIMEOUT, what="IPv6 listener")
         r4 = get_over(socket.AF_INET, ("127.0.0.1", p4))
         r6 = get_over(socket.AF_INET6, ("::1", p6))
         assert (r4.status, r4.body) == (200, DOCROOT_FILES["hello.txt"])
         assert (r6.status, r6.body) == (200, DOCROOT_FILES["hello.txt"])
-    finally:
-        proc.terminate()
-        proc.wait(STOP_TIMEOUT)
 
 
 def test_star_listen_address_accepts_on_ipv4_loopback(docroot, tmp_path):
     port = free_port()
     conf = write_config(tmp_path, f"listen = *:{port}")
-    proc = subprocess.Popen([BIN, "-f", "-c", str(conf)],
-                            stdin=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    try:
+    with foreground(conf):
         poll(lambda: can_connect(socket.AF_INET, ("127.0.0.1", port)),
              START_TIMEOUT, what="listener on *")
         assert get_over(socket.AF_INET, ("127.0.0.1", port)).status == 200
-    finally:
-        proc.terminate()
-        proc.wait(STOP_TIMEOUT)
 
 
 def test_daemon_yes_detaches_writes_pid_file_and_serves(docroot, tmp_path):

@@ -11,6 +11,8 @@ CC	?= cc
 CFLAGS	?= -O2 -g
 PYTHON	?= /usr/bin/python3
 PYTEST_FLAGS ?= -q
+BENCH_SECONDS ?= 5
+BENCH_ROUNDS ?= 3
 
 WARNINGS = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	   -Wpointer-arith -Wcast-qual -Wformat=2 -Werror
@@ -27,14 +29,17 @@ LIB_OBJS = $(filter-out $(B)/obj/main.o,$(OBJS))
 UNIT_SRCS = $(wildcard tests/unit/test_*.c)
 UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
 
-.PHONY: all deps run test unit integration install clean format lint-man
+.PHONY: all deps run test unit integration install clean format lint-man \
+	bench-log
 
-all: $(B)/pfhttpd
+all: $(B)/pfhttpd $(B)/statsdump
 
 deps:
 	@tools/install-deps
 
-$(B)/obj/%.o: src/%.c src/pfhttpd.h
+HEADERS	 = src/pfhttpd.h src/shm.h
+
+$(B)/obj/%.o: src/%.c $(HEADERS)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
@@ -45,7 +50,10 @@ $(B)/libpfhttpd.a: $(LIB_OBJS)
 $(B)/pfhttpd: $(B)/obj/main.o $(B)/libpfhttpd.a
 	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
 
-$(B)/tests/%: tests/unit/%.c $(B)/libpfhttpd.a src/pfhttpd.h
+$(B)/statsdump: tools/statsdump.c $(B)/libpfhttpd.a $(HEADERS)
+	$(CC) $(ALL_CFLAGS) -Isrc -o $@ $< $(B)/libpfhttpd.a $(PKG_LIBS) -lm
+
+$(B)/tests/%: tests/unit/%.c $(B)/libpfhttpd.a $(HEADERS)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -Isrc -o $@ $< $(B)/libpfhttpd.a $(PKG_LIBS) -lcmocka
 
@@ -69,6 +77,12 @@ test: deps
 	$(MAKE) lint-man
 	$(MAKE) integration
 
+# The cost of the access log (rings + logger): on vs off, one run.
+bench-log:
+	@tools/install-deps wrk bc
+	$(MAKE) all
+	tools/bench-log $(BENCH_SECONDS) $(BENCH_ROUNDS)
+
 lint-man:
 	mandoc -Tlint -Wwarning man/*.[0-9]
 
@@ -76,13 +90,16 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/etc/pfhttpd \
 	    $(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man8
 	install -m 755 $(B)/pfhttpd $(DESTDIR)$(PREFIX)/sbin/pfhttpd
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 755 $(B)/statsdump $(DESTDIR)$(PREFIX)/bin/statsdump
+	install -m 644 man/statsdump.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 	install -m 644 man/pfhttpd.8 $(DESTDIR)$(PREFIX)/share/man/man8/
 	install -m 644 man/pfhttpd.ini.5 $(DESTDIR)$(PREFIX)/share/man/man5/
 	test -e $(DESTDIR)$(PREFIX)/etc/pfhttpd/pfhttpd.ini || \
 	    install -m 644 etc/pfhttpd.ini $(DESTDIR)$(PREFIX)/etc/pfhttpd/
 
 format:
-	clang-format -i src/*.c src/*.h tests/unit/*.c
+	clang-format -i src/*.c src/*.h tests/unit/*.c tools/*.c
 
 clean:
 	rm -rf $(B)

@@ -8,6 +8,8 @@
 #include <sys/types.h>
 #include <sys/stat.h>
 
+#include <netinet/in.h>
+
 #include <ctype.h>
 #include <errno.h>
 #include <grp.h>
@@ -46,6 +48,7 @@ enum config_type {
 	CONFIG_USER,	  /* an existing user name; char * */
 	CONFIG_GROUP,	  /* an existing group name; char * */
 	CONFIG_LISTEN,	  /* a listen address appended to cf_listen[] */
+	CONFIG_FORMAT,	  /* combined, common or json; int (log_format) */
 };
 
 #define CONFIG_RELOADABLE 0x01 /* a reload may change the value */
@@ -64,6 +67,9 @@ struct config_key {
 };
 
 #define CF(m) offsetof(struct config, m)
+
+struct config_parse;
+static int config_finish(struct config_parse *cp);
 
 /*
  * Every key pfhttpd knows. A default applies only when the file does not
@@ -104,6 +110,14 @@ static const struct config_key config_keys[] = {
 
     {"log", "error_log", CONFIG_PATH, CF(cf_error_log), 0, 0,
 	"../var/log/error.log", CONFIG_EMPTY_NONE},
+    {"log", "access_log", CONFIG_PATH, CF(cf_access_log), 0, 0,
+	"../var/log/access.log", CONFIG_EMPTY_NONE | CONFIG_RELOADABLE},
+    {"log", "format", CONFIG_FORMAT, CF(cf_log_format), 0, 0, "combined",
+	CONFIG_RELOADABLE},
+    {"log", "ring_size", CONFIG_SIZE, CF(cf_ring_size), 64 * CONFIG_KB,
+	64 * CONFIG_MB, "1m", 0},
+    {"stats", "shm_path", CONFIG_PATH, CF(cf_shm_path), 0, 0, "",
+	CONFIG_EMPTY_NONE},
 };
 
 #define CONFIG_NKEYS CONFIG_NITEMS(config_keys)
@@ -271,6 +285,9 @@ config_expected(const struct config_key *ck, char *buf, size_t len)
 	case CONFIG_LISTEN:
 		snprintf(buf, len, "host:port, [v6addr]:port, *:port or port");
 		break;
+	case CONFIG_FORMAT:
+		snprintf(buf, len, "combined, common or json");
+		break;
 	}
 }
 
@@ -348,6 +365,22 @@ config_parse_bool(const char *s, int *out)
 	return -1;
 }
 
+/* Parse an access-log format name into *out; return 0 or -1. */
+static int
+config_parse_format(const char *s, int *out)
+{
+	static const char *const names[] = {"combined", "common", "json"};
+	size_t i;
+
+	for (i = 0; i < CONFIG_NITEMS(names); i++) {
+		if (strcmp(s, names[i]) == 0) {
+			*out = (int)i; /* enum log_format follows this order */
+			return 0;
+		}
+	}
+	return -1;
+}
+
 /* Return the number of online CPUs, clamped to the bounds of key ck. */
 static long long
 config_cpus(const struct config_key *ck)
@@ -392,6 +425,16 @@ config_set_number(struct config_parse *cp, const struct config_key *ck,
 		config_error(cp, line, "[%s] %s: missing value, expected %s",
 		    ck->ck_section, ck->ck_key, expected);
 		return -1;
+	}
+	if (ck->ck_type == CONFIG_FORMAT) {
+		if (config_parse_format(value, &b) == -1) {
+			config_error(cp, line, "[%s] %s: expected %s, got '%s'",
+			    ck->ck_section, ck->ck_key, expected, value);
+			return -1;
+		}
+		ip = config_member(cp->cp_cf, ck);
+		*ip = b;
+		return 0;
 	}
 	if (ck->ck_type == CONFIG_BOOL) {
 		if (config_parse_bool(value, &b) == -1) {
@@ -551,6 +594,7 @@ config_set(struct config_parse *cp, const struct config_key *ck,
 	case CONFIG_SIZE:
 	case CONFIG_DURATION:
 	case CONFIG_BOOL:
+	case CONFIG_FORMAT:
 		return config_set_number(cp, ck, value, line);
 	case CONFIG_LISTEN:
 		return config_set_listen(cp, ck, value, line);
@@ -783,6 +827,8 @@ config_load(const char *file, char *err, size_t errlen)
 	}
 	if (!cp.cp_failed)
 		config_defaults(&cp);
+	if (!cp.cp_failed && config_finish(&cp) == -1)
+		config_error(&cp, 0, "%s", strerror(errno));
 
 done:
 	if (cp.cp_fp != NULL)
@@ -794,6 +840,37 @@ done:
 		return NULL;
 	}
 	return cf;
+}
+
+/*
+ * Derive what the table cannot express: the default shm_path names the
+ * first listen port (/dev/shm/pfhttpd-8080); the ring size is rounded up
+ * to a power of two.
+ */
+static int
+config_finish(struct config_parse *cp)
+{
+	struct config *cf = cp->cp_cf;
+	const struct sockaddr_storage *ss = &cf->cf_listen[0].la_ss;
+	unsigned port;
+	long long size;
+
+	if (cf->cf_shm_path == NULL) {
+		port = ss->ss_family == AF_INET6
+		    ? ntohs(((const struct sockaddr_in6 *)(const void *)ss)
+				->sin6_port)
+		    : ntohs(((const struct sockaddr_in *)(const void *)ss)
+				->sin_port);
+		if (asprintf(&cf->cf_shm_path, "/dev/shm/pfhttpd-%u", port) ==
+		    -1) {
+			cf->cf_shm_path = NULL;
+			return -1;
+		}
+	}
+	for (size = 64 * CONFIG_KB; size < cf->cf_ring_size; size *= 2)
+		;
+	cf->cf_ring_size = size;
+	return 0;
 }
 
 /*

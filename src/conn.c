@@ -34,10 +34,12 @@
 #include <event2/event.h>
 
 #include "pfhttpd.h"
+#include "shm.h"
 
 #define CONN_LINGER_MS	      2000	   /* discard input this long at most */
 #define CONN_MAX_SINGLE_WRITE (512 * 1024) /* bytes per write(2)/sendfile */
 #define CONN_BODY_CHUNK	      (64 * 1024)  /* chunked body bytes per step */
+#define CONN_WRITE_RETRIES    8 /* 0-byte writes in a row before giving up */
 
 static void conn_process(struct conn *c);
 
@@ -77,6 +79,7 @@ conn_close(struct conn *c, const char *reason)
 	struct worker *w = c->c_worker;
 
 	log_debug("%s: closed: %s", c->c_peer, reason);
+	shm_count(&w->w_slot->ss_c.sc_conn_active, (uint64_t)-1);
 	event_free(c->c_timer);
 	bufferevent_free(c->c_bev);
 	TAILQ_REMOVE(&w->w_conns, c, c_entry);
@@ -99,6 +102,8 @@ conn_next_request(struct conn *c)
 	c->c_head = 0;
 	c->c_http10 = 0;
 	c->c_line[0] = '\0';
+	c->c_referer[0] = '\0';
+	c->c_agent[0] = '\0';
 	conn_timer_set(c, c->c_worker->w_cf->cf_keepalive_timeout);
 	if (evbuffer_get_length(bufferevent_get_input(c->c_bev)) > 0)
 		conn_process(c);
@@ -207,6 +212,21 @@ conn_save_line(struct conn *c, const char *p, size_t len)
 	c->c_line[n] = '\0';
 }
 
+/* Copy a request field into dst (size bytes) for the log, or "". */
+static void
+conn_save_field(
+    char *dst, size_t size, const struct http_request *req, const char *name)
+{
+	const struct http_header *h;
+	size_t n = 0;
+
+	if ((h = http_header_find(req, name)) != NULL) {
+		n = h->hh_value_len < size - 1 ? h->hh_value_len : size - 1;
+		memcpy(dst, h->hh_value, n);
+	}
+	dst[n] = '\0';
+}
+
 /* Parse the request header in the input buffer, if complete, and answer. */
 static void
 conn_process(struct conn *c)
@@ -246,6 +266,8 @@ conn_process(struct conn *c)
 		return;
 	}
 	conn_save_line(c, req.hr_line, req.hr_line_len);
+	conn_save_field(c->c_referer, sizeof(c->c_referer), &req, "Referer");
+	conn_save_field(c->c_agent, sizeof(c->c_agent), &req, "User-Agent");
 	c->c_head = req.hr_method == HTTP_METHOD_HEAD;
 	c->c_http10 = req.hr_version_major == 1 && req.hr_version_minor == 0;
 	c->c_body = req.hr_body;
@@ -312,8 +334,11 @@ conn_request_done(struct conn *c)
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	rd.rd_peer = c->c_peer;
 	rd.rd_line = c->c_line;
+	rd.rd_referer = c->c_referer;
+	rd.rd_agent = c->c_agent;
 	rd.rd_status = c->c_status;
 	rd.rd_bytes = c->c_resp_bytes;
+	rd.rd_body_bytes = c->c_resp_bytes - c->c_head_bytes;
 	rd.rd_usec = (unsigned long long)((now.tv_sec - c->c_req_start.tv_sec) *
 		1000000LL +
 	    (now.tv_nsec - c->c_req_start.tv_nsec) / 1000);
@@ -346,8 +371,8 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	struct conn *c = arg;
 	char reason[128];
+	size_t left;
 
-	(void)bev;
 	if (what & BEV_EVENT_TIMEOUT) {
 		conn_close(c, "send timeout");
 		return;
@@ -359,7 +384,20 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 		return;
 	}
 	if ((what & BEV_EVENT_EOF) && (what & BEV_EVENT_WRITING)) {
-		/* sendfile sent nothing: the file shrank under us. */
+		/*
+		 * libevent reports a sendfile(2) EAGAIN as a 0-byte write,
+		 * just as it reports a file that shrank under us: write again,
+		 * and give up only when nothing moves, time after time.
+		 */
+		left = evbuffer_get_length(bufferevent_get_output(bev));
+		if (left != c->c_stuck_len) {
+			c->c_stuck_len = left;
+			c->c_stuck_count = 0;
+		}
+		if (++c->c_stuck_count <= CONN_WRITE_RETRIES) {
+			bufferevent_enable(bev, EV_WRITE);
+			return;
+		}
 		conn_close(c, "file ended early");
 		return;
 	}
@@ -422,6 +460,19 @@ conn_drain(struct conn *c)
 	}
 }
 
+/* Input buffer callback: count the bytes read from the client. */
+static void
+conn_input_cb(
+    struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)buf;
+	if (info->n_added > 0)
+		shm_count(
+		    &c->c_worker->w_slot->ss_c.sc_bytes_in, info->n_added);
+}
+
 /* Take over an accepted socket. */
 void
 conn_accept(
@@ -476,8 +527,11 @@ conn_accept(
 	bufferevent_set_timeouts(c->c_bev, NULL, &send_tv);
 	bufferevent_enable(c->c_bev, EV_READ | EV_WRITE);
 
+	evbuffer_add_cb(bufferevent_get_input(c->c_bev), conn_input_cb, c);
 	TAILQ_INSERT_TAIL(&w->w_conns, c, c_entry);
 	w->w_nconns++;
+	shm_count(&w->w_slot->ss_c.sc_conn_accepted, 1);
+	shm_count(&w->w_slot->ss_c.sc_conn_active, 1);
 	c->c_state = CONN_READ_HEADER;
 	http_scan_init(&c->c_scan);
 	conn_timer_set(c, cf->cf_header_timeout);

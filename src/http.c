@@ -102,6 +102,7 @@ http_response_head(struct conn *c, int status, const char *type, off_t length,
 	evbuffer_add(out, "\r\n", 2);
 	c->c_status = status;
 	c->c_resp_bytes = evbuffer_get_length(out) - before;
+	c->c_head_bytes = c->c_resp_bytes;
 }
 
 /* Answer with an error status and a small HTML page. */

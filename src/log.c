@@ -17,12 +17,15 @@
 #include <unistd.h>
 
 #include "pfhttpd.h"
+#include "shm.h"
 
 static const char *log_procname = "master";
 static char *log_path;	/* error log path, NULL while on stderr */
 static int log_fd = -1; /* error log, -1 while on stderr */
 static int log_debugging;
-static int log_tty; /* also copy messages to stderr */
+static int log_tty;		  /* also copy messages to stderr */
+static struct shm_header *log_sh; /* a worker's segment, or NULL */
+static struct shm_ring *log_ring; /* a worker's log ring, or NULL */
 
 /* Set up logging to stderr for the named process. */
 void
@@ -61,6 +64,43 @@ log_open_file(const char *path)
 	free(log_path);
 	if ((log_path = strdup(path)) == NULL)
 		return -1;
+	return 0;
+}
+
+/*
+ * Send this process's messages through its log ring to the logger from
+ * now on (a worker); a full ring falls back to writing directly.
+ */
+void
+log_set_ring(struct shm_header *sh, struct shm_ring *rg)
+{
+	log_sh = sh;
+	log_ring = rg;
+}
+
+/* Hand a finished line (without newline) to the logger; 0 or -1. */
+static int
+log_to_ring(const char *line, size_t len)
+{
+	static struct logrec lr;
+	unsigned char rec[LOGREC_MAX];
+	struct timespec now;
+	size_t n;
+
+	if (log_ring == NULL)
+		return -1;
+	clock_gettime(CLOCK_REALTIME, &now);
+	lr.lr_type = LOGREC_ERROR;
+	lr.lr_time_usec =
+	    (uint64_t)now.tv_sec * 1000000 + (uint64_t)now.tv_nsec / 1000;
+	if (len > LOGREC_MESSAGE_MAX)
+		len = LOGREC_MESSAGE_MAX;
+	memcpy(lr.lr_message, line, len);
+	lr.lr_message[len] = '\0';
+	if ((n = logrec_encode(&lr, rec, sizeof(rec))) == 0 ||
+	    logring_put(log_ring, log_sh->sh_ring_size, rec, n) == -1)
+		return -1;
+	shm_logger_wake(log_sh);
 	return 0;
 }
 
@@ -105,7 +145,9 @@ log_emit(const char *level, const char *fmt, va_list ap, int with_errno)
 		n = sizeof(line) - 2;
 	line[n++] = '\n';
 
-	if (log_fd != -1 && write(log_fd, line, n) == -1) {
+	if (log_to_ring(line, n - 1) == 0) {
+		/* The logger writes it. */
+	} else if (log_fd != -1 && write(log_fd, line, n) == -1) {
 		/* Nowhere better to report it than stderr below. */
 	}
 	if (log_fd == -1 || log_tty) {

@@ -24,6 +24,7 @@
 #include <event2/event.h>
 
 #include "pfhttpd.h"
+#include "shm.h"
 
 #define MASTER_QUICK_DEATH_MS 1000  /* a worker dying sooner died "at once" */
 #define MASTER_BACKOFF_MIN_MS 250   /* first delay after a quick death */
@@ -42,10 +43,11 @@ enum master_stop {
 	MASTER_STOP_FAST,
 };
 
-/* A worker slot of the master's child table. */
+/* An entry of the master's child table: the logger (id 0) or a worker. */
 struct child {
 	pid_t ch_pid;		  /* 0 while not running */
-	int ch_id;		  /* worker number, 1..N */
+	int ch_id;		  /* 0 for the logger, worker number 1..N */
+	int ch_slot;		  /* a worker's shm slot, -1 if none */
 	struct timespec ch_start; /* when it was forked */
 	int ch_quick_deaths;	  /* consecutive deaths soon after start */
 	struct event *ch_respawn; /* delayed respawn timer */
@@ -61,9 +63,12 @@ static struct {
 	int m_nsignals;				  /* events in m_signals */
 	struct event *m_kill_timer; /* SIGKILLs children that outstay */
 	enum master_stop m_stop;    /* running, or how it stops */
+	struct shm_header *m_sh;    /* the shared segment */
+	int m_logger_stopped;	    /* the logger was told to stop */
 } master;
 
 static void master_spawn(struct child *ch);
+static void master_stop_progress(void);
 
 /* Milliseconds elapsed since ts, on the monotonic clock. */
 static long long
@@ -87,16 +92,96 @@ master_tv(long long ms)
 	return tv;
 }
 
-/* Count the children that are running. */
+/* Count the running children: all of them, or the workers only. */
 static int
-master_running(void)
+master_running(int workers_only)
 {
 	int i, n = 0;
 
 	for (i = 0; i < master.m_nchildren; i++)
-		if (master.m_children[i].ch_pid != 0)
+		if (master.m_children[i].ch_pid != 0 &&
+		    (!workers_only || master.m_children[i].ch_id != 0))
 			n++;
 	return n;
+}
+
+/* Send a signal to every running worker. */
+static void
+master_signal_workers(int sig)
+{
+	int i;
+
+	for (i = 0; i < master.m_nchildren; i++)
+		if (master.m_children[i].ch_pid != 0 &&
+		    master.m_children[i].ch_id != 0)
+			kill(master.m_children[i].ch_pid, sig);
+}
+
+/*
+ * Find a slot for a new worker: a free one, or one whose worker exited and
+ * whose ring the logger has drained (so no record is lost). -1 if none.
+ */
+static int
+master_slot_alloc(void)
+{
+	struct shm_slot *slot;
+	uint64_t state;
+	uint32_t i;
+
+	for (i = 0; i < master.m_sh->sh_nslots; i++) {
+		slot = shm_slot_at(master.m_sh, i);
+		state = __atomic_load_n(&slot->ss_state, __ATOMIC_ACQUIRE);
+		if (state == SHM_SLOT_FREE ||
+		    (state == SHM_SLOT_EXITED &&
+			logring_pending(shm_ring_at(master.m_sh, i)) == 0))
+			return (int)i;
+	}
+	return -1;
+}
+
+/* Make slot i ready for worker ch: zero counters, identity, STARTING. */
+static void
+master_slot_prepare(struct child *ch, int i)
+{
+	struct shm_slot *slot = shm_slot_at(master.m_sh, (uint32_t)i);
+
+	memset(&slot->ss_c, 0, sizeof(slot->ss_c));
+	slot->ss_pid = 0;
+	slot->ss_worker_id = (uint64_t)ch->ch_id;
+	slot->ss_generation = master.m_sh->sh_generation;
+	slot->ss_started = (uint64_t)time(NULL);
+	__atomic_store_n(&slot->ss_state, SHM_SLOT_STARTING, __ATOMIC_RELEASE);
+	ch->ch_slot = i;
+}
+
+/*
+ * Fold the counters of a reaped worker into the retired totals and retire
+ * its slot. sh_fold_seq is odd meanwhile (a seqlock), so shm_totals()
+ * never sees the worker counted twice or not at all. Gauges are zeroed:
+ * a dead worker holds no connections.
+ */
+static void
+master_slot_fold(struct child *ch)
+{
+	struct shm_header *sh = master.m_sh;
+	struct shm_slot *slot;
+	struct shm_counters c;
+	uint64_t seq;
+
+	if (ch->ch_slot < 0)
+		return;
+	slot = shm_slot_at(sh, (uint32_t)ch->ch_slot);
+	c = slot->ss_c;
+	c.sc_conn_active = 0;
+	c.sc_ws_open = 0;
+	seq = sh->sh_fold_seq;
+	__atomic_store_n(&sh->sh_fold_seq, seq + 1, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	shm_counters_add(&sh->sh_retired, &c);
+	__atomic_store_n(&slot->ss_pid, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&slot->ss_state, SHM_SLOT_EXITED, __ATOMIC_RELAXED);
+	__atomic_store_n(&sh->sh_fold_seq, seq + 2, __ATOMIC_RELEASE);
+	ch->ch_slot = -1;
 }
 
 /* Send a signal to every running child. */
@@ -127,27 +212,41 @@ master_forget(void)
 	master.m_nchildren = 0;
 }
 
-/* Fork a worker into the slot ch. */
+/* Fork the logger or a worker into the table entry ch. */
 static void
 master_spawn(struct child *ch)
 {
 	struct timeval tv;
 	sigset_t all, old;
 	pid_t pid, parent = getpid();
+	int slot = -1;
+
+	if (ch->ch_id != 0) {
+		if ((slot = master_slot_alloc()) == -1) {
+			log_warnx("no free worker slot (the logger has not "
+				  "drained them); worker %d waits",
+			    ch->ch_id);
+			tv = master_tv(MASTER_BACKOFF_MIN_MS);
+			evtimer_add(ch->ch_respawn, &tv);
+			return;
+		}
+		master_slot_prepare(ch, slot);
+	}
 
 	/* Signals wait until the worker has its own signal events. */
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, &old);
 	if ((pid = fork()) == -1) {
 		sigprocmask(SIG_SETMASK, &old, NULL);
-		log_warn("fork worker %d", ch->ch_id);
+		log_warn("fork");
+		master_slot_fold(ch);
 		tv = master_tv(MASTER_BACKOFF_MAX_MS);
 		evtimer_add(ch->ch_respawn, &tv);
 		return;
 	}
 	if (pid == 0) {
 		struct event_base *base;
-		int id = ch->ch_id;
+		int i, id = ch->ch_id;
 
 		prctl(PR_SET_PDEATHSIG, SIGTERM);
 		if (getppid() != parent)
@@ -162,14 +261,25 @@ master_spawn(struct child *ch)
 			fatalx("event_reinit failed");
 		master_forget();
 		event_base_free(master.m_base);
+		if (id == 0) {
+			/* The logger takes no connections. */
+			for (i = 0; i < master.m_cf->cf_nlisten; i++)
+				listen_close(&master.m_cf->cf_listen[i]);
+			logger_main(master.m_cf, master.m_sh);
+		}
 		if ((base = event_base_new()) == NULL)
 			fatalx("event_base_new failed");
-		worker_main(base, master.m_cf, id);
+		worker_main(base, master.m_cf, id, master.m_sh, (uint32_t)slot);
 	}
 	sigprocmask(SIG_SETMASK, &old, NULL);
+	if (slot >= 0)
+		__atomic_store_n(
+		    &shm_slot_at(master.m_sh, (uint32_t)slot)->ss_pid,
+		    (uint64_t)pid, __ATOMIC_RELEASE);
 	ch->ch_pid = pid;
 	clock_gettime(CLOCK_MONOTONIC, &ch->ch_start);
-	log_debug("worker %d started, pid %d", ch->ch_id, (int)pid);
+	log_debug("%s %d started, pid %d", ch->ch_id ? "worker" : "logger",
+	    ch->ch_id, (int)pid);
 }
 
 /* Respawn timer: start the worker again. */
@@ -218,12 +328,14 @@ master_log_exit(struct child *ch, pid_t pid, int status)
 	if (WIFSIGNALED(status)) {
 		if (master.m_stop == MASTER_RUNNING ||
 		    WTERMSIG(status) == SIGKILL)
-			log_warnx("worker %d (pid %d) killed by signal %d",
-			    ch->ch_id, (int)pid, WTERMSIG(status));
+			log_warnx("%s %d (pid %d) killed by signal %d",
+			    ch->ch_id ? "worker" : "logger", ch->ch_id,
+			    (int)pid, WTERMSIG(status));
 	} else if (WIFEXITED(status) &&
 	    (WEXITSTATUS(status) != 0 || master.m_stop == MASTER_RUNNING))
-		log_warnx("worker %d (pid %d) exited with status %d", ch->ch_id,
-		    (int)pid, WEXITSTATUS(status));
+		log_warnx("%s %d (pid %d) exited with status %d",
+		    ch->ch_id ? "worker" : "logger", ch->ch_id, (int)pid,
+		    WEXITSTATUS(status));
 }
 
 /* SIGCHLD: reap children; respawn them, or finish a stop. */
@@ -242,10 +354,34 @@ master_reap(void)
 			continue;
 		ch->ch_pid = 0;
 		master_log_exit(ch, pid, status);
+		if (ch->ch_id == 0)
+			__atomic_store_n(
+			    &master.m_sh->sh_logger_pid, 0, __ATOMIC_RELEASE);
+		master_slot_fold(ch);
 		if (master.m_stop == MASTER_RUNNING)
 			master_schedule_respawn(ch);
 	}
-	if (master.m_stop != MASTER_RUNNING && master_running() == 0)
+	if (master.m_stop != MASTER_RUNNING)
+		master_stop_progress();
+}
+
+/*
+ * Move a stop along: once the last worker is gone, tell the logger to
+ * drain the rings and exit; once it is gone too, leave the loop.
+ */
+static void
+master_stop_progress(void)
+{
+	int i;
+
+	if (master_running(1) == 0 && !master.m_logger_stopped) {
+		master.m_logger_stopped = 1;
+		for (i = 0; i < master.m_nchildren; i++)
+			if (master.m_children[i].ch_id == 0 &&
+			    master.m_children[i].ch_pid != 0)
+				kill(master.m_children[i].ch_pid, SIGTERM);
+	}
+	if (master_running(0) == 0)
 		event_base_loopexit(master.m_base, NULL);
 }
 
@@ -256,7 +392,8 @@ master_kill_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	(void)arg;
-	log_warnx("%d worker(s) still running; killing them", master_running());
+	log_warnx(
+	    "%d process(es) still running; killing them", master_running(0));
 	master_signal_children(SIGKILL);
 }
 
@@ -276,13 +413,12 @@ master_stop(enum master_stop how)
 		evtimer_del(master.m_children[i].ch_respawn);
 	for (i = 0; i < master.m_cf->cf_nlisten; i++)
 		listen_close(&master.m_cf->cf_listen[i]);
-	master_signal_children(how == MASTER_STOP_FAST ? SIGTERM : SIGQUIT);
+	master_signal_workers(how == MASTER_STOP_FAST ? SIGTERM : SIGQUIT);
 	tv = master_tv(how == MASTER_STOP_FAST
 		? MASTER_KILL_FAST_MS
 		: master.m_cf->cf_shutdown_timeout + MASTER_KILL_GRACE_MS);
 	evtimer_add(master.m_kill_timer, &tv);
-	if (master_running() == 0)
-		event_base_loopexit(master.m_base, NULL);
+	master_stop_progress();
 }
 
 /* Signal event: act on the signal. */
@@ -310,6 +446,10 @@ master_signal_cb(evutil_socket_t sig, short what, void *arg)
 			priv_chown(master.m_cf, master.m_cf->cf_error_log);
 			log_info("error log reopened");
 		}
+		/* The logger may run as the user: give it a file to open. */
+		if (priv_prepare_file(
+			master.m_cf, master.m_cf->cf_access_log) == -1)
+			log_warn("access log %s", master.m_cf->cf_access_log);
 		master_signal_children(SIGUSR1);
 		break;
 	case SIGCHLD:
@@ -322,6 +462,7 @@ master_signal_cb(evutil_socket_t sig, short what, void *arg)
 int
 master_run(struct config *cf)
 {
+	char err[CONFIG_ERR_LEN];
 	struct event *ev;
 	size_t i;
 	int n;
@@ -341,18 +482,29 @@ master_run(struct config *cf)
 		fatalx("evtimer_new failed");
 
 	n = (int)cf->cf_workers;
-	if ((master.m_children = calloc((size_t)n, sizeof(struct child))) ==
+	/* Enough slots for two generations and their crashed predecessors. */
+	master.m_sh = shm_create(cf->cf_shm_path, (uint32_t)(4 * n),
+	    (uint64_t)cf->cf_ring_size, err, sizeof(err));
+	if (master.m_sh == NULL)
+		fatalx("shared memory: %s", err);
+	priv_chown(cf, cf->cf_shm_path);
+	if (priv_prepare_file(cf, cf->cf_access_log) == -1)
+		fatal("access log %s", cf->cf_access_log);
+
+	/* Entry 0 is the logger; the workers follow. */
+	if ((master.m_children = calloc((size_t)n + 1, sizeof(struct child))) ==
 	    NULL)
 		fatal("calloc");
-	master.m_nchildren = n;
-	for (i = 0; i < (size_t)n; i++) {
-		master.m_children[i].ch_id = (int)i + 1;
+	master.m_nchildren = n + 1;
+	for (i = 0; i < (size_t)n + 1; i++) {
+		master.m_children[i].ch_id = (int)i;
+		master.m_children[i].ch_slot = -1;
 		master.m_children[i].ch_respawn = evtimer_new(
 		    master.m_base, master_respawn_cb, &master.m_children[i]);
 		if (master.m_children[i].ch_respawn == NULL)
 			fatalx("evtimer_new failed");
 	}
-	for (i = 0; i < (size_t)n; i++)
+	for (i = 0; i < (size_t)n + 1; i++)
 		master_spawn(&master.m_children[i]);
 	log_info("%s %s started: %d worker(s), %d listener(s)", PFHTTPD_NAME,
 	    PFHTTPD_VERSION, n, cf->cf_nlisten);
@@ -368,5 +520,7 @@ master_run(struct config *cf)
 	event_free(master.m_kill_timer);
 	free(master.m_children);
 	event_base_free(master.m_base);
+	/* The segment stays: statsdump reports it as stale from now on. */
+	shm_detach(master.m_sh);
 	return 0;
 }

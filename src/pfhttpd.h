@@ -13,11 +13,16 @@
 #include <sys/socket.h>
 
 #include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 
 struct event;
 struct event_base;
 struct bufferevent;
+struct shm_header;
+struct shm_slot;
+struct shm_ring;
+struct shm_counters;
 
 #define PFHTTPD_NAME	"pfhttpd"
 #define PFHTTPD_VERSION "0.1.0"
@@ -32,6 +37,7 @@ void log_setproc(const char *procname);
 void log_set_debug(int debug);
 int log_open_file(const char *path);
 int log_reopen(void);
+void log_set_ring(struct shm_header *sh, struct shm_ring *rg);
 void log_warn(const char *, ...) PRINTFLIKE(1, 2);
 void log_warnx(const char *, ...) PRINTFLIKE(1, 2);
 void log_info(const char *, ...) PRINTFLIKE(1, 2);
@@ -91,7 +97,13 @@ struct config {
 	int cf_serve_dotfiles;		     /* serve names starting with . */
 
 	/* [log] */
-	char *cf_error_log; /* error log path, or NULL for stderr */
+	char *cf_error_log;	/* error log path, or NULL for stderr */
+	char *cf_access_log;	/* access log path, or NULL for none */
+	int cf_log_format;	/* enum log_format */
+	long long cf_ring_size; /* log ring bytes per worker slot */
+
+	/* [stats] */
+	char *cf_shm_path; /* shared-memory segment */
 };
 
 struct config *config_load(const char *file, char *err, size_t errlen);
@@ -207,10 +219,78 @@ int httpdate_parse(const char *s, size_t len, time_t *t);
 void etag_make(const struct timespec *mtime, off_t size, char buf[ETAG_LEN]);
 int etag_list_match(const char *list, size_t len, const char *etag, int weak);
 
+/* shm.c (layout and contract: shm.h) */
+
+struct shm_header *shm_create(const char *path, uint32_t nslots,
+    uint64_t ring_size, char *err, size_t errlen);
+struct shm_header *shm_attach(const char *path, char *err, size_t errlen);
+void shm_detach(struct shm_header *sh);
+struct shm_slot *shm_slot_at(struct shm_header *sh, uint32_t i);
+struct shm_ring *shm_ring_at(struct shm_header *sh, uint32_t i);
+int shm_master_alive(const struct shm_header *sh);
+void shm_totals(const struct shm_header *sh, struct shm_counters *out);
+void shm_counters_add(struct shm_counters *to, const struct shm_counters *from);
+void shm_logger_wake(struct shm_header *sh);
+
+/* logring.c */
+int logring_put(
+    struct shm_ring *rg, uint64_t size, const void *rec, size_t len);
+size_t logring_get(
+    struct shm_ring *rg, uint64_t size, void *buf, size_t buflen);
+uint64_t logring_pending(const struct shm_ring *rg);
+
+/* logrec.c */
+#define LOGREC_MAX	   4096 /* largest encoded record, bytes */
+#define LOGREC_ADDR_MAX	   63	/* bounds of the logged fields, bytes */
+#define LOGREC_METHOD_MAX  31
+#define LOGREC_TARGET_MAX  1024
+#define LOGREC_PROTO_MAX   15
+#define LOGREC_REFERER_MAX 512
+#define LOGREC_AGENT_MAX   512
+#define LOGREC_MESSAGE_MAX 1024
+
+enum logrec_type {
+	LOGREC_ACCESS = 1, /* a finished request */
+	LOGREC_ERROR = 2,  /* a formatted error-log line from a worker */
+};
+
+/* A log record as the worker builds it and the logger reads it. */
+struct logrec {
+	enum logrec_type lr_type;
+	uint64_t lr_time_usec;	   /* end of the request, unix microseconds */
+	uint64_t lr_duration_usec; /* first request byte to last sent */
+	uint64_t lr_bytes;	   /* response body bytes sent */
+	int lr_status;		   /* response status */
+	char lr_addr[LOGREC_ADDR_MAX + 1];	 /* client address */
+	char lr_method[LOGREC_METHOD_MAX + 1];	 /* "" if none was read */
+	char lr_target[LOGREC_TARGET_MAX + 1];	 /* request target */
+	char lr_protocol[LOGREC_PROTO_MAX + 1];	 /* "HTTP/1.1" */
+	char lr_referer[LOGREC_REFERER_MAX + 1]; /* "" if absent */
+	char lr_agent[LOGREC_AGENT_MAX + 1];	 /* "" if absent */
+	char lr_message[LOGREC_MESSAGE_MAX + 1]; /* LOGREC_ERROR: one line */
+};
+
+size_t logrec_encode(const struct logrec *lr, void *buf, size_t len);
+int logrec_decode(const void *buf, size_t len, struct logrec *lr);
+
+/* logfmt.c */
+enum log_format {
+	LOG_FORMAT_COMBINED = 0,
+	LOG_FORMAT_COMMON,
+	LOG_FORMAT_JSON,
+};
+
+size_t logfmt_access(
+    const struct logrec *lr, enum log_format fmt, char *buf, size_t len);
+
 /* priv.c */
 void priv_check(const struct config *cf);
 void priv_drop(const struct config *cf);
 void priv_chown(const struct config *cf, const char *path);
+int priv_prepare_file(const struct config *cf, const char *path);
+
+/* logger.c */
+void logger_main(const struct config *cf, struct shm_header *sh) NORETURN;
 
 /* mime.c */
 void mime_init(void);
@@ -238,20 +318,27 @@ struct worker {
 	struct conn_list w_conns;		  /* open connections */
 	long long w_nconns;			  /* entries in w_conns */
 	int w_accepting;			  /* accept events are added */
-	int w_draining;		/* graceful stop in progress */
-	time_t w_accept_warned; /* last "accept: pausing" warning */
+	int w_draining;		 /* graceful stop in progress */
+	time_t w_accept_warned;	 /* last "accept: pausing" warning */
+	struct shm_header *w_sh; /* the shared segment */
+	struct shm_slot *w_slot; /* this worker's counters */
+	struct shm_ring *w_ring; /* this worker's log ring */
 };
 
 /* What the worker knows of a request once its response is sent. */
 struct request_done {
-	const char *rd_peer;	     /* client address */
-	const char *rd_line;	     /* request line, "" if none */
-	int rd_status;		     /* response status */
-	unsigned long long rd_bytes; /* response bytes, head included */
-	unsigned long long rd_usec;  /* first request byte to last sent */
+	const char *rd_peer;		  /* client address */
+	const char *rd_line;		  /* request line, "" if none */
+	const char *rd_referer;		  /* Referer, "" if none */
+	const char *rd_agent;		  /* User-Agent, "" if none */
+	int rd_status;			  /* response status */
+	unsigned long long rd_bytes;	  /* response bytes, head included */
+	unsigned long long rd_body_bytes; /* of which body */
+	unsigned long long rd_usec;	  /* first request byte to last sent */
 };
 
-void worker_main(struct event_base *base, struct config *cf, int id) NORETURN;
+void worker_main(struct event_base *base, struct config *cf, int id,
+    struct shm_header *sh, uint32_t slot) NORETURN;
 void worker_conn_closed(struct worker *w);
 void worker_request_done(struct worker *w, const struct request_done *rd);
 
@@ -287,6 +374,11 @@ struct conn {
 	int c_status;			 /* status of the queued response */
 	unsigned long long c_resp_bytes; /* size of the queued response */
 	char c_line[CONN_LINE_MAX];	 /* request line, for the log */
+	size_t c_stuck_len; /* output left at the last 0-byte write */
+	int c_stuck_count;  /* 0-byte writes in a row without progress */
+	unsigned long long c_head_bytes;	/* of which the head */
+	char c_referer[LOGREC_REFERER_MAX + 1]; /* for the log, "" if none */
+	char c_agent[LOGREC_AGENT_MAX + 1];	/* for the log, "" if none */
 };
 
 void conn_accept(

@@ -5,6 +5,7 @@
  */
 
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
 #include <unistd.h>
@@ -60,6 +61,25 @@ priv_chown(const struct config *cf, const char *path)
 	if (path != NULL && priv_ids(cf, &uid, &gid) &&
 	    chown(path, uid, gid) == -1)
 		log_warn("chown %s", path);
+}
+
+/*
+ * Create a log file if needed and hand it to the workers' user, so that a
+ * process without privileges can reopen it; 0, or -1 with errno.
+ */
+int
+priv_prepare_file(const struct config *cf, const char *path)
+{
+	int fd;
+
+	if (path == NULL)
+		return 0;
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	if (fd == -1)
+		return -1;
+	close(fd);
+	priv_chown(cf, path);
+	return 0;
 }
 
 /* Become the configured user and group; fatal if that fails. */

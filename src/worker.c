@@ -24,6 +24,7 @@
 #include <event2/event.h>
 
 #include "pfhttpd.h"
+#include "shm.h"
 
 #define WORKER_ACCEPT_BATCH    64  /* accepts per wake-up and listener */
 #define WORKER_ACCEPT_RETRY_MS 500 /* pause after EMFILE and friends */
@@ -139,14 +140,94 @@ worker_conn_closed(struct worker *w)
 		worker_accept_resume(w);
 }
 
-/* The one place that sees every finished request. */
+/* Return the log2 latency bucket of a duration in microseconds. */
+static unsigned
+worker_latency_bucket(unsigned long long usec)
+{
+	unsigned b = 0;
+
+	while (usec > 1 && b < SHM_LATENCY_BUCKETS - 1) {
+		usec >>= 1;
+		b++;
+	}
+	return b;
+}
+
+/* Copy at most max bytes of src into dst and terminate it. */
+static void
+worker_copy_field(char *dst, size_t max, const char *src, size_t len)
+{
+	if (len > max)
+		len = max;
+	memcpy(dst, src, len);
+	dst[len] = '\0';
+}
+
+/* Fill the request fields of an access record from the request line. */
+static void
+worker_split_line(struct logrec *lr, const char *line)
+{
+	const char *sp1, *sp2;
+
+	lr->lr_method[0] = lr->lr_target[0] = lr->lr_protocol[0] = '\0';
+	if ((sp1 = strchr(line, ' ')) == NULL ||
+	    (sp2 = strchr(sp1 + 1, ' ')) == NULL) {
+		/* Not a request line (an error before it was read): log it
+		 * whole as the target so that nothing is hidden. */
+		worker_copy_field(
+		    lr->lr_target, LOGREC_TARGET_MAX, line, strlen(line));
+		return;
+	}
+	worker_copy_field(
+	    lr->lr_method, LOGREC_METHOD_MAX, line, (size_t)(sp1 - line));
+	worker_copy_field(
+	    lr->lr_target, LOGREC_TARGET_MAX, sp1 + 1, (size_t)(sp2 - sp1 - 1));
+	worker_copy_field(
+	    lr->lr_protocol, LOGREC_PROTO_MAX, sp2 + 1, strlen(sp2 + 1));
+}
+
+/*
+ * The one place that sees every finished request: count it in the slot
+ * and hand its access record to the logger. The worker never blocks
+ * here: a full ring drops the record and counts the drop.
+ */
 void
 worker_request_done(struct worker *w, const struct request_done *rd)
 {
-	(void)w;
-	log_debug("%s \"%s\" %d %llu %lluus", rd->rd_peer,
-	    rd->rd_line[0] != '\0' ? rd->rd_line : "-", rd->rd_status,
-	    rd->rd_bytes, rd->rd_usec);
+	struct shm_counters *sc = &w->w_slot->ss_c;
+	static struct logrec lr;
+	unsigned char rec[LOGREC_MAX];
+	struct timespec now;
+	size_t n;
+
+	shm_count(&sc->sc_requests, 1);
+	shm_count(&sc->sc_bytes_out, rd->rd_bytes);
+	if (rd->rd_status >= 0 && rd->rd_status < SHM_STATUS_MAX)
+		shm_count(&sc->sc_responses[rd->rd_status], 1);
+	shm_count(&sc->sc_latency[worker_latency_bucket(rd->rd_usec)], 1);
+
+	if (w->w_cf->cf_access_log == NULL)
+		return; /* no access log: no records, no ring cost */
+	clock_gettime(CLOCK_REALTIME, &now);
+	lr.lr_type = LOGREC_ACCESS;
+	lr.lr_time_usec =
+	    (uint64_t)now.tv_sec * 1000000 + (uint64_t)now.tv_nsec / 1000;
+	lr.lr_duration_usec = rd->rd_usec;
+	lr.lr_bytes = rd->rd_body_bytes;
+	lr.lr_status = rd->rd_status;
+	worker_copy_field(
+	    lr.lr_addr, LOGREC_ADDR_MAX, rd->rd_peer, strlen(rd->rd_peer));
+	worker_split_line(&lr, rd->rd_line);
+	worker_copy_field(lr.lr_referer, LOGREC_REFERER_MAX, rd->rd_referer,
+	    strlen(rd->rd_referer));
+	worker_copy_field(
+	    lr.lr_agent, LOGREC_AGENT_MAX, rd->rd_agent, strlen(rd->rd_agent));
+	if ((n = logrec_encode(&lr, rec, sizeof(rec))) != 0 &&
+	    logring_put(w->w_ring, w->w_sh->sh_ring_size, rec, n) == 0) {
+		shm_count(&sc->sc_log_written, 1);
+		shm_logger_wake(w->w_sh);
+	} else
+		shm_count(&sc->sc_log_dropped, 1);
 }
 
 /* Stop timer: the graceful stop took too long; exit anyway. */
@@ -174,6 +255,8 @@ worker_drain(struct worker *w)
 		return;
 	worker_accept_pause(w);
 	w->w_draining = 1;
+	__atomic_store_n(
+	    &w->w_slot->ss_state, SHM_SLOT_DRAINING, __ATOMIC_RELEASE);
 	for (i = 0; i < w->w_cf->cf_nlisten; i++)
 		listen_close(&w->w_cf->cf_listen[i]);
 	for (c = TAILQ_FIRST(&w->w_conns); c != NULL; c = next) {
@@ -215,7 +298,8 @@ worker_signal_cb(evutil_socket_t sig, short what, void *arg)
 
 /* Run a worker until it is told to stop; never returns. */
 void
-worker_main(struct event_base *base, struct config *cf, int id)
+worker_main(struct event_base *base, struct config *cf, int id,
+    struct shm_header *sh, uint32_t slot)
 {
 	static struct worker worker;
 	struct worker *w = &worker;
@@ -231,6 +315,10 @@ worker_main(struct event_base *base, struct config *cf, int id)
 	w->w_base = base;
 	w->w_cf = cf;
 	w->w_id = id;
+	w->w_sh = sh;
+	w->w_slot = shm_slot_at(sh, slot);
+	w->w_ring = shm_ring_at(sh, slot);
+	log_set_ring(sh, w->w_ring);
 	TAILQ_INIT(&w->w_conns);
 	if ((w->w_rootfd = file_root_open(cf->cf_root)) == -1)
 		fatal("document root %s", cf->cf_root);
@@ -261,6 +349,8 @@ worker_main(struct event_base *base, struct config *cf, int id)
 	if (w->w_accept_retry == NULL || w->w_stop_timer == NULL)
 		fatalx("evtimer_new failed");
 	worker_accept_resume(w);
+	__atomic_store_n(
+	    &w->w_slot->ss_state, SHM_SLOT_SERVING, __ATOMIC_RELEASE);
 
 	event_base_dispatch(base);
 	exit(0);

@@ -54,6 +54,10 @@ SECTIONS = {
     "max_keepalive_requests": "http",
     "serve_dotfiles": "http",
     "error_log": "log",
+    "access_log": "log",
+    "format": "log",
+    "ring_size": "log",
+    "shm_path": "stats",
 }
 
 # The small files of every document root: name -> content.
@@ -368,6 +372,8 @@ class Server:
         self.conf = tmp / "pfhttpd.ini"
         self.pid_file = tmp / "pfhttpd.pid"
         self.error_log = tmp / "error.log"
+        self.access_log = tmp / "access.log"
+        self.shm_path = tmp / "pfhttpd.shm"
         self.stdout_path = tmp / "stdout.log"
         self.stderr_path = tmp / "stderr.log"
         self.overrides = overrides
@@ -385,10 +391,12 @@ class Server:
             "pid_file": str(self.pid_file),
             "root": str(self.root),
             "error_log": str(self.error_log),
+            "access_log": str(self.access_log),
+            "shm_path": str(self.shm_path),
         }
         values.update(self.overrides)
         out = []
-        for section in ("server", "http", "log"):
+        for section in ("server", "http", "log", "stats"):
             out.append(f"[{section}]")
             for key, value in values.items():
                 if SECTIONS[key] == section and value is not None:

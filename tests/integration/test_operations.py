@@ -41,7 +41,9 @@ def write_config(tmp_path, server_lines, extra=""):
         "[server]\n" + server_lines + "\nworkers = 1\n"
         f"pid_file = {tmp_path / 'ops.pid'}\n" + extra +
         f"[http]\nroot = {tmp_path / 'htdocs'}\n"
-        f"[log]\nerror_log = {tmp_path / 'ops.log'}\n")
+        f"[log]\nerror_log = {tmp_path / 'ops.log'}\n"
+        f"access_log = {tmp_path / 'ops-access.log'}\n"
+        f"[stats]\nshm_path = {tmp_path / 'ops.shm'}\n")
     return conf
 
 

@@ -222,6 +222,71 @@ teardown(void **state)
 	return nftw(test_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+/* The [log] and [stats] keys of the shared-memory log have defaults. */
+static void
+test_log_and_stats_defaults(void **state)
+{
+	struct config *cf;
+	char path[PATH_MAX];
+
+	(void)state;
+	make_dir("%s/var", test_dir);
+	make_dir("%s/var/log", test_dir);
+	cf = load("[server]\nlisten = 127.0.0.1:8181\n");
+	assert_non_null(cf);
+	snprintf(path, sizeof(path), "%s/var/log/access.log", test_dir);
+	assert_same_path(cf->cf_access_log, path);
+	assert_int_equal(cf->cf_log_format, LOG_FORMAT_COMBINED);
+	assert_int_equal(cf->cf_ring_size, 1024 * 1024);
+	/* The segment is named after the first listen port. */
+	assert_string_equal(cf->cf_shm_path, "/dev/shm/pfhttpd-8181");
+	config_free(cf);
+}
+
+/* format takes combined, common or json; shm_path and access_log are set. */
+static void
+test_log_format_and_shm_path_are_read(void **state)
+{
+	struct config *cf;
+
+	(void)state;
+	cf = load("[log]\nformat = json\naccess_log =\n"
+		  "[stats]\nshm_path = /tmp/x.shm\n");
+	assert_non_null(cf);
+	assert_int_equal(cf->cf_log_format, LOG_FORMAT_JSON);
+	assert_null(cf->cf_access_log);
+	assert_string_equal(cf->cf_shm_path, "/tmp/x.shm");
+	config_free(cf);
+	cf = load("[log]\nformat = common\n");
+	assert_non_null(cf);
+	assert_int_equal(cf->cf_log_format, LOG_FORMAT_COMMON);
+	config_free(cf);
+}
+
+/* An unknown log format is an error at its line. */
+static void
+test_unknown_log_format_is_rejected(void **state)
+{
+	(void)state;
+	expect_error("[log]\n\nformat = apache\n", 3,
+	    "[log] format: expected combined, common or json, got 'apache'");
+}
+
+/* ring_size is bounded and rounded up to a power of two. */
+static void
+test_ring_size_is_bounded_and_rounded_to_a_power_of_two(void **state)
+{
+	struct config *cf;
+
+	(void)state;
+	cf = load("[log]\nring_size = 100k\n");
+	assert_non_null(cf);
+	assert_int_equal(cf->cf_ring_size, 128 * 1024);
+	config_free(cf);
+	expect_error("[log]\nring_size = 1k\n", 2,
+	    "[log] ring_size: 1k is out of range (64k..64m)");
+}
+
 /* An empty file gives every default of DESIGN.md. */
 static void
 test_empty_file_gives_defaults(void **state)
@@ -831,7 +896,8 @@ test_unknown_section_reports_file_and_line(void **state)
 {
 	(void)state;
 	expect_error("[server]\nworkers = 2\n\n[nosuch]\nx = 1\n", 4,
-	    "unknown section [nosuch] (expected [server], [http], [log])");
+	    "unknown section [nosuch] (expected [server], [http], [log], "
+	    "[stats])");
 	/* Even when nothing follows the header. */
 	expect_error("[websocket]\n", 1, "unknown section [websocket]");
 }
@@ -1381,6 +1447,10 @@ main(void)
 	    T(test_unknown_group_is_rejected),
 	    T(test_index_must_be_a_file_name),
 	    T(test_unknown_section_reports_file_and_line),
+	    T(test_log_and_stats_defaults),
+	    T(test_log_format_and_shm_path_are_read),
+	    T(test_unknown_log_format_is_rejected),
+	    T(test_ring_size_is_bounded_and_rounded_to_a_power_of_two),
 	    T(test_unknown_key_reports_file_and_line),
 	    T(test_key_before_any_section_is_rejected),
 	    T(test_duplicate_key_is_rejected),

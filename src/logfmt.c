@@ -1,0 +1,532 @@
+/*
+ * Access-log lines: a struct logrec formatted as combined, common or JSON.
+ *
+ * A line is built in two passes over the same code: one that only
+ * measures, one that writes. When the whole line does not fit the caller's
+ * buffer, the fixed text (punctuation, time, numbers) is kept and the
+ * string fields share what room is left, each cut at an escape or UTF-8
+ * sequence boundary, so a short line is still one well-formed line.
+ *
+ * Month names come from our own table, never from the locale.
+ */
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "pfhttpd.h"
+
+#define LOGFMT_UNIT_MAX 8  /* longest output of one input unit */
+#define LOGFMT_TIME_MAX 32 /* time text and NUL */
+#define LOGFMT_NUM_MAX	24 /* a 64-bit integer and NUL */
+
+/* 9999-12-31T23:59:59Z: later times are shown as this one. */
+#define LOGFMT_LAST_SEC 253402300799ULL
+
+/* The string fields of a line, in output order. */
+enum logfmt_field_id {
+	LOGFMT_ADDR,
+	LOGFMT_METHOD,
+	LOGFMT_TARGET,
+	LOGFMT_PROTO,
+	LOGFMT_REFERER,
+	LOGFMT_AGENT,
+	LOGFMT_NFIELDS
+};
+
+/* How the bytes of a field are escaped. */
+enum logfmt_esc {
+	LOGFMT_ESC_CLF,	 /* combined and common, in quotes: \xHH */
+	LOGFMT_ESC_ADDR, /* the unquoted address: \xHH, space too */
+	LOGFMT_ESC_JSON, /* a JSON string: \" \\ \n \r \t \u00XX, UTF-8 */
+};
+
+/* An output buffer; with l_buf NULL only l_pos is counted. */
+struct logfmt_buf {
+	char *l_buf;
+	size_t l_len; /* room in l_buf, the NUL excluded */
+	size_t l_pos; /* bytes the line has so far, even past l_len */
+};
+
+/* One line being built: its record, its fields and their room. */
+struct logfmt_line {
+	const struct logrec *ll_lr;
+	enum log_format ll_fmt;
+	char ll_time[LOGFMT_TIME_MAX];	    /* the time, formatted */
+	const char *ll_str[LOGFMT_NFIELDS]; /* NULL if not on this line */
+	size_t ll_max[LOGFMT_NFIELDS];	    /* LOGREC_*_MAX of the field */
+	size_t ll_min[LOGFMT_NFIELDS];	    /* room it takes when empty */
+	size_t ll_cap[LOGFMT_NFIELDS];	    /* room it may take */
+	size_t ll_got[LOGFMT_NFIELDS];	    /* room it took, last pass */
+	struct logfmt_buf ll_out;
+};
+
+static const char *const logfmt_month[12] = {"Jan", "Feb", "Mar", "Apr", "May",
+    "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+
+/* Append the n bytes at p; past the room, only count them. */
+static void
+logfmt_put(struct logfmt_buf *lb, const char *p, size_t n)
+{
+	if (lb->l_buf != NULL && lb->l_pos <= lb->l_len &&
+	    n <= lb->l_len - lb->l_pos)
+		memcpy(lb->l_buf + lb->l_pos, p, n);
+	lb->l_pos += n;
+}
+
+/* Append the NUL-terminated string s. */
+static void
+logfmt_puts(struct logfmt_buf *lb, const char *s)
+{
+	logfmt_put(lb, s, strlen(s));
+}
+
+/* Append v in decimal. */
+static void
+logfmt_putu(struct logfmt_buf *lb, unsigned long long v)
+{
+	char num[LOGFMT_NUM_MAX];
+
+	snprintf(num, sizeof(num), "%llu", v);
+	logfmt_puts(lb, num);
+}
+
+/* Append v in decimal, with a sign if negative. */
+static void
+logfmt_puti(struct logfmt_buf *lb, int v)
+{
+	char num[LOGFMT_NUM_MAX];
+
+	snprintf(num, sizeof(num), "%d", v);
+	logfmt_puts(lb, num);
+}
+
+/*
+ * Return the length of the valid UTF-8 sequence at s[0..n), or 0 if s
+ * does not start with one: no overlong forms, no surrogates, nothing past
+ * U+10FFFF (RFC 3629). *cp is set to the code point.
+ */
+static size_t
+logfmt_utf8(const unsigned char *s, size_t n, unsigned long *cp)
+{
+	unsigned char lo, hi;
+	size_t len, i;
+
+	lo = 0x80;
+	hi = 0xbf;
+	if (s[0] < 0x80) {
+		*cp = s[0];
+		return 1;
+	} else if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+		len = 2;
+		*cp = s[0] & 0x1f;
+	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		len = 3;
+		*cp = s[0] & 0x0f;
+		if (s[0] == 0xe0)
+			lo = 0xa0; /* overlong */
+		else if (s[0] == 0xed)
+			hi = 0x9f; /* surrogates */
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		len = 4;
+		*cp = s[0] & 0x07;
+		if (s[0] == 0xf0)
+			lo = 0x90; /* overlong */
+		else if (s[0] == 0xf4)
+			hi = 0x8f; /* past U+10FFFF */
+	} else
+		return 0;
+	if (n < len || s[1] < lo || s[1] > hi)
+		return 0;
+	for (i = 1; i < len; i++) {
+		if (s[i] < 0x80 || s[i] > 0xbf)
+			return 0;
+		*cp = (*cp << 6) | (s[i] & 0x3f);
+	}
+	return len;
+}
+
+/*
+ * Escape the unit that starts s[0..n) into out[0..LOGFMT_UNIT_MAX) as
+ * esc asks; return the output length and set *used to the input bytes it
+ * stands for. A unit is one byte, or one UTF-8 sequence for JSON.
+ */
+static size_t
+logfmt_unit(enum logfmt_esc esc, const unsigned char *s, size_t n, char *out,
+    size_t *used)
+{
+	static const char hex_upper[] = "0123456789ABCDEF";
+	static const char hex_lower[] = "0123456789abcdef";
+	unsigned long cp;
+	size_t len;
+
+	*used = 1;
+	if (esc != LOGFMT_ESC_JSON) {
+		if (s[0] < 0x20 || s[0] >= 0x7f || s[0] == '"' ||
+		    s[0] == '\\' || (esc == LOGFMT_ESC_ADDR && s[0] == ' ')) {
+			out[0] = '\\';
+			out[1] = 'x';
+			out[2] = hex_upper[s[0] >> 4];
+			out[3] = hex_upper[s[0] & 0x0f];
+			return 4;
+		}
+		out[0] = (char)s[0];
+		return 1;
+	}
+
+	if ((len = logfmt_utf8(s, n, &cp)) == 0) {
+		memcpy(out, "\\ufffd", 6);
+		return 6;
+	}
+	*used = len;
+	switch (cp) {
+	case '"':
+		memcpy(out, "\\\"", 2);
+		return 2;
+	case '\\':
+		memcpy(out, "\\\\", 2);
+		return 2;
+	case '\n':
+		memcpy(out, "\\n", 2);
+		return 2;
+	case '\r':
+		memcpy(out, "\\r", 2);
+		return 2;
+	case '\t':
+		memcpy(out, "\\t", 2);
+		return 2;
+	}
+	/* C0, DEL and C1 controls; C1 is valid UTF-8 but no text. */
+	if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f)) {
+		memcpy(out, "\\u00", 4);
+		out[4] = hex_lower[cp >> 4];
+		out[5] = hex_lower[cp & 0x0f];
+		return 6;
+	}
+	memcpy(out, s, len);
+	return len;
+}
+
+/*
+ * Append the string s, read up to its NUL or max bytes, escaped as esc
+ * asks, in at most cap bytes: the units that do not fit are left out,
+ * never cut. If nothing was written and dash is set, append "-" instead.
+ */
+static void
+logfmt_field(struct logfmt_buf *lb, const char *s, size_t max, size_t cap,
+    enum logfmt_esc esc, int dash)
+{
+	const unsigned char *p;
+	char out[LOGFMT_UNIT_MAX];
+	size_t n, i, used, olen, wrote;
+
+	p = (const unsigned char *)s;
+	n = strnlen(s, max);
+	wrote = 0;
+	for (i = 0; i < n; i += used) {
+		olen = logfmt_unit(esc, p + i, n - i, out, &used);
+		if (olen > cap - wrote)
+			break;
+		logfmt_put(lb, out, olen);
+		wrote += olen;
+	}
+	if (wrote == 0 && dash)
+		logfmt_put(lb, "-", 1);
+}
+
+/* Write v as exactly n decimal digits at p. */
+static void
+logfmt_digits(char *p, unsigned long v, int n)
+{
+	while (n-- > 0) {
+		p[n] = (char)('0' + v % 10);
+		v /= 10;
+	}
+}
+
+/*
+ * Format the time t (unix microseconds, UTC) into buf, NUL-terminated:
+ * the CLF form, "21/Nov/2026:10:43:10 +0000", or with iso set the ISO 8601
+ * form, "2026-11-21T10:43:10.123456Z". Times after year 9999 show as its
+ * last microsecond.
+ */
+static void
+logfmt_time(uint64_t t, int iso, char buf[LOGFMT_TIME_MAX])
+{
+	struct tm tm;
+	time_t sec;
+	unsigned long usec;
+
+	if (t / 1000000 > LOGFMT_LAST_SEC) {
+		sec = (time_t)LOGFMT_LAST_SEC;
+		usec = 999999;
+	} else {
+		sec = (time_t)(t / 1000000);
+		usec = (unsigned long)(t % 1000000);
+	}
+	if (gmtime_r(&sec, &tm) == NULL)
+		memset(&tm, 0, sizeof(tm)); /* cannot happen in range */
+	if (tm.tm_mon < 0 || tm.tm_mon > 11)
+		tm.tm_mon = 0;
+	if (iso) {
+		logfmt_digits(buf, (unsigned long)tm.tm_year + 1900, 4);
+		buf[4] = '-';
+		logfmt_digits(buf + 5, (unsigned long)tm.tm_mon + 1, 2);
+		buf[7] = '-';
+		logfmt_digits(buf + 8, (unsigned long)tm.tm_mday, 2);
+		buf[10] = 'T';
+		logfmt_digits(buf + 11, (unsigned long)tm.tm_hour, 2);
+		buf[13] = ':';
+		logfmt_digits(buf + 14, (unsigned long)tm.tm_min, 2);
+		buf[16] = ':';
+		logfmt_digits(buf + 17, (unsigned long)tm.tm_sec, 2);
+		buf[19] = '.';
+		logfmt_digits(buf + 20, usec, 6);
+		memcpy(buf + 26, "Z", 2);
+	} else {
+		logfmt_digits(buf, (unsigned long)tm.tm_mday, 2);
+		buf[2] = '/';
+		memcpy(buf + 3, logfmt_month[tm.tm_mon], 3);
+		buf[6] = '/';
+		logfmt_digits(buf + 7, (unsigned long)tm.tm_year + 1900, 4);
+		buf[11] = ':';
+		logfmt_digits(buf + 12, (unsigned long)tm.tm_hour, 2);
+		buf[14] = ':';
+		logfmt_digits(buf + 15, (unsigned long)tm.tm_min, 2);
+		buf[17] = ':';
+		logfmt_digits(buf + 18, (unsigned long)tm.tm_sec, 2);
+		memcpy(buf + 20, " +0000", 7);
+	}
+}
+
+/*
+ * Set up ll for lr in fmt: the fields fmt shows and the room each takes
+ * when empty, one byte for the "-" of combined and common, none for the
+ * "" of JSON. Combined and common show the request as "-" when no request
+ * line was read, and leave out an empty protocol (HTTP/0.9 style).
+ */
+static void
+logfmt_line_init(
+    struct logfmt_line *ll, const struct logrec *lr, enum log_format fmt)
+{
+	int i, json, request;
+
+	memset(ll, 0, sizeof(*ll));
+	ll->ll_lr = lr;
+	ll->ll_fmt = fmt;
+	json = fmt == LOG_FORMAT_JSON;
+	request = lr->lr_method[0] != '\0';
+	logfmt_time(lr->lr_time_usec, json, ll->ll_time);
+
+	ll->ll_str[LOGFMT_ADDR] = lr->lr_addr;
+	ll->ll_max[LOGFMT_ADDR] = LOGREC_ADDR_MAX;
+	ll->ll_str[LOGFMT_METHOD] = lr->lr_method;
+	ll->ll_max[LOGFMT_METHOD] = LOGREC_METHOD_MAX;
+	if (json || request)
+		ll->ll_str[LOGFMT_TARGET] = lr->lr_target;
+	ll->ll_max[LOGFMT_TARGET] = LOGREC_TARGET_MAX;
+	if (json || (request && lr->lr_protocol[0] != '\0'))
+		ll->ll_str[LOGFMT_PROTO] = lr->lr_protocol;
+	ll->ll_max[LOGFMT_PROTO] = LOGREC_PROTO_MAX;
+	if (fmt != LOG_FORMAT_COMMON) {
+		ll->ll_str[LOGFMT_REFERER] = lr->lr_referer;
+		ll->ll_str[LOGFMT_AGENT] = lr->lr_agent;
+	}
+	ll->ll_max[LOGFMT_REFERER] = LOGREC_REFERER_MAX;
+	ll->ll_max[LOGFMT_AGENT] = LOGREC_AGENT_MAX;
+
+	for (i = 0; i < LOGFMT_NFIELDS; i++) {
+		ll->ll_min[i] = ll->ll_str[i] != NULL && !json ? 1 : 0;
+		ll->ll_cap[i] = SIZE_MAX;
+	}
+}
+
+/* Append field f of ll in its room, if the line shows it. */
+static void
+logfmt_str(struct logfmt_line *ll, enum logfmt_field_id f)
+{
+	enum logfmt_esc esc;
+	size_t start;
+
+	if (ll->ll_str[f] == NULL)
+		return;
+	if (ll->ll_fmt == LOG_FORMAT_JSON)
+		esc = LOGFMT_ESC_JSON;
+	else if (f == LOGFMT_ADDR)
+		esc = LOGFMT_ESC_ADDR;
+	else
+		esc = LOGFMT_ESC_CLF;
+	start = ll->ll_out.l_pos;
+	logfmt_field(&ll->ll_out, ll->ll_str[f], ll->ll_max[f], ll->ll_cap[f],
+	    esc, ll->ll_fmt != LOG_FORMAT_JSON);
+	ll->ll_got[f] = ll->ll_out.l_pos - start;
+}
+
+/*
+ * Write a combined or common line: ADDR - - [TIME] "REQUEST" STATUS BYTES
+ * then, for combined, "REFERER" "AGENT".
+ */
+static void
+logfmt_render_clf(struct logfmt_line *ll)
+{
+	struct logfmt_buf *lb;
+
+	lb = &ll->ll_out;
+	logfmt_str(ll, LOGFMT_ADDR);
+	logfmt_puts(lb, " - - [");
+	logfmt_puts(lb, ll->ll_time);
+	logfmt_puts(lb, "] \"");
+	logfmt_str(ll, LOGFMT_METHOD);
+	if (ll->ll_str[LOGFMT_TARGET] != NULL) {
+		logfmt_puts(lb, " ");
+		logfmt_str(ll, LOGFMT_TARGET);
+	}
+	if (ll->ll_str[LOGFMT_PROTO] != NULL) {
+		logfmt_puts(lb, " ");
+		logfmt_str(ll, LOGFMT_PROTO);
+	}
+	logfmt_puts(lb, "\" ");
+	logfmt_puti(lb, ll->ll_lr->lr_status);
+	logfmt_puts(lb, " ");
+	logfmt_putu(lb, ll->ll_lr->lr_bytes);
+	if (ll->ll_fmt == LOG_FORMAT_COMBINED) {
+		logfmt_puts(lb, " \"");
+		logfmt_str(ll, LOGFMT_REFERER);
+		logfmt_puts(lb, "\" \"");
+		logfmt_str(ll, LOGFMT_AGENT);
+		logfmt_puts(lb, "\"");
+	}
+	logfmt_puts(lb, "\n");
+}
+
+/* Write a JSON line: one object, keys in a fixed order. */
+static void
+logfmt_render_json(struct logfmt_line *ll)
+{
+	struct logfmt_buf *lb;
+
+	lb = &ll->ll_out;
+	logfmt_puts(lb, "{\"time\":\"");
+	logfmt_puts(lb, ll->ll_time);
+	logfmt_puts(lb, "\",\"remote_addr\":\"");
+	logfmt_str(ll, LOGFMT_ADDR);
+	logfmt_puts(lb, "\",\"method\":\"");
+	logfmt_str(ll, LOGFMT_METHOD);
+	logfmt_puts(lb, "\",\"target\":\"");
+	logfmt_str(ll, LOGFMT_TARGET);
+	logfmt_puts(lb, "\",\"protocol\":\"");
+	logfmt_str(ll, LOGFMT_PROTO);
+	logfmt_puts(lb, "\",\"status\":");
+	logfmt_puti(lb, ll->ll_lr->lr_status);
+	logfmt_puts(lb, ",\"bytes\":");
+	logfmt_putu(lb, ll->ll_lr->lr_bytes);
+	logfmt_puts(lb, ",\"duration_us\":");
+	logfmt_putu(lb, ll->ll_lr->lr_duration_usec);
+	logfmt_puts(lb, ",\"referer\":\"");
+	logfmt_str(ll, LOGFMT_REFERER);
+	logfmt_puts(lb, "\",\"user_agent\":\"");
+	logfmt_str(ll, LOGFMT_AGENT);
+	logfmt_puts(lb, "\"}\n");
+}
+
+/*
+ * Build the line of ll into buf[0..len), NUL excluded, or with buf NULL
+ * only measure it. Return its length.
+ */
+static size_t
+logfmt_pass(struct logfmt_line *ll, char *buf, size_t len)
+{
+	ll->ll_out.l_buf = buf;
+	ll->ll_out.l_len = len;
+	ll->ll_out.l_pos = 0;
+	if (ll->ll_fmt == LOG_FORMAT_JSON)
+		logfmt_render_json(ll);
+	else
+		logfmt_render_clf(ll);
+	return ll->ll_out.l_pos;
+}
+
+/*
+ * Share budget bytes among the fields of ll beyond their minimum room, so
+ * that field i gets at most need[i] and no field that wants more gets less
+ * than any other (max-min fairness): short fields stay whole, long ones
+ * are cut to the same length.
+ */
+static void
+logfmt_share(struct logfmt_line *ll, const size_t *need, size_t budget)
+{
+	size_t want[LOGFMT_NFIELDS], share, give;
+	int i, left;
+
+	for (i = 0; i < LOGFMT_NFIELDS; i++) {
+		ll->ll_cap[i] = ll->ll_min[i];
+		want[i] = need[i] > ll->ll_min[i] ? need[i] - ll->ll_min[i] : 0;
+	}
+	for (;;) {
+		left = 0;
+		for (i = 0; i < LOGFMT_NFIELDS; i++)
+			if (want[i] > 0)
+				left++;
+		if (left == 0 || budget == 0)
+			break;
+		share = budget / (size_t)left;
+		for (i = 0; i < LOGFMT_NFIELDS; i++) {
+			if (want[i] == 0)
+				continue;
+			give = share == 0 ? 1 : share;
+			if (give > want[i])
+				give = want[i];
+			if (give > budget)
+				give = budget;
+			ll->ll_cap[i] += give;
+			want[i] -= give;
+			budget -= give;
+		}
+	}
+}
+
+/*
+ * Format the access record lr as one line in fmt into buf[0..len): the
+ * line ends in a newline and is NUL-terminated. Return its length, the
+ * NUL excluded. When the whole line does not fit, the string fields are
+ * cut (at escape and UTF-8 boundaries) so that the line keeps its form;
+ * if len cannot hold even the fixed text, or fmt is unknown, buf gets ""
+ * and 0 is returned (a line needs at most 81, 73 or 209 bytes of it for
+ * combined, common and JSON). With len >= 8192 fields at their LOGREC_*_MAX
+ * bounds fit whole unless escaping grows them past it; with 16384 every
+ * record fits whole (the worst, each byte escaped to 6 in JSON, is 13150).
+ */
+size_t
+logfmt_access(
+    const struct logrec *lr, enum log_format fmt, char *buf, size_t len)
+{
+	struct logfmt_line ll;
+	size_t need[LOGFMT_NFIELDS], n, base;
+
+	if (len == 0)
+		return 0;
+	buf[0] = '\0';
+	if (fmt != LOG_FORMAT_COMBINED && fmt != LOG_FORMAT_COMMON &&
+	    fmt != LOG_FORMAT_JSON)
+		return 0;
+
+	logfmt_line_init(&ll, lr, fmt);
+	n = logfmt_pass(&ll, NULL, 0);
+	if (n >= len) {
+		memcpy(need, ll.ll_got, sizeof(need));
+		memcpy(ll.ll_cap, ll.ll_min, sizeof(ll.ll_cap));
+		base = logfmt_pass(&ll, NULL, 0);
+		if (base >= len)
+			return 0;
+		logfmt_share(&ll, need, len - 1 - base);
+	}
+	n = logfmt_pass(&ll, buf, len - 1);
+	if (n >= len) {
+		buf[0] = '\0'; /* cannot happen: the room was measured */
+		return 0;
+	}
+	buf[n] = '\0';
+	return n;
+}

@@ -1,0 +1,327 @@
+/*
+ * The logger process ("pfhttpd: logger"): the only writer of the access
+ * log, and of the workers' lines in the error log. It drains the log ring
+ * of every worker slot, formats the records and writes them in batches.
+ * When every ring is empty it sleeps on a futex in the segment, which a
+ * worker wakes after publishing a record (shm_logger_wake), so records are
+ * written within moments and an idle logger costs nothing.
+ *
+ * Signals only set flags here (there is no event loop to hand them to):
+ *   SIGUSR1                   reopen the log files (after logrotate)
+ *   SIGTERM, SIGINT, SIGQUIT  drain every ring, flush, exit
+ * The master stops the logger only after every worker has exited, so the
+ * final drain loses nothing.
+ */
+
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+
+#include <linux/futex.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "pfhttpd.h"
+#include "shm.h"
+
+#define LOGGER_BUF	   (64 * 1024) /* bytes batched per file */
+#define LOGGER_LINE_MAX	   16384       /* a whole line, even all escaped */
+#define LOGGER_SLEEP_MAX_S 1	       /* futex timeout: a safety net */
+#define LOGGER_NAP_MS	   10	       /* pause between drains under load */
+
+static volatile sig_atomic_t logger_reopen_flag;
+static volatile sig_atomic_t logger_stop_flag;
+
+/* An output file with its batch buffer. */
+struct logger_file {
+	const char *lf_path; /* NULL: not configured */
+	int lf_fd;	     /* -1 when closed */
+	char lf_buf[LOGGER_BUF];
+	size_t lf_len;
+};
+
+/* What the logger watches of one worker slot. */
+struct logger_slot {
+	uint64_t ls_pid;     /* worker last seen in the slot */
+	uint64_t ls_dropped; /* its sc_log_dropped last reported */
+};
+
+static struct {
+	struct shm_header *lg_sh;
+	const struct config *lg_cf;
+	struct logger_file lg_access;
+	struct logger_file lg_error;
+	struct logger_slot *lg_slots; /* sh_nslots entries */
+	uint64_t lg_corrupt;	      /* records that did not decode */
+} logger;
+
+/* Signal handler: only set a flag. */
+static void
+logger_on_signal(int sig)
+{
+	if (sig == SIGUSR1)
+		logger_reopen_flag = 1;
+	else
+		logger_stop_flag = 1;
+}
+
+/* Open (or reopen) a log file for appending. */
+static void
+logger_open(struct logger_file *lf)
+{
+	int fd;
+
+	if (lf->lf_path == NULL)
+		return;
+	fd = open(lf->lf_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	if (fd == -1) {
+		log_warn("open %s", lf->lf_path);
+		return; /* keep writing to the old file, if any */
+	}
+	if (lf->lf_fd != -1)
+		close(lf->lf_fd);
+	lf->lf_fd = fd;
+}
+
+/* Write out a file's batch, retrying short writes and interruptions. */
+static void
+logger_flush(struct logger_file *lf)
+{
+	size_t off = 0;
+	ssize_t n;
+
+	while (off < lf->lf_len && lf->lf_fd != -1) {
+		n = write(lf->lf_fd, lf->lf_buf + off, lf->lf_len - off);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			log_warn("write %s", lf->lf_path);
+			break;
+		}
+		off += (size_t)n;
+	}
+	lf->lf_len = 0;
+}
+
+/* Add one line to a file's batch, flushing first if it would not fit. */
+static void
+logger_append(struct logger_file *lf, const char *line, size_t len)
+{
+	if (lf->lf_path == NULL)
+		return;
+	if (lf->lf_len + len > sizeof(lf->lf_buf))
+		logger_flush(lf);
+	if (len > sizeof(lf->lf_buf))
+		len = sizeof(lf->lf_buf);
+	memcpy(lf->lf_buf + lf->lf_len, line, len);
+	lf->lf_len += len;
+}
+
+/* Format a decoded record into the file it belongs to. */
+static void
+logger_record(const struct logrec *lr)
+{
+	char line[LOGGER_LINE_MAX];
+	size_t n;
+
+	if (lr->lr_type == LOGREC_ACCESS) {
+		n = logfmt_access(lr,
+		    (enum log_format)logger.lg_cf->cf_log_format, line,
+		    sizeof(line));
+		logger_append(&logger.lg_access, line, n);
+	} else {
+		n = strlen(lr->lr_message);
+		logger_append(&logger.lg_error, lr->lr_message, n);
+		logger_append(&logger.lg_error, "\n", 1);
+	}
+}
+
+/* Drain every ring once; return the number of records taken. */
+static uint64_t
+logger_drain(void)
+{
+	struct shm_header *sh = logger.lg_sh;
+	static struct logrec lr;
+	unsigned char rec[LOGREC_MAX];
+	uint64_t taken = 0;
+	size_t n;
+	uint32_t i;
+
+	for (i = 0; i < sh->sh_nslots; i++) {
+		while ((n = logring_get(shm_ring_at(sh, i), sh->sh_ring_size,
+			    rec, sizeof(rec))) != 0) {
+			taken++;
+			if (n == (size_t)-1 || logrec_decode(rec, n, &lr) == -1)
+				logger.lg_corrupt++;
+			else
+				logger_record(&lr);
+		}
+	}
+	return taken;
+}
+
+/* Say in the error log when a worker had to drop records (ring full). */
+static void
+logger_report_drops(void)
+{
+	struct shm_header *sh = logger.lg_sh;
+	struct logger_slot *ls;
+	struct shm_slot *slot;
+	uint64_t pid, dropped;
+	uint32_t i;
+
+	for (i = 0; i < sh->sh_nslots; i++) {
+		slot = shm_slot_at(sh, i);
+		ls = &logger.lg_slots[i];
+		pid = __atomic_load_n(&slot->ss_pid, __ATOMIC_ACQUIRE);
+		dropped = __atomic_load_n(
+		    &slot->ss_c.sc_log_dropped, __ATOMIC_RELAXED);
+		if (pid != ls->ls_pid) {
+			/* A new worker in the slot starts from zero. */
+			ls->ls_pid = pid;
+			ls->ls_dropped = 0;
+		}
+		if (dropped > ls->ls_dropped) {
+			log_warnx(
+			    "worker %llu (pid %llu) dropped %llu access-log "
+			    "record(s): its ring was full",
+			    (unsigned long long)slot->ss_worker_id,
+			    (unsigned long long)pid,
+			    (unsigned long long)(dropped - ls->ls_dropped));
+			ls->ls_dropped = dropped;
+		}
+	}
+}
+
+/* Tell whether any ring holds records. */
+static int
+logger_pending(void)
+{
+	uint32_t i;
+
+	for (i = 0; i < logger.lg_sh->sh_nslots; i++)
+		if (logring_pending(shm_ring_at(logger.lg_sh, i)) != 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * Sleep until a worker publishes a record, a signal arrives or a second
+ * passes. Say we sleep, then (after the fence that pairs with the one in
+ * shm_logger_wake()) read the wake count and check the rings once more: a
+ * worker that published before our check is seen by it; one that
+ * published after it saw us asleep and bumps the count, so the futex wait
+ * returns at once or is woken.
+ */
+static void
+logger_sleep(void)
+{
+	struct shm_header *sh = logger.lg_sh;
+	struct timespec ts = {LOGGER_SLEEP_MAX_S, 0};
+	uint32_t seen;
+
+	__atomic_store_n(&sh->sh_logger_asleep, 1, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	seen = __atomic_load_n(&sh->sh_logger_wake, __ATOMIC_RELAXED);
+	if (!logger_pending() && !logger_stop_flag && !logger_reopen_flag)
+		syscall(SYS_futex, &sh->sh_logger_wake, FUTEX_WAIT, seen, &ts,
+		    NULL, 0);
+	__atomic_store_n(&sh->sh_logger_asleep, 0, __ATOMIC_SEQ_CST);
+}
+
+/*
+ * After a drain that found records, let more gather before the next one
+ * instead of sleeping on the futex: under load, workers then find the
+ * logger awake and never pay a system call to wake it, and each drain
+ * writes a larger batch. Records still reach the file within
+ * LOGGER_NAP_MS plus a drain.
+ */
+static void
+logger_nap(void)
+{
+	struct timespec ts = {0, LOGGER_NAP_MS * 1000000L};
+
+	if (!logger_stop_flag && !logger_reopen_flag)
+		nanosleep(&ts, NULL);
+}
+
+/* Set the flag-only signal handlers (no SA_RESTART: wake the futex). */
+static void
+logger_signals(void)
+{
+	static const int sigs[] = {SIGUSR1, SIGTERM, SIGINT, SIGQUIT};
+	struct sigaction sa;
+	sigset_t none;
+	size_t i;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = logger_on_signal;
+	sigemptyset(&sa.sa_mask);
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigaction(sigs[i], &sa, NULL);
+	signal(SIGHUP, SIG_IGN);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+/* Run the logger until it is told to stop; never returns. */
+void
+logger_main(const struct config *cf, struct shm_header *sh)
+{
+	pid_t master_pid = getppid();
+
+	log_setproc("logger");
+	proctitle_set("%s: logger", PFHTTPD_NAME);
+	logger.lg_sh = sh;
+	logger.lg_cf = cf;
+	logger.lg_access.lf_path = cf->cf_access_log;
+	logger.lg_access.lf_fd = -1;
+	logger.lg_error.lf_path = cf->cf_error_log;
+	logger.lg_error.lf_fd = -1;
+	logger.lg_slots = calloc(sh->sh_nslots, sizeof(*logger.lg_slots));
+	if (logger.lg_slots == NULL)
+		fatal("calloc");
+	logger_open(&logger.lg_access);
+	logger_open(&logger.lg_error);
+	priv_drop(cf);
+	/* A credential change clears the parent-death signal: set it again. */
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (getppid() != master_pid)
+		exit(0);
+	logger_signals();
+	__atomic_store_n(
+	    &sh->sh_logger_pid, (uint64_t)getpid(), __ATOMIC_RELEASE);
+
+	for (;;) {
+		uint64_t taken = logger_drain();
+
+		logger_report_drops();
+		logger_flush(&logger.lg_access);
+		logger_flush(&logger.lg_error);
+		if (logger_reopen_flag) {
+			logger_reopen_flag = 0;
+			logger_open(&logger.lg_access);
+			logger_open(&logger.lg_error);
+			if (log_reopen() == -1)
+				log_warn("reopen error log");
+			log_info("log files reopened");
+		}
+		if (logger_stop_flag) {
+			/* The workers are gone: what the rings hold is all. */
+			logger_drain();
+			logger_flush(&logger.lg_access);
+			logger_flush(&logger.lg_error);
+			exit(0);
+		}
+		if (taken == 0)
+			logger_sleep();
+		else
+			logger_nap();
+	}
+}

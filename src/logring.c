@@ -1,0 +1,237 @@
+/*
+ * The log ring: a lock-free single-producer / single-consumer ring of
+ * variable-length byte records in shared memory (layout: struct shm_ring
+ * in shm.h, followed by `size` data bytes). The producer is a worker, the
+ * consumer the logger; they are separate processes and share no lock.
+ *
+ * Counters. rg_head (bytes ever published) is written only by the
+ * producer, rg_tail (bytes ever consumed) only by the consumer. Both start
+ * at 0, only grow, and never wrap (2^64 bytes is centuries of logging).
+ * The data position of a count is count & (size - 1); size is a power of
+ * two, at least 4096. Bytes [tail, head) hold published records; bytes
+ * [head, tail + size) belong to the producer.
+ *
+ * Framing. A record is a 4-byte header holding the payload length in host
+ * byte order, then the payload, the whole padded with unspecified bytes to
+ * a multiple of 8 (LOGRING_ALIGN). Counters therefore stay multiples of 8
+ * and a header always fits before the end of the data. A record never
+ * wraps: when it does not fit before the end, the producer writes the
+ * padding marker LOGRING_PAD as the header at the current position, and
+ * the record starts at offset 0; the skipped bytes count as used. (Were a
+ * counter ever misaligned by corruption, fewer than 4 bytes could remain
+ * before the end: both sides then skip them without a marker, and the
+ * counters are aligned again from offset 0.) A framed record may be at
+ * most size / 2 bytes, so the largest one always fits in an empty ring
+ * whatever the position; payloads are 1 .. size / 2 - 4 bytes.
+ *
+ * Memory ordering (the contract between the two processes):
+ *  - the producer loads rg_tail with acquire before writing bytes: the
+ *    consumer's copies out of the bytes it released happen before the
+ *    producer overwrites them;
+ *  - the producer stores rg_head with release after writing bytes: a
+ *    consumer that sees the new head sees the whole record (and its
+ *    padding marker);
+ *  - the consumer loads rg_head with acquire, copies, then stores rg_tail
+ *    with release: the mirror of the two above.
+ * Each side reads its own counter with a relaxed load: nobody else
+ * writes it.
+ *
+ * Neither side ever waits for the other: a full ring refuses the record
+ * (the worker counts it as dropped), an empty ring returns 0 (the logger
+ * sleeps elsewhere). The consumer treats a header it cannot believe as
+ * corruption: it drops everything pending and carries on, so a stray write
+ * into the segment loses records but never wedges the ring.
+ */
+
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "pfhttpd.h"
+#include "shm.h"
+
+#define LOGRING_HDR   4		  /* bytes of a record's length header */
+#define LOGRING_ALIGN 8		  /* records are padded to this multiple */
+#define LOGRING_PAD   0xffffffffU /* header of the skip-to-offset-0 marker */
+
+/*
+ * The counters are shared between processes: their atomics must be real
+ * instructions, not libatomic's process-local locks.
+ */
+_Static_assert(__atomic_always_lock_free(sizeof(uint64_t), 0),
+    "64-bit atomics must be lock-free to be shared between processes");
+
+/* Return the first data byte of ring rg. */
+static uint8_t *
+logring_data(struct shm_ring *rg)
+{
+	return (uint8_t *)(rg + 1);
+}
+
+/* Return the bytes a record of a len-byte payload takes, framing included. */
+static uint64_t
+logring_framed(uint64_t len)
+{
+	return (LOGRING_HDR + len + LOGRING_ALIGN - 1) &
+	    ~(uint64_t)(LOGRING_ALIGN - 1);
+}
+
+/*
+ * Producer: append the len-byte record rec to ring rg of size data bytes.
+ * Return 0 once it is published, or -1 without writing anything if it
+ * does not fit in the free space now (errno ENOBUFS) or ever (errno
+ * EMSGSIZE: empty, or framed larger than size / 2). Never blocks.
+ */
+int
+logring_put(struct shm_ring *rg, uint64_t size, const void *rec, size_t len)
+{
+	uint8_t *data = logring_data(rg);
+	uint64_t head, tail, used, pos, room, pad, framed;
+	uint32_t hdr;
+
+	if (len == 0 || len > size / 2 - LOGRING_HDR) {
+		errno = EMSGSIZE;
+		return -1;
+	}
+	framed = logring_framed(len);
+
+	/* Our own counter: only this process writes it. */
+	head = __atomic_load_n(&rg->rg_head, __ATOMIC_RELAXED);
+	/*
+	 * Acquire: pairs with the consumer's release store of rg_tail, so
+	 * its reads of the bytes before tail are complete before we reuse
+	 * them below.
+	 */
+	tail = __atomic_load_n(&rg->rg_tail, __ATOMIC_ACQUIRE);
+	used = head - tail;
+	if (used > size) {
+		/* Impossible counters: the consumer will reset them. */
+		errno = ENOBUFS;
+		return -1;
+	}
+
+	pos = head & (size - 1);
+	room = size - pos;
+	pad = room < framed ? room : 0;
+	if (pad + framed > size - used) {
+		errno = ENOBUFS;
+		return -1;
+	}
+
+	if (pad > 0) {
+		if (pad >= LOGRING_HDR) {
+			hdr = LOGRING_PAD;
+			memcpy(data + pos, &hdr, sizeof(hdr));
+		}
+		pos = 0;
+	}
+	hdr = (uint32_t)len;
+	memcpy(data + pos, &hdr, sizeof(hdr));
+	memcpy(data + pos + LOGRING_HDR, rec, len);
+
+	/*
+	 * Release: pairs with the consumer's acquire load of rg_head; the
+	 * marker, header and payload written above are visible to it
+	 * before the head that covers them.
+	 */
+	__atomic_store_n(&rg->rg_head, head + pad + framed, __ATOMIC_RELEASE);
+	return 0;
+}
+
+/*
+ * Consumer: take the next record out of ring rg of size data bytes, copy
+ * its payload into buf and return its length, skipping padding markers;
+ * return 0 if the ring is empty. Return (size_t)-1 if the record is longer
+ * than buflen (it is consumed, not copied), or if the ring holds an
+ * impossible header or counters: everything pending is then dropped so the
+ * ring cannot get stuck.
+ */
+size_t
+logring_get(struct shm_ring *rg, uint64_t size, void *buf, size_t buflen)
+{
+	const uint8_t *data = logring_data(rg);
+	uint64_t head, tail, start, avail, pos, room, framed;
+	uint32_t len;
+	size_t ret;
+
+	/*
+	 * Acquire: pairs with the producer's release store of rg_head; every
+	 * byte before head is written and visible before we read it.
+	 */
+	head = __atomic_load_n(&rg->rg_head, __ATOMIC_ACQUIRE);
+	/* Our own counter: only this process writes it. */
+	start = tail = __atomic_load_n(&rg->rg_tail, __ATOMIC_RELAXED);
+
+	for (;;) {
+		avail = head - tail;
+		if (avail == 0) {
+			ret = 0;
+			break;
+		}
+		if (avail > size)
+			goto corrupt;
+		pos = tail & (size - 1);
+		room = size - pos;
+		if (room < LOGRING_HDR) {
+			/* No header fits: an implicit marker. */
+			if (room > avail)
+				goto corrupt;
+			tail += room;
+			continue;
+		}
+		memcpy(&len, data + pos, sizeof(len));
+		if (len == LOGRING_PAD) {
+			if (room > avail)
+				goto corrupt;
+			tail += room;
+			continue;
+		}
+		framed = logring_framed(len);
+		if (len == 0 || framed > size / 2 || framed > avail ||
+		    framed > room)
+			goto corrupt;
+		if (len > buflen)
+			ret = (size_t)-1;
+		else {
+			memcpy(buf, data + pos + LOGRING_HDR, len);
+			ret = len;
+		}
+		tail += framed;
+		break;
+	}
+
+	/*
+	 * Release: pairs with the producer's acquire load of rg_tail; our
+	 * copy above is complete before the producer may overwrite the
+	 * bytes. Skip the store when nothing moved, so polling an empty
+	 * ring does not bounce the cache line.
+	 */
+	if (tail != start)
+		__atomic_store_n(&rg->rg_tail, tail, __ATOMIC_RELEASE);
+	return ret;
+
+corrupt:
+	/* Drop everything published so far; same ordering as above. */
+	__atomic_store_n(&rg->rg_tail, head, __ATOMIC_RELEASE);
+	return (size_t)-1;
+}
+
+/*
+ * Return the bytes published in ring rg and not yet consumed, padding
+ * included; 0 for a drained ring. Safe from any process.
+ */
+uint64_t
+logring_pending(const struct shm_ring *rg)
+{
+	uint64_t head, tail;
+
+	/*
+	 * Tail first, with acquire so the head load cannot move before it:
+	 * tail never passes head, and head only grows, so the head read
+	 * afterwards is at least the tail read. The other order could see
+	 * a tail that overtook an older head.
+	 */
+	tail = __atomic_load_n(&rg->rg_tail, __ATOMIC_ACQUIRE);
+	head = __atomic_load_n(&rg->rg_head, __ATOMIC_ACQUIRE);
+	return head >= tail ? head - tail : 0;
+}

@@ -1,0 +1,130 @@
+/*
+ * The shared-memory segment: a contract between the master, the workers,
+ * the logger and statsdump. One file, mapped MAP_SHARED by every process.
+ *
+ *   +------------------+ offset 0
+ *   | struct shm_header|  written by the master (retired totals included)
+ *   +------------------+ sh_slots_offset
+ *   | shm_slot[0]      |  one per worker slot, each written by one worker
+ *   | ...              |  (identity fields by the master, see below)
+ *   +------------------+ sh_rings_offset
+ *   | ring 0           |  struct shm_ring + sh_ring_size bytes of records,
+ *   | ...              |  producer: the slot's worker; consumer: the logger
+ *   +------------------+ sh_size
+ *
+ * Every field is naturally aligned and at most 64 bits wide, so a reader
+ * sees each one whole (no torn values), though not a consistent snapshot
+ * of several: counters are monotonic and readers tolerate that skew. The
+ * layout never changes without bumping SHM_VERSION.
+ */
+
+#ifndef PFHTTPD_SHM_H
+#define PFHTTPD_SHM_H
+
+#include <stdint.h>
+
+#define SHM_MAGIC     0x3144485454484650ULL /* "PFHTTHD1" little-endian */
+#define SHM_VERSION   1
+#define SHM_CACHELINE 64
+
+#define SHM_STATUS_MAX	     600 /* responses[] is indexed by status 0..599 */
+#define SHM_LATENCY_BUCKETS  32	 /* bucket i: [2^i, 2^(i+1)) microseconds */
+#define SHM_WS_CLOSE_CLASSES 5	 /* 1000, 1001, 1002-1011, 3000-4999, other */
+
+/* Worker slot states (ss_state). */
+enum shm_state {
+	SHM_SLOT_FREE = 0,     /* unused; may be handed to a new worker */
+	SHM_SLOT_STARTING = 1, /* forked, not yet accepting */
+	SHM_SLOT_SERVING = 2,  /* accepting and serving */
+	SHM_SLOT_DRAINING = 3, /* graceful stop: no new connections */
+	SHM_SLOT_EXITED = 4,   /* reaped and folded; ring not yet drained */
+};
+
+/*
+ * Counters of one worker. All monotonic except the gauges marked so. A
+ * worker's counters are written by that worker alone (plain 64-bit stores
+ * with relaxed atomics); the master folds them into sh_retired once the
+ * worker is reaped, then the slot is never counted live again.
+ */
+struct shm_counters {
+	uint64_t sc_conn_accepted;   /* connections accepted */
+	uint64_t sc_conn_active;     /* gauge: open connections */
+	uint64_t sc_requests;	     /* requests answered */
+	uint64_t sc_bytes_in;	     /* request bytes read */
+	uint64_t sc_bytes_out;	     /* response bytes sent */
+	uint64_t sc_log_written;     /* records put in the ring */
+	uint64_t sc_log_dropped;     /* records dropped: ring full */
+	uint64_t sc_ws_upgrades;     /* WebSocket handshakes done */
+	uint64_t sc_ws_open;	     /* gauge: open WebSockets */
+	uint64_t sc_ws_messages_in;  /* messages received */
+	uint64_t sc_ws_messages_out; /* messages sent */
+	uint64_t sc_ws_bytes_in;     /* message payload received */
+	uint64_t sc_ws_bytes_out;    /* message payload sent */
+	uint64_t sc_ws_closes[SHM_WS_CLOSE_CLASSES]; /* closes by code class */
+	uint64_t sc_latency[SHM_LATENCY_BUCKETS];    /* request durations */
+	uint64_t sc_responses[SHM_STATUS_MAX];	     /* by status code */
+};
+
+/* One worker slot. Cache-line aligned so workers never share a line. */
+struct shm_slot {
+	uint64_t ss_pid;	  /* master: worker pid, 0 when free */
+	uint64_t ss_worker_id;	  /* master: worker number, 1..N */
+	uint64_t ss_generation;	  /* master: generation it was started in */
+	uint64_t ss_started;	  /* master: start time, unix seconds */
+	uint64_t ss_state;	  /* enum shm_state: master and its worker */
+	uint64_t ss_pad[3];	  /* keep the counters on their own lines */
+	struct shm_counters ss_c; /* written by the worker only */
+} __attribute__((aligned(SHM_CACHELINE)));
+
+/*
+ * A single-producer / single-consumer ring of log records (logring.c).
+ * rg_head is written only by the producer, rg_tail only by the consumer;
+ * each sits on its own cache line. Both count bytes since the ring was
+ * created and never wrap; the position in rg_data is the count modulo the
+ * ring size (a power of two).
+ */
+struct shm_ring {
+	uint64_t rg_head; /* producer: bytes ever written */
+	uint8_t rg_pad0[SHM_CACHELINE - 8];
+	uint64_t rg_tail; /* consumer: bytes ever consumed */
+	uint8_t rg_pad1[SHM_CACHELINE - 8];
+	/* followed by the ring's data: sh_ring_size bytes */
+} __attribute__((aligned(SHM_CACHELINE)));
+
+/* The segment header, at offset 0. Written by the master. */
+struct shm_header {
+	uint64_t sh_magic;	    /* SHM_MAGIC */
+	uint32_t sh_version;	    /* SHM_VERSION */
+	uint32_t sh_header_size;    /* sizeof(struct shm_header) */
+	uint64_t sh_size;	    /* bytes in the whole segment */
+	uint64_t sh_master_pid;	    /* pid of the master that owns it */
+	uint64_t sh_start_time;	    /* master start, unix seconds */
+	uint64_t sh_generation;	    /* bumped on each reload */
+	uint32_t sh_nslots;	    /* worker slots */
+	uint32_t sh_slot_size;	    /* sizeof(struct shm_slot) */
+	uint64_t sh_slots_offset;   /* first slot */
+	uint64_t sh_rings_offset;   /* first ring */
+	uint64_t sh_ring_size;	    /* data bytes per ring, a power of two */
+	uint64_t sh_ring_stride;    /* bytes from one ring to the next */
+	uint64_t sh_logger_pid;	    /* running logger, 0 if none */
+	uint32_t sh_logger_wake;    /* futex word: bumped to wake the logger */
+	uint32_t sh_logger_asleep;  /* the logger sleeps on sh_logger_wake */
+	uint64_t sh_fold_seq;	    /* odd while the master folds a slot */
+	uint64_t sh_reloads_failed; /* reloads refused for a bad config */
+	uint8_t sh_pad[SHM_CACHELINE];
+	struct shm_counters sh_retired; /* sum of reaped workers' counters */
+} __attribute__((aligned(SHM_CACHELINE)));
+
+/*
+ * Add n to a counter of the caller's own slot. There is one writer per
+ * slot, so a relaxed load and store suffice; the store is whole, so a
+ * reader never sees a torn value.
+ */
+static inline void
+shm_count(uint64_t *counter, uint64_t n)
+{
+	__atomic_store_n(counter,
+	    __atomic_load_n(counter, __ATOMIC_RELAXED) + n, __ATOMIC_RELAXED);
+}
+
+#endif /* PFHTTPD_SHM_H */

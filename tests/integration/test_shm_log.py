@@ -1,0 +1,279 @@
+"""Shared-memory counters, the log rings and the logger process, seen from
+outside: real load on a real daemon, the access log on disk, and statsdump
+reading the segment."""
+
+import json
+import os
+import signal
+import subprocess
+import threading
+
+import pytest
+
+from conftest import (REPO, Reader, child_pids, poll, proc_title,
+                      request_bytes)
+
+STATSDUMP = os.environ.get("PFHTTPD_STATSDUMP",
+                           str(REPO / "build" / "statsdump"))
+
+
+def statsdump(server, *args):
+    """Run statsdump on the server's segment; return its JSON report."""
+    out = subprocess.run([STATSDUMP, "-s", str(server.shm_path), "--json",
+                          *args], capture_output=True, text=True,
+                         timeout=10, check=True)
+    return json.loads(out.stdout)
+
+
+def access_lines(server):
+    """The lines of the server's access log (none if it does not exist)."""
+    try:
+        return server.access_log.read_text().splitlines()
+    except FileNotFoundError:
+        return []
+
+
+def logger_pids(server):
+    """The pids of the server's logger processes (one, or none a moment)."""
+    return [p for p in child_pids(server.pid)
+            if proc_title(p) == "pfhttpd: logger"]
+
+
+def logger_pid(server):
+    """The pid of the server's logger process, once it has one."""
+    return poll(lambda: len(p := logger_pids(server)) == 1 and p[0], 10,
+                what="the logger process")
+
+
+def load(server, requests, connections=4, path_for=None):
+    """Send requests over keep-alive connections in threads.
+
+    path_for(i) names the path of request i (default: 200s and 404s
+    alternating every 5th). Return the statuses received, in any order.
+    """
+    path_for = path_for or (lambda i: "/nope" if i % 5 == 0
+                            else "/hello.txt")
+    statuses, lock = [], threading.Lock()
+    share = [list(range(c, requests, connections))
+             for c in range(connections)]
+
+    def client(indexes):
+        sock = server.connect()
+        reader = Reader(sock)
+        got = []
+        for i in indexes:
+            sock.sendall(request_bytes(path_for(i),
+                                       headers=["User-Agent: load"]))
+            got.append(reader.read_response().status)
+        sock.close()
+        with lock:
+            statuses.extend(got)
+
+    threads = [threading.Thread(target=client, args=(s,)) for s in share]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    return statuses
+
+
+def settled(server, n):
+    """Wait until the access log holds n lines; return the JSON report."""
+    poll(lambda: len(access_lines(server)) >= n, 10,
+         what=f"{n} access-log lines")
+    return statsdump(server)
+
+
+def test_load_counts_match_requests_statuses_and_log_lines(start_server):
+    server = start_server()
+    n = 400
+    statuses = load(server, n)
+    assert len(statuses) == n
+    report = settled(server, n)
+    assert report["requests"] == n
+    assert report["responses"]["404"] == statuses.count(404)
+    assert report["responses"]["200"] == statuses.count(200)
+    assert report["log"]["written"] == n
+    assert report["log"]["dropped"] == 0
+    assert len(access_lines(server)) == n
+
+
+def test_access_log_line_is_combined_format_with_referer_and_agent(
+        start_server):
+    server = start_server()
+    resp = server.get("/hello.txt", headers=[
+        'Referer: http://example.test/"quoted"', "User-Agent: probe/1.0"])
+    assert resp.status == 200
+    poll(lambda: access_lines(server), 5, what="the access-log line")
+    line = access_lines(server)[0]
+    assert line.startswith("127.0.0.1 - - [")
+    assert line.endswith(
+        '"GET /hello.txt HTTP/1.1" 200 14 '
+        '"http://example.test/\\x22quoted\\x22" "probe/1.0"')
+
+
+def test_json_format_writes_one_object_per_line(start_server):
+    server = start_server(format="json")
+    load(server, 20)
+    settled(server, 20)
+    for line in access_lines(server):
+        record = json.loads(line)
+        assert record["method"] == "GET"
+        assert record["status"] in (200, 404)
+        assert record["user_agent"] == "load"
+
+
+def test_stopped_logger_leaves_records_in_the_ring_not_lost(start_server):
+    server = start_server()
+    logger = logger_pid(server)
+    os.kill(logger, signal.SIGSTOP)
+    try:
+        load(server, 50)
+        assert access_lines(server) == []
+        assert statsdump(server)["log"]["written"] == 50
+    finally:
+        os.kill(logger, signal.SIGCONT)
+    assert settled(server, 50)["log"]["written"] == 50
+    assert len(access_lines(server)) == 50
+
+
+def test_killed_logger_is_respawned_and_loses_no_record(start_server):
+    server = start_server()
+    old = logger_pid(server)
+    os.kill(old, signal.SIGSTOP)
+    load(server, 60)
+    os.kill(old, signal.SIGKILL)
+    poll(lambda: logger_pids(server) not in ([], [old]), 10,
+         what="a new logger")
+    load(server, 40)
+    report = settled(server, 100)
+    assert report["requests"] == 100
+    assert report["log"]["written"] + report["log"]["dropped"] == 100
+    assert len(access_lines(server)) == report["log"]["written"] == 100
+
+
+def test_killed_worker_keeps_totals_and_the_log_invariant(start_server):
+    server = start_server()
+    load(server, 100)
+    before = settled(server, 100)
+    victim = server.workers()[0]
+    os.kill(victim, signal.SIGKILL)
+    server.wait_workers(2, exclude=(victim,))
+    after = statsdump(server)
+    # Folded into the retired totals: nothing lost, nothing twice.
+    assert after["requests"] == before["requests"] == 100
+    load(server, 50)
+    report = settled(server, 150)
+    assert report["requests"] == 150
+    assert report["log"]["written"] + report["log"]["dropped"] == 150
+    assert len(access_lines(server)) == 150
+    assert report["connections_active"] == 0
+
+
+def test_totals_never_go_backwards_while_workers_die(start_server):
+    server = start_server()
+    done = threading.Event()
+    seen = []
+
+    def sample():
+        while not done.is_set():
+            seen.append(statsdump(server)["requests"])
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    try:
+        for _ in range(3):
+            load(server, 60)
+            victim = server.workers()[0]
+            os.kill(victim, signal.SIGKILL)
+            server.wait_workers(2, exclude=(victim,))
+    finally:
+        done.set()
+        sampler.join(30)
+    assert len(seen) > 3
+    assert seen == sorted(seen), "requests went backwards"
+    assert statsdump(server)["requests"] == 180
+
+
+def counted(server, n):
+    """Wait until the counters account for n requests; return the report.
+
+    A client may read a response a moment before the worker counts it.
+    """
+    return poll(lambda: (r := statsdump(server))["requests"] >= n and r, 10,
+                what=f"{n} requests counted")
+
+
+def test_full_ring_drops_counts_and_the_logger_says_so(start_server):
+    server = start_server(workers=1, ring_size="64k")
+    logger = logger_pid(server)
+    os.kill(logger, signal.SIGSTOP)
+    try:
+        load(server, 1500, connections=2)
+        report = counted(server, 1500)
+    finally:
+        os.kill(logger, signal.SIGCONT)
+    assert report["log"]["dropped"] > 0
+    assert report["log"]["written"] + report["log"]["dropped"] == 1500
+    written = report["log"]["written"]
+    poll(lambda: len(access_lines(server)) == written, 10,
+         what="the written records on disk")
+    poll(lambda: "dropped" in server.error_log_text(), 5,
+         what="the logger's note of the drops")
+
+
+def test_sigusr1_reopens_the_access_log_and_loses_no_record(start_server):
+    server = start_server()
+    rotated = server.access_log.with_name("access.log.1")
+    loader = threading.Thread(target=load, args=(server, 600))
+    loader.start()
+    poll(lambda: len(access_lines(server)) > 0, 10, what="some records")
+    os.rename(server.access_log, rotated)
+    server.signal(signal.SIGUSR1)
+    loader.join(60)
+    poll(lambda: "log files reopened" in server.error_log_text(), 5,
+         what="the logger to reopen")
+    load(server, 20)
+    report = counted(server, 620)
+    assert report["log"]["written"] == 620
+
+    def on_disk():
+        return len(rotated.read_text().splitlines()) + len(
+            access_lines(server))
+    poll(lambda: on_disk() == 620, 10, what="every record on disk")
+    assert len(access_lines(server)) >= 20
+
+
+def test_worker_error_lines_reach_the_error_log_through_the_logger(
+        start_server):
+    server = start_server()
+    assert server.get("/link_out.txt").status == 403
+    poll(lambda: "leaves the document root" in server.error_log_text(), 5,
+         what="the worker's line")
+    line = [l for l in server.error_log_text().splitlines()
+            if "leaves the document root" in l][0]
+    assert "worker " in line
+
+
+def test_segment_is_readable_by_owner_and_group_only(server):
+    assert oct(os.stat(server.shm_path).st_mode & 0o777) == "0o640"
+
+
+def test_statsdump_reports_the_segment_stale_after_the_master_exits(
+        start_server):
+    server = start_server()
+    load(server, 10)
+    settled(server, 10)
+    server.signal(signal.SIGTERM)
+    assert server.wait_exit() == 0
+    report = statsdump(server)
+    assert report["stale"] is True
+    assert report["requests"] == 10
+
+
+def test_stop_drains_every_record_before_the_logger_exits(start_server):
+    server = start_server()
+    load(server, 200)
+    server.signal(signal.SIGTERM)
+    assert server.wait_exit() == 0
+    assert len(access_lines(server)) == 200

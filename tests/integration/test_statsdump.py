@@ -1,0 +1,884 @@
+"""statsdump: the reader of the shared-memory counters.
+
+These tests never start the daemon. They build synthetic segments with
+the exact layout of src/shm.h: a tiny C program, compiled once per session
+against that header, prints every size and offset the tests use, so the
+segments follow the header when it changes. Offsets are computed as
+shm.c's shm_layout() does.
+"""
+
+import json
+import math
+import os
+import re
+import select
+import shutil
+import signal
+import struct
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+STATSDUMP = os.environ.get("PFHTTPD_STATSDUMP",
+                           str(REPO / "build" / "statsdump"))
+RUN_TIMEOUT = 10  # seconds for one statsdump run
+WATCH_TIMEOUT = 10  # seconds to wait for one report with -w
+
+STALE_TEXT = "STALE: master PID is gone, these numbers are the last it wrote"
+
+# The fields the tests read or write: (struct, member).
+FIELDS = {
+    "shm_header": [
+        "sh_magic", "sh_version", "sh_header_size", "sh_size",
+        "sh_master_pid", "sh_start_time", "sh_generation", "sh_nslots",
+        "sh_slot_size", "sh_slots_offset", "sh_rings_offset",
+        "sh_ring_size", "sh_ring_stride", "sh_logger_pid", "sh_fold_seq",
+        "sh_reloads_failed", "sh_retired",
+    ],
+    "shm_slot": [
+        "ss_pid", "ss_worker_id", "ss_generation", "ss_started", "ss_state",
+        "ss_c",
+    ],
+    "shm_counters": [
+        "sc_conn_accepted", "sc_conn_active", "sc_requests", "sc_bytes_in",
+        "sc_bytes_out", "sc_log_written", "sc_log_dropped", "sc_ws_upgrades",
+        "sc_ws_open", "sc_ws_messages_in", "sc_ws_messages_out",
+        "sc_ws_bytes_in", "sc_ws_bytes_out", "sc_ws_closes", "sc_latency",
+        "sc_responses",
+    ],
+}
+CONSTANTS = ["SHM_MAGIC", "SHM_VERSION", "SHM_CACHELINE", "SHM_STATUS_MAX",
+             "SHM_LATENCY_BUCKETS", "SHM_WS_CLOSE_CLASSES", "SHM_SLOT_FREE",
+             "SHM_SLOT_STARTING", "SHM_SLOT_SERVING", "SHM_SLOT_DRAINING",
+             "SHM_SLOT_EXITED"]
+PAGE = 4096  # SHM_PAGE in shm.c
+
+
+class Layout:
+    """Sizes, offsets and constants of src/shm.h, from the C compiler."""
+
+    def __init__(self, text):
+        self.size = {}  # struct -> sizeof
+        self.field = {}  # (struct, member) -> (offset, size)
+        self.const = {}  # name -> value
+        for line in text.splitlines():
+            kind, *rest = line.split()
+            if kind == "size":
+                self.size[rest[0]] = int(rest[1])
+            elif kind == "field":
+                self.field[rest[0], rest[1]] = (int(rest[2]), int(rest[3]))
+            elif kind == "const":
+                self.const[rest[0]] = int(rest[1])
+
+    def __getattr__(self, name):
+        try:
+            return self.const[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+def layout_program():
+    """C source that prints the layout of shm.h."""
+    out = ["#include <stddef.h>", "#include <stdio.h>", '#include "shm.h"',
+           "int main(void) {"]
+    for struct_name, members in FIELDS.items():
+        out.append(f'printf("size {struct_name} %zu\\n", '
+                   f"sizeof(struct {struct_name}));")
+        for m in members:
+            out.append(
+                f'printf("field {struct_name} {m} %zu %zu\\n", '
+                f"offsetof(struct {struct_name}, {m}), "
+                f"sizeof(((struct {struct_name} *)0)->{m}));")
+    out.append('printf("size shm_ring %zu\\n", sizeof(struct shm_ring));')
+    for c in CONSTANTS:
+        out.append(f'printf("const {c} %llu\\n", '
+                   f"(unsigned long long)({c}));")
+    out.append("return 0; }")
+    return "\n".join(out) + "\n"
+
+
+@pytest.fixture(scope="session")
+def layout(tmp_path_factory):
+    """The Layout of src/shm.h as compiled now."""
+    d = tmp_path_factory.mktemp("layout")
+    (d / "layout.c").write_text(layout_program())
+    subprocess.run(["gcc", "-std=c11", "-I", str(REPO / "src"), "-o",
+                    str(d / "layout"), str(d / "layout.c")], check=True,
+                   capture_output=True, timeout=60)
+    out = subprocess.run([str(d / "layout")], check=True,
+                         capture_output=True, text=True, timeout=10)
+    return Layout(out.stdout)
+
+
+@pytest.fixture(scope="session")
+def statsdump_bin():
+    """The statsdump binary under test."""
+    if not os.access(STATSDUMP, os.X_OK):
+        pytest.fail(f"no statsdump binary at {STATSDUMP}: run "
+                    "`make build/statsdump` or set PFHTTPD_STATSDUMP")
+    return STATSDUMP
+
+
+def round_up(x, a):
+    return (x + a - 1) & ~(a - 1)
+
+
+class Segment:
+    """A synthetic segment file laid out as shm_create() lays it out.
+
+    Every write goes straight to the file, so a statsdump that maps it
+    sees the change.
+    """
+
+    def __init__(self, path, layout, master_pid, nslots=4, ring_size=65536,
+                 start_time=None, generation=1):
+        self.path = Path(path)
+        self.l = layout
+        self.nslots = nslots
+        self.slots_offset = round_up(layout.size["shm_header"],
+                                     layout.SHM_CACHELINE)
+        self.rings_offset = round_up(
+            self.slots_offset + nslots * layout.size["shm_slot"], PAGE)
+        self.ring_stride = round_up(layout.size["shm_ring"] + ring_size, PAGE)
+        self.size = self.rings_offset + nslots * self.ring_stride
+        with open(self.path, "wb") as f:
+            f.truncate(self.size)
+        os.chmod(self.path, 0o640)
+        h = {
+            "sh_magic": layout.SHM_MAGIC,
+            "sh_version": layout.SHM_VERSION,
+            "sh_header_size": layout.size["shm_header"],
+            "sh_size": self.size,
+            "sh_master_pid": master_pid,
+            "sh_start_time": int(time.time()) if start_time is None
+            else start_time,
+            "sh_generation": generation,
+            "sh_nslots": nslots,
+            "sh_slot_size": layout.size["shm_slot"],
+            "sh_slots_offset": self.slots_offset,
+            "sh_rings_offset": self.rings_offset,
+            "sh_ring_size": ring_size,
+            "sh_ring_stride": self.ring_stride,
+        }
+        for name, value in h.items():
+            self.header(name, value)
+
+    def _put(self, offset, size, value):
+        fmt = {4: "<I", 8: "<Q"}[size]
+        fd = os.open(self.path, os.O_WRONLY)
+        try:
+            os.pwrite(fd, struct.pack(fmt, value), offset)
+        finally:
+            os.close(fd)
+
+    def header(self, name, value):
+        """Set a header field (scalars only)."""
+        off, size = self.l.field["shm_header", name]
+        self._put(off, size, value)
+
+    def slot_base(self, i):
+        return self.slots_offset + i * self.l.size["shm_slot"]
+
+    def slot(self, i, state, pid=0, worker_id=0, generation=1, started=0):
+        """Set the identity of slot i; state is a name like "SERVING"."""
+        base = self.slot_base(i)
+        for name, value in (("ss_pid", pid), ("ss_worker_id", worker_id),
+                            ("ss_generation", generation),
+                            ("ss_started", started),
+                            ("ss_state", self.l.const["SHM_SLOT_" + state])):
+            off, size = self.l.field["shm_slot", name]
+            self._put(base + off, size, value)
+
+    def counter(self, where, name, value, index=None):
+        """Set a counter of slot where (an int) or of the retired totals
+        (where="retired"); index selects an element of an array."""
+        if where == "retired":
+            base = self.l.field["shm_header", "sh_retired"][0]
+        else:
+            base = self.slot_base(where) + self.l.field["shm_slot", "ss_c"][0]
+        off, size = self.l.field["shm_counters", name]
+        if index is not None:
+            assert 0 <= index < size // 8, (name, index)
+            off, size = off + 8 * index, 8
+        self._put(base + off, 8, value)
+
+    def counters(self, where, **values):
+        """Set several scalar counters: counters(0, sc_requests=5)."""
+        for name, value in values.items():
+            self.counter(where, name, value)
+
+
+@pytest.fixture(scope="session")
+def master(tmp_path_factory):
+    """The pid of a process that passes for a running master: it runs, and
+    its name is pfhttpd's (a copy of sleep(1) called pfhttpd)."""
+    fake = tmp_path_factory.mktemp("master") / "pfhttpd"
+    shutil.copy(shutil.which("sleep"), fake)
+    proc = subprocess.Popen([str(fake), "3600"], stdin=subprocess.DEVNULL)
+    yield proc.pid
+    proc.kill()
+    proc.wait()
+
+
+@pytest.fixture
+def segment(tmp_path, layout, master):
+    """Factory: segment(path=tmp_path/"seg", **Segment arguments), owned by
+    the running fake master unless master_pid says otherwise."""
+    def make(path=None, **kw):
+        kw.setdefault("master_pid", master)
+        return Segment(path or tmp_path / "seg", layout, **kw)
+    return make
+
+
+def dead_pid():
+    """A pid that no process has: a child spawned and reaped."""
+    proc = subprocess.Popen(["true"])
+    proc.wait()
+    return proc.pid
+
+
+def run(binary, *args, user=None):
+    """Run statsdump to completion; return the CompletedProcess."""
+    cmd = [binary, *args]
+    if user is not None:
+        cmd = ["setpriv", "--reuid=nobody", "--regid=nogroup",
+               "--clear-groups", *cmd]
+    return subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True,
+                          text=True, timeout=RUN_TIMEOUT)
+
+
+def run_ok(binary, *args):
+    proc = run(binary, *args)
+    assert proc.returncode == 0, (proc.returncode, proc.stderr)
+    assert proc.stderr == "", proc.stderr
+    return proc.stdout
+
+
+def run_json(binary, seg):
+    out = run_ok(binary, "-s", str(seg.path), "--json")
+    assert out.endswith("\n") and out.count("\n") == 1, out
+    return json.loads(out)
+
+
+# A busy segment: retired totals, three live slots, one exited slot whose
+# counters were already folded, and a free slot holding leftovers. Only
+# retired + live slots count.
+RETIRED = dict(sc_conn_accepted=100, sc_requests=1000, sc_bytes_in=50000,
+               sc_bytes_out=900000, sc_log_written=990, sc_log_dropped=10,
+               sc_ws_upgrades=3, sc_ws_messages_in=30, sc_ws_messages_out=31,
+               sc_ws_bytes_in=300, sc_ws_bytes_out=310)
+LIVE = {
+    0: dict(sc_conn_accepted=7, sc_conn_active=2, sc_requests=70,
+            sc_bytes_in=700, sc_bytes_out=7000, sc_log_written=70,
+            sc_ws_upgrades=1, sc_ws_open=1, sc_ws_messages_in=5,
+            sc_ws_messages_out=6, sc_ws_bytes_in=50, sc_ws_bytes_out=60),
+    1: dict(sc_conn_accepted=3, sc_conn_active=1, sc_requests=30,
+            sc_bytes_in=300, sc_bytes_out=3000, sc_log_written=29,
+            sc_log_dropped=1),
+    3: dict(sc_conn_accepted=1, sc_requests=2, sc_bytes_out=20),
+}
+NOT_COUNTED = dict(sc_conn_accepted=555, sc_conn_active=5,
+                   sc_requests=5555, sc_bytes_in=55, sc_bytes_out=55555,
+                   sc_log_written=5, sc_log_dropped=5, sc_ws_upgrades=5,
+                   sc_ws_open=5, sc_ws_messages_in=5, sc_ws_messages_out=5)
+RESPONSES = {"retired": {200: 900, 404: 100}, 0: {200: 60, 304: 10},
+             1: {200: 25, 500: 5}, 3: {204: 2}}
+
+
+def busy_segment(segment, **kw):
+    seg = segment(nslots=6, **kw)
+    seg.counters("retired", **RETIRED)
+    seg.slot(0, "SERVING", pid=4242, worker_id=1, generation=2,
+             started=1700000000)
+    seg.slot(1, "DRAINING", pid=4243, worker_id=2, generation=1)
+    seg.slot(2, "EXITED", pid=4244, worker_id=3, generation=1)
+    seg.slot(3, "STARTING", pid=4245, worker_id=3, generation=2)
+    # slot 4 is free with leftovers; slot 5 is free and empty
+    for where, values in LIVE.items():
+        seg.counters(where, **values)
+    seg.counters(2, **NOT_COUNTED)
+    seg.counters(4, **NOT_COUNTED)
+    for where in (2, 4):
+        seg.counter(where, "sc_responses", 5, index=418)
+        seg.counter(where, "sc_latency", 5, index=20)
+    for where, codes in RESPONSES.items():
+        for code, n in codes.items():
+            seg.counter(where, "sc_responses", n, index=code)
+    return seg
+
+
+def expected_total(name):
+    return RETIRED.get(name, 0) + sum(v.get(name, 0) for v in LIVE.values())
+
+
+def expected_responses():
+    out = {}
+    for codes in RESPONSES.values():
+        for code, n in codes.items():
+            out[str(code)] = out.get(str(code), 0) + n
+    return out
+
+
+@pytest.fixture
+def busy(segment):
+    return busy_segment(segment)
+
+
+# -- text ------------------------------------------------------------------
+
+
+def test_text_report_shows_header_totals_and_worker_rows(statsdump_bin,
+                                                         busy, master):
+    busy.header("sh_generation", 7)
+    out = run_ok(statsdump_bin, "-s", str(busy.path))
+    lines = out.splitlines()
+    header = lines[0]
+    assert str(busy.path) in header
+    assert f"master {master}," in header
+    assert "running" in header and "STALE" not in header
+    assert "generation 7" in header
+    assert re.search(r"up (\d+d )?\d\d:\d\d:\d\d", header), header
+
+    def line(prefix):
+        found = [x for x in lines if x.startswith(prefix)]
+        assert len(found) == 1, (prefix, out)
+        return found[0]
+
+    assert re.search(r"accepted 111\b.*active 3\b", line("connections"))
+    assert re.search(r"\b1102\b", line("requests"))
+    assert re.search(r"in 51000\b.*out 910020\b", line("bytes"))
+    assert re.search(r"written 1089\b.*dropped 11\b", line("log records"))
+    assert re.search(r"upgrades 4\b.*open 1\b.*messages in 35\b.*out 37\b",
+                     line("websocket"))
+    # status codes: non-zero only, sorted, FREE/EXITED leftovers left out
+    codes = re.findall(r"(\d{3}): (\d+)", line("responses"))
+    assert codes == [("200", "985"), ("204", "2"), ("304", "10"),
+                     ("404", "100"), ("500", "5")]
+
+    rows = {}
+    for x in lines:
+        f = x.split()
+        if len(f) == 8 and f[0].isdigit():
+            rows[int(f[0])] = f
+    assert sorted(rows) == [0, 1, 2, 3], out  # not the free slots 4 and 5
+    assert rows[0] == ["0", "1", "4242", "2", "serving", "2", "70", "7000"]
+    assert rows[1] == ["1", "2", "4243", "1", "draining", "1", "30", "3000"]
+    assert rows[2][4] == "exited" and rows[2][2] == "4244"
+    assert rows[3][4] == "starting"
+    assert "/s)" not in out  # one report: no rates
+
+
+def test_text_report_shows_latency_percentiles_in_time_units(statsdump_bin,
+                                                             segment):
+    seg = segment()
+    seg.slot(0, "SERVING", pid=1, worker_id=1)
+    seg.counter(0, "sc_latency", 50, index=3)  # [8, 16) us
+    seg.counter(0, "sc_latency", 45, index=10)  # [1024, 2048) us
+    seg.counter(0, "sc_latency", 5, index=21)  # [2, 4.2) s
+    out = run_ok(statsdump_bin, "-s", str(seg.path))
+    lat = [x for x in out.splitlines() if x.startswith("latency")][0]
+    assert "p50 <= 16 us" in lat, lat
+    assert "p90 <= 2.048 ms" in lat, lat
+    assert "p99 <= 4.194 s" in lat, lat
+
+
+# -- JSON ------------------------------------------------------------------
+
+
+def test_json_report_sums_retired_and_live_slots_only(statsdump_bin, busy):
+    doc = run_json(statsdump_bin, busy)
+    assert doc["requests"] == expected_total("sc_requests") == 1102
+    assert doc["connections_accepted"] == expected_total("sc_conn_accepted")
+    assert doc["connections_active"] == expected_total("sc_conn_active")
+    assert doc["bytes_in"] == expected_total("sc_bytes_in")
+    assert doc["bytes_out"] == expected_total("sc_bytes_out")
+    assert doc["log"] == {"written": expected_total("sc_log_written"),
+                          "dropped": expected_total("sc_log_dropped")}
+    ws = doc["websocket"]
+    for key, name in (("upgrades", "sc_ws_upgrades"), ("open", "sc_ws_open"),
+                      ("messages_in", "sc_ws_messages_in"),
+                      ("messages_out", "sc_ws_messages_out"),
+                      ("bytes_in", "sc_ws_bytes_in"),
+                      ("bytes_out", "sc_ws_bytes_out")):
+        assert ws[key] == expected_total(name), key
+    assert doc["responses"] == expected_responses()
+    assert doc["latency_us"] == {"p50": None, "p90": None, "p99": None}
+
+
+def test_json_report_lists_every_slot_in_use_as_a_worker(statsdump_bin,
+                                                         busy):
+    doc = run_json(statsdump_bin, busy)
+    workers = {w["slot"]: w for w in doc["workers"]}
+    assert sorted(workers) == [0, 1, 2, 3]
+    assert workers[0] == {**workers[0], "slot": 0, "id": 1, "pid": 4242,
+                          "generation": 2, "state": "serving",
+                          "connections_active": 2, "requests": 70,
+                          "bytes_out": 7000}
+    assert workers[1]["state"] == "draining"
+    assert workers[2]["state"] == "exited"
+    assert workers[2]["requests"] == NOT_COUNTED["sc_requests"]
+    assert workers[3]["state"] == "starting"
+    for w in doc["workers"]:
+        for key in ("slot", "id", "pid", "generation", "state",
+                    "connections_active", "requests", "bytes_out"):
+            assert key in w, (key, w)
+
+
+def test_json_report_describes_the_master(statsdump_bin, segment, master):
+    start = int(time.time()) - 3725
+    seg = segment(start_time=start, generation=4)
+    doc = run_json(statsdump_bin, seg)
+    assert doc["master_pid"] == master
+    assert doc["stale"] is False
+    assert doc["generation"] == 4
+    assert 3725 <= doc["uptime_seconds"] <= 3725 + 5
+    assert doc["requests_per_second"] is None  # one read: no rate
+    assert doc["workers"] == []
+    assert doc["responses"] == {}
+
+
+@pytest.mark.parametrize("buckets, p50, p90, p99", [
+    # 100 durations: ranks 50, 90 and 99 land in different buckets
+    ({0: 50, 4: 40, 9: 9, 12: 1}, 2, 32, 1024),
+    # ranks exactly at a bucket's last element stay in that bucket
+    ({1: 50, 2: 40, 3: 9, 20: 1}, 4, 8, 16),
+    # 10 durations: the rank of p99 is ceil(9.9) = 10, not 9
+    ({2: 9, 6: 1}, 8, 8, 128),
+    # one duration: every percentile is its bucket
+    ({15: 1}, 1 << 16, 1 << 16, 1 << 16),
+    # the last bucket's upper bound
+    ({31: 3}, 1 << 32, 1 << 32, 1 << 32),
+])
+def test_percentiles_are_the_upper_bound_of_the_bucket_holding_the_rank(
+        statsdump_bin, segment, buckets, p50, p90, p99):
+    seg = segment()
+    seg.slot(1, "SERVING", pid=1, worker_id=1)
+    # split the histogram between retired and live: totals are summed
+    for i, n in buckets.items():
+        seg.counter("retired", "sc_latency", n // 2, index=i)
+        seg.counter(1, "sc_latency", n - n // 2, index=i)
+    doc = run_json(statsdump_bin, seg)
+    assert doc["latency_us"] == {"p50": p50, "p90": p90, "p99": p99}
+
+
+# -- Prometheus --------------------------------------------------------------
+
+SAMPLE = re.compile(
+    r"([a-zA-Z_:][a-zA-Z0-9_:]*)"
+    r"(?:\{((?:[a-zA-Z_][a-zA-Z0-9_]*=\"(?:[^\"\\\n]|\\.)*\",?)*)\})?"
+    r" (\S+)$")
+LABEL = re.compile(r"([a-zA-Z_][a-zA-Z0-9_]*)=\"((?:[^\"\\\n]|\\.)*)\"")
+
+
+def parse_prometheus(text):
+    """Parse and validate the text exposition format 0.0.4.
+
+    Return {family: {"type", "help", "samples": [(name, labels, value)]}}.
+    Every sample must follow its family's HELP and TYPE, a family's samples
+    must be contiguous, and counters must be named *_total.
+    """
+    assert text.endswith("\n")
+    families = {}
+    current = None
+    done = set()
+    for line in text.splitlines():
+        assert line, "empty line"
+        if line.startswith("# HELP "):
+            name, _, help_text = line[7:].partition(" ")
+            assert name not in families, f"second HELP for {name}"
+            assert help_text.strip(), f"empty HELP for {name}"
+            families[name] = {"help": help_text, "type": None,
+                              "samples": []}
+            if current is not None:
+                done.add(current)
+            current = name
+            continue
+        if line.startswith("# TYPE "):
+            name, typ = line[7:].split(" ")
+            assert name == current, f"TYPE {name} without its HELP first"
+            assert families[name]["type"] is None, f"second TYPE {name}"
+            assert typ in ("counter", "gauge", "histogram", "summary",
+                           "untyped"), typ
+            families[name]["type"] = typ
+            continue
+        assert not line.startswith("#"), line
+        m = SAMPLE.match(line)
+        assert m, f"bad sample line {line!r}"
+        name, labels, value = m.groups()
+        family = name
+        if family not in families:
+            for suffix in ("_bucket", "_sum", "_count"):
+                if name.endswith(suffix):
+                    family = name[:-len(suffix)]
+        assert family in families, f"sample {name} without HELP/TYPE"
+        assert family == current, f"samples of {family} not contiguous"
+        assert family not in done
+        typ = families[family]["type"]
+        assert typ is not None, f"sample {name} before its TYPE"
+        if family != name:
+            assert typ == "histogram", (name, typ)
+        labels = dict(LABEL.findall(labels or ""))
+        v = float(value)
+        assert not math.isnan(v)
+        families[family]["samples"].append((name, labels, v))
+    for name, fam in families.items():
+        if fam["type"] == "counter":
+            assert name.endswith("_total"), f"counter {name} not *_total"
+    return families
+
+
+def prometheus(binary, seg):
+    return parse_prometheus(
+        run_ok(binary, "-s", str(seg.path), "--prometheus"))
+
+
+def value(families, name, **labels):
+    """The one sample called name with exactly these labels."""
+    family = name
+    for suffix in ("_bucket", "_sum", "_count"):
+        if name not in families and name.endswith(suffix):
+            family = name[:-len(suffix)]
+    fam = families[family]
+    found = [v for n, lb, v in fam["samples"] if n == name and lb == labels]
+    assert len(found) == 1, (name, labels, fam["samples"])
+    return found[0]
+
+
+def test_prometheus_output_is_valid_and_names_the_documented_metrics(
+        statsdump_bin, busy):
+    fams = prometheus(statsdump_bin, busy)
+    types = {
+        "pfhttpd_up": "gauge",
+        "pfhttpd_start_time_seconds": "gauge",
+        "pfhttpd_requests_total": "counter",
+        "pfhttpd_responses_total": "counter",
+        "pfhttpd_bytes_in_total": "counter",
+        "pfhttpd_bytes_out_total": "counter",
+        "pfhttpd_connections_accepted_total": "counter",
+        "pfhttpd_connections_active": "gauge",
+        "pfhttpd_log_records_written_total": "counter",
+        "pfhttpd_log_records_dropped_total": "counter",
+        "pfhttpd_websocket_upgrades_total": "counter",
+        "pfhttpd_websocket_open": "gauge",
+        "pfhttpd_websocket_messages_in_total": "counter",
+        "pfhttpd_websocket_messages_out_total": "counter",
+        "pfhttpd_request_duration_seconds": "histogram",
+        "pfhttpd_worker_requests_total": "counter",
+    }
+    for name, typ in types.items():
+        assert fams[name]["type"] == typ, name
+    assert all(n.startswith("pfhttpd_") for n in fams)
+    assert value(fams, "pfhttpd_up") == 1
+    assert value(fams, "pfhttpd_requests_total") == 1102
+    assert value(fams, "pfhttpd_bytes_out_total") == 910020
+    assert value(fams, "pfhttpd_connections_active") == 3
+    assert value(fams, "pfhttpd_log_records_dropped_total") == 11
+    assert value(fams, "pfhttpd_websocket_messages_in_total") == 35
+    codes = {lb["code"]: v for n, lb, v in
+             fams["pfhttpd_responses_total"]["samples"]}
+    assert codes == {k: float(v) for k, v in expected_responses().items()}
+    workers = {(lb["slot"], lb["pid"]): v for n, lb, v in
+               fams["pfhttpd_worker_requests_total"]["samples"]}
+    # running workers only: the exited slot is already in the totals
+    assert workers == {("0", "4242"): 70, ("1", "4243"): 30,
+                       ("3", "4245"): 2}
+
+
+def test_prometheus_histogram_is_cumulative_and_ends_at_its_count(
+        statsdump_bin, segment):
+    seg = segment()
+    seg.slot(0, "SERVING", pid=1, worker_id=1)
+    hist = {0: 3, 1: 4, 7: 10, 20: 2, 31: 1}
+    for i, n in hist.items():
+        seg.counter(0, "sc_latency", n, index=i)
+    fams = prometheus(statsdump_bin, seg)
+    samples = fams["pfhttpd_request_duration_seconds"]["samples"]
+    buckets = [(lb["le"], v) for n, lb, v in samples
+               if n == "pfhttpd_request_duration_seconds_bucket"]
+    assert buckets[-1][0] == "+Inf"
+    les = [float(le) for le, _ in buckets]
+    assert les == sorted(les) and len(set(les)) == len(les)
+    counts = [v for _, v in buckets]
+    assert counts == sorted(counts), "buckets are not cumulative"
+    count = value(fams, "pfhttpd_request_duration_seconds_count")
+    assert counts[-1] == count == sum(hist.values())
+    # bucket i holds [2^i, 2^(i+1)) us: le = 2^(i+1) us, in seconds
+    by_le = dict(buckets)
+    assert by_le["0.000002"] == 3
+    assert by_le["0.000004"] == 7
+    assert by_le["0.000128"] == 7
+    assert by_le["0.000256"] == 7 + 10
+    assert by_le["2.097152"] == 7 + 10 + 2
+    total = value(fams, "pfhttpd_request_duration_seconds_sum")
+    assert 0 < total < count * 2 ** 32 / 1e6
+
+
+# -- refusals and staleness -----------------------------------------------
+
+
+@pytest.mark.parametrize("field, bad, words", [
+    ("sh_magic", 0x4141414141414141, ["bad magic"]),
+    ("sh_version", 99, ["version 99"]),
+])
+def test_wrong_magic_or_version_is_refused(statsdump_bin, busy, field, bad,
+                                           words):
+    busy.header(field, bad)
+    for fmt in ([], ["--json"], ["--prometheus"]):
+        proc = run(statsdump_bin, "-s", str(busy.path), *fmt)
+        assert proc.returncode == 1, proc
+        assert proc.stdout == ""
+        assert str(busy.path) in proc.stderr
+        for w in words:
+            assert w in proc.stderr, proc.stderr
+
+
+def test_slot_table_outside_the_segment_is_refused(statsdump_bin, busy):
+    busy.header("sh_nslots", 1000000)
+    proc = run(statsdump_bin, "-s", str(busy.path), "--json")
+    assert proc.returncode == 1 and proc.stdout == ""
+    assert "corrupt" in proc.stderr, proc.stderr
+
+
+def test_missing_segment_says_so(statsdump_bin, tmp_path):
+    proc = run(statsdump_bin, "-s", str(tmp_path / "nothing"))
+    assert proc.returncode == 1 and proc.stdout == ""
+    assert "no such segment" in proc.stderr, proc.stderr
+
+
+@pytest.fixture
+def stale(segment):
+    return busy_segment(segment, master_pid=dead_pid())
+
+
+def test_segment_of_a_dead_master_is_stale_in_text(statsdump_bin, stale):
+    out = run_ok(statsdump_bin, "-s", str(stale.path))
+    header = out.splitlines()[0]
+    assert STALE_TEXT in header, header
+    assert "running" not in header
+
+
+def test_segment_of_a_dead_master_is_stale_in_json(statsdump_bin, stale):
+    doc = run_json(statsdump_bin, stale)
+    assert doc["stale"] is True
+    assert doc["requests"] == 1102  # the last numbers, flagged
+
+
+def test_segment_of_a_dead_master_is_down_in_prometheus(statsdump_bin,
+                                                        stale):
+    fams = prometheus(statsdump_bin, stale)
+    assert value(fams, "pfhttpd_up") == 0
+
+
+def test_master_pid_taken_by_another_program_is_stale(statsdump_bin,
+                                                      segment):
+    # this test process runs, and is not pfhttpd
+    seg = segment(master_pid=os.getpid())
+    assert run_json(statsdump_bin, seg)["stale"] is True
+    out = run_ok(statsdump_bin, "-s", str(seg.path))
+    assert STALE_TEXT in out.splitlines()[0]
+
+
+def test_dead_master_interrupted_in_a_fold_does_not_hang(statsdump_bin,
+                                                         stale):
+    stale.header("sh_fold_seq", 7)  # odd: folding, forever
+    doc = run_json(statsdump_bin, stale)
+    assert doc["stale"] is True
+    assert doc["totals_torn"] is True
+    assert doc["requests"] == 1102
+
+
+def test_live_master_stuck_in_a_fold_does_not_hang(statsdump_bin, busy):
+    busy.header("sh_fold_seq", 3)
+    t0 = time.monotonic()
+    doc = run_json(statsdump_bin, busy)
+    assert time.monotonic() - t0 < 5
+    assert doc["stale"] is False and doc["totals_torn"] is True
+
+
+def test_unreadable_segment_gives_the_permission_message(statsdump_bin,
+                                                         segment):
+    if os.geteuid() != 0 or shutil.which("setpriv") is None:
+        pytest.skip("needs root and setpriv to run as nobody")
+    d = Path(tempfile.mkdtemp(prefix="statsdump-"))
+    try:
+        os.chmod(d, 0o755)  # nobody may reach what is inside
+        binary = d / "statsdump"
+        shutil.copy(statsdump_bin, binary)
+        os.chmod(binary, 0o755)
+        seg = segment(d / "seg")
+        os.chmod(seg.path, 0o644)
+        ok = run(str(binary), "-s", str(seg.path), user="nobody")
+        assert ok.returncode == 0, ok.stderr  # readable: fine as nobody
+        os.chmod(seg.path, 0)
+        proc = run(str(binary), "-s", str(seg.path), user="nobody")
+        assert proc.returncode == 1 and proc.stdout == ""
+        assert "permission denied" in proc.stderr, proc.stderr
+        assert str(seg.path) in proc.stderr
+    finally:
+        shutil.rmtree(d)
+
+
+# -- -w: repeated reports and rates ----------------------------------------
+
+
+class Watch:
+    """A statsdump -w running in the background; reads its stdout."""
+
+    def __init__(self, binary, *args):
+        self.proc = subprocess.Popen([binary, *args],
+                                     stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE)
+        self.buf = b""
+
+    def read_until(self, marker, timeout=WATCH_TIMEOUT):
+        """Return the output up to and including marker (bytes)."""
+        deadline = time.monotonic() + timeout
+        fd = self.proc.stdout.fileno()
+        while (i := self.buf.find(marker)) == -1:
+            left = deadline - time.monotonic()
+            assert left > 0, f"no {marker!r} in {timeout}s: {self.buf!r}"
+            r, _, _ = select.select([fd], [], [], left)
+            if r:
+                data = os.read(fd, 65536)
+                assert data, f"statsdump exited: {self.buf!r}"
+                self.buf += data
+        out, self.buf = self.buf[:i + len(marker)], self.buf[i + len(marker):]
+        return out.decode()
+
+    def stop(self, sig=signal.SIGINT):
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        try:
+            return self.proc.wait(5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise AssertionError(f"statsdump ignored signal {sig}")
+
+
+@pytest.fixture
+def watch(statsdump_bin):
+    started = []
+
+    def start(*args):
+        w = Watch(statsdump_bin, *args)
+        started.append(w)
+        return w
+
+    yield start
+    for w in started:
+        if w.proc.poll() is None:
+            w.proc.kill()
+            w.proc.wait()
+        w.proc.stdout.close()
+        w.proc.stderr.close()
+
+
+def test_watch_json_reports_the_request_rate_between_reads(watch, busy):
+    w = watch("-s", str(busy.path), "--json", "-w", "1")
+    first = json.loads(w.read_until(b"\n"))
+    assert first["requests_per_second"] is None
+    busy.counter(0, "sc_requests", 70 + 50)
+    busy.counter(0, "sc_bytes_out", 7000 + 100000)
+    second = json.loads(w.read_until(b"\n"))
+    assert second["requests"] == first["requests"] + 50
+    assert 40 <= second["requests_per_second"] <= 55, second
+    assert 80000 <= second["bytes_out_per_second"] <= 110000, second
+    third = json.loads(w.read_until(b"\n"))
+    assert third["requests_per_second"] == 0
+    assert w.stop() == 0
+
+
+def test_watch_text_shows_rates_from_the_second_report_on(watch, busy):
+    w = watch("-s", str(busy.path), "-w", "0.5")
+    first = w.read_until(b"bytes out\n")
+    assert "/s)" not in first
+    busy.counter(1, "sc_requests", 30 + 10)
+    second = w.read_until(b"bytes out\n")
+    m = re.search(r"^requests +1112 +\((\d+\.\d)/s\)$", second, re.M)
+    assert m, second
+    assert 15 <= float(m.group(1)) <= 22
+    assert w.stop() == 0
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_watch_stops_cleanly_on_a_signal(watch, busy, sig):
+    w = watch("-s", str(busy.path), "--json", "-w", "60")
+    w.read_until(b"\n")
+    t0 = time.monotonic()
+    assert w.stop(sig) == 0
+    assert time.monotonic() - t0 < 2
+    assert w.proc.stderr.read() == b""
+
+
+def test_watch_stops_with_an_error_when_the_segment_goes(watch, busy):
+    w = watch("-s", str(busy.path), "--json", "-w", "0.2")
+    w.read_until(b"\n")
+    busy.path.unlink()
+    assert w.proc.wait(WATCH_TIMEOUT) == 1
+    assert b"no such segment" in w.proc.stderr.read()
+
+
+# -- command line ------------------------------------------------------------
+
+
+def write_config(tmp_path, stats_lines):
+    (tmp_path / "htdocs").mkdir(exist_ok=True)
+    conf = tmp_path / "pfhttpd.ini"
+    conf.write_text("\n".join([
+        "[server]",
+        "listen = 127.0.0.1:18080",
+        "[http]",
+        f"root = {tmp_path / 'htdocs'}",
+        "[log]",
+        f"error_log = {tmp_path / 'error.log'}",
+        *stats_lines,
+    ]) + "\n")
+    return conf
+
+
+def test_config_file_names_the_segment(statsdump_bin, tmp_path, segment):
+    busy_segment(segment)
+    # a relative shm_path is relative to the config file's directory
+    conf = write_config(tmp_path, ["[stats]", "shm_path = seg"])
+    proc = run(statsdump_bin, "-c", str(conf), "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["requests"] == 1102
+
+
+def test_bad_config_file_is_reported_with_its_line(statsdump_bin, tmp_path):
+    conf = write_config(tmp_path, ["[stats]", "bogus_key = 1"])
+    proc = run(statsdump_bin, "-c", str(conf))
+    assert proc.returncode == 1 and proc.stdout == ""
+    assert f"{conf}:8:" in proc.stderr, proc.stderr
+
+
+@pytest.mark.parametrize("args", [
+    ["--json", "--prometheus"],
+    ["-c", "x.ini", "-s", "/dev/shm/x"],
+    ["-w", "0"],
+    ["-w", "soon"],
+    ["-Z"],
+    ["extra"],
+])
+def test_bad_command_line_exits_1_with_usage(statsdump_bin, busy, args):
+    proc = run(statsdump_bin, *(["-s", str(busy.path)] if "-c" not in args
+                                else []), *args)
+    assert proc.returncode == 1, proc
+    assert proc.stdout == ""
+    assert proc.stderr.strip(), "no message"
+
+
+def test_version_and_help(statsdump_bin):
+    v = run_ok(statsdump_bin, "-V")
+    assert re.fullmatch(r"statsdump \(pfhttpd\) \d+\.\d+\.\d+\n", v), v
+    h = run_ok(statsdump_bin, "-h")
+    assert h.startswith("usage: statsdump ")
+    for opt in ("-c FILE", "-s SHM_PATH", "--json", "--prometheus",
+                "-w SECONDS"):
+        assert opt in h, opt

@@ -1,0 +1,605 @@
+/*
+ * Unit tests for logrec.c: the binary log record, encoded and decoded.
+ */
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "pfhttpd.h"
+
+#define T_FIXED_LEN	 (1 + 8 + 8 + 8 + 4) /* type, numbers of an access */
+#define T_GARBAGE_ROUNDS 200000
+
+/* A string field of an access record, for tests that visit each one. */
+struct t_field {
+	const char *tf_name;
+	size_t tf_off;
+	size_t tf_max;
+};
+
+static const struct t_field t_fields[] = {
+    {"addr", offsetof(struct logrec, lr_addr), LOGREC_ADDR_MAX},
+    {"method", offsetof(struct logrec, lr_method), LOGREC_METHOD_MAX},
+    {"target", offsetof(struct logrec, lr_target), LOGREC_TARGET_MAX},
+    {"protocol", offsetof(struct logrec, lr_protocol), LOGREC_PROTO_MAX},
+    {"referer", offsetof(struct logrec, lr_referer), LOGREC_REFERER_MAX},
+    {"agent", offsetof(struct logrec, lr_agent), LOGREC_AGENT_MAX},
+};
+
+#define T_NFIELDS (sizeof(t_fields) / sizeof(t_fields[0]))
+
+/* Return the storage of string field i of lr. */
+static char *
+t_field(struct logrec *lr, size_t i)
+{
+	return (char *)lr + t_fields[i].tf_off;
+}
+
+/* Fill lr with a typical access record. */
+static void
+t_sample_access(struct logrec *lr)
+{
+	memset(lr, 0, sizeof(*lr));
+	lr->lr_type = LOGREC_ACCESS;
+	lr->lr_time_usec = 1795257790123456ULL;
+	lr->lr_duration_usec = 456;
+	lr->lr_bytes = 1234;
+	lr->lr_status = 200;
+	strcpy(lr->lr_addr, "2001:db8::7");
+	strcpy(lr->lr_method, "GET");
+	strcpy(lr->lr_target, "/index.html?q=1");
+	strcpy(lr->lr_protocol, "HTTP/1.1");
+	strcpy(lr->lr_referer, "https://example.com/");
+	strcpy(lr->lr_agent, "curl/8.0");
+}
+
+/* Fill lr with a typical error record. */
+static void
+t_sample_error(struct logrec *lr)
+{
+	memset(lr, 0, sizeof(*lr));
+	lr->lr_type = LOGREC_ERROR;
+	lr->lr_time_usec = 1795257790000001ULL;
+	strcpy(lr->lr_message, "worker 3: open \"/x\": Permission denied");
+}
+
+/* Assert that two records hold the same fields. */
+static void
+t_assert_same(const struct logrec *a, const struct logrec *b)
+{
+	assert_int_equal(a->lr_type, b->lr_type);
+	assert_true(a->lr_time_usec == b->lr_time_usec);
+	assert_true(a->lr_duration_usec == b->lr_duration_usec);
+	assert_true(a->lr_bytes == b->lr_bytes);
+	assert_int_equal(a->lr_status, b->lr_status);
+	assert_string_equal(a->lr_addr, b->lr_addr);
+	assert_string_equal(a->lr_method, b->lr_method);
+	assert_string_equal(a->lr_target, b->lr_target);
+	assert_string_equal(a->lr_protocol, b->lr_protocol);
+	assert_string_equal(a->lr_referer, b->lr_referer);
+	assert_string_equal(a->lr_agent, b->lr_agent);
+	assert_string_equal(a->lr_message, b->lr_message);
+}
+
+/* Encode lr into buf (LOGREC_MAX bytes), decode it back into out. */
+static size_t
+t_round_trip(const struct logrec *lr, unsigned char *buf, struct logrec *out)
+{
+	size_t n;
+
+	n = logrec_encode(lr, buf, LOGREC_MAX);
+	assert_true(n > 0 && n <= LOGREC_MAX);
+	memset(out, 'X', sizeof(*out));
+	assert_int_equal(logrec_decode(buf, n, out), 0);
+	return n;
+}
+
+/*
+ * Decode a copy of buf[0..len) held in a heap block of exactly len bytes,
+ * so that a read past the end is caught by a memory checker.
+ */
+static int
+t_decode_exact(const void *buf, size_t len, struct logrec *lr)
+{
+	void *copy;
+	int rc;
+
+	copy = malloc(len == 0 ? 1 : len);
+	assert_non_null(copy);
+	memcpy(copy, buf, len);
+	rc = logrec_decode(len == 0 ? (char *)copy + 1 : copy, len, lr);
+	free(copy);
+	return rc;
+}
+
+/* Append n bytes at p to buf at *pos, a test-side encoder. */
+static void
+t_put(unsigned char *buf, size_t *pos, const void *p, size_t n)
+{
+	memcpy(buf + *pos, p, n);
+	*pos += n;
+}
+
+/* Append a string field of length n, filled with c, to buf at *pos. */
+static void
+t_put_str(unsigned char *buf, size_t *pos, size_t n, int c)
+{
+	uint16_t len;
+
+	len = (uint16_t)n;
+	t_put(buf, pos, &len, sizeof(len));
+	memset(buf + *pos, c, n);
+	*pos += n;
+}
+
+/*
+ * Build by hand an access record whose string field i has length n[i],
+ * into buf; return its length.
+ */
+static size_t
+t_build_access(unsigned char *buf, const size_t n[T_NFIELDS])
+{
+	uint64_t u;
+	int32_t status;
+	uint8_t type;
+	size_t pos, i;
+
+	pos = 0;
+	type = LOGREC_ACCESS;
+	t_put(buf, &pos, &type, 1);
+	u = 7;
+	t_put(buf, &pos, &u, 8);
+	t_put(buf, &pos, &u, 8);
+	t_put(buf, &pos, &u, 8);
+	status = 200;
+	t_put(buf, &pos, &status, 4);
+	for (i = 0; i < T_NFIELDS; i++)
+		t_put_str(buf, &pos, n[i], 'a');
+	return pos;
+}
+
+/* An access record survives encoding and decoding unchanged. */
+static void
+test_access_record_round_trips(void **state)
+{
+	unsigned char buf[LOGREC_MAX];
+	struct logrec lr, out;
+
+	(void)state;
+	t_sample_access(&lr);
+	t_round_trip(&lr, buf, &out);
+	t_assert_same(&lr, &out);
+}
+
+/* An error record survives unchanged, access fields empty. */
+static void
+test_error_record_round_trips(void **state)
+{
+	unsigned char buf[LOGREC_MAX];
+	struct logrec lr, out;
+
+	(void)state;
+	t_sample_error(&lr);
+	t_round_trip(&lr, buf, &out);
+	t_assert_same(&lr, &out);
+	assert_int_equal(out.lr_type, LOGREC_ERROR);
+	assert_string_equal(out.lr_target, "");
+	assert_int_equal(out.lr_status, 0);
+}
+
+/* The first byte of an encoding is its type. */
+static void
+test_first_byte_is_the_type(void **state)
+{
+	unsigned char buf[LOGREC_MAX];
+	struct logrec lr;
+
+	(void)state;
+	t_sample_access(&lr);
+	assert_true(logrec_encode(&lr, buf, sizeof(buf)) > 0);
+	assert_int_equal(buf[0], LOGREC_ACCESS);
+	t_sample_error(&lr);
+	assert_true(logrec_encode(&lr, buf, sizeof(buf)) > 0);
+	assert_int_equal(buf[0], LOGREC_ERROR);
+}
+
+/* The encoded length is the fixed part plus 2 + length per string. */
+static void
+test_encoded_length_is_compact(void **state)
+{
+	unsigned char buf[LOGREC_MAX];
+	struct logrec lr;
+	size_t want, i;
+
+	(void)state;
+	t_sample_access(&lr);
+	want = T_FIXED_LEN;
+	for (i = 0; i < T_NFIELDS; i++)
+		want += 2 + strlen(t_field(&lr, i));
+	assert_int_equal(logrec_encode(&lr, buf, sizeof(buf)), want);
+
+	t_sample_error(&lr);
+	want = 1 + 8 + 2 + strlen(lr.lr_message);
+	assert_int_equal(logrec_encode(&lr, buf, sizeof(buf)), want);
+}
+
+/* Extreme numbers, a negative status included, survive unchanged. */
+static void
+test_numeric_extremes_round_trip(void **state)
+{
+	unsigned char buf[LOGREC_MAX];
+	struct logrec lr, out;
+
+	(void)state;
+	t_sample_access(&lr);
+	lr.lr_time_usec = UINT64_MAX;
+	lr.lr_duration_usec = UINT64_MAX - 1;
+	lr.lr_bytes = 0x0102030405060708ULL;
+	lr.lr_status = INT_MIN;
+	t_round_trip(&lr, buf, &out);
+	t_assert_same(&lr, &out);
+	lr.lr_status = INT_MAX;
+	t_round_trip(&lr, buf, &out);
+	t_assert_same(&lr, &out);
+}
+
+/* Empty strings everywhere round trip as empty strings. */
+static void
+test_empty_strings_round_trip(void **state)
+{
+	unsigned char buf[LOGREC_MAX];
+	struct logrec lr, out;
+
+	(void)state;
+	memset(&lr, 0, sizeof(lr));
+	lr.lr_type = LOGREC_ACCESS;
+	assert_int_equal(t_round_trip(&lr, buf, &out), T_FIXED_LEN + 2 * 6);
+	t_assert_same(&lr, &out);
+}
+
+/* Every field at its bound round trips and fits in LOGREC_MAX. */
+static void
+test_maximal_fields_round_trip(void **state)
+{
+	unsigned char buf[LOGREC_MAX];
+	struct logrec lr, out;
+	size_t i;
+
+	(void)state;
+	t_sample_access(&lr);
+	for (i = 0; i < T_NFIELDS; i++) {
+		memset(t_field(&lr, i), 'a' + (int)i, t_fields[i].tf_max);
+		t_field(&lr, i)[t_fields[i].tf_max] = '\0';
+	}
+	t_round_trip(&lr, buf, &out);
+	t_assert_same(&lr, &out);
+
+	t_sample_error(&lr);
+	memset(lr.lr_message, 'm', LOGREC_MESSAGE_MAX);
+	lr.lr_message[LOGREC_MESSAGE_MAX] = '\0';
+	t_round_trip(&lr, buf, &out);
+	t_assert_same(&lr, &out);
+}
+
+/*
+ * Strings with no NUL in their whole array are cut at their bound: the
+ * encoder never reads past it.
+ */
+static void
+test_unterminated_strings_are_cut_to_bounds(void **state)
+{
+	unsigned char buf[LOGREC_MAX];
+	struct logrec lr, out;
+	size_t i;
+
+	(void)state;
+	t_sample_access(&lr);
+	for (i = 0; i < T_NFIELDS; i++)
+		memset(t_field(&lr, i), 'z', t_fields[i].tf_max + 1);
+	t_round_trip(&lr, buf, &out);
+	for (i = 0; i < T_NFIELDS; i++)
+		if (strlen(t_field(&out, i)) != t_fields[i].tf_max)
+			fail_msg("%s: %zu bytes", t_fields[i].tf_name,
+			    strlen(t_field(&out, i)));
+
+	t_sample_error(&lr);
+	memset(lr.lr_message, 'z', sizeof(lr.lr_message));
+	t_round_trip(&lr, buf, &out);
+	assert_int_equal(strlen(out.lr_message), LOGREC_MESSAGE_MAX);
+}
+
+/* Bytes after a string's NUL are not encoded. */
+static void
+test_strings_end_at_their_nul(void **state)
+{
+	unsigned char buf[LOGREC_MAX];
+	struct logrec lr, out;
+	size_t i;
+
+	(void)state;
+	t_sample_access(&lr);
+	for (i = 0; i < T_NFIELDS; i++) {
+		memset(t_field(&lr, i), 'q', t_fields[i].tf_max + 1);
+		memcpy(t_field(&lr, i), "ab", 3);
+	}
+	assert_int_equal(
+	    t_round_trip(&lr, buf, &out), T_FIXED_LEN + T_NFIELDS * 4);
+	for (i = 0; i < T_NFIELDS; i++)
+		assert_string_equal(t_field(&out, i), "ab");
+}
+
+/* Encoding into too small a buffer returns 0 and writes nothing past it. */
+static void
+test_encode_fails_when_buffer_too_small(void **state)
+{
+	unsigned char buf[LOGREC_MAX + 1];
+	struct logrec lr;
+	size_t n, len;
+
+	(void)state;
+	t_sample_access(&lr);
+	n = logrec_encode(&lr, buf, sizeof(buf));
+	assert_true(n > 0);
+	for (len = 0; len < n; len++) {
+		memset(buf, 0xa5, sizeof(buf));
+		assert_int_equal(logrec_encode(&lr, buf, len), 0);
+		assert_int_equal(buf[len], 0xa5);
+	}
+	assert_int_equal(logrec_encode(&lr, buf, n), n);
+}
+
+/* A record of an unknown type is not encoded. */
+static void
+test_encode_rejects_unknown_type(void **state)
+{
+	unsigned char buf[LOGREC_MAX];
+	struct logrec lr;
+
+	(void)state;
+	t_sample_access(&lr);
+	lr.lr_type = (enum logrec_type)3;
+	assert_int_equal(logrec_encode(&lr, buf, sizeof(buf)), 0);
+	lr.lr_type = (enum logrec_type)0;
+	assert_int_equal(logrec_encode(&lr, buf, sizeof(buf)), 0);
+}
+
+/* A first byte other than a known type is rejected. */
+static void
+test_decode_rejects_unknown_type(void **state)
+{
+	static const unsigned char bad[] = {0, 3, 4, 0x7f, 0x80, 0xff};
+	unsigned char buf[LOGREC_MAX];
+	struct logrec lr;
+	size_t n, i;
+
+	(void)state;
+	t_sample_access(&lr);
+	n = logrec_encode(&lr, buf, sizeof(buf));
+	for (i = 0; i < sizeof(bad); i++) {
+		buf[0] = bad[i];
+		if (t_decode_exact(buf, n, &lr) != -1)
+			fail_msg("type %u accepted", bad[i]);
+	}
+}
+
+/* Empty input is rejected. */
+static void
+test_decode_rejects_empty_input(void **state)
+{
+	struct logrec lr;
+
+	(void)state;
+	assert_int_equal(t_decode_exact("", 0, &lr), -1);
+}
+
+/* Every proper prefix of a valid encoding is rejected. */
+static void
+test_decode_rejects_every_truncated_prefix(void **state)
+{
+	unsigned char buf[LOGREC_MAX];
+	struct logrec lr, out;
+	size_t n, len;
+	int pass;
+
+	(void)state;
+	for (pass = 0; pass < 2; pass++) {
+		if (pass == 0)
+			t_sample_access(&lr);
+		else
+			t_sample_error(&lr);
+		n = logrec_encode(&lr, buf, sizeof(buf));
+		assert_true(n > 0);
+		for (len = 0; len < n; len++)
+			if (t_decode_exact(buf, len, &out) != -1)
+				fail_msg("pass %d: prefix %zu of %zu accepted",
+				    pass, len, n);
+		assert_int_equal(t_decode_exact(buf, n, &out), 0);
+	}
+}
+
+/* A valid encoding followed by any byte is rejected. */
+static void
+test_decode_rejects_trailing_bytes(void **state)
+{
+	unsigned char buf[LOGREC_MAX + 2];
+	struct logrec lr;
+	size_t n;
+
+	(void)state;
+	t_sample_access(&lr);
+	n = logrec_encode(&lr, buf, LOGREC_MAX);
+	buf[n] = 0;
+	buf[n + 1] = 0;
+	assert_int_equal(t_decode_exact(buf, n + 1, &lr), -1);
+	assert_int_equal(t_decode_exact(buf, n + 2, &lr), -1);
+
+	t_sample_error(&lr);
+	n = logrec_encode(&lr, buf, LOGREC_MAX);
+	buf[n] = 'x';
+	assert_int_equal(t_decode_exact(buf, n + 1, &lr), -1);
+}
+
+/* A string one byte over its bound is rejected; at the bound it is not. */
+static void
+test_decode_rejects_string_over_bound(void **state)
+{
+	static unsigned char buf[1 + 8 + 2 + 0xffff];
+	size_t n[T_NFIELDS], len, i, pos;
+	struct logrec lr;
+	uint64_t t;
+	uint8_t type;
+
+	(void)state;
+	for (i = 0; i < T_NFIELDS; i++) {
+		memset(n, 0, sizeof(n));
+		n[i] = t_fields[i].tf_max;
+		len = t_build_access(buf, n);
+		assert_int_equal(t_decode_exact(buf, len, &lr), 0);
+		assert_int_equal(strlen(t_field(&lr, i)), t_fields[i].tf_max);
+		n[i] = t_fields[i].tf_max + 1;
+		len = t_build_access(buf, n);
+		if (t_decode_exact(buf, len, &lr) != -1)
+			fail_msg(
+			    "%s over its bound accepted", t_fields[i].tf_name);
+	}
+
+	type = LOGREC_ERROR;
+	t = 1;
+	pos = 0;
+	t_put(buf, &pos, &type, 1);
+	t_put(buf, &pos, &t, 8);
+	t_put_str(buf, &pos, LOGREC_MESSAGE_MAX + 1, 'm');
+	assert_int_equal(t_decode_exact(buf, pos, &lr), -1);
+	pos = 0;
+	t_put(buf, &pos, &type, 1);
+	t_put(buf, &pos, &t, 8);
+	t_put_str(buf, &pos, 0xffff, 'm');
+	assert_int_equal(t_decode_exact(buf, pos, &lr), -1);
+}
+
+/* A string holding a NUL byte, which no encoder writes, is rejected. */
+static void
+test_decode_rejects_nul_inside_string(void **state)
+{
+	unsigned char buf[LOGREC_MAX];
+	size_t n[T_NFIELDS], len, i, pos;
+	struct logrec lr;
+
+	(void)state;
+	for (i = 0; i < T_NFIELDS; i++) {
+		memset(n, 0, sizeof(n));
+		n[i] = 3;
+		len = t_build_access(buf, n);
+		assert_int_equal(t_decode_exact(buf, len, &lr), 0);
+		/* Fields before i take 2 bytes each; then i's length. */
+		pos = T_FIXED_LEN + 2 * i + 2 + 1; /* field i, byte 2 */
+		buf[pos] = '\0';
+		if (t_decode_exact(buf, len, &lr) != -1)
+			fail_msg("NUL inside %s accepted", t_fields[i].tf_name);
+	}
+}
+
+/*
+ * Random bytes never crash the decoder, and whatever it accepts encodes
+ * back to exactly the same bytes.
+ */
+static void
+test_decode_survives_random_garbage(void **state)
+{
+	unsigned char buf[LOGREC_MAX], again[LOGREC_MAX];
+	struct logrec lr;
+	size_t len, i;
+	int round, accepted;
+
+	(void)state;
+	srandom(20261121);
+	accepted = 0;
+	for (round = 0; round < T_GARBAGE_ROUNDS; round++) {
+		len = (size_t)(random() % 96);
+		for (i = 0; i < len; i++)
+			buf[i] = (unsigned char)random();
+		/* Bias towards short strings of a known type. */
+		if (len > 0 && round % 2 == 0)
+			buf[0] = (unsigned char)(1 + round % 4 / 2);
+		for (i = T_FIXED_LEN; i + 1 < len && round % 4 == 0; i += 7) {
+			buf[i] = (unsigned char)(random() % 6);
+			buf[i + 1] = 0;
+		}
+		if (t_decode_exact(buf, len, &lr) == 0) {
+			accepted++;
+			assert_int_equal(
+			    logrec_encode(&lr, again, sizeof(again)), len);
+			assert_memory_equal(again, buf, len);
+		}
+	}
+	/* The bias above must have produced some valid records. */
+	assert_true(accepted > 0);
+}
+
+/*
+ * Random corruptions of a valid encoding never crash the decoder, and
+ * whatever it accepts encodes back to the same bytes.
+ */
+static void
+test_decode_survives_corrupted_records(void **state)
+{
+	unsigned char good[LOGREC_MAX], buf[LOGREC_MAX], again[LOGREC_MAX];
+	struct logrec lr;
+	size_t n, len;
+	int round, k;
+
+	(void)state;
+	srandom(4242);
+	t_sample_access(&lr);
+	n = logrec_encode(&lr, good, sizeof(good));
+	for (round = 0; round < T_GARBAGE_ROUNDS; round++) {
+		memcpy(buf, good, n);
+		len = n;
+		for (k = 0; k < 1 + round % 3; k++)
+			buf[random() % (long)n] = (unsigned char)random();
+		if (round % 5 == 0)
+			len = (size_t)(random() % (long)(n + 1));
+		if (t_decode_exact(buf, len, &lr) == 0) {
+			assert_int_equal(
+			    logrec_encode(&lr, again, sizeof(again)), len);
+			assert_memory_equal(again, buf, len);
+		}
+	}
+}
+
+/* Run every logrec.c test. */
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_access_record_round_trips),
+	    cmocka_unit_test(test_error_record_round_trips),
+	    cmocka_unit_test(test_first_byte_is_the_type),
+	    cmocka_unit_test(test_encoded_length_is_compact),
+	    cmocka_unit_test(test_numeric_extremes_round_trip),
+	    cmocka_unit_test(test_empty_strings_round_trip),
+	    cmocka_unit_test(test_maximal_fields_round_trip),
+	    cmocka_unit_test(test_unterminated_strings_are_cut_to_bounds),
+	    cmocka_unit_test(test_strings_end_at_their_nul),
+	    cmocka_unit_test(test_encode_fails_when_buffer_too_small),
+	    cmocka_unit_test(test_encode_rejects_unknown_type),
+	    cmocka_unit_test(test_decode_rejects_unknown_type),
+	    cmocka_unit_test(test_decode_rejects_empty_input),
+	    cmocka_unit_test(test_decode_rejects_every_truncated_prefix),
+	    cmocka_unit_test(test_decode_rejects_trailing_bytes),
+	    cmocka_unit_test(test_decode_rejects_string_over_bound),
+	    cmocka_unit_test(test_decode_rejects_nul_inside_string),
+	    cmocka_unit_test(test_decode_survives_random_garbage),
+	    cmocka_unit_test(test_decode_survives_corrupted_records),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

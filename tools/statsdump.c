@@ -1,0 +1,1075 @@
+/*
+ * statsdump: read pfhttpd's counters straight from its shared-memory
+ * segment (layout and contract: src/shm.h) and print them as text, as one
+ * JSON object or in the Prometheus text exposition format, once or every
+ * -w seconds. It maps the segment read-only and never talks to the
+ * server, so it works when the server is too busy to answer HTTP, and it
+ * says so when the master that wrote the numbers is gone.
+ */
+
+#include <sys/types.h>
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "pfhttpd.h"
+#include "shm.h"
+
+#ifndef PFHTTPD_CONF
+#define PFHTTPD_CONF "/usr/local/etc/pfhttpd/pfhttpd.ini"
+#endif
+
+#define STATSDUMP_NAME	    "statsdump"
+#define STATSDUMP_ERR_LEN   1024
+#define STATSDUMP_MAX_WAIT  86400.0 /* longest -w interval, seconds */
+#define STATSDUMP_FOLD_WAIT 100	    /* ms to wait for a fold to finish */
+#define STATSDUMP_RESP_LINE 6	    /* status codes per line of text */
+#define STATSDUMP_OPT_JSON  256	    /* getopt_long values of long options */
+#define STATSDUMP_OPT_PROM  257
+
+enum statsdump_format {
+	STATSDUMP_TEXT = 0,
+	STATSDUMP_JSON,
+	STATSDUMP_PROMETHEUS,
+};
+
+/* Why a segment is stale (sn_stale). */
+enum statsdump_stale {
+	STATSDUMP_LIVE = 0, /* the master runs */
+	STATSDUMP_GONE,	    /* no process has the master's pid */
+	STATSDUMP_REUSED,   /* a program not pfhttpd has the pid */
+};
+
+/* One worker slot that is not free, as read. */
+struct statsdump_worker {
+	uint32_t sw_slot;	   /* index in the segment */
+	uint64_t sw_id;		   /* worker number, 1..N */
+	uint64_t sw_pid;	   /* worker pid */
+	uint64_t sw_generation;	   /* generation it was started in */
+	uint64_t sw_started;	   /* start time, unix seconds */
+	uint64_t sw_state;	   /* enum shm_state */
+	uint64_t sw_conn_accepted; /* its counters, see shm_counters */
+	uint64_t sw_conn_active;
+	uint64_t sw_requests;
+	uint64_t sw_bytes_in;
+	uint64_t sw_bytes_out;
+};
+
+/* One read of the segment: everything a report shows. */
+struct statsdump_snap {
+	uint64_t sn_master_pid; /* header fields */
+	uint64_t sn_start_time;
+	uint64_t sn_generation;
+	uint64_t sn_reloads_failed;
+	uint32_t sn_nslots;
+	enum statsdump_stale sn_stale;	     /* the master is gone */
+	int sn_torn;			     /* summed during a fold */
+	time_t sn_now;			     /* wall clock at the read */
+	struct timespec sn_mono;	     /* CLOCK_MONOTONIC at the read */
+	struct shm_counters sn_total;	     /* retired + live slots */
+	struct statsdump_worker *sn_workers; /* slots not free */
+	uint32_t sn_nworkers;		     /* entries in sn_workers */
+};
+
+/* Rates between two reads of the same segment. */
+struct statsdump_rate {
+	int rt_known;	     /* the fields below are set */
+	double rt_requests;  /* requests per second */
+	double rt_bytes_in;  /* request bytes per second */
+	double rt_bytes_out; /* response bytes per second */
+};
+
+static const char *statsdump_close_class[SHM_WS_CLOSE_CLASSES] = {
+    "1000", "1001", "1002-1011", "3000-4999", "other"};
+
+static void statsdump_usage(FILE *fp);
+static int statsdump_interval(const char *s, struct timespec *ts);
+static char *statsdump_shm_path(const char *spath, const char *cfile);
+static int statsdump_check(
+    struct shm_header *sh, const char *path, char *err, size_t errlen);
+static enum statsdump_stale statsdump_master_alive(const struct shm_header *sh);
+static void statsdump_totals(struct shm_header *sh, struct statsdump_snap *sn);
+static int statsdump_read(
+    const char *path, struct statsdump_snap *sn, char *err, size_t errlen);
+static void statsdump_rate(const struct statsdump_snap *prev,
+    const struct statsdump_snap *cur, struct statsdump_rate *rt);
+static uint64_t statsdump_hist_count(const uint64_t *b);
+static int statsdump_percentile(
+    const uint64_t *b, unsigned permille, uint64_t *usec);
+static double statsdump_hist_sum(const uint64_t *b);
+static const char *statsdump_state_name(uint64_t state);
+static const char *statsdump_stale_text(enum statsdump_stale stale);
+static uint64_t statsdump_uptime(const struct statsdump_snap *sn);
+static void statsdump_fmt_usec(uint64_t usec, char *buf, size_t len);
+static void statsdump_fmt_uptime(uint64_t secs, char *buf, size_t len);
+static void statsdump_fmt_time(time_t t, char *buf, size_t len);
+static void statsdump_fmt_le(uint64_t usec, char *buf, size_t len);
+static void statsdump_text(FILE *fp, const char *path,
+    const struct statsdump_snap *sn, const struct statsdump_rate *rt);
+static void statsdump_json_string(FILE *fp, const char *s);
+static void statsdump_json_percentile(
+    FILE *fp, const char *name, const uint64_t *b, unsigned permille);
+static void statsdump_json(FILE *fp, const char *path,
+    const struct statsdump_snap *sn, const struct statsdump_rate *rt);
+static void statsdump_prom_family(
+    FILE *fp, const char *name, const char *type, const char *help);
+static void statsdump_prom_value(FILE *fp, const char *name, const char *help,
+    const char *type, uint64_t value);
+static void statsdump_prometheus(FILE *fp, const struct statsdump_snap *sn);
+static int statsdump_report(enum statsdump_format format, const char *path,
+    const struct statsdump_snap *sn, const struct statsdump_rate *rt);
+static int statsdump_watch(enum statsdump_format format, const char *path,
+    const struct timespec *interval);
+
+/* Print the usage message to fp. */
+static void
+statsdump_usage(FILE *fp)
+{
+	fprintf(fp,
+	    "usage: %s [-c FILE | -s SHM_PATH] [--json | --prometheus] "
+	    "[-w SECONDS]\n"
+	    "  -c FILE       read shm_path from this pfhttpd configuration\n"
+	    "                (default %s)\n"
+	    "  -s SHM_PATH   read this shared-memory segment\n"
+	    "  --json        print one JSON object per report\n"
+	    "  --prometheus  print the Prometheus text exposition format\n"
+	    "  -w SECONDS    print a report every SECONDS, with rates\n"
+	    "  -V            print the version and exit\n"
+	    "  -h            print this help and exit\n",
+	    STATSDUMP_NAME, PFHTTPD_CONF);
+}
+
+/* Parse a -w interval (seconds, > 0, fractions allowed) into ts. */
+static int
+statsdump_interval(const char *s, struct timespec *ts)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno != 0 || end == s || *end != '\0' || !isfinite(v) ||
+	    v < 0.001 || v > STATSDUMP_MAX_WAIT)
+		return -1;
+	ts->tv_sec = (time_t)v;
+	ts->tv_nsec = (long)((v - (double)ts->tv_sec) * 1e9);
+	return 0;
+}
+
+/*
+ * Return the segment path (allocated): spath if given, else shm_path from
+ * the configuration cfile (or the default one). Print why on failure.
+ */
+static char *
+statsdump_shm_path(const char *spath, const char *cfile)
+{
+	char err[CONFIG_ERR_LEN];
+	struct config *cf;
+	char *path;
+
+	if (spath != NULL)
+		path = strdup(spath);
+	else {
+		cf = config_load(
+		    cfile != NULL ? cfile : PFHTTPD_CONF, err, sizeof(err));
+		if (cf == NULL) {
+			fprintf(stderr, "%s: %s%s\n", STATSDUMP_NAME, err,
+			    cfile == NULL ? " (give -c FILE or -s SHM_PATH)"
+					  : "");
+			return NULL;
+		}
+		if (cf->cf_shm_path == NULL) {
+			fprintf(stderr, "%s: %s: no [stats] shm_path\n",
+			    STATSDUMP_NAME, cf->cf_file);
+			config_free(cf);
+			return NULL;
+		}
+		path = strdup(cf->cf_shm_path);
+		config_free(cf);
+	}
+	if (path == NULL)
+		fprintf(stderr, "%s: %s\n", STATSDUMP_NAME, strerror(errno));
+	return path;
+}
+
+/*
+ * Check what shm_attach() does not: that the slots the header describes
+ * lie inside the mapping, so reading them cannot fault.
+ */
+static int
+statsdump_check(
+    struct shm_header *sh, const char *path, char *err, size_t errlen)
+{
+	uint64_t need;
+
+	need = (uint64_t)sh->sh_nslots * sh->sh_slot_size;
+	if (sh->sh_slots_offset < sh->sh_header_size ||
+	    sh->sh_slots_offset % SHM_CACHELINE != 0 ||
+	    sh->sh_slots_offset > sh->sh_size ||
+	    need > sh->sh_size - sh->sh_slots_offset) {
+		snprintf(err, errlen,
+		    "%s: corrupt segment header (%" PRIu32
+		    " slots at offset %" PRIu64 " do not fit in %" PRIu64
+		    " bytes)",
+		    path, sh->sh_nslots, sh->sh_slots_offset, sh->sh_size);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Tell whether the master that owns the segment runs. Beyond
+ * shm_master_alive(), a process that has the pid but whose name (the
+ * master sets it to "pfhttpd: master") is not pfhttpd's has reused the
+ * pid of a master that is gone. If /proc does not tell, trust the pid.
+ */
+static enum statsdump_stale
+statsdump_master_alive(const struct shm_header *sh)
+{
+	char path[64], comm[64];
+	FILE *fp;
+	int named;
+
+	if (!shm_master_alive(sh))
+		return STATSDUMP_GONE;
+	snprintf(
+	    path, sizeof(path), "/proc/%" PRIu64 "/comm", sh->sh_master_pid);
+	if ((fp = fopen(path, "re")) == NULL)
+		return STATSDUMP_LIVE;
+	named = fgets(comm, sizeof(comm), fp) != NULL;
+	fclose(fp);
+	if (named && strncmp(comm, PFHTTPD_NAME, strlen(PFHTTPD_NAME)) != 0)
+		return STATSDUMP_REUSED;
+	return STATSDUMP_LIVE;
+}
+
+/*
+ * Sum the totals into sn. shm_totals() waits for a fold in progress to
+ * end; a master that died or stopped in the middle of one would make it
+ * wait forever, so after a bounded wait (or at once if the master is
+ * gone) take one pass instead and say the sum may be off by one worker.
+ */
+static void
+statsdump_totals(struct shm_header *sh, struct statsdump_snap *sn)
+{
+	struct timespec nap = {0, 1000000}; /* 1 ms */
+	struct shm_slot *slot;
+	uint64_t state;
+	uint32_t i;
+	int tries = STATSDUMP_FOLD_WAIT;
+
+	while (sn->sn_stale == STATSDUMP_LIVE && tries-- > 0) {
+		if ((__atomic_load_n(&sh->sh_fold_seq, __ATOMIC_ACQUIRE) & 1) ==
+		    0) {
+			shm_totals(sh, &sn->sn_total);
+			return;
+		}
+		nanosleep(&nap, NULL);
+	}
+	if ((__atomic_load_n(&sh->sh_fold_seq, __ATOMIC_ACQUIRE) & 1) != 0)
+		sn->sn_torn = 1;
+	memset(&sn->sn_total, 0, sizeof(sn->sn_total));
+	shm_counters_add(&sn->sn_total, &sh->sh_retired);
+	for (i = 0; i < sh->sh_nslots; i++) {
+		slot = shm_slot_at(sh, i);
+		state = __atomic_load_n(&slot->ss_state, __ATOMIC_ACQUIRE);
+		if (state == SHM_SLOT_STARTING || state == SHM_SLOT_SERVING ||
+		    state == SHM_SLOT_DRAINING)
+			shm_counters_add(&sn->sn_total, &slot->ss_c);
+	}
+}
+
+/*
+ * Attach the segment at path, read a snapshot into sn (its worker array
+ * allocated, the previous one freed), detach. The segment is attached
+ * afresh each time, so a restarted server's new segment is followed.
+ */
+static int
+statsdump_read(
+    const char *path, struct statsdump_snap *sn, char *err, size_t errlen)
+{
+	struct statsdump_worker *sw;
+	struct shm_header *sh;
+	struct shm_slot *slot;
+	uint64_t state;
+	uint32_t i;
+
+	if ((sh = shm_attach(path, err, errlen)) == NULL)
+		return -1;
+	if (statsdump_check(sh, path, err, errlen) == -1) {
+		shm_detach(sh);
+		return -1;
+	}
+	free(sn->sn_workers);
+	memset(sn, 0, sizeof(*sn));
+	sn->sn_workers = calloc(sh->sh_nslots + 1, sizeof(*sn->sn_workers));
+	if (sn->sn_workers == NULL) {
+		snprintf(err, errlen, "%s", strerror(errno));
+		shm_detach(sh);
+		return -1;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &sn->sn_mono);
+	sn->sn_now = time(NULL);
+	sn->sn_master_pid = sh->sh_master_pid;
+	sn->sn_start_time = sh->sh_start_time;
+	sn->sn_generation =
+	    __atomic_load_n(&sh->sh_generation, __ATOMIC_RELAXED);
+	sn->sn_reloads_failed =
+	    __atomic_load_n(&sh->sh_reloads_failed, __ATOMIC_RELAXED);
+	sn->sn_nslots = sh->sh_nslots;
+	sn->sn_stale = statsdump_master_alive(sh);
+	statsdump_totals(sh, sn);
+
+	for (i = 0; i < sh->sh_nslots; i++) {
+		slot = shm_slot_at(sh, i);
+		state = __atomic_load_n(&slot->ss_state, __ATOMIC_ACQUIRE);
+		if (state == SHM_SLOT_FREE)
+			continue;
+		sw = &sn->sn_workers[sn->sn_nworkers++];
+		sw->sw_slot = i;
+		sw->sw_state = state;
+		sw->sw_id =
+		    __atomic_load_n(&slot->ss_worker_id, __ATOMIC_RELAXED);
+		sw->sw_pid = __atomic_load_n(&slot->ss_pid, __ATOMIC_RELAXED);
+		sw->sw_generation =
+		    __atomic_load_n(&slot->ss_generation, __ATOMIC_RELAXED);
+		sw->sw_started =
+		    __atomic_load_n(&slot->ss_started, __ATOMIC_RELAXED);
+		sw->sw_conn_accepted = __atomic_load_n(
+		    &slot->ss_c.sc_conn_accepted, __ATOMIC_RELAXED);
+		sw->sw_conn_active = __atomic_load_n(
+		    &slot->ss_c.sc_conn_active, __ATOMIC_RELAXED);
+		sw->sw_requests =
+		    __atomic_load_n(&slot->ss_c.sc_requests, __ATOMIC_RELAXED);
+		sw->sw_bytes_in =
+		    __atomic_load_n(&slot->ss_c.sc_bytes_in, __ATOMIC_RELAXED);
+		sw->sw_bytes_out =
+		    __atomic_load_n(&slot->ss_c.sc_bytes_out, __ATOMIC_RELAXED);
+	}
+	shm_detach(sh);
+	return 0;
+}
+
+/*
+ * Compute the rates from prev to cur. They are unknown when the two reads
+ * come from different segments (the server restarted) or a counter went
+ * backwards.
+ */
+static void
+statsdump_rate(const struct statsdump_snap *prev,
+    const struct statsdump_snap *cur, struct statsdump_rate *rt)
+{
+	const struct shm_counters *a = &prev->sn_total, *b = &cur->sn_total;
+	double dt;
+
+	memset(rt, 0, sizeof(*rt));
+	dt = (double)(cur->sn_mono.tv_sec - prev->sn_mono.tv_sec) +
+	    (double)(cur->sn_mono.tv_nsec - prev->sn_mono.tv_nsec) / 1e9;
+	if (dt <= 0 || prev->sn_master_pid != cur->sn_master_pid ||
+	    prev->sn_start_time != cur->sn_start_time ||
+	    b->sc_requests < a->sc_requests ||
+	    b->sc_bytes_in < a->sc_bytes_in ||
+	    b->sc_bytes_out < a->sc_bytes_out)
+		return;
+	rt->rt_known = 1;
+	rt->rt_requests = (double)(b->sc_requests - a->sc_requests) / dt;
+	rt->rt_bytes_in = (double)(b->sc_bytes_in - a->sc_bytes_in) / dt;
+	rt->rt_bytes_out = (double)(b->sc_bytes_out - a->sc_bytes_out) / dt;
+}
+
+/* Return the number of durations in the latency histogram b. */
+static uint64_t
+statsdump_hist_count(const uint64_t *b)
+{
+	uint64_t n = 0;
+	int i;
+
+	for (i = 0; i < SHM_LATENCY_BUCKETS; i++)
+		n += b[i];
+	return n;
+}
+
+/*
+ * Estimate a percentile (in thousandths) of the histogram b: the upper
+ * bound, 2^(i+1) microseconds, of the bucket i holding the duration of
+ * that rank. Return -1 if the histogram is empty.
+ */
+static int
+statsdump_percentile(const uint64_t *b, unsigned permille, uint64_t *usec)
+{
+	uint64_t n, rank, seen = 0;
+	int i;
+
+	if ((n = statsdump_hist_count(b)) == 0)
+		return -1;
+	/* rank = ceil(n * permille / 1000), without overflow. */
+	rank = n / 1000 * permille + (n % 1000 * permille + 999) / 1000;
+	if (rank == 0)
+		rank = 1;
+	for (i = 0; i < SHM_LATENCY_BUCKETS - 1; i++) {
+		seen += b[i];
+		if (seen >= rank)
+			break;
+	}
+	*usec = (uint64_t)1 << (i + 1);
+	return 0;
+}
+
+/*
+ * Approximate the sum of the durations in b, in seconds: each duration
+ * counts as the middle of its bucket (1 us for bucket 0, 1.5 * 2^i us for
+ * bucket i), since the histogram keeps no exact sum.
+ */
+static double
+statsdump_hist_sum(const uint64_t *b)
+{
+	double sum = (double)b[0];
+	int i;
+
+	for (i = 1; i < SHM_LATENCY_BUCKETS; i++)
+		sum += (double)b[i] * 1.5 * (double)((uint64_t)1 << i);
+	return sum / 1e6;
+}
+
+/* Return the name of a slot state. */
+static const char *
+statsdump_state_name(uint64_t state)
+{
+	switch (state) {
+	case SHM_SLOT_FREE:
+		return "free";
+	case SHM_SLOT_STARTING:
+		return "starting";
+	case SHM_SLOT_SERVING:
+		return "serving";
+	case SHM_SLOT_DRAINING:
+		return "draining";
+	case SHM_SLOT_EXITED:
+		return "exited";
+	default:
+		return "unknown";
+	}
+}
+
+/* Return the text that says a segment is stale, and why. */
+static const char *
+statsdump_stale_text(enum statsdump_stale stale)
+{
+	if (stale == STATSDUMP_REUSED)
+		return "STALE: master PID is gone, these numbers are the "
+		       "last it wrote (another program has that pid now)";
+	return "STALE: master PID is gone, these numbers are the last it "
+	       "wrote";
+}
+
+/* Return the seconds from the master's start to the read (0 if skewed). */
+static uint64_t
+statsdump_uptime(const struct statsdump_snap *sn)
+{
+	if (sn->sn_now < 0 || (uint64_t)sn->sn_now < sn->sn_start_time)
+		return 0;
+	return (uint64_t)sn->sn_now - sn->sn_start_time;
+}
+
+/* Format a duration in microseconds with a unit that suits it. */
+static void
+statsdump_fmt_usec(uint64_t usec, char *buf, size_t len)
+{
+	if (usec < 1000)
+		snprintf(buf, len, "%" PRIu64 " us", usec);
+	else if (usec < 1000000)
+		snprintf(buf, len, "%.3f ms", (double)usec / 1e3);
+	else
+		snprintf(buf, len, "%.3f s", (double)usec / 1e6);
+}
+
+/* Format an uptime as "[Nd ]HH:MM:SS". */
+static void
+statsdump_fmt_uptime(uint64_t secs, char *buf, size_t len)
+{
+	unsigned h = (unsigned)(secs % 86400 / 3600);
+	unsigned m = (unsigned)(secs % 3600 / 60), s = (unsigned)(secs % 60);
+
+	if (secs >= 86400)
+		snprintf(buf, len, "%" PRIu64 "d %02u:%02u:%02u", secs / 86400,
+		    h, m, s);
+	else
+		snprintf(buf, len, "%02u:%02u:%02u", h, m, s);
+}
+
+/* Format a unix time as local "YYYY-MM-DD HH:MM:SS". */
+static void
+statsdump_fmt_time(time_t t, char *buf, size_t len)
+{
+	struct tm tm;
+
+	if (localtime_r(&t, &tm) == NULL ||
+	    strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm) == 0)
+		snprintf(buf, len, "@%lld", (long long)t);
+}
+
+/* Format microseconds as exact decimal seconds ("0.000512", "2.097152"). */
+static void
+statsdump_fmt_le(uint64_t usec, char *buf, size_t len)
+{
+	size_t n;
+
+	snprintf(
+	    buf, len, "%" PRIu64 ".%06" PRIu64, usec / 1000000, usec % 1000000);
+	n = strlen(buf);
+	while (n > 0 && buf[n - 1] == '0')
+		buf[--n] = '\0';
+	if (n > 0 && buf[n - 1] == '.')
+		buf[--n] = '\0';
+}
+
+/* Print the human-readable report. */
+static void
+statsdump_text(FILE *fp, const char *path, const struct statsdump_snap *sn,
+    const struct statsdump_rate *rt)
+{
+	static const unsigned pct[3] = {500, 900, 990};
+	const struct shm_counters *t = &sn->sn_total;
+	const struct statsdump_worker *sw;
+	char when[64], up[64], lat[32];
+	uint64_t usec;
+	uint32_t i;
+	int code, n;
+
+	statsdump_fmt_time(sn->sn_now, when, sizeof(when));
+	fprintf(fp, "pfhttpd %s at %s: master %" PRIu64 ", ", path, when,
+	    sn->sn_master_pid);
+	if (sn->sn_stale == STATSDUMP_LIVE) {
+		statsdump_fmt_uptime(statsdump_uptime(sn), up, sizeof(up));
+		fprintf(fp, "running, up %s", up);
+	} else {
+		statsdump_fmt_time((time_t)sn->sn_start_time, up, sizeof(up));
+		fprintf(fp, "%s; started %s",
+		    statsdump_stale_text(sn->sn_stale), up);
+	}
+	fprintf(fp, ", generation %" PRIu64 "\n", sn->sn_generation);
+	if (sn->sn_torn)
+		fprintf(fp,
+		    "warning: read while the master folded an exited "
+		    "worker: one worker may be counted twice or not "
+		    "at all\n");
+
+	fprintf(fp, "connections  accepted %" PRIu64 "  active %" PRIu64 "\n",
+	    t->sc_conn_accepted, t->sc_conn_active);
+	fprintf(fp, "requests     %" PRIu64, t->sc_requests);
+	if (rt->rt_known)
+		fprintf(fp, "  (%.1f/s)", rt->rt_requests);
+	fprintf(fp, "\nbytes        in %" PRIu64 "  out %" PRIu64,
+	    t->sc_bytes_in, t->sc_bytes_out);
+	if (rt->rt_known)
+		fprintf(fp, "  (in %.0f/s  out %.0f/s)", rt->rt_bytes_in,
+		    rt->rt_bytes_out);
+	fprintf(fp, "\nlog records  written %" PRIu64 "  dropped %" PRIu64 "\n",
+	    t->sc_log_written, t->sc_log_dropped);
+	fprintf(fp,
+	    "websocket    upgrades %" PRIu64 "  open %" PRIu64
+	    "  messages in %" PRIu64 "  out %" PRIu64 "\n",
+	    t->sc_ws_upgrades, t->sc_ws_open, t->sc_ws_messages_in,
+	    t->sc_ws_messages_out);
+
+	fprintf(fp, "responses   ");
+	for (code = 0, n = 0; code < SHM_STATUS_MAX; code++) {
+		if (t->sc_responses[code] == 0)
+			continue;
+		if (n > 0 && n % STATSDUMP_RESP_LINE == 0)
+			fprintf(fp, "\n            ");
+		fprintf(fp, "%s%d: %" PRIu64,
+		    n % STATSDUMP_RESP_LINE == 0 ? " " : "  ", code,
+		    t->sc_responses[code]);
+		n++;
+	}
+	fprintf(fp, "%s\n", n == 0 ? " none" : "");
+
+	fprintf(fp, "latency     ");
+	if (statsdump_hist_count(t->sc_latency) == 0)
+		fprintf(fp, " no requests timed");
+	for (i = 0; i < 3; i++) {
+		if (statsdump_percentile(t->sc_latency, pct[i], &usec) == -1)
+			break;
+		statsdump_fmt_usec(usec, lat, sizeof(lat));
+		fprintf(
+		    fp, "%sp%u <= %s", i == 0 ? " " : "  ", pct[i] / 10, lat);
+	}
+	fprintf(fp, "\n\n");
+
+	if (sn->sn_nworkers == 0) {
+		fprintf(fp, "no workers\n");
+		return;
+	}
+	fprintf(fp, "%4s %6s %8s %4s %-8s %6s %10s %14s\n", "slot", "worker",
+	    "pid", "gen", "state", "active", "requests", "bytes out");
+	for (i = 0; i < sn->sn_nworkers; i++) {
+		sw = &sn->sn_workers[i];
+		fprintf(fp,
+		    "%4" PRIu32 " %6" PRIu64 " %8" PRIu64 " %4" PRIu64
+		    " %-8s %6" PRIu64 " %10" PRIu64 " %14" PRIu64 "\n",
+		    sw->sw_slot, sw->sw_id, sw->sw_pid, sw->sw_generation,
+		    statsdump_state_name(sw->sw_state), sw->sw_conn_active,
+		    sw->sw_requests, sw->sw_bytes_out);
+	}
+}
+
+/* Print s as a JSON string (bytes above 0x7f pass through as they are). */
+static void
+statsdump_json_string(FILE *fp, const char *s)
+{
+	const unsigned char *p;
+
+	fputc('"', fp);
+	for (p = (const unsigned char *)s; *p != '\0'; p++) {
+		if (*p == '"' || *p == '\\')
+			fprintf(fp, "\\%c", *p);
+		else if (*p < 0x20)
+			fprintf(fp, "\\u%04x", *p);
+		else
+			fputc(*p, fp);
+	}
+	fputc('"', fp);
+}
+
+/* Print "name": the percentile in microseconds, or null if unknown. */
+static void
+statsdump_json_percentile(
+    FILE *fp, const char *name, const uint64_t *b, unsigned permille)
+{
+	uint64_t usec;
+
+	if (statsdump_percentile(b, permille, &usec) == -1)
+		fprintf(fp, "\"%s\":null", name);
+	else
+		fprintf(fp, "\"%s\":%" PRIu64, name, usec);
+}
+
+/* Print the report as one JSON object on one line. */
+static void
+statsdump_json(FILE *fp, const char *path, const struct statsdump_snap *sn,
+    const struct statsdump_rate *rt)
+{
+	const struct shm_counters *t = &sn->sn_total;
+	const struct statsdump_worker *sw;
+	const char *sep;
+	uint32_t i;
+	int code;
+
+	fprintf(fp, "{\"shm_path\":");
+	statsdump_json_string(fp, path);
+	fprintf(fp,
+	    ",\"time\":%lld,\"master_pid\":%" PRIu64 ",\"stale\":%s,"
+	    "\"start_time\":%" PRIu64 ",\"uptime_seconds\":%" PRIu64
+	    ",\"generation\":%" PRIu64 ",\"reloads_failed\":%" PRIu64
+	    ",\"totals_torn\":%s",
+	    (long long)sn->sn_now, sn->sn_master_pid,
+	    sn->sn_stale != STATSDUMP_LIVE ? "true" : "false",
+	    sn->sn_start_time, statsdump_uptime(sn), sn->sn_generation,
+	    sn->sn_reloads_failed, sn->sn_torn ? "true" : "false");
+	fprintf(fp,
+	    ",\"connections_accepted\":%" PRIu64
+	    ",\"connections_active\":%" PRIu64 ",\"requests\":%" PRIu64
+	    ",\"bytes_in\":%" PRIu64 ",\"bytes_out\":%" PRIu64,
+	    t->sc_conn_accepted, t->sc_conn_active, t->sc_requests,
+	    t->sc_bytes_in, t->sc_bytes_out);
+	if (rt->rt_known)
+		fprintf(fp,
+		    ",\"requests_per_second\":%.3f"
+		    ",\"bytes_in_per_second\":%.3f"
+		    ",\"bytes_out_per_second\":%.3f",
+		    rt->rt_requests, rt->rt_bytes_in, rt->rt_bytes_out);
+	else
+		fprintf(fp,
+		    ",\"requests_per_second\":null"
+		    ",\"bytes_in_per_second\":null"
+		    ",\"bytes_out_per_second\":null");
+
+	fprintf(fp, ",\"responses\":{");
+	for (code = 0, sep = ""; code < SHM_STATUS_MAX; code++) {
+		if (t->sc_responses[code] == 0)
+			continue;
+		fprintf(
+		    fp, "%s\"%d\":%" PRIu64, sep, code, t->sc_responses[code]);
+		sep = ",";
+	}
+	fprintf(fp,
+	    "},\"log\":{\"written\":%" PRIu64 ",\"dropped\":%" PRIu64 "}",
+	    t->sc_log_written, t->sc_log_dropped);
+	fprintf(fp,
+	    ",\"websocket\":{\"upgrades\":%" PRIu64 ",\"open\":%" PRIu64
+	    ",\"messages_in\":%" PRIu64 ",\"messages_out\":%" PRIu64
+	    ",\"bytes_in\":%" PRIu64 ",\"bytes_out\":%" PRIu64 ",\"closes\":{",
+	    t->sc_ws_upgrades, t->sc_ws_open, t->sc_ws_messages_in,
+	    t->sc_ws_messages_out, t->sc_ws_bytes_in, t->sc_ws_bytes_out);
+	for (i = 0; i < SHM_WS_CLOSE_CLASSES; i++)
+		fprintf(fp, "%s\"%s\":%" PRIu64, i == 0 ? "" : ",",
+		    statsdump_close_class[i], t->sc_ws_closes[i]);
+	fprintf(fp, "}}");
+
+	fprintf(fp, ",\"latency_us\":{");
+	statsdump_json_percentile(fp, "p50", t->sc_latency, 500);
+	fputc(',', fp);
+	statsdump_json_percentile(fp, "p90", t->sc_latency, 900);
+	fputc(',', fp);
+	statsdump_json_percentile(fp, "p99", t->sc_latency, 990);
+	fprintf(fp, "},\"latency_histogram\":[");
+	for (i = 0; i < SHM_LATENCY_BUCKETS; i++)
+		fprintf(fp, "%s%" PRIu64, i == 0 ? "" : ",", t->sc_latency[i]);
+
+	fprintf(fp, "],\"workers\":[");
+	for (i = 0; i < sn->sn_nworkers; i++) {
+		sw = &sn->sn_workers[i];
+		fprintf(fp,
+		    "%s{\"slot\":%" PRIu32 ",\"id\":%" PRIu64
+		    ",\"pid\":%" PRIu64 ",\"generation\":%" PRIu64
+		    ",\"state\":\"%s\""
+		    ",\"started\":%" PRIu64 ",\"connections_accepted\":%" PRIu64
+		    ",\"connections_active\":%" PRIu64 ",\"requests\":%" PRIu64
+		    ",\"bytes_in\":%" PRIu64 ",\"bytes_out\":%" PRIu64 "}",
+		    i == 0 ? "" : ",", sw->sw_slot, sw->sw_id, sw->sw_pid,
+		    sw->sw_generation, statsdump_state_name(sw->sw_state),
+		    sw->sw_started, sw->sw_conn_accepted, sw->sw_conn_active,
+		    sw->sw_requests, sw->sw_bytes_in, sw->sw_bytes_out);
+	}
+	fprintf(fp, "]}\n");
+}
+
+/* Print the HELP and TYPE lines of a metric family. */
+static void
+statsdump_prom_family(
+    FILE *fp, const char *name, const char *type, const char *help)
+{
+	fprintf(fp, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* Print a metric family that has one sample without labels. */
+static void
+statsdump_prom_value(FILE *fp, const char *name, const char *help,
+    const char *type, uint64_t value)
+{
+	statsdump_prom_family(fp, name, type, help);
+	fprintf(fp, "%s %" PRIu64 "\n", name, value);
+}
+
+/* Print the report in the Prometheus text exposition format 0.0.4. */
+static void
+statsdump_prometheus(FILE *fp, const struct statsdump_snap *sn)
+{
+	const struct shm_counters *t = &sn->sn_total;
+	const struct statsdump_worker *sw;
+	uint64_t cum = 0;
+	char le[32];
+	uint32_t i;
+	int code;
+
+	statsdump_prom_value(fp, "pfhttpd_up",
+	    "1 if the master that writes the segment runs, 0 if the numbers "
+	    "are stale.",
+	    "gauge", sn->sn_stale == STATSDUMP_LIVE);
+	statsdump_prom_value(fp, "pfhttpd_start_time_seconds",
+	    "Start time of the master, unix seconds.", "gauge",
+	    sn->sn_start_time);
+	statsdump_prom_value(fp, "pfhttpd_generation",
+	    "Configuration generation, bumped on each reload.", "gauge",
+	    sn->sn_generation);
+	statsdump_prom_value(fp, "pfhttpd_reloads_failed_total",
+	    "Reloads refused for a bad configuration.", "counter",
+	    sn->sn_reloads_failed);
+	statsdump_prom_value(fp, "pfhttpd_connections_accepted_total",
+	    "Connections accepted.", "counter", t->sc_conn_accepted);
+	statsdump_prom_value(fp, "pfhttpd_connections_active",
+	    "Connections open now.", "gauge", t->sc_conn_active);
+	statsdump_prom_value(fp, "pfhttpd_requests_total", "Requests answered.",
+	    "counter", t->sc_requests);
+
+	statsdump_prom_family(fp, "pfhttpd_responses_total", "counter",
+	    "Responses by status code.");
+	for (code = 0; code < SHM_STATUS_MAX; code++)
+		if (t->sc_responses[code] != 0)
+			fprintf(fp,
+			    "pfhttpd_responses_total{code=\"%d\"} %" PRIu64
+			    "\n",
+			    code, t->sc_responses[code]);
+
+	statsdump_prom_value(fp, "pfhttpd_bytes_in_total",
+	    "Request bytes read.", "counter", t->sc_bytes_in);
+	statsdump_prom_value(fp, "pfhttpd_bytes_out_total",
+	    "Response bytes sent.", "counter", t->sc_bytes_out);
+	statsdump_prom_value(fp, "pfhttpd_log_records_written_total",
+	    "Access log records put in the log rings.", "counter",
+	    t->sc_log_written);
+	statsdump_prom_value(fp, "pfhttpd_log_records_dropped_total",
+	    "Access log records dropped because a log ring was full.",
+	    "counter", t->sc_log_dropped);
+	statsdump_prom_value(fp, "pfhttpd_websocket_upgrades_total",
+	    "WebSocket handshakes completed.", "counter", t->sc_ws_upgrades);
+	statsdump_prom_value(fp, "pfhttpd_websocket_open",
+	    "WebSocket connections open now.", "gauge", t->sc_ws_open);
+	statsdump_prom_value(fp, "pfhttpd_websocket_messages_in_total",
+	    "WebSocket messages received.", "counter", t->sc_ws_messages_in);
+	statsdump_prom_value(fp, "pfhttpd_websocket_messages_out_total",
+	    "WebSocket messages sent.", "counter", t->sc_ws_messages_out);
+	statsdump_prom_value(fp, "pfhttpd_websocket_bytes_in_total",
+	    "WebSocket message payload bytes received.", "counter",
+	    t->sc_ws_bytes_in);
+	statsdump_prom_value(fp, "pfhttpd_websocket_bytes_out_total",
+	    "WebSocket message payload bytes sent.", "counter",
+	    t->sc_ws_bytes_out);
+	statsdump_prom_family(fp, "pfhttpd_websocket_closes_total", "counter",
+	    "WebSocket closes by close code class.");
+	for (i = 0; i < SHM_WS_CLOSE_CLASSES; i++)
+		fprintf(fp,
+		    "pfhttpd_websocket_closes_total{class=\"%s\"} %" PRIu64
+		    "\n",
+		    statsdump_close_class[i], t->sc_ws_closes[i]);
+
+	/*
+	 * Bucket i holds [2^i, 2^(i+1)) us: le of bucket i is 2^(i+1) us.
+	 * The last bucket also holds longer durations, so only +Inf bounds it.
+	 */
+	statsdump_prom_family(fp, "pfhttpd_request_duration_seconds",
+	    "histogram",
+	    "Request durations from log2 buckets; _sum is estimated from "
+	    "the bucket midpoints.");
+	for (i = 0; i < SHM_LATENCY_BUCKETS - 1; i++) {
+		cum += t->sc_latency[i];
+		statsdump_fmt_le((uint64_t)1 << (i + 1), le, sizeof(le));
+		fprintf(fp,
+		    "pfhttpd_request_duration_seconds_bucket{le=\"%s\"} "
+		    "%" PRIu64 "\n",
+		    le, cum);
+	}
+	cum += t->sc_latency[SHM_LATENCY_BUCKETS - 1];
+	fprintf(fp,
+	    "pfhttpd_request_duration_seconds_bucket{le=\"+Inf\"} %" PRIu64
+	    "\n",
+	    cum);
+	fprintf(fp, "pfhttpd_request_duration_seconds_sum %.6f\n",
+	    statsdump_hist_sum(t->sc_latency));
+	fprintf(
+	    fp, "pfhttpd_request_duration_seconds_count %" PRIu64 "\n", cum);
+
+	/* Per worker: live slots only; exited ones are in the totals. */
+	statsdump_prom_family(fp, "pfhttpd_worker_requests_total", "counter",
+	    "Requests answered by a running worker.");
+	for (i = 0; i < sn->sn_nworkers; i++) {
+		sw = &sn->sn_workers[i];
+		if (sw->sw_state == SHM_SLOT_EXITED)
+			continue;
+		fprintf(fp,
+		    "pfhttpd_worker_requests_total{slot=\"%" PRIu32
+		    "\",pid=\"%" PRIu64 "\"} %" PRIu64 "\n",
+		    sw->sw_slot, sw->sw_pid, sw->sw_requests);
+	}
+	statsdump_prom_family(fp, "pfhttpd_worker_bytes_out_total", "counter",
+	    "Response bytes sent by a running worker.");
+	for (i = 0; i < sn->sn_nworkers; i++) {
+		sw = &sn->sn_workers[i];
+		if (sw->sw_state == SHM_SLOT_EXITED)
+			continue;
+		fprintf(fp,
+		    "pfhttpd_worker_bytes_out_total{slot=\"%" PRIu32
+		    "\",pid=\"%" PRIu64 "\"} %" PRIu64 "\n",
+		    sw->sw_slot, sw->sw_pid, sw->sw_bytes_out);
+	}
+	statsdump_prom_family(fp, "pfhttpd_worker_connections_active", "gauge",
+	    "Connections open now in a running worker.");
+	for (i = 0; i < sn->sn_nworkers; i++) {
+		sw = &sn->sn_workers[i];
+		if (sw->sw_state == SHM_SLOT_EXITED)
+			continue;
+		fprintf(fp,
+		    "pfhttpd_worker_connections_active{slot=\"%" PRIu32
+		    "\",pid=\"%" PRIu64 "\"} %" PRIu64 "\n",
+		    sw->sw_slot, sw->sw_pid, sw->sw_conn_active);
+	}
+}
+
+/* Print one report in the chosen format and flush it; 0, or -1 (errno). */
+static int
+statsdump_report(enum statsdump_format format, const char *path,
+    const struct statsdump_snap *sn, const struct statsdump_rate *rt)
+{
+	switch (format) {
+	case STATSDUMP_JSON:
+		statsdump_json(stdout, path, sn, rt);
+		break;
+	case STATSDUMP_PROMETHEUS:
+		statsdump_prometheus(stdout, sn);
+		break;
+	default:
+		statsdump_text(stdout, path, sn, rt);
+		break;
+	}
+	if (fflush(stdout) == EOF || ferror(stdout))
+		return -1;
+	return 0;
+}
+
+/*
+ * Print a report now, then every interval until SIGINT or SIGTERM (or
+ * once if interval is NULL). Rates appear from the second report on.
+ * Return the exit status.
+ */
+static int
+statsdump_watch(enum statsdump_format format, const char *path,
+    const struct timespec *interval)
+{
+	struct statsdump_snap snap[2];
+	struct statsdump_rate rate;
+	struct timespec next, now, left;
+	char err[STATSDUMP_ERR_LEN];
+	sigset_t stop;
+	int cur = 0, nreports = 0, sig, status = 0;
+
+	memset(snap, 0, sizeof(snap));
+	memset(&rate, 0, sizeof(rate));
+	/* Blocked, the stop signals wait for sigtimedwait(): no race. */
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGINT);
+	sigaddset(&stop, SIGTERM);
+	if (interval != NULL)
+		sigprocmask(SIG_BLOCK, &stop, NULL);
+	clock_gettime(CLOCK_MONOTONIC, &next);
+
+	for (;;) {
+		if (statsdump_read(path, &snap[cur], err, sizeof(err)) == -1) {
+			fprintf(stderr, "%s: %s\n", STATSDUMP_NAME, err);
+			status = 1;
+			break;
+		}
+		if (nreports++ > 0)
+			statsdump_rate(&snap[!cur], &snap[cur], &rate);
+		if (format == STATSDUMP_TEXT && nreports > 1)
+			putchar('\n');
+		if (statsdump_report(format, path, &snap[cur], &rate) == -1) {
+			fprintf(stderr, "%s: standard output: %s\n",
+			    STATSDUMP_NAME, strerror(errno));
+			status = 1;
+			break;
+		}
+		if (interval == NULL)
+			break;
+		cur = !cur;
+
+		/* Sleep to the next multiple of the interval, not drifting. */
+		next.tv_sec += interval->tv_sec;
+		next.tv_nsec += interval->tv_nsec;
+		if (next.tv_nsec >= 1000000000L) {
+			next.tv_sec++;
+			next.tv_nsec -= 1000000000L;
+		}
+		for (sig = 0;;) {
+			clock_gettime(CLOCK_MONOTONIC, &now);
+			left.tv_sec = next.tv_sec - now.tv_sec;
+			left.tv_nsec = next.tv_nsec - now.tv_nsec;
+			if (left.tv_nsec < 0) {
+				left.tv_sec--;
+				left.tv_nsec += 1000000000L;
+			}
+			if (left.tv_sec < 0) {
+				/* Fell behind (stopped, slow): start afresh. */
+				next = now;
+				left.tv_sec = left.tv_nsec = 0;
+			}
+			sig = sigtimedwait(&stop, NULL, &left);
+			if (sig != -1 || errno == EAGAIN)
+				break;
+		}
+		if (sig == SIGINT || sig == SIGTERM)
+			break;
+	}
+	free(snap[0].sn_workers);
+	free(snap[1].sn_workers);
+	return status;
+}
+
+/* Run statsdump. */
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+	    {"config", required_argument, NULL, 'c'},
+	    {"shm", required_argument, NULL, 's'},
+	    {"json", no_argument, NULL, STATSDUMP_OPT_JSON},
+	    {"prometheus", no_argument, NULL, STATSDUMP_OPT_PROM},
+	    {"watch", required_argument, NULL, 'w'},
+	    {"version", no_argument, NULL, 'V'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	enum statsdump_format format = STATSDUMP_TEXT;
+	const char *cfile = NULL, *spath = NULL;
+	struct timespec interval;
+	char *path;
+	int ch, watch = 0, nformats = 0, status;
+
+	while (
+	    (ch = getopt_long(argc, argv, "c:s:w:Vh", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			cfile = optarg;
+			break;
+		case 's':
+			spath = optarg;
+			break;
+		case STATSDUMP_OPT_JSON:
+			format = STATSDUMP_JSON;
+			nformats++;
+			break;
+		case STATSDUMP_OPT_PROM:
+			format = STATSDUMP_PROMETHEUS;
+			nformats++;
+			break;
+		case 'w':
+			if (statsdump_interval(optarg, &interval) == -1) {
+				fprintf(stderr,
+				    "%s: -w %s: expected a number of seconds "
+				    "from 0.001 to %.0f\n",
+				    STATSDUMP_NAME, optarg, STATSDUMP_MAX_WAIT);
+				return 1;
+			}
+			watch = 1;
+			break;
+		case 'V':
+			printf("%s (%s) %s\n", STATSDUMP_NAME, PFHTTPD_NAME,
+			    PFHTTPD_VERSION);
+			return 0;
+		case 'h':
+			statsdump_usage(stdout);
+			return 0;
+		default:
+			statsdump_usage(stderr);
+			return 1;
+		}
+	}
+	if (optind != argc || (cfile != NULL && spath != NULL) ||
+	    nformats > 1) {
+		if (optind != argc)
+			fprintf(stderr, "%s: unexpected argument: %s\n",
+			    STATSDUMP_NAME, argv[optind]);
+		else
+			fprintf(stderr, "%s: %s\n", STATSDUMP_NAME,
+			    nformats > 1 ? "--json and --prometheus exclude "
+					   "each other"
+					 : "-c and -s exclude each other");
+		statsdump_usage(stderr);
+		return 1;
+	}
+
+	if ((path = statsdump_shm_path(spath, cfile)) == NULL)
+		return 1;
+	status = statsdump_watch(format, path, watch ? &interval : NULL);
+	free(path);
+	return status;
+}

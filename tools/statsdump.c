@@ -15,6 +15,7 @@
 #include <limits.h>
 #include <math.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -752,6 +753,28 @@ statsdump_prom_family(
 	fprintf(fp, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
+/* Print a per-worker family: one sample (a uint64_t field) per live slot. */
+static void
+statsdump_prom_workers(FILE *fp, const struct statsdump_snap *sn,
+    const char *name, const char *type, const char *help, size_t field)
+{
+	const struct statsdump_worker *sw;
+	uint64_t value;
+	uint32_t i;
+
+	statsdump_prom_family(fp, name, type, help);
+	for (i = 0; i < sn->sn_nworkers; i++) {
+		sw = &sn->sn_workers[i];
+		if (sw->sw_state == SHM_SLOT_EXITED)
+			continue;
+		memcpy(&value, (const char *)sw + field, sizeof(value));
+		fprintf(fp,
+		    "%s{slot=\"%" PRIu32 "\",pid=\"%" PRIu64 "\"} %" PRIu64
+		    "\n",
+		    name, sw->sw_slot, sw->sw_pid, value);
+	}
+}
+
 /* Print a metric family that has one sample without labels. */
 static void
 statsdump_prom_value(FILE *fp, const char *name, const char *help,
@@ -766,7 +789,6 @@ static void
 statsdump_prometheus(FILE *fp, const struct statsdump_snap *sn)
 {
 	const struct shm_counters *t = &sn->sn_total;
-	const struct statsdump_worker *sw;
 	uint64_t cum = 0;
 	char le[32];
 	uint32_t i;
@@ -860,39 +882,15 @@ statsdump_prometheus(FILE *fp, const struct statsdump_snap *sn)
 	    fp, "pfhttpd_request_duration_seconds_count %" PRIu64 "\n", cum);
 
 	/* Per worker: live slots only; exited ones are in the totals. */
-	statsdump_prom_family(fp, "pfhttpd_worker_requests_total", "counter",
-	    "Requests answered by a running worker.");
-	for (i = 0; i < sn->sn_nworkers; i++) {
-		sw = &sn->sn_workers[i];
-		if (sw->sw_state == SHM_SLOT_EXITED)
-			continue;
-		fprintf(fp,
-		    "pfhttpd_worker_requests_total{slot=\"%" PRIu32
-		    "\",pid=\"%" PRIu64 "\"} %" PRIu64 "\n",
-		    sw->sw_slot, sw->sw_pid, sw->sw_requests);
-	}
-	statsdump_prom_family(fp, "pfhttpd_worker_bytes_out_total", "counter",
-	    "Response bytes sent by a running worker.");
-	for (i = 0; i < sn->sn_nworkers; i++) {
-		sw = &sn->sn_workers[i];
-		if (sw->sw_state == SHM_SLOT_EXITED)
-			continue;
-		fprintf(fp,
-		    "pfhttpd_worker_bytes_out_total{slot=\"%" PRIu32
-		    "\",pid=\"%" PRIu64 "\"} %" PRIu64 "\n",
-		    sw->sw_slot, sw->sw_pid, sw->sw_bytes_out);
-	}
-	statsdump_prom_family(fp, "pfhttpd_worker_connections_active", "gauge",
-	    "Connections open now in a running worker.");
-	for (i = 0; i < sn->sn_nworkers; i++) {
-		sw = &sn->sn_workers[i];
-		if (sw->sw_state == SHM_SLOT_EXITED)
-			continue;
-		fprintf(fp,
-		    "pfhttpd_worker_connections_active{slot=\"%" PRIu32
-		    "\",pid=\"%" PRIu64 "\"} %" PRIu64 "\n",
-		    sw->sw_slot, sw->sw_pid, sw->sw_conn_active);
-	}
+	statsdump_prom_workers(fp, sn, "pfhttpd_worker_requests_total",
+	    "counter", "Requests answered by a running worker.",
+	    offsetof(struct statsdump_worker, sw_requests));
+	statsdump_prom_workers(fp, sn, "pfhttpd_worker_bytes_out_total",
+	    "counter", "Response bytes sent by a running worker.",
+	    offsetof(struct statsdump_worker, sw_bytes_out));
+	statsdump_prom_workers(fp, sn, "pfhttpd_worker_connections_active",
+	    "gauge", "Connections open now in a running worker.",
+	    offsetof(struct statsdump_worker, sw_conn_active));
 }
 
 /* Print one report in the chosen format and flush it; 0, or -1 (errno). */

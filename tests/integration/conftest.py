@@ -125,8 +125,8 @@ def child_pids(pid):
         try:
             with open(f"/proc/{pid}/task/{tid}/children") as f:
                 kids += [int(x) for x in f.read().split()]
-        except FileNotFoundError:
-            pass
+        except (FileNotFoundError, ProcessLookupError):
+            pass  # the thread or process exited meanwhile
     return sorted(kids)
 
 
@@ -135,8 +135,8 @@ def proc_title(pid):
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as f:
             raw = f.read()
-    except FileNotFoundError:
-        return None
+    except (FileNotFoundError, ProcessLookupError):
+        return None  # it exited meanwhile
     return raw.split(b"\0", 1)[0].decode(errors="replace")
 
 

@@ -98,7 +98,7 @@ log_to_ring(const char *line, size_t len)
 	memcpy(lr.lr_message, line, len);
 	lr.lr_message[len] = '\0';
 	if ((n = logrec_encode(&lr, rec, sizeof(rec))) == 0 ||
-	    logring_put(log_ring, log_sh->sh_ring_size, rec, n) == -1)
+	    logring_put(log_ring, shm_ring_size(), rec, n) == -1)
 		return -1;
 	shm_logger_wake(log_sh);
 	return 0;

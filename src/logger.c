@@ -6,11 +6,19 @@
  * worker wakes after publishing a record (shm_logger_wake), so records are
  * written within moments and an idle logger costs nothing.
  *
+ * A record leaves its ring only once the batch holding it is written:
+ * the logger reads with a cursor per ring and releases the cursors after
+ * each flush, so a logger killed mid-batch makes its successor write
+ * those records again (a duplicate at worst, never a loss).
+ *
  * Signals only set flags here (there is no event loop to hand them to):
- *   SIGUSR1                   reopen the log files (after logrotate)
- *   SIGTERM, SIGINT, SIGQUIT  drain every ring, flush, exit
- * The master stops the logger only after every worker has exited, so the
- * final drain loses nothing.
+ *   SIGUSR1          reopen the log files (after logrotate)
+ *   SIGTERM          look at sh_logger_stop: the master sets it once every
+ *                    worker has exited, and only then does the logger
+ *                    drain every ring and exit (a SIGTERM sent to the
+ *                    whole process group does not cut it short)
+ *   SIGINT, SIGQUIT  ignored: the terminal's keys are for the master
+ * A logger whose master died drains and exits as well.
  */
 
 #include <sys/prctl.h>
@@ -36,7 +44,7 @@
 #define LOGGER_NAP_MS	   10	       /* pause between drains under load */
 
 static volatile sig_atomic_t logger_reopen_flag;
-static volatile sig_atomic_t logger_stop_flag;
+static volatile sig_atomic_t logger_stop_flag; /* look at sh_logger_stop */
 
 /* An output file with its batch buffer. */
 struct logger_file {
@@ -57,7 +65,11 @@ static struct {
 	const struct config *lg_cf;
 	struct logger_file lg_access;
 	struct logger_file lg_error;
-	struct logger_slot *lg_slots; /* sh_nslots entries */
+	struct logger_slot *lg_slots; /* one per slot */
+	uint64_t *lg_cursors;	      /* per ring: read, not yet released */
+	uint32_t lg_nslots;	      /* slots, from our own copy */
+	uint64_t lg_ring_size;	      /* ring bytes, from our own copy */
+	pid_t lg_master;	      /* the master that started us */
 	uint64_t lg_corrupt;	      /* records that did not decode */
 } logger;
 
@@ -109,6 +121,22 @@ logger_flush(struct logger_file *lf)
 	lf->lf_len = 0;
 }
 
+/*
+ * Write both batches, then hand the rings' bytes whose records they held
+ * back to the workers. Until then a record stays in its ring.
+ */
+static void
+logger_flush_all(void)
+{
+	uint32_t i;
+
+	logger_flush(&logger.lg_access);
+	logger_flush(&logger.lg_error);
+	for (i = 0; i < logger.lg_nslots; i++)
+		logring_release(
+		    shm_ring_at(logger.lg_sh, i), logger.lg_cursors[i]);
+}
+
 /* Add one line to a file's batch, flushing first if it would not fit. */
 static void
 logger_append(struct logger_file *lf, const char *line, size_t len)
@@ -116,7 +144,7 @@ logger_append(struct logger_file *lf, const char *line, size_t len)
 	if (lf->lf_path == NULL)
 		return;
 	if (lf->lf_len + len > sizeof(lf->lf_buf))
-		logger_flush(lf);
+		logger_flush_all(); /* covers only the records before this */
 	if (len > sizeof(lf->lf_buf))
 		len = sizeof(lf->lf_buf);
 	memcpy(lf->lf_buf + lf->lf_len, line, len);
@@ -142,25 +170,33 @@ logger_record(const struct logrec *lr)
 	}
 }
 
-/* Drain every ring once; return the number of records taken. */
+/*
+ * Read every ring once into the batches; return the records taken. The
+ * cursor of a ring moves past a record only once the record is in a
+ * batch, so a flush releases exactly what it wrote.
+ */
 static uint64_t
 logger_drain(void)
 {
-	struct shm_header *sh = logger.lg_sh;
 	static struct logrec lr;
 	unsigned char rec[LOGREC_MAX];
-	uint64_t taken = 0;
+	uint64_t taken = 0, next;
 	size_t n;
 	uint32_t i;
 
-	for (i = 0; i < sh->sh_nslots; i++) {
-		while ((n = logring_get(shm_ring_at(sh, i), sh->sh_ring_size,
-			    rec, sizeof(rec))) != 0) {
+	for (i = 0; i < logger.lg_nslots; i++) {
+		for (;;) {
+			next = logger.lg_cursors[i];
+			n = logring_read(shm_ring_at(logger.lg_sh, i),
+			    logger.lg_ring_size, &next, rec, sizeof(rec));
+			if (n == 0)
+				break;
 			taken++;
 			if (n == (size_t)-1 || logrec_decode(rec, n, &lr) == -1)
 				logger.lg_corrupt++;
 			else
 				logger_record(&lr);
+			logger.lg_cursors[i] = next;
 		}
 	}
 	return taken;
@@ -173,12 +209,16 @@ logger_report_drops(void)
 	struct shm_header *sh = logger.lg_sh;
 	struct logger_slot *ls;
 	struct shm_slot *slot;
-	uint64_t pid, dropped;
+	uint64_t pid, dropped, state;
 	uint32_t i;
 
-	for (i = 0; i < sh->sh_nslots; i++) {
+	for (i = 0; i < logger.lg_nslots; i++) {
 		slot = shm_slot_at(sh, i);
 		ls = &logger.lg_slots[i];
+		state = __atomic_load_n(&slot->ss_state, __ATOMIC_ACQUIRE);
+		if (state != SHM_SLOT_STARTING && state != SHM_SLOT_SERVING &&
+		    state != SHM_SLOT_DRAINING)
+			continue; /* its drops, if any, were reported live */
 		pid = __atomic_load_n(&slot->ss_pid, __ATOMIC_ACQUIRE);
 		dropped = __atomic_load_n(
 		    &slot->ss_c.sc_log_dropped, __ATOMIC_RELAXED);
@@ -205,7 +245,7 @@ logger_pending(void)
 {
 	uint32_t i;
 
-	for (i = 0; i < logger.lg_sh->sh_nslots; i++)
+	for (i = 0; i < logger.lg_nslots; i++)
 		if (logring_pending(shm_ring_at(logger.lg_sh, i)) != 0)
 			return 1;
 	return 0;
@@ -255,7 +295,7 @@ logger_nap(void)
 static void
 logger_signals(void)
 {
-	static const int sigs[] = {SIGUSR1, SIGTERM, SIGINT, SIGQUIT};
+	static const int sigs[] = {SIGUSR1, SIGTERM};
 	struct sigaction sa;
 	sigset_t none;
 	size_t i;
@@ -266,8 +306,40 @@ logger_signals(void)
 	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
 		sigaction(sigs[i], &sa, NULL);
 	signal(SIGHUP, SIG_IGN);
+	signal(SIGINT, SIG_IGN);
+	signal(SIGQUIT, SIG_IGN);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+/* Tell whether to drain and exit: the master says so, or it is gone. */
+static int
+logger_should_stop(void)
+{
+	return __atomic_load_n(
+		   &logger.lg_sh->sh_logger_stop, __ATOMIC_ACQUIRE) ||
+	    getppid() != logger.lg_master;
+}
+
+/*
+ * Note the drops reported so far (by an earlier logger) and take over the
+ * rings where they stand.
+ */
+static void
+logger_take_over(void)
+{
+	struct shm_slot *slot;
+	uint32_t i;
+
+	for (i = 0; i < logger.lg_nslots; i++) {
+		slot = shm_slot_at(logger.lg_sh, i);
+		logger.lg_slots[i].ls_pid =
+		    __atomic_load_n(&slot->ss_pid, __ATOMIC_ACQUIRE);
+		logger.lg_slots[i].ls_dropped = __atomic_load_n(
+		    &slot->ss_c.sc_log_dropped, __ATOMIC_RELAXED);
+		logger.lg_cursors[i] =
+		    logring_cursor(shm_ring_at(logger.lg_sh, i));
+	}
 }
 
 /* Run the logger until it is told to stop; never returns. */
@@ -284,9 +356,15 @@ logger_main(const struct config *cf, struct shm_header *sh)
 	logger.lg_access.lf_fd = -1;
 	logger.lg_error.lf_path = cf->cf_error_log;
 	logger.lg_error.lf_fd = -1;
-	logger.lg_slots = calloc(sh->sh_nslots, sizeof(*logger.lg_slots));
-	if (logger.lg_slots == NULL)
+	logger.lg_master = master_pid;
+	logger.lg_nslots = shm_nslots();
+	logger.lg_ring_size = shm_ring_size();
+	logger.lg_slots = calloc(logger.lg_nslots, sizeof(*logger.lg_slots));
+	logger.lg_cursors =
+	    calloc(logger.lg_nslots, sizeof(*logger.lg_cursors));
+	if (logger.lg_slots == NULL || logger.lg_cursors == NULL)
 		fatal("calloc");
+	logger_take_over();
 	logger_open(&logger.lg_access);
 	logger_open(&logger.lg_error);
 	priv_drop(cf);
@@ -302,8 +380,7 @@ logger_main(const struct config *cf, struct shm_header *sh)
 		uint64_t taken = logger_drain();
 
 		logger_report_drops();
-		logger_flush(&logger.lg_access);
-		logger_flush(&logger.lg_error);
+		logger_flush_all();
 		if (logger_reopen_flag) {
 			logger_reopen_flag = 0;
 			logger_open(&logger.lg_access);
@@ -312,11 +389,12 @@ logger_main(const struct config *cf, struct shm_header *sh)
 				log_warn("reopen error log");
 			log_info("log files reopened");
 		}
-		if (logger_stop_flag) {
+		logger_stop_flag = 0;
+		if (logger_should_stop()) {
 			/* The workers are gone: what the rings hold is all. */
-			logger_drain();
-			logger_flush(&logger.lg_access);
-			logger_flush(&logger.lg_error);
+			while (logger_drain() != 0)
+				logger_flush_all();
+			logger_flush_all();
 			exit(0);
 		}
 		if (taken == 0)

@@ -139,34 +139,36 @@ logring_put(struct shm_ring *rg, uint64_t size, const void *rec, size_t len)
 }
 
 /*
- * Consumer: take the next record out of ring rg of size data bytes, copy
- * its payload into buf and return its length, skipping padding markers;
- * return 0 if the ring is empty. Return (size_t)-1 if the record is longer
- * than buflen (it is consumed, not copied), or if the ring holds an
- * impossible header or counters: everything pending is then dropped so the
- * ring cannot get stuck.
+ * Consumer: read the record at *cursor (a position at or after rg_tail)
+ * in ring rg of size data bytes without releasing it: copy its payload
+ * into buf, move *cursor past it and return its length, skipping padding
+ * markers; return 0 if nothing is published past *cursor. Return
+ * (size_t)-1 if the record is longer than buflen (it is skipped, not
+ * copied), or if the ring holds an impossible header or counters:
+ * *cursor then moves to the head, so that releasing it drops everything
+ * pending and the ring cannot get stuck. The producer may not reuse the
+ * bytes until logring_release() hands them back.
  */
 size_t
-logring_get(struct shm_ring *rg, uint64_t size, void *buf, size_t buflen)
+logring_read(struct shm_ring *rg, uint64_t size, uint64_t *cursor, void *buf,
+    size_t buflen)
 {
 	const uint8_t *data = logring_data(rg);
-	uint64_t head, tail, start, avail, pos, room, framed;
+	uint64_t head, tail, avail, pos, room, framed;
 	uint32_t len;
-	size_t ret;
 
 	/*
 	 * Acquire: pairs with the producer's release store of rg_head; every
 	 * byte before head is written and visible before we read it.
 	 */
 	head = __atomic_load_n(&rg->rg_head, __ATOMIC_ACQUIRE);
-	/* Our own counter: only this process writes it. */
-	start = tail = __atomic_load_n(&rg->rg_tail, __ATOMIC_RELAXED);
+	tail = *cursor;
 
 	for (;;) {
 		avail = head - tail;
 		if (avail == 0) {
-			ret = 0;
-			break;
+			*cursor = tail;
+			return 0;
 		}
 		if (avail > size)
 			goto corrupt;
@@ -190,30 +192,52 @@ logring_get(struct shm_ring *rg, uint64_t size, void *buf, size_t buflen)
 		if (len == 0 || framed > size / 2 || framed > avail ||
 		    framed > room)
 			goto corrupt;
+		*cursor = tail + framed;
 		if (len > buflen)
-			ret = (size_t)-1;
-		else {
-			memcpy(buf, data + pos + LOGRING_HDR, len);
-			ret = len;
-		}
-		tail += framed;
-		break;
+			return (size_t)-1;
+		memcpy(buf, data + pos + LOGRING_HDR, len);
+		return len;
 	}
 
-	/*
-	 * Release: pairs with the producer's acquire load of rg_tail; our
-	 * copy above is complete before the producer may overwrite the
-	 * bytes. Skip the store when nothing moved, so polling an empty
-	 * ring does not bounce the cache line.
-	 */
-	if (tail != start)
-		__atomic_store_n(&rg->rg_tail, tail, __ATOMIC_RELEASE);
-	return ret;
-
 corrupt:
-	/* Drop everything published so far; same ordering as above. */
-	__atomic_store_n(&rg->rg_tail, head, __ATOMIC_RELEASE);
+	*cursor = head;
 	return (size_t)-1;
+}
+
+/* Consumer: where the next read starts (rg_tail; only we move it). */
+uint64_t
+logring_cursor(const struct shm_ring *rg)
+{
+	return __atomic_load_n(&rg->rg_tail, __ATOMIC_RELAXED);
+}
+
+/*
+ * Consumer: hand the bytes before cursor back to the producer. Release:
+ * pairs with the producer's acquire load of rg_tail, so our copies of
+ * those bytes are complete before the producer may overwrite them. The
+ * store is skipped when nothing moved, so polling an empty ring does not
+ * bounce the cache line.
+ */
+void
+logring_release(struct shm_ring *rg, uint64_t cursor)
+{
+	if (cursor != __atomic_load_n(&rg->rg_tail, __ATOMIC_RELAXED))
+		__atomic_store_n(&rg->rg_tail, cursor, __ATOMIC_RELEASE);
+}
+
+/*
+ * Consumer: take the next record out of ring rg at once (read it, then
+ * release it); the same returns as logring_read().
+ */
+size_t
+logring_get(struct shm_ring *rg, uint64_t size, void *buf, size_t buflen)
+{
+	uint64_t cursor = logring_cursor(rg);
+	size_t ret;
+
+	ret = logring_read(rg, size, &cursor, buf, buflen);
+	logring_release(rg, cursor);
+	return ret;
 }
 
 /*

@@ -26,11 +26,13 @@
 #include "pfhttpd.h"
 #include "shm.h"
 
-#define MASTER_QUICK_DEATH_MS 1000  /* a worker dying sooner died "at once" */
-#define MASTER_BACKOFF_MIN_MS 250   /* first delay after a quick death */
-#define MASTER_BACKOFF_MAX_MS 30000 /* longest delay between respawns */
-#define MASTER_KILL_FAST_MS   5000  /* fast stop: SIGKILL after this */
-#define MASTER_KILL_GRACE_MS  2000  /* graceful stop: beyond the timeout */
+#define MASTER_QUICK_DEATH_MS	     1000 /* a worker dying sooner died "at once" */
+#define MASTER_BACKOFF_MIN_MS	     250   /* first delay after a quick death */
+#define MASTER_BACKOFF_MAX_MS	     30000 /* longest delay between respawns */
+#define MASTER_KILL_FAST_MS	     5000  /* fast stop: SIGKILL after this */
+#define MASTER_KILL_GRACE_MS	     2000 /* graceful stop: beyond the timeout */
+#define MASTER_LOGGER_BACKOFF_MAX_MS 1000 /* the rings fill meanwhile */
+#define MASTER_STOP_LOGGER_TRIES     3	  /* loggers started to drain a stop */
 
 /* The signals the master handles, one m_signals[] event each. */
 static const int master_signals[] = {
@@ -128,7 +130,7 @@ master_slot_alloc(void)
 	uint64_t state;
 	uint32_t i;
 
-	for (i = 0; i < master.m_sh->sh_nslots; i++) {
+	for (i = 0; i < shm_nslots(); i++) {
 		slot = shm_slot_at(master.m_sh, i);
 		state = __atomic_load_n(&slot->ss_state, __ATOMIC_ACQUIRE);
 		if (state == SHM_SLOT_FREE ||
@@ -137,6 +139,18 @@ master_slot_alloc(void)
 			return (int)i;
 	}
 	return -1;
+}
+
+/* Tell whether any log ring still holds records. */
+static int
+master_rings_pending(void)
+{
+	uint32_t i;
+
+	for (i = 0; i < shm_nslots(); i++)
+		if (logring_pending(shm_ring_at(master.m_sh, i)) != 0)
+			return 1;
+	return 0;
 }
 
 /* Make slot i ready for worker ch: zero counters, identity, STARTING. */
@@ -315,8 +329,10 @@ master_schedule_respawn(struct child *ch)
 			   : (long long)MASTER_BACKOFF_MIN_MS << shift;
 	if (delay > MASTER_BACKOFF_MAX_MS)
 		delay = MASTER_BACKOFF_MAX_MS;
-	log_warnx("worker %d died soon after start; respawning in %lld ms",
-	    ch->ch_id, delay);
+	if (ch->ch_id == 0 && delay > MASTER_LOGGER_BACKOFF_MAX_MS)
+		delay = MASTER_LOGGER_BACKOFF_MAX_MS;
+	log_warnx("%s %d died soon after start; starting it again in %lld ms",
+	    ch->ch_id ? "worker" : "logger", ch->ch_id, delay);
 	tv = master_tv(delay);
 	evtimer_add(ch->ch_respawn, &tv);
 }
@@ -342,6 +358,7 @@ master_log_exit(struct child *ch, pid_t pid, int status)
 static void
 master_reap(void)
 {
+	struct timeval tv;
 	struct child *ch;
 	pid_t pid;
 	int i, status;
@@ -360,6 +377,13 @@ master_reap(void)
 		master_slot_fold(ch);
 		if (master.m_stop == MASTER_RUNNING)
 			master_schedule_respawn(ch);
+		else if (ch->ch_id == 0 && master_rings_pending() &&
+		    ch->ch_quick_deaths++ < MASTER_STOP_LOGGER_TRIES) {
+			/* The records must still be written. */
+			master_spawn(ch);
+			tv = master_tv(MASTER_KILL_FAST_MS);
+			evtimer_add(master.m_kill_timer, &tv);
+		}
 	}
 	if (master.m_stop != MASTER_RUNNING)
 		master_stop_progress();
@@ -374,12 +398,18 @@ master_stop_progress(void)
 {
 	int i;
 
+	struct timeval tv;
+
 	if (master_running(1) == 0 && !master.m_logger_stopped) {
 		master.m_logger_stopped = 1;
+		__atomic_store_n(
+		    &master.m_sh->sh_logger_stop, 1, __ATOMIC_RELEASE);
 		for (i = 0; i < master.m_nchildren; i++)
 			if (master.m_children[i].ch_id == 0 &&
 			    master.m_children[i].ch_pid != 0)
 				kill(master.m_children[i].ch_pid, SIGTERM);
+		tv = master_tv(MASTER_KILL_FAST_MS);
+		evtimer_add(master.m_kill_timer, &tv);
 	}
 	if (master_running(0) == 0)
 		event_base_loopexit(master.m_base, NULL);
@@ -392,9 +422,15 @@ master_kill_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	(void)arg;
-	log_warnx(
-	    "%d process(es) still running; killing them", master_running(0));
-	master_signal_children(SIGKILL);
+	if (master_running(1) > 0) {
+		/* The logger stays: it drains what the workers wrote. */
+		log_warnx("%d worker(s) still running; killing them",
+		    master_running(1));
+		master_signal_workers(SIGKILL);
+	} else {
+		log_warnx("the logger did not finish draining; killing it");
+		master_signal_children(SIGKILL);
+	}
 }
 
 /* Begin a fast or graceful stop (a fast one may cut a graceful short). */
@@ -487,7 +523,8 @@ master_run(struct config *cf)
 	    (uint64_t)cf->cf_ring_size, err, sizeof(err));
 	if (master.m_sh == NULL)
 		fatalx("shared memory: %s", err);
-	priv_chown(cf, cf->cf_shm_path);
+	/* Root keeps it; the group may read it (statsdump). */
+	priv_chgrp(cf, cf->cf_shm_path);
 	if (priv_prepare_file(cf, cf->cf_access_log) == -1)
 		fatal("access log %s", cf->cf_access_log);
 

@@ -225,6 +225,8 @@ struct shm_header *shm_create(const char *path, uint32_t nslots,
     uint64_t ring_size, char *err, size_t errlen);
 struct shm_header *shm_attach(const char *path, char *err, size_t errlen);
 void shm_detach(struct shm_header *sh);
+uint32_t shm_nslots(void);
+uint64_t shm_ring_size(void);
 struct shm_slot *shm_slot_at(struct shm_header *sh, uint32_t i);
 struct shm_ring *shm_ring_at(struct shm_header *sh, uint32_t i);
 int shm_master_alive(const struct shm_header *sh);
@@ -238,6 +240,10 @@ int logring_put(
 size_t logring_get(
     struct shm_ring *rg, uint64_t size, void *buf, size_t buflen);
 uint64_t logring_pending(const struct shm_ring *rg);
+size_t logring_read(struct shm_ring *rg, uint64_t size, uint64_t *cursor,
+    void *buf, size_t buflen);
+uint64_t logring_cursor(const struct shm_ring *rg);
+void logring_release(struct shm_ring *rg, uint64_t cursor);
 
 /* logrec.c */
 #define LOGREC_MAX	   4096 /* largest encoded record, bytes */
@@ -287,6 +293,7 @@ size_t logfmt_access(
 void priv_check(const struct config *cf);
 void priv_drop(const struct config *cf);
 void priv_chown(const struct config *cf, const char *path);
+void priv_chgrp(const struct config *cf, const char *path);
 int priv_prepare_file(const struct config *cf, const char *path);
 
 /* logger.c */

@@ -63,6 +63,18 @@ priv_chown(const struct config *cf, const char *path)
 		log_warn("chown %s", path);
 }
 
+/* Give a file to the configured group, keeping its owner (root). */
+void
+priv_chgrp(const struct config *cf, const char *path)
+{
+	uid_t uid;
+	gid_t gid;
+
+	if (path != NULL && priv_ids(cf, &uid, &gid) &&
+	    chown(path, (uid_t)-1, gid) == -1)
+		log_warn("chgrp %s", path);
+}
+
 /*
  * Create a log file if needed and hand it to the workers' user, so that a
  * process without privileges can reopen it; 0, or -1 with errno.

@@ -26,6 +26,20 @@
 
 #define SHM_ROUND(x, a) (((x) + (a)-1) & ~((uint64_t)(a)-1))
 
+/*
+ * The layout as this process made or checked it. Every address in the
+ * segment is computed from this copy, never from the header, which the
+ * workers (unprivileged, possibly compromised) can write: a bogus offset
+ * there must not steer the root master's writes or crash the logger.
+ */
+static struct {
+	uint32_t sg_nslots;
+	uint64_t sg_slots_offset;
+	uint64_t sg_rings_offset;
+	uint64_t sg_ring_size;
+	uint64_t sg_ring_stride;
+} shm_geom;
+
 /* Compute the offsets of the slots and rings; return the total size. */
 static uint64_t
 shm_layout(uint32_t nslots, uint64_t ring_size, uint64_t *slots_offset,
@@ -90,9 +104,41 @@ shm_create(const char *path, uint32_t nslots, uint64_t ring_size, char *err,
 	sh->sh_rings_offset = rings_offset;
 	sh->sh_ring_size = ring_size;
 	sh->sh_ring_stride = ring_stride;
+	shm_geom.sg_nslots = nslots;
+	shm_geom.sg_slots_offset = slots_offset;
+	shm_geom.sg_rings_offset = rings_offset;
+	shm_geom.sg_ring_size = ring_size;
+	shm_geom.sg_ring_stride = ring_stride;
 	/* The magic last: a reader never sees a half-made header as valid. */
 	__atomic_store_n(&sh->sh_magic, SHM_MAGIC, __ATOMIC_RELEASE);
 	return sh;
+}
+
+/*
+ * Check that the header's layout is the one shm_layout() makes for its
+ * slot count and ring size, and remember it: 1 if so, else 0.
+ */
+static int
+shm_geometry_fits(const struct shm_header *sh)
+{
+	uint64_t size, slots_offset, rings_offset, ring_stride;
+
+	if (sh->sh_nslots == 0 || sh->sh_nslots > 65536 ||
+	    sh->sh_ring_size < 4096 || sh->sh_ring_size > (1ULL << 32) ||
+	    (sh->sh_ring_size & (sh->sh_ring_size - 1)) != 0)
+		return 0;
+	size = shm_layout(sh->sh_nslots, sh->sh_ring_size, &slots_offset,
+	    &rings_offset, &ring_stride);
+	if (size != sh->sh_size || slots_offset != sh->sh_slots_offset ||
+	    rings_offset != sh->sh_rings_offset ||
+	    ring_stride != sh->sh_ring_stride)
+		return 0;
+	shm_geom.sg_nslots = sh->sh_nslots;
+	shm_geom.sg_slots_offset = slots_offset;
+	shm_geom.sg_rings_offset = rings_offset;
+	shm_geom.sg_ring_size = sh->sh_ring_size;
+	shm_geom.sg_ring_stride = ring_stride;
+	return 1;
 }
 
 /* Map an existing segment read-only, refusing a wrong magic or version. */
@@ -144,9 +190,12 @@ shm_attach(const char *path, char *err, size_t errlen)
 		    path, sh->sh_version, SHM_VERSION);
 	} else if (sh->sh_size != (uint64_t)st.st_size ||
 	    sh->sh_header_size != sizeof(struct shm_header) ||
-	    sh->sh_slot_size != sizeof(struct shm_slot)) {
+	    sh->sh_slot_size != sizeof(struct shm_slot) ||
+	    !shm_geometry_fits(sh)) {
 		snprintf(err, errlen,
-		    "%s: segment sizes do not match its header", path);
+		    "%s: corrupt segment header (its sizes and offsets do "
+		    "not match)",
+		    path);
 	} else
 		return sh;
 	munmap(sh, (size_t)st.st_size);
@@ -161,20 +210,34 @@ shm_detach(struct shm_header *sh)
 		munmap(sh, sh->sh_size);
 }
 
-/* Return worker slot i. */
+/* Return the number of worker slots (of this process's copy). */
+uint32_t
+shm_nslots(void)
+{
+	return shm_geom.sg_nslots;
+}
+
+/* Return the data bytes of each log ring (of this process's copy). */
+uint64_t
+shm_ring_size(void)
+{
+	return shm_geom.sg_ring_size;
+}
+
+/* Return worker slot i (i < shm_nslots()). */
 struct shm_slot *
 shm_slot_at(struct shm_header *sh, uint32_t i)
 {
-	return (struct shm_slot *)((char *)sh + sh->sh_slots_offset +
-	    (uint64_t)i * sh->sh_slot_size);
+	return (struct shm_slot *)((char *)sh + shm_geom.sg_slots_offset +
+	    (uint64_t)i * sizeof(struct shm_slot));
 }
 
-/* Return the log ring of slot i. */
+/* Return the log ring of slot i (i < shm_nslots()). */
 struct shm_ring *
 shm_ring_at(struct shm_header *sh, uint32_t i)
 {
-	return (struct shm_ring *)((char *)sh + sh->sh_rings_offset +
-	    (uint64_t)i * sh->sh_ring_stride);
+	return (struct shm_ring *)((char *)sh + shm_geom.sg_rings_offset +
+	    (uint64_t)i * shm_geom.sg_ring_stride);
 }
 
 /* Tell whether the master that owns the segment still runs. */
@@ -224,7 +287,7 @@ shm_totals(const struct shm_header *sh, struct shm_counters *out)
 		}
 		memset(out, 0, sizeof(*out));
 		shm_counters_add(out, &sh->sh_retired);
-		for (i = 0; i < sh->sh_nslots; i++) {
+		for (i = 0; i < shm_geom.sg_nslots; i++) {
 			slot = shm_slot_at(h, i);
 			state =
 			    __atomic_load_n(&slot->ss_state, __ATOMIC_ACQUIRE);

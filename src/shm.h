@@ -111,6 +111,8 @@ struct shm_header {
 	uint32_t sh_logger_asleep;  /* the logger sleeps on sh_logger_wake */
 	uint64_t sh_fold_seq;	    /* odd while the master folds a slot */
 	uint64_t sh_reloads_failed; /* reloads refused for a bad config */
+	uint32_t sh_logger_stop;    /* master: workers gone, drain and exit */
+	uint32_t sh_pad32;
 	uint8_t sh_pad[SHM_CACHELINE];
 	struct shm_counters sh_retired; /* sum of reaped workers' counters */
 } __attribute__((aligned(SHM_CACHELINE)));

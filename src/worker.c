@@ -223,7 +223,7 @@ worker_request_done(struct worker *w, const struct request_done *rd)
 	worker_copy_field(
 	    lr.lr_agent, LOGREC_AGENT_MAX, rd->rd_agent, strlen(rd->rd_agent));
 	if ((n = logrec_encode(&lr, rec, sizeof(rec))) != 0 &&
-	    logring_put(w->w_ring, w->w_sh->sh_ring_size, rec, n) == 0) {
+	    logring_put(w->w_ring, shm_ring_size(), rec, n) == 0) {
 		shm_count(&sc->sc_log_written, 1);
 		shm_logger_wake(w->w_sh);
 	} else

@@ -95,8 +95,6 @@ static const char *statsdump_close_class[SHM_WS_CLOSE_CLASSES] = {
 static void statsdump_usage(FILE *fp);
 static int statsdump_interval(const char *s, struct timespec *ts);
 static char *statsdump_shm_path(const char *spath, const char *cfile);
-static int statsdump_check(
-    struct shm_header *sh, const char *path, char *err, size_t errlen);
 static enum statsdump_stale statsdump_master_alive(const struct shm_header *sh);
 static void statsdump_totals(struct shm_header *sh, struct statsdump_snap *sn);
 static int statsdump_read(
@@ -203,31 +201,6 @@ statsdump_shm_path(const char *spath, const char *cfile)
 }
 
 /*
- * Check what shm_attach() does not: that the slots the header describes
- * lie inside the mapping, so reading them cannot fault.
- */
-static int
-statsdump_check(
-    struct shm_header *sh, const char *path, char *err, size_t errlen)
-{
-	uint64_t need;
-
-	need = (uint64_t)sh->sh_nslots * sh->sh_slot_size;
-	if (sh->sh_slots_offset < sh->sh_header_size ||
-	    sh->sh_slots_offset % SHM_CACHELINE != 0 ||
-	    sh->sh_slots_offset > sh->sh_size ||
-	    need > sh->sh_size - sh->sh_slots_offset) {
-		snprintf(err, errlen,
-		    "%s: corrupt segment header (%" PRIu32
-		    " slots at offset %" PRIu64 " do not fit in %" PRIu64
-		    " bytes)",
-		    path, sh->sh_nslots, sh->sh_slots_offset, sh->sh_size);
-		return -1;
-	}
-	return 0;
-}
-
-/*
  * Tell whether the master that owns the segment runs. Beyond
  * shm_master_alive(), a process that has the pid but whose name (the
  * master sets it to "pfhttpd: master") is not pfhttpd's has reused the
@@ -306,10 +279,7 @@ statsdump_read(
 
 	if ((sh = shm_attach(path, err, errlen)) == NULL)
 		return -1;
-	if (statsdump_check(sh, path, err, errlen) == -1) {
-		shm_detach(sh);
-		return -1;
-	}
+	/* shm_attach() checked that the slots and rings lie in the map. */
 	free(sn->sn_workers);
 	memset(sn, 0, sizeof(*sn));
 	sn->sn_workers = calloc(sh->sh_nslots + 1, sizeof(*sn->sn_workers));

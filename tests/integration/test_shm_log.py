@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import threading
+import time
 
 import pytest
 
@@ -64,7 +65,13 @@ def load(server, requests, connections=4, path_for=None):
         for i in indexes:
             sock.sendall(request_bytes(path_for(i),
                                        headers=["User-Agent: load"]))
-            got.append(reader.read_response().status)
+            resp = reader.read_response()
+            got.append(resp.status)
+            if resp.header("Connection") == "close":
+                # max_keepalive_requests reached: a new connection.
+                sock.close()
+                sock = server.connect()
+                reader = Reader(sock)
         sock.close()
         with lock:
             statuses.extend(got)
@@ -277,3 +284,70 @@ def test_stop_drains_every_record_before_the_logger_exits(start_server):
     server.signal(signal.SIGTERM)
     assert server.wait_exit() == 0
     assert len(access_lines(server)) == 200
+
+
+def test_signals_to_the_whole_group_do_not_stop_the_logger_early(
+        start_server):
+    # Ctrl-\\ in a terminal, or kill -QUIT -PGID, reaches every process at
+    # once; the logger must outlive the workers' in-flight responses.
+    server = start_server(workers=1)
+    logger_pid(server)
+    sock = server.connect(rcvbuf=64 * 1024)
+    sock.sendall(request_bytes("/big.bin"))
+    reader = Reader(sock, timeout=60)
+    reader.read_head()
+    os.killpg(server.pid, signal.SIGQUIT)  # the daemon leads its group
+    data = reader.read_until_close()
+    assert len(data) == 64 * 1024 * 1024
+    sock.close()
+    assert server.wait_exit() == 0
+    assert [l for l in access_lines(server) if "/big.bin" in l]
+
+
+def test_logger_killed_mid_batch_writes_every_record_again(start_server):
+    server = start_server(workers=1)
+    old = logger_pid(server)
+    os.kill(old, signal.SIGSTOP)
+    load(server, 3000, connections=2)
+    report = counted(server, 3000)
+    assert report["log"]["written"] == 3000
+    # Resume it and kill it while it works through 3000 records: the
+    # batch it had not written yet must not be lost.
+    os.kill(old, signal.SIGCONT)
+    time.sleep(0.002)  # let it start on the batch, not finish it
+    os.kill(old, signal.SIGKILL)
+    poll(lambda: logger_pids(server) not in ([], [old]), 10,
+         what="a new logger")
+    # A record may be written twice, never lost.
+    poll(lambda: len(access_lines(server)) >= 3000, 10,
+         what="every record on disk")
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to drop to nobody")
+def test_segment_stays_root_owned_with_the_group_when_user_is_set(
+        start_server):
+    import grp
+    server = start_server(user="nobody", group="nogroup")
+    st = os.stat(server.shm_path)
+    assert (st.st_uid, st.st_gid) == (0, grp.getgrnam("nogroup").gr_gid)
+    assert st.st_mode & 0o777 == 0o640
+
+
+def test_master_ignores_a_bogus_layout_written_into_the_header(
+        start_server):
+    import struct
+    server = start_server()
+    load(server, 20)
+    before = settled(server, 20)
+    # A compromised worker can write the header: scribble the slot offset
+    # (offset 56: magic, version, header size, size, master pid, start
+    # time, generation, slot count, slot size come first).
+    with open(server.shm_path, "r+b") as f:
+        f.seek(56)
+        f.write(struct.pack("<Q", 1 << 44))
+    victim = server.workers()[0]
+    os.kill(victim, signal.SIGKILL)  # the master folds the slot: must hold
+    server.wait_workers(2, exclude=(victim,))
+    assert server.proc.poll() is None
+    assert server.get("/hello.txt").status == 200
+    assert before["requests"] == 20

@@ -272,6 +272,42 @@ test_put_then_get_returns_same_bytes(void **state)
 	free(rg);
 }
 
+/*
+ * A read without a release leaves the record in the ring: the space stays
+ * taken and the next reader (a restarted logger) reads it again; after the
+ * release it is gone.
+ */
+static void
+test_read_without_release_keeps_the_record_for_the_next_reader(void **state)
+{
+	struct shm_ring *rg = ring_new(SMALL);
+	uint8_t buf[100];
+	uint64_t cursor, again;
+
+	(void)state;
+	put_record(rg, SMALL, 1, 100);
+	put_record(rg, SMALL, 2, 100);
+	cursor = logring_cursor(rg);
+	assert_int_equal(
+	    logring_read(rg, SMALL, &cursor, buf, sizeof(buf)), 100);
+	assert_true(record_check(buf, 1, 100));
+	assert_int_equal(
+	    logring_read(rg, SMALL, &cursor, buf, sizeof(buf)), 100);
+	assert_true(record_check(buf, 2, 100));
+	assert_int_not_equal(logring_pending(rg), 0);
+
+	/* Another reader starts where the released tail stands. */
+	again = logring_cursor(rg);
+	assert_int_equal(
+	    logring_read(rg, SMALL, &again, buf, sizeof(buf)), 100);
+	assert_true(record_check(buf, 1, 100));
+
+	logring_release(rg, cursor);
+	assert_int_equal(logring_pending(rg), 0);
+	assert_int_equal(logring_get(rg, SMALL, buf, sizeof(buf)), 0);
+	free(rg);
+}
+
 /* Many records of varied sizes come out in the order they went in. */
 static void
 test_records_come_out_in_fifo_order(void **state)
@@ -711,6 +747,8 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_put_then_get_returns_same_bytes),
+	    cmocka_unit_test(
+		test_read_without_release_keeps_the_record_for_the_next_reader),
 	    cmocka_unit_test(test_records_come_out_in_fifo_order),
 	    cmocka_unit_test(test_full_ring_refuses_put_and_changes_nothing),
 	    cmocka_unit_test(test_wrap_around_with_padding_keeps_contents),

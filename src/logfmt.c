@@ -18,6 +18,13 @@
 
 #include "pfhttpd.h"
 
+/*
+ * Longer than the longest line any record can make, every byte of every
+ * field escaped (13150 bytes in JSON): with a buffer this large the
+ * measuring pass is skipped.
+ */
+#define LOGFMT_WORST_LINE 14000
+
 #define LOGFMT_UNIT_MAX 8  /* longest output of one input unit */
 #define LOGFMT_TIME_MAX 32 /* time text and NUL */
 #define LOGFMT_NUM_MAX	24 /* a 64-bit integer and NUL */
@@ -247,6 +254,27 @@ logfmt_digits(char *p, unsigned long v, int n)
 }
 
 /*
+ * gmtime_r() with a one-entry cache: the logger formats many records of
+ * the same second. Return 1, or 0 if the time cannot be broken down.
+ */
+static int
+logfmt_gmtime(time_t sec, struct tm *tm)
+{
+	static time_t cached_sec = -1;
+	static struct tm cached_tm;
+
+	if (sec != cached_sec) {
+		if (gmtime_r(&sec, &cached_tm) == NULL) {
+			cached_sec = -1;
+			return 0;
+		}
+		cached_sec = sec;
+	}
+	*tm = cached_tm;
+	return 1;
+}
+
+/*
  * Format the time t (unix microseconds, UTC) into buf, NUL-terminated:
  * the CLF form, "21/Nov/2026:10:43:10 +0000", or with iso set the ISO 8601
  * form, "2026-11-21T10:43:10.123456Z". Times after year 9999 show as its
@@ -266,7 +294,7 @@ logfmt_time(uint64_t t, int iso, char buf[LOGFMT_TIME_MAX])
 		sec = (time_t)(t / 1000000);
 		usec = (unsigned long)(t % 1000000);
 	}
-	if (gmtime_r(&sec, &tm) == NULL)
+	if (!logfmt_gmtime(sec, &tm))
 		memset(&tm, 0, sizeof(tm)); /* cannot happen in range */
 	if (tm.tm_mon < 0 || tm.tm_mon > 11)
 		tm.tm_mon = 0;
@@ -513,7 +541,8 @@ logfmt_access(
 		return 0;
 
 	logfmt_line_init(&ll, lr, fmt);
-	n = logfmt_pass(&ll, NULL, 0);
+	/* Room for any line of any record: one pass writes it. */
+	n = len > LOGFMT_WORST_LINE ? 0 : logfmt_pass(&ll, NULL, 0);
 	if (n >= len) {
 		memcpy(need, ll.ll_got, sizeof(need));
 		memcpy(ll.ll_cap, ll.ll_min, sizeof(ll.ll_cap));

@@ -541,6 +541,13 @@ class Server:
             s.sendall(data)
             return Reader(s, timeout).read_response(head=head)
 
+    def exchange(self, data, timeout=IO_TIMEOUT):
+        """Send raw bytes on a new connection; return every response
+        until the server closes it."""
+        with self.connect(timeout) as s:
+            s.sendall(data)
+            return Reader(s, timeout).read_all_responses()
+
     def get(self, path, headers=(), method="GET", **kw):
         """One request on a new connection; return the response."""
         return self.request(

@@ -172,13 +172,10 @@ def test_content_length_body_on_get_is_discarded_before_next_request(
                           headers=[f"Content-Length: {len(DECOY)}"],
                           body=DECOY)
             + request_bytes("/a.txt", headers=["Connection: close"]))
-    sock = server.connect()
-    sock.sendall(data)
-    responses = Reader(sock).read_all_responses()
+    responses = server.exchange(data)
     assert [r.status for r in responses] == [200, 200]
     assert responses[0].body == DOCROOT_FILES["hello.txt"]
     assert responses[1].body == DOCROOT_FILES["a.txt"]
-    sock.close()
 
 
 def test_content_length_body_on_post_is_discarded_after_405(server):
@@ -186,12 +183,9 @@ def test_content_length_body_on_post_is_discarded_after_405(server):
                           headers=[f"Content-Length: {len(DECOY)}"],
                           body=DECOY)
             + request_bytes("/a.txt", headers=["Connection: close"]))
-    sock = server.connect()
-    sock.sendall(data)
-    responses = Reader(sock).read_all_responses()
+    responses = server.exchange(data)
     assert [r.status for r in responses] == [405, 200]
     assert responses[1].body == DOCROOT_FILES["a.txt"]
-    sock.close()
 
 
 def chunked(payload, size=7):
@@ -208,12 +202,9 @@ def test_chunked_body_on_post_is_discarded_after_405(server):
                           headers=["Transfer-Encoding: chunked"],
                           body=chunked(DECOY))
             + request_bytes("/b.txt", headers=["Connection: close"]))
-    sock = server.connect()
-    sock.sendall(data)
-    responses = Reader(sock).read_all_responses()
+    responses = server.exchange(data)
     assert [r.status for r in responses] == [405, 200]
     assert responses[1].body == DOCROOT_FILES["b.txt"]
-    sock.close()
 
 
 def test_chunked_body_on_get_is_discarded_before_next_request(server):
@@ -221,13 +212,10 @@ def test_chunked_body_on_get_is_discarded_before_next_request(server):
                           headers=["Transfer-Encoding: chunked"],
                           body=chunked(DECOY))
             + request_bytes("/c.txt", headers=["Connection: close"]))
-    sock = server.connect()
-    sock.sendall(data)
-    responses = Reader(sock).read_all_responses()
+    responses = server.exchange(data)
     assert [r.status for r in responses] == [200, 200]
     assert responses[0].body == DOCROOT_FILES["hello.txt"]
     assert responses[1].body == DOCROOT_FILES["c.txt"]
-    sock.close()
 
 
 def test_body_arriving_after_the_response_is_still_discarded(server):
@@ -253,12 +241,9 @@ def test_large_content_length_body_is_discarded_before_next_request(server):
                           headers=[f"Content-Length: {len(body)}"],
                           body=body)
             + request_bytes("/a.txt", headers=["Connection: close"]))
-    sock = server.connect()
-    sock.sendall(data)
-    responses = Reader(sock).read_all_responses()
+    responses = server.exchange(data)
     assert [r.status for r in responses] == [405, 200]
     assert responses[1].body == DOCROOT_FILES["a.txt"]
-    sock.close()
 
 
 def test_large_chunked_body_is_discarded_before_next_request(server):
@@ -267,12 +252,9 @@ def test_large_chunked_body_is_discarded_before_next_request(server):
                           headers=["Transfer-Encoding: chunked"],
                           body=chunked(payload, size=10000))
             + request_bytes("/a.txt", headers=["Connection: close"]))
-    sock = server.connect()
-    sock.sendall(data)
-    responses = Reader(sock).read_all_responses()
+    responses = server.exchange(data)
     assert [r.status for r in responses] == [405, 200]
     assert responses[1].body == DOCROOT_FILES["a.txt"]
-    sock.close()
 
 
 def test_malformed_chunked_body_closes_the_connection(server):

@@ -494,6 +494,27 @@ test_return_value_is_line_length(void **state)
 	    strlen(T_JSON));
 }
 
+/* Numbers print exactly at their extremes: 0, 2^64 - 1, INT_MIN. */
+static void
+test_numbers_print_exactly_at_extremes(void **state)
+{
+	struct logrec lr;
+
+	(void)state;
+	t_sample(&lr);
+	lr.lr_status = 0;
+	lr.lr_bytes = 0;
+	assert_non_null(strstr(t_fmt(&lr, LOG_FORMAT_COMMON), "\" 0 0"));
+	lr.lr_status = INT_MIN;
+	lr.lr_bytes = UINT64_MAX;
+	lr.lr_duration_usec = UINT64_MAX;
+	assert_non_null(strstr(t_fmt(&lr, LOG_FORMAT_COMMON),
+	    "\" -2147483648 18446744073709551615"));
+	assert_non_null(strstr(t_fmt(&lr, LOG_FORMAT_JSON),
+	    "\"status\":-2147483648,\"bytes\":18446744073709551615,"
+	    "\"duration_us\":18446744073709551615"));
+}
+
 /* An empty referer and agent show as "-" in combined. */
 static void
 test_empty_referer_and_agent_are_dashes(void **state)
@@ -1230,6 +1251,7 @@ main(void)
 	    cmocka_unit_test(test_common_line_is_exact),
 	    cmocka_unit_test(test_json_line_is_exact),
 	    cmocka_unit_test(test_return_value_is_line_length),
+	    cmocka_unit_test(test_numbers_print_exactly_at_extremes),
 	    cmocka_unit_test(test_empty_referer_and_agent_are_dashes),
 	    cmocka_unit_test(test_no_request_line_is_dash),
 	    cmocka_unit_test(test_no_method_hides_target_and_protocol),

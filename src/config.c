@@ -49,6 +49,8 @@ enum config_type {
 	CONFIG_GROUP,	  /* an existing group name; char * */
 	CONFIG_LISTEN,	  /* a listen address appended to cf_listen[] */
 	CONFIG_FORMAT,	  /* combined, common or json; int (log_format) */
+	CONFIG_URLPATH,	  /* an absolute URL path: /, no query; char * */
+	CONFIG_ORIGINS,	  /* origins (scheme://host[:port]), spaces; char * */
 };
 
 #define CONFIG_RELOADABLE 0x01 /* a reload may change the value */
@@ -116,6 +118,15 @@ static const struct config_key config_keys[] = {
 	CONFIG_RELOADABLE},
     {"log", "ring_size", CONFIG_SIZE, CF(cf_ring_size), 64 * CONFIG_KB,
 	64 * CONFIG_MB, "1m", 0},
+    {"websocket", "echo_path", CONFIG_URLPATH, CF(cf_ws_echo_path), 0, 0,
+	"/echo", CONFIG_EMPTY_NONE | CONFIG_RELOADABLE},
+    {"websocket", "max_message_size", CONFIG_SIZE, CF(cf_ws_max_message), 125,
+	1024 * CONFIG_MB, "16m", CONFIG_RELOADABLE},
+    {"websocket", "idle_timeout", CONFIG_DURATION, CF(cf_ws_idle_timeout), 0,
+	CONFIG_HOUR, "60s", CONFIG_RELOADABLE},
+    {"websocket", "allowed_origins", CONFIG_ORIGINS, CF(cf_ws_origins), 0, 0,
+	"", CONFIG_EMPTY_NONE | CONFIG_RELOADABLE},
+
     {"stats", "shm_path", CONFIG_PATH, CF(cf_shm_path), 0, 0, "",
 	CONFIG_EMPTY_NONE},
 };
@@ -158,6 +169,7 @@ static long long config_cpus(const struct config_key *ck);
 static char *config_join(const char *dir, const char *path);
 static int config_set_number(struct config_parse *cp,
     const struct config_key *ck, const char *value, int line);
+static int config_check_token_list(enum config_type type, const char *value);
 static int config_set_string(struct config_parse *cp,
     const struct config_key *ck, const char *value, int line);
 static int config_set_listen(struct config_parse *cp,
@@ -216,6 +228,8 @@ config_is_string(enum config_type type)
 	case CONFIG_FILENAME:
 	case CONFIG_USER:
 	case CONFIG_GROUP:
+	case CONFIG_URLPATH:
+	case CONFIG_ORIGINS:
 		return 1;
 	default:
 		return 0;
@@ -287,6 +301,14 @@ config_expected(const struct config_key *ck, char *buf, size_t len)
 		break;
 	case CONFIG_FORMAT:
 		snprintf(buf, len, "combined, common or json");
+		break;
+	case CONFIG_URLPATH:
+		snprintf(buf, len,
+		    "a URL path starting with '/', without '?', '#', '%%' or spaces");
+		break;
+	case CONFIG_ORIGINS:
+		snprintf(buf, len,
+		    "origins such as https://example.com, separated by spaces");
 		break;
 	}
 }
@@ -469,6 +491,47 @@ config_set_number(struct config_parse *cp, const struct config_key *ck,
 	return 0;
 }
 
+/*
+ * Check a URL path (one word: '/', then printable ASCII other than '?',
+ * '#' and '%', so that it compares equal to a decoded request path) or a
+ * list of origins (words "scheme://host[:port]" separated by spaces).
+ * Return 0 or -1.
+ */
+static int
+config_check_token_list(enum config_type type, const char *value)
+{
+	const char *p, *word;
+	size_t n, skip;
+
+	for (p = value; *p != '\0';) {
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (*p == '\0')
+			break;
+		word = p;
+		while (*p > ' ' && *p < 0x7f)
+			p++;
+		if (*p != '\0' && *p != ' ' && *p != '\t')
+			return -1; /* a control or non-ASCII byte */
+		n = (size_t)(p - word);
+		if (type == CONFIG_URLPATH) {
+			if (word != value || *p != '\0' || word[0] != '/' ||
+			    strcspn(word, "?#%") != n)
+				return -1;
+		} else {
+			if (n > 8 && strncmp(word, "https://", 8) == 0)
+				skip = 8;
+			else if (n > 7 && strncmp(word, "http://", 7) == 0)
+				skip = 7;
+			else
+				return -1;
+			if (memchr(word + skip, '/', n - skip) != NULL)
+				return -1; /* a path after the host */
+		}
+	}
+	return 0;
+}
+
 /* Set a path, directory, file name, user or group key from value. */
 static int
 config_set_string(struct config_parse *cp, const struct config_key *ck,
@@ -512,6 +575,15 @@ config_set_string(struct config_parse *cp, const struct config_key *ck,
 		if (getgrnam(value) == NULL) {
 			config_error(cp, line, "[%s] %s: unknown group '%s'",
 			    ck->ck_section, ck->ck_key, value);
+			return -1;
+		}
+		break;
+	case CONFIG_URLPATH:
+	case CONFIG_ORIGINS:
+		if (config_check_token_list(ck->ck_type, value) == -1) {
+			config_expected(ck, expected, sizeof(expected));
+			config_error(cp, line, "[%s] %s: expected %s, got '%s'",
+			    ck->ck_section, ck->ck_key, expected, value);
 			return -1;
 		}
 		break;

@@ -102,6 +102,12 @@ struct config {
 	int cf_log_format;	/* enum log_format */
 	long long cf_ring_size; /* log ring bytes per worker slot */
 
+	/* [websocket] */
+	char *cf_ws_echo_path;	      /* the echo endpoint, or NULL for none */
+	long long cf_ws_max_message;  /* bytes of one message, all frames */
+	long long cf_ws_idle_timeout; /* ping after this silence, ms; 0 off */
+	char *cf_ws_origins; /* allowed Origin values, spaces; NULL: any */
+
 	/* [stats] */
 	char *cf_shm_path; /* shared-memory segment */
 };

@@ -57,6 +57,10 @@ SECTIONS = {
     "access_log": "log",
     "format": "log",
     "ring_size": "log",
+    "echo_path": "websocket",
+    "max_message_size": "websocket",
+    "idle_timeout": "websocket",
+    "allowed_origins": "websocket",
     "shm_path": "stats",
 }
 
@@ -396,7 +400,7 @@ class Server:
         }
         values.update(self.overrides)
         out = []
-        for section in ("server", "http", "log", "stats"):
+        for section in ("server", "http", "websocket", "log", "stats"):
             out.append(f"[{section}]")
             for key, value in values.items():
                 if SECTIONS[key] == section and value is not None:

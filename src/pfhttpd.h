@@ -295,6 +295,54 @@ enum log_format {
 size_t logfmt_access(
     const struct logrec *lr, enum log_format fmt, char *buf, size_t len);
 
+/* utf8.c */
+#define UTF8_ACCEPT 0	       /* between sequences: a text may end here */
+#define UTF8_REJECT UINT32_MAX /* an invalid byte was seen */
+
+size_t utf8_validate(uint32_t *state, const void *buf, size_t n);
+int utf8_complete(uint32_t state);
+
+/* wsproto.c */
+#define WS_OP_CONTINUATION 0x0
+#define WS_OP_TEXT	   0x1
+#define WS_OP_BINARY	   0x2
+#define WS_OP_CLOSE	   0x8
+#define WS_OP_PING	   0x9
+#define WS_OP_PONG	   0xa
+
+#define WS_CLOSE_NORMAL	      1000
+#define WS_CLOSE_GOING_AWAY   1001
+#define WS_CLOSE_PROTOCOL     1002
+#define WS_CLOSE_NO_STATUS    1005 /* none received: never sent */
+#define WS_CLOSE_ABNORMAL     1006 /* no close frame: never sent */
+#define WS_CLOSE_INVALID_DATA 1007
+#define WS_CLOSE_TOO_BIG      1009
+
+#define WS_CONTROL_MAX 125 /* payload bytes of a control frame */
+#define WS_HEADER_MAX  14  /* longest frame header, mask included */
+#define WS_ACCEPT_LEN  29  /* base64 of a SHA-1 digest, and NUL */
+
+/* A frame header as sent on the wire. */
+struct ws_frame {
+	int wf_fin;	    /* last frame of its message */
+	int wf_rsv;	    /* RSV1-3 as bits 2..0 */
+	int wf_opcode;	    /* WS_OP_* or a reserved value */
+	int wf_masked;	    /* the MASK bit */
+	uint64_t wf_len;    /* payload bytes */
+	uint8_t wf_mask[4]; /* masking key, zeros if unmasked */
+};
+
+ssize_t wsproto_parse_header(const void *buf, size_t n, struct ws_frame *fh);
+int wsproto_check_frame(const struct ws_frame *fh, int in_message);
+size_t wsproto_build_header(void *buf, int fin, int opcode, uint64_t len);
+void wsproto_unmask(void *dst, const void *src, size_t n,
+    const uint8_t mask[4], uint64_t off);
+int wsproto_close_code_valid(unsigned code);
+int wsproto_close_class(unsigned code);
+int wsproto_accept(const char *key, size_t len, char accept[WS_ACCEPT_LEN]);
+int wsproto_handshake(const struct http_request *req, const char *origins,
+    char accept[WS_ACCEPT_LEN]);
+
 /* priv.c */
 void priv_check(const struct config *cf);
 void priv_drop(const struct config *cf);

@@ -79,6 +79,7 @@ conn_close(struct conn *c, const char *reason)
 	struct worker *w = c->c_worker;
 
 	log_debug("%s: closed: %s", c->c_peer, reason);
+	ws_free(c);
 	shm_count(&w->w_slot->ss_c.sc_conn_active, (uint64_t)-1);
 	event_free(c->c_timer);
 	bufferevent_free(c->c_bev);
@@ -113,17 +114,16 @@ conn_next_request(struct conn *c)
 }
 
 /*
- * Close after a response. When the client may still be sending (unread
- * input, a body not yet discarded, or an error answered mid-request), shut
- * the write side and discard input for a while first: closing a socket
- * with unread data sends a reset that can destroy the response before the
- * client reads it.
+ * Close once everything is sent. When the client may still be sending
+ * (peer_may_send, or input is unread), shut the write side and discard
+ * input for a while first: closing a socket with unread data sends a
+ * reset that can destroy the last response before the client reads it.
  */
-static void
-conn_linger(struct conn *c)
+void
+conn_linger(struct conn *c, int peer_may_send)
 {
 	if (c->c_eof ||
-	    (c->c_status < 400 && c->c_body == HTTP_BODY_NONE &&
+	    (!peer_may_send &&
 		evbuffer_get_length(bufferevent_get_input(c->c_bev)) == 0)) {
 		conn_close(c, "done");
 		return;
@@ -136,6 +136,16 @@ conn_linger(struct conn *c)
 	bufferevent_setwatermark(c->c_bev, EV_READ, 0, 0);
 	bufferevent_enable(c->c_bev, EV_READ);
 	conn_timer_set(c, CONN_LINGER_MS);
+}
+
+/*
+ * Tell whether the client may still send after this response: an error
+ * answered mid-request, or a body not yet discarded.
+ */
+static int
+conn_peer_may_send(const struct conn *c)
+{
+	return c->c_status >= 400 || c->c_body != HTTP_BODY_NONE;
 }
 
 /* Mark that a response is queued: wait for it to drain. */
@@ -311,7 +321,7 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 		break;
 	case CONN_READ_BODY:
 		if ((rv = conn_discard_body(c)) == -1)
-			conn_linger(c); /* the response may still be queued */
+			conn_linger(c, 1); /* the response may still be queued */
 		else if (rv == 1)
 			conn_next_request(c);
 		else
@@ -320,6 +330,9 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 	case CONN_LINGER:
 		evbuffer_drain(bufferevent_get_input(bev),
 		    evbuffer_get_length(bufferevent_get_input(bev)));
+		break;
+	case CONN_WEBSOCKET:
+		ws_readable(c);
 		break;
 	}
 }
@@ -353,11 +366,17 @@ conn_write_cb(struct bufferevent *bev, void *arg)
 	struct conn *c = arg;
 
 	(void)bev;
+	if (c->c_state == CONN_WEBSOCKET) {
+		ws_written(c);
+		return;
+	}
 	if (c->c_state != CONN_WRITE)
 		return;
 	conn_request_done(c);
-	if (c->c_close_after || c->c_worker->w_draining)
-		conn_linger(c);
+	if (c->c_upgrade)
+		ws_start(c);
+	else if (c->c_close_after || c->c_worker->w_draining)
+		conn_linger(c, conn_peer_may_send(c));
 	else if (c->c_body != HTTP_BODY_NONE) {
 		c->c_state = CONN_READ_BODY;
 		conn_timer_set(c, c->c_worker->w_cf->cf_header_timeout);
@@ -431,6 +450,9 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 	case CONN_LINGER:
 		conn_close(c, "linger timeout");
 		break;
+	case CONN_WEBSOCKET:
+		ws_timer(c);
+		break;
 	case CONN_WRITE:
 		break;
 	}
@@ -450,7 +472,10 @@ conn_drain(struct conn *c)
 		break;
 	case CONN_READ_BODY:
 		/* Closing with input unread would reset the sent response. */
-		conn_linger(c);
+		conn_linger(c, 1);
+		break;
+	case CONN_WEBSOCKET:
+		ws_drain(c);
 		break;
 	case CONN_WRITE:
 		c->c_close_after = 1;

@@ -4,6 +4,7 @@
  * errors with a small HTML page.
  */
 
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -18,6 +19,8 @@ const char *
 http_status_text(int status)
 {
 	switch (status) {
+	case 101:
+		return "Switching Protocols";
 	case 200:
 		return "OK";
 	case 206:
@@ -42,6 +45,8 @@ http_status_text(int status)
 		return "URI Too Long";
 	case 416:
 		return "Range Not Satisfiable";
+	case 426:
+		return "Upgrade Required";
 	case 431:
 		return "Request Header Fields Too Large";
 	case 500:
@@ -124,12 +129,29 @@ http_error(struct conn *c, int status, const char *headers)
 	}
 }
 
+/* Tell whether the request is for the WebSocket echo endpoint. */
+static int
+http_is_echo(const struct conn *c, const struct http_request *req)
+{
+	const char *echo = c->c_worker->w_cf->cf_ws_echo_path;
+	char path[PATH_MAX];
+
+	return echo != NULL &&
+	    path_normalize(req->hr_path, req->hr_path_len, path,
+		sizeof(path)) == 0 &&
+	    strcmp(path, echo) == 0;
+}
+
 /* Answer a parsed request. */
 void
 http_request_handle(struct conn *c, struct http_request *req)
 {
 	if (!conn_keepalive(c, req))
 		c->c_close_after = 1;
+	if (http_is_echo(c, req)) {
+		ws_handshake(c, req);
+		return;
+	}
 	switch (req->hr_method) {
 	case HTTP_METHOD_GET:
 	case HTTP_METHOD_HEAD:

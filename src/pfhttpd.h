@@ -411,7 +411,10 @@ enum conn_state {
 	CONN_WRITE,	  /* a response is queued; waiting for it to drain */
 	CONN_READ_BODY,	  /* response sent; discarding the rest of a body */
 	CONN_LINGER,	  /* write side shut; discarding input, then close */
+	CONN_WEBSOCKET,	  /* upgraded: frames, see ws.c */
 };
+
+struct ws;
 
 /* A client connection. Freed only by conn_close(). */
 struct conn {
@@ -440,6 +443,8 @@ struct conn {
 	unsigned long long c_head_bytes;	/* of which the head */
 	char c_referer[LOGREC_REFERER_MAX + 1]; /* for the log, "" if none */
 	char c_agent[LOGREC_AGENT_MAX + 1];	/* for the log, "" if none */
+	int c_upgrade;	 /* the queued response is a 101: switch after it */
+	struct ws *c_ws; /* CONN_WEBSOCKET: its state, else NULL */
 };
 
 void conn_accept(
@@ -448,6 +453,7 @@ void conn_close(struct conn *c, const char *reason);
 void conn_drain(struct conn *c);
 int conn_keepalive(const struct conn *c, const struct http_request *req);
 int conn_fd(const struct conn *c);
+void conn_linger(struct conn *c, int peer_may_send);
 
 /* http.c */
 const char *http_status_text(int status);
@@ -455,6 +461,15 @@ void http_request_handle(struct conn *c, struct http_request *req);
 void http_error(struct conn *c, int status, const char *headers);
 void http_response_head(struct conn *c, int status, const char *type,
     off_t length, const char *headers);
+
+/* ws.c */
+void ws_handshake(struct conn *c, const struct http_request *req);
+void ws_start(struct conn *c);
+void ws_readable(struct conn *c);
+void ws_written(struct conn *c);
+void ws_timer(struct conn *c);
+void ws_drain(struct conn *c);
+void ws_free(struct conn *c);
 
 /* file.c */
 int file_root_open(const char *root);

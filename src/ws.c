@@ -1,0 +1,469 @@
+/*
+ * The WebSocket echo endpoint (RFC 6455) on a connection: the opening
+ * handshake's answer, then frames read, checked and echoed one by one.
+ *
+ * Each data frame is echoed as one frame of the same length, type and FIN
+ * bit once all of it has arrived (a fragmented message is echoed fragment
+ * by fragment), so memory per connection is bounded by the frame being
+ * handled: at most max_message_size. Text is validated as its bytes
+ * arrive, so an invalid byte fails the connection at once (1007), and a
+ * frame is never sent before it is known to be valid.
+ *
+ * Back-pressure: when the output buffer passes WS_OUT_HIGH the connection
+ * stops reading until it drains to WS_OUT_LOW. Nothing is sent after a
+ * close frame; once it is out, the server closes TCP (lingering while the
+ * client may still send, so that its close frame does not turn into a
+ * reset).
+ *
+ * The connection's timer is the idle timer: after idle_timeout without a
+ * frame the server sends a ping; after as long again it closes with 1001.
+ */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "pfhttpd.h"
+#include "shm.h"
+
+#define WS_OUT_HIGH (1024 * 1024) /* stop reading above this much output */
+#define WS_OUT_LOW  (64 * 1024)	  /* and read again at or below this */
+#define WS_READ_MAX (256 * 1024)  /* input buffered before it is handled */
+
+/* A connection after the upgrade: where its input stands. */
+struct ws {
+	struct ws_frame ws_frame;	  /* header of the frame being read */
+	int ws_in_frame;		  /* its header is read, payload not all */
+	uint64_t ws_frame_got;		  /* its payload bytes read so far */
+	struct evbuffer *ws_payload;	  /* a data frame's unmasked payload */
+	uint8_t ws_ctl[WS_CONTROL_MAX];	  /* a control frame's payload */
+	int ws_msg_open;		  /* a fragmented message goes on */
+	int ws_msg_text;		  /* it is text: validate UTF-8 */
+	uint64_t ws_msg_len;		  /* its payload bytes so far */
+	uint32_t ws_utf8;		  /* its UTF-8 validation state */
+	int ws_close_sent;		  /* nothing more may be sent */
+	int ws_close_code;		  /* code sent, for the counters */
+	int ws_peer_closed;		  /* the client sent its close frame */
+	int ws_pinged;			  /* idle ping sent, no frame since */
+	int ws_throttled;		  /* reading paused: output too long */
+	struct timeval ws_last_input;	  /* when a frame last arrived */
+};
+
+/* Return the worker counters of the connection. */
+static struct shm_counters *
+ws_counters(struct conn *c)
+{
+	return &c->c_worker->w_slot->ss_c;
+}
+
+/* Queue one unmasked frame: header and payload[0..len), or payload buf. */
+static void
+ws_send(struct conn *c, int fin, int opcode, const void *payload,
+    size_t len, struct evbuffer *buf)
+{
+	struct evbuffer *out = bufferevent_get_output(c->c_bev);
+	unsigned char hdr[WS_HEADER_MAX];
+	size_t hlen;
+
+	if (buf != NULL)
+		len = evbuffer_get_length(buf);
+	hlen = wsproto_build_header(hdr, fin, opcode, len);
+	evbuffer_add(out, hdr, hlen);
+	if (buf != NULL)
+		evbuffer_add_buffer(out, buf);
+	else if (len > 0)
+		evbuffer_add(out, payload, len);
+	shm_count(&ws_counters(c)->sc_bytes_out, hlen + len);
+}
+
+/*
+ * Send a close frame with code and a short reason, and send nothing after
+ * it. The connection closes once it is written (see ws_written()).
+ */
+static void
+ws_close(struct conn *c, int code, const char *reason)
+{
+	struct ws *ws = c->c_ws;
+	uint8_t body[WS_CONTROL_MAX];
+	size_t n;
+
+	if (ws->ws_close_sent)
+		return;
+	body[0] = (uint8_t)(code >> 8);
+	body[1] = (uint8_t)code;
+	n = strlen(reason);
+	if (n > sizeof(body) - 2)
+		n = sizeof(body) - 2;
+	memcpy(body + 2, reason, n);
+	ws_send(c, 1, WS_OP_CLOSE, body, n + 2, NULL);
+	ws->ws_close_sent = 1;
+	ws->ws_close_code = code;
+	log_debug("%s: websocket close %d %s", c->c_peer, code, reason);
+	/* Stop reading frames; the write callback now waits for empty. */
+	bufferevent_setwatermark(c->c_bev, EV_WRITE, 0, 0);
+	evtimer_del(c->c_timer);
+}
+
+/* Pause reading while the output is over the high-water mark. */
+static void
+ws_throttle(struct conn *c)
+{
+	struct ws *ws = c->c_ws;
+
+	if (!ws->ws_throttled &&
+	    evbuffer_get_length(bufferevent_get_output(c->c_bev)) >
+		WS_OUT_HIGH) {
+		ws->ws_throttled = 1;
+		bufferevent_disable(c->c_bev, EV_READ);
+	}
+}
+
+/* Handle a whole control frame (payload unmasked in ws_ctl). */
+static void
+ws_control(struct conn *c)
+{
+	struct ws *ws = c->c_ws;
+	size_t len = (size_t)ws->ws_frame.wf_len;
+	uint32_t utf8 = UTF8_ACCEPT;
+	unsigned code;
+
+	switch (ws->ws_frame.wf_opcode) {
+	case WS_OP_PING:
+		ws_send(c, 1, WS_OP_PONG, ws->ws_ctl, len, NULL);
+		break;
+	case WS_OP_PONG:
+		break; /* an answer to our ping, or unsolicited: ignored */
+	case WS_OP_CLOSE:
+		ws->ws_peer_closed = 1;
+		if (len == 0) {
+			ws_close(c, WS_CLOSE_NORMAL, "");
+			break;
+		}
+		code = (unsigned)ws->ws_ctl[0] << 8 | ws->ws_ctl[1];
+		if (len == 1 || !wsproto_close_code_valid(code))
+			ws_close(c, WS_CLOSE_PROTOCOL, "invalid close frame");
+		else if (utf8_validate(&utf8, ws->ws_ctl + 2, len - 2) !=
+			len - 2 ||
+		    !utf8_complete(utf8))
+			ws_close(c, WS_CLOSE_INVALID_DATA,
+			    "close reason is not UTF-8");
+		else
+			ws_close(c, (int)code, "");
+		break;
+	}
+}
+
+/*
+ * Move n payload bytes of the current data frame from the input to
+ * ws_payload, unmasked, and validate them if they are text. Return 0, or
+ * -1 at the first invalid UTF-8 byte.
+ */
+static int
+ws_take_payload(struct conn *c, struct evbuffer *in, size_t n)
+{
+	struct ws *ws = c->c_ws;
+	struct evbuffer_iovec v;
+
+	if (evbuffer_reserve_space(ws->ws_payload, (ev_ssize_t)n, &v, 1) < 1)
+		return -1;
+	evbuffer_copyout(in, v.iov_base, n);
+	evbuffer_drain(in, n);
+	wsproto_unmask(v.iov_base, v.iov_base, n, ws->ws_frame.wf_mask,
+	    ws->ws_frame_got);
+	if (ws->ws_msg_text && utf8_validate(&ws->ws_utf8, v.iov_base, n) != n)
+		return -1;
+	v.iov_len = n;
+	evbuffer_commit_space(ws->ws_payload, &v, 1);
+	return 0;
+}
+
+/* A data frame arrived whole: echo it, and count the message if it ends. */
+static void
+ws_echo(struct conn *c)
+{
+	struct ws *ws = c->c_ws;
+	struct shm_counters *sc = ws_counters(c);
+	const struct ws_frame *fh = &ws->ws_frame;
+	uint64_t len = fh->wf_len;
+
+	if (fh->wf_fin && ws->ws_msg_text && !utf8_complete(ws->ws_utf8)) {
+		ws_close(c, WS_CLOSE_INVALID_DATA, "text is not UTF-8");
+		return;
+	}
+	ws_send(c, fh->wf_fin, fh->wf_opcode, NULL, 0, ws->ws_payload);
+	shm_count(&sc->sc_ws_bytes_in, len);
+	shm_count(&sc->sc_ws_bytes_out, len);
+	if (fh->wf_fin) {
+		ws->ws_msg_open = 0;
+		shm_count(&sc->sc_ws_messages_in, 1);
+		shm_count(&sc->sc_ws_messages_out, 1);
+	}
+}
+
+/*
+ * Read the next frame header from in. Return 1 when one is read and
+ * accepted, 0 when more bytes are needed, -1 when the connection failed.
+ */
+static int
+ws_read_header(struct conn *c, struct evbuffer *in)
+{
+	struct ws *ws = c->c_ws;
+	struct ws_frame *fh = &ws->ws_frame;
+	size_t avail = evbuffer_get_length(in);
+	const unsigned char *p;
+	ssize_t hlen;
+	int code;
+
+	if (avail > WS_HEADER_MAX)
+		avail = WS_HEADER_MAX;
+	if (avail == 0 || (p = evbuffer_pullup(in, (ev_ssize_t)avail)) == NULL)
+		return 0;
+	if ((hlen = wsproto_parse_header(p, avail, fh)) == 0)
+		return 0;
+	if (hlen == -1) {
+		ws_close(c, WS_CLOSE_PROTOCOL, "invalid frame length");
+		return -1;
+	}
+	if ((code = wsproto_check_frame(fh, ws->ws_msg_open)) != 0) {
+		ws_close(c, code, "protocol error");
+		return -1;
+	}
+	if (fh->wf_opcode < WS_OP_CLOSE) {
+		if (fh->wf_opcode != WS_OP_CONTINUATION) {
+			ws->ws_msg_open = 1;
+			ws->ws_msg_text = fh->wf_opcode == WS_OP_TEXT;
+			ws->ws_msg_len = 0;
+			ws->ws_utf8 = UTF8_ACCEPT;
+		}
+		if (fh->wf_len >
+		    (uint64_t)c->c_worker->w_cf->cf_ws_max_message -
+			ws->ws_msg_len) {
+			ws_close(c, WS_CLOSE_TOO_BIG, "message too big");
+			return -1;
+		}
+		ws->ws_msg_len += fh->wf_len;
+	}
+	evbuffer_drain(in, (size_t)hlen);
+	ws->ws_in_frame = 1;
+	ws->ws_frame_got = 0;
+	return 1;
+}
+
+/* Handle the input: read, check and echo every whole frame in it. */
+static void
+ws_process(struct conn *c)
+{
+	struct ws *ws = c->c_ws;
+	struct evbuffer *in = bufferevent_get_input(c->c_bev);
+	struct ws_frame *fh = &ws->ws_frame;
+	size_t avail, n;
+
+	while (!ws->ws_close_sent && !ws->ws_throttled) {
+		if (!ws->ws_in_frame && ws_read_header(c, in) != 1)
+			return;
+		avail = evbuffer_get_length(in);
+		n = fh->wf_len - ws->ws_frame_got < avail
+		    ? (size_t)(fh->wf_len - ws->ws_frame_got)
+		    : avail;
+		if (fh->wf_opcode >= WS_OP_CLOSE) {
+			evbuffer_remove(in, ws->ws_ctl + ws->ws_frame_got, n);
+		} else if (n > 0 && ws_take_payload(c, in, n) == -1) {
+			ws_close(c, WS_CLOSE_INVALID_DATA, "text is not UTF-8");
+			return;
+		}
+		ws->ws_frame_got += n;
+		if (ws->ws_frame_got < fh->wf_len)
+			return; /* the rest of the payload is on its way */
+
+		ws->ws_in_frame = 0;
+		ws->ws_pinged = 0;
+		event_base_gettimeofday_cached(
+		    c->c_worker->w_base, &ws->ws_last_input);
+		if (fh->wf_opcode >= WS_OP_CLOSE) {
+			wsproto_unmask(ws->ws_ctl, ws->ws_ctl, (size_t)fh->wf_len,
+			    fh->wf_mask, 0);
+			ws_control(c);
+		} else
+			ws_echo(c);
+		ws_throttle(c);
+	}
+}
+
+/* Arm the idle timer for ms milliseconds, if idle_timeout is set. */
+static void
+ws_idle_arm(struct conn *c, long long ms)
+{
+	struct timeval tv;
+
+	if (c->c_worker->w_cf->cf_ws_idle_timeout == 0)
+		return;
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	evtimer_add(c->c_timer, &tv);
+}
+
+/*
+ * The 101 response is sent: the connection speaks WebSocket from now on.
+ * Frames the client sent right behind its handshake are handled now.
+ */
+void
+ws_start(struct conn *c)
+{
+	struct ws *ws;
+
+	if ((ws = calloc(1, sizeof(*ws))) == NULL ||
+	    (ws->ws_payload = evbuffer_new()) == NULL) {
+		log_warn("websocket");
+		free(ws);
+		conn_close(c, "out of memory");
+		return;
+	}
+	c->c_ws = ws;
+	c->c_state = CONN_WEBSOCKET;
+	shm_count(&ws_counters(c)->sc_ws_upgrades, 1);
+	shm_count(&ws_counters(c)->sc_ws_open, 1);
+	event_base_gettimeofday_cached(c->c_worker->w_base, &ws->ws_last_input);
+	bufferevent_setwatermark(c->c_bev, EV_READ, 0, WS_READ_MAX);
+	bufferevent_setwatermark(c->c_bev, EV_WRITE, WS_OUT_LOW, 0);
+	bufferevent_enable(c->c_bev, EV_READ);
+	ws_idle_arm(c, c->c_worker->w_cf->cf_ws_idle_timeout);
+	if (c->c_worker->w_draining)
+		ws_close(c, WS_CLOSE_GOING_AWAY, "server shutting down");
+	else
+		ws_process(c);
+}
+
+/* Input arrived on a WebSocket connection. */
+void
+ws_readable(struct conn *c)
+{
+	struct evbuffer *in = bufferevent_get_input(c->c_bev);
+
+	if (c->c_ws->ws_close_sent) {
+		/* Nothing more is answered; keep the kernel buffer empty. */
+		evbuffer_drain(in, evbuffer_get_length(in));
+		return;
+	}
+	ws_process(c);
+}
+
+/*
+ * The output drained to the low-water mark (or, once a close frame is
+ * queued, to empty): read again, or close after the close frame.
+ */
+void
+ws_written(struct conn *c)
+{
+	struct ws *ws = c->c_ws;
+
+	if (ws->ws_close_sent) {
+		if (evbuffer_get_length(bufferevent_get_output(c->c_bev)) == 0)
+			conn_linger(c, !ws->ws_peer_closed);
+		return;
+	}
+	if (ws->ws_throttled) {
+		ws->ws_throttled = 0;
+		bufferevent_enable(c->c_bev, EV_READ);
+		ws_process(c);
+	}
+}
+
+/* Idle timer: ping a silent client, then close if it stays silent. */
+void
+ws_timer(struct conn *c)
+{
+	struct ws *ws = c->c_ws;
+	long long idle = c->c_worker->w_cf->cf_ws_idle_timeout, quiet;
+	struct timeval now;
+
+	if (ws->ws_close_sent)
+		return;
+	event_base_gettimeofday_cached(c->c_worker->w_base, &now);
+	quiet = (now.tv_sec - ws->ws_last_input.tv_sec) * 1000LL +
+	    (now.tv_usec - ws->ws_last_input.tv_usec) / 1000;
+	if (quiet < idle && !ws->ws_pinged) {
+		ws_idle_arm(c, idle - quiet); /* a frame came meanwhile */
+		return;
+	}
+	if (!ws->ws_pinged) {
+		ws_send(c, 1, WS_OP_PING, "pfhttpd", 7, NULL);
+		ws->ws_pinged = 1;
+		ws_idle_arm(c, idle);
+		return;
+	}
+	if (quiet < 2 * idle) {
+		ws_idle_arm(c, 2 * idle - quiet);
+		return;
+	}
+	ws_close(c, WS_CLOSE_GOING_AWAY, "idle timeout");
+}
+
+/* The worker stops: tell the client it is going away (1001). */
+void
+ws_drain(struct conn *c)
+{
+	ws_close(c, WS_CLOSE_GOING_AWAY, "server shutting down");
+}
+
+/* Free a connection's WebSocket state and count how it closed. */
+void
+ws_free(struct conn *c)
+{
+	struct shm_counters *sc = ws_counters(c);
+	struct ws *ws = c->c_ws;
+	int code;
+
+	if (ws == NULL)
+		return;
+	code = ws->ws_close_sent ? ws->ws_close_code : WS_CLOSE_ABNORMAL;
+	shm_count(&sc->sc_ws_closes[wsproto_close_class((unsigned)code)], 1);
+	shm_count(&sc->sc_ws_open, (uint64_t)-1);
+	evbuffer_free(ws->ws_payload);
+	free(ws);
+	c->c_ws = NULL;
+}
+
+/*
+ * Answer a request for the echo endpoint: 101 and the switch once it is
+ * sent (conn.c calls ws_start()), or why not: 426 for a request that is
+ * not an upgrade or asks for another version, 400 for a bad handshake,
+ * 403 for an origin not allowed, 503 while the worker stops.
+ */
+void
+ws_handshake(struct conn *c, const struct http_request *req)
+{
+	const struct config *cf = c->c_worker->w_cf;
+	char accept[WS_ACCEPT_LEN], headers[128];
+	int status;
+
+	if (http_header_find(req, "Upgrade") == NULL) {
+		http_error(c, 426,
+		    "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+		    "Sec-WebSocket-Version: 13\r\n");
+		return;
+	}
+	status = wsproto_handshake(req, cf->cf_ws_origins, accept);
+	if (status == 426) {
+		http_error(c, 426, "Sec-WebSocket-Version: 13\r\n");
+		return;
+	}
+	if (status != 0) {
+		http_error(c, status, NULL);
+		return;
+	}
+	if (c->c_worker->w_draining) {
+		http_error(c, 503, NULL);
+		return;
+	}
+	snprintf(headers, sizeof(headers),
+	    "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+	    "Sec-WebSocket-Accept: %s\r\n",
+	    accept);
+	c->c_close_after = 0;
+	c->c_upgrade = 1;
+	http_response_head(c, 101, NULL, -1, headers);
+}

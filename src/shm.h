@@ -60,7 +60,9 @@ struct shm_counters {
 	uint64_t sc_ws_messages_out; /* messages sent */
 	uint64_t sc_ws_bytes_in;     /* message payload received */
 	uint64_t sc_ws_bytes_out;    /* message payload sent */
-	uint64_t sc_ws_closes[SHM_WS_CLOSE_CLASSES]; /* closes by code class */
+	/* WebSocket closes by the class of the code the server sent; "other"
+	 * also counts connections that ended without a close frame (1006). */
+	uint64_t sc_ws_closes[SHM_WS_CLOSE_CLASSES];
 	uint64_t sc_latency[SHM_LATENCY_BUCKETS];    /* request durations */
 	uint64_t sc_responses[SHM_STATUS_MAX];	     /* by status code */
 };

@@ -15,8 +15,8 @@
  * client may still send, so that its close frame does not turn into a
  * reset).
  *
- * The connection's timer is the idle timer: after idle_timeout without a
- * frame the server sends a ping; after as long again it closes with 1001.
+ * The connection's timer is the idle timer: after idle_timeout without
+ * input the server sends a ping; after as long again it closes with 1001.
  */
 
 #include <stdio.h>
@@ -50,7 +50,7 @@ struct ws {
 	int ws_peer_closed;		  /* the client sent its close frame */
 	int ws_pinged;			  /* idle ping sent, no frame since */
 	int ws_throttled;		  /* reading paused: output too long */
-	struct timeval ws_last_input;	  /* when a frame last arrived */
+	struct timeval ws_last_input;	  /* when input last arrived */
 };
 
 /* Return the worker counters of the connection. */
@@ -280,9 +280,6 @@ ws_process(struct conn *c)
 			return; /* the rest of the payload is on its way */
 
 		ws->ws_in_frame = 0;
-		ws->ws_pinged = 0;
-		event_base_gettimeofday_cached(
-		    c->c_worker->w_base, &ws->ws_last_input);
 		if (fh->wf_opcode >= WS_OP_CLOSE) {
 			wsproto_unmask(ws->ws_ctl, ws->ws_ctl, (size_t)fh->wf_len,
 			    fh->wf_mask, 0);
@@ -343,6 +340,10 @@ ws_readable(struct conn *c)
 {
 	struct evbuffer *in = bufferevent_get_input(c->c_bev);
 
+	/* Any byte shows the client is alive, even within a long frame. */
+	c->c_ws->ws_pinged = 0;
+	event_base_gettimeofday_cached(
+	    c->c_worker->w_base, &c->c_ws->ws_last_input);
 	if (c->c_ws->ws_close_sent) {
 		/* Nothing more is answered; keep the kernel buffer empty. */
 		evbuffer_drain(in, evbuffer_get_length(in));

@@ -897,10 +897,73 @@ test_unknown_section_reports_file_and_line(void **state)
 	(void)state;
 	expect_error("[server]\nworkers = 2\n\n[nosuch]\nx = 1\n", 4,
 	    "unknown section [nosuch] (expected [server], [http], [log], "
-	    "[stats])");
+	    "[websocket], [stats])");
 	/* Even when nothing follows the header. */
-	expect_error("[websocket]\n", 1, "unknown section [websocket]");
+	expect_error("[ws]\n", 1, "unknown section [ws]");
 }
+
+/* The [websocket] keys have their documented defaults. */
+static void
+test_websocket_defaults(void **state)
+{
+	struct config *cf;
+
+	(void)state;
+	cf = load("[server]\nworkers = 1\n");
+	assert_non_null(cf);
+	assert_string_equal(cf->cf_ws_echo_path, "/echo");
+	assert_int_equal(cf->cf_ws_max_message, 16 * 1024 * 1024);
+	assert_int_equal(cf->cf_ws_idle_timeout, 60 * 1000);
+	assert_null(cf->cf_ws_origins);
+	config_free(cf);
+}
+
+/* The [websocket] keys are read; an empty echo_path disables the echo. */
+static void
+test_websocket_keys_are_read(void **state)
+{
+	struct config *cf;
+
+	(void)state;
+	cf = load("[websocket]\necho_path = /ws/echo\nmax_message_size = 1k\n"
+		  "idle_timeout = 0\n"
+		  "allowed_origins = http://a.example https://b.example:8443\n");
+	assert_non_null(cf);
+	assert_string_equal(cf->cf_ws_echo_path, "/ws/echo");
+	assert_int_equal(cf->cf_ws_max_message, 1024);
+	assert_int_equal(cf->cf_ws_idle_timeout, 0);
+	assert_string_equal(
+	    cf->cf_ws_origins, "http://a.example https://b.example:8443");
+	config_free(cf);
+	cf = load("[websocket]\necho_path =\n");
+	assert_non_null(cf);
+	assert_null(cf->cf_ws_echo_path);
+	config_free(cf);
+}
+
+/* A bad echo_path, origin list or message size is a FILE:LINE: error. */
+static void
+test_websocket_bad_values_are_errors(void **state)
+{
+	(void)state;
+	expect_error("[websocket]\necho_path = echo\n", 2,
+	    "[websocket] echo_path: expected a URL path");
+	expect_error("[websocket]\necho_path = /e?x=1\n", 2,
+	    "[websocket] echo_path: expected a URL path");
+	expect_error("[websocket]\necho_path = /%65cho\n", 2,
+	    "[websocket] echo_path: expected a URL path");
+	expect_error("[websocket]\necho_path = /a b\n", 2,
+	    "[websocket] echo_path: expected a URL path");
+	expect_error("[websocket]\nallowed_origins = example.com\n", 2,
+	    "[websocket] allowed_origins: expected origins");
+	expect_error("[websocket]\nallowed_origins = http://a/path\n", 2,
+	    "[websocket] allowed_origins: expected origins");
+	expect_error("[websocket]\nallowed_origins = https://\n", 2,
+	    "[websocket] allowed_origins: expected origins");
+	expect_error("[websocket]\nmax_message_size = 100\n", 2,
+	    "[websocket] max_message_size: 100 is out of range");
+}
+
 
 /* An unknown key is reported with its section at its line. */
 static void
@@ -1447,6 +1510,9 @@ main(void)
 	    T(test_unknown_group_is_rejected),
 	    T(test_index_must_be_a_file_name),
 	    T(test_unknown_section_reports_file_and_line),
+	    T(test_websocket_defaults),
+	    T(test_websocket_keys_are_read),
+	    T(test_websocket_bad_values_are_errors),
 	    T(test_log_and_stats_defaults),
 	    T(test_log_format_and_shm_path_are_read),
 	    T(test_unknown_log_format_is_rejected),

@@ -3,6 +3,7 @@
 #   make            build build/pfhttpd
 #   make run        install missing packages, build, run on etc/pfhttpd.ini
 #   make test       install missing packages, build, run every test
+#   make bench      WebSocket echo throughput and latency (BENCH_SECONDS)
 #   make install    PREFIX=/usr/local DESTDIR=
 
 PREFIX	?= /usr/local
@@ -30,9 +31,9 @@ UNIT_SRCS = $(wildcard tests/unit/test_*.c)
 UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
 
 .PHONY: all deps run test unit integration install clean format lint-man \
-	bench-log
+	bench-log bench
 
-all: $(B)/pfhttpd $(B)/statsdump
+all: $(B)/pfhttpd $(B)/statsdump $(B)/wsload
 
 deps:
 	@tools/install-deps
@@ -52,6 +53,11 @@ $(B)/pfhttpd: $(B)/obj/main.o $(B)/libpfhttpd.a
 
 $(B)/statsdump: tools/statsdump.c $(B)/libpfhttpd.a $(HEADERS)
 	$(CC) $(ALL_CFLAGS) -Isrc -o $@ $< $(B)/libpfhttpd.a $(PKG_LIBS) -lm
+
+# A load generator: libevent only, none of the server's code.
+$(B)/wsload: tools/wsload.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(PKG_LIBS) -lm
 
 $(B)/tests/%: tests/unit/%.c $(B)/libpfhttpd.a $(HEADERS)
 	@mkdir -p $(@D)
@@ -82,6 +88,11 @@ bench-log:
 	@tools/install-deps wrk bc
 	$(MAKE) all
 	tools/bench-log $(BENCH_SECONDS) $(BENCH_ROUNDS)
+
+# WebSocket echo: messages per second and round-trip latency, one worker.
+bench: deps
+	$(MAKE) all
+	tools/bench $(BENCH_SECONDS)
 
 lint-man:
 	mandoc -Tlint -Wwarning man/*.[0-9]

@@ -1,0 +1,1617 @@
+/*
+ * wsload: a WebSocket echo load generator. It opens N connections to a
+ * server, upgrades each with the RFC 6455 opening handshake, then keeps
+ * exactly one message in flight on each: send one masked frame, wait for
+ * the whole echo, check it, send the next. After a warm-up that is not
+ * counted it measures for a fixed time, then prints the messages per
+ * second, the round-trip latency percentiles (from a log-linear histogram)
+ * and the errors, and closes each connection with a close frame (1000).
+ *
+ * One thread, one libevent loop over nonblocking sockets, TCP_NODELAY,
+ * and every buffer allocated before the first message: the tool costs
+ * about what the server's side of an echo costs, a recv() and a send().
+ */
+
+#include <sys/types.h>
+#include <sys/random.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <math.h>
+#include <netdb.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#define WSLOAD_NAME	 "wsload"
+#define WSLOAD_KEY	 "dGhlIHNhbXBsZSBub25jZQ=="	/* RFC 6455 1.3 */
+#define WSLOAD_ACCEPT	 "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=" /* its accept value */
+#define WSLOAD_MAX_CONNS 100000
+#define WSLOAD_MAX_SIZE	 (64LL * 1024 * 1024) /* bytes of one message */
+#define WSLOAD_MAX_SECS	 86400.0
+#define WSLOAD_RBUF_MIN	 8192  /* receive buffer; holds the handshake */
+#define WSLOAD_RBUF_MAX	 65536 /* receive buffer for large messages */
+#define WSLOAD_READS	 16    /* recv() calls per readable event */
+#define WSLOAD_SHOWN	 10    /* error messages printed, at most */
+#define WSLOAD_STAMP_LEN 16    /* hex digits that number each message */
+#define WSLOAD_CTL_MAX	 125   /* payload bytes of a control frame */
+#define WSLOAD_FD_SPARE	 32    /* descriptors besides the connections */
+#define WSLOAD_OPT_JSON	 256   /* getopt_long value of --json */
+
+#define WSLOAD_OP_CONT	 0x0
+#define WSLOAD_OP_TEXT	 0x1
+#define WSLOAD_OP_BINARY 0x2
+#define WSLOAD_OP_CLOSE	 0x8
+#define WSLOAD_OP_PING	 0x9
+#define WSLOAD_OP_PONG	 0xa
+
+/*
+ * The latency histogram is log-linear over nanoseconds: values below
+ * 2^SUB_BITS have a bucket each, and each further power of two is split
+ * into 2^SUB_BITS buckets, so a bucket is at most 1/64 (1.6%) wide
+ * relative to its values, over the whole 64-bit range.
+ */
+#define WSLOAD_HIST_SUB_BITS 6
+#define WSLOAD_HIST_SUB	     (1U << WSLOAD_HIST_SUB_BITS)
+#define WSLOAD_HIST_BUCKETS  ((64U - WSLOAD_HIST_SUB_BITS + 1) * WSLOAD_HIST_SUB)
+
+#define WSLOAD_NSEC 1000000000ULL
+
+/* Where a connection is in its life. */
+enum wsload_state {
+	WSLOAD_CONNECTING = 0, /* connect() in progress */
+	WSLOAD_UPGRADING,      /* handshake request sent, reading response */
+	WSLOAD_READY,	       /* upgraded, no message in flight */
+	WSLOAD_BUSY,	       /* one message in flight */
+	WSLOAD_CLOSING,	       /* close frame sent, awaiting the server's */
+	WSLOAD_DONE,	       /* socket closed */
+};
+
+/* Where the whole run is. */
+enum wsload_phase {
+	WSLOAD_SETUP = 0, /* connecting and upgrading every connection */
+	WSLOAD_WARMUP,	  /* messages flow, not counted */
+	WSLOAD_MEASURE,	  /* messages counted */
+	WSLOAD_DRAIN,	  /* last echoes arrive, then close frames */
+};
+
+/* Round-trip latencies. */
+struct wsload_hist {
+	uint64_t wh_bucket[WSLOAD_HIST_BUCKETS]; /* counts, log-linear in ns */
+	uint64_t wh_count;			 /* durations recorded */
+	uint64_t wh_max;			 /* longest, ns */
+	double wh_sum;				 /* sum of all, ns */
+};
+
+struct wsload;
+
+/* One WebSocket connection. */
+struct wsload_conn {
+	struct wsload *wc_wl;	      /* the run it belongs to */
+	unsigned wc_id;		      /* index, 0..N-1 */
+	int wc_fd;		      /* socket, -1 once closed */
+	enum wsload_state wc_state;   /* see the enum */
+	struct event *wc_rev;	      /* readable, persistent */
+	struct event *wc_wev;	      /* writable, added when send() is short */
+	const unsigned char *wc_wptr; /* bytes left to send */
+	size_t wc_wleft;	      /* how many */
+	unsigned char *wc_sbuf;	      /* frame: header, mask, masked payload */
+	unsigned char *wc_payload;    /* the payload in clear */
+	unsigned char *wc_rbuf;	      /* received, not yet parsed */
+	size_t wc_rlen;		      /* bytes in wc_rbuf */
+	uint64_t wc_seq;	      /* messages sent */
+	uint64_t wc_sent;	      /* when the message in flight was sent */
+	uint64_t wc_deadline;	      /* fail if still waiting then; 0: none */
+	int wc_in_frame;	      /* a frame header was parsed */
+	int wc_fr_opcode;	      /* its opcode */
+	int wc_fr_fin;		      /* its FIN bit */
+	uint64_t wc_fr_left;	      /* its payload bytes still to come */
+	int wc_in_msg;		      /* inside a data message (fragments) */
+	uint64_t wc_msg_got;	      /* echo bytes of the message so far */
+	unsigned char wc_ctl[WSLOAD_CTL_MAX]; /* control frame payload */
+	size_t wc_ctl_len;		      /* bytes in wc_ctl */
+	unsigned char wc_cbuf[8];	      /* our close frame */
+};
+
+/* The run: options, connections, counters. */
+struct wsload {
+	struct event_base *wl_base;
+	struct sockaddr_storage wl_addr; /* where to connect */
+	socklen_t wl_addrlen;
+	const char *wl_target; /* HOST:PORT as given, the Host header */
+	const char *wl_path;   /* request path */
+	char *wl_request;      /* the handshake request */
+	size_t wl_request_len;
+	unsigned wl_nconns;	/* -c */
+	size_t wl_size;		/* -s */
+	int wl_opcode;		/* text, or binary with -b */
+	double wl_duration;	/* -d, seconds */
+	double wl_warmup;	/* -w, seconds */
+	double wl_timeout;	/* -t, seconds */
+	uint64_t wl_timeout_ns; /* the same in ns */
+	int wl_json;		/* --json */
+	size_t wl_hdrlen;	/* frame header of a message, mask included */
+	size_t wl_rbuf_size;	/* receive buffer of a connection */
+	struct wsload_conn *wl_conns;
+	unsigned wl_nready; /* connections upgraded during setup */
+	unsigned wl_nopen;  /* connections not done */
+	enum wsload_phase wl_phase;
+	int wl_setup_failed;	/* a connection failed before the start */
+	int wl_interrupted;	/* SIGINT or SIGTERM */
+	uint64_t wl_t0, wl_t1;	/* measurement start and end, ns */
+	uint64_t wl_messages;	/* echoes completed while measuring */
+	uint64_t wl_errors;	/* connections that failed */
+	uint64_t wl_pings;	/* pings and pongs from the server */
+	unsigned wl_shown;	/* error messages printed */
+	uint64_t wl_rng;	/* xorshift64* state for masks */
+	struct event *wl_timer; /* end of warm-up, end of measurement */
+	struct event *wl_tick;	/* once a second: deadlines */
+	struct event *wl_sigint, *wl_sigterm;
+	struct wsload_hist wl_hist;
+};
+
+static void wsload_usage(FILE *fp);
+static int wsload_count(
+    const char *s, long long min, long long max, long long *v);
+static int wsload_seconds(const char *s, double min, double *v);
+static int wsload_resolve(struct wsload *wl, const char *target);
+static int wsload_probe(struct wsload *wl, const char *host, const char *port);
+static int wsload_files(unsigned nconns);
+static uint64_t wsload_now(void);
+static uint64_t wsload_random(struct wsload *wl);
+static unsigned wsload_hist_index(uint64_t v);
+static uint64_t wsload_hist_value(unsigned i);
+static void wsload_hist_add(struct wsload_hist *h, uint64_t v);
+static double wsload_hist_percentile(const struct wsload_hist *h, double q);
+static size_t wsload_frame_prefix(unsigned char *buf, int opcode, uint64_t len);
+static void wsload_mask(unsigned char *dst, const unsigned char *src, size_t n,
+    const unsigned char key[4]);
+static void wsload_stamp(unsigned char *p, size_t size, uint64_t v);
+static void wsload_error(struct wsload_conn *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void wsload_conn_fail(struct wsload_conn *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void wsload_conn_done(struct wsload_conn *c);
+static int wsload_flush(struct wsload_conn *c);
+static int wsload_write(
+    struct wsload_conn *c, const unsigned char *buf, size_t len);
+static int wsload_send_message(struct wsload_conn *c);
+static int wsload_send_close(struct wsload_conn *c);
+static void wsload_start(struct wsload *wl);
+static void wsload_stop(struct wsload *wl);
+static int wsload_header_value(
+    const char *name, const char *line, size_t len, char *value, size_t vlen);
+static int wsload_handshake_check(struct wsload_conn *c, size_t hlen);
+static void wsload_handshake_read(struct wsload_conn *c);
+static int wsload_frame_header(
+    struct wsload_conn *c, const unsigned char *p, size_t avail);
+static int wsload_frame_payload(
+    struct wsload_conn *c, const unsigned char *p, size_t n);
+static int wsload_message_done(struct wsload_conn *c);
+static int wsload_frame_end(struct wsload_conn *c);
+static int wsload_frames(struct wsload_conn *c);
+static void wsload_read_cb(evutil_socket_t fd, short what, void *arg);
+static void wsload_write_cb(evutil_socket_t fd, short what, void *arg);
+static void wsload_timer_cb(evutil_socket_t fd, short what, void *arg);
+static void wsload_tick_cb(evutil_socket_t fd, short what, void *arg);
+static void wsload_signal_cb(evutil_socket_t fd, short what, void *arg);
+static int wsload_connect(struct wsload_conn *c);
+static int wsload_setup(struct wsload *wl);
+static void wsload_report(struct wsload *wl);
+static void wsload_free(struct wsload *wl);
+
+/* Print the usage message to fp. */
+static void
+wsload_usage(FILE *fp)
+{
+	fprintf(fp,
+	    "usage: %s [-b] [-c CONNECTIONS] [-d SECONDS] [-p PATH] "
+	    "[-s MESSAGE_SIZE]\n"
+	    "              [-t SECONDS] [-w WARMUP_SECONDS] [--json] "
+	    "HOST:PORT\n"
+	    "  -b          send binary messages (default: text, ASCII)\n"
+	    "  -c N        open N connections, one message in flight on "
+	    "each (default 1)\n"
+	    "  -d SECONDS  measure for SECONDS (default 5)\n"
+	    "  -p PATH     request PATH in the handshake (default /echo)\n"
+	    "  -s SIZE     payload bytes of a message; k or m for KiB, MiB "
+	    "(default 32)\n"
+	    "  -t SECONDS  fail a connection that waits longer than this for\n"
+	    "              a handshake, an echo or a close (default 10)\n"
+	    "  -w SECONDS  warm up for SECONDS first, not counted (default "
+	    "1)\n"
+	    "  --json      print the result as one JSON object\n"
+	    "  -h          print this help and exit\n",
+	    WSLOAD_NAME);
+}
+
+/* Parse a count with an optional k or m suffix (times 1024, 1024^2). */
+static int
+wsload_count(const char *s, long long min, long long max, long long *v)
+{
+	char *end;
+	long long n;
+
+	errno = 0;
+	n = strtoll(s, &end, 10);
+	if (errno != 0 || end == s || n < 0)
+		return -1;
+	if (*end == 'k' || *end == 'K') {
+		if (n > max / 1024)
+			return -1;
+		n *= 1024;
+		end++;
+	} else if (*end == 'm' || *end == 'M') {
+		if (n > max / (1024 * 1024))
+			return -1;
+		n *= 1024 * 1024;
+		end++;
+	}
+	if (*end != '\0' || n < min || n > max)
+		return -1;
+	*v = n;
+	return 0;
+}
+
+/* Parse a number of seconds, fractions allowed, from min to a day. */
+static int
+wsload_seconds(const char *s, double min, double *v)
+{
+	char *end;
+	double d;
+
+	errno = 0;
+	d = strtod(s, &end);
+	if (errno != 0 || end == s || *end != '\0' || !isfinite(d) || d < min ||
+	    d > WSLOAD_MAX_SECS)
+		return -1;
+	*v = d;
+	return 0;
+}
+
+/*
+ * Split HOST:PORT (HOST may be [an IPv6 address]), resolve it and keep
+ * the first address that accepts a connection. Print why on failure.
+ */
+static int
+wsload_resolve(struct wsload *wl, const char *target)
+{
+	char host[256];
+	const char *colon, *hs;
+	size_t hlen;
+
+	wl->wl_target = target;
+	if ((colon = strrchr(target, ':')) == NULL || colon[1] == '\0') {
+		fprintf(stderr, "%s: %s: expected HOST:PORT\n", WSLOAD_NAME,
+		    target);
+		return -1;
+	}
+	hs = target;
+	hlen = (size_t)(colon - target);
+	if (hlen >= 2 && hs[0] == '[' && hs[hlen - 1] == ']') {
+		hs++;
+		hlen -= 2;
+	}
+	if (hlen == 0 || hlen >= sizeof(host)) {
+		fprintf(stderr, "%s: %s: bad host\n", WSLOAD_NAME, target);
+		return -1;
+	}
+	memcpy(host, hs, hlen);
+	host[hlen] = '\0';
+	return wsload_probe(wl, host, colon + 1);
+}
+
+/*
+ * Connect once to each address of host and port in turn, within the
+ * timeout, and keep the first that answers: a server that is not there
+ * is reported here, clearly, before any load starts.
+ */
+static int
+wsload_probe(struct wsload *wl, const char *host, const char *port)
+{
+	struct addrinfo hints, *res, *ai;
+	struct pollfd pfd;
+	socklen_t slen;
+	int error, fd, err = 0, r;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	if ((r = getaddrinfo(host, port, &hints, &res)) != 0) {
+		fprintf(stderr, "%s: %s: %s\n", WSLOAD_NAME, wl->wl_target,
+		    gai_strerror(r));
+		return -1;
+	}
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		if (ai->ai_addrlen > sizeof(wl->wl_addr))
+			continue;
+		fd = socket(ai->ai_family,
+		    ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
+		    ai->ai_protocol);
+		if (fd == -1) {
+			err = errno;
+			continue;
+		}
+		error = 0;
+		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == -1) {
+			error = errno;
+			if (error == EINPROGRESS) {
+				pfd.fd = fd;
+				pfd.events = POLLOUT;
+				r = poll(&pfd, 1, (int)(wl->wl_timeout * 1000));
+				slen = sizeof(error);
+				if (r == 0)
+					error = ETIMEDOUT;
+				else if (r == -1)
+					error = errno;
+				else if (getsockopt(fd, SOL_SOCKET, SO_ERROR,
+					     &error, &slen) == -1)
+					error = errno;
+			}
+		}
+		close(fd);
+		if (error == 0) {
+			memcpy(&wl->wl_addr, ai->ai_addr, ai->ai_addrlen);
+			wl->wl_addrlen = ai->ai_addrlen;
+			freeaddrinfo(res);
+			return 0;
+		}
+		err = error;
+	}
+	freeaddrinfo(res);
+	fprintf(stderr, "%s: connect to %s: %s\n", WSLOAD_NAME, wl->wl_target,
+	    strerror(err != 0 ? err : EADDRNOTAVAIL));
+	return -1;
+}
+
+/* Raise the open-file limit to fit nconns sockets, or say why not. */
+static int
+wsload_files(unsigned nconns)
+{
+	struct rlimit rl;
+	rlim_t need = (rlim_t)nconns + WSLOAD_FD_SPARE;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		return 0;
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need) {
+		if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < need) {
+			fprintf(stderr,
+			    "%s: %u connections need %ju open files; the "
+			    "limit is %ju (ulimit -n)\n",
+			    WSLOAD_NAME, nconns, (uintmax_t)need,
+			    (uintmax_t)rl.rlim_max);
+			return -1;
+		}
+		rl.rlim_cur = need;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == -1) {
+			fprintf(stderr, "%s: setrlimit: %s\n", WSLOAD_NAME,
+			    strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Return CLOCK_MONOTONIC in nanoseconds. */
+static uint64_t
+wsload_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * WSLOAD_NSEC + (uint64_t)ts.tv_nsec;
+}
+
+/* Return 64 pseudo-random bits (xorshift64*), for masking keys. */
+static uint64_t
+wsload_random(struct wsload *wl)
+{
+	uint64_t x = wl->wl_rng;
+
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	wl->wl_rng = x;
+	return x * 0x2545f4914f6cdd1dULL;
+}
+
+/* Return the histogram bucket of v. */
+static unsigned
+wsload_hist_index(uint64_t v)
+{
+	unsigned msb, shift;
+
+	if (v < WSLOAD_HIST_SUB)
+		return (unsigned)v;
+	msb = 63U - (unsigned)__builtin_clzll(v);
+	shift = msb - WSLOAD_HIST_SUB_BITS;
+	return (shift + 1) * WSLOAD_HIST_SUB + (unsigned)(v >> shift) -
+	    WSLOAD_HIST_SUB;
+}
+
+/* Return the middle of the values of histogram bucket i. */
+static uint64_t
+wsload_hist_value(unsigned i)
+{
+	unsigned shift;
+
+	if (i < WSLOAD_HIST_SUB)
+		return i;
+	shift = i / WSLOAD_HIST_SUB - 1;
+	return ((uint64_t)(i % WSLOAD_HIST_SUB + WSLOAD_HIST_SUB) << shift) +
+	    (((uint64_t)1 << shift) >> 1);
+}
+
+/* Record the duration v (ns) in h. */
+static void
+wsload_hist_add(struct wsload_hist *h, uint64_t v)
+{
+	h->wh_bucket[wsload_hist_index(v)]++;
+	h->wh_count++;
+	h->wh_sum += (double)v;
+	if (v > h->wh_max)
+		h->wh_max = v;
+}
+
+/*
+ * Return the q quantile (0 < q <= 1) of h in nanoseconds: the middle of
+ * the bucket that holds the duration of that rank, never above the
+ * longest duration seen. h must not be empty.
+ */
+static double
+wsload_hist_percentile(const struct wsload_hist *h, double q)
+{
+	uint64_t rank, seen = 0, v;
+	unsigned i;
+
+	rank = (uint64_t)ceil(q * (double)h->wh_count);
+	if (rank == 0)
+		rank = 1;
+	for (i = 0; i < WSLOAD_HIST_BUCKETS - 1; i++) {
+		seen += h->wh_bucket[i];
+		if (seen >= rank)
+			break;
+	}
+	v = wsload_hist_value(i);
+	return (double)(v < h->wh_max ? v : h->wh_max);
+}
+
+/*
+ * Write the header of a masked client frame (FIN set) for a payload of
+ * len bytes into buf; return its length including the 4-byte masking
+ * key, which the caller fills in last.
+ */
+static size_t
+wsload_frame_prefix(unsigned char *buf, int opcode, uint64_t len)
+{
+	size_t n;
+	int i;
+
+	buf[0] = (unsigned char)(0x80 | opcode);
+	if (len < 126) {
+		buf[1] = (unsigned char)(0x80 | len);
+		n = 2;
+	} else if (len <= 0xffff) {
+		buf[1] = 0x80 | 126;
+		buf[2] = (unsigned char)(len >> 8);
+		buf[3] = (unsigned char)len;
+		n = 4;
+	} else {
+		buf[1] = 0x80 | 127;
+		for (i = 0; i < 8; i++)
+			buf[2 + i] = (unsigned char)(len >> (56 - 8 * i));
+		n = 10;
+	}
+	return n + 4;
+}
+
+/* Copy n bytes from src to dst masked with key, eight at a time. */
+static void
+wsload_mask(unsigned char *dst, const unsigned char *src, size_t n,
+    const unsigned char key[4])
+{
+	unsigned char k8[8];
+	uint64_t k, w;
+	size_t i;
+
+	memcpy(k8, key, 4);
+	memcpy(k8 + 4, key, 4);
+	memcpy(&k, k8, sizeof(k));
+	for (i = 0; i + 8 <= n; i += 8) {
+		memcpy(&w, src + i, sizeof(w));
+		w ^= k;
+		memcpy(dst + i, &w, sizeof(w));
+	}
+	for (; i < n; i++)
+		dst[i] = src[i] ^ key[i & 3];
+}
+
+/*
+ * Number a payload: its first bytes (up to 16) become the low hex digits
+ * of v, so an echo of another message or connection differs.
+ */
+static void
+wsload_stamp(unsigned char *p, size_t size, uint64_t v)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t i;
+
+	for (i = size < WSLOAD_STAMP_LEN ? size : WSLOAD_STAMP_LEN; i > 0;
+	     i--) {
+		p[i - 1] = (unsigned char)hex[v & 0xf];
+		v >>= 4;
+	}
+}
+
+/*
+ * Count an error on connection c and print it: always before the start
+ * (each is fatal then), at most WSLOAD_SHOWN times after.
+ */
+static void
+wsload_error(struct wsload_conn *c, const char *fmt, ...)
+{
+	struct wsload *wl = c->wc_wl;
+	va_list ap;
+
+	if (wl->wl_phase != WSLOAD_SETUP)
+		wl->wl_errors++;
+	if (wl->wl_phase != WSLOAD_SETUP && wl->wl_shown++ >= WSLOAD_SHOWN) {
+		if (wl->wl_shown == WSLOAD_SHOWN + 1)
+			fprintf(stderr, "%s: further errors not shown\n",
+			    WSLOAD_NAME);
+		return;
+	}
+	fprintf(stderr, "%s: %s%s connection %u: ", WSLOAD_NAME, wl->wl_target,
+	    wl->wl_path, c->wc_id + 1);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+/*
+ * Fail connection c: print and count why, close it. Before the start any
+ * failure ends the run.
+ */
+static void
+wsload_conn_fail(struct wsload_conn *c, const char *fmt, ...)
+{
+	struct wsload *wl = c->wc_wl;
+	char msg[512];
+	va_list ap;
+
+	if (c->wc_state == WSLOAD_DONE)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	wsload_error(c, "%s", msg);
+	if (wl->wl_phase == WSLOAD_SETUP) {
+		wl->wl_setup_failed = 1;
+		event_base_loopbreak(wl->wl_base);
+	}
+	wsload_conn_done(c);
+}
+
+/*
+ * Close connection c. Its events stay allocated until the end of the
+ * run, so a callback still on the stack may look at it.
+ */
+static void
+wsload_conn_done(struct wsload_conn *c)
+{
+	struct wsload *wl = c->wc_wl;
+
+	if (c->wc_state == WSLOAD_DONE)
+		return;
+	event_del(c->wc_rev);
+	event_del(c->wc_wev);
+	close(c->wc_fd);
+	c->wc_fd = -1;
+	c->wc_state = WSLOAD_DONE;
+	c->wc_deadline = 0;
+	c->wc_wleft = 0;
+	if (--wl->wl_nopen == 0)
+		event_base_loopbreak(wl->wl_base);
+}
+
+/* Send what is left of the current frame; wait for POLLOUT if short. */
+static int
+wsload_flush(struct wsload_conn *c)
+{
+	ssize_t n;
+
+	while (c->wc_wleft > 0) {
+		n = send(c->wc_fd, c->wc_wptr, c->wc_wleft, MSG_NOSIGNAL);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK) {
+				event_add(c->wc_wev, NULL);
+				return 0;
+			}
+			wsload_conn_fail(c, "send: %s", strerror(errno));
+			return -1;
+		}
+		c->wc_wptr += n;
+		c->wc_wleft -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Start sending len bytes of buf, which must live until they are sent. */
+static int
+wsload_write(struct wsload_conn *c, const unsigned char *buf, size_t len)
+{
+	if (c->wc_wleft > 0) {
+		wsload_conn_fail(c,
+		    "internal error: a frame is still being "
+		    "sent");
+		return -1;
+	}
+	c->wc_wptr = buf;
+	c->wc_wleft = len;
+	return wsload_flush(c);
+}
+
+/* Number, mask and send the next message on c. */
+static int
+wsload_send_message(struct wsload_conn *c)
+{
+	struct wsload *wl = c->wc_wl;
+	unsigned char *key = c->wc_sbuf + wl->wl_hdrlen - 4;
+	uint32_t k = (uint32_t)(wsload_random(wl) >> 32);
+
+	c->wc_seq++;
+	wsload_stamp(c->wc_payload, wl->wl_size,
+	    ((uint64_t)c->wc_id << 40) | (c->wc_seq & 0xffffffffffULL));
+	memcpy(key, &k, sizeof(k));
+	wsload_mask(
+	    c->wc_sbuf + wl->wl_hdrlen, c->wc_payload, wl->wl_size, key);
+	c->wc_state = WSLOAD_BUSY;
+	c->wc_msg_got = 0;
+	c->wc_sent = wsload_now();
+	c->wc_deadline = c->wc_sent + wl->wl_timeout_ns;
+	return wsload_write(c, c->wc_sbuf, wl->wl_hdrlen + wl->wl_size);
+}
+
+/* Send a close frame with code 1000 on c and wait for the server's. */
+static int
+wsload_send_close(struct wsload_conn *c)
+{
+	struct wsload *wl = c->wc_wl;
+	uint32_t k = (uint32_t)(wsload_random(wl) >> 32);
+	unsigned char code[2] = {1000 >> 8, 1000 & 0xff};
+
+	c->wc_cbuf[0] = 0x80 | WSLOAD_OP_CLOSE;
+	c->wc_cbuf[1] = 0x80 | sizeof(code);
+	memcpy(c->wc_cbuf + 2, &k, sizeof(k));
+	wsload_mask(c->wc_cbuf + 6, code, sizeof(code), c->wc_cbuf + 2);
+	c->wc_state = WSLOAD_CLOSING;
+	c->wc_deadline = wsload_now() + wl->wl_timeout_ns;
+	return wsload_write(c, c->wc_cbuf, sizeof(c->wc_cbuf));
+}
+
+/* Every connection is upgraded: put one message in flight on each. */
+static void
+wsload_start(struct wsload *wl)
+{
+	struct timeval tv;
+	double secs;
+	unsigned i;
+
+	if (wl->wl_warmup > 0) {
+		wl->wl_phase = WSLOAD_WARMUP;
+		secs = wl->wl_warmup;
+	} else {
+		wl->wl_phase = WSLOAD_MEASURE;
+		wl->wl_t0 = wsload_now();
+		secs = wl->wl_duration;
+	}
+	tv.tv_sec = (time_t)secs;
+	tv.tv_usec = (suseconds_t)((secs - (double)tv.tv_sec) * 1e6);
+	evtimer_add(wl->wl_timer, &tv);
+	for (i = 0; i < wl->wl_nconns; i++)
+		if (wl->wl_conns[i].wc_state == WSLOAD_READY)
+			wsload_send_message(&wl->wl_conns[i]);
+}
+
+/*
+ * End the measurement: connections with a message in flight close once
+ * its echo is in, the others now.
+ */
+static void
+wsload_stop(struct wsload *wl)
+{
+	unsigned i;
+
+	if (wl->wl_phase == WSLOAD_MEASURE)
+		wl->wl_t1 = wsload_now();
+	wl->wl_phase = WSLOAD_DRAIN;
+	event_del(wl->wl_timer);
+	for (i = 0; i < wl->wl_nconns; i++)
+		if (wl->wl_conns[i].wc_state == WSLOAD_READY)
+			wsload_send_close(&wl->wl_conns[i]);
+}
+
+/*
+ * If the header line (len bytes, no CRLF) is name, copy its value, without
+ * the spaces around it, into value; return 1, or 0 if it is another.
+ */
+static int
+wsload_header_value(
+    const char *name, const char *line, size_t len, char *value, size_t vlen)
+{
+	size_t nlen = strlen(name), b, e;
+
+	if (len <= nlen || strncasecmp(line, name, nlen) != 0 ||
+	    line[nlen] != ':')
+		return 0;
+	b = nlen + 1;
+	e = len;
+	while (b < e && (line[b] == ' ' || line[b] == '\t'))
+		b++;
+	while (e > b && (line[e - 1] == ' ' || line[e - 1] == '\t'))
+		e--;
+	if (e - b >= vlen)
+		e = b + vlen - 1;
+	memcpy(value, line + b, e - b);
+	value[e - b] = '\0';
+	return 1;
+}
+
+/*
+ * Check the handshake response of c, whose header is the first hlen
+ * bytes of its buffer: status 101 and the headers RFC 6455 4.1 asks the
+ * client to check. Return 0, or fail the connection and return -1.
+ */
+static int
+wsload_handshake_check(struct wsload_conn *c, size_t hlen)
+{
+	const char *p = (const char *)c->wc_rbuf, *end = p + hlen, *eol;
+	char value[256];
+	int status, upgrade = 0, connection = 0, accept = 0;
+	size_t len;
+
+	eol = memmem(p, (size_t)(end - p), "\r\n", 2);
+	len = (size_t)(eol - p);
+	if (len < 12 || strncmp(p, "HTTP/1.", 7) != 0 || p[8] != ' ' ||
+	    p[9] < '0' || p[9] > '9' || p[10] < '0' || p[10] > '9' ||
+	    p[11] < '0' || p[11] > '9') {
+		wsload_conn_fail(c, "handshake: not an HTTP response: %.*s",
+		    (int)(len > 80 ? 80 : len), p);
+		return -1;
+	}
+	status = (p[9] - '0') * 100 + (p[10] - '0') * 10 + (p[11] - '0');
+	if (status != 101) {
+		wsload_conn_fail(c, "handshake rejected with status %d (%.*s)",
+		    status, (int)(len > 80 ? 80 : len), p);
+		return -1;
+	}
+	for (p = eol + 2; p < end; p = eol + 2) {
+		eol = memmem(p, (size_t)(end - p), "\r\n", 2);
+		len = (size_t)(eol - p);
+		if (wsload_header_value(
+			"Upgrade", p, len, value, sizeof(value)))
+			upgrade = strcasecmp(value, "websocket") == 0;
+		else if (wsload_header_value(
+			     "Connection", p, len, value, sizeof(value)))
+			connection = strcasestr(value, "upgrade") != NULL;
+		else if (wsload_header_value("Sec-WebSocket-Accept", p, len,
+			     value, sizeof(value)))
+			accept = strcmp(value, WSLOAD_ACCEPT) == 0;
+		else if (wsload_header_value("Sec-WebSocket-Extensions", p, len,
+			     value, sizeof(value)) ||
+		    wsload_header_value("Sec-WebSocket-Protocol", p, len, value,
+			sizeof(value))) {
+			wsload_conn_fail(c,
+			    "handshake: %.*s, which was not asked for",
+			    (int)(len > 80 ? 80 : len), p);
+			return -1;
+		}
+	}
+	if (!upgrade || !connection || !accept) {
+		wsload_conn_fail(c, "handshake: 101 without %s",
+		    !upgrade	      ? "Upgrade: websocket"
+			: !connection ? "Connection: upgrade"
+				      : "the right Sec-WebSocket-Accept");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Read the handshake response of c. Once it is whole and good, keep any
+ * bytes after it as frames, and start the run if c was the last one.
+ */
+static void
+wsload_handshake_read(struct wsload_conn *c)
+{
+	struct wsload *wl = c->wc_wl;
+	const unsigned char *eoh;
+	size_t hlen;
+	ssize_t n;
+
+	n = recv(c->wc_fd, c->wc_rbuf + c->wc_rlen,
+	    wl->wl_rbuf_size - c->wc_rlen, 0);
+	if (n == -1) {
+		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+			wsload_conn_fail(
+			    c, "handshake: recv: %s", strerror(errno));
+		return;
+	}
+	if (n == 0) {
+		wsload_conn_fail(c, "connection closed during the handshake");
+		return;
+	}
+	c->wc_rlen += (size_t)n;
+	eoh = memmem(c->wc_rbuf, c->wc_rlen, "\r\n\r\n", 4);
+	if (eoh == NULL) {
+		if (c->wc_rlen == wl->wl_rbuf_size)
+			wsload_conn_fail(c,
+			    "handshake: response header longer than %zu "
+			    "bytes",
+			    wl->wl_rbuf_size);
+		return;
+	}
+	hlen = (size_t)(eoh - c->wc_rbuf) + 2; /* up to the last CRLF */
+	if (wsload_handshake_check(c, hlen) == -1)
+		return;
+	hlen += 2;
+	c->wc_rlen -= hlen;
+	memmove(c->wc_rbuf, c->wc_rbuf + hlen, c->wc_rlen);
+	c->wc_state = WSLOAD_READY;
+	c->wc_deadline = 0;
+	if (c->wc_rlen > 0 && wsload_frames(c) == -1)
+		return;
+	if (++wl->wl_nready == wl->wl_nconns)
+		wsload_start(wl);
+}
+
+/*
+ * Parse a frame header at p (avail bytes) for c and check it against
+ * what the echo may contain. Return its length, 0 if incomplete, or -1
+ * if the connection failed.
+ */
+static int
+wsload_frame_header(struct wsload_conn *c, const unsigned char *p, size_t avail)
+{
+	struct wsload *wl = c->wc_wl;
+	size_t hlen;
+	uint64_t len;
+	int opcode, fin, i;
+
+	if (avail < 2)
+		return 0;
+	hlen = 2 + ((p[1] & 0x7f) == 126 ? 2 : (p[1] & 0x7f) == 127 ? 8 : 0);
+	if (avail < hlen)
+		return 0;
+	fin = (p[0] & 0x80) != 0;
+	opcode = p[0] & 0x0f;
+	len = p[1] & 0x7f;
+	if (len == 126)
+		len = (uint64_t)p[2] << 8 | p[3];
+	else if (len == 127)
+		for (len = 0, i = 0; i < 8; i++)
+			len = len << 8 | p[2 + i];
+	if ((p[0] & 0x70) != 0) {
+		wsload_conn_fail(c, "frame with RSV bits 0x%02x", p[0] & 0x70);
+		return -1;
+	}
+	if ((p[1] & 0x80) != 0) {
+		wsload_conn_fail(c, "masked frame from the server");
+		return -1;
+	}
+	if (len >> 63 != 0) {
+		wsload_conn_fail(c, "frame length with the top bit set");
+		return -1;
+	}
+	switch (opcode) {
+	case WSLOAD_OP_CONT:
+		if (!c->wc_in_msg) {
+			wsload_conn_fail(c,
+			    "continuation frame outside a "
+			    "message");
+			return -1;
+		}
+		break;
+	case WSLOAD_OP_TEXT:
+	case WSLOAD_OP_BINARY:
+		if (c->wc_in_msg) {
+			wsload_conn_fail(c,
+			    "new message before the end of "
+			    "the fragmented echo");
+			return -1;
+		}
+		c->wc_in_msg = 1;
+		c->wc_msg_got = 0;
+		if (c->wc_state == WSLOAD_CLOSING)
+			break; /* data after our close: ignored */
+		if (c->wc_state != WSLOAD_BUSY) {
+			wsload_conn_fail(c,
+			    "message with no message in "
+			    "flight");
+			return -1;
+		}
+		if (opcode != wl->wl_opcode) {
+			wsload_conn_fail(c, "echo is a %s message, sent %s",
+			    opcode == WSLOAD_OP_TEXT ? "text" : "binary",
+			    opcode == WSLOAD_OP_TEXT ? "binary" : "text");
+			return -1;
+		}
+		break;
+	case WSLOAD_OP_CLOSE:
+	case WSLOAD_OP_PING:
+	case WSLOAD_OP_PONG:
+		if (!fin || len > WSLOAD_CTL_MAX) {
+			wsload_conn_fail(c, "control frame 0x%x %s", opcode,
+			    !fin ? "fragmented" : "longer than 125 bytes");
+			return -1;
+		}
+		c->wc_ctl_len = 0;
+		break;
+	default:
+		wsload_conn_fail(c, "unexpected opcode 0x%x", opcode);
+		return -1;
+	}
+	if (opcode < WSLOAD_OP_CLOSE && c->wc_state != WSLOAD_CLOSING &&
+	    len > wl->wl_size - c->wc_msg_got) {
+		wsload_conn_fail(
+		    c, "echo longer than the %zu bytes sent", wl->wl_size);
+		return -1;
+	}
+	c->wc_in_frame = 1;
+	c->wc_fr_opcode = opcode;
+	c->wc_fr_fin = fin;
+	c->wc_fr_left = len;
+	return (int)hlen;
+}
+
+/* Take n payload bytes at p of the current frame of c. */
+static int
+wsload_frame_payload(struct wsload_conn *c, const unsigned char *p, size_t n)
+{
+	size_t i;
+
+	if (c->wc_fr_opcode >= WSLOAD_OP_CLOSE) {
+		memcpy(c->wc_ctl + c->wc_ctl_len, p, n);
+		c->wc_ctl_len += n;
+		return 0;
+	}
+	if (c->wc_state == WSLOAD_CLOSING)
+		return 0;
+	if (memcmp(p, c->wc_payload + c->wc_msg_got, n) != 0) {
+		for (i = 0; i < n && p[i] == c->wc_payload[c->wc_msg_got + i];
+		     i++)
+			;
+		wsload_conn_fail(c,
+		    "echo differs from message %" PRIu64 " at byte %" PRIu64,
+		    c->wc_seq, c->wc_msg_got + i);
+		return -1;
+	}
+	c->wc_msg_got += n;
+	return 0;
+}
+
+/* The echo of the message in flight on c is whole: count it, go on. */
+static int
+wsload_message_done(struct wsload_conn *c)
+{
+	struct wsload *wl = c->wc_wl;
+
+	if (c->wc_msg_got != wl->wl_size) {
+		wsload_conn_fail(c, "echo of %" PRIu64 " bytes, sent %zu",
+		    c->wc_msg_got, wl->wl_size);
+		return -1;
+	}
+	if (wl->wl_phase == WSLOAD_MEASURE) {
+		wsload_hist_add(&wl->wl_hist, wsload_now() - c->wc_sent);
+		wl->wl_messages++;
+	}
+	c->wc_state = WSLOAD_READY;
+	c->wc_deadline = 0;
+	if (wl->wl_phase == WSLOAD_WARMUP || wl->wl_phase == WSLOAD_MEASURE)
+		return wsload_send_message(c);
+	return wsload_send_close(c);
+}
+
+/*
+ * The current frame of c is whole. Return 0, or -1 if the connection is
+ * gone (failed, or closed after the server's close frame).
+ */
+static int
+wsload_frame_end(struct wsload_conn *c)
+{
+	unsigned code;
+
+	c->wc_in_frame = 0;
+	switch (c->wc_fr_opcode) {
+	case WSLOAD_OP_PING:
+	case WSLOAD_OP_PONG:
+		c->wc_wl->wl_pings++;
+		return 0;
+	case WSLOAD_OP_CLOSE:
+		if (c->wc_state == WSLOAD_CLOSING) {
+			wsload_conn_done(c);
+			return -1;
+		}
+		code = c->wc_ctl_len >= 2
+		    ? (unsigned)c->wc_ctl[0] << 8 | c->wc_ctl[1]
+		    : 1005;
+		wsload_conn_fail(c, "the server closed (code %u%s%.*s)", code,
+		    c->wc_ctl_len > 2 ? ": " : "",
+		    c->wc_ctl_len > 2 ? (int)c->wc_ctl_len - 2 : 0,
+		    (const char *)c->wc_ctl + 2);
+		return -1;
+	default:
+		if (!c->wc_fr_fin)
+			return 0;
+		c->wc_in_msg = 0;
+		if (c->wc_state == WSLOAD_CLOSING)
+			return 0;
+		return wsload_message_done(c);
+	}
+}
+
+/*
+ * Parse every whole frame header and every payload byte in the buffer of
+ * c; keep an incomplete header for the next read. Return -1 if the
+ * connection is gone.
+ */
+static int
+wsload_frames(struct wsload_conn *c)
+{
+	unsigned char *p = c->wc_rbuf, *end = c->wc_rbuf + c->wc_rlen;
+	size_t n;
+	int r;
+
+	/* Each turn takes a header or payload bytes, or ends the loop. */
+	for (;;) {
+		if (!c->wc_in_frame) {
+			r = wsload_frame_header(c, p, (size_t)(end - p));
+			if (r == -1)
+				return -1;
+			if (r == 0)
+				break;
+			p += r;
+		} else {
+			if (p == end)
+				break;
+			n = (size_t)(end - p);
+			if (n > c->wc_fr_left)
+				n = (size_t)c->wc_fr_left;
+			if (wsload_frame_payload(c, p, n) == -1)
+				return -1;
+			p += n;
+			c->wc_fr_left -= n;
+		}
+		if (c->wc_fr_left == 0 && wsload_frame_end(c) == -1)
+			return -1;
+	}
+	c->wc_rlen = (size_t)(end - p);
+	if (c->wc_rlen > 0 && p != c->wc_rbuf)
+		memmove(c->wc_rbuf, p, c->wc_rlen);
+	return 0;
+}
+
+/* c is readable: read and parse, a bounded number of times. */
+static void
+wsload_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct wsload_conn *c = arg;
+	struct wsload *wl = c->wc_wl;
+	size_t space;
+	ssize_t n;
+	int i;
+
+	(void)what;
+	if (c->wc_state == WSLOAD_UPGRADING) {
+		wsload_handshake_read(c);
+		return;
+	}
+	for (i = 0; i < WSLOAD_READS && c->wc_state != WSLOAD_DONE; i++) {
+		space = wl->wl_rbuf_size - c->wc_rlen;
+		n = recv(fd, c->wc_rbuf + c->wc_rlen, space, 0);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN && errno != EWOULDBLOCK)
+				wsload_conn_fail(
+				    c, "recv: %s", strerror(errno));
+			return;
+		}
+		if (n == 0) {
+			wsload_conn_fail(c,
+			    "the server closed the connection "
+			    "%s",
+			    c->wc_state == WSLOAD_CLOSING
+				? "without a close frame"
+				: "with a message in flight");
+			return;
+		}
+		c->wc_rlen += (size_t)n;
+		if (wsload_frames(c) == -1 || (size_t)n < space)
+			return;
+	}
+}
+
+/* c is writable: finish connecting, or send the rest of a frame. */
+static void
+wsload_write_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct wsload_conn *c = arg;
+	struct wsload *wl = c->wc_wl;
+	socklen_t len;
+	int error = 0;
+
+	(void)what;
+	if (c->wc_state != WSLOAD_CONNECTING) {
+		wsload_flush(c);
+		return;
+	}
+	len = sizeof(error);
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &len) == -1)
+		error = errno;
+	if (error != 0) {
+		wsload_conn_fail(c, "connect: %s", strerror(error));
+		return;
+	}
+	c->wc_state = WSLOAD_UPGRADING;
+	event_add(c->wc_rev, NULL);
+	wsload_write(
+	    c, (const unsigned char *)wl->wl_request, wl->wl_request_len);
+}
+
+/* The warm-up or the measurement is over. */
+static void
+wsload_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct wsload *wl = arg;
+	struct timeval tv;
+
+	(void)fd;
+	(void)what;
+	if (wl->wl_phase == WSLOAD_WARMUP) {
+		wl->wl_phase = WSLOAD_MEASURE;
+		wl->wl_t0 = wsload_now();
+		tv.tv_sec = (time_t)wl->wl_duration;
+		tv.tv_usec =
+		    (suseconds_t)((wl->wl_duration - (double)tv.tv_sec) * 1e6);
+		evtimer_add(wl->wl_timer, &tv);
+	} else if (wl->wl_phase == WSLOAD_MEASURE)
+		wsload_stop(wl);
+}
+
+/* Once a second: fail every connection past its deadline. */
+static void
+wsload_tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct wsload *wl = arg;
+	struct wsload_conn *c;
+	uint64_t now = wsload_now();
+	unsigned i;
+
+	(void)fd;
+	(void)what;
+	for (i = 0; i < wl->wl_nconns; i++) {
+		c = &wl->wl_conns[i];
+		if (c->wc_state == WSLOAD_DONE || c->wc_deadline == 0 ||
+		    now < c->wc_deadline)
+			continue;
+		switch (c->wc_state) {
+		case WSLOAD_CONNECTING:
+			wsload_conn_fail(
+			    c, "connect: timed out after %g s", wl->wl_timeout);
+			break;
+		case WSLOAD_UPGRADING:
+			wsload_conn_fail(c, "no handshake response within %g s",
+			    wl->wl_timeout);
+			break;
+		case WSLOAD_BUSY:
+			wsload_conn_fail(c,
+			    "no whole echo of message %" PRIu64 " within %g s "
+			    "(%" PRIu64 " of %zu bytes)",
+			    c->wc_seq, wl->wl_timeout, c->wc_msg_got,
+			    wl->wl_size);
+			break;
+		default:
+			wsload_conn_fail(
+			    c, "no close frame within %g s", wl->wl_timeout);
+			break;
+		}
+	}
+}
+
+/* SIGINT or SIGTERM: stop measuring now; a second one stops at once. */
+static void
+wsload_signal_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct wsload *wl = arg;
+
+	(void)fd;
+	(void)what;
+	if (wl->wl_interrupted++ > 0 || wl->wl_phase == WSLOAD_SETUP) {
+		if (wl->wl_phase == WSLOAD_MEASURE)
+			wl->wl_t1 = wsload_now();
+		event_base_loopbreak(wl->wl_base);
+		return;
+	}
+	wsload_stop(wl);
+}
+
+/* Start connecting c. */
+static int
+wsload_connect(struct wsload_conn *c)
+{
+	struct wsload *wl = c->wc_wl;
+	int fd, one = 1;
+
+	fd = socket(wl->wl_addr.ss_family,
+	    SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd == -1) {
+		fprintf(
+		    stderr, "%s: socket: %s\n", WSLOAD_NAME, strerror(errno));
+		return -1;
+	}
+	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) == -1) {
+		fprintf(stderr, "%s: TCP_NODELAY: %s\n", WSLOAD_NAME,
+		    strerror(errno));
+		close(fd);
+		return -1;
+	}
+	c->wc_fd = fd;
+	c->wc_rev =
+	    event_new(wl->wl_base, fd, EV_READ | EV_PERSIST, wsload_read_cb, c);
+	c->wc_wev = event_new(wl->wl_base, fd, EV_WRITE, wsload_write_cb, c);
+	if (c->wc_rev == NULL || c->wc_wev == NULL) {
+		fprintf(stderr, "%s: event_new failed\n", WSLOAD_NAME);
+		return -1;
+	}
+	wl->wl_nopen++;
+	c->wc_state = WSLOAD_CONNECTING;
+	c->wc_deadline = wsload_now() + wl->wl_timeout_ns;
+	if (connect(fd, (struct sockaddr *)&wl->wl_addr, wl->wl_addrlen) ==
+	    -1) {
+		if (errno != EINPROGRESS) {
+			wsload_conn_fail(c, "connect: %s", strerror(errno));
+			return -1;
+		}
+		event_add(c->wc_wev, NULL);
+		return 0;
+	}
+	wsload_write_cb(fd, EV_WRITE, c);
+	return c->wc_state == WSLOAD_DONE ? -1 : 0;
+}
+
+/*
+ * Allocate every buffer, build the request, and start connecting every
+ * connection; the loop does the rest.
+ */
+static int
+wsload_setup(struct wsload *wl)
+{
+	static const unsigned char alphabet[] =
+	    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+	struct wsload_conn *c;
+	unsigned char hdr[16];
+	struct timeval sec = {1, 0};
+	size_t i;
+	unsigned n;
+	int len;
+
+	len = asprintf(&wl->wl_request,
+	    "GET %s HTTP/1.1\r\n"
+	    "Host: %s\r\n"
+	    "Upgrade: websocket\r\n"
+	    "Connection: Upgrade\r\n"
+	    "Sec-WebSocket-Key: " WSLOAD_KEY "\r\n"
+	    "Sec-WebSocket-Version: 13\r\n"
+	    "User-Agent: " WSLOAD_NAME "\r\n"
+	    "\r\n",
+	    wl->wl_path, wl->wl_target);
+	if (len == -1) {
+		wl->wl_request = NULL;
+		return -1;
+	}
+	wl->wl_request_len = (size_t)len;
+
+	wl->wl_hdrlen = wsload_frame_prefix(hdr, wl->wl_opcode, wl->wl_size);
+	wl->wl_rbuf_size = wl->wl_size + 64;
+	if (wl->wl_rbuf_size < WSLOAD_RBUF_MIN)
+		wl->wl_rbuf_size = WSLOAD_RBUF_MIN;
+	if (wl->wl_rbuf_size > WSLOAD_RBUF_MAX)
+		wl->wl_rbuf_size = WSLOAD_RBUF_MAX;
+	if ((wl->wl_conns = calloc(wl->wl_nconns, sizeof(*c))) == NULL)
+		return -1;
+	for (n = 0; n < wl->wl_nconns; n++) {
+		c = &wl->wl_conns[n];
+		c->wc_wl = wl;
+		c->wc_id = n;
+		c->wc_fd = -1;
+		c->wc_state = WSLOAD_DONE;
+		c->wc_sbuf =
+		    malloc(wl->wl_hdrlen + 2 * wl->wl_size + wl->wl_rbuf_size);
+		if (c->wc_sbuf == NULL)
+			return -1;
+		memcpy(c->wc_sbuf, hdr, wl->wl_hdrlen);
+		c->wc_payload = c->wc_sbuf + wl->wl_hdrlen + wl->wl_size;
+		c->wc_rbuf = c->wc_payload + wl->wl_size;
+		for (i = 0; i < wl->wl_size; i++)
+			c->wc_payload[i] =
+			    alphabet[(i + n) % (sizeof(alphabet) - 1)];
+	}
+
+	wl->wl_timer = evtimer_new(wl->wl_base, wsload_timer_cb, wl);
+	wl->wl_tick =
+	    event_new(wl->wl_base, -1, EV_PERSIST, wsload_tick_cb, wl);
+	wl->wl_sigint = evsignal_new(wl->wl_base, SIGINT, wsload_signal_cb, wl);
+	wl->wl_sigterm =
+	    evsignal_new(wl->wl_base, SIGTERM, wsload_signal_cb, wl);
+	if (wl->wl_timer == NULL || wl->wl_tick == NULL ||
+	    wl->wl_sigint == NULL || wl->wl_sigterm == NULL)
+		return -1;
+	event_add(wl->wl_tick, &sec);
+	event_add(wl->wl_sigint, NULL);
+	event_add(wl->wl_sigterm, NULL);
+
+	for (n = 0; n < wl->wl_nconns; n++)
+		if (wsload_connect(&wl->wl_conns[n]) == -1) {
+			wl->wl_setup_failed = 1;
+			return 0;
+		}
+	return 0;
+}
+
+/* Print the result, as text or as one JSON object. */
+static void
+wsload_report(struct wsload *wl)
+{
+	const struct wsload_hist *h = &wl->wl_hist;
+	double secs = 0, rate = 0, p50 = 0, p90 = 0, p99 = 0, p999 = 0;
+	double mean = 0, max = 0;
+	int have = h->wh_count > 0;
+
+	if (wl->wl_t1 > wl->wl_t0 && wl->wl_t0 != 0)
+		secs = (double)(wl->wl_t1 - wl->wl_t0) / 1e9;
+	if (secs > 0)
+		rate = (double)wl->wl_messages / secs;
+	if (have) {
+		p50 = wsload_hist_percentile(h, 0.50) / 1e3;
+		p90 = wsload_hist_percentile(h, 0.90) / 1e3;
+		p99 = wsload_hist_percentile(h, 0.99) / 1e3;
+		p999 = wsload_hist_percentile(h, 0.999) / 1e3;
+		mean = h->wh_sum / (double)h->wh_count / 1e3;
+		max = (double)h->wh_max / 1e3;
+	}
+	if (wl->wl_json) {
+		printf("{\"connections\":%u,\"message_size\":%zu,"
+		       "\"binary\":%s,\"seconds\":%.3f,\"messages\":%" PRIu64
+		       ",\"msgs_per_sec\":%.1f,\"mbytes_per_sec\":%.3f",
+		    wl->wl_nconns, wl->wl_size,
+		    wl->wl_opcode == WSLOAD_OP_BINARY ? "true" : "false", secs,
+		    wl->wl_messages, rate, rate * (double)wl->wl_size / 1e6);
+		if (have)
+			printf(",\"mean_us\":%.1f,\"p50_us\":%.1f,"
+			       "\"p90_us\":%.1f,\"p99_us\":%.1f,"
+			       "\"p999_us\":%.1f,\"max_us\":%.1f",
+			    mean, p50, p90, p99, p999, max);
+		else
+			printf(",\"mean_us\":null,\"p50_us\":null,"
+			       "\"p90_us\":null,\"p99_us\":null,"
+			       "\"p999_us\":null,\"max_us\":null");
+		printf(",\"pings\":%" PRIu64 ",\"errors\":%" PRIu64 "}\n",
+		    wl->wl_pings, wl->wl_errors);
+		return;
+	}
+	printf("%s%s: %u connection%s, %zu-byte %s messages, %.3f s "
+	       "measured\n",
+	    wl->wl_target, wl->wl_path, wl->wl_nconns,
+	    wl->wl_nconns == 1 ? "" : "s", wl->wl_size,
+	    wl->wl_opcode == WSLOAD_OP_BINARY ? "binary" : "text", secs);
+	printf("  messages  %" PRIu64 ", %.1f/s, %.3f MB/s each way\n",
+	    wl->wl_messages, rate, rate * (double)wl->wl_size / 1e6);
+	if (have)
+		printf("  latency   mean %.1f us, p50 %.1f us, p90 %.1f us, "
+		       "p99 %.1f us, p99.9 %.1f us, max %.1f us\n",
+		    mean, p50, p90, p99, p999, max);
+	else
+		printf("  latency   no echo measured\n");
+	if (wl->wl_pings > 0)
+		printf("  pings     %" PRIu64 " (ignored)\n", wl->wl_pings);
+	printf("  errors    %" PRIu64 "\n", wl->wl_errors);
+}
+
+/* Close what is open and free everything. */
+static void
+wsload_free(struct wsload *wl)
+{
+	struct wsload_conn *c;
+	unsigned n;
+
+	for (n = 0; wl->wl_conns != NULL && n < wl->wl_nconns; n++) {
+		c = &wl->wl_conns[n];
+		if (c->wc_fd != -1)
+			close(c->wc_fd);
+		if (c->wc_rev != NULL)
+			event_free(c->wc_rev);
+		if (c->wc_wev != NULL)
+			event_free(c->wc_wev);
+		free(c->wc_sbuf);
+	}
+	free(wl->wl_conns);
+	if (wl->wl_timer != NULL)
+		event_free(wl->wl_timer);
+	if (wl->wl_tick != NULL)
+		event_free(wl->wl_tick);
+	if (wl->wl_sigint != NULL)
+		event_free(wl->wl_sigint);
+	if (wl->wl_sigterm != NULL)
+		event_free(wl->wl_sigterm);
+	free(wl->wl_request);
+	if (wl->wl_base != NULL)
+		event_base_free(wl->wl_base);
+}
+
+/* Run wsload. */
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+	    {"json", no_argument, NULL, WSLOAD_OPT_JSON},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	static struct wsload wl; /* the histogram is large: not on stack */
+	const char *p;
+	long long v;
+	int ch, status = 0;
+
+	wl.wl_nconns = 1;
+	wl.wl_size = 32;
+	wl.wl_opcode = WSLOAD_OP_TEXT;
+	wl.wl_duration = 5;
+	wl.wl_warmup = 1;
+	wl.wl_timeout = 10;
+	wl.wl_path = "/echo";
+	wl.wl_target = "";
+	while ((ch = getopt_long(
+		    argc, argv, "bc:d:hp:s:t:w:", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'b':
+			wl.wl_opcode = WSLOAD_OP_BINARY;
+			break;
+		case 'c':
+			if (wsload_count(optarg, 1, WSLOAD_MAX_CONNS, &v) ==
+			    -1) {
+				fprintf(stderr,
+				    "%s: -c %s: expected 1 to %d "
+				    "connections\n",
+				    WSLOAD_NAME, optarg, WSLOAD_MAX_CONNS);
+				return 1;
+			}
+			wl.wl_nconns = (unsigned)v;
+			break;
+		case 'd':
+			if (wsload_seconds(optarg, 0.001, &wl.wl_duration) ==
+			    -1) {
+				fprintf(stderr,
+				    "%s: -d %s: expected 0.001 to %.0f "
+				    "seconds\n",
+				    WSLOAD_NAME, optarg, WSLOAD_MAX_SECS);
+				return 1;
+			}
+			break;
+		case 'p':
+			for (p = optarg; *p > ' ' && *p < 0x7f; p++)
+				;
+			if (optarg[0] != '/' || *p != '\0') {
+				fprintf(stderr,
+				    "%s: -p %s: expected a path that "
+				    "starts with / and has no spaces\n",
+				    WSLOAD_NAME, optarg);
+				return 1;
+			}
+			wl.wl_path = optarg;
+			break;
+		case 's':
+			if (wsload_count(optarg, 0, WSLOAD_MAX_SIZE, &v) ==
+			    -1) {
+				fprintf(stderr,
+				    "%s: -s %s: expected 0 to %lld bytes\n",
+				    WSLOAD_NAME, optarg, WSLOAD_MAX_SIZE);
+				return 1;
+			}
+			wl.wl_size = (size_t)v;
+			break;
+		case 't':
+			if (wsload_seconds(optarg, 0.1, &wl.wl_timeout) == -1) {
+				fprintf(stderr,
+				    "%s: -t %s: expected 0.1 to %.0f "
+				    "seconds\n",
+				    WSLOAD_NAME, optarg, WSLOAD_MAX_SECS);
+				return 1;
+			}
+			break;
+		case 'w':
+			if (wsload_seconds(optarg, 0, &wl.wl_warmup) == -1) {
+				fprintf(stderr,
+				    "%s: -w %s: expected 0 to %.0f seconds\n",
+				    WSLOAD_NAME, optarg, WSLOAD_MAX_SECS);
+				return 1;
+			}
+			break;
+		case WSLOAD_OPT_JSON:
+			wl.wl_json = 1;
+			break;
+		case 'h':
+			wsload_usage(stdout);
+			return 0;
+		default:
+			wsload_usage(stderr);
+			return 1;
+		}
+	}
+	if (argc - optind != 1) {
+		if (argc - optind > 1)
+			fprintf(stderr, "%s: unexpected argument: %s\n",
+			    WSLOAD_NAME, argv[optind + 1]);
+		wsload_usage(stderr);
+		return 1;
+	}
+	wl.wl_timeout_ns = (uint64_t)(wl.wl_timeout * 1e9);
+	if (getrandom(&wl.wl_rng, sizeof(wl.wl_rng), 0) !=
+	    (ssize_t)sizeof(wl.wl_rng))
+		wl.wl_rng = wsload_now() ^ ((uint64_t)getpid() << 32);
+	wl.wl_rng |= 1; /* xorshift must not start at 0 */
+	signal(SIGPIPE, SIG_IGN);
+
+	if (wsload_files(wl.wl_nconns) == -1 ||
+	    wsload_resolve(&wl, argv[optind]) == -1)
+		return 1;
+	if ((wl.wl_base = event_base_new()) == NULL) {
+		fprintf(stderr, "%s: event_base_new failed\n", WSLOAD_NAME);
+		return 1;
+	}
+	if (wsload_setup(&wl) == -1) {
+		fprintf(stderr, "%s: out of memory\n", WSLOAD_NAME);
+		wsload_free(&wl);
+		return 1;
+	}
+	if (!wl.wl_setup_failed)
+		event_base_dispatch(wl.wl_base);
+	if (wl.wl_setup_failed || wl.wl_phase == WSLOAD_SETUP) {
+		if (!wl.wl_setup_failed)
+			fprintf(stderr, "%s: interrupted before the start\n",
+			    WSLOAD_NAME);
+		wsload_free(&wl);
+		return 1;
+	}
+	if (wl.wl_phase == WSLOAD_MEASURE)
+		wl.wl_t1 = wsload_now(); /* every connection failed */
+	wsload_report(&wl);
+	if (wl.wl_interrupted && wl.wl_t0 == 0)
+		fprintf(stderr, "%s: interrupted during the warm-up\n",
+		    WSLOAD_NAME);
+	else if (wl.wl_messages == 0 && wl.wl_errors == 0)
+		fprintf(stderr, "%s: no echo came back while measuring\n",
+		    WSLOAD_NAME);
+	if (wl.wl_errors > 0 || wl.wl_messages == 0)
+		status = 1;
+	wsload_free(&wl);
+	return status;
+}

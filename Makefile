@@ -96,6 +96,9 @@ bench: deps
 
 lint-man:
 	mandoc -Tlint -Wwarning man/*.[0-9]
+	for m in man/*.[0-9]; do groff -mandoc -ww -z $$m 2>&1 | \
+	    awk -v m=$$m '{ print m ": " $$0; bad = 1 } END { exit bad }' || exit 1; \
+	done
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/etc/pfhttpd \

@@ -321,7 +321,8 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 		break;
 	case CONN_READ_BODY:
 		if ((rv = conn_discard_body(c)) == -1)
-			conn_linger(c, 1); /* the response may still be queued */
+			conn_linger(
+			    c, 1); /* the response may still be queued */
 		else if (rv == 1)
 			conn_next_request(c);
 		else
@@ -425,6 +426,10 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 		/* A half-closed client still gets its answers. */
 		if (c->c_state == CONN_WRITE && c->c_body == HTTP_BODY_NONE)
 			return;
+		if (c->c_state == CONN_WEBSOCKET) {
+			ws_eof(c);
+			return;
+		}
 		conn_close(c, "client closed");
 	}
 }

@@ -137,8 +137,8 @@ http_is_echo(const struct conn *c, const struct http_request *req)
 	char path[PATH_MAX];
 
 	return echo != NULL &&
-	    path_normalize(req->hr_path, req->hr_path_len, path,
-		sizeof(path)) == 0 &&
+	    path_normalize(
+		req->hr_path, req->hr_path_len, path, sizeof(path)) == 0 &&
 	    strcmp(path, echo) == 0;
 }
 

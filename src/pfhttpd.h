@@ -313,8 +313,6 @@ int utf8_complete(uint32_t state);
 #define WS_CLOSE_NORMAL	      1000
 #define WS_CLOSE_GOING_AWAY   1001
 #define WS_CLOSE_PROTOCOL     1002
-#define WS_CLOSE_NO_STATUS    1005 /* none received: never sent */
-#define WS_CLOSE_ABNORMAL     1006 /* no close frame: never sent */
 #define WS_CLOSE_INVALID_DATA 1007
 #define WS_CLOSE_TOO_BIG      1009
 
@@ -335,8 +333,8 @@ struct ws_frame {
 ssize_t wsproto_parse_header(const void *buf, size_t n, struct ws_frame *fh);
 int wsproto_check_frame(const struct ws_frame *fh, int in_message);
 size_t wsproto_build_header(void *buf, int fin, int opcode, uint64_t len);
-void wsproto_unmask(void *dst, const void *src, size_t n,
-    const uint8_t mask[4], uint64_t off);
+void wsproto_unmask(
+    void *dst, const void *src, size_t n, const uint8_t mask[4], uint64_t off);
 int wsproto_close_code_valid(unsigned code);
 int wsproto_close_class(unsigned code);
 int wsproto_accept(const char *key, size_t len, char accept[WS_ACCEPT_LEN]);
@@ -469,6 +467,7 @@ void ws_readable(struct conn *c);
 void ws_written(struct conn *c);
 void ws_timer(struct conn *c);
 void ws_drain(struct conn *c);
+void ws_eof(struct conn *c);
 void ws_free(struct conn *c);
 
 /* file.c */

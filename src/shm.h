@@ -63,8 +63,8 @@ struct shm_counters {
 	/* WebSocket closes by the class of the code the server sent; "other"
 	 * also counts connections that ended without a close frame (1006). */
 	uint64_t sc_ws_closes[SHM_WS_CLOSE_CLASSES];
-	uint64_t sc_latency[SHM_LATENCY_BUCKETS];    /* request durations */
-	uint64_t sc_responses[SHM_STATUS_MAX];	     /* by status code */
+	uint64_t sc_latency[SHM_LATENCY_BUCKETS]; /* request durations */
+	uint64_t sc_responses[SHM_STATUS_MAX];	  /* by status code */
 };
 
 /* One worker slot. Cache-line aligned so workers never share a line. */

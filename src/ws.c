@@ -36,21 +36,21 @@
 
 /* A connection after the upgrade: where its input stands. */
 struct ws {
-	struct ws_frame ws_frame;	  /* header of the frame being read */
-	int ws_in_frame;		  /* its header is read, payload not all */
-	uint64_t ws_frame_got;		  /* its payload bytes read so far */
-	struct evbuffer *ws_payload;	  /* a data frame's unmasked payload */
-	uint8_t ws_ctl[WS_CONTROL_MAX];	  /* a control frame's payload */
-	int ws_msg_open;		  /* a fragmented message goes on */
-	int ws_msg_text;		  /* it is text: validate UTF-8 */
-	uint64_t ws_msg_len;		  /* its payload bytes so far */
-	uint32_t ws_utf8;		  /* its UTF-8 validation state */
-	int ws_close_sent;		  /* nothing more may be sent */
-	int ws_close_code;		  /* code sent, for the counters */
-	int ws_peer_closed;		  /* the client sent its close frame */
-	int ws_pinged;			  /* idle ping sent, no frame since */
-	int ws_throttled;		  /* reading paused: output too long */
-	struct timeval ws_last_input;	  /* when input last arrived */
+	struct ws_frame ws_frame;    /* header of the frame being read */
+	int ws_in_frame;	     /* its header is read, payload not all */
+	uint64_t ws_frame_got;	     /* its payload bytes read so far */
+	struct evbuffer *ws_payload; /* a data frame's unmasked payload */
+	uint8_t ws_ctl[WS_CONTROL_MAX]; /* a control frame's payload */
+	int ws_msg_open;		/* a fragmented message goes on */
+	int ws_msg_text;		/* it is text: validate UTF-8 */
+	uint64_t ws_msg_len;		/* its payload bytes so far */
+	uint32_t ws_utf8;		/* its UTF-8 validation state */
+	int ws_close_sent;		/* nothing more may be sent */
+	int ws_close_code;		/* code sent, for the counters */
+	int ws_peer_closed;		/* the client sent its close frame */
+	int ws_pinged;			/* idle ping sent, no frame since */
+	int ws_throttled;		/* reading paused: output too long */
+	struct timeval ws_last_input;	/* when input last arrived */
 };
 
 /* Return the worker counters of the connection. */
@@ -62,8 +62,8 @@ ws_counters(struct conn *c)
 
 /* Queue one unmasked frame: header and payload[0..len), or payload buf. */
 static void
-ws_send(struct conn *c, int fin, int opcode, const void *payload,
-    size_t len, struct evbuffer *buf)
+ws_send(struct conn *c, int fin, int opcode, const void *payload, size_t len,
+    struct evbuffer *buf)
 {
 	struct evbuffer *out = bufferevent_get_output(c->c_bev);
 	unsigned char hdr[WS_HEADER_MAX];
@@ -172,8 +172,8 @@ ws_take_payload(struct conn *c, struct evbuffer *in, size_t n)
 		return -1;
 	evbuffer_copyout(in, v.iov_base, n);
 	evbuffer_drain(in, n);
-	wsproto_unmask(v.iov_base, v.iov_base, n, ws->ws_frame.wf_mask,
-	    ws->ws_frame_got);
+	wsproto_unmask(
+	    v.iov_base, v.iov_base, n, ws->ws_frame.wf_mask, ws->ws_frame_got);
 	if (ws->ws_msg_text && utf8_validate(&ws->ws_utf8, v.iov_base, n) != n)
 		return -1;
 	v.iov_len = n;
@@ -281,8 +281,8 @@ ws_process(struct conn *c)
 
 		ws->ws_in_frame = 0;
 		if (fh->wf_opcode >= WS_OP_CLOSE) {
-			wsproto_unmask(ws->ws_ctl, ws->ws_ctl, (size_t)fh->wf_len,
-			    fh->wf_mask, 0);
+			wsproto_unmask(ws->ws_ctl, ws->ws_ctl,
+			    (size_t)fh->wf_len, fh->wf_mask, 0);
 			ws_control(c);
 		} else
 			ws_echo(c);
@@ -361,7 +361,7 @@ ws_written(struct conn *c)
 {
 	struct ws *ws = c->c_ws;
 
-	if (ws->ws_close_sent) {
+	if (ws->ws_close_sent || c->c_eof) {
 		if (evbuffer_get_length(bufferevent_get_output(c->c_bev)) == 0)
 			conn_linger(c, !ws->ws_peer_closed);
 		return;
@@ -403,6 +403,22 @@ ws_timer(struct conn *c)
 	ws_close(c, WS_CLOSE_GOING_AWAY, "idle timeout");
 }
 
+/*
+ * The client shut its side of the connection: send what is queued (a
+ * frame is never cut short), then close.
+ */
+void
+ws_eof(struct conn *c)
+{
+	if (evbuffer_get_length(bufferevent_get_output(c->c_bev)) == 0) {
+		conn_close(c, "client closed");
+		return;
+	}
+	bufferevent_disable(c->c_bev, EV_READ);
+	bufferevent_setwatermark(c->c_bev, EV_WRITE, 0, 0);
+	evtimer_del(c->c_timer);
+}
+
 /* The worker stops: tell the client it is going away (1001). */
 void
 ws_drain(struct conn *c)
@@ -420,7 +436,8 @@ ws_free(struct conn *c)
 
 	if (ws == NULL)
 		return;
-	code = ws->ws_close_sent ? ws->ws_close_code : WS_CLOSE_ABNORMAL;
+	/* No close frame from us (1006, abnormal) is counted as "other". */
+	code = ws->ws_close_sent ? ws->ws_close_code : 0;
 	shm_count(&sc->sc_ws_closes[wsproto_close_class((unsigned)code)], 1);
 	shm_count(&sc->sc_ws_open, (uint64_t)-1);
 	evbuffer_free(ws->ws_payload);

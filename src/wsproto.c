@@ -127,8 +127,8 @@ wsproto_build_header(void *buf, int fin, int opcode, uint64_t len)
  * starts at byte offset off of the payload masked with mask.
  */
 void
-wsproto_unmask(void *dst, const void *src, size_t n, const uint8_t mask[4],
-    uint64_t off)
+wsproto_unmask(
+    void *dst, const void *src, size_t n, const uint8_t mask[4], uint64_t off)
 {
 	unsigned char *d = dst;
 	const unsigned char *s = src;
@@ -181,8 +181,8 @@ wsproto_close_class(unsigned code)
 
 /* Tell whether any field named name has token in its comma list. */
 static int
-wsproto_any_has(const struct http_request *req, const char *name,
-    const char *token)
+wsproto_any_has(
+    const struct http_request *req, const char *name, const char *token)
 {
 	const struct http_header *h;
 	int i;
@@ -237,8 +237,8 @@ wsproto_accept(const char *key, size_t len, char accept[WS_ACCEPT_LEN])
 		return -1;
 	memcpy(buf, key, len);
 	memcpy(buf + len, WSPROTO_GUID, sizeof(WSPROTO_GUID) - 1);
-	SHA1((const unsigned char *)buf, len + sizeof(WSPROTO_GUID) - 1,
-	    digest);
+	SHA1(
+	    (const unsigned char *)buf, len + sizeof(WSPROTO_GUID) - 1, digest);
 	EVP_EncodeBlock((unsigned char *)accept, digest, sizeof(digest));
 	return 0;
 }

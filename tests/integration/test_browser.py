@@ -1,13 +1,16 @@
 """The default site as a browser sees it: headless Chromium loads the pages
 of htdocs/ from a real daemon and reports what it got."""
 
+import html
 import json
+import re
 import shutil
 import subprocess
+import urllib.parse
 
 import pytest
 
-from conftest import REPO
+from conftest import REPO, poll
 
 CHROMIUM = shutil.which("chromium")
 
@@ -90,5 +93,31 @@ def test_chromium_loads_the_default_site_and_its_parts(site_server,
 def test_chromium_renders_the_index_page_links(site_server, tmp_path):
     dom = chromium_dump_dom(site_server.url("/"), tmp_path / "profile")
     for href in ('href="hello.txt"', 'href="images/pfhttpd.png"',
-                 'href="images"', 'href="does-not-exist.html"'):
+                 'href="images"', 'href="does-not-exist.html"',
+                 'href="echo.html"'):
         assert href in dom
+
+
+def dom_text(dom, element_id):
+    """The text inside the element with element_id in a dumped DOM."""
+    start = dom.index(f'id="{element_id}"')
+    start = dom.index(">", start) + 1
+    end = dom.index("</", start)
+    return html.unescape(dom[start:end])
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed")
+def test_chromium_echo_page_gets_its_message_echoed(site_server, tmp_path):
+    text = "héllo, κόσμε & <echo>"
+    dom = chromium_dump_dom(
+        site_server.url("/echo.html?send=" + urllib.parse.quote(text)),
+        tmp_path / "profile")
+    assert dom_text(dom, "state") == "open"
+    log = re.findall(r'<li class="(\w+)">(.*?)</li>', dom)
+    assert [(kind, html.unescape(t)) for kind, t in log] == [
+        ("sent", text), ("echo", text)]
+    # The page's connection went through the handshake: one 101 logged.
+    line = poll(lambda: [ln for ln in site_server.access_log.read_text()
+                         .splitlines() if '"GET /echo HTTP/1.1"' in ln],
+                5, what="the upgrade's access-log line")
+    assert len(line) == 1 and '"GET /echo HTTP/1.1" 101 ' in line[0], line

@@ -925,9 +925,10 @@ test_websocket_keys_are_read(void **state)
 	struct config *cf;
 
 	(void)state;
-	cf = load("[websocket]\necho_path = /ws/echo\nmax_message_size = 1k\n"
-		  "idle_timeout = 0\n"
-		  "allowed_origins = http://a.example https://b.example:8443\n");
+	cf =
+	    load("[websocket]\necho_path = /ws/echo\nmax_message_size = 1k\n"
+		 "idle_timeout = 0\n"
+		 "allowed_origins = http://a.example https://b.example:8443\n");
 	assert_non_null(cf);
 	assert_string_equal(cf->cf_ws_echo_path, "/ws/echo");
 	assert_int_equal(cf->cf_ws_max_message, 1024);
@@ -963,7 +964,6 @@ test_websocket_bad_values_are_errors(void **state)
 	expect_error("[websocket]\nmax_message_size = 100\n", 2,
 	    "[websocket] max_message_size: 100 is out of range");
 }
-
 
 /* An unknown key is reported with its section at its line. */
 static void

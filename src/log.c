@@ -35,6 +35,13 @@ log_init(const char *procname)
 	log_tty = isatty(STDERR_FILENO);
 }
 
+/* Copy messages to stderr too (on), or only while it is a terminal. */
+void
+log_copy_stderr(int on)
+{
+	log_tty = on || isatty(STDERR_FILENO);
+}
+
 /* Name the process in every message (after fork). */
 void
 log_setproc(const char *procname)

@@ -44,42 +44,6 @@ main_bind(struct config *cf)
 			fatal("cannot listen on %s", cf->cf_listen[i].la_name);
 }
 
-/* Detach from the terminal and the session. */
-static void
-main_daemonize(void)
-{
-	pid_t pid;
-	int fd;
-
-	if ((pid = fork()) == -1)
-		fatal("fork");
-	if (pid != 0)
-		_exit(0);
-	if (setsid() == -1)
-		fatal("setsid");
-	if ((fd = open("/dev/null", O_RDWR)) == -1)
-		fatal("/dev/null");
-	dup2(fd, STDIN_FILENO);
-	dup2(fd, STDOUT_FILENO);
-	dup2(fd, STDERR_FILENO);
-	if (fd > STDERR_FILENO)
-		close(fd);
-	log_init("master");
-}
-
-/* Write the master's pid to the pid file. */
-static void
-main_write_pid(const char *path)
-{
-	FILE *fp;
-
-	if ((fp = fopen(path, "we")) == NULL)
-		fatal("pid file %s", path);
-	fprintf(fp, "%d\n", (int)getpid());
-	if (fclose(fp) == EOF)
-		fatal("pid file %s", path);
-}
-
 /* Run pfhttpd. */
 int
 main(int argc, char *argv[])
@@ -134,22 +98,22 @@ main(int argc, char *argv[])
 	proctitle_init(argc, argv);
 	signal(SIGPIPE, SIG_IGN);
 	mime_init();
+	/* Before binding: a second instance is told it is one. */
+	if (cf->cf_pid_file != NULL)
+		daemon_pidfile_lock(cf->cf_pid_file);
 	main_bind(cf);
 	if (cf->cf_error_log != NULL && log_open_file(cf->cf_error_log) == -1)
 		fatal("error log %s", cf->cf_error_log);
 	priv_chown(cf, cf->cf_error_log);
 	if (cf->cf_daemon && !foreground)
-		main_daemonize();
-	if (cf->cf_pid_file != NULL)
-		main_write_pid(cf->cf_pid_file);
+		daemon_detach();
+	daemon_pidfile_write();
 	proctitle_set("%s: master", PFHTTPD_NAME);
 	priv_check(cf);
 
 	rv = master_run(cf);
 
-	if (cf->cf_pid_file != NULL && unlink(cf->cf_pid_file) == -1 &&
-	    errno != ENOENT)
-		log_warn("unlink %s", cf->cf_pid_file);
+	daemon_pidfile_remove();
 	log_info("exiting");
 	config_free(cf);
 	return rv;

@@ -274,6 +274,7 @@ master_spawn(struct child *ch)
 		if (event_reinit(master.m_base) == -1)
 			fatalx("event_reinit failed");
 		master_forget();
+		daemon_forget();
 		event_base_free(master.m_base);
 		if (id == 0) {
 			/* The logger takes no connections. */
@@ -545,6 +546,7 @@ master_run(struct config *cf)
 		master_spawn(&master.m_children[i]);
 	log_info("%s %s started: %d worker(s), %d listener(s)", PFHTTPD_NAME,
 	    PFHTTPD_VERSION, n, cf->cf_nlisten);
+	daemon_ready();
 
 	event_base_dispatch(master.m_base);
 

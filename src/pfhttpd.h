@@ -33,6 +33,7 @@ struct shm_counters;
 
 /* log.c */
 void log_init(const char *procname);
+void log_copy_stderr(int on);
 void log_setproc(const char *procname);
 void log_set_debug(int debug);
 int log_open_file(const char *path);
@@ -340,6 +341,14 @@ int wsproto_close_class(unsigned code);
 int wsproto_accept(const char *key, size_t len, char accept[WS_ACCEPT_LEN]);
 int wsproto_handshake(const struct http_request *req, const char *origins,
     char accept[WS_ACCEPT_LEN]);
+
+/* daemon.c */
+void daemon_pidfile_lock(const char *path);
+void daemon_pidfile_write(void);
+void daemon_pidfile_remove(void);
+void daemon_detach(void);
+void daemon_ready(void);
+void daemon_forget(void);
 
 /* priv.c */
 void priv_check(const struct config *cf);

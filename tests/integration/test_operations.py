@@ -110,6 +110,65 @@ def test_daemon_yes_detaches_writes_pid_file_and_serves(docroot, tmp_path):
     assert not pid_file.exists()
 
 
+def start_daemon(conf):
+    """Run pfhttpd -c conf (daemon = yes); return the finished launcher."""
+    return subprocess.run([BIN, "-c", str(conf)], stdin=subprocess.DEVNULL,
+                          capture_output=True, text=True,
+                          timeout=START_TIMEOUT)
+
+
+def test_daemon_launcher_returns_only_once_the_daemon_serves(docroot,
+                                                             tmp_path):
+    port = free_port()
+    conf = write_config(tmp_path, f"listen = 127.0.0.1:{port}",
+                        "daemon = yes\n")
+    launcher = start_daemon(conf)
+    assert launcher.returncode == 0, launcher.stderr
+    # No polling: the pid file and the workers are there already.
+    pid = int((tmp_path / "ops.pid").read_text())
+    try:
+        assert get_over(socket.AF_INET, ("127.0.0.1", port)).status == 200
+    finally:
+        stop_master(pid)
+
+
+def test_daemon_start_up_error_is_printed_and_exits_nonzero(docroot,
+                                                             tmp_path):
+    port = free_port()
+    conf = write_config(tmp_path, f"listen = 127.0.0.1:{port}",
+                        "daemon = yes\n")
+    # The segment cannot be created: that fails after the detach.
+    text = conf.read_text().replace(
+        f"shm_path = {tmp_path / 'ops.shm'}",
+        f"shm_path = {tmp_path / 'no-such-dir' / 'ops.shm'}")
+    conf.write_text(text)
+    launcher = start_daemon(conf)
+    assert launcher.returncode == 1
+    assert "shared memory" in launcher.stderr, launcher.stderr
+    assert "no-such-dir" in launcher.stderr, launcher.stderr
+    assert not (tmp_path / "ops.pid").exists()
+    assert not can_connect(socket.AF_INET, ("127.0.0.1", port))
+
+
+def test_second_instance_with_the_same_pid_file_is_refused(docroot,
+                                                           tmp_path):
+    port = free_port()
+    conf = write_config(tmp_path, f"listen = 127.0.0.1:{port}",
+                        "daemon = yes\n")
+    assert start_daemon(conf).returncode == 0
+    pid = int((tmp_path / "ops.pid").read_text())
+    try:
+        second = start_daemon(conf)
+        assert second.returncode == 1
+        assert f"already running (pid {pid}, pid file" in second.stderr, \
+            second.stderr
+        # The first one is untouched: same pid file, still serving.
+        assert int((tmp_path / "ops.pid").read_text()) == pid
+        assert get_over(socket.AF_INET, ("127.0.0.1", port)).status == 200
+    finally:
+        stop_master(pid)
+
+
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root to drop to nobody")
 def test_workers_drop_to_configured_user_and_group(start_server):
     nobody = pwd.getpwnam("nobody")

@@ -169,6 +169,7 @@ static long long config_cpus(const struct config_key *ck);
 static char *config_join(const char *dir, const char *path);
 static int config_set_number(struct config_parse *cp,
     const struct config_key *ck, const char *value, int line);
+static int config_path_has_dot_segment(const char *path);
 static int config_check_token_list(enum config_type type, const char *value);
 static int config_set_string(struct config_parse *cp,
     const struct config_key *ck, const char *value, int line);
@@ -304,7 +305,7 @@ config_expected(const struct config_key *ck, char *buf, size_t len)
 		break;
 	case CONFIG_URLPATH:
 		snprintf(buf, len,
-		    "a URL path starting with '/', without '?', '#', '%%' or spaces");
+		    "a normalised URL path starting with '/', without '?', '#', '%%' or spaces");
 		break;
 	case CONFIG_ORIGINS:
 		snprintf(buf, len,
@@ -492,6 +493,28 @@ config_set_number(struct config_parse *cp, const struct config_key *ck,
 }
 
 /*
+ * Tell whether a URL path has an empty, "." or ".." segment, which a
+ * normalised request path never has, so that it could never match.
+ */
+static int
+config_path_has_dot_segment(const char *path)
+{
+	const char *seg, *end;
+	size_t n;
+
+	for (seg = path + 1; *seg != '\0'; seg = end + 1) {
+		end = strchr(seg, '/');
+		n = end != NULL ? (size_t)(end - seg) : strlen(seg);
+		if ((n == 0 && end != NULL) || (n == 1 && seg[0] == '.') ||
+		    (n == 2 && seg[0] == '.' && seg[1] == '.'))
+			return 1;
+		if (end == NULL)
+			break;
+	}
+	return 0;
+}
+
+/*
  * Check a URL path (one word: '/', then printable ASCII other than '?',
  * '#' and '%', so that it compares equal to a decoded request path) or a
  * list of origins (words "scheme://host[:port]" separated by spaces).
@@ -516,7 +539,8 @@ config_check_token_list(enum config_type type, const char *value)
 		n = (size_t)(p - word);
 		if (type == CONFIG_URLPATH) {
 			if (word != value || *p != '\0' || word[0] != '/' ||
-			    strcspn(word, "?#%") != n)
+			    strcspn(word, "?#%") != n ||
+			    config_path_has_dot_segment(word))
 				return -1;
 		} else {
 			if (n > 8 && strncmp(word, "https://", 8) == 0)

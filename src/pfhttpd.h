@@ -316,6 +316,7 @@ int utf8_complete(uint32_t state);
 #define WS_CLOSE_PROTOCOL     1002
 #define WS_CLOSE_INVALID_DATA 1007
 #define WS_CLOSE_TOO_BIG      1009
+#define WS_CLOSE_INTERNAL     1011
 
 #define WS_CONTROL_MAX 125 /* payload bytes of a control frame */
 #define WS_HEADER_MAX  14  /* longest frame header, mask included */
@@ -451,7 +452,7 @@ struct conn {
 	char c_referer[LOGREC_REFERER_MAX + 1]; /* for the log, "" if none */
 	char c_agent[LOGREC_AGENT_MAX + 1];	/* for the log, "" if none */
 	int c_upgrade;	 /* the queued response is a 101: switch after it */
-	struct ws *c_ws; /* CONN_WEBSOCKET: its state, else NULL */
+	struct ws *c_ws; /* set from CONN_WEBSOCKET on (linger included) */
 };
 
 void conn_accept(

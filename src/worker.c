@@ -230,6 +230,22 @@ worker_request_done(struct worker *w, const struct request_done *rd)
 		shm_count(&sc->sc_log_dropped, 1);
 }
 
+/*
+ * Close every connection now and leave the loop: a fast stop, or a
+ * graceful one that took too long. Each is closed through conn_close(), so
+ * that the counters see it go.
+ */
+static void
+worker_close_all(struct worker *w, const char *reason)
+{
+	struct conn *c;
+
+	w->w_draining = 1; /* a close must not resume accepting */
+	while ((c = TAILQ_FIRST(&w->w_conns)) != NULL)
+		conn_close(c, reason);
+	event_base_loopbreak(w->w_base);
+}
+
 /* Stop timer: the graceful stop took too long; exit anyway. */
 static void
 worker_stop_timer_cb(evutil_socket_t fd, short what, void *arg)
@@ -240,7 +256,7 @@ worker_stop_timer_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	log_warnx("shutdown_timeout reached; closing %lld connection(s)",
 	    w->w_nconns);
-	event_base_loopbreak(w->w_base);
+	worker_close_all(w, "shutdown_timeout reached");
 }
 
 /* Begin a graceful stop: no new connections, idle ones closed. */
@@ -282,7 +298,7 @@ worker_signal_cb(evutil_socket_t sig, short what, void *arg)
 	switch (sig) {
 	case SIGTERM:
 	case SIGINT:
-		event_base_loopbreak(w->w_base);
+		worker_close_all(w, "fast stop");
 		break;
 	case SIGQUIT:
 		worker_drain(w);

@@ -4,10 +4,14 @@
  *
  * Each data frame is echoed as one frame of the same length, type and FIN
  * bit once all of it has arrived (a fragmented message is echoed fragment
- * by fragment), so memory per connection is bounded by the frame being
- * handled: at most max_message_size. Text is validated as its bytes
- * arrive, so an invalid byte fails the connection at once (1007), and a
- * frame is never sent before it is known to be valid.
+ * by fragment). Memory per connection is bounded by the frame being
+ * handled (at most max_message_size), WS_READ_MAX of input and about
+ * WS_OUT_HIGH of output. Frames up to WS_SMALL bytes, control frames
+ * among them, are gathered in a buffer of the connection and copied to the
+ * output, so that tiny frames cannot pin a memory chunk each there; larger
+ * ones are gathered in an evbuffer whose chunks move to the output. Text is
+ * validated as its bytes arrive, so an invalid byte fails the connection at
+ * once (1007), and a frame is never sent before it is known to be valid.
  *
  * Back-pressure: when the output buffer passes WS_OUT_HIGH the connection
  * stops reading until it drains to WS_OUT_LOW. Nothing is sent after a
@@ -19,9 +23,12 @@
  * input the server sends a ping; after as long again it closes with 1001.
  */
 
+#include <sys/ioctl.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -33,24 +40,25 @@
 #define WS_OUT_HIGH (1024 * 1024) /* stop reading above this much output */
 #define WS_OUT_LOW  (64 * 1024)	  /* and read again at or below this */
 #define WS_READ_MAX (256 * 1024)  /* input buffered before it is handled */
+#define WS_SMALL    4096	  /* frames gathered in ws_small */
 
 /* A connection after the upgrade: where its input stands. */
 struct ws {
-	struct ws_frame ws_frame;    /* header of the frame being read */
-	int ws_in_frame;	     /* its header is read, payload not all */
-	uint64_t ws_frame_got;	     /* its payload bytes read so far */
-	struct evbuffer *ws_payload; /* a data frame's unmasked payload */
-	uint8_t ws_ctl[WS_CONTROL_MAX]; /* a control frame's payload */
-	int ws_msg_open;		/* a fragmented message goes on */
-	int ws_msg_text;		/* it is text: validate UTF-8 */
-	uint64_t ws_msg_len;		/* its payload bytes so far */
-	uint32_t ws_utf8;		/* its UTF-8 validation state */
-	int ws_close_sent;		/* nothing more may be sent */
-	int ws_close_code;		/* code sent, for the counters */
-	int ws_peer_closed;		/* the client sent its close frame */
-	int ws_pinged;			/* idle ping sent, no frame since */
-	int ws_throttled;		/* reading paused: output too long */
-	struct timeval ws_last_input;	/* when input last arrived */
+	struct ws_frame ws_frame;      /* header of the frame being read */
+	int ws_in_frame;	       /* its header is read, payload not all */
+	uint64_t ws_frame_got;	       /* its payload bytes read so far */
+	struct evbuffer *ws_payload;   /* payload of a frame over WS_SMALL */
+	uint8_t ws_small[WS_SMALL];    /* payload of a smaller frame */
+	int ws_msg_open;	       /* a fragmented message goes on */
+	int ws_msg_text;	       /* it is text: validate UTF-8 */
+	uint64_t ws_msg_len;	       /* its payload bytes so far */
+	uint32_t ws_utf8;	       /* its UTF-8 validation state */
+	int ws_close_sent;	       /* nothing more may be sent */
+	int ws_close_code;	       /* code sent, for the counters */
+	int ws_peer_closed;	       /* the client sent its close frame */
+	int ws_pinged;		       /* idle ping sent, no frame since */
+	int ws_throttled;	       /* reading paused: output too long */
+	struct timespec ws_last_input; /* when input last arrived */
 };
 
 /* Return the worker counters of the connection. */
@@ -103,7 +111,8 @@ ws_close(struct conn *c, int code, const char *reason)
 	ws->ws_close_sent = 1;
 	ws->ws_close_code = code;
 	log_debug("%s: websocket close %d %s", c->c_peer, code, reason);
-	/* Stop reading frames; the write callback now waits for empty. */
+	/* Frames read from now on are discarded (ws_readable()); the write
+	 * callback now waits for an empty output to close. */
 	bufferevent_setwatermark(c->c_bev, EV_WRITE, 0, 0);
 	evtimer_del(c->c_timer);
 }
@@ -122,7 +131,7 @@ ws_throttle(struct conn *c)
 	}
 }
 
-/* Handle a whole control frame (payload unmasked in ws_ctl). */
+/* Handle a whole control frame (payload unmasked in ws_small). */
 static void
 ws_control(struct conn *c)
 {
@@ -133,7 +142,7 @@ ws_control(struct conn *c)
 
 	switch (ws->ws_frame.wf_opcode) {
 	case WS_OP_PING:
-		ws_send(c, 1, WS_OP_PONG, ws->ws_ctl, len, NULL);
+		ws_send(c, 1, WS_OP_PONG, ws->ws_small, len, NULL);
 		break;
 	case WS_OP_PONG:
 		break; /* an answer to our ping, or unsolicited: ignored */
@@ -143,10 +152,14 @@ ws_control(struct conn *c)
 			ws_close(c, WS_CLOSE_NORMAL, "");
 			break;
 		}
-		code = (unsigned)ws->ws_ctl[0] << 8 | ws->ws_ctl[1];
-		if (len == 1 || !wsproto_close_code_valid(code))
+		if (len == 1) {
 			ws_close(c, WS_CLOSE_PROTOCOL, "invalid close frame");
-		else if (utf8_validate(&utf8, ws->ws_ctl + 2, len - 2) !=
+			break;
+		}
+		code = (unsigned)ws->ws_small[0] << 8 | ws->ws_small[1];
+		if (!wsproto_close_code_valid(code))
+			ws_close(c, WS_CLOSE_PROTOCOL, "invalid close frame");
+		else if (utf8_validate(&utf8, ws->ws_small + 2, len - 2) !=
 			len - 2 ||
 		    !utf8_complete(utf8))
 			ws_close(c, WS_CLOSE_INVALID_DATA,
@@ -158,26 +171,35 @@ ws_control(struct conn *c)
 }
 
 /*
- * Move n payload bytes of the current data frame from the input to
+ * Move n payload bytes of the current frame from the input to ws_small or
  * ws_payload, unmasked, and validate them if they are text. Return 0, or
- * -1 at the first invalid UTF-8 byte.
+ * the close code to fail with: 1007 at the first invalid UTF-8 byte, 1011
+ * if memory ran out.
  */
 static int
 ws_take_payload(struct conn *c, struct evbuffer *in, size_t n)
 {
 	struct ws *ws = c->c_ws;
+	const struct ws_frame *fh = &ws->ws_frame;
 	struct evbuffer_iovec v;
+	unsigned char *p;
 
-	if (evbuffer_reserve_space(ws->ws_payload, (ev_ssize_t)n, &v, 1) < 1)
-		return -1;
-	evbuffer_copyout(in, v.iov_base, n);
-	evbuffer_drain(in, n);
-	wsproto_unmask(
-	    v.iov_base, v.iov_base, n, ws->ws_frame.wf_mask, ws->ws_frame_got);
-	if (ws->ws_msg_text && utf8_validate(&ws->ws_utf8, v.iov_base, n) != n)
-		return -1;
-	v.iov_len = n;
-	evbuffer_commit_space(ws->ws_payload, &v, 1);
+	if (fh->wf_len <= WS_SMALL)
+		p = ws->ws_small + ws->ws_frame_got;
+	else if (evbuffer_reserve_space(ws->ws_payload, (ev_ssize_t)n, &v, 1) <
+	    1)
+		return WS_CLOSE_INTERNAL;
+	else
+		p = v.iov_base;
+	evbuffer_remove(in, p, n);
+	wsproto_unmask(p, p, n, fh->wf_mask, ws->ws_frame_got);
+	if (fh->wf_opcode < WS_OP_CLOSE && ws->ws_msg_text &&
+	    utf8_validate(&ws->ws_utf8, p, n) != n)
+		return WS_CLOSE_INVALID_DATA;
+	if (fh->wf_len > WS_SMALL) {
+		v.iov_len = n;
+		evbuffer_commit_space(ws->ws_payload, &v, 1);
+	}
 	return 0;
 }
 
@@ -194,7 +216,11 @@ ws_echo(struct conn *c)
 		ws_close(c, WS_CLOSE_INVALID_DATA, "text is not UTF-8");
 		return;
 	}
-	ws_send(c, fh->wf_fin, fh->wf_opcode, NULL, 0, ws->ws_payload);
+	if (len <= WS_SMALL)
+		ws_send(c, fh->wf_fin, fh->wf_opcode, ws->ws_small, (size_t)len,
+		    NULL);
+	else
+		ws_send(c, fh->wf_fin, fh->wf_opcode, NULL, 0, ws->ws_payload);
 	shm_count(&sc->sc_ws_bytes_in, len);
 	shm_count(&sc->sc_ws_bytes_out, len);
 	if (fh->wf_fin) {
@@ -261,6 +287,7 @@ ws_process(struct conn *c)
 	struct evbuffer *in = bufferevent_get_input(c->c_bev);
 	struct ws_frame *fh = &ws->ws_frame;
 	size_t avail, n;
+	int code;
 
 	while (!ws->ws_close_sent && !ws->ws_throttled) {
 		if (!ws->ws_in_frame && ws_read_header(c, in) != 1)
@@ -269,10 +296,10 @@ ws_process(struct conn *c)
 		n = fh->wf_len - ws->ws_frame_got < avail
 		    ? (size_t)(fh->wf_len - ws->ws_frame_got)
 		    : avail;
-		if (fh->wf_opcode >= WS_OP_CLOSE) {
-			evbuffer_remove(in, ws->ws_ctl + ws->ws_frame_got, n);
-		} else if (n > 0 && ws_take_payload(c, in, n) == -1) {
-			ws_close(c, WS_CLOSE_INVALID_DATA, "text is not UTF-8");
+		if (n > 0 && (code = ws_take_payload(c, in, n)) != 0) {
+			ws_close(c, code,
+			    code == WS_CLOSE_INVALID_DATA ? "text is not UTF-8"
+							  : "out of memory");
 			return;
 		}
 		ws->ws_frame_got += n;
@@ -280,11 +307,9 @@ ws_process(struct conn *c)
 			return; /* the rest of the payload is on its way */
 
 		ws->ws_in_frame = 0;
-		if (fh->wf_opcode >= WS_OP_CLOSE) {
-			wsproto_unmask(ws->ws_ctl, ws->ws_ctl,
-			    (size_t)fh->wf_len, fh->wf_mask, 0);
+		if (fh->wf_opcode >= WS_OP_CLOSE)
 			ws_control(c);
-		} else
+		else
 			ws_echo(c);
 		ws_throttle(c);
 	}
@@ -323,7 +348,7 @@ ws_start(struct conn *c)
 	c->c_state = CONN_WEBSOCKET;
 	shm_count(&ws_counters(c)->sc_ws_upgrades, 1);
 	shm_count(&ws_counters(c)->sc_ws_open, 1);
-	event_base_gettimeofday_cached(c->c_worker->w_base, &ws->ws_last_input);
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ws->ws_last_input);
 	bufferevent_setwatermark(c->c_bev, EV_READ, 0, WS_READ_MAX);
 	bufferevent_setwatermark(c->c_bev, EV_WRITE, WS_OUT_LOW, 0);
 	bufferevent_enable(c->c_bev, EV_READ);
@@ -342,8 +367,7 @@ ws_readable(struct conn *c)
 
 	/* Any byte shows the client is alive, even within a long frame. */
 	c->c_ws->ws_pinged = 0;
-	event_base_gettimeofday_cached(
-	    c->c_worker->w_base, &c->c_ws->ws_last_input);
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &c->c_ws->ws_last_input);
 	if (c->c_ws->ws_close_sent) {
 		/* Nothing more is answered; keep the kernel buffer empty. */
 		evbuffer_drain(in, evbuffer_get_length(in));
@@ -379,25 +403,34 @@ ws_timer(struct conn *c)
 {
 	struct ws *ws = c->c_ws;
 	long long idle = c->c_worker->w_cf->cf_ws_idle_timeout, quiet;
-	struct timeval now;
+	struct timespec now;
+	int unsent;
 
 	if (ws->ws_close_sent)
 		return;
-	event_base_gettimeofday_cached(c->c_worker->w_base, &now);
-	quiet = (now.tv_sec - ws->ws_last_input.tv_sec) * 1000LL +
-	    (now.tv_usec - ws->ws_last_input.tv_usec) / 1000;
-	if (quiet < idle && !ws->ws_pinged) {
-		ws_idle_arm(c, idle - quiet); /* a frame came meanwhile */
-		return;
-	}
-	if (!ws->ws_pinged) {
-		ws_send(c, 1, WS_OP_PING, "pfhttpd", 7, NULL);
-		ws->ws_pinged = 1;
+	/*
+	 * Output still queued, here or in the kernel: the client is busy
+	 * reading, or stops reading and send_timeout deals with it; either
+	 * way it is not idle, and while throttled it is we who do not read.
+	 */
+	if (evbuffer_get_length(bufferevent_get_output(c->c_bev)) > 0 ||
+	    (ioctl(conn_fd(c), TIOCOUTQ, &unsent) == 0 && unsent > 0)) {
 		ws_idle_arm(c, idle);
 		return;
 	}
-	if (quiet < 2 * idle) {
-		ws_idle_arm(c, 2 * idle - quiet);
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
+	quiet = (now.tv_sec - ws->ws_last_input.tv_sec) * 1000LL +
+	    (now.tv_nsec - ws->ws_last_input.tv_nsec) / 1000000;
+	if (quiet < idle) {
+		ws_idle_arm(c, idle - quiet); /* input came meanwhile */
+		return;
+	}
+	if (!ws->ws_pinged) {
+		/* The ping starts a new quiet period for the answer. */
+		ws_send(c, 1, WS_OP_PING, "pfhttpd", 7, NULL);
+		ws->ws_pinged = 1;
+		ws->ws_last_input = now;
+		ws_idle_arm(c, idle);
 		return;
 	}
 	ws_close(c, WS_CLOSE_GOING_AWAY, "idle timeout");
@@ -466,7 +499,10 @@ ws_handshake(struct conn *c, const struct http_request *req)
 	}
 	status = wsproto_handshake(req, cf->cf_ws_origins, accept);
 	if (status == 426) {
-		http_error(c, 426, "Sec-WebSocket-Version: 13\r\n");
+		/* RFC 9110, 15.5.22: a 426 names the protocol to upgrade to. */
+		http_error(c, 426,
+		    "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+		    "Sec-WebSocket-Version: 13\r\n");
 		return;
 	}
 	if (status != 0) {

@@ -164,7 +164,10 @@ wsproto_close_code_valid(unsigned code)
 	return code >= 3000 && code <= 4999;
 }
 
-/* Return the counter class of a close code (enum in shm.h's order). */
+/*
+ * Return the counter class of a close code: the index into sc_ws_closes
+ * of shm.h (1000, 1001, 1002-1011, 3000-4999, other).
+ */
 int
 wsproto_close_class(unsigned code)
 {

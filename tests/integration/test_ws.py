@@ -568,3 +568,59 @@ def test_open_counter_returns_to_zero_after_an_abrupt_close(server):
     stats = poll(lambda: (s := ws_stats(server))["open"] == 0 and s, 5,
                  what="open to return to 0")
     assert stats["closes"]["other"] == 5
+
+
+def test_tiny_frames_from_a_client_that_does_not_read_keep_memory_bounded(
+        start_server):
+    # Each 1-byte frame is echoed as a 3-byte frame: queued output must
+    # cost what it holds, not a memory chunk per frame.
+    server = start_server(workers=1)
+    worker = server.workers()[0]
+    slow = connect(server, timeout=60)
+    slow.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    rss_before = vm_rss_kib(worker)
+    data = frame(OP_BINARY, b"x") * (1_500_000)  # about 10 MB
+    sender = slow.send_in_background(data, chunk=64 * 1024)
+    wait_for_stall(sender)
+    growth = vm_rss_kib(worker) - rss_before
+    assert growth < 24 * 1024, f"worker grew by {growth} KiB"
+    slow.close()
+
+
+def test_idle_timer_spares_a_client_that_is_still_reading(start_server):
+    # 3 MiB of echoes queued behind a client that reads slowly for longer
+    # than twice idle_timeout: it is busy, not idle, and gets everything.
+    server = start_server(workers=1, idle_timeout="500ms")
+    ws = connect(server, timeout=30)
+    ws.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
+    msgs = [os.urandom(256 * 1024) for _ in range(12)]
+    sender = ws.send_in_background(b"".join(frame(OP_BINARY, m)
+                                            for m in msgs))
+    join_sender(sender, 30)
+    deadline = time.monotonic() + 1.5  # three idle periods of reading
+    for i, m in enumerate(msgs):
+        fin, op, payload = ws.recv_frame()
+        assert (fin, op) == (True, OP_BINARY), (i, op, payload[:40])
+        assert payload == m, f"message {i} differs"
+        if time.monotonic() < deadline:
+            time.sleep(0.15)
+    # Idle now, it may be pinged, but it was not closed while reading.
+    ws.send_frame(OP_CLOSE, close_body(1000))
+    fin, op, payload = ws.recv_frame()
+    while op == OP_PING:
+        fin, op, payload = ws.recv_frame()
+    assert (op, payload) == (OP_CLOSE, close_body(1000))
+    ws.close()
+
+
+def test_websocket_open_at_a_fast_stop_is_counted_closed(start_server):
+    server = start_server(workers=1)
+    worker = server.workers()[0]
+    ws = connect(server)
+    poll(lambda: ws_stats(server)["open"] == 1, 5, what="1 open")
+    os.kill(worker, signal.SIGTERM)  # the master starts a new worker
+    stats = poll(lambda: (s := ws_stats(server))["open"] == 0 and s, 10,
+                 what="the closed WebSocket in the totals")
+    assert stats["upgrades"] == 1
+    assert sum(stats["closes"].values()) == 1, stats["closes"]
+    ws.close()

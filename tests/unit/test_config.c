@@ -948,13 +948,19 @@ test_websocket_bad_values_are_errors(void **state)
 {
 	(void)state;
 	expect_error("[websocket]\necho_path = echo\n", 2,
-	    "[websocket] echo_path: expected a URL path");
+	    "[websocket] echo_path: expected a normalised URL path");
 	expect_error("[websocket]\necho_path = /e?x=1\n", 2,
-	    "[websocket] echo_path: expected a URL path");
+	    "[websocket] echo_path: expected a normalised URL path");
 	expect_error("[websocket]\necho_path = /%65cho\n", 2,
-	    "[websocket] echo_path: expected a URL path");
+	    "[websocket] echo_path: expected a normalised URL path");
 	expect_error("[websocket]\necho_path = /a b\n", 2,
-	    "[websocket] echo_path: expected a URL path");
+	    "[websocket] echo_path: expected a normalised URL path");
+	expect_error("[websocket]\necho_path = /a/../echo\n", 2,
+	    "[websocket] echo_path: expected a normalised URL path");
+	expect_error("[websocket]\necho_path = /a//echo\n", 2,
+	    "[websocket] echo_path: expected a normalised URL path");
+	expect_error("[websocket]\necho_path = /echo/.\n", 2,
+	    "[websocket] echo_path: expected a normalised URL path");
 	expect_error("[websocket]\nallowed_origins = example.com\n", 2,
 	    "[websocket] allowed_origins: expected origins");
 	expect_error("[websocket]\nallowed_origins = http://a/path\n", 2,

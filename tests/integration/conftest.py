@@ -367,6 +367,17 @@ def request_bytes(path, method="GET", version="HTTP/1.1", headers=(),
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
 
 
+def connect_refused(server):
+    """True if a connection to the server is refused (nothing listens)."""
+    try:
+        socket.create_connection(("127.0.0.1", server.port), 1.0).close()
+    except ConnectionRefusedError:
+        return True
+    except (ConnectionResetError, socket.timeout):
+        pass  # the listener closed under a connection being set up
+    return False
+
+
 class Server:
     """One pfhttpd daemon in its own directory."""
 

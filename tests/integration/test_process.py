@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from conftest import (BIG_SIZE, Reader, pid_alive, poll, proc_title,
-                      request_bytes, request_read_by_server)
+from conftest import (BIG_SIZE, Reader, connect_refused, pid_alive, poll,
+                      proc_title, request_bytes, request_read_by_server)
 
 
 def get_ok(server, path="/hello.txt"):
@@ -61,17 +61,6 @@ def idle_keepalive_connection(server):
     r = Reader(sock).read_response()
     assert r.status == 200 and r.header("Connection") is None, r
     return sock
-
-
-def connect_refused(server):
-    """True if a connection to the server is refused (nothing listens)."""
-    try:
-        socket.create_connection(("127.0.0.1", server.port), 1.0).close()
-    except ConnectionRefusedError:
-        return True
-    except (ConnectionResetError, socket.timeout):
-        pass  # the listener closed under a connection being set up
-    return False
 
 
 def test_process_titles_show_master_and_numbered_workers(server):

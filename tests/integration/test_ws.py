@@ -16,8 +16,9 @@ import time
 import pytest
 import websockets
 
-from conftest import (IO_TIMEOUT, REPO, Reader, poll, request_bytes,
-                      request_read_by_server, tcp_queues, vm_rss_kib)
+from conftest import (IO_TIMEOUT, REPO, Reader, connect_refused, poll,
+                      request_bytes, request_read_by_server, tcp_queues,
+                      vm_rss_kib)
 from wsclient import (OP_BINARY, OP_CLOSE, OP_CONT, OP_PING, OP_PONG,
                       OP_TEXT, WsConn, accept_for, close_body, connect, frame,
                       handshake, handshake_request, join_sender, make_key)
@@ -55,17 +56,6 @@ def status_of(server, **fields):
     if ws is not None:
         ws.close()
     return resp.status
-
-
-def connect_refused(server):
-    """True if a connection to the server is refused (nothing listens)."""
-    try:
-        socket.create_connection(("127.0.0.1", server.port), 1.0).close()
-    except ConnectionRefusedError:
-        return True
-    except (ConnectionResetError, socket.timeout):
-        pass  # the listener closed under a connection being set up
-    return False
 
 
 def run_async(coro, timeout=IO_TIMEOUT):

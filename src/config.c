@@ -969,6 +969,81 @@ config_finish(struct config_parse *cp)
 	return 0;
 }
 
+/* Tell whether key ck has the same value in a and b. */
+static int
+config_key_equal(
+    const struct config *a, const struct config *b, const struct config_key *ck)
+{
+	const void *va = (const char *)a + ck->ck_offset;
+	const void *vb = (const char *)b + ck->ck_offset;
+	const char *sa, *sb;
+
+	if (config_is_string(ck->ck_type)) {
+		sa = *(char *const *)va;
+		sb = *(char *const *)vb;
+		return sa == sb ||
+		    (sa != NULL && sb != NULL && strcmp(sa, sb) == 0);
+	}
+	switch (ck->ck_type) {
+	case CONFIG_BOOL:
+	case CONFIG_FORMAT:
+		return *(const int *)va == *(const int *)vb;
+	case CONFIG_LISTEN:
+		return 1; /* reloadable: the master compares addresses */
+	default:
+		return *(const long long *)va == *(const long long *)vb;
+	}
+}
+
+/*
+ * Before a reload applies next: put back the running value of every key a
+ * reload cannot change, and list the keys that differed in buf ("[server]
+ * user, [log] ring_size"). Return how many there were, or -1 if a string
+ * could not be copied (next is then unusable).
+ */
+int
+config_restart_keys(
+    struct config *next, const struct config *running, char *buf, size_t len)
+{
+	const struct config_key *ck;
+	const void *keep;
+	char **sp, *copy;
+	size_t i, used = 0;
+	int n = 0, w;
+
+	if (len > 0)
+		buf[0] = '\0';
+	for (i = 0; i < CONFIG_NKEYS; i++) {
+		ck = &config_keys[i];
+		if ((ck->ck_flags & CONFIG_RELOADABLE) ||
+		    config_key_equal(next, running, ck))
+			continue;
+		keep = (const char *)running + ck->ck_offset;
+		if (config_is_string(ck->ck_type)) {
+			copy = NULL;
+			if (*(char *const *)keep != NULL &&
+			    (copy = strdup(*(char *const *)keep)) == NULL)
+				return -1;
+			sp = config_member(next, ck);
+			free(*sp);
+			*sp = copy;
+		} else if (ck->ck_type == CONFIG_BOOL ||
+		    ck->ck_type == CONFIG_FORMAT)
+			memcpy(config_member(next, ck), keep, sizeof(int));
+		else
+			memcpy(
+			    config_member(next, ck), keep, sizeof(long long));
+		w = snprintf(buf + used, len - used, "%s[%s] %s",
+		    n > 0 ? ", " : "", ck->ck_section, ck->ck_key);
+		if (w > 0 && (size_t)w < len - used)
+			used += (size_t)w;
+		else if (len > 0)
+			buf[used] = '\0'; /* whole names only */
+		n++;
+	}
+	return n;
+}
+
 /*
  * Free cf and everything it holds. A listening socket still open in
  * cf_listen[] is closed: set its la_fd to -1 first to keep it.

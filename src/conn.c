@@ -15,6 +15,8 @@
  *                                        header, not reset by progress
  *   discarding a body after a response   header_timeout without progress
  *   lingering before close               CONN_LINGER_MS
+ *   idle while the worker drains         CONN_DRAIN_GRACE_MS, or
+ *                                        keepalive_timeout if shorter
  * Writing is bounded by send_timeout without progress (the bufferevent's
  * write timeout).
  */
@@ -36,7 +38,8 @@
 #include "pfhttpd.h"
 #include "shm.h"
 
-#define CONN_LINGER_MS	      2000	   /* discard input this long at most */
+#define CONN_LINGER_MS	      2000 /* discard input this long at most */
+#define CONN_DRAIN_GRACE_MS   1000 /* an idle connection's last chance */
 #define CONN_MAX_SINGLE_WRITE (512 * 1024) /* bytes per write(2)/sendfile */
 #define CONN_BODY_CHUNK	      (64 * 1024)  /* chunked body bytes per step */
 #define CONN_WRITE_RETRIES    8 /* 0-byte writes in a row before giving up */
@@ -89,14 +92,25 @@ conn_close(struct conn *c, const char *reason)
 	worker_conn_closed(w);
 }
 
-/* Wait for the next request on the connection (or close it). */
+/*
+ * How long an idle connection of a draining worker may still send a
+ * request: CONN_DRAIN_GRACE_MS, or keepalive_timeout if shorter once the
+ * connection has been kept alive.
+ */
+static long long
+conn_drain_grace(const struct conn *c)
+{
+	long long keepalive = c->c_worker->w_cf->cf_keepalive_timeout;
+
+	return c->c_nrequests > 0 && keepalive < CONN_DRAIN_GRACE_MS
+	    ? keepalive
+	    : CONN_DRAIN_GRACE_MS;
+}
+
+/* Wait for the next request on the connection. */
 static void
 conn_next_request(struct conn *c)
 {
-	if (c->c_worker->w_draining) {
-		conn_close(c, "shutting down");
-		return;
-	}
 	c->c_state = CONN_READ_HEADER;
 	http_scan_init(&c->c_scan);
 	c->c_have_bytes = 0;
@@ -105,7 +119,9 @@ conn_next_request(struct conn *c)
 	c->c_line[0] = '\0';
 	c->c_referer[0] = '\0';
 	c->c_agent[0] = '\0';
-	conn_timer_set(c, c->c_worker->w_cf->cf_keepalive_timeout);
+	conn_timer_set(c,
+	    c->c_worker->w_draining ? conn_drain_grace(c)
+				    : c->c_worker->w_cf->cf_keepalive_timeout);
 	if (evbuffer_get_length(bufferevent_get_input(c->c_bev)) > 0)
 		conn_process(c);
 	/* A client that shut its side gets answers to what it sent, only. */
@@ -376,7 +392,7 @@ conn_write_cb(struct bufferevent *bev, void *arg)
 	conn_request_done(c);
 	if (c->c_upgrade)
 		ws_start(c);
-	else if (c->c_close_after || c->c_worker->w_draining)
+	else if (c->c_close_after)
 		conn_linger(c, conn_peer_may_send(c));
 	else if (c->c_body != HTTP_BODY_NONE) {
 		c->c_state = CONN_READ_BODY;
@@ -463,29 +479,28 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-/* Begin a graceful stop on this connection. */
+/*
+ * Begin a graceful stop (or a reload's drain) on this connection. Every
+ * request not yet answered is answered with "Connection: close". A
+ * connection is never closed under a client that may be sending its next
+ * request, which would reset that request: one that is idle, or becomes
+ * idle after a keep-alive response already under way, gets a short grace
+ * window (conn_drain_grace) to send it, then closes.
+ */
 void
 conn_drain(struct conn *c)
 {
 	switch (c->c_state) {
 	case CONN_READ_HEADER:
-		if (!c->c_have_bytes) {
-			conn_close(c, "shutting down");
-			return;
-		}
-		c->c_close_after = 1;
-		break;
-	case CONN_READ_BODY:
-		/* Closing with input unread would reset the sent response. */
-		conn_linger(c, 1);
+		if (!c->c_have_bytes)
+			conn_timer_set(c, conn_drain_grace(c));
 		break;
 	case CONN_WEBSOCKET:
 		ws_drain(c);
 		break;
-	case CONN_WRITE:
-		c->c_close_after = 1;
-		break;
-	case CONN_LINGER:
+	case CONN_WRITE:     /* its head is sent: keep-alive or close */
+	case CONN_READ_BODY: /* discarding a body, then idle */
+	case CONN_LINGER:    /* closing anyway */
 		break;
 	}
 }

@@ -13,10 +13,13 @@
  *
  * Signals only set flags here (there is no event loop to hand them to):
  *   SIGUSR1          reopen the log files (after logrotate)
- *   SIGTERM          look at sh_logger_stop: the master sets it once every
+ *   SIGTERM          look at sh_logger_stop: SHM_LOGGER_STOP once every
  *                    worker has exited, and only then does the logger
  *                    drain every ring and exit (a SIGTERM sent to the
- *                    whole process group does not cut it short)
+ *                    whole process group does not cut it short);
+ *                    SHM_LOGGER_HANDOVER on a reload that changes the
+ *                    access log, when it writes what it has read and
+ *                    exits, and a logger with the new settings goes on
  *   SIGINT, SIGQUIT  ignored: the terminal's keys are for the master
  * A logger whose master died drains and exits as well.
  */
@@ -312,13 +315,18 @@ logger_signals(void)
 	sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
-/* Tell whether to drain and exit: the master says so, or it is gone. */
-static int
-logger_should_stop(void)
+/* Return what the master asks: run, stop, or hand over (its death: stop). */
+static enum shm_logger_stop
+logger_asked(void)
 {
-	return __atomic_load_n(
-		   &logger.lg_sh->sh_logger_stop, __ATOMIC_ACQUIRE) ||
-	    getppid() != logger.lg_master;
+	uint32_t v;
+
+	v = __atomic_load_n(&logger.lg_sh->sh_logger_stop, __ATOMIC_ACQUIRE);
+	if (getppid() != logger.lg_master)
+		return SHM_LOGGER_STOP;
+	return v == SHM_LOGGER_STOP || v == SHM_LOGGER_HANDOVER
+	    ? (enum shm_logger_stop)v
+	    : SHM_LOGGER_RUN;
 }
 
 /*
@@ -378,6 +386,7 @@ logger_main(const struct config *cf, struct shm_header *sh)
 
 	for (;;) {
 		uint64_t taken = logger_drain();
+		enum shm_logger_stop asked;
 
 		logger_report_drops();
 		logger_flush_all();
@@ -390,7 +399,10 @@ logger_main(const struct config *cf, struct shm_header *sh)
 			log_info("log files reopened");
 		}
 		logger_stop_flag = 0;
-		if (logger_should_stop()) {
+		asked = logger_asked();
+		if (asked == SHM_LOGGER_HANDOVER)
+			exit(0); /* all that was read is written and released */
+		if (asked == SHM_LOGGER_STOP) {
 			/* The workers are gone: what the rings hold is all. */
 			while (logger_drain() != 0)
 				logger_flush_all();

@@ -111,10 +111,9 @@ main(int argc, char *argv[])
 	proctitle_set("%s: master", PFHTTPD_NAME);
 	priv_check(cf);
 
-	rv = master_run(cf);
+	rv = master_run(cf); /* owns cf from here on */
 
 	daemon_pidfile_remove();
 	log_info("exiting");
-	config_free(cf);
 	return rv;
 }

@@ -1,14 +1,24 @@
 /*
- * The master process: forks the workers, respawns the ones that die (with
- * back-off when they die at once), and turns signals into actions. Signals
- * arrive as libevent signal events; no work is done in a raw handler.
+ * The master process: forks the logger and the workers, respawns the ones
+ * that die (with back-off when they die at once), runs reloads, and turns
+ * signals into actions. Signals arrive as libevent signal events; no work
+ * is done in a raw handler.
  *
  *   SIGTERM, SIGINT  fast stop: workers exit now
  *   SIGQUIT          graceful stop: workers finish what is in flight,
  *                    bounded by shutdown_timeout
- *   SIGUSR1          reopen the error log (forwarded to the workers)
- *   SIGHUP           reload (not yet implemented: logged and ignored)
+ *   SIGUSR1          reopen the error log (forwarded to the children)
+ *   SIGHUP           reload: a new generation of workers
  *   SIGCHLD          reap and respawn
+ *
+ * A reload (reload.c prepares the configuration and listeners) bumps the
+ * generation and forks a full set of workers with the new configuration.
+ * They accept on the same listening sockets as the old ones, so the
+ * switch loses no connection. Once they serve (or MASTER_HANDOVER_MS
+ * passed and at least one does), the older generations are sent SIGQUIT:
+ * they stop accepting and drain like a graceful stop. Old workers are not
+ * respawned; their slots are folded as they exit. The master stays root,
+ * as nginx's does, to bind new addresses and create log files on reload.
  */
 
 #include <sys/prctl.h>
@@ -33,6 +43,8 @@
 #define MASTER_KILL_GRACE_MS	     2000 /* graceful stop: beyond the timeout */
 #define MASTER_LOGGER_BACKOFF_MAX_MS 1000 /* the rings fill meanwhile */
 #define MASTER_STOP_LOGGER_TRIES     3	  /* loggers started to drain a stop */
+#define MASTER_HANDOVER_MS	     5000 /* longest wait for a whole new gen */
+#define MASTER_HANDOVER_POLL_MS	     10	  /* how often to look meanwhile */
 
 /* The signals the master handles, one m_signals[] event each. */
 static const int master_signals[] = {
@@ -45,27 +57,42 @@ enum master_stop {
 	MASTER_STOP_FAST,
 };
 
-/* An entry of the master's child table: the logger (id 0) or a worker. */
+/*
+ * An entry of the master's child table: the logger (entry 0) or a worker
+ * of some generation. A worker entry is in use from its first fork until
+ * it exits for good; a respawn reuses it.
+ */
 struct child {
+	int ch_used;		  /* the entry belongs to a child */
 	pid_t ch_pid;		  /* 0 while not running */
 	int ch_id;		  /* 0 for the logger, worker number 1..N */
+	uint64_t ch_generation;	  /* a worker's generation */
+	int ch_draining;	  /* an old worker told to drain and exit */
+	int ch_handover;	  /* the logger exits for a successor */
 	int ch_slot;		  /* a worker's shm slot, -1 if none */
 	struct timespec ch_start; /* when it was forked */
 	int ch_quick_deaths;	  /* consecutive deaths soon after start */
+	int ch_slot_wait;	  /* waits for a free slot (said once) */
 	struct event *ch_respawn; /* delayed respawn timer */
 };
 
-/* The master's state; a forked worker releases it in master_forget(). */
+/* The master's state; a forked child releases it in master_forget(). */
 static struct {
 	struct event_base *m_base;		  /* the master's loop */
 	struct config *m_cf;			  /* running configuration */
-	struct child *m_children;		  /* one slot per worker */
+	struct child *m_children;		  /* logger, then workers */
 	int m_nchildren;			  /* entries in m_children */
 	struct event *m_signals[MASTER_NSIGNALS]; /* one per signal */
 	int m_nsignals;				  /* events in m_signals */
 	struct event *m_kill_timer; /* SIGKILLs children that outstay */
+	struct event *m_handover;   /* waits for a new generation */
+	struct timespec m_reloaded; /* when the last reload began */
+	int m_reloading;	    /* old generations still running */
+	int *m_retired;		    /* listeners to close once they exit */
+	int m_nretired;		    /* entries in m_retired */
 	enum master_stop m_stop;    /* running, or how it stops */
 	struct shm_header *m_sh;    /* the shared segment */
+	uint64_t m_generation;	    /* current generation, as sh_generation */
 	int m_logger_stopped;	    /* the logger was told to stop */
 } master;
 
@@ -94,6 +121,21 @@ master_tv(long long ms)
 	return tv;
 }
 
+/* Name a child for messages: "logger" or "worker". */
+static const char *
+master_kind(const struct child *ch)
+{
+	return ch->ch_id != 0 ? "worker" : "logger";
+}
+
+/* Tell whether entry ch is a worker of a generation before the current. */
+static int
+master_is_old(const struct child *ch)
+{
+	return ch->ch_used && ch->ch_id != 0 &&
+	    ch->ch_generation < master.m_generation;
+}
+
 /* Count the running children: all of them, or the workers only. */
 static int
 master_running(int workers_only)
@@ -116,6 +158,17 @@ master_signal_workers(int sig)
 	for (i = 0; i < master.m_nchildren; i++)
 		if (master.m_children[i].ch_pid != 0 &&
 		    master.m_children[i].ch_id != 0)
+			kill(master.m_children[i].ch_pid, sig);
+}
+
+/* Send a signal to every running child. */
+static void
+master_signal_children(int sig)
+{
+	int i;
+
+	for (i = 0; i < master.m_nchildren; i++)
+		if (master.m_children[i].ch_pid != 0)
 			kill(master.m_children[i].ch_pid, sig);
 }
 
@@ -162,10 +215,20 @@ master_slot_prepare(struct child *ch, int i)
 	memset(&slot->ss_c, 0, sizeof(slot->ss_c));
 	slot->ss_pid = 0;
 	slot->ss_worker_id = (uint64_t)ch->ch_id;
-	slot->ss_generation = master.m_sh->sh_generation;
+	slot->ss_generation = ch->ch_generation;
 	slot->ss_started = (uint64_t)time(NULL);
 	__atomic_store_n(&slot->ss_state, SHM_SLOT_STARTING, __ATOMIC_RELEASE);
 	ch->ch_slot = i;
+}
+
+/* Tell whether worker ch has reached its loop and accepts connections. */
+static int
+master_slot_serving(const struct child *ch)
+{
+	return ch->ch_pid != 0 && ch->ch_slot >= 0 &&
+	    __atomic_load_n(
+		&shm_slot_at(master.m_sh, (uint32_t)ch->ch_slot)->ss_state,
+		__ATOMIC_ACQUIRE) == SHM_SLOT_SERVING;
 }
 
 /*
@@ -198,15 +261,15 @@ master_slot_fold(struct child *ch)
 	ch->ch_slot = -1;
 }
 
-/* Send a signal to every running child. */
+/* Close the listeners that the last reload removed. */
 static void
-master_signal_children(int sig)
+master_close_retired(void)
 {
 	int i;
 
-	for (i = 0; i < master.m_nchildren; i++)
-		if (master.m_children[i].ch_pid != 0)
-			kill(master.m_children[i].ch_pid, sig);
+	for (i = 0; i < master.m_nretired; i++)
+		close(master.m_retired[i]);
+	master.m_nretired = 0;
 }
 
 /* Release, in a new child, what belongs to the master alone. */
@@ -221,9 +284,14 @@ master_forget(void)
 	for (i = 0; i < master.m_nchildren; i++)
 		event_free(master.m_children[i].ch_respawn);
 	event_free(master.m_kill_timer);
+	event_free(master.m_handover);
 	free(master.m_children);
 	master.m_children = NULL;
 	master.m_nchildren = 0;
+	/* A listener no longer configured must not outlive the master's. */
+	master_close_retired();
+	free(master.m_retired);
+	master.m_retired = NULL;
 }
 
 /* Fork the logger or a worker into the table entry ch. */
@@ -237,13 +305,18 @@ master_spawn(struct child *ch)
 
 	if (ch->ch_id != 0) {
 		if ((slot = master_slot_alloc()) == -1) {
-			log_warnx("no free worker slot (the logger has not "
-				  "drained them); worker %d waits",
-			    ch->ch_id);
+			if (!ch->ch_slot_wait)
+				log_warnx("no free worker slot (old workers "
+					  "still drain, or the logger has not "
+					  "emptied their rings); worker %d "
+					  "waits",
+				    ch->ch_id);
+			ch->ch_slot_wait = 1;
 			tv = master_tv(MASTER_BACKOFF_MIN_MS);
 			evtimer_add(ch->ch_respawn, &tv);
 			return;
 		}
+		ch->ch_slot_wait = 0;
 		master_slot_prepare(ch, slot);
 	}
 
@@ -293,11 +366,11 @@ master_spawn(struct child *ch)
 		    (uint64_t)pid, __ATOMIC_RELEASE);
 	ch->ch_pid = pid;
 	clock_gettime(CLOCK_MONOTONIC, &ch->ch_start);
-	log_debug("%s %d started, pid %d", ch->ch_id ? "worker" : "logger",
-	    ch->ch_id, (int)pid);
+	log_debug("%s %d started, pid %d, generation %llu", master_kind(ch),
+	    ch->ch_id, (int)pid, (unsigned long long)master.m_generation);
 }
 
-/* Respawn timer: start the worker again. */
+/* Respawn timer: start the child again, if it still belongs. */
 static void
 master_respawn_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -305,11 +378,12 @@ master_respawn_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (master.m_stop == MASTER_RUNNING && ch->ch_pid == 0)
+	if (master.m_stop == MASTER_RUNNING && ch->ch_used && ch->ch_pid == 0 &&
+	    !master_is_old(ch))
 		master_spawn(ch);
 }
 
-/* Respawn a worker that died, at once or after a back-off delay. */
+/* Respawn a child that died, at once or after a back-off delay. */
 static void
 master_schedule_respawn(struct child *ch)
 {
@@ -333,7 +407,7 @@ master_schedule_respawn(struct child *ch)
 	if (ch->ch_id == 0 && delay > MASTER_LOGGER_BACKOFF_MAX_MS)
 		delay = MASTER_LOGGER_BACKOFF_MAX_MS;
 	log_warnx("%s %d died soon after start; starting it again in %lld ms",
-	    ch->ch_id ? "worker" : "logger", ch->ch_id, delay);
+	    master_kind(ch), ch->ch_id, delay);
 	tv = master_tv(delay);
 	evtimer_add(ch->ch_respawn, &tv);
 }
@@ -342,24 +416,78 @@ master_schedule_respawn(struct child *ch)
 static void
 master_log_exit(struct child *ch, pid_t pid, int status)
 {
+	int asked = master.m_stop != MASTER_RUNNING || ch->ch_draining ||
+	    ch->ch_handover;
+
 	if (WIFSIGNALED(status)) {
-		if (master.m_stop == MASTER_RUNNING ||
-		    WTERMSIG(status) == SIGKILL)
+		if (!asked || WTERMSIG(status) == SIGKILL)
 			log_warnx("%s %d (pid %d) killed by signal %d",
-			    ch->ch_id ? "worker" : "logger", ch->ch_id,
-			    (int)pid, WTERMSIG(status));
-	} else if (WIFEXITED(status) &&
-	    (WEXITSTATUS(status) != 0 || master.m_stop == MASTER_RUNNING))
+			    master_kind(ch), ch->ch_id, (int)pid,
+			    WTERMSIG(status));
+	} else if (WIFEXITED(status) && (WEXITSTATUS(status) != 0 || !asked))
 		log_warnx("%s %d (pid %d) exited with status %d",
-		    ch->ch_id ? "worker" : "logger", ch->ch_id, (int)pid,
-		    WEXITSTATUS(status));
+		    master_kind(ch), ch->ch_id, (int)pid, WEXITSTATUS(status));
 }
 
-/* SIGCHLD: reap children; respawn them, or finish a stop. */
+/* Give up a worker entry whose worker is not to come back. */
+static void
+master_release(struct child *ch)
+{
+	evtimer_del(ch->ch_respawn);
+	master_slot_fold(ch);
+	ch->ch_used = 0;
+	ch->ch_draining = 0;
+	ch->ch_quick_deaths = 0;
+}
+
+/* Once no old worker is left, finish the reload. */
+static void
+master_reload_progress(void)
+{
+	int i;
+
+	if (!master.m_reloading)
+		return;
+	for (i = 1; i < master.m_nchildren; i++)
+		if (master_is_old(&master.m_children[i]))
+			return;
+	master.m_reloading = 0;
+	master_close_retired();
+	if (master.m_stop == MASTER_RUNNING)
+		log_info("reload done: generation %llu serves alone",
+		    (unsigned long long)master.m_generation);
+}
+
+/* Handle the death of the logger: a handover, a respawn, or a stop. */
+static void
+master_logger_died(struct child *ch)
+{
+	struct timeval tv;
+
+	__atomic_store_n(&master.m_sh->sh_logger_pid, 0, __ATOMIC_RELEASE);
+	if (ch->ch_handover) {
+		/* It wrote what it read: its successor starts at once. */
+		ch->ch_handover = 0;
+		__atomic_store_n(&master.m_sh->sh_logger_stop,
+		    master.m_logger_stopped ? SHM_LOGGER_STOP : SHM_LOGGER_RUN,
+		    __ATOMIC_RELEASE);
+		master_spawn(ch);
+	} else if (master.m_stop == MASTER_RUNNING)
+		master_schedule_respawn(ch);
+	else if ((master_running(1) > 0 || master_rings_pending()) &&
+	    ch->ch_quick_deaths++ < MASTER_STOP_LOGGER_TRIES) {
+		/* The records must still be written. */
+		master_spawn(ch);
+		tv = master_tv(MASTER_KILL_FAST_MS);
+		if (master.m_logger_stopped)
+			evtimer_add(master.m_kill_timer, &tv);
+	}
+}
+
+/* SIGCHLD: reap children; respawn them, or finish a reload or a stop. */
 static void
 master_reap(void)
 {
-	struct timeval tv;
 	struct child *ch;
 	pid_t pid;
 	int i, status;
@@ -373,19 +501,15 @@ master_reap(void)
 		ch->ch_pid = 0;
 		master_log_exit(ch, pid, status);
 		if (ch->ch_id == 0)
-			__atomic_store_n(
-			    &master.m_sh->sh_logger_pid, 0, __ATOMIC_RELEASE);
-		master_slot_fold(ch);
-		if (master.m_stop == MASTER_RUNNING)
+			master_logger_died(ch);
+		else if (master.m_stop != MASTER_RUNNING || master_is_old(ch))
+			master_release(ch);
+		else {
+			master_slot_fold(ch);
 			master_schedule_respawn(ch);
-		else if (ch->ch_id == 0 && master_rings_pending() &&
-		    ch->ch_quick_deaths++ < MASTER_STOP_LOGGER_TRIES) {
-			/* The records must still be written. */
-			master_spawn(ch);
-			tv = master_tv(MASTER_KILL_FAST_MS);
-			evtimer_add(master.m_kill_timer, &tv);
 		}
 	}
+	master_reload_progress();
 	if (master.m_stop != MASTER_RUNNING)
 		master_stop_progress();
 }
@@ -397,18 +521,15 @@ master_reap(void)
 static void
 master_stop_progress(void)
 {
-	int i;
-
+	struct child *logger = &master.m_children[0];
 	struct timeval tv;
 
 	if (master_running(1) == 0 && !master.m_logger_stopped) {
 		master.m_logger_stopped = 1;
-		__atomic_store_n(
-		    &master.m_sh->sh_logger_stop, 1, __ATOMIC_RELEASE);
-		for (i = 0; i < master.m_nchildren; i++)
-			if (master.m_children[i].ch_id == 0 &&
-			    master.m_children[i].ch_pid != 0)
-				kill(master.m_children[i].ch_pid, SIGTERM);
+		__atomic_store_n(&master.m_sh->sh_logger_stop, SHM_LOGGER_STOP,
+		    __ATOMIC_RELEASE);
+		if (logger->ch_pid != 0 && !logger->ch_handover)
+			kill(logger->ch_pid, SIGTERM);
 		tv = master_tv(MASTER_KILL_FAST_MS);
 		evtimer_add(master.m_kill_timer, &tv);
 	}
@@ -446,16 +567,200 @@ master_stop(enum master_stop how)
 	master.m_stop = how;
 	log_info(
 	    "%s stop requested", how == MASTER_STOP_FAST ? "fast" : "graceful");
-	for (i = 0; i < master.m_nchildren; i++)
+	evtimer_del(master.m_handover);
+	for (i = 0; i < master.m_nchildren; i++) {
 		evtimer_del(master.m_children[i].ch_respawn);
+		if (master.m_children[i].ch_id != 0 &&
+		    master.m_children[i].ch_pid == 0 &&
+		    master.m_children[i].ch_used)
+			master_release(&master.m_children[i]);
+	}
 	for (i = 0; i < master.m_cf->cf_nlisten; i++)
 		listen_close(&master.m_cf->cf_listen[i]);
+	master_close_retired();
 	master_signal_workers(how == MASTER_STOP_FAST ? SIGTERM : SIGQUIT);
 	tv = master_tv(how == MASTER_STOP_FAST
 		? MASTER_KILL_FAST_MS
 		: master.m_cf->cf_shutdown_timeout + MASTER_KILL_GRACE_MS);
 	evtimer_add(master.m_kill_timer, &tv);
 	master_stop_progress();
+}
+
+/*
+ * Handover timer: once every worker of the current generation serves (or
+ * MASTER_HANDOVER_MS passed and one does), tell the older generations to
+ * drain. Until one serves, the old workers go on serving.
+ */
+static void
+master_handover_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct timeval tv = master_tv(MASTER_HANDOVER_POLL_MS);
+	struct child *ch;
+	int i, serving = 0, starting = 0;
+
+	(void)fd;
+	(void)what;
+	(void)arg;
+	for (i = 1; i < master.m_nchildren; i++) {
+		ch = &master.m_children[i];
+		if (!ch->ch_used || master_is_old(ch))
+			continue;
+		if (master_slot_serving(ch))
+			serving++;
+		else
+			starting++;
+	}
+	if (serving == 0 ||
+	    (starting > 0 &&
+		master_ms_since(&master.m_reloaded) < MASTER_HANDOVER_MS)) {
+		evtimer_add(master.m_handover, &tv);
+		return;
+	}
+	for (i = 1; i < master.m_nchildren; i++) {
+		ch = &master.m_children[i];
+		if (!master_is_old(ch) || ch->ch_draining)
+			continue;
+		ch->ch_draining = 1;
+		kill(ch->ch_pid, SIGQUIT);
+	}
+	log_info("generation %llu serves with %d worker(s); older workers "
+		 "drain",
+	    (unsigned long long)master.m_generation, serving);
+}
+
+/* Take a free worker entry for worker id of the current generation. */
+static struct child *
+master_entry_new(int id)
+{
+	struct child *ch;
+	int i;
+
+	for (i = 1; i < master.m_nchildren; i++) {
+		ch = &master.m_children[i];
+		if (ch->ch_used)
+			continue;
+		ch->ch_used = 1;
+		ch->ch_pid = 0;
+		ch->ch_id = id;
+		ch->ch_generation = master.m_generation;
+		ch->ch_draining = 0;
+		ch->ch_slot = -1;
+		ch->ch_quick_deaths = 0;
+		ch->ch_slot_wait = 0;
+		return ch;
+	}
+	return NULL; /* cannot happen: the table holds two slot-fulls */
+}
+
+/* Fork the workers of the current generation. */
+static void
+master_spawn_generation(void)
+{
+	struct child *ch;
+	int id;
+
+	for (id = 1; id <= (int)master.m_cf->cf_workers; id++) {
+		if ((ch = master_entry_new(id)) == NULL) {
+			log_warnx("no entry left for worker %d", id);
+			break;
+		}
+		master_spawn(ch);
+	}
+}
+
+/* Keep the listeners a reload removed until the old workers are gone. */
+static void
+master_retire(const int *fds, int n)
+{
+	int *grown, i;
+
+	if (n == 0)
+		return; /* realloc to 0 bytes would free the array */
+	grown = reallocarray(
+	    master.m_retired, (size_t)(master.m_nretired + n), sizeof(int));
+	if (grown == NULL) {
+		/* Without room to keep them, close them now. */
+		for (i = 0; i < n; i++)
+			close(fds[i]);
+		return;
+	}
+	master.m_retired = grown;
+	for (i = 0; i < n; i++)
+		master.m_retired[master.m_nretired++] = fds[i];
+}
+
+/*
+ * SIGHUP: reload. A bad configuration is logged and counted and changes
+ * nothing; a good one starts a new generation (see the top of the file).
+ */
+static void
+master_reload(void)
+{
+	struct child *logger = &master.m_children[0];
+	struct config *next;
+	char err[CONFIG_ERR_LEN];
+	int retired[CONFIG_MAX_LISTEN], nretired, logger_changed, i;
+	struct timeval tv;
+
+	if (master.m_stop != MASTER_RUNNING)
+		return;
+	log_info("reloading %s", master.m_cf->cf_file);
+	next = reload_prepare(master.m_cf, shm_nslots(), retired, &nretired,
+	    &logger_changed, err, sizeof(err));
+	if (next == NULL) {
+		log_warnx("reload failed: %s; the running configuration stays "
+			  "in force",
+		    err);
+		__atomic_store_n(&master.m_sh->sh_reloads_failed,
+		    master.m_sh->sh_reloads_failed + 1, __ATOMIC_RELAXED);
+		return;
+	}
+	master_retire(retired, nretired);
+	config_free(master.m_cf);
+	master.m_cf = next;
+
+	master.m_generation++;
+	__atomic_store_n(
+	    &master.m_sh->sh_generation, master.m_generation, __ATOMIC_RELEASE);
+	/* An old worker waiting to be respawned is not. */
+	for (i = 1; i < master.m_nchildren; i++)
+		if (master_is_old(&master.m_children[i]) &&
+		    master.m_children[i].ch_pid == 0)
+			master_release(&master.m_children[i]);
+	master.m_reloading = 1;
+	clock_gettime(CLOCK_MONOTONIC, &master.m_reloaded);
+	master_spawn_generation();
+	tv = master_tv(MASTER_HANDOVER_POLL_MS);
+	evtimer_add(master.m_handover, &tv);
+
+	/* The logger takes the access log's new path or format by handing
+	 * over to a successor forked with the new configuration. */
+	if (logger_changed && logger->ch_pid != 0 && !logger->ch_handover) {
+		logger->ch_handover = 1;
+		__atomic_store_n(&master.m_sh->sh_logger_stop,
+		    SHM_LOGGER_HANDOVER, __ATOMIC_RELEASE);
+		kill(logger->ch_pid, SIGTERM);
+	}
+	log_info("generation %llu starting: %lld worker(s), %d listener(s)",
+	    (unsigned long long)master.m_generation, master.m_cf->cf_workers,
+	    master.m_cf->cf_nlisten);
+	master_reload_progress();
+}
+
+/* SIGUSR1: reopen the error log here, and have every child reopen its. */
+static void
+master_reopen_logs(void)
+{
+	if (log_reopen() == -1)
+		log_warn("reopen error log");
+	else {
+		priv_chown(master.m_cf, master.m_cf->cf_error_log);
+		log_info("error log reopened");
+	}
+	/* The logger may run as the user: give it a file to open. */
+	if (priv_prepare_file(master.m_cf, master.m_cf->cf_access_log) == -1)
+		log_warn("access log %s", master.m_cf->cf_access_log);
+	master_signal_children(SIGUSR1);
 }
 
 /* Signal event: act on the signal. */
@@ -473,21 +778,10 @@ master_signal_cb(evutil_socket_t sig, short what, void *arg)
 		master_stop(MASTER_STOP_GRACEFUL);
 		break;
 	case SIGHUP:
-		log_warnx("SIGHUP: configuration reload is not implemented "
-			  "yet; restart to apply changes");
+		master_reload();
 		break;
 	case SIGUSR1:
-		if (log_reopen() == -1)
-			log_warn("reopen error log");
-		else {
-			priv_chown(master.m_cf, master.m_cf->cf_error_log);
-			log_info("error log reopened");
-		}
-		/* The logger may run as the user: give it a file to open. */
-		if (priv_prepare_file(
-			master.m_cf, master.m_cf->cf_access_log) == -1)
-			log_warn("access log %s", master.m_cf->cf_access_log);
-		master_signal_children(SIGUSR1);
+		master_reopen_logs();
 		break;
 	case SIGCHLD:
 		master_reap();
@@ -495,16 +789,13 @@ master_signal_cb(evutil_socket_t sig, short what, void *arg)
 	}
 }
 
-/* Start the workers and run the master's loop until a stop completes. */
-int
-master_run(struct config *cf)
+/* Set up the master's signal events and timers. */
+static void
+master_events(void)
 {
-	char err[CONFIG_ERR_LEN];
 	struct event *ev;
 	size_t i;
-	int n;
 
-	master.m_cf = cf;
 	if ((master.m_base = event_base_new()) == NULL)
 		fatalx("event_base_new failed");
 	for (i = 0; i < MASTER_NSIGNALS; i++) {
@@ -514,51 +805,81 @@ master_run(struct config *cf)
 			fatalx("cannot set up signal %d", master_signals[i]);
 		master.m_signals[master.m_nsignals++] = ev;
 	}
-	if ((master.m_kill_timer =
-		    evtimer_new(master.m_base, master_kill_cb, NULL)) == NULL)
+	master.m_kill_timer = evtimer_new(master.m_base, master_kill_cb, NULL);
+	master.m_handover =
+	    evtimer_new(master.m_base, master_handover_cb, NULL);
+	if (master.m_kill_timer == NULL || master.m_handover == NULL)
 		fatalx("evtimer_new failed");
+}
 
-	n = (int)cf->cf_workers;
-	/* Enough slots for two generations and their crashed predecessors. */
-	master.m_sh = shm_create(cf->cf_shm_path, (uint32_t)(4 * n),
-	    (uint64_t)cf->cf_ring_size, err, sizeof(err));
-	if (master.m_sh == NULL)
-		fatalx("shared memory: %s", err);
-	/* Root keeps it; the group may read it (statsdump). */
-	priv_chgrp(cf, cf->cf_shm_path);
-	if (priv_prepare_file(cf, cf->cf_access_log) == -1)
-		fatal("access log %s", cf->cf_access_log);
+/*
+ * Set up the child table: the logger, then room for every slot's worker
+ * twice over (the workers alive hold a slot each; the ones waiting for a
+ * slot belong to the current generation).
+ */
+static void
+master_table(void)
+{
+	int i, n = 1 + 2 * (int)shm_nslots();
 
-	/* Entry 0 is the logger; the workers follow. */
-	if ((master.m_children = calloc((size_t)n + 1, sizeof(struct child))) ==
+	if ((master.m_children = calloc((size_t)n, sizeof(struct child))) ==
 	    NULL)
 		fatal("calloc");
-	master.m_nchildren = n + 1;
-	for (i = 0; i < (size_t)n + 1; i++) {
-		master.m_children[i].ch_id = (int)i;
+	master.m_nchildren = n;
+	for (i = 0; i < n; i++) {
 		master.m_children[i].ch_slot = -1;
 		master.m_children[i].ch_respawn = evtimer_new(
 		    master.m_base, master_respawn_cb, &master.m_children[i]);
 		if (master.m_children[i].ch_respawn == NULL)
 			fatalx("evtimer_new failed");
 	}
-	for (i = 0; i < (size_t)n + 1; i++)
-		master_spawn(&master.m_children[i]);
-	log_info("%s %s started: %d worker(s), %d listener(s)", PFHTTPD_NAME,
-	    PFHTTPD_VERSION, n, cf->cf_nlisten);
+	master.m_children[0].ch_used = 1; /* the logger, id 0 */
+}
+
+/*
+ * Start the logger and the workers and run the master's loop until a stop
+ * completes. The master owns cf from here on (a reload replaces it).
+ */
+int
+master_run(struct config *cf)
+{
+	char err[CONFIG_ERR_LEN];
+	int i;
+
+	master.m_cf = cf;
+	master_events();
+	/* Enough slots for two generations and their crashed predecessors. */
+	master.m_sh =
+	    shm_create(cf->cf_shm_path, (uint32_t)(4 * cf->cf_workers),
+		(uint64_t)cf->cf_ring_size, err, sizeof(err));
+	if (master.m_sh == NULL)
+		fatalx("shared memory: %s", err);
+	master.m_generation = master.m_sh->sh_generation;
+	/* Root keeps it; the group may read it (statsdump). */
+	priv_chgrp(cf, cf->cf_shm_path);
+	if (priv_prepare_file(cf, cf->cf_access_log) == -1)
+		fatal("access log %s", cf->cf_access_log);
+
+	master_table();
+	master_spawn(&master.m_children[0]);
+	master_spawn_generation();
+	log_info("%s %s started: %lld worker(s), %d listener(s)", PFHTTPD_NAME,
+	    PFHTTPD_VERSION, cf->cf_workers, cf->cf_nlisten);
 	daemon_ready();
 
 	event_base_dispatch(master.m_base);
 
-	for (i = 0; i < (size_t)cf->cf_nlisten; i++)
-		listen_close(&cf->cf_listen[i]);
-	for (i = 0; i < (size_t)master.m_nsignals; i++)
+	for (i = 0; i < master.m_nsignals; i++)
 		event_free(master.m_signals[i]);
-	for (i = 0; i < (size_t)master.m_nchildren; i++)
+	for (i = 0; i < master.m_nchildren; i++)
 		event_free(master.m_children[i].ch_respawn);
 	event_free(master.m_kill_timer);
+	event_free(master.m_handover);
 	free(master.m_children);
+	master_close_retired();
+	free(master.m_retired);
 	event_base_free(master.m_base);
+	config_free(master.m_cf);
 	/* The segment stays: statsdump reports it as stale from now on. */
 	shm_detach(master.m_sh);
 	return 0;

@@ -114,6 +114,8 @@ struct config {
 };
 
 struct config *config_load(const char *file, char *err, size_t errlen);
+int config_restart_keys(
+    struct config *next, const struct config *running, char *buf, size_t len);
 void config_free(struct config *cf);
 
 /* http_parse.c */
@@ -364,6 +366,10 @@ void logger_main(const struct config *cf, struct shm_header *sh) NORETURN;
 /* mime.c */
 void mime_init(void);
 const char *mime_type(const char *path);
+
+/* reload.c */
+struct config *reload_prepare(struct config *running, uint32_t nslots,
+    int *retired, int *nretired, int *logger_changed, char *err, size_t errlen);
 
 /* master.c */
 int master_run(struct config *cf);

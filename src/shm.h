@@ -40,6 +40,14 @@ enum shm_state {
 	SHM_SLOT_EXITED = 4,   /* reaped and folded; ring not yet drained */
 };
 
+/* What the master asks of the logger it sends SIGTERM (sh_logger_stop). */
+enum shm_logger_stop {
+	SHM_LOGGER_RUN = 0,	 /* keep going (a stray SIGTERM) */
+	SHM_LOGGER_STOP = 1,	 /* the workers are gone: drain all, exit */
+	SHM_LOGGER_HANDOVER = 2, /* reload: write what was read, exit; a
+				    successor takes the rings over */
+};
+
 /*
  * Counters of one worker. All monotonic except the gauges marked so. A
  * worker's counters are written by that worker alone (plain 64-bit stores
@@ -113,7 +121,7 @@ struct shm_header {
 	uint32_t sh_logger_asleep;  /* the logger sleeps on sh_logger_wake */
 	uint64_t sh_fold_seq;	    /* odd while the master folds a slot */
 	uint64_t sh_reloads_failed; /* reloads refused for a bad config */
-	uint32_t sh_logger_stop;    /* master: workers gone, drain and exit */
+	uint32_t sh_logger_stop;    /* master: enum shm_logger_stop */
 	uint32_t sh_pad32;
 	uint8_t sh_pad[SHM_CACHELINE];
 	struct shm_counters sh_retired; /* sum of reaped workers' counters */

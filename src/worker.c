@@ -5,8 +5,11 @@
  * and resumes when a connection closes or a short retry timer fires.
  *
  *   SIGTERM, SIGINT  exit now
- *   SIGQUIT          stop accepting, close idle connections, finish the
- *                    responses in flight, exit (bounded by shutdown_timeout)
+ *   SIGQUIT          stop accepting, finish the requests in flight, give
+ *                    idle connections a last short chance to send one,
+ *                    exit (bounded by shutdown_timeout); the master sends
+ *                    it on a graceful stop and to the old workers of a
+ *                    reload
  *   SIGUSR1          reopen the error log
  *   SIGHUP           ignored (the master handles it)
  */
@@ -271,6 +274,7 @@ worker_drain(struct worker *w)
 		return;
 	worker_accept_pause(w);
 	w->w_draining = 1;
+	proctitle_set("%s: worker %d (shutting down)", PFHTTPD_NAME, w->w_id);
 	__atomic_store_n(
 	    &w->w_slot->ss_state, SHM_SLOT_DRAINING, __ATOMIC_RELEASE);
 	for (i = 0; i < w->w_cf->cf_nlisten; i++)

@@ -527,7 +527,12 @@ statsdump_text(FILE *fp, const char *path, const struct statsdump_snap *sn,
 		fprintf(fp, "%s; started %s",
 		    statsdump_stale_text(sn->sn_stale), up);
 	}
-	fprintf(fp, ", generation %" PRIu64 "\n", sn->sn_generation);
+	fprintf(fp, ", generation %" PRIu64, sn->sn_generation);
+	if (sn->sn_reloads_failed > 0)
+		fprintf(fp, " (%" PRIu64 " failed reload%s)",
+		    sn->sn_reloads_failed,
+		    sn->sn_reloads_failed == 1 ? "" : "s");
+	fputc('\n', fp);
 	if (sn->sn_torn)
 		fprintf(fp,
 		    "warning: read while the master folded an exited "

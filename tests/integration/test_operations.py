@@ -194,13 +194,3 @@ def test_sigusr1_reopens_the_error_log(server):
     poll(lambda: "error log reopened" in server.error_log_text(), 5,
          what="a new error.log with the reopen message")
     assert "error log reopened" not in rotated.read_text()
-
-
-def test_sighup_is_logged_and_the_server_keeps_serving(server):
-    workers = sorted(server.workers())
-    server.signal(signal.SIGHUP)
-    poll(lambda: "SIGHUP" in server.error_log_text(), 5,
-         what="the SIGHUP message")
-    assert server.proc.poll() is None
-    assert sorted(server.workers()) == workers
-    assert server.get("/hello.txt").status == 200

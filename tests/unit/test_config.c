@@ -1476,6 +1476,87 @@ test_utf8_bom_is_skipped(void **state)
 	expect_error("\xef\xbb\xbf[nosuch]\n", 1, "unknown section [nosuch]");
 }
 
+/* A reload keeps the running value of every key it cannot change. */
+static void
+test_restart_keys_keep_running_values_and_name_them(void **state)
+{
+	struct config *running, *next;
+	char keys[CONFIG_ERR_LEN];
+
+	(void)state;
+	running = load("[server]\nuser = root\ndaemon = no\n"
+		       "[log]\nring_size = 64k\nerror_log = a.log\n");
+	if (running == NULL)
+		fail_msg("%s", err);
+	next = load("[server]\nuser = nobody\ndaemon = yes\n"
+		    "[log]\nring_size = 128k\nerror_log = b.log\n"
+		    "[http]\nkeepalive_timeout = 3s\n");
+	if (next == NULL)
+		fail_msg("%s", err);
+	assert_int_equal(
+	    config_restart_keys(next, running, keys, sizeof(keys)), 4);
+	assert_string_equal(keys,
+	    "[server] user, [server] daemon, "
+	    "[log] error_log, [log] ring_size");
+	assert_string_equal(next->cf_user, "root");
+	assert_int_equal(next->cf_daemon, 0);
+	assert_int_equal(next->cf_ring_size, 64 * 1024);
+	assert_string_equal(next->cf_error_log, running->cf_error_log);
+	/* A key a reload may change keeps its new value. */
+	assert_int_equal(next->cf_keepalive_timeout, 3000);
+	config_free(running);
+	config_free(next);
+}
+
+/* Unset and set (NULL and a string) differ; the same file differs in none. */
+static void
+test_restart_keys_compare_unset_strings(void **state)
+{
+	struct config *running, *next, *same;
+	char keys[CONFIG_ERR_LEN];
+
+	(void)state;
+	running = load("[server]\npid_file =\n");
+	next = load("[server]\npid_file = x.pid\n");
+	if (running == NULL || next == NULL)
+		fail_msg("%s", err);
+	assert_null(running->cf_pid_file);
+	assert_int_equal(
+	    config_restart_keys(next, running, keys, sizeof(keys)), 1);
+	assert_string_equal(keys, "[server] pid_file");
+	assert_null(next->cf_pid_file);
+	same = load("[server]\npid_file =\n");
+	if (same == NULL)
+		fail_msg("%s", err);
+	assert_int_equal(
+	    config_restart_keys(same, running, keys, sizeof(keys)), 0);
+	assert_string_equal(keys, "");
+	config_free(running);
+	config_free(next);
+	config_free(same);
+}
+
+/* The list of keys is cut to the buffer, never overflowing it. */
+static void
+test_restart_keys_list_fits_a_small_buffer(void **state)
+{
+	struct config *running, *next;
+	char keys[20];
+
+	(void)state;
+	running = load("[server]\nuser = root\ndaemon = no\n");
+	next = load("[server]\nuser = nobody\ndaemon = yes\n");
+	if (running == NULL || next == NULL)
+		fail_msg("%s", err);
+	memset(keys, 'x', sizeof(keys));
+	assert_int_equal(
+	    config_restart_keys(next, running, keys, sizeof(keys)), 2);
+	assert_true(strlen(keys) < sizeof(keys));
+	assert_string_equal(keys, "[server] user");
+	config_free(running);
+	config_free(next);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int
@@ -1548,6 +1629,9 @@ main(void)
 	    T(test_listen_bind_reports_errno_when_port_busy),
 	    T(test_listen_bind_ipv6_is_v6only),
 	    T(test_utf8_bom_is_skipped),
+	    T(test_restart_keys_keep_running_values_and_name_them),
+	    T(test_restart_keys_compare_unset_strings),
+	    T(test_restart_keys_list_fits_a_small_buffer),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -45,6 +45,7 @@
 #define MASTER_STOP_LOGGER_TRIES     3	  /* loggers started to drain a stop */
 #define MASTER_HANDOVER_MS	     5000 /* longest wait for a whole new gen */
 #define MASTER_HANDOVER_POLL_MS	     10	  /* how often to look meanwhile */
+#define MASTER_HANDOVER_SLOW_MS	     250  /* how often once that passed */
 
 /* The signals the master handles, one m_signals[] event each. */
 static const int master_signals[] = {
@@ -87,6 +88,7 @@ static struct {
 	struct event *m_kill_timer; /* SIGKILLs children that outstay */
 	struct event *m_handover;   /* waits for a new generation */
 	struct timespec m_reloaded; /* when the last reload began */
+	int m_handover_late;	    /* said that no new worker serves */
 	int m_reloading;	    /* old generations still running */
 	int *m_retired;		    /* listeners to close once they exit */
 	int m_nretired;		    /* entries in m_retired */
@@ -596,11 +598,12 @@ master_handover_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct timeval tv = master_tv(MASTER_HANDOVER_POLL_MS);
 	struct child *ch;
-	int i, serving = 0, starting = 0;
+	int i, serving = 0, starting = 0, late;
 
 	(void)fd;
 	(void)what;
 	(void)arg;
+	late = master_ms_since(&master.m_reloaded) >= MASTER_HANDOVER_MS;
 	for (i = 1; i < master.m_nchildren; i++) {
 		ch = &master.m_children[i];
 		if (!ch->ch_used || master_is_old(ch))
@@ -610,9 +613,16 @@ master_handover_cb(evutil_socket_t fd, short what, void *arg)
 		else
 			starting++;
 	}
-	if (serving == 0 ||
-	    (starting > 0 &&
-		master_ms_since(&master.m_reloaded) < MASTER_HANDOVER_MS)) {
+	if (serving == 0 || (starting > 0 && !late)) {
+		if (late && !master.m_handover_late) {
+			master.m_handover_late = 1;
+			log_warnx("no worker of generation %llu serves after "
+				  "%d ms; the older workers go on serving",
+			    (unsigned long long)master.m_generation,
+			    MASTER_HANDOVER_MS);
+		}
+		if (late)
+			tv = master_tv(MASTER_HANDOVER_SLOW_MS);
 		evtimer_add(master.m_handover, &tv);
 		return;
 	}
@@ -728,6 +738,7 @@ master_reload(void)
 		    master.m_children[i].ch_pid == 0)
 			master_release(&master.m_children[i]);
 	master.m_reloading = 1;
+	master.m_handover_late = 0;
 	clock_gettime(CLOCK_MONOTONIC, &master.m_reloaded);
 	master_spawn_generation();
 	tv = master_tv(MASTER_HANDOVER_POLL_MS);

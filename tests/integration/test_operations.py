@@ -5,15 +5,18 @@ import contextlib
 import grp
 import os
 import pwd
+import shutil
 import signal
 import socket
 import subprocess
+import tempfile
+from pathlib import Path
 
 import pytest
 
 from conftest import (BIN, DOCROOT_FILES, START_TIMEOUT, STOP_TIMEOUT,
-                      Reader, free_port, pid_alive, poll, proc_title,
-                      request_bytes)
+                      Reader, child_pids, free_port, pid_alive, poll,
+                      proc_title, request_bytes)
 
 
 def get_over(family, address, path="/hello.txt"):
@@ -185,6 +188,50 @@ def test_workers_drop_to_configured_user_and_group(start_server):
         assert "Uid:\t0\t" in f.read()
     resp = server.get("/hello.txt")
     assert (resp.status, resp.body) == (200, DOCROOT_FILES["hello.txt"])
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to drop to nobody")
+def test_logger_drops_to_configured_user_and_group(start_server):
+    nobody = pwd.getpwnam("nobody")
+    nogroup = grp.getgrnam("nogroup")
+    server = start_server(user="nobody", group="nogroup")
+    loggers = [p for p in child_pids(server.pid)
+               if proc_title(p) == "pfhttpd: logger"]
+    assert len(loggers) == 1
+    with open(f"/proc/{loggers[0]}/status") as f:
+        status = dict(line.split(":", 1) for line in f)
+    assert status["Uid"].split() == [str(nobody.pw_uid)] * 4
+    assert status["Gid"].split() == [str(nogroup.gr_gid)] * 4
+    assert status["Groups"].split() == [str(nogroup.gr_gid)]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to drop to nobody")
+def test_sigusr1_reopened_logs_belong_to_the_configured_user(start_server):
+    # A directory the workers' user can reach, as /var/log/pfhttpd would be.
+    logdir = Path(tempfile.mkdtemp(prefix="pfhttpd-log-", dir="/tmp"))
+    try:
+        logdir.chmod(0o755)
+        error_log, access_log = logdir / "error.log", logdir / "access.log"
+        server = start_server(user="nobody", group="nogroup",
+                              error_log=str(error_log),
+                              access_log=str(access_log))
+        assert server.get("/a.txt").status == 200
+        poll(lambda: access_log.exists() and "GET /a.txt" in
+             access_log.read_text(), 5, what="the first access record")
+        os.rename(error_log, logdir / "error.log.1")
+        os.rename(access_log, logdir / "access.log.1")
+        server.signal(signal.SIGUSR1)
+        poll(lambda: error_log.exists() and "log files reopened" in
+             error_log.read_text(), 5, what="the logger to reopen")
+        assert server.get("/b.txt").status == 200
+        poll(lambda: access_log.exists() and "GET /b.txt" in
+             access_log.read_text(), 5, what="a record in the new log")
+        nobody = pwd.getpwnam("nobody").pw_uid
+        assert error_log.stat().st_uid == nobody
+        assert access_log.stat().st_uid == nobody
+        assert "GET /b.txt" not in (logdir / "access.log.1").read_text()
+    finally:
+        shutil.rmtree(logdir)
 
 
 def test_sigusr1_reopens_the_error_log(server):

@@ -85,17 +85,19 @@ static struct {
 	int m_nchildren;			  /* entries in m_children */
 	struct event *m_signals[MASTER_NSIGNALS]; /* one per signal */
 	int m_nsignals;				  /* events in m_signals */
-	struct event *m_kill_timer; /* SIGKILLs children that outstay */
-	struct event *m_handover;   /* waits for a new generation */
-	struct timespec m_reloaded; /* when the last reload began */
-	int m_handover_late;	    /* said that no new worker serves */
-	int m_reloading;	    /* old generations still running */
-	int *m_retired;		    /* listeners to close once they exit */
-	int m_nretired;		    /* entries in m_retired */
-	enum master_stop m_stop;    /* running, or how it stops */
-	struct shm_header *m_sh;    /* the shared segment */
-	uint64_t m_generation;	    /* current generation, as sh_generation */
-	int m_logger_stopped;	    /* the logger was told to stop */
+	struct event *m_kill_timer;  /* SIGKILLs children that outstay */
+	struct event *m_handover;    /* waits for a new generation */
+	struct timespec m_reloaded;  /* when the last reload began */
+	int m_handover_late;	     /* said that no new worker serves */
+	long long m_old_shutdown_ms; /* longest shutdown_timeout of the old
+					generations still running */
+	int m_reloading;	     /* old generations still running */
+	int *m_retired;		     /* listeners to close once they exit */
+	int m_nretired;		     /* entries in m_retired */
+	enum master_stop m_stop;     /* running, or how it stops */
+	struct shm_header *m_sh;     /* the shared segment */
+	uint64_t m_generation;	     /* current generation, as sh_generation */
+	int m_logger_stopped;	     /* the logger was told to stop */
 } master;
 
 static void master_spawn(struct child *ch);
@@ -454,6 +456,7 @@ master_reload_progress(void)
 		if (master_is_old(&master.m_children[i]))
 			return;
 	master.m_reloading = 0;
+	master.m_old_shutdown_ms = 0;
 	master_close_retired();
 	if (master.m_stop == MASTER_RUNNING)
 		log_info("reload done: generation %llu serves alone",
@@ -557,6 +560,15 @@ master_kill_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* The longest a worker of any running generation may take to drain. */
+static long long
+master_drain_bound_ms(void)
+{
+	return master.m_cf->cf_shutdown_timeout > master.m_old_shutdown_ms
+	    ? master.m_cf->cf_shutdown_timeout
+	    : master.m_old_shutdown_ms;
+}
+
 /* Begin a fast or graceful stop (a fast one may cut a graceful short). */
 static void
 master_stop(enum master_stop how)
@@ -583,7 +595,7 @@ master_stop(enum master_stop how)
 	master_signal_workers(how == MASTER_STOP_FAST ? SIGTERM : SIGQUIT);
 	tv = master_tv(how == MASTER_STOP_FAST
 		? MASTER_KILL_FAST_MS
-		: master.m_cf->cf_shutdown_timeout + MASTER_KILL_GRACE_MS);
+		: master_drain_bound_ms() + MASTER_KILL_GRACE_MS);
 	evtimer_add(master.m_kill_timer, &tv);
 	master_stop_progress();
 }
@@ -726,6 +738,8 @@ master_reload(void)
 		return;
 	}
 	master_retire(retired, nretired);
+	/* The old workers drain under their own bound; a stop waits for it. */
+	master.m_old_shutdown_ms = master_drain_bound_ms();
 	config_free(master.m_cf);
 	master.m_cf = next;
 

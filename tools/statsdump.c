@@ -780,7 +780,7 @@ statsdump_prometheus(FILE *fp, const struct statsdump_snap *sn)
 	    "Configuration generation, bumped on each reload.", "gauge",
 	    sn->sn_generation);
 	statsdump_prom_value(fp, "pfhttpd_reloads_failed_total",
-	    "Reloads refused for a bad configuration.", "counter",
+	    "Reloads that failed and changed nothing.", "counter",
 	    sn->sn_reloads_failed);
 	statsdump_prom_value(fp, "pfhttpd_connections_accepted_total",
 	    "Connections accepted.", "counter", t->sc_conn_accepted);

@@ -11,9 +11,11 @@ import time
 
 import pytest
 
-from conftest import (DOCROOT_FILES, Reader, connect_refused, free_port,
+from conftest import (BIG_SIZE, DOCROOT_FILES, Reader, connect_refused,
+                      free_port,
                       pid_alive, poll, proc_title, request_bytes,
                       request_read_by_server)
+from test_process import finish_download, start_download
 from test_shm_log import statsdump
 import wsclient
 
@@ -413,3 +415,20 @@ def port_free(port):
             return True
         except OSError:
             return False
+
+
+def test_old_workers_drain_under_their_own_shutdown_timeout(
+        start_server, big_sha256):
+    server = start_server(workers=1, shutdown_timeout="30s")
+    sock, _, hasher, got = start_download(server)
+    rewrite_config(server, shutdown_timeout="1s")
+    gen = reload(server, expect_workers=1)
+    # A stop now must not kill the old worker after the new 1 s (+ 2 s).
+    server.signal(signal.SIGQUIT)
+    time.sleep(3.5)  # past the new bound: the time is what is tested
+    got, digest = finish_download(sock, hasher, got)
+    assert (got, digest) == (BIG_SIZE, big_sha256)
+    sock.close()
+    assert server.wait_exit(10) == 0
+    assert "killing" not in server.error_log_text()
+    assert gen == 2

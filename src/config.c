@@ -675,6 +675,7 @@ config_set_listen(struct config_parse *cp, const struct config_key *ck,
 		}
 	}
 	cp->cp_listen_line[cf->cf_nlisten] = line;
+	la.la_line = line;
 	las[cf->cf_nlisten++] = la;
 	return 0;
 }
@@ -962,6 +963,7 @@ config_finish(struct config_parse *cp)
 			cf->cf_shm_path = NULL;
 			return -1;
 		}
+		cf->cf_shm_path_derived = 1;
 	}
 	for (size = 64 * CONFIG_KB; size < cf->cf_ring_size; size *= 2)
 		;
@@ -1033,8 +1035,12 @@ config_restart_keys(
 		else
 			memcpy(
 			    config_member(next, ck), keep, sizeof(long long));
-		w = snprintf(buf + used, len - used, "%s[%s] %s",
-		    n > 0 ? ", " : "", ck->ck_section, ck->ck_key);
+		w = snprintf(buf + used, len - used, "%s[%s] %s%s",
+		    n > 0 ? ", " : "", ck->ck_section, ck->ck_key,
+		    ck->ck_offset == CF(cf_shm_path) &&
+			    next->cf_shm_path_derived
+			? " (derived from the first listen port)"
+			: "");
 		if (w > 0 && (size_t)w < len - used)
 			used += (size_t)w;
 		else if (len > 0)

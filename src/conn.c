@@ -269,7 +269,9 @@ conn_process(struct conn *c)
 	if (!c->c_have_bytes) {
 		c->c_have_bytes = 1;
 		clock_gettime(CLOCK_MONOTONIC, &c->c_req_start);
-		if (c->c_nrequests > 0)
+		/* A fresh connection's header_timeout runs since accept,
+		 * unless a drain's grace window replaced it. */
+		if (c->c_nrequests > 0 || c->c_worker->w_draining)
 			conn_timer_set(c, cf->cf_header_timeout);
 	}
 	avail = len;

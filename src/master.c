@@ -46,6 +46,7 @@
 #define MASTER_HANDOVER_MS	     5000 /* longest wait for a whole new gen */
 #define MASTER_HANDOVER_POLL_MS	     10	  /* how often to look meanwhile */
 #define MASTER_HANDOVER_SLOW_MS	     250  /* how often once that passed */
+#define MASTER_DRAIN_CHECK_MS	     1000 /* how often old workers are timed */
 
 /* The signals the master handles, one m_signals[] event each. */
 static const int master_signals[] = {
@@ -64,17 +65,20 @@ enum master_stop {
  * it exits for good; a respawn reuses it.
  */
 struct child {
-	int ch_used;		  /* the entry belongs to a child */
-	pid_t ch_pid;		  /* 0 while not running */
-	int ch_id;		  /* 0 for the logger, worker number 1..N */
-	uint64_t ch_generation;	  /* a worker's generation */
-	int ch_draining;	  /* an old worker told to drain and exit */
-	int ch_handover;	  /* the logger exits for a successor */
-	int ch_slot;		  /* a worker's shm slot, -1 if none */
-	struct timespec ch_start; /* when it was forked */
-	int ch_quick_deaths;	  /* consecutive deaths soon after start */
-	int ch_slot_wait;	  /* waits for a free slot (said once) */
-	struct event *ch_respawn; /* delayed respawn timer */
+	int ch_used;		     /* the entry belongs to a child */
+	pid_t ch_pid;		     /* 0 while not running */
+	int ch_id;		     /* 0 for the logger, worker number 1..N */
+	uint64_t ch_generation;	     /* a worker's generation */
+	int ch_ended;		     /* 0, or the signal sent to end an old
+					worker: SIGQUIT, then SIGTERM, SIGKILL */
+	struct timespec ch_ended_at; /* when it was first told */
+	long long ch_shutdown_ms;    /* its configuration's shutdown_timeout */
+	int ch_handover;	     /* the logger exits for a successor */
+	int ch_slot;		     /* a worker's shm slot, -1 if none */
+	struct timespec ch_start;    /* when it was forked */
+	int ch_quick_deaths;	     /* consecutive deaths soon after start */
+	int ch_slot_wait;	     /* waits for a free slot (said once) */
+	struct event *ch_respawn;    /* delayed respawn timer */
 };
 
 /* The master's state; a forked child releases it in master_forget(). */
@@ -87,20 +91,19 @@ static struct {
 	int m_nsignals;				  /* events in m_signals */
 	struct event *m_kill_timer;  /* SIGKILLs children that outstay */
 	struct event *m_handover;    /* waits for a new generation */
+	struct event *m_drain_timer; /* bounds the old workers' drain */
 	struct timespec m_reloaded;  /* when the last reload began */
 	int m_handover_late;	     /* said that no new worker serves */
-	long long m_old_shutdown_ms; /* longest shutdown_timeout of the old
-					generations still running */
 	int m_reloading;	     /* old generations still running */
-	int *m_retired;		     /* listeners to close once they exit */
-	int m_nretired;		     /* entries in m_retired */
 	enum master_stop m_stop;     /* running, or how it stops */
 	struct shm_header *m_sh;     /* the shared segment */
 	uint64_t m_generation;	     /* current generation, as sh_generation */
+	uint64_t m_served;	     /* the last generation that took over */
 	int m_logger_stopped;	     /* the logger was told to stop */
 } master;
 
 static void master_spawn(struct child *ch);
+static void master_reclaim_slot(void);
 static void master_stop_progress(void);
 
 /* Milliseconds elapsed since ts, on the monotonic clock. */
@@ -125,11 +128,16 @@ master_tv(long long ms)
 	return tv;
 }
 
-/* Name a child for messages: "logger" or "worker". */
+/* Name a child for messages: "logger" or "worker N". */
 static const char *
-master_kind(const struct child *ch)
+master_who(const struct child *ch)
 {
-	return ch->ch_id != 0 ? "worker" : "logger";
+	static char buf[32];
+
+	if (ch->ch_id == 0)
+		return "logger";
+	snprintf(buf, sizeof(buf), "worker %d", ch->ch_id);
+	return buf;
 }
 
 /* Tell whether entry ch is a worker of a generation before the current. */
@@ -265,17 +273,6 @@ master_slot_fold(struct child *ch)
 	ch->ch_slot = -1;
 }
 
-/* Close the listeners that the last reload removed. */
-static void
-master_close_retired(void)
-{
-	int i;
-
-	for (i = 0; i < master.m_nretired; i++)
-		close(master.m_retired[i]);
-	master.m_nretired = 0;
-}
-
 /* Release, in a new child, what belongs to the master alone. */
 static void
 master_forget(void)
@@ -289,13 +286,10 @@ master_forget(void)
 		event_free(master.m_children[i].ch_respawn);
 	event_free(master.m_kill_timer);
 	event_free(master.m_handover);
+	event_free(master.m_drain_timer);
 	free(master.m_children);
 	master.m_children = NULL;
 	master.m_nchildren = 0;
-	/* A listener no longer configured must not outlive the master's. */
-	master_close_retired();
-	free(master.m_retired);
-	master.m_retired = NULL;
 }
 
 /* Fork the logger or a worker into the table entry ch. */
@@ -316,6 +310,8 @@ master_spawn(struct child *ch)
 					  "waits",
 				    ch->ch_id);
 			ch->ch_slot_wait = 1;
+			if (!master_is_old(ch))
+				master_reclaim_slot();
 			tv = master_tv(MASTER_BACKOFF_MIN_MS);
 			evtimer_add(ch->ch_respawn, &tv);
 			return;
@@ -370,11 +366,12 @@ master_spawn(struct child *ch)
 		    (uint64_t)pid, __ATOMIC_RELEASE);
 	ch->ch_pid = pid;
 	clock_gettime(CLOCK_MONOTONIC, &ch->ch_start);
-	log_debug("%s %d started, pid %d, generation %llu", master_kind(ch),
-	    ch->ch_id, (int)pid, (unsigned long long)master.m_generation);
+	log_debug("%s started, pid %d, generation %llu", master_who(ch),
+	    (int)pid, (unsigned long long)ch->ch_generation);
 }
 
-/* Respawn timer: start the child again, if it still belongs. */
+/* Respawn timer: start the child again, if it still belongs (the logger
+ * always: during a stop it still has records to write). */
 static void
 master_respawn_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -382,8 +379,10 @@ master_respawn_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (master.m_stop == MASTER_RUNNING && ch->ch_used && ch->ch_pid == 0 &&
-	    !master_is_old(ch))
+	if (!ch->ch_used || ch->ch_pid != 0)
+		return;
+	if (ch->ch_id == 0 ||
+	    (master.m_stop == MASTER_RUNNING && !master_is_old(ch)))
 		master_spawn(ch);
 }
 
@@ -410,8 +409,8 @@ master_schedule_respawn(struct child *ch)
 		delay = MASTER_BACKOFF_MAX_MS;
 	if (ch->ch_id == 0 && delay > MASTER_LOGGER_BACKOFF_MAX_MS)
 		delay = MASTER_LOGGER_BACKOFF_MAX_MS;
-	log_warnx("%s %d died soon after start; starting it again in %lld ms",
-	    master_kind(ch), ch->ch_id, delay);
+	log_warnx("%s died soon after start; starting it again in %lld ms",
+	    master_who(ch), delay);
 	tv = master_tv(delay);
 	evtimer_add(ch->ch_respawn, &tv);
 }
@@ -420,17 +419,16 @@ master_schedule_respawn(struct child *ch)
 static void
 master_log_exit(struct child *ch, pid_t pid, int status)
 {
-	int asked = master.m_stop != MASTER_RUNNING || ch->ch_draining ||
-	    ch->ch_handover;
+	int asked =
+	    master.m_stop != MASTER_RUNNING || ch->ch_ended || ch->ch_handover;
 
 	if (WIFSIGNALED(status)) {
 		if (!asked || WTERMSIG(status) == SIGKILL)
-			log_warnx("%s %d (pid %d) killed by signal %d",
-			    master_kind(ch), ch->ch_id, (int)pid,
-			    WTERMSIG(status));
+			log_warnx("%s (pid %d) killed by signal %d",
+			    master_who(ch), (int)pid, WTERMSIG(status));
 	} else if (WIFEXITED(status) && (WEXITSTATUS(status) != 0 || !asked))
-		log_warnx("%s %d (pid %d) exited with status %d",
-		    master_kind(ch), ch->ch_id, (int)pid, WEXITSTATUS(status));
+		log_warnx("%s (pid %d) exited with status %d", master_who(ch),
+		    (int)pid, WEXITSTATUS(status));
 }
 
 /* Give up a worker entry whose worker is not to come back. */
@@ -440,7 +438,7 @@ master_release(struct child *ch)
 	evtimer_del(ch->ch_respawn);
 	master_slot_fold(ch);
 	ch->ch_used = 0;
-	ch->ch_draining = 0;
+	ch->ch_ended = 0;
 	ch->ch_quick_deaths = 0;
 }
 
@@ -456,8 +454,7 @@ master_reload_progress(void)
 		if (master_is_old(&master.m_children[i]))
 			return;
 	master.m_reloading = 0;
-	master.m_old_shutdown_ms = 0;
-	master_close_retired();
+	evtimer_del(master.m_drain_timer);
 	if (master.m_stop == MASTER_RUNNING)
 		log_info("reload done: generation %llu serves alone",
 		    (unsigned long long)master.m_generation);
@@ -477,6 +474,9 @@ master_logger_died(struct child *ch)
 		    master.m_logger_stopped ? SHM_LOGGER_STOP : SHM_LOGGER_RUN,
 		    __ATOMIC_RELEASE);
 		master_spawn(ch);
+		tv = master_tv(MASTER_KILL_FAST_MS);
+		if (master.m_logger_stopped)
+			evtimer_add(master.m_kill_timer, &tv);
 	} else if (master.m_stop == MASTER_RUNNING)
 		master_schedule_respawn(ch);
 	else if ((master_running(1) > 0 || master_rings_pending()) &&
@@ -535,6 +535,12 @@ master_stop_progress(void)
 		    __ATOMIC_RELEASE);
 		if (logger->ch_pid != 0 && !logger->ch_handover)
 			kill(logger->ch_pid, SIGTERM);
+		else if (logger->ch_pid == 0 && master_rings_pending()) {
+			/* Waiting out a respawn back-off: the records cannot.
+			 */
+			evtimer_del(logger->ch_respawn);
+			master_spawn(logger);
+		}
 		tv = master_tv(MASTER_KILL_FAST_MS);
 		evtimer_add(master.m_kill_timer, &tv);
 	}
@@ -564,9 +570,14 @@ master_kill_cb(evutil_socket_t fd, short what, void *arg)
 static long long
 master_drain_bound_ms(void)
 {
-	return master.m_cf->cf_shutdown_timeout > master.m_old_shutdown_ms
-	    ? master.m_cf->cf_shutdown_timeout
-	    : master.m_old_shutdown_ms;
+	long long bound = master.m_cf->cf_shutdown_timeout;
+	int i;
+
+	for (i = 1; i < master.m_nchildren; i++)
+		if (master.m_children[i].ch_pid != 0 &&
+		    master.m_children[i].ch_shutdown_ms > bound)
+			bound = master.m_children[i].ch_shutdown_ms;
+	return bound;
 }
 
 /* Begin a fast or graceful stop (a fast one may cut a graceful short). */
@@ -582,7 +593,9 @@ master_stop(enum master_stop how)
 	log_info(
 	    "%s stop requested", how == MASTER_STOP_FAST ? "fast" : "graceful");
 	evtimer_del(master.m_handover);
-	for (i = 0; i < master.m_nchildren; i++) {
+	evtimer_del(master.m_drain_timer);
+	/* The logger's respawn stays: the records must still be written. */
+	for (i = 1; i < master.m_nchildren; i++) {
 		evtimer_del(master.m_children[i].ch_respawn);
 		if (master.m_children[i].ch_id != 0 &&
 		    master.m_children[i].ch_pid == 0 &&
@@ -591,13 +604,126 @@ master_stop(enum master_stop how)
 	}
 	for (i = 0; i < master.m_cf->cf_nlisten; i++)
 		listen_close(&master.m_cf->cf_listen[i]);
-	master_close_retired();
 	master_signal_workers(how == MASTER_STOP_FAST ? SIGTERM : SIGQUIT);
 	tv = master_tv(how == MASTER_STOP_FAST
 		? MASTER_KILL_FAST_MS
 		: master_drain_bound_ms() + MASTER_KILL_GRACE_MS);
 	evtimer_add(master.m_kill_timer, &tv);
 	master_stop_progress();
+}
+
+/* Order the ways to end a worker: none, SIGQUIT, SIGTERM, SIGKILL. */
+static int
+master_end_rank(int sig)
+{
+	switch (sig) {
+	case SIGQUIT:
+		return 1;
+	case SIGTERM:
+		return 2;
+	case SIGKILL:
+		return 3;
+	default:
+		return 0;
+	}
+}
+
+/*
+ * Tell an old worker to end: SIGQUIT to drain, SIGTERM to close its
+ * connections now, SIGKILL when it does not. Each signal is sent once,
+ * and the drain timer watches the time it takes.
+ */
+static void
+master_end(struct child *ch, int sig)
+{
+	struct timeval tv = master_tv(MASTER_DRAIN_CHECK_MS);
+
+	if (ch->ch_pid == 0 ||
+	    master_end_rank(sig) <= master_end_rank(ch->ch_ended))
+		return;
+	if (ch->ch_ended == 0)
+		clock_gettime(CLOCK_MONOTONIC, &ch->ch_ended_at);
+	ch->ch_ended = sig;
+	kill(ch->ch_pid, sig);
+	if (!evtimer_pending(master.m_drain_timer, NULL))
+		evtimer_add(master.m_drain_timer, &tv);
+}
+
+/*
+ * Drain timer: an old worker gets its own shutdown_timeout to drain, plus
+ * MASTER_KILL_GRACE_MS; one that outstays it (stopped, or stuck) is
+ * killed, so that it cannot hold its slot for ever.
+ */
+static void
+master_drain_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct timeval tv = master_tv(MASTER_DRAIN_CHECK_MS);
+	struct child *ch;
+	int i, left = 0;
+
+	(void)fd;
+	(void)what;
+	(void)arg;
+	for (i = 1; i < master.m_nchildren; i++) {
+		ch = &master.m_children[i];
+		if (ch->ch_pid == 0 || ch->ch_ended == 0)
+			continue;
+		left++;
+		if (ch->ch_ended != SIGKILL &&
+		    master_ms_since(&ch->ch_ended_at) >
+			ch->ch_shutdown_ms + MASTER_KILL_GRACE_MS) {
+			log_warnx("%s (pid %d) of generation %llu still runs "
+				  "%lld ms after it was told to end; killing "
+				  "it",
+			    master_who(ch), (int)ch->ch_pid,
+			    (unsigned long long)ch->ch_generation,
+			    master_ms_since(&ch->ch_ended_at));
+			master_end(ch, SIGKILL);
+		}
+	}
+	if (left > 0)
+		evtimer_add(master.m_drain_timer, &tv);
+}
+
+/*
+ * No slot is free for a worker of the current generation: make one, by
+ * ending the old worker that has drained longest (its clients are cut
+ * short; a reload must not wait for them). Nothing is done while a slot
+ * is about to free itself: a worker already told to end, or an exited
+ * worker's ring that the logger is emptying.
+ */
+static void
+master_reclaim_slot(void)
+{
+	struct child *ch, *oldest = NULL;
+	uint32_t i;
+	int j;
+
+	for (i = 0; i < shm_nslots(); i++)
+		if (__atomic_load_n(&shm_slot_at(master.m_sh, i)->ss_state,
+			__ATOMIC_ACQUIRE) == SHM_SLOT_EXITED)
+			return;
+	for (j = 1; j < master.m_nchildren; j++) {
+		ch = &master.m_children[j];
+		if (ch->ch_pid == 0 || ch->ch_ended == 0)
+			continue;
+		if (ch->ch_ended != SIGQUIT)
+			return;
+		if (oldest == NULL ||
+		    ch->ch_ended_at.tv_sec < oldest->ch_ended_at.tv_sec ||
+		    (ch->ch_ended_at.tv_sec == oldest->ch_ended_at.tv_sec &&
+			ch->ch_ended_at.tv_nsec < oldest->ch_ended_at.tv_nsec))
+			oldest = ch;
+	}
+	if (oldest == NULL)
+		return;
+	log_warnx("no free worker slot for generation %llu: %s (pid %d) of "
+		  "generation %llu, draining for %lld ms, closes its "
+		  "connections now",
+	    (unsigned long long)master.m_generation, master_who(oldest),
+	    (int)oldest->ch_pid, (unsigned long long)oldest->ch_generation,
+	    master_ms_since(&oldest->ch_ended_at));
+	master_end(oldest, SIGTERM);
 }
 
 /*
@@ -638,13 +764,10 @@ master_handover_cb(evutil_socket_t fd, short what, void *arg)
 		evtimer_add(master.m_handover, &tv);
 		return;
 	}
-	for (i = 1; i < master.m_nchildren; i++) {
-		ch = &master.m_children[i];
-		if (!master_is_old(ch) || ch->ch_draining)
-			continue;
-		ch->ch_draining = 1;
-		kill(ch->ch_pid, SIGQUIT);
-	}
+	master.m_served = master.m_generation;
+	for (i = 1; i < master.m_nchildren; i++)
+		if (master_is_old(&master.m_children[i]))
+			master_end(&master.m_children[i], SIGQUIT);
 	log_info("generation %llu serves with %d worker(s); older workers "
 		 "drain",
 	    (unsigned long long)master.m_generation, serving);
@@ -665,7 +788,8 @@ master_entry_new(int id)
 		ch->ch_pid = 0;
 		ch->ch_id = id;
 		ch->ch_generation = master.m_generation;
-		ch->ch_draining = 0;
+		ch->ch_shutdown_ms = master.m_cf->cf_shutdown_timeout;
+		ch->ch_ended = 0;
 		ch->ch_slot = -1;
 		ch->ch_quick_deaths = 0;
 		ch->ch_slot_wait = 0;
@@ -690,27 +814,6 @@ master_spawn_generation(void)
 	}
 }
 
-/* Keep the listeners a reload removed until the old workers are gone. */
-static void
-master_retire(const int *fds, int n)
-{
-	int *grown, i;
-
-	if (n == 0)
-		return; /* realloc to 0 bytes would free the array */
-	grown = reallocarray(
-	    master.m_retired, (size_t)(master.m_nretired + n), sizeof(int));
-	if (grown == NULL) {
-		/* Without room to keep them, close them now. */
-		for (i = 0; i < n; i++)
-			close(fds[i]);
-		return;
-	}
-	master.m_retired = grown;
-	for (i = 0; i < n; i++)
-		master.m_retired[master.m_nretired++] = fds[i];
-}
-
 /*
  * SIGHUP: reload. A bad configuration is logged and counted and changes
  * nothing; a good one starts a new generation (see the top of the file).
@@ -718,17 +821,19 @@ master_retire(const int *fds, int n)
 static void
 master_reload(void)
 {
-	struct child *logger = &master.m_children[0];
+	struct child *ch, *logger = &master.m_children[0];
 	struct config *next;
 	char err[CONFIG_ERR_LEN];
-	int retired[CONFIG_MAX_LISTEN], nretired, logger_changed, i;
+	int logger_changed, i;
 	struct timeval tv;
 
-	if (master.m_stop != MASTER_RUNNING)
+	if (master.m_stop != MASTER_RUNNING) {
+		log_info("SIGHUP ignored: stopping");
 		return;
+	}
 	log_info("reloading %s", master.m_cf->cf_file);
-	next = reload_prepare(master.m_cf, shm_nslots(), retired, &nretired,
-	    &logger_changed, err, sizeof(err));
+	next = reload_prepare(
+	    master.m_cf, shm_nslots(), &logger_changed, err, sizeof(err));
 	if (next == NULL) {
 		log_warnx("reload failed: %s; the running configuration stays "
 			  "in force",
@@ -737,20 +842,26 @@ master_reload(void)
 		    master.m_sh->sh_reloads_failed + 1, __ATOMIC_RELAXED);
 		return;
 	}
-	master_retire(retired, nretired);
-	/* The old workers drain under their own bound; a stop waits for it. */
-	master.m_old_shutdown_ms = master_drain_bound_ms();
 	config_free(master.m_cf);
 	master.m_cf = next;
 
 	master.m_generation++;
 	__atomic_store_n(
 	    &master.m_sh->sh_generation, master.m_generation, __ATOMIC_RELEASE);
-	/* An old worker waiting to be respawned is not. */
-	for (i = 1; i < master.m_nchildren; i++)
-		if (master_is_old(&master.m_children[i]) &&
-		    master.m_children[i].ch_pid == 0)
-			master_release(&master.m_children[i]);
+	/*
+	 * An old worker waiting to be respawned is not. A generation that
+	 * started but never took over is superseded: it drains now, while
+	 * the one that serves goes on until the new one does.
+	 */
+	for (i = 1; i < master.m_nchildren; i++) {
+		ch = &master.m_children[i];
+		if (!master_is_old(ch))
+			continue;
+		if (ch->ch_pid == 0)
+			master_release(ch);
+		else if (ch->ch_generation > master.m_served)
+			master_end(ch, SIGQUIT);
+	}
 	master.m_reloading = 1;
 	master.m_handover_late = 0;
 	clock_gettime(CLOCK_MONOTONIC, &master.m_reloaded);
@@ -765,6 +876,10 @@ master_reload(void)
 		__atomic_store_n(&master.m_sh->sh_logger_stop,
 		    SHM_LOGGER_HANDOVER, __ATOMIC_RELEASE);
 		kill(logger->ch_pid, SIGTERM);
+		log_info("access log %s: a new logger takes over",
+		    master.m_cf->cf_access_log != NULL
+			? master.m_cf->cf_access_log
+			: "(none)");
 	}
 	log_info("generation %llu starting: %lld worker(s), %d listener(s)",
 	    (unsigned long long)master.m_generation, master.m_cf->cf_workers,
@@ -833,7 +948,10 @@ master_events(void)
 	master.m_kill_timer = evtimer_new(master.m_base, master_kill_cb, NULL);
 	master.m_handover =
 	    evtimer_new(master.m_base, master_handover_cb, NULL);
-	if (master.m_kill_timer == NULL || master.m_handover == NULL)
+	master.m_drain_timer =
+	    evtimer_new(master.m_base, master_drain_cb, NULL);
+	if (master.m_kill_timer == NULL || master.m_handover == NULL ||
+	    master.m_drain_timer == NULL)
 		fatalx("evtimer_new failed");
 }
 
@@ -880,6 +998,7 @@ master_run(struct config *cf)
 	if (master.m_sh == NULL)
 		fatalx("shared memory: %s", err);
 	master.m_generation = master.m_sh->sh_generation;
+	master.m_served = master.m_generation;
 	/* Root keeps it; the group may read it (statsdump). */
 	priv_chgrp(cf, cf->cf_shm_path);
 	if (priv_prepare_file(cf, cf->cf_access_log) == -1)
@@ -900,9 +1019,8 @@ master_run(struct config *cf)
 		event_free(master.m_children[i].ch_respawn);
 	event_free(master.m_kill_timer);
 	event_free(master.m_handover);
+	event_free(master.m_drain_timer);
 	free(master.m_children);
-	master_close_retired();
-	free(master.m_retired);
 	event_base_free(master.m_base);
 	config_free(master.m_cf);
 	/* The segment stays: statsdump reports it as stale from now on. */

@@ -58,6 +58,7 @@ struct listen_addr {
 	struct sockaddr_storage la_ss; /* resolved address */
 	socklen_t la_sslen;	       /* length of la_ss */
 	int la_fd;		       /* listening socket, -1 until bound */
+	int la_line; /* config line it came from, 0: default */
 };
 
 int listen_parse(
@@ -110,7 +111,8 @@ struct config {
 	char *cf_ws_origins; /* allowed Origin values, spaces; NULL: any */
 
 	/* [stats] */
-	char *cf_shm_path; /* shared-memory segment */
+	char *cf_shm_path;	 /* shared-memory segment */
+	int cf_shm_path_derived; /* not set: named after the listen port */
 };
 
 struct config *config_load(const char *file, char *err, size_t errlen);
@@ -369,7 +371,7 @@ const char *mime_type(const char *path);
 
 /* reload.c */
 struct config *reload_prepare(struct config *running, uint32_t nslots,
-    int *retired, int *nretired, int *logger_changed, char *err, size_t errlen);
+    int *logger_changed, char *err, size_t errlen);
 
 /* master.c */
 int master_run(struct config *cf);

@@ -4,8 +4,9 @@
  * (and say so), and carry the listening sockets over. A socket whose
  * address stays is handed to the next generation as it is, never closed,
  * so no connection waiting in its backlog is lost; a new address is bound
- * now, while the master still may; a removed one is returned to the
- * master, which closes it once the old generation is gone.
+ * now, while the master still may; the master's copy of a removed one is
+ * closed at once, and the socket closes when the old workers, which hold
+ * their own copies and accept on them until they drain, let go of it.
  *
  * Either the whole reload is prepared, or nothing changes: the running
  * configuration keeps serving and the error says why.
@@ -71,8 +72,9 @@ reload_bind_new(
 			continue;
 		if (listen_bind(&next->cf_listen[i]) == 0)
 			continue;
-		snprintf(err, errlen, "%s: cannot listen on %s: %s",
-		    next->cf_file, next->cf_listen[i].la_name, strerror(errno));
+		snprintf(err, errlen, "%s:%d: cannot listen on %s: %s",
+		    next->cf_file, next->cf_listen[i].la_line,
+		    next->cf_listen[i].la_name, strerror(errno));
 		reload_close_new(running, next);
 		return -1;
 	}
@@ -100,14 +102,13 @@ reload_cap_workers(
 /*
  * Prepare a reload: read running's file again into a new configuration
  * whose listeners are open. The sockets that carry over are taken from
- * running (their la_fd there becomes -1); the ones next no longer has are
- * stored in retired[] (at most CONFIG_MAX_LISTEN) for the caller to close.
- * Return next, or NULL with "FILE:LINE: message" in err and running
- * untouched.
+ * running (their la_fd there becomes -1), the ones next no longer has are
+ * closed. Return next, or NULL with "FILE:LINE: message" in err and
+ * running untouched.
  */
 struct config *
-reload_prepare(struct config *running, uint32_t nslots, int *retired,
-    int *nretired, int *logger_changed, char *err, size_t errlen)
+reload_prepare(struct config *running, uint32_t nslots, int *logger_changed,
+    char *err, size_t errlen)
 {
 	struct listen_addr *old;
 	struct config *next;
@@ -148,15 +149,13 @@ reload_prepare(struct config *running, uint32_t nslots, int *retired,
 		next->cf_listen[i].la_fd = old->la_fd;
 		old->la_fd = -1;
 	}
-	*nretired = 0;
 	for (i = 0; i < running->cf_nlisten; i++) {
 		if (running->cf_listen[i].la_fd == -1)
 			continue;
 		log_info("%s: no longer listening on %s once the old workers "
-			 "are gone",
+			 "drain",
 		    next->cf_file, running->cf_listen[i].la_name);
-		retired[(*nretired)++] = running->cf_listen[i].la_fd;
-		running->cf_listen[i].la_fd = -1;
+		listen_close(&running->cf_listen[i]);
 	}
 	*logger_changed =
 	    !reload_same_string(running->cf_access_log, next->cf_access_log) ||

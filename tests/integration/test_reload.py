@@ -16,7 +16,7 @@ from conftest import (BIG_SIZE, DOCROOT_FILES, Reader, connect_refused,
                       pid_alive, poll, proc_title, request_bytes,
                       request_read_by_server)
 from test_process import finish_download, start_download
-from test_shm_log import statsdump
+from test_shm_log import logger_pids, statsdump
 import wsclient
 
 RELOAD_TIMEOUT = 10.0  # seconds for a generation to start serving
@@ -432,3 +432,128 @@ def test_old_workers_drain_under_their_own_shutdown_timeout(
     assert server.wait_exit(10) == 0
     assert "killing" not in server.error_log_text()
     assert gen == 2
+
+
+def live_workers(report):
+    return [w for w in report["workers"] if w["state"] != "exited"]
+
+
+def test_sighups_in_quick_succession_end_with_the_last_generation_alone(
+        start_server):
+    server = start_server(workers=1)
+    for _ in range(5):
+        server.signal(signal.SIGHUP)
+        time.sleep(0.002)  # inside the previous reload's start: the case
+
+    def last_alone():
+        report = statsdump(server)
+        live = live_workers(report)
+        return (report["generation"] > 1 and len(live) == 1 and
+                live[0]["generation"] == report["generation"] and
+                live[0]["state"] == "serving")
+    poll(last_alone, RELOAD_TIMEOUT, what="the last generation alone")
+    assert "no free worker slot" not in server.error_log_text()
+    assert server.get("/hello.txt").status == 200
+
+
+def test_reloads_behind_slow_clients_take_a_slot_from_the_oldest_drain(
+        start_server):
+    # 1 worker: 4 slots. Each generation keeps a client that stopped
+    # reading a big file, so no old worker finishes draining by itself.
+    server = start_server(workers=1, shutdown_timeout="60s")
+    stalled = []
+    try:
+        for _ in range(5):
+            stalled.append(start_download(server)[0])
+            gen = reload(server, expect_workers=1)
+        assert ("no free worker slot for generation" in
+                server.error_log_text())
+        assert "closes its connections now" in server.error_log_text()
+        assert gen == 6
+        assert server.get("/hello.txt").status == 200
+    finally:
+        for sock in stalled:
+            sock.close()
+    wait_reload_done(server, gen)
+
+
+def test_request_started_in_the_grace_window_gets_the_header_timeout(
+        start_server):
+    server = start_server(workers=1, header_timeout="10s")
+    sock = server.connect()
+    assert poll(lambda: statsdump(server)["connections_active"] == 1, 5,
+                what="the connection accepted")
+    gen = reload(server, expect_workers=1)
+    poll(lambda: workers_of(statsdump(server), 1, "draining"), 5,
+         what="the old worker draining")
+    sock.sendall(b"GET /a.txt HTTP/1.1\r\n")
+    time.sleep(1.5)  # past the 1 s grace window: the time is the test
+    sock.sendall(b"Host: localhost\r\n\r\n")
+    reader = Reader(sock)
+    resp = reader.read_response()
+    assert (resp.status, resp.body) == (200, DOCROOT_FILES["a.txt"])
+    assert resp.header("Connection") == "close"
+    sock.close()
+    wait_reload_done(server, gen)
+
+
+def test_removed_address_closes_when_old_workers_drain_and_can_come_back(
+        start_server):
+    server = start_server(workers=1, shutdown_timeout="60s")
+    first = server.port
+    second = free_port()
+    rewrite_config(server, listen=f"127.0.0.1:{first}\nlisten = 127.0.0.1:"
+                   f"{second}")
+    gen = reload(server, expect_workers=1)
+    wait_reload_done(server, gen)
+    # A download keeps generation 2 draining through what follows.
+    sock, _, hasher, got = start_download(server)
+    rewrite_config(server, listen=f"127.0.0.1:{second}")
+    reload(server, expect_workers=1)
+    poll(lambda: connect_refused(server), 5,
+         what="the removed address refused while an old worker drains")
+    rewrite_config(server, listen=f"127.0.0.1:{first}\nlisten = 127.0.0.1:"
+                   f"{second}")
+    gen = reload(server, expect_workers=1)
+    assert server.get("/hello.txt").status == 200
+    got, _ = finish_download(sock, hasher, got)
+    assert got == BIG_SIZE
+    sock.close()
+    wait_reload_done(server, gen)
+
+
+def test_old_worker_that_outstays_its_shutdown_timeout_is_killed(
+        start_server):
+    server = start_server(workers=1, shutdown_timeout="1s")
+    sock = server.connect()
+    sock.sendall(b"GET /a.txt HTTP/1.1\r\n")  # never finished
+    poll(lambda: request_read_by_server(server.port, sock), 5,
+         what="the worker to read the partial header")
+    old = server.workers()[0]
+    gen = reload(server, expect_workers=1)
+    poll(lambda: workers_of(statsdump(server), 1, "draining"), 5,
+         what="the old worker draining")
+    os.kill(old, signal.SIGSTOP)  # stuck: its own timer cannot fire
+    try:
+        wait_reload_done(server, gen)
+    finally:
+        sock.close()
+    assert "still runs" in server.error_log_text()
+    assert not pid_alive(old)
+
+
+def test_stop_while_the_logger_waits_to_restart_writes_every_record(
+        start_server):
+    server = start_server(workers=1)
+    for _ in range(2):  # the second logger is less than 1 s old
+        logger = poll(lambda: logger_pids(server), 5, what="a logger")[0]
+        os.kill(logger, signal.SIGSTOP)
+        for _ in range(10):
+            assert server.get("/a.txt").status == 200
+        os.kill(logger, signal.SIGKILL)
+        poll(lambda: f"(pid {logger}) killed by signal 9" in
+             server.error_log_text(), 5, what="the killed logger reaped")
+    assert "died soon after start" in server.error_log_text()
+    server.signal(signal.SIGTERM)
+    assert server.wait_exit(10) == 0
+    assert server.access_log.read_text().count("GET /a.txt") == 20

@@ -1557,6 +1557,27 @@ test_restart_keys_list_fits_a_small_buffer(void **state)
 	config_free(next);
 }
 
+/* A derived shm_path that changes with the port says where it came from. */
+static void
+test_restart_keys_name_a_derived_shm_path(void **state)
+{
+	struct config *running, *next;
+	char keys[CONFIG_ERR_LEN];
+
+	(void)state;
+	running = load("[server]\nlisten = 127.0.0.1:8081\n");
+	next = load("[server]\nlisten = 127.0.0.1:8082\n");
+	if (running == NULL || next == NULL)
+		fail_msg("%s", err);
+	assert_int_equal(
+	    config_restart_keys(next, running, keys, sizeof(keys)), 1);
+	assert_string_equal(
+	    keys, "[stats] shm_path (derived from the first listen port)");
+	assert_string_equal(next->cf_shm_path, running->cf_shm_path);
+	config_free(running);
+	config_free(next);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int
@@ -1632,6 +1653,7 @@ main(void)
 	    T(test_restart_keys_keep_running_values_and_name_them),
 	    T(test_restart_keys_compare_unset_strings),
 	    T(test_restart_keys_list_fits_a_small_buffer),
+	    T(test_restart_keys_name_a_derived_shm_path),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -4,10 +4,24 @@
 #   make run        install missing packages, build, run on etc/pfhttpd.ini
 #   make test       install missing packages, build, run every test
 #   make bench      WebSocket echo throughput and latency (BENCH_SECONDS)
-#   make install    PREFIX=/usr/local DESTDIR=
+#   make install    PREFIX=/usr/local DESTDIR= SYSTEMDUNITDIR= (see below)
+#   make uninstall  the same variables; keeps pfhttpd.ini and the logs
+#
+# make install puts pfhttpd in PREFIX/sbin, statsdump in PREFIX/bin, the
+# man pages in PREFIX/share/man, the default site in
+# PREFIX/share/pfhttpd/htdocs, and etc/pfhttpd.production.ini as
+# PREFIX/etc/pfhttpd/pfhttpd.ini.default and, only if there is none, as
+# pfhttpd.ini (the path compiled into pfhttpd). Outside PREFIX, under
+# DESTDIR: /etc/init.d/pfhttpd, SYSTEMDUNITDIR/pfhttpd.service,
+# /etc/logrotate.d/pfhttpd and /var/log/pfhttpd. @PREFIX@ in those files
+# becomes PREFIX. It chowns nothing, so it runs without root for a
+# DESTDIR. Then, as root: systemctl daemon-reload && systemctl enable
+# --now pfhttpd (without systemd: update-rc.d pfhttpd defaults &&
+# /etc/init.d/pfhttpd start).
 
 PREFIX	?= /usr/local
 DESTDIR	?=
+SYSTEMDUNITDIR ?= /lib/systemd/system
 CC	?= cc
 CFLAGS	?= -O2 -g
 PYTHON	?= /usr/bin/python3
@@ -30,8 +44,8 @@ LIB_OBJS = $(filter-out $(B)/obj/main.o,$(OBJS))
 UNIT_SRCS = $(wildcard tests/unit/test_*.c)
 UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
 
-.PHONY: all deps run test unit integration install clean format lint-man \
-	bench-log bench
+.PHONY: all deps run test unit integration install uninstall clean format \
+	lint-man bench-log bench
 
 all: $(B)/pfhttpd $(B)/statsdump $(B)/wsload
 
@@ -100,17 +114,50 @@ lint-man:
 	    awk -v m=$$m '{ print m ": " $$0; bad = 1 } END { exit bad }' || exit 1; \
 	done
 
+# Installed files with @PREFIX@ replaced.
+SUBST	 = sed -e 's|@PREFIX@|$(PREFIX)|g'
+ETCDIR	 = $(DESTDIR)$(PREFIX)/etc/pfhttpd
+HTDOCSDIR = $(DESTDIR)$(PREFIX)/share/pfhttpd/htdocs
+UNITDIR	 = $(DESTDIR)$(SYSTEMDUNITDIR)
+
 install: all
-	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/etc/pfhttpd \
-	    $(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man8
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin \
+	    $(DESTDIR)$(PREFIX)/share/man/man1 \
+	    $(DESTDIR)$(PREFIX)/share/man/man5 \
+	    $(DESTDIR)$(PREFIX)/share/man/man8 $(ETCDIR) $(HTDOCSDIR) \
+	    $(DESTDIR)/etc/init.d $(DESTDIR)/etc/logrotate.d \
+	    $(UNITDIR)
+	install -d -m 755 $(DESTDIR)/var/log/pfhttpd
 	install -m 755 $(B)/pfhttpd $(DESTDIR)$(PREFIX)/sbin/pfhttpd
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 755 $(B)/statsdump $(DESTDIR)$(PREFIX)/bin/statsdump
 	install -m 644 man/statsdump.1 $(DESTDIR)$(PREFIX)/share/man/man1/
-	install -m 644 man/pfhttpd.8 $(DESTDIR)$(PREFIX)/share/man/man8/
 	install -m 644 man/pfhttpd.ini.5 $(DESTDIR)$(PREFIX)/share/man/man5/
-	test -e $(DESTDIR)$(PREFIX)/etc/pfhttpd/pfhttpd.ini || \
-	    install -m 644 etc/pfhttpd.ini $(DESTDIR)$(PREFIX)/etc/pfhttpd/
+	install -m 644 man/pfhttpd.8 $(DESTDIR)$(PREFIX)/share/man/man8/
+	$(SUBST) etc/pfhttpd.production.ini > $(ETCDIR)/pfhttpd.ini.default
+	chmod 644 $(ETCDIR)/pfhttpd.ini.default
+	test -e $(ETCDIR)/pfhttpd.ini || \
+	    install -m 644 $(ETCDIR)/pfhttpd.ini.default $(ETCDIR)/pfhttpd.ini
+	$(SUBST) etc/init.d/pfhttpd > $(DESTDIR)/etc/init.d/pfhttpd
+	chmod 755 $(DESTDIR)/etc/init.d/pfhttpd
+	$(SUBST) etc/pfhttpd.service > $(UNITDIR)/pfhttpd.service
+	chmod 644 $(UNITDIR)/pfhttpd.service
+	$(SUBST) etc/logrotate.d/pfhttpd > $(DESTDIR)/etc/logrotate.d/pfhttpd
+	chmod 644 $(DESTDIR)/etc/logrotate.d/pfhttpd
+	cd htdocs && find . -type d | while read -r d; do \
+	    install -d -m 755 "$(HTDOCSDIR)/$$d" || exit 1; done
+	cd htdocs && find . -type f | while read -r f; do \
+	    install -m 644 "$$f" "$(HTDOCSDIR)/$$f" || exit 1; done
+
+# Everything install puts in place but pfhttpd.ini (yours) and the logs.
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/sbin/pfhttpd $(DESTDIR)$(PREFIX)/bin/statsdump \
+	    $(DESTDIR)$(PREFIX)/share/man/man1/statsdump.1 \
+	    $(DESTDIR)$(PREFIX)/share/man/man5/pfhttpd.ini.5 \
+	    $(DESTDIR)$(PREFIX)/share/man/man8/pfhttpd.8 \
+	    $(ETCDIR)/pfhttpd.ini.default $(DESTDIR)/etc/init.d/pfhttpd \
+	    $(UNITDIR)/pfhttpd.service $(DESTDIR)/etc/logrotate.d/pfhttpd
+	rm -rf $(HTDOCSDIR)
+	rmdir $(DESTDIR)$(PREFIX)/share/pfhttpd $(ETCDIR) 2>/dev/null || true
 
 format:
 	clang-format -i src/*.c src/*.h tests/unit/*.c tools/*.c

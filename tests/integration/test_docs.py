@@ -5,6 +5,8 @@ options and the master's signals are documented as the code has them."""
 
 import re
 
+import pytest
+
 from conftest import REPO, run_pfhttpd
 
 KEY_ROW = re.compile(r'^\s*\{"(\w+)", "(\w+)", CONFIG_', re.M)
@@ -58,8 +60,9 @@ def test_every_config_key_is_in_the_readme_table():
     assert missing == []
 
 
-def test_every_config_key_is_in_the_development_config():
-    text = (REPO / "etc" / "pfhttpd.ini").read_text()
+@pytest.mark.parametrize("name", ["pfhttpd.ini", "pfhttpd.production.ini"])
+def test_every_config_key_is_in_the_shipped_configs(name):
+    text = (REPO / "etc" / name).read_text()
     sections, section = {}, None
     for line in text.splitlines():
         m = re.match(r"^\[(\w+)\]", line)

@@ -727,20 +727,17 @@ master_reclaim_slot(void)
 }
 
 /*
- * Handover timer: once every worker of the current generation serves (or
- * MASTER_HANDOVER_MS passed and one does), tell the older generations to
- * drain. Until one serves, the old workers go on serving.
+ * Hand over to the current generation if it is ready: every worker of it
+ * serves (or MASTER_HANDOVER_MS passed and one does). Then the older
+ * generations drain. Return 1 if it did, 0 if the current one is not
+ * ready (until one of its workers serves, the old workers go on serving).
  */
-static void
-master_handover_cb(evutil_socket_t fd, short what, void *arg)
+static int
+master_handover_try(void)
 {
-	struct timeval tv = master_tv(MASTER_HANDOVER_POLL_MS);
 	struct child *ch;
 	int i, serving = 0, starting = 0, late;
 
-	(void)fd;
-	(void)what;
-	(void)arg;
 	late = master_ms_since(&master.m_reloaded) >= MASTER_HANDOVER_MS;
 	for (i = 1; i < master.m_nchildren; i++) {
 		ch = &master.m_children[i];
@@ -759,10 +756,7 @@ master_handover_cb(evutil_socket_t fd, short what, void *arg)
 			    (unsigned long long)master.m_generation,
 			    MASTER_HANDOVER_MS);
 		}
-		if (late)
-			tv = master_tv(MASTER_HANDOVER_SLOW_MS);
-		evtimer_add(master.m_handover, &tv);
-		return;
+		return 0;
 	}
 	master.m_served = master.m_generation;
 	for (i = 1; i < master.m_nchildren; i++)
@@ -771,6 +765,23 @@ master_handover_cb(evutil_socket_t fd, short what, void *arg)
 	log_info("generation %llu serves with %d worker(s); older workers "
 		 "drain",
 	    (unsigned long long)master.m_generation, serving);
+	return 1;
+}
+
+/* Handover timer: try, and look again later if not yet. */
+static void
+master_handover_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct timeval tv;
+
+	(void)fd;
+	(void)what;
+	(void)arg;
+	if (master_handover_try())
+		return;
+	tv = master_tv(master.m_handover_late ? MASTER_HANDOVER_SLOW_MS
+					      : MASTER_HANDOVER_POLL_MS);
+	evtimer_add(master.m_handover, &tv);
 }
 
 /* Take a free worker entry for worker id of the current generation. */
@@ -842,6 +853,9 @@ master_reload(void)
 		    master.m_sh->sh_reloads_failed + 1, __ATOMIC_RELAXED);
 		return;
 	}
+	/* A generation that is ready by now takes over before the next. */
+	if (evtimer_pending(master.m_handover, NULL) && master_handover_try())
+		evtimer_del(master.m_handover);
 	config_free(master.m_cf);
 	master.m_cf = next;
 

@@ -159,6 +159,11 @@ uninstall:
 	rm -rf $(HTDOCSDIR)
 	rmdir $(DESTDIR)$(PREFIX)/share/pfhttpd $(ETCDIR) 2>/dev/null || true
 
+# Fuzzing (tests/fuzz/fuzz.mk); sanitizers, valgrind, static analysis
+# (tools/check.mk).
+-include tests/fuzz/fuzz.mk
+-include tools/check.mk
+
 format:
 	clang-format -i src/*.c src/*.h tests/unit/*.c tools/*.c
 

@@ -27,6 +27,8 @@ static int log_tty;		  /* also copy messages to stderr */
 static struct shm_header *log_sh; /* a worker's segment, or NULL */
 static struct shm_ring *log_ring; /* a worker's log ring, or NULL */
 
+static void log_emit(const char *, const char *, va_list, int) PRINTFLIKE(2, 0);
+
 /* Set up logging to stderr for the named process. */
 void
 log_init(const char *procname)

@@ -109,8 +109,9 @@ mime_add(const char *ext, const char *type)
 	n = strlen(ext);
 	if (n == 0 || n >= sizeof(lower))
 		return;
-	for (i = 0; i <= n; i++)
+	for (i = 0; i < n; i++)
 		lower[i] = (char)tolower((unsigned char)ext[i]);
+	lower[n] = '\0';
 	me = mime_slot(lower);
 	if (me->me_ext[0] == '\0' && used >= MIME_SLOTS / 2)
 		return; /* keep the table sparse */
@@ -162,8 +163,9 @@ mime_type(const char *path)
 	dot = strrchr(slash != NULL ? slash : path, '.');
 	if (dot == NULL || (n = strlen(dot + 1)) == 0 || n >= sizeof(lower))
 		return MIME_DEFAULT;
-	for (i = 0; i <= n; i++)
+	for (i = 0; i < n; i++)
 		lower[i] = (char)tolower((unsigned char)dot[1 + i]);
+	lower[n] = '\0';
 	me = mime_slot(lower);
 	return me->me_ext[0] != '\0' ? me->me_type : MIME_DEFAULT;
 }

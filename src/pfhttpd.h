@@ -490,6 +490,7 @@ void ws_free(struct conn *c);
 
 /* file.c */
 int file_root_open(const char *root);
+int file_open_beneath_compat(int rootfd, const char *path, int flags);
 void file_serve(struct conn *c, struct http_request *req);
 
 #endif /* PFHTTPD_H */

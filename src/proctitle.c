@@ -19,12 +19,19 @@ extern char **environ;
 
 static char *proctitle_area; /* start of the argv + environ strings */
 static size_t proctitle_len; /* bytes that may be overwritten */
+/*
+ * The copy of environ, owned here for the life of the process: glibc's
+ * clearenv() at exit (__libc_freeres, which valgrind runs) sets environ to
+ * NULL, and the copy must not then look lost. volatile: a store that
+ * nothing reads would be optimised away.
+ */
+static char **volatile proctitle_env;
 
 /* Copy argv and environ away so that the title may use their space. */
 void
 proctitle_init(int argc, char **argv)
 {
-	char **env, *start, *end;
+	char **env, *start, *end, *copy;
 	int i, n;
 
 	if (argc == 0 || argv[0] == NULL)
@@ -42,13 +49,22 @@ proctitle_init(int argc, char **argv)
 		return;
 	for (i = 0; i < n; i++)
 		if ((env[i] = strdup(environ[i])) == NULL)
-			return;
-	for (i = 0; i < argc; i++)
-		if ((argv[i] = strdup(argv[i])) == NULL)
-			return;
-	environ = env;
+			goto fail;
+	for (i = 0; i < argc; i++) {
+		if ((copy = strdup(argv[i])) == NULL)
+			goto fail; /* the copies made so far are in argv */
+		argv[i] = copy;
+	}
+	environ = proctitle_env = env;
 	proctitle_area = start;
 	proctitle_len = (size_t)(end - start);
+	return;
+
+fail:
+	/* Out of memory: the title shows in /proc/PID/comm only. */
+	for (i = 0; i < n; i++)
+		free(env[i]);
+	free(env);
 }
 
 /* Show a new process title in ps(1). */

@@ -187,7 +187,7 @@ shm_attach(const char *path, char *err, size_t errlen)
 	} else if (sh->sh_version != SHM_VERSION) {
 		snprintf(err, errlen,
 		    "%s: segment layout version %u, this program reads %u",
-		    path, sh->sh_version, SHM_VERSION);
+		    path, sh->sh_version, (unsigned)SHM_VERSION);
 	} else if (sh->sh_size != (uint64_t)st.st_size ||
 	    sh->sh_header_size != sizeof(struct shm_header) ||
 	    sh->sh_slot_size != sizeof(struct shm_slot) ||

@@ -942,7 +942,7 @@ statsdump_watch(enum statsdump_format format, const char *path,
 			next.tv_sec++;
 			next.tv_nsec -= 1000000000L;
 		}
-		for (sig = 0;;) {
+		for (;;) {
 			clock_gettime(CLOCK_MONOTONIC, &now);
 			left.tv_sec = next.tv_sec - now.tv_sec;
 			left.tv_nsec = next.tv_nsec - now.tv_nsec;

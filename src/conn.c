@@ -13,7 +13,8 @@
  *                                        on a new connection)
  *   reading a request header             header_timeout, for the whole
  *                                        header, not reset by progress
- *   discarding a body after a response   header_timeout without progress
+ *   discarding a body after a response   header_timeout, for the rest of
+ *                                        the body, not reset by progress
  *   lingering before close               CONN_LINGER_MS
  *   idle while the worker drains         CONN_DRAIN_GRACE_MS, or
  *                                        keepalive_timeout if shorter
@@ -343,8 +344,8 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 			    c, 1); /* the response may still be queued */
 		else if (rv == 1)
 			conn_next_request(c);
-		else
-			conn_timer_set(c, c->c_worker->w_cf->cf_header_timeout);
+		/* Otherwise the timer set in conn_write_cb() runs on: a body
+		 * that trickles in must not hold the connection for ever. */
 		break;
 	case CONN_LINGER:
 		evbuffer_drain(bufferevent_get_input(bev),
@@ -468,7 +469,10 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 			conn_close(c, "idle timeout");
 		break;
 	case CONN_READ_BODY:
-		conn_close(c, "body timeout");
+		/* The response is sent but maybe not yet read: a lingering
+		 * close keeps a reset from destroying it. */
+		log_debug("%s: body timeout", c->c_peer);
+		conn_linger(c, 1);
 		break;
 	case CONN_LINGER:
 		conn_close(c, "linger timeout");

@@ -15,6 +15,7 @@
  */
 
 #include <sys/prctl.h>
+#include <sys/resource.h>
 
 #include <errno.h>
 #include <signal.h>
@@ -32,6 +33,8 @@
 #define WORKER_ACCEPT_BATCH    64  /* accepts per wake-up and listener */
 #define WORKER_ACCEPT_RETRY_MS 500 /* pause after EMFILE and friends */
 #define WORKER_ACCEPT_WARN_S   60  /* seconds between two such warnings */
+#define WORKER_FDS_PER_CONN    2   /* a socket, and a file being sent */
+#define WORKER_FDS_RESERVE     64  /* listeners, logs, shm, the loop, ... */
 
 /* The signals a worker handles, one w_signals[] event each. */
 static const int worker_signals[] = {SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGUSR1};
@@ -316,6 +319,40 @@ worker_signal_cb(evutil_socket_t sig, short what, void *arg)
 	}
 }
 
+/*
+ * Raise the soft descriptor limit to what max_connections needs, as far as
+ * the hard limit allows (a shell's soft limit is often 1024). If even the
+ * hard limit is lower, worker 1 says so once: accepting then pauses at the
+ * limit instead (worker_accept_cb()).
+ */
+static void
+worker_rlimit(const struct worker *w)
+{
+	struct rlimit rl;
+	rlim_t need;
+
+	need = (rlim_t)w->w_cf->cf_max_connections * WORKER_FDS_PER_CONN +
+	    WORKER_FDS_RESERVE;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1) {
+		log_warn("getrlimit");
+		return;
+	}
+	if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= need)
+		return;
+	rl.rlim_cur = rl.rlim_max != RLIM_INFINITY && rl.rlim_max < need
+	    ? rl.rlim_max
+	    : need;
+	if (setrlimit(RLIMIT_NOFILE, &rl) == -1) {
+		log_warn("setrlimit");
+		return;
+	}
+	if (rl.rlim_cur < need && w->w_id == 1)
+		log_warnx("max_connections %lld needs up to %llu descriptors, "
+			  "but RLIMIT_NOFILE is %llu: accepting pauses there",
+		    w->w_cf->cf_max_connections, (unsigned long long)need,
+		    (unsigned long long)rl.rlim_cur);
+}
+
 /* Run a worker until it is told to stop; never returns. */
 void
 worker_main(struct event_base *base, struct config *cf, int id,
@@ -343,6 +380,7 @@ worker_main(struct event_base *base, struct config *cf, int id,
 	if ((w->w_rootfd = file_root_open(cf->cf_root)) == -1)
 		fatal("document root %s", cf->cf_root);
 	priv_drop(cf);
+	worker_rlimit(w);
 	/* A credential change clears the parent-death signal: set it again. */
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
 	if (getppid() != master_pid)

@@ -2,7 +2,8 @@
 #
 #   make            build build/pfhttpd
 #   make run        install missing packages, build, run on etc/pfhttpd.ini
-#   make test       install missing packages, build, run every test
+#   make test       install missing packages, build, run every test (unit,
+#                   fuzzing corpora replayed, man pages, integration)
 #   make bench      WebSocket echo throughput and latency (BENCH_SECONDS)
 #   make install    PREFIX=/usr/local DESTDIR= SYSTEMDUNITDIR= (see below)
 #   make uninstall  the same variables; keeps pfhttpd.ini and the logs
@@ -94,6 +95,7 @@ integration: all
 test: deps
 	$(MAKE) all
 	$(MAKE) unit
+	$(MAKE) fuzz-replay
 	$(MAKE) lint-man
 	$(MAKE) integration
 

@@ -3,8 +3,11 @@
  * parsing that block into a struct http_request, and skipping a chunked
  * request body. Pure code over the caller's buffers: no allocation, no I/O.
  *
- * Lines end with LF, optionally preceded by CR (RFC 9112 2.2); a CR
- * anywhere else is an error for the parser and the chunked decoder.
+ * Header lines end with LF, optionally preceded by CR (RFC 9112 2.2); a
+ * CR anywhere else is an error. The lines of a chunked body must end with
+ * CRLF (RFC 9112 7.1): a decoder that ended them at a bare LF would frame
+ * the body differently from a proxy that reads on to the CRLF, which is
+ * how a request is smuggled ("funky chunks").
  */
 
 #include <limits.h>
@@ -343,8 +346,9 @@ http_parse_target(struct http_request *req)
 		if (rest_len > 0 && rest[0] == '/') {
 			http_parse_split_query(rest, rest_len, req);
 		} else {
-			/* Empty path: "/", and the query if any. */
-			req->hr_path = "/";
+			/* Empty path: "/", and the query if any. The '/'
+			 * ending "//" keeps hr_path inside the buffer. */
+			req->hr_path = auth - 1;
 			req->hr_path_len = 1;
 			if (rest_len > 0) {
 				req->hr_query = rest + 1;
@@ -721,8 +725,6 @@ http_chunked_byte(struct http_chunked *hc, unsigned char c)
 			return -1;
 		if (c == '\r') {
 			hc->hc_state = HTTP_CHUNKED_SIZE_CR;
-		} else if (c == '\n') {
-			http_chunked_size_done(hc);
 		} else if (c == ';' || http_is_ows(c)) {
 			/* BWS and chunk-ext: skipped up to the line end. */
 			hc->hc_state = HTTP_CHUNKED_EXT;
@@ -735,7 +737,7 @@ http_chunked_byte(struct http_chunked *hc, unsigned char c)
 		if (c == '\r')
 			hc->hc_state = HTTP_CHUNKED_SIZE_CR;
 		else if (c == '\n')
-			http_chunked_size_done(hc);
+			return -1;
 		else
 			return http_chunked_line_byte(hc);
 		return 0;
@@ -745,12 +747,9 @@ http_chunked_byte(struct http_chunked *hc, unsigned char c)
 		http_chunked_size_done(hc);
 		return 0;
 	case HTTP_CHUNKED_DATA_END:
-		if (c == '\r')
-			hc->hc_state = HTTP_CHUNKED_DATA_CR;
-		else if (c == '\n')
-			hc->hc_state = HTTP_CHUNKED_SIZE_START;
-		else
+		if (c != '\r')
 			return -1;
+		hc->hc_state = HTTP_CHUNKED_DATA_CR;
 		return 0;
 	case HTTP_CHUNKED_DATA_CR:
 		if (c != '\n')
@@ -762,17 +761,15 @@ http_chunked_byte(struct http_chunked *hc, unsigned char c)
 			hc->hc_state = HTTP_CHUNKED_END_CR;
 			return 0;
 		}
-		if (c == '\n') {
-			hc->hc_state = HTTP_CHUNKED_DONE;
-			return 0;
-		}
+		if (c == '\n')
+			return -1;
 		hc->hc_state = HTTP_CHUNKED_TRAILER;
 		return http_chunked_trailer_byte(hc);
 	case HTTP_CHUNKED_TRAILER:
 		if (c == '\r')
 			hc->hc_state = HTTP_CHUNKED_TRAILER_CR;
 		else if (c == '\n')
-			hc->hc_state = HTTP_CHUNKED_TRAILER_BOL;
+			return -1;
 		return http_chunked_trailer_byte(hc);
 	case HTTP_CHUNKED_TRAILER_CR:
 		if (c != '\n')

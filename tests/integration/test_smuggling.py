@@ -211,22 +211,8 @@ VECTORS = [
     # may accept a bare LF (2.2). A server that ends a chunk-size or
     # chunk-ext line at a bare LF desyncs with a proxy that reads on to
     # the CRLF ("funky chunks", TERM.EXT / EXT.TERM).
-    pytest.param(
-        "chunk_ext_bare_lf", chunked(b"5;a\nhello\r\n0\r\n\r\n"), CLOSE, 405,
-        id="chunk_ext_bare_lf", marks=pytest.mark.xfail(
-            strict=True,
-            reason="http_parse.c ends a chunk-ext line at a bare LF "
-                   "(HTTP_CHUNKED_EXT), so the marker is parsed: [405, "
-                   "404]; RFC 9112 7.1 requires CRLF after chunk-ext")),
-    pytest.param(
-        "chunk_size_bare_lf", chunked(b"5\nhello\n0\n\n"), CLOSE, 405,
-        id="chunk_size_bare_lf", marks=pytest.mark.xfail(
-            strict=True,
-            reason="http_parse.c accepts a bare LF after a chunk-size, "
-                   "after chunk data and in the last chunk and trailer "
-                   "(HTTP_CHUNKED_SIZE, _DATA_END, _TRAILER_BOL), so the "
-                   "marker is parsed: [405, 404]; RFC 9112 7.1 requires "
-                   "CRLF")),
+    ("chunk_ext_bare_lf", chunked(b"5;a\nhello\r\n0\r\n\r\n"), CLOSE, 405),
+    ("chunk_size_bare_lf", chunked(b"5\nhello\n0\n\n"), CLOSE, 405),
     # Expect: 100-continue with a body: the server answers without asking
     # for the body and closes, rather than guess whether it will come.
     ("expect_continue_with_body", req(

@@ -102,19 +102,49 @@ http_is_token(const char *s, size_t len)
 	return 1;
 }
 
-/* Return 1 if every byte of s[0..len) may appear in a host and port. */
+/* Return 1 if c may appear in a reg-name or, with ':', an IP-literal. */
+static int
+http_is_host_byte(unsigned char c, int literal)
+{
+	if (http_is_alnum(c))
+		return 1;
+	if (c == '\0')
+		return 0;
+	if (literal && c == ':')
+		return 1;
+	return strchr("-._~!$&'()*+,;=%", c) != NULL;
+}
+
+/*
+ * Return 1 if s[0..len) is uri-host [ ":" port ] (RFC 9112 3.2, RFC 3986
+ * 3.2.2): an IP-literal in brackets or a reg-name (an IPv4 address is
+ * one), then an optional port of digits. Empty is allowed (a Host field
+ * with no authority to name).
+ */
 static int
 http_is_host(const char *s, size_t len)
 {
-	unsigned char c;
-	size_t i;
+	size_t i = 0;
 
-	for (i = 0; i < len; i++) {
-		c = (unsigned char)s[i];
-		if (!http_is_alnum(c) &&
-		    (c == '\0' || strchr("-._~!$&'()*+,;=:[]%", c) == NULL))
-			return 0;
+	if (len > 0 && s[0] == '[') {
+		for (i = 1; i < len && s[i] != ']'; i++)
+			if (!http_is_host_byte((unsigned char)s[i], 1))
+				return 0;
+		if (i == len || i == 1)
+			return 0; /* no closing bracket, or nothing inside */
+		i++;
+	} else {
+		for (; i < len && s[i] != ':'; i++)
+			if (!http_is_host_byte((unsigned char)s[i], 0))
+				return 0;
 	}
+	if (i == len)
+		return 1;
+	if (s[i] != ':')
+		return 0;
+	for (i++; i < len; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return 0;
 	return 1;
 }
 

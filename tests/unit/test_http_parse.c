@@ -598,6 +598,34 @@ test_absolute_form_without_path_points_into_buffer(void **state)
 	}
 }
 
+/* RFC 9112 3.2: a Host (or an authority) must be uri-host [":" port]. */
+static void
+test_host_must_be_a_uri_host_and_port(void **state)
+{
+	static const char *const good[] = {"a", "a.b:80", "127.0.0.1:8080",
+	    "[::1]", "[::1]:80", "[fe80::1%25eth0]", "x-y_z~", ""};
+	static const char *const bad[] = {"[", "a]b[", "[]", "[::1", "a:b",
+	    "[::1]x", "a:80:90", "a b", "[::1]:8x"};
+	char buf[256];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		snprintf(buf, sizeof(buf), "GET / HTTP/1.1\r\nHost: %s\r\n\r\n",
+		    good[i]);
+		if (status(buf) != 0)
+			fail_msg("Host: %s refused", good[i]);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(buf, sizeof(buf), "GET / HTTP/1.1\r\nHost: %s\r\n\r\n",
+		    bad[i]);
+		if (status(buf) != 400)
+			fail_msg("Host: %s accepted", bad[i]);
+	}
+	assert_int_equal(
+	    status("GET http://[::1/p HTTP/1.1\r\nHost: a\r\n\r\n"), 400);
+}
+
 static void
 test_absolute_form_in_http10_without_host_sets_host(void **state)
 {
@@ -1984,6 +2012,7 @@ main(void)
 	    cmocka_unit_test(test_absolute_form_without_path_defaults_to_slash),
 	    cmocka_unit_test(
 		test_absolute_form_without_path_points_into_buffer),
+	    cmocka_unit_test(test_host_must_be_a_uri_host_and_port),
 	    cmocka_unit_test(
 		test_absolute_form_in_http10_without_host_sets_host),
 	    cmocka_unit_test(test_asterisk_form_with_options_is_accepted),

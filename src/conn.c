@@ -18,9 +18,11 @@
  *   lingering before close               CONN_LINGER_MS
  *   idle while the worker drains         CONN_DRAIN_GRACE_MS, or
  *                                        keepalive_timeout if shorter
- * Writing is bounded by send_timeout without progress (the bufferevent's
+ * Writing is bounded by send_timeout without progress (the write event's
  * write timeout).
  */
+
+#include <sys/sendfile.h>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -32,8 +34,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 
 #include "pfhttpd.h"
@@ -41,11 +41,18 @@
 
 #define CONN_LINGER_MS	      2000 /* discard input this long at most */
 #define CONN_DRAIN_GRACE_MS   1000 /* an idle connection's last chance */
-#define CONN_MAX_SINGLE_WRITE (512 * 1024) /* bytes per write(2)/sendfile */
+#define CONN_MAX_SINGLE_WRITE (512 * 1024) /* bytes per sendfile(2) */
 #define CONN_BODY_CHUNK	      (64 * 1024)  /* chunked body bytes per step */
-#define CONN_WRITE_RETRIES    8 /* 0-byte writes in a row before giving up */
+#define CONN_IN_INITIAL	      4096	   /* input buffer to start with */
+#define CONN_OUT_INITIAL      4096	   /* output buffer to start with */
+#define CONN_BUF_KEEP	      (64 * 1024)  /* kept by an idle buffer */
 
-static void conn_process(struct conn *c);
+/* What conn_flush() and the steps after it report. */
+#define CONN_GONE    (-1) /* the connection is closed and freed */
+#define CONN_PENDING 0	  /* output waits for the socket */
+#define CONN_FLUSHED 1	  /* all output is sent */
+
+static void conn_run(struct conn *c);
 
 /* Arm the connection's timer for ms milliseconds. */
 static void
@@ -56,13 +63,6 @@ conn_timer_set(struct conn *c, long long ms)
 	tv.tv_sec = ms / 1000;
 	tv.tv_usec = (ms % 1000) * 1000;
 	evtimer_add(c->c_timer, &tv);
-}
-
-/* Return the connection's socket. */
-int
-conn_fd(const struct conn *c)
-{
-	return bufferevent_getfd(c->c_bev);
 }
 
 /* Tell whether the connection may stay open after answering req. */
@@ -86,11 +86,115 @@ conn_close(struct conn *c, const char *reason)
 	ws_free(c);
 	shm_count(&w->w_slot->ss_c.sc_conn_active, (uint64_t)-1);
 	event_free(c->c_timer);
-	bufferevent_free(c->c_bev);
+	event_free(c->c_rev);
+	event_free(c->c_wev);
+	close(c->c_fd);
+	if (c->c_file != NULL)
+		fcache_release(c->c_file);
+	buf_free(&c->c_in);
+	buf_free(&c->c_out);
 	TAILQ_REMOVE(&w->w_conns, c, c_entry);
 	w->w_nconns--;
 	free(c);
 	worker_conn_closed(w);
+}
+
+/* Return how many input bytes the connection buffers at most. */
+static size_t
+conn_in_limit(const struct conn *c)
+{
+	if (c->c_state == CONN_WEBSOCKET)
+		return WS_READ_MAX;
+	return (size_t)c->c_worker->w_cf->cf_max_header_size * 2;
+}
+
+/*
+ * Watch the socket for input exactly when input can be taken: not after
+ * the client's end of input, not while the WebSocket output is backed up,
+ * and not while the input buffer is at its limit (what the client sends
+ * beyond it waits in the kernel). The event is changed only when this
+ * changes, so a keep-alive request costs no epoll_ctl(2).
+ */
+void
+conn_read_update(struct conn *c)
+{
+	int want = !c->c_eof && !c->c_paused &&
+	    (c->c_state == CONN_LINGER || buf_len(&c->c_in) < conn_in_limit(c));
+
+	if (want == c->c_reading)
+		return;
+	if (want)
+		event_add(c->c_rev, NULL);
+	else
+		event_del(c->c_rev);
+	c->c_reading = want;
+}
+
+/*
+ * Write the queued output, the buffer then the file part, until done or
+ * the socket is full. A head followed by a file goes with MSG_MORE, so
+ * that both leave in one segment when they fit. CONN_FLUSHED, or
+ * CONN_PENDING with the write event armed for send_timeout (restarted only
+ * by progress), or CONN_GONE.
+ */
+static int
+conn_flush(struct conn *c)
+{
+	const struct config *cf = c->c_worker->w_cf;
+	struct timeval tv;
+	size_t len, chunk;
+	ssize_t n;
+	int progress = 0;
+
+	for (;;) {
+		if ((len = buf_len(&c->c_out)) > 0) {
+			n = send(c->c_fd, buf_data(&c->c_out), len,
+			    MSG_NOSIGNAL | (c->c_file_left > 0 ? MSG_MORE : 0));
+			if (n == -1)
+				goto error;
+			buf_drain(&c->c_out, (size_t)n);
+		} else if (c->c_file_left > 0) {
+			chunk = c->c_file_left < CONN_MAX_SINGLE_WRITE
+			    ? (size_t)c->c_file_left
+			    : CONN_MAX_SINGLE_WRITE;
+			n = sendfile(
+			    c->c_fd, c->c_file->fe_fd, &c->c_file_off, chunk);
+			if (n == -1)
+				goto error;
+			if (n == 0) {
+				/* The file shrank under us: the length sent
+				 * in the head cannot be kept. */
+				conn_close(c, "file ended early");
+				return CONN_GONE;
+			}
+			c->c_file_left -= n;
+		} else
+			break;
+		progress = 1;
+	}
+	if (c->c_file != NULL) {
+		fcache_release(c->c_file);
+		c->c_file = NULL;
+	}
+	if (c->c_writing) {
+		event_del(c->c_wev);
+		c->c_writing = 0;
+	}
+	buf_trim(&c->c_out, CONN_BUF_KEEP);
+	return CONN_FLUSHED;
+
+error:
+	if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+		if (progress || !c->c_writing) {
+			tv.tv_sec = cf->cf_send_timeout / 1000;
+			tv.tv_usec = (cf->cf_send_timeout % 1000) * 1000;
+			event_add(c->c_wev, &tv);
+			c->c_writing = 1;
+		}
+		return CONN_PENDING;
+	}
+	conn_close(c, strerror(errno));
+	return CONN_GONE;
 }
 
 /*
@@ -108,7 +212,7 @@ conn_drain_grace(const struct conn *c)
 	    : CONN_DRAIN_GRACE_MS;
 }
 
-/* Wait for the next request on the connection. */
+/* Wait for the next request on the connection (conn_run() reads it). */
 static void
 conn_next_request(struct conn *c)
 {
@@ -123,11 +227,6 @@ conn_next_request(struct conn *c)
 	conn_timer_set(c,
 	    c->c_worker->w_draining ? conn_drain_grace(c)
 				    : c->c_worker->w_cf->cf_keepalive_timeout);
-	if (evbuffer_get_length(bufferevent_get_input(c->c_bev)) > 0)
-		conn_process(c);
-	/* A client that shut its side gets answers to what it sent, only. */
-	if (c->c_state == CONN_READ_HEADER && c->c_eof)
-		conn_close(c, "client closed");
 }
 
 /*
@@ -135,24 +234,23 @@ conn_next_request(struct conn *c)
  * (peer_may_send, or input is unread), shut the write side and discard
  * input for a while first: closing a socket with unread data sends a
  * reset that can destroy the last response before the client reads it.
+ * CONN_GONE if the connection closed at once, else 0.
  */
-void
+int
 conn_linger(struct conn *c, int peer_may_send)
 {
-	if (c->c_eof ||
-	    (!peer_may_send &&
-		evbuffer_get_length(bufferevent_get_input(c->c_bev)) == 0)) {
+	if (c->c_eof || (!peer_may_send && buf_len(&c->c_in) == 0)) {
 		conn_close(c, "done");
-		return;
+		return CONN_GONE;
 	}
 	c->c_state = CONN_LINGER;
 	c->c_body = HTTP_BODY_NONE;
-	shutdown(conn_fd(c), SHUT_WR);
-	evbuffer_drain(bufferevent_get_input(c->c_bev),
-	    evbuffer_get_length(bufferevent_get_input(c->c_bev)));
-	bufferevent_setwatermark(c->c_bev, EV_READ, 0, 0);
-	bufferevent_enable(c->c_bev, EV_READ);
+	c->c_paused = 0;
+	shutdown(c->c_fd, SHUT_WR);
+	buf_drain(&c->c_in, buf_len(&c->c_in));
+	conn_read_update(c);
 	conn_timer_set(c, CONN_LINGER_MS);
+	return 0;
 }
 
 /*
@@ -165,7 +263,7 @@ conn_peer_may_send(const struct conn *c)
 	return c->c_status >= 400 || c->c_body != HTTP_BODY_NONE;
 }
 
-/* Mark that a response is queued: wait for it to drain. */
+/* Mark that a response is queued: conn_run() sends it. */
 static void
 conn_responding(struct conn *c)
 {
@@ -187,25 +285,23 @@ conn_reject(struct conn *c, int status)
 static int
 conn_discard_body(struct conn *c)
 {
-	struct evbuffer *in = bufferevent_get_input(c->c_bev);
 	size_t len, n;
 	ssize_t used;
 	int done = 0;
 
-	while ((len = evbuffer_get_length(in)) > 0) {
+	while ((len = buf_len(&c->c_in)) > 0) {
 		if (c->c_body == HTTP_BODY_LENGTH) {
 			n = len < c->c_body_left ? len : c->c_body_left;
-			evbuffer_drain(in, n);
+			buf_drain(&c->c_in, n);
 			c->c_body_left -= n;
 			done = c->c_body_left == 0;
 		} else {
 			n = len < CONN_BODY_CHUNK ? len : CONN_BODY_CHUNK;
-			used = http_chunked_consume(&c->c_chunked,
-			    (const char *)evbuffer_pullup(in, (ssize_t)n), n,
-			    &done);
+			used = http_chunked_consume(
+			    &c->c_chunked, buf_data(&c->c_in), n, &done);
 			if (used == -1)
 				return -1;
-			evbuffer_drain(in, (size_t)used);
+			buf_drain(&c->c_in, (size_t)used);
 		}
 		if (done) {
 			c->c_body = HTTP_BODY_NONE;
@@ -254,19 +350,22 @@ conn_save_field(
 	dst[n] = '\0';
 }
 
-/* Parse the request header in the input buffer, if complete, and answer. */
-static void
+/*
+ * Parse the request header in the input buffer, if complete, and queue
+ * the answer: 1 when a response is queued (CONN_WRITE), 0 when the header
+ * is not all here yet.
+ */
+static int
 conn_process(struct conn *c)
 {
-	struct evbuffer *in = bufferevent_get_input(c->c_bev);
 	const struct config *cf = c->c_worker->w_cf;
 	struct http_request req;
-	size_t len, avail, n;
+	size_t avail, n;
 	const char *p;
 	int status;
 
-	if ((len = evbuffer_get_length(in)) == 0)
-		return;
+	if ((avail = buf_len(&c->c_in)) == 0)
+		return 0;
 	if (!c->c_have_bytes) {
 		c->c_have_bytes = 1;
 		clock_gettime(CLOCK_MONOTONIC, &c->c_req_start);
@@ -275,24 +374,23 @@ conn_process(struct conn *c)
 		if (c->c_nrequests > 0 || c->c_worker->w_draining)
 			conn_timer_set(c, cf->cf_header_timeout);
 	}
-	avail = len;
 	if (avail > (size_t)cf->cf_max_header_size + 1)
 		avail = (size_t)cf->cf_max_header_size + 1;
-	p = (const char *)evbuffer_pullup(in, (ssize_t)avail);
+	p = buf_data(&c->c_in);
 	n = http_scan_header(&c->c_scan, p, avail);
 	if (n == 0 && avail <= (size_t)cf->cf_max_header_size)
-		return; /* wait for more */
+		return 0; /* wait for more */
 	if (n == 0 || n > (size_t)cf->cf_max_header_size) {
 		conn_save_line(c, p, avail);
 		conn_reject(c, c->c_scan.hs_line_end != 0 ? 431 : 414);
-		return;
+		return 1;
 	}
 
 	status = http_parse_request(p, n, &req);
 	if (status != 0) {
 		conn_save_line(c, p, n);
 		conn_reject(c, status);
-		return;
+		return 1;
 	}
 	conn_save_line(c, req.hr_line, req.hr_line_len);
 	conn_save_field(c->c_referer, sizeof(c->c_referer), &req, "Referer");
@@ -308,53 +406,18 @@ conn_process(struct conn *c)
 	c->c_body_left = req.hr_content_length;
 	http_chunked_init(&c->c_chunked);
 	if (c->c_body == HTTP_BODY_CHUNKED &&
-	    conn_chunked_broken(c, p + n, avail - n))
+	    conn_chunked_broken(c, p + n, buf_len(&c->c_in) - n))
 		c->c_close_after = 1; /* known before the head is queued */
 
 	http_request_handle(c, &req);
 	conn_responding(c);
-	evbuffer_drain(in, n);
+	buf_drain(&c->c_in, n);
 	if (c->c_body != HTTP_BODY_NONE && conn_discard_body(c) == -1) {
 		/* The response is on its way; the framing is lost: close. */
 		c->c_close_after = 1;
 		c->c_body = HTTP_BODY_NONE;
 	}
-}
-
-/* Input arrived. */
-static void
-conn_read_cb(struct bufferevent *bev, void *arg)
-{
-	struct conn *c = arg;
-	int rv;
-
-	switch (c->c_state) {
-	case CONN_READ_HEADER:
-		conn_process(c);
-		break;
-	case CONN_WRITE:
-		if (c->c_body != HTTP_BODY_NONE && conn_discard_body(c) == -1) {
-			c->c_close_after = 1;
-			c->c_body = HTTP_BODY_NONE;
-		}
-		break;
-	case CONN_READ_BODY:
-		if ((rv = conn_discard_body(c)) == -1)
-			conn_linger(
-			    c, 1); /* the response may still be queued */
-		else if (rv == 1)
-			conn_next_request(c);
-		/* Otherwise the timer set in conn_write_cb() runs on: a body
-		 * that trickles in must not hold the connection for ever. */
-		break;
-	case CONN_LINGER:
-		evbuffer_drain(bufferevent_get_input(bev),
-		    evbuffer_get_length(bufferevent_get_input(bev)));
-		break;
-	case CONN_WEBSOCKET:
-		ws_readable(c);
-		break;
-	}
+	return 1;
 }
 
 /* Report a finished request to the worker. */
@@ -379,78 +442,227 @@ conn_request_done(struct conn *c)
 	c->c_nrequests++;
 }
 
-/* The output buffer drained: the response is sent. */
-static void
-conn_write_cb(struct bufferevent *bev, void *arg)
+/*
+ * The response is all sent: log it and go on to what follows it, the
+ * WebSocket, a close, the rest of a body, or the next request. CONN_GONE
+ * if the connection closed.
+ */
+static int
+conn_sent(struct conn *c)
 {
-	struct conn *c = arg;
-
-	(void)bev;
-	if (c->c_state == CONN_WEBSOCKET) {
-		ws_written(c);
-		return;
-	}
-	if (c->c_state != CONN_WRITE)
-		return;
 	conn_request_done(c);
-	if (c->c_upgrade)
-		ws_start(c);
-	else if (c->c_close_after)
-		conn_linger(c, conn_peer_may_send(c));
-	else if (c->c_body != HTTP_BODY_NONE) {
+	if (c->c_upgrade) {
+		if (ws_start(c) == CONN_GONE)
+			return CONN_GONE;
+		return conn_ws_send(c);
+	}
+	if (c->c_close_after)
+		return conn_linger(c, conn_peer_may_send(c));
+	if (c->c_body != HTTP_BODY_NONE) {
 		c->c_state = CONN_READ_BODY;
 		conn_timer_set(c, c->c_worker->w_cf->cf_header_timeout);
 	} else
 		conn_next_request(c);
+	return 0;
 }
 
-/* End of input, an error, or a send timeout. */
+/*
+ * Send what the WebSocket code queued, and let it react to output that
+ * drained (resume reading, or close after a close frame). CONN_GONE if
+ * the connection closed, else 0.
+ */
+int
+conn_ws_send(struct conn *c)
+{
+	int rv;
+
+	for (;;) {
+		if (conn_flush(c) == CONN_GONE)
+			return CONN_GONE;
+		if ((rv = ws_written(c)) != 1)
+			return rv;
+	}
+}
+
+/*
+ * Move the connection on as far as it goes without waiting: answer each
+ * complete request in the input, send each answer, and stop where input
+ * or the socket has to be waited for. Requests are answered one at a
+ * time, in order; the next is parsed only once the previous response is
+ * all in the kernel.
+ */
 static void
-conn_event_cb(struct bufferevent *bev, short what, void *arg)
+conn_run(struct conn *c)
+{
+	int rv;
+
+	for (;;) {
+		switch (c->c_state) {
+		case CONN_READ_HEADER:
+			if (!conn_process(c)) {
+				/* A client that shut its side gets answers to
+				 * what it sent, only. */
+				if (c->c_eof) {
+					conn_close(c, "client closed");
+					return;
+				}
+				conn_read_update(c);
+				return;
+			}
+			break;
+		case CONN_WRITE:
+			if ((rv = conn_flush(c)) != CONN_FLUSHED)
+				return;
+			if (conn_sent(c) == CONN_GONE)
+				return;
+			break;
+		case CONN_READ_BODY:
+			if ((rv = conn_discard_body(c)) == -1) {
+				/* The response may still be in flight. */
+				conn_linger(c, 1);
+				return;
+			}
+			if (rv == 0) {
+				/* The timer set in conn_sent() runs on: a body
+				 * that trickles in must not hold the
+				 * connection for ever. */
+				conn_read_update(c);
+				return;
+			}
+			conn_next_request(c);
+			break;
+		case CONN_LINGER:
+			buf_drain(&c->c_in, buf_len(&c->c_in));
+			return;
+		case CONN_WEBSOCKET:
+			conn_read_update(c);
+			return;
+		}
+	}
+}
+
+/*
+ * Read once from the socket into the input buffer, as much as fits below
+ * the input limit: 1 if bytes came, 0 if none (nothing there, or the
+ * client's end of input: c_eof is set), CONN_GONE if the read failed.
+ */
+static int
+conn_fill(struct conn *c)
+{
+	size_t limit = conn_in_limit(c), len, want;
+	char *room;
+	ssize_t n;
+
+	if (c->c_state == CONN_LINGER)
+		buf_drain(&c->c_in, buf_len(&c->c_in));
+	if ((len = buf_len(&c->c_in)) >= limit)
+		return 0;
+	/* Grow (double) only when the buffer is full. */
+	want = limit - len < c->c_in.b_cap ? limit - len : c->c_in.b_cap;
+	if ((room = buf_space(&c->c_in, want)) == NULL) {
+		conn_close(c, "out of memory");
+		return CONN_GONE;
+	}
+	want = c->c_in.b_cap - c->c_in.b_end; /* all the room there is */
+	if (want > limit - len)
+		want = limit - len;
+	n = read(c->c_fd, room, want);
+	if (n > 0) {
+		buf_commit(&c->c_in, (size_t)n);
+		shm_count(&c->c_worker->w_slot->ss_c.sc_bytes_in, (uint64_t)n);
+		return 1;
+	}
+	if (n == 0) {
+		c->c_eof = 1;
+		return 0;
+	}
+	if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+		return 0;
+	conn_close(c, strerror(errno));
+	return CONN_GONE;
+}
+
+/* The client's end of input arrived: finish what can be finished. */
+static void
+conn_eof(struct conn *c)
+{
+	conn_read_update(c);
+	switch (c->c_state) {
+	case CONN_WRITE:
+		/* A half-closed client still gets its answers. */
+		if (c->c_body == HTTP_BODY_NONE)
+			return;
+		break;
+	case CONN_READ_HEADER:
+		/* Requests already buffered are answered, then it closes. */
+		conn_run(c);
+		return;
+	case CONN_WEBSOCKET:
+		ws_eof(c);
+		return;
+	case CONN_READ_BODY:
+	case CONN_LINGER:
+		break;
+	}
+	conn_close(c, "client closed");
+}
+
+/* The socket is readable. */
+static void
+conn_read_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn *c = arg;
-	char reason[128];
-	size_t left;
+	int rv;
 
-	if (what & BEV_EVENT_TIMEOUT) {
+	(void)fd;
+	(void)what;
+	if ((rv = conn_fill(c)) == CONN_GONE)
+		return;
+	if (rv == 0) {
+		if (c->c_eof)
+			conn_eof(c);
+		else
+			conn_read_update(c); /* at the limit: wait */
+		return;
+	}
+	switch (c->c_state) {
+	case CONN_WRITE:
+		/* A body arriving while the response waits is discarded; the
+		 * next request waits in the buffer. */
+		if (c->c_body != HTTP_BODY_NONE && conn_discard_body(c) == -1) {
+			c->c_close_after = 1;
+			c->c_body = HTTP_BODY_NONE;
+		}
+		conn_read_update(c);
+		break;
+	case CONN_WEBSOCKET:
+		ws_readable(c);
+		conn_ws_send(c);
+		break;
+	case CONN_READ_HEADER:
+	case CONN_READ_BODY:
+	case CONN_LINGER:
+		conn_run(c);
+		break;
+	}
+}
+
+/* The socket is writable again, or send_timeout passed without progress. */
+static void
+conn_write_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)fd;
+	if (what & EV_TIMEOUT) {
 		conn_close(c, "send timeout");
 		return;
 	}
-	if (what & BEV_EVENT_ERROR) {
-		snprintf(reason, sizeof(reason), "%s",
-		    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
-		conn_close(c, reason);
-		return;
-	}
-	if ((what & BEV_EVENT_EOF) && (what & BEV_EVENT_WRITING)) {
-		/*
-		 * libevent reports a sendfile(2) EAGAIN as a 0-byte write,
-		 * just as it reports a file that shrank under us: write again,
-		 * and give up only when nothing moves, time after time.
-		 */
-		left = evbuffer_get_length(bufferevent_get_output(bev));
-		if (left != c->c_stuck_len) {
-			c->c_stuck_len = left;
-			c->c_stuck_count = 0;
-		}
-		if (++c->c_stuck_count <= CONN_WRITE_RETRIES) {
-			bufferevent_enable(bev, EV_WRITE);
-			return;
-		}
-		conn_close(c, "file ended early");
-		return;
-	}
-	if (what & BEV_EVENT_EOF) {
-		c->c_eof = 1;
-		/* A half-closed client still gets its answers. */
-		if (c->c_state == CONN_WRITE && c->c_body == HTTP_BODY_NONE)
-			return;
-		if (c->c_state == CONN_WEBSOCKET) {
-			ws_eof(c);
-			return;
-		}
-		conn_close(c, "client closed");
-	}
+	c->c_writing = 0; /* the event fired: it is no longer added */
+	if (c->c_state == CONN_WEBSOCKET)
+		conn_ws_send(c);
+	else
+		conn_run(c);
 }
 
 /* Timer: header, keep-alive, body or linger time ran out. */
@@ -463,9 +675,10 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	switch (c->c_state) {
 	case CONN_READ_HEADER:
-		if (c->c_have_bytes)
+		if (c->c_have_bytes) {
 			conn_reject(c, 408);
-		else
+			conn_run(c);
+		} else
 			conn_close(c, "idle timeout");
 		break;
 	case CONN_READ_BODY:
@@ -479,6 +692,7 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 		break;
 	case CONN_WEBSOCKET:
 		ws_timer(c);
+		conn_ws_send(c);
 		break;
 	case CONN_WRITE:
 		break;
@@ -503,6 +717,7 @@ conn_drain(struct conn *c)
 		break;
 	case CONN_WEBSOCKET:
 		ws_drain(c);
+		conn_ws_send(c);
 		break;
 	case CONN_WRITE:     /* its head is sent: keep-alive or close */
 	case CONN_READ_BODY: /* discarding a body, then idle */
@@ -511,26 +726,12 @@ conn_drain(struct conn *c)
 	}
 }
 
-/* Input buffer callback: count the bytes read from the client. */
-static void
-conn_input_cb(
-    struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
-{
-	struct conn *c = arg;
-
-	(void)buf;
-	if (info->n_added > 0)
-		shm_count(
-		    &c->c_worker->w_slot->ss_c.sc_bytes_in, info->n_added);
-}
-
 /* Take over an accepted socket. */
 void
 conn_accept(
     struct worker *w, int fd, const struct sockaddr *sa, socklen_t salen)
 {
 	const struct config *cf = w->w_cf;
-	struct timeval send_tv;
 	struct conn *c;
 	int one = 1;
 
@@ -550,35 +751,33 @@ conn_accept(
 		    c->c_peer, sizeof(c->c_peer));
 
 	c->c_worker = w;
-	c->c_bev = bufferevent_socket_new(w->w_base, fd, BEV_OPT_CLOSE_ON_FREE);
+	c->c_fd = fd;
+	c->c_rev =
+	    event_new(w->w_base, fd, EV_READ | EV_PERSIST, conn_read_cb, c);
+	c->c_wev = event_new(w->w_base, fd, EV_WRITE, conn_write_cb, c);
 	c->c_timer = evtimer_new(w->w_base, conn_timer_cb, c);
-	if (c->c_bev == NULL || c->c_timer == NULL) {
+	if (c->c_rev == NULL || c->c_wev == NULL || c->c_timer == NULL ||
+	    buf_init(&c->c_in, CONN_IN_INITIAL) == -1 ||
+	    buf_init(&c->c_out, CONN_OUT_INITIAL) == -1) {
 		log_warnx("cannot set up a connection");
-		if (c->c_bev != NULL)
-			bufferevent_free(c->c_bev);
-		else
-			close(fd);
+		if (c->c_rev != NULL)
+			event_free(c->c_rev);
+		if (c->c_wev != NULL)
+			event_free(c->c_wev);
 		if (c->c_timer != NULL)
 			event_free(c->c_timer);
+		buf_free(&c->c_in);
+		buf_free(&c->c_out);
+		close(fd);
 		free(c);
 		return;
 	}
 	/*
-	 * A head and its sendfile body are two writes: do not let Nagle hold
-	 * the body back for the client's delayed ACK (about 40 ms).
+	 * A response is written as soon as it is built, head and body in one
+	 * send where they fit (MSG_MORE where a file follows): Nagle would
+	 * only hold the last segment back for the client's delayed ACK.
 	 */
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	bufferevent_setcb(
-	    c->c_bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
-	bufferevent_setwatermark(
-	    c->c_bev, EV_READ, 0, (size_t)cf->cf_max_header_size * 2);
-	bufferevent_set_max_single_write(c->c_bev, CONN_MAX_SINGLE_WRITE);
-	send_tv.tv_sec = cf->cf_send_timeout / 1000;
-	send_tv.tv_usec = (cf->cf_send_timeout % 1000) * 1000;
-	bufferevent_set_timeouts(c->c_bev, NULL, &send_tv);
-	bufferevent_enable(c->c_bev, EV_READ | EV_WRITE);
-
-	evbuffer_add_cb(bufferevent_get_input(c->c_bev), conn_input_cb, c);
 	TAILQ_INSERT_TAIL(&w->w_conns, c, c_entry);
 	w->w_nconns++;
 	shm_count(&w->w_slot->ss_c.sc_conn_accepted, 1);
@@ -586,4 +785,5 @@ conn_accept(
 	c->c_state = CONN_READ_HEADER;
 	http_scan_init(&c->c_scan);
 	conn_timer_set(c, cf->cf_header_timeout);
+	conn_read_update(c);
 }

@@ -3,9 +3,11 @@
  * beneath the document root with openat2(RESOLVE_BENEATH), so neither
  * ".." nor a symbolic link can leave the root. Directories redirect to
  * their slashed URL or serve their index file; conditional requests are
- * evaluated in RFC 9110 order; a single byte range is honoured. The body
- * is a libevent file segment, sent with sendfile(2) and never read into
- * memory.
+ * evaluated in RFC 9110 order; a single byte range is honoured. What a
+ * path resolves to is kept for a second in the open-file cache
+ * (fcache.c): a file up to FCACHE_INLINE_MAX bytes is kept in memory and
+ * copied behind the head, a larger one is sent with sendfile(2) from the
+ * cached descriptor.
  *
  * Where openat2(2) is missing (Linux before 5.6, or valgrind, which
  * answers ENOSYS), file_open_beneath_compat() walks the path in user
@@ -42,9 +44,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-#include <event2/buffer.h>
-#include <event2/bufferevent.h>
 
 #include "pfhttpd.h"
 
@@ -408,25 +407,27 @@ file_errno_status(int error)
 /* Evaluate the preconditions: 0 to go on, 304 or 412. */
 static int
 file_preconditions(
-    const struct http_request *req, const struct stat *st, const char *etag)
+    const struct http_request *req, const struct fcache_entry *fe)
 {
 	const struct http_header *h;
 	time_t t;
 
 	if ((h = http_header_find(req, "If-Match")) != NULL) {
-		if (!etag_list_match(h->hh_value, h->hh_value_len, etag, 0))
+		if (!etag_list_match(
+			h->hh_value, h->hh_value_len, fe->fe_etag, 0))
 			return 412;
 	} else if ((h = http_header_find(req, "If-Unmodified-Since")) != NULL &&
 	    httpdate_parse(h->hh_value, h->hh_value_len, &t) == 0 &&
-	    st->st_mtim.tv_sec > t)
+	    fe->fe_mtime.tv_sec > t)
 		return 412;
 
 	if ((h = http_header_find(req, "If-None-Match")) != NULL) {
-		if (etag_list_match(h->hh_value, h->hh_value_len, etag, 1))
+		if (etag_list_match(
+			h->hh_value, h->hh_value_len, fe->fe_etag, 1))
 			return 304;
 	} else if ((h = http_header_find(req, "If-Modified-Since")) != NULL &&
 	    httpdate_parse(h->hh_value, h->hh_value_len, &t) == 0 &&
-	    st->st_mtim.tv_sec <= t)
+	    fe->fe_mtime.tv_sec <= t)
 		return 304;
 	return 0;
 }
@@ -434,7 +435,7 @@ file_preconditions(
 /* Tell whether If-Range, if any, lets the Range field apply. */
 static int
 file_if_range_holds(
-    const struct http_request *req, const struct stat *st, const char *etag)
+    const struct http_request *req, const struct fcache_entry *fe)
 {
 	const struct http_header *h;
 	time_t t;
@@ -443,56 +444,55 @@ file_if_range_holds(
 		return 1;
 	if (h->hh_value_len > 0 &&
 	    (h->hh_value[0] == '"' || h->hh_value[0] == 'W'))
-		return etag_list_match(h->hh_value, h->hh_value_len, etag, 0);
+		return etag_list_match(
+		    h->hh_value, h->hh_value_len, fe->fe_etag, 0);
 	return httpdate_parse(h->hh_value, h->hh_value_len, &t) == 0 &&
-	    st->st_mtim.tv_sec == t;
+	    fe->fe_mtime.tv_sec == t;
 }
 
-/* Send an open regular file, honouring preconditions and Range. */
+/*
+ * Send a regular file, honouring preconditions and Range. A small file's
+ * bytes go into the output buffer right behind the head, so that both
+ * leave in one send(2); a larger one follows the head with sendfile(2).
+ */
 static void
-file_send(struct conn *c, const struct http_request *req, int fd,
-    const struct stat *st, const char *type)
+file_send(
+    struct conn *c, const struct http_request *req, struct fcache_entry *fe)
 {
-	struct evbuffer_file_segment *seg;
 	const struct http_header *h;
-	char etag[ETAG_LEN], lastmod[HTTPDATE_LEN], headers[512];
-	off_t first = 0, last = st->st_size - 1, length = st->st_size;
+	char headers[512];
+	off_t first = 0, last = fe->fe_size - 1, length = fe->fe_size;
 	int status = 200, n;
 
-	etag_make(&st->st_mtim, st->st_size, etag);
-	httpdate_format(st->st_mtim.tv_sec, lastmod);
 	n = snprintf(headers, sizeof(headers),
-	    "Last-Modified: %s\r\nETag: %s\r\n", lastmod, etag);
+	    "Last-Modified: %s\r\nETag: %s\r\n", fe->fe_lastmod, fe->fe_etag);
 
-	switch (file_preconditions(req, st, etag)) {
+	switch (file_preconditions(req, fe)) {
 	case 304:
-		close(fd);
 		http_response_head(c, 304, NULL, -1, headers);
 		return;
 	case 412:
-		close(fd);
 		http_error(c, 412, NULL);
 		return;
 	}
 
 	if (req->hr_method == HTTP_METHOD_GET &&
 	    (h = http_header_find(req, "Range")) != NULL &&
-	    file_if_range_holds(req, st, etag)) {
+	    file_if_range_holds(req, fe)) {
 		switch (range_parse(
-		    h->hh_value, h->hh_value_len, st->st_size, &first, &last)) {
+		    h->hh_value, h->hh_value_len, fe->fe_size, &first, &last)) {
 		case RANGE_SATISFIABLE:
 			status = 206;
 			length = last - first + 1;
 			n += snprintf(headers + n, sizeof(headers) - (size_t)n,
 			    "Content-Range: bytes %lld-%lld/%lld\r\n",
 			    (long long)first, (long long)last,
-			    (long long)st->st_size);
+			    (long long)fe->fe_size);
 			break;
 		case RANGE_UNSATISFIABLE:
-			close(fd);
 			snprintf(headers, sizeof(headers),
 			    "Content-Range: bytes */%lld\r\n",
-			    (long long)st->st_size);
+			    (long long)fe->fe_size);
 			http_error(c, 416, headers);
 			return;
 		case RANGE_NONE:
@@ -503,30 +503,24 @@ file_send(struct conn *c, const struct http_request *req, int fd,
 	snprintf(headers + n, sizeof(headers) - (size_t)n,
 	    "Accept-Ranges: bytes\r\n");
 
-	if (c->c_head || length == 0) {
-		close(fd);
-		http_response_head(c, status, type, length, headers);
+	http_response_head(c, status, fe->fe_type, length, headers);
+	if (c->c_head || length == 0 || c->c_resp_bytes == 0)
 		return;
+	if (fe->fe_body != NULL) {
+		if (buf_add(&c->c_out, fe->fe_body + first, (size_t)length) ==
+		    -1) {
+			/* The head is queued: the body cannot follow. */
+			log_warnx("%s: out of memory for a body", c->c_peer);
+			c->c_close_after = 1;
+			return;
+		}
+	} else {
+		fe->fe_refs++;
+		c->c_file = fe;
+		c->c_file_off = first;
+		c->c_file_left = length;
 	}
-	/* Make the body ready before the head promises its length. */
-	seg = evbuffer_file_segment_new(
-	    fd, first, length, EVBUF_FS_CLOSE_ON_FREE);
-	if (seg == NULL) {
-		log_warnx("cannot make a file segment");
-		close(fd);
-		http_error(c, 500, NULL);
-		return;
-	}
-	http_response_head(c, status, type, length, headers);
-	if (evbuffer_add_file_segment(
-		bufferevent_get_output(c->c_bev), seg, 0, length) == -1) {
-		/* Out of memory with the head queued: the body cannot follow.
-		 */
-		log_warnx("cannot queue a file segment");
-		c->c_close_after = 1;
-	} else
-		c->c_resp_bytes += (unsigned long long)length;
-	evbuffer_file_segment_free(seg);
+	c->c_resp_bytes += (unsigned long long)length;
 }
 
 /* Redirect a directory URL to its slashed form, keeping the query. */
@@ -551,16 +545,110 @@ file_redirect_slash(
 	free(headers);
 }
 
+/*
+ * Open name beneath the document root; on running out of descriptors,
+ * give back the cache's and try once more. -1 with errno.
+ */
+static int
+file_open(int rootfd, const char *name)
+{
+	int fd;
+
+	fd = file_open_beneath(rootfd, name, O_RDONLY | O_NONBLOCK);
+	if (fd == -1 && (errno == EMFILE || errno == ENFILE)) {
+		fcache_flush();
+		fd = file_open_beneath(rootfd, name, O_RDONLY | O_NONBLOCK);
+	}
+	return fd;
+}
+
+/*
+ * Look path up in the document root and fill fe with what it is: a
+ * regular file (its descriptor, or its bytes when small, and its
+ * metadata), a directory to redirect (301), or the error to answer.
+ * Return 1 when the outcome may be cached, 0 when it must not be (a
+ * transient failure: descriptors or memory ran out).
+ */
+static int
+file_lookup(struct conn *c, const char *path, struct fcache_entry *fe)
+{
+	const struct config *cf = c->c_worker->w_cf;
+	int rootfd = c->c_worker->w_rootfd;
+	char rel[PATH_MAX + NAME_MAX + 2];
+	const char *name;
+	struct stat st;
+	int fd;
+
+	name = path[1] != '\0' ? path + 1 : ".";
+	if ((fd = file_open(rootfd, name)) == -1) {
+		if (errno == EXDEV)
+			log_info(
+			    "%s: %s leaves the document root", c->c_peer, path);
+		fe->fe_status = file_errno_status(errno);
+		return fe->fe_status != 503 && fe->fe_status != 500;
+	}
+	if (fstat(fd, &st) == -1) {
+		log_warn("fstat %s", path);
+		close(fd);
+		fe->fe_status = 500;
+		return 0;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		close(fd);
+		if (path[strlen(path) - 1] != '/') {
+			fe->fe_status = 301;
+			return 1;
+		}
+		snprintf(rel, sizeof(rel), "%s%s", path + 1, cf->cf_index);
+		name = rel;
+		if ((fd = file_open(rootfd, name)) == -1) {
+			/* No index and no listings: forbidden. */
+			fe->fe_status =
+			    errno == ENOENT ? 403 : file_errno_status(errno);
+			return fe->fe_status != 503 && fe->fe_status != 500;
+		}
+		if (fstat(fd, &st) == -1) {
+			log_warn("fstat %s", rel);
+			close(fd);
+			fe->fe_status = 500;
+			return 0;
+		}
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		fe->fe_status = 403;
+		return 1;
+	}
+	fe->fe_size = st.st_size;
+	fe->fe_mtime = st.st_mtim;
+	fe->fe_type = mime_type(name);
+	etag_make(&st.st_mtim, st.st_size, fe->fe_etag);
+	httpdate_format(st.st_mtim.tv_sec, fe->fe_lastmod);
+	if (st.st_size <= FCACHE_INLINE_MAX &&
+	    (fe->fe_body = malloc((size_t)st.st_size + 1)) != NULL) {
+		/* Small: keep the bytes, not the descriptor. A file that
+		 * changes size while read is sent from its descriptor. */
+		if (pread(fd, fe->fe_body, (size_t)st.st_size + 1, 0) ==
+		    st.st_size) {
+			close(fd);
+			return 1;
+		}
+		free(fe->fe_body);
+		fe->fe_body = NULL;
+	}
+	fe->fe_fd = fd;
+	return 1;
+}
+
 /* Answer a GET or HEAD request from the document root. */
 void
 file_serve(struct conn *c, struct http_request *req)
 {
 	const struct config *cf = c->c_worker->w_cf;
-	int rootfd = c->c_worker->w_rootfd;
-	char path[PATH_MAX], rel[PATH_MAX + NAME_MAX + 2];
-	const char *name;
-	struct stat st;
-	int fd, status;
+	struct fcache_entry *fe;
+	char path[PATH_MAX];
+	size_t len;
+	int status;
 
 	status =
 	    path_normalize(req->hr_path, req->hr_path_len, path, sizeof(path));
@@ -572,48 +660,20 @@ file_serve(struct conn *c, struct http_request *req)
 		http_error(c, 404, NULL);
 		return;
 	}
-	name = path[1] != '\0' ? path + 1 : ".";
-	if ((fd = file_open_beneath(rootfd, name, O_RDONLY | O_NONBLOCK)) ==
-	    -1) {
-		if (errno == EXDEV)
-			log_info(
-			    "%s: %s leaves the document root", c->c_peer, path);
-		http_error(c, file_errno_status(errno), NULL);
-		return;
-	}
-	if (fstat(fd, &st) == -1) {
-		log_warn("fstat %s", path);
-		close(fd);
-		http_error(c, 500, NULL);
-		return;
-	}
-	if (S_ISDIR(st.st_mode)) {
-		close(fd);
-		if (path[strlen(path) - 1] != '/') {
-			file_redirect_slash(c, req, path);
+	len = strlen(path);
+	if ((fe = fcache_get(path, len)) == NULL) {
+		if ((fe = fcache_new(path, len)) == NULL) {
+			http_error(c, 503, NULL);
 			return;
 		}
-		snprintf(rel, sizeof(rel), "%s%s", path + 1, cf->cf_index);
-		name = rel;
-		fd = file_open_beneath(rootfd, name, O_RDONLY | O_NONBLOCK);
-		if (fd == -1) {
-			/* No index and no listings: forbidden. */
-			http_error(c,
-			    errno == ENOENT ? 403 : file_errno_status(errno),
-			    NULL);
-			return;
-		}
-		if (fstat(fd, &st) == -1) {
-			log_warn("fstat %s", rel);
-			close(fd);
-			http_error(c, 500, NULL);
-			return;
-		}
+		if (file_lookup(c, path, fe))
+			fcache_put(fe);
 	}
-	if (!S_ISREG(st.st_mode)) {
-		close(fd);
-		http_error(c, 403, NULL);
-		return;
-	}
-	file_send(c, req, fd, &st, mime_type(name));
+	if (fe->fe_status == 301)
+		file_redirect_slash(c, req, path);
+	else if (fe->fe_status != 0)
+		http_error(c, fe->fe_status, NULL);
+	else
+		file_send(c, req, fe);
+	fcache_release(fe);
 }

@@ -9,9 +9,6 @@
 #include <string.h>
 #include <time.h>
 
-#include <event2/buffer.h>
-#include <event2/bufferevent.h>
-
 #include "pfhttpd.h"
 
 /* Return the reason phrase of a status code. */
@@ -77,36 +74,80 @@ http_date_now(void)
 	return date;
 }
 
+/* Append n bytes of s at p; return the byte after them. */
+static char *
+http_put(char *p, const char *s, size_t n)
+{
+	memcpy(p, s, n);
+	return p + n;
+}
+
+/* Append the decimal digits of v at p; return the byte after them. */
+static char *
+http_put_number(char *p, unsigned long long v)
+{
+	char digits[24];
+	size_t n = 0;
+
+	do
+		digits[sizeof(digits) - ++n] = (char)('0' + v % 10);
+	while ((v /= 10) > 0);
+	return http_put(p, digits + sizeof(digits) - n, n);
+}
+
+#define HTTP_PUT_LITERAL(p, s) http_put((p), (s), sizeof(s) - 1)
+
 /*
- * Queue a response head. length < 0 omits Content-Length; headers holds
- * extra fields, each ending in CRLF, or is NULL.
+ * Queue a response head, built in one pass into the output buffer.
+ * length < 0 omits Content-Length; headers holds extra fields, each ending
+ * in CRLF, or is NULL. If memory runs out the connection closes instead.
  */
 void
 http_response_head(struct conn *c, int status, const char *type, off_t length,
     const char *headers)
 {
-	struct evbuffer *out = bufferevent_get_output(c->c_bev);
-	size_t before = evbuffer_get_length(out);
+	const char *reason = http_status_text(status);
+	size_t type_len = type != NULL ? strlen(type) : 0;
+	size_t headers_len = headers != NULL ? strlen(headers) : 0;
+	size_t max;
+	char *start, *p;
 
-	evbuffer_add_printf(out,
-	    "HTTP/1.1 %d %s\r\n"
-	    "Server: " PFHTTPD_SERVER "\r\n"
-	    "Date: %s\r\n",
-	    status, http_status_text(status), http_date_now());
-	if (type != NULL)
-		evbuffer_add_printf(out, "Content-Type: %s\r\n", type);
-	if (length >= 0)
-		evbuffer_add_printf(
-		    out, "Content-Length: %lld\r\n", (long long)length);
-	if (headers != NULL)
-		evbuffer_add(out, headers, strlen(headers));
-	if (c->c_close_after)
-		evbuffer_add(out, "Connection: close\r\n", 19);
-	else if (c->c_http10)
-		evbuffer_add(out, "Connection: keep-alive\r\n", 24);
-	evbuffer_add(out, "\r\n", 2);
+	max = sizeof("HTTP/1.1 999 \r\nServer: " PFHTTPD_SERVER "\r\nDate: "
+		     "\r\nContent-Type: \r\nContent-Length: "
+		     "\r\nConnection: keep-alive\r\n\r\n") +
+	    strlen(reason) + HTTPDATE_LEN + type_len + 20 + headers_len;
 	c->c_status = status;
-	c->c_resp_bytes = evbuffer_get_length(out) - before;
+	if ((start = p = buf_space(&c->c_out, max)) == NULL) {
+		log_warnx("%s: out of memory for a response", c->c_peer);
+		c->c_close_after = 1;
+		c->c_resp_bytes = c->c_head_bytes = 0;
+		return;
+	}
+	p = HTTP_PUT_LITERAL(p, "HTTP/1.1 ");
+	p = http_put_number(p, (unsigned)status);
+	*p++ = ' ';
+	p = http_put(p, reason, strlen(reason));
+	p = HTTP_PUT_LITERAL(p, "\r\nServer: " PFHTTPD_SERVER "\r\nDate: ");
+	p = http_put(p, http_date_now(), HTTPDATE_LEN - 1);
+	p = HTTP_PUT_LITERAL(p, "\r\n");
+	if (type != NULL) {
+		p = HTTP_PUT_LITERAL(p, "Content-Type: ");
+		p = http_put(p, type, type_len);
+		p = HTTP_PUT_LITERAL(p, "\r\n");
+	}
+	if (length >= 0) {
+		p = HTTP_PUT_LITERAL(p, "Content-Length: ");
+		p = http_put_number(p, (unsigned long long)length);
+		p = HTTP_PUT_LITERAL(p, "\r\n");
+	}
+	p = http_put(p, headers != NULL ? headers : "", headers_len);
+	if (c->c_close_after)
+		p = HTTP_PUT_LITERAL(p, "Connection: close\r\n");
+	else if (c->c_http10)
+		p = HTTP_PUT_LITERAL(p, "Connection: keep-alive\r\n");
+	p = HTTP_PUT_LITERAL(p, "\r\n");
+	buf_commit(&c->c_out, (size_t)(p - start));
+	c->c_resp_bytes = (unsigned long long)(p - start);
 	c->c_head_bytes = c->c_resp_bytes;
 }
 
@@ -122,10 +163,11 @@ http_error(struct conn *c, int status, const char *headers)
 	    "<body><h1>%d %s</h1><hr><p>" PFHTTPD_SERVER "</p></body></html>\n",
 	    status, http_status_text(status), status, http_status_text(status));
 	http_response_head(c, status, "text/html; charset=utf-8", len, headers);
-	if (!c->c_head) {
-		evbuffer_add(
-		    bufferevent_get_output(c->c_bev), body, (size_t)len);
-		c->c_resp_bytes += (size_t)len;
+	if (!c->c_head && c->c_resp_bytes > 0) {
+		if (buf_add(&c->c_out, body, (size_t)len) == -1)
+			c->c_close_after = 1;
+		else
+			c->c_resp_bytes += (size_t)len;
 	}
 }
 

@@ -18,7 +18,6 @@
 
 struct event;
 struct event_base;
-struct bufferevent;
 struct shm_header;
 struct shm_slot;
 struct shm_ring;
@@ -376,6 +375,72 @@ struct config *reload_prepare(struct config *running, uint32_t nslots,
 /* master.c */
 int master_run(struct config *cf);
 
+/* buf.c */
+
+/* A byte buffer: the bytes in use are b_data[b_start .. b_end). */
+struct buf {
+	char *b_data;	/* b_cap bytes, or NULL */
+	size_t b_start; /* first byte in use */
+	size_t b_end;	/* one past the last */
+	size_t b_cap;	/* bytes allocated */
+};
+
+int buf_init(struct buf *b, size_t cap);
+void buf_free(struct buf *b);
+void buf_drain(struct buf *b, size_t n);
+char *buf_space(struct buf *b, size_t n);
+int buf_add(struct buf *b, const void *p, size_t n);
+void buf_trim(struct buf *b, size_t cap);
+
+/* Return the number of bytes in use in b. */
+static inline size_t
+buf_len(const struct buf *b)
+{
+	return b->b_end - b->b_start;
+}
+
+/* Return the first byte in use in b. */
+static inline char *
+buf_data(const struct buf *b)
+{
+	return b->b_data + b->b_start;
+}
+
+/* Count n bytes written into the room buf_space() returned as in use. */
+static inline void
+buf_commit(struct buf *b, size_t n)
+{
+	b->b_end += n;
+}
+
+/* fcache.c */
+#define FCACHE_TTL_MS	  1000	      /* an entry is looked up again after */
+#define FCACHE_INLINE_MAX (16 * 1024) /* files kept in memory up to this */
+
+/* What a request path resolved to, for FCACHE_TTL_MS. */
+struct fcache_entry {
+	int fe_refs;   /* the table's, and each response's sending from it */
+	int fe_status; /* 0: a regular file; 301: a directory to redirect to
+			* its slashed URL; else the error status to answer */
+	int fe_fd;     /* the file, or -1 (fe_body holds it, or no file) */
+	char *fe_body; /* the file's bytes when at most FCACHE_INLINE_MAX */
+	off_t fe_size; /* its size */
+	struct timespec fe_mtime;      /* its modification time */
+	const char *fe_type;	       /* its media type */
+	char fe_etag[ETAG_LEN];	       /* its entity tag */
+	char fe_lastmod[HTTPDATE_LEN]; /* fe_mtime as an HTTP date */
+	long long fe_born;	       /* when it was looked up, monotonic ms */
+	uint64_t fe_hash;	       /* of fe_path */
+	size_t fe_pathlen;	       /* of fe_path */
+	char fe_path[]; /* the normalised request path: the key */
+};
+
+struct fcache_entry *fcache_get(const char *path, size_t len);
+struct fcache_entry *fcache_new(const char *path, size_t len);
+void fcache_put(struct fcache_entry *fe);
+void fcache_release(struct fcache_entry *fe);
+void fcache_flush(void);
+
 /* worker.c */
 struct conn;
 TAILQ_HEAD(conn_list, conn);
@@ -436,8 +501,18 @@ struct ws;
 struct conn {
 	TAILQ_ENTRY(conn) c_entry;	 /* in w_conns */
 	struct worker *c_worker;	 /* owner */
-	struct bufferevent *c_bev;	 /* socket, owns the fd */
+	int c_fd;			 /* the socket */
+	struct event *c_rev;		 /* readable: added while c_reading */
+	struct event *c_wev;		 /* writable: added while c_writing */
 	struct event *c_timer;		 /* header, keep-alive, body, linger */
+	int c_reading;			 /* c_rev is added */
+	int c_writing;			 /* c_wev is added: output waits */
+	int c_paused;			 /* no reading: WebSocket backlog */
+	struct buf c_in;		 /* input read, not yet handled */
+	struct buf c_out;		 /* output queued, not yet sent */
+	struct fcache_entry *c_file;	 /* body sent from its fd after c_out */
+	off_t c_file_off;		 /* next byte of c_file to send */
+	off_t c_file_left;		 /* bytes of c_file still to send */
 	enum conn_state c_state;	 /* where the request cycle stands */
 	char c_peer[64];		 /* client address as text */
 	struct http_scan c_scan;	 /* progress through the header */
@@ -453,10 +528,8 @@ struct conn {
 	struct timespec c_req_start;	 /* first byte of the request */
 	int c_status;			 /* status of the queued response */
 	unsigned long long c_resp_bytes; /* size of the queued response */
+	unsigned long long c_head_bytes; /* of which the head */
 	char c_line[CONN_LINE_MAX];	 /* request line, for the log */
-	size_t c_stuck_len; /* output left at the last 0-byte write */
-	int c_stuck_count;  /* 0-byte writes in a row without progress */
-	unsigned long long c_head_bytes;	/* of which the head */
 	char c_referer[LOGREC_REFERER_MAX + 1]; /* for the log, "" if none */
 	char c_agent[LOGREC_AGENT_MAX + 1];	/* for the log, "" if none */
 	int c_upgrade;	 /* the queued response is a 101: switch after it */
@@ -468,8 +541,9 @@ void conn_accept(
 void conn_close(struct conn *c, const char *reason);
 void conn_drain(struct conn *c);
 int conn_keepalive(const struct conn *c, const struct http_request *req);
-int conn_fd(const struct conn *c);
-void conn_linger(struct conn *c, int peer_may_send);
+int conn_linger(struct conn *c, int peer_may_send);
+void conn_read_update(struct conn *c);
+int conn_ws_send(struct conn *c);
 
 /* http.c */
 const char *http_status_text(int status);
@@ -479,10 +553,12 @@ void http_response_head(struct conn *c, int status, const char *type,
     off_t length, const char *headers);
 
 /* ws.c */
+#define WS_READ_MAX (256 * 1024) /* input buffered before it is handled */
+
 void ws_handshake(struct conn *c, const struct http_request *req);
-void ws_start(struct conn *c);
+int ws_start(struct conn *c);
 void ws_readable(struct conn *c);
-void ws_written(struct conn *c);
+int ws_written(struct conn *c);
 void ws_timer(struct conn *c);
 void ws_drain(struct conn *c);
 void ws_eof(struct conn *c);

@@ -9,7 +9,7 @@
  * WS_OUT_HIGH of output. Frames up to WS_SMALL bytes, control frames
  * among them, are gathered in a buffer of the connection and copied to the
  * output, so that tiny frames cannot pin a memory chunk each there; larger
- * ones are gathered in an evbuffer whose chunks move to the output. Text is
+ * ones are gathered in an evbuffer and copied to the output. Text is
  * validated as its bytes arrive, so an invalid byte fails the connection at
  * once (1007), and a frame is never sent before it is known to be valid.
  *
@@ -31,7 +31,6 @@
 #include <time.h>
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 
 #include "pfhttpd.h"
@@ -39,7 +38,6 @@
 
 #define WS_OUT_HIGH (1024 * 1024) /* stop reading above this much output */
 #define WS_OUT_LOW  (64 * 1024)	  /* and read again at or below this */
-#define WS_READ_MAX (256 * 1024)  /* input buffered before it is handled */
 #define WS_SMALL    4096	  /* frames gathered in ws_small */
 
 /* A connection after the upgrade: where its input stands. */
@@ -57,7 +55,6 @@ struct ws {
 	int ws_close_code;	       /* code sent, for the counters */
 	int ws_peer_closed;	       /* the client sent its close frame */
 	int ws_pinged;		       /* idle ping sent, no frame since */
-	int ws_throttled;	       /* reading paused: output too long */
 	struct timespec ws_last_input; /* when input last arrived */
 };
 
@@ -73,18 +70,29 @@ static void
 ws_send(struct conn *c, int fin, int opcode, const void *payload, size_t len,
     struct evbuffer *buf)
 {
-	struct evbuffer *out = bufferevent_get_output(c->c_bev);
 	unsigned char hdr[WS_HEADER_MAX];
 	size_t hlen;
+	char *p;
 
 	if (buf != NULL)
 		len = evbuffer_get_length(buf);
 	hlen = wsproto_build_header(hdr, fin, opcode, len);
-	evbuffer_add(out, hdr, hlen);
+	if ((p = buf_space(&c->c_out, hlen + len)) == NULL) {
+		/* Out of memory: send nothing more, close once the output
+		 * is out (ws_written()), without a close frame (1006). */
+		log_warnx("%s: out of memory for a websocket frame", c->c_peer);
+		if (buf != NULL)
+			evbuffer_drain(buf, len);
+		c->c_ws->ws_close_sent = 1;
+		c->c_ws->ws_close_code = 0;
+		return;
+	}
+	memcpy(p, hdr, hlen);
 	if (buf != NULL)
-		evbuffer_add_buffer(out, buf);
+		evbuffer_remove(buf, p + hlen, len);
 	else if (len > 0)
-		evbuffer_add(out, payload, len);
+		memcpy(p + hlen, payload, len);
+	buf_commit(&c->c_out, hlen + len);
 	shm_count(&ws_counters(c)->sc_bytes_out, hlen + len);
 }
 
@@ -111,9 +119,8 @@ ws_close(struct conn *c, int code, const char *reason)
 	ws->ws_close_sent = 1;
 	ws->ws_close_code = code;
 	log_debug("%s: websocket close %d %s", c->c_peer, code, reason);
-	/* Frames read from now on are discarded (ws_readable()); the write
-	 * callback now waits for an empty output to close. */
-	bufferevent_setwatermark(c->c_bev, EV_WRITE, 0, 0);
+	/* Frames read from now on are discarded (ws_readable()); once the
+	 * output is empty, ws_written() closes. */
 	evtimer_del(c->c_timer);
 }
 
@@ -121,13 +128,9 @@ ws_close(struct conn *c, int code, const char *reason)
 static void
 ws_throttle(struct conn *c)
 {
-	struct ws *ws = c->c_ws;
-
-	if (!ws->ws_throttled &&
-	    evbuffer_get_length(bufferevent_get_output(c->c_bev)) >
-		WS_OUT_HIGH) {
-		ws->ws_throttled = 1;
-		bufferevent_disable(c->c_bev, EV_READ);
+	if (!c->c_paused && buf_len(&c->c_out) > WS_OUT_HIGH) {
+		c->c_paused = 1;
+		conn_read_update(c);
 	}
 }
 
@@ -177,7 +180,7 @@ ws_control(struct conn *c)
  * if memory ran out.
  */
 static int
-ws_take_payload(struct conn *c, struct evbuffer *in, size_t n)
+ws_take_payload(struct conn *c, size_t n)
 {
 	struct ws *ws = c->c_ws;
 	const struct ws_frame *fh = &ws->ws_frame;
@@ -191,7 +194,8 @@ ws_take_payload(struct conn *c, struct evbuffer *in, size_t n)
 		return WS_CLOSE_INTERNAL;
 	else
 		p = v.iov_base;
-	evbuffer_remove(in, p, n);
+	memcpy(p, buf_data(&c->c_in), n);
+	buf_drain(&c->c_in, n);
 	wsproto_unmask(p, p, n, fh->wf_mask, ws->ws_frame_got);
 	if (fh->wf_opcode < WS_OP_CLOSE && ws->ws_msg_text &&
 	    utf8_validate(&ws->ws_utf8, p, n) != n)
@@ -235,18 +239,18 @@ ws_echo(struct conn *c)
  * accepted, 0 when more bytes are needed, -1 when the connection failed.
  */
 static int
-ws_read_header(struct conn *c, struct evbuffer *in)
+ws_read_header(struct conn *c)
 {
 	struct ws *ws = c->c_ws;
 	struct ws_frame *fh = &ws->ws_frame;
-	size_t avail = evbuffer_get_length(in);
-	const unsigned char *p;
+	size_t avail = buf_len(&c->c_in);
+	const unsigned char *p = (const unsigned char *)buf_data(&c->c_in);
 	ssize_t hlen;
 	int code;
 
 	if (avail > WS_HEADER_MAX)
 		avail = WS_HEADER_MAX;
-	if (avail == 0 || (p = evbuffer_pullup(in, (ev_ssize_t)avail)) == NULL)
+	if (avail == 0)
 		return 0;
 	if ((hlen = wsproto_parse_header(p, avail, fh)) == 0)
 		return 0;
@@ -273,7 +277,7 @@ ws_read_header(struct conn *c, struct evbuffer *in)
 		}
 		ws->ws_msg_len += fh->wf_len;
 	}
-	evbuffer_drain(in, (size_t)hlen);
+	buf_drain(&c->c_in, (size_t)hlen);
 	ws->ws_in_frame = 1;
 	ws->ws_frame_got = 0;
 	return 1;
@@ -284,19 +288,18 @@ static void
 ws_process(struct conn *c)
 {
 	struct ws *ws = c->c_ws;
-	struct evbuffer *in = bufferevent_get_input(c->c_bev);
 	struct ws_frame *fh = &ws->ws_frame;
 	size_t avail, n;
 	int code;
 
-	while (!ws->ws_close_sent && !ws->ws_throttled) {
-		if (!ws->ws_in_frame && ws_read_header(c, in) != 1)
+	while (!ws->ws_close_sent && !c->c_paused) {
+		if (!ws->ws_in_frame && ws_read_header(c) != 1)
 			return;
-		avail = evbuffer_get_length(in);
+		avail = buf_len(&c->c_in);
 		n = fh->wf_len - ws->ws_frame_got < avail
 		    ? (size_t)(fh->wf_len - ws->ws_frame_got)
 		    : avail;
-		if (n > 0 && (code = ws_take_payload(c, in, n)) != 0) {
+		if (n > 0 && (code = ws_take_payload(c, n)) != 0) {
 			ws_close(c, code,
 			    code == WS_CLOSE_INVALID_DATA ? "text is not UTF-8"
 							  : "out of memory");
@@ -330,9 +333,10 @@ ws_idle_arm(struct conn *c, long long ms)
 
 /*
  * The 101 response is sent: the connection speaks WebSocket from now on.
- * Frames the client sent right behind its handshake are handled now.
+ * Frames the client sent right behind its handshake are handled now (the
+ * caller sends the answers). -1 if the connection had to close.
  */
-void
+int
 ws_start(struct conn *c)
 {
 	struct ws *ws;
@@ -342,59 +346,61 @@ ws_start(struct conn *c)
 		log_warn("websocket");
 		free(ws);
 		conn_close(c, "out of memory");
-		return;
+		return -1;
 	}
 	c->c_ws = ws;
 	c->c_state = CONN_WEBSOCKET;
 	shm_count(&ws_counters(c)->sc_ws_upgrades, 1);
 	shm_count(&ws_counters(c)->sc_ws_open, 1);
 	clock_gettime(CLOCK_MONOTONIC_COARSE, &ws->ws_last_input);
-	bufferevent_setwatermark(c->c_bev, EV_READ, 0, WS_READ_MAX);
-	bufferevent_setwatermark(c->c_bev, EV_WRITE, WS_OUT_LOW, 0);
-	bufferevent_enable(c->c_bev, EV_READ);
+	conn_read_update(c); /* the input limit is now WS_READ_MAX */
 	ws_idle_arm(c, c->c_worker->w_cf->cf_ws_idle_timeout);
 	if (c->c_worker->w_draining)
 		ws_close(c, WS_CLOSE_GOING_AWAY, "server shutting down");
 	else
 		ws_process(c);
+	return 0;
 }
 
 /* Input arrived on a WebSocket connection. */
 void
 ws_readable(struct conn *c)
 {
-	struct evbuffer *in = bufferevent_get_input(c->c_bev);
-
 	/* Any byte shows the client is alive, even within a long frame. */
 	c->c_ws->ws_pinged = 0;
 	clock_gettime(CLOCK_MONOTONIC_COARSE, &c->c_ws->ws_last_input);
 	if (c->c_ws->ws_close_sent) {
 		/* Nothing more is answered; keep the kernel buffer empty. */
-		evbuffer_drain(in, evbuffer_get_length(in));
+		buf_drain(&c->c_in, buf_len(&c->c_in));
 		return;
 	}
 	ws_process(c);
 }
 
 /*
- * The output drained to the low-water mark (or, once a close frame is
- * queued, to empty): read again, or close after the close frame.
+ * Output was sent: once it is down to the low-water mark, read again if
+ * reading was paused; once a close frame (or the client's end of input)
+ * ends the connection and the output is empty, close. 1 when frames were
+ * handled (there may be more to send), -1 if the connection closed, else
+ * 0.
  */
-void
+int
 ws_written(struct conn *c)
 {
 	struct ws *ws = c->c_ws;
 
 	if (ws->ws_close_sent || c->c_eof) {
-		if (evbuffer_get_length(bufferevent_get_output(c->c_bev)) == 0)
-			conn_linger(c, !ws->ws_peer_closed);
-		return;
+		if (buf_len(&c->c_out) == 0)
+			return conn_linger(c, !ws->ws_peer_closed);
+		return 0;
 	}
-	if (ws->ws_throttled) {
-		ws->ws_throttled = 0;
-		bufferevent_enable(c->c_bev, EV_READ);
+	if (c->c_paused && buf_len(&c->c_out) <= WS_OUT_LOW) {
+		c->c_paused = 0;
+		conn_read_update(c);
 		ws_process(c);
+		return 1;
 	}
+	return 0;
 }
 
 /* Idle timer: ping a silent client, then close if it stays silent. */
@@ -413,8 +419,8 @@ ws_timer(struct conn *c)
 	 * reading, or stops reading and send_timeout deals with it; either
 	 * way it is not idle, and while throttled it is we who do not read.
 	 */
-	if (evbuffer_get_length(bufferevent_get_output(c->c_bev)) > 0 ||
-	    (ioctl(conn_fd(c), TIOCOUTQ, &unsent) == 0 && unsent > 0)) {
+	if (buf_len(&c->c_out) > 0 ||
+	    (ioctl(c->c_fd, TIOCOUTQ, &unsent) == 0 && unsent > 0)) {
 		ws_idle_arm(c, idle);
 		return;
 	}
@@ -443,12 +449,11 @@ ws_timer(struct conn *c)
 void
 ws_eof(struct conn *c)
 {
-	if (evbuffer_get_length(bufferevent_get_output(c->c_bev)) == 0) {
+	if (buf_len(&c->c_out) == 0) {
 		conn_close(c, "client closed");
 		return;
 	}
-	bufferevent_disable(c->c_bev, EV_READ);
-	bufferevent_setwatermark(c->c_bev, EV_WRITE, 0, 0);
+	/* Reading stopped with the end of input; ws_written() closes. */
 	evtimer_del(c->c_timer);
 }
 

@@ -112,6 +112,28 @@ def poll(cond, timeout, interval=0.02, what="condition"):
         time.sleep(interval)
 
 
+# What a path resolves to is cached by each worker for a second
+# (FCACHE_TTL_MS in src/pfhttpd.h): a change on disk must show within that
+# second. Tests that change files under a running server wait at most this
+# long for it, with slack for a loaded machine.
+CACHE_SETTLE = 3.0
+
+
+def get_until(server, path, done, what, check=None, timeout=CACHE_SETTLE,
+              headers=()):
+    """GET path on new connections until done(response); return it.
+
+    check(response), if given, is applied to every response on the way,
+    the last included (to assert that no answer is ever wrong meanwhile).
+    """
+    def attempt():
+        resp = server.get(path, headers=headers)
+        if check is not None:
+            check(resp)
+        return resp if done(resp) else None
+    return poll(attempt, timeout, what=what)
+
+
 def free_port():
     """Return a loopback TCP port that was free a moment ago."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:

@@ -3,8 +3,8 @@
 import email.utils
 import os
 
-from conftest import DOCROOT_FILES, Reader, curl, parse_curl_head, \
-    request_bytes
+from conftest import DOCROOT_FILES, Reader, curl, get_until, \
+    parse_curl_head, request_bytes
 
 DIGITS = DOCROOT_FILES["digits.txt"]
 SIZE = len(DIGITS)
@@ -173,8 +173,10 @@ def test_if_range_with_etag_from_before_a_change_is_200(server, docroot):
     path = docroot / "digits.txt"
     st = os.stat(path)
     os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
-    assert etag_of(server) != etag
-    resp = server.get("/digits.txt",
-                      headers=["Range: bytes=0-4", f"If-Range: {etag}"])
-    assert resp.status == 200
-    assert resp.body == DIGITS
+    # Each worker sees the change within the cache's second; until then
+    # the old validator still holds and the range is served.
+    for _ in range(4):
+        resp = get_until(server, "/digits.txt", lambda r: r.status == 200,
+                         "a 200 for the stale If-Range",
+                         headers=["Range: bytes=0-4", f"If-Range: {etag}"])
+        assert resp.body == DIGITS

@@ -92,6 +92,7 @@ static const struct config_key config_keys[] = {
 	1000000, "4096", CONFIG_RELOADABLE},
     {"server", "shutdown_timeout", CONFIG_DURATION, CF(cf_shutdown_timeout), 0,
 	CONFIG_HOUR, "10s", CONFIG_RELOADABLE},
+    {"server", "reuseport", CONFIG_BOOL, CF(cf_reuseport), 0, 1, "no", 0},
 
     {"http", "root", CONFIG_DIRECTORY, CF(cf_root), 0, 0, "../htdocs",
 	CONFIG_RELOADABLE},

@@ -212,11 +212,12 @@ fail:
 }
 
 /*
- * Open a non-blocking, close-on-exec listening socket for la and store it
- * in la_fd. Return 0, or -1 with errno set and la_fd left at -1.
+ * Open a non-blocking, close-on-exec socket bound to la, listening if
+ * do_listen, in a SO_REUSEPORT group if reuseport. The socket, or -1 with
+ * errno set.
  */
-int
-listen_bind(struct listen_addr *la)
+static int
+listen_socket(const struct listen_addr *la, int reuseport, int do_listen)
 {
 	int fd, on, saved;
 
@@ -227,22 +228,53 @@ listen_bind(struct listen_addr *la)
 	on = 1;
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1)
 		goto fail;
+	if (reuseport &&
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on)) == -1)
+		goto fail;
 	/* Without V6ONLY, [::]:80 would also take 0.0.0.0:80. */
 	if (la->la_ss.ss_family == AF_INET6 &&
 	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on)) == -1)
 		goto fail;
-	if (bind(fd, (struct sockaddr *)&la->la_ss, la->la_sslen) == -1)
+	if (bind(fd, (const struct sockaddr *)&la->la_ss, la->la_sslen) == -1)
 		goto fail;
-	if (listen(fd, LISTEN_BACKLOG) == -1)
+	if (do_listen && listen(fd, LISTEN_BACKLOG) == -1)
 		goto fail;
-	la->la_fd = fd;
-	return 0;
+	return fd;
 
 fail:
 	saved = errno;
 	close(fd);
 	errno = saved;
 	return -1;
+}
+
+/*
+ * Bind la for the master and store the socket in la_fd: a listening
+ * socket the workers share, or with reuseport only a claim on the address
+ * (bound, not listening, so the kernel hands it no connection) that lets
+ * each worker open its own socket there (listen_reuseport()). Return 0,
+ * or -1 with errno set and la_fd left at -1.
+ */
+int
+listen_bind(struct listen_addr *la, int reuseport)
+{
+	int fd;
+
+	if ((fd = listen_socket(la, reuseport, !reuseport)) == -1)
+		return -1;
+	la->la_fd = fd;
+	return 0;
+}
+
+/*
+ * Open a worker's own listening socket on la, in the SO_REUSEPORT group
+ * that listen_bind() started: the kernel spreads new connections over the
+ * group's sockets by their addresses. The socket, or -1 with errno set.
+ */
+int
+listen_reuseport(const struct listen_addr *la)
+{
+	return listen_socket(la, 1, 1);
 }
 
 /* Close the listening socket of la if it is open. */

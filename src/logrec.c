@@ -27,8 +27,6 @@
 
 #include "pfhttpd.h"
 
-#define LOGREC_NSTR 6 /* string fields of an access record */
-
 /* A string field of an access record: its member and bound, in order. */
 struct logrec_field {
 	size_t lf_off; /* offsetof the char array in struct logrec */
@@ -147,6 +145,59 @@ logrec_encode(const struct logrec *lr, void *buf, size_t len)
 			    logrec_fields[i].lf_max);
 	}
 	return w.w_full ? 0 : w.w_pos;
+}
+
+/*
+ * Return the encoded length of the access record la (at most LOGREC_MAX):
+ * the bytes logrec_encode_access() writes.
+ */
+size_t
+logrec_access_size(const struct logrec_access *la)
+{
+	size_t n = 1 + 3 * sizeof(uint64_t) + sizeof(int32_t);
+	int i;
+
+	for (i = 0; i < LOGREC_NSTR; i++)
+		n += sizeof(uint16_t) +
+		    (la->la_len[i] < logrec_fields[i].lf_max
+			    ? la->la_len[i]
+			    : logrec_fields[i].lf_max);
+	return n;
+}
+
+/*
+ * Encode the access record la into buf, which has room for
+ * logrec_access_size(la) bytes: the same bytes logrec_encode() makes of
+ * the same fields, read from where the caller has them (no copy first).
+ * A string longer than its bound is cut to it.
+ */
+void
+logrec_encode_access(const struct logrec_access *la, void *buf)
+{
+	struct logrec_wbuf w;
+	uint8_t type = LOGREC_ACCESS;
+	int32_t status = (int32_t)la->la_status;
+	uint16_t n;
+	size_t len;
+	int i;
+
+	w.w_buf = buf;
+	w.w_len = logrec_access_size(la);
+	w.w_pos = 0;
+	w.w_full = 0;
+	logrec_put(&w, &type, sizeof(type));
+	logrec_put(&w, &la->la_time_usec, sizeof(la->la_time_usec));
+	logrec_put(&w, &la->la_duration_usec, sizeof(la->la_duration_usec));
+	logrec_put(&w, &la->la_bytes, sizeof(la->la_bytes));
+	logrec_put(&w, &status, sizeof(status));
+	for (i = 0; i < LOGREC_NSTR; i++) {
+		len = la->la_len[i] < logrec_fields[i].lf_max
+		    ? la->la_len[i]
+		    : logrec_fields[i].lf_max;
+		n = (uint16_t)len;
+		logrec_put(&w, &n, sizeof(n));
+		logrec_put(&w, la->la_str[i], len);
+	}
 }
 
 /*

@@ -77,13 +77,16 @@ logring_framed(uint64_t len)
 }
 
 /*
- * Producer: append the len-byte record rec to ring rg of size data bytes.
- * Return 0 once it is published, or -1 without writing anything if it
- * does not fit in the free space now (errno ENOBUFS) or ever (errno
+ * Producer: make room in ring rg of size data bytes for a record of a
+ * len-byte payload and point ls at it; the caller writes the payload at
+ * ls->ls_payload, then logring_commit() publishes it. Nothing is visible
+ * to the consumer before that. Return 0, or -1 without reserving anything
+ * if it does not fit in the free space now (errno ENOBUFS) or ever (errno
  * EMSGSIZE: empty, or framed larger than size / 2). Never blocks.
  */
 int
-logring_put(struct shm_ring *rg, uint64_t size, const void *rec, size_t len)
+logring_reserve(
+    struct shm_ring *rg, uint64_t size, size_t len, struct logring_slot *ls)
 {
 	uint8_t *data = logring_data(rg);
 	uint64_t head, tail, used, pos, room, pad, framed;
@@ -119,22 +122,50 @@ logring_put(struct shm_ring *rg, uint64_t size, const void *rec, size_t len)
 	}
 
 	if (pad > 0) {
+		/* Ours until the head moves past it: the consumer stops at
+		 * the head, so it cannot see the marker early. */
 		if (pad >= LOGRING_HDR) {
 			hdr = LOGRING_PAD;
 			memcpy(data + pos, &hdr, sizeof(hdr));
 		}
 		pos = 0;
 	}
-	hdr = (uint32_t)len;
-	memcpy(data + pos, &hdr, sizeof(hdr));
-	memcpy(data + pos + LOGRING_HDR, rec, len);
+	ls->ls_header = data + pos;
+	ls->ls_payload = data + pos + LOGRING_HDR;
+	ls->ls_len = len;
+	ls->ls_next_head = head + pad + framed;
+	return 0;
+}
 
+/* Producer: publish the record reserved in ls, its payload written. */
+void
+logring_commit(struct shm_ring *rg, const struct logring_slot *ls)
+{
+	uint32_t hdr = (uint32_t)ls->ls_len;
+
+	memcpy(ls->ls_header, &hdr, sizeof(hdr));
 	/*
 	 * Release: pairs with the consumer's acquire load of rg_head; the
-	 * marker, header and payload written above are visible to it
+	 * marker, header and payload written before are visible to it
 	 * before the head that covers them.
 	 */
-	__atomic_store_n(&rg->rg_head, head + pad + framed, __ATOMIC_RELEASE);
+	__atomic_store_n(&rg->rg_head, ls->ls_next_head, __ATOMIC_RELEASE);
+}
+
+/*
+ * Producer: append the len-byte record rec to ring rg of size data bytes
+ * (logring_reserve(), a copy, logring_commit()). Return 0 once it is
+ * published, or -1 as logring_reserve() does, without writing anything.
+ */
+int
+logring_put(struct shm_ring *rg, uint64_t size, const void *rec, size_t len)
+{
+	struct logring_slot ls;
+
+	if (logring_reserve(rg, size, len, &ls) == -1)
+		return -1;
+	memcpy(ls.ls_payload, rec, len);
+	logring_commit(rg, &ls);
 	return 0;
 }
 

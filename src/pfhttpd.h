@@ -62,7 +62,8 @@ struct listen_addr {
 
 int listen_parse(
     const char *text, struct listen_addr *la, char *err, size_t errlen);
-int listen_bind(struct listen_addr *la);
+int listen_bind(struct listen_addr *la, int reuseport);
+int listen_reuseport(const struct listen_addr *la);
 void listen_close(struct listen_addr *la);
 
 /* config.c */
@@ -86,6 +87,7 @@ struct config {
 	int cf_daemon;		       /* detach unless -f */
 	long long cf_max_connections;  /* per worker */
 	long long cf_shutdown_timeout; /* graceful stop bound, ms */
+	int cf_reuseport;	       /* a listening socket per worker */
 
 	/* [http] */
 	char *cf_root;			     /* document root, a directory */
@@ -245,6 +247,18 @@ void shm_counters_add(struct shm_counters *to, const struct shm_counters *from);
 void shm_logger_wake(struct shm_header *sh);
 
 /* logring.c */
+
+/* Room reserved in a log ring for one record, until logring_commit(). */
+struct logring_slot {
+	void *ls_payload;      /* where the payload goes */
+	void *ls_header;       /* where its length goes, at commit */
+	size_t ls_len;	       /* payload bytes */
+	uint64_t ls_next_head; /* rg_head once it is published */
+};
+
+int logring_reserve(
+    struct shm_ring *rg, uint64_t size, size_t len, struct logring_slot *ls);
+void logring_commit(struct shm_ring *rg, const struct logring_slot *ls);
 int logring_put(
     struct shm_ring *rg, uint64_t size, const void *rec, size_t len);
 size_t logring_get(
@@ -286,7 +300,25 @@ struct logrec {
 	char lr_message[LOGREC_MESSAGE_MAX + 1]; /* LOGREC_ERROR: one line */
 };
 
+#define LOGREC_NSTR 6 /* string fields of an access record */
+
+/*
+ * An access record's fields where the worker has them, for
+ * logrec_encode_access(): strings are pointers and lengths, in the order
+ * addr, method, target, protocol, referer, agent; none holds a NUL.
+ */
+struct logrec_access {
+	uint64_t la_time_usec;	   /* end of the request, unix microseconds */
+	uint64_t la_duration_usec; /* first request byte to last sent */
+	uint64_t la_bytes;	   /* response body bytes sent */
+	int la_status;		   /* response status */
+	const char *la_str[LOGREC_NSTR]; /* the string fields */
+	size_t la_len[LOGREC_NSTR];	 /* their lengths */
+};
+
 size_t logrec_encode(const struct logrec *lr, void *buf, size_t len);
+size_t logrec_access_size(const struct logrec_access *la);
+void logrec_encode_access(const struct logrec_access *la, void *buf);
 int logrec_decode(const void *buf, size_t len, struct logrec *lr);
 
 /* logfmt.c */
@@ -454,6 +486,7 @@ struct worker {
 	int w_id;		   /* 1..workers, as shown by ps */
 	int w_rootfd;		   /* the document root, O_PATH */
 	struct event *w_accept[CONFIG_MAX_LISTEN]; /* one per listener */
+	int w_lfd[CONFIG_MAX_LISTEN]; /* its socket: shared, or own */
 	struct event *w_accept_retry; /* resumes accept after EMFILE */
 	struct event *w_stop_timer;   /* bounds a graceful stop */
 	struct event *w_signals[WORKER_NSIGNALS]; /* TERM INT QUIT HUP USR1 */

@@ -159,52 +159,49 @@ worker_latency_bucket(unsigned long long usec)
 	return b;
 }
 
-/* Copy at most max bytes of src into dst and terminate it. */
+/*
+ * Point the request fields of an access record into the request line:
+ * method, target and protocol, or the whole line as the target when it is
+ * not a request line (an error before one was read), so that nothing is
+ * hidden.
+ */
 static void
-worker_copy_field(char *dst, size_t max, const char *src, size_t len)
-{
-	if (len > max)
-		len = max;
-	memcpy(dst, src, len);
-	dst[len] = '\0';
-}
-
-/* Fill the request fields of an access record from the request line. */
-static void
-worker_split_line(struct logrec *lr, const char *line)
+worker_split_line(struct logrec_access *la, const char *line)
 {
 	const char *sp1, *sp2;
+	int i;
 
-	lr->lr_method[0] = lr->lr_target[0] = lr->lr_protocol[0] = '\0';
+	for (i = 1; i <= 3; i++) {
+		la->la_str[i] = "";
+		la->la_len[i] = 0;
+	}
 	if ((sp1 = strchr(line, ' ')) == NULL ||
 	    (sp2 = strchr(sp1 + 1, ' ')) == NULL) {
-		/* Not a request line (an error before it was read): log it
-		 * whole as the target so that nothing is hidden. */
-		worker_copy_field(
-		    lr->lr_target, LOGREC_TARGET_MAX, line, strlen(line));
+		la->la_str[2] = line;
+		la->la_len[2] = strlen(line);
 		return;
 	}
-	worker_copy_field(
-	    lr->lr_method, LOGREC_METHOD_MAX, line, (size_t)(sp1 - line));
-	worker_copy_field(
-	    lr->lr_target, LOGREC_TARGET_MAX, sp1 + 1, (size_t)(sp2 - sp1 - 1));
-	worker_copy_field(
-	    lr->lr_protocol, LOGREC_PROTO_MAX, sp2 + 1, strlen(sp2 + 1));
+	la->la_str[1] = line;
+	la->la_len[1] = (size_t)(sp1 - line);
+	la->la_str[2] = sp1 + 1;
+	la->la_len[2] = (size_t)(sp2 - sp1 - 1);
+	la->la_str[3] = sp2 + 1;
+	la->la_len[3] = strlen(sp2 + 1);
 }
 
 /*
  * The one place that sees every finished request: count it in the slot
- * and hand its access record to the logger. The worker never blocks
+ * and hand its access record to the logger, encoded straight into the
+ * ring from the connection's fields (one copy). The worker never blocks
  * here: a full ring drops the record and counts the drop.
  */
 void
 worker_request_done(struct worker *w, const struct request_done *rd)
 {
 	struct shm_counters *sc = &w->w_slot->ss_c;
-	static struct logrec lr;
-	unsigned char rec[LOGREC_MAX];
+	struct logrec_access la;
+	struct logring_slot ls;
 	struct timespec now;
-	size_t n;
 
 	shm_count(&sc->sc_requests, 1);
 	shm_count(&sc->sc_bytes_out, rd->rd_bytes);
@@ -215,21 +212,22 @@ worker_request_done(struct worker *w, const struct request_done *rd)
 	if (w->w_cf->cf_access_log == NULL)
 		return; /* no access log: no records, no ring cost */
 	clock_gettime(CLOCK_REALTIME, &now);
-	lr.lr_type = LOGREC_ACCESS;
-	lr.lr_time_usec =
+	la.la_time_usec =
 	    (uint64_t)now.tv_sec * 1000000 + (uint64_t)now.tv_nsec / 1000;
-	lr.lr_duration_usec = rd->rd_usec;
-	lr.lr_bytes = rd->rd_body_bytes;
-	lr.lr_status = rd->rd_status;
-	worker_copy_field(
-	    lr.lr_addr, LOGREC_ADDR_MAX, rd->rd_peer, strlen(rd->rd_peer));
-	worker_split_line(&lr, rd->rd_line);
-	worker_copy_field(lr.lr_referer, LOGREC_REFERER_MAX, rd->rd_referer,
-	    strlen(rd->rd_referer));
-	worker_copy_field(
-	    lr.lr_agent, LOGREC_AGENT_MAX, rd->rd_agent, strlen(rd->rd_agent));
-	if ((n = logrec_encode(&lr, rec, sizeof(rec))) != 0 &&
-	    logring_put(w->w_ring, shm_ring_size(), rec, n) == 0) {
+	la.la_duration_usec = rd->rd_usec;
+	la.la_bytes = rd->rd_body_bytes;
+	la.la_status = rd->rd_status;
+	la.la_str[0] = rd->rd_peer;
+	la.la_len[0] = strlen(rd->rd_peer);
+	worker_split_line(&la, rd->rd_line);
+	la.la_str[4] = rd->rd_referer;
+	la.la_len[4] = strlen(rd->rd_referer);
+	la.la_str[5] = rd->rd_agent;
+	la.la_len[5] = strlen(rd->rd_agent);
+	if (logring_reserve(w->w_ring, shm_ring_size(), logrec_access_size(&la),
+		&ls) == 0) {
+		logrec_encode_access(&la, ls.ls_payload);
+		logring_commit(w->w_ring, &ls);
 		shm_count(&sc->sc_log_written, 1);
 		shm_logger_wake(w->w_sh);
 	} else
@@ -275,13 +273,24 @@ worker_drain(struct worker *w)
 
 	if (w->w_draining)
 		return;
+	/*
+	 * A socket of the worker's own (reuseport) takes its queue with it
+	 * when closed, and the kernel resets those connections: take them
+	 * first, to be answered like the others ("Connection: close").
+	 */
+	if (w->w_cf->cf_reuseport && w->w_accepting)
+		for (i = 0; i < w->w_cf->cf_nlisten; i++)
+			worker_accept_cb(w->w_lfd[i], EV_READ, w);
 	worker_accept_pause(w);
 	w->w_draining = 1;
 	proctitle_set("%s: worker %d (shutting down)", PFHTTPD_NAME, w->w_id);
 	__atomic_store_n(
 	    &w->w_slot->ss_state, SHM_SLOT_DRAINING, __ATOMIC_RELEASE);
-	for (i = 0; i < w->w_cf->cf_nlisten; i++)
+	for (i = 0; i < w->w_cf->cf_nlisten; i++) {
+		if (w->w_cf->cf_reuseport)
+			close(w->w_lfd[i]);
 		listen_close(&w->w_cf->cf_listen[i]);
+	}
 	for (c = TAILQ_FIRST(&w->w_conns); c != NULL; c = next) {
 		next = TAILQ_NEXT(c, c_entry);
 		conn_drain(c);
@@ -353,6 +362,27 @@ worker_rlimit(const struct worker *w)
 		    (unsigned long long)rl.rlim_cur);
 }
 
+/*
+ * Choose the socket to accept on for each listener: the master's, shared
+ * by all workers, or with reuseport = yes one of the worker's own.
+ */
+static void
+worker_listen(struct worker *w)
+{
+	const struct config *cf = w->w_cf;
+	int i;
+
+	for (i = 0; i < cf->cf_nlisten; i++) {
+		if (!cf->cf_reuseport) {
+			w->w_lfd[i] = cf->cf_listen[i].la_fd;
+			continue;
+		}
+		if ((w->w_lfd[i] = listen_reuseport(&cf->cf_listen[i])) == -1)
+			fatal("cannot listen on %s (reuseport)",
+			    cf->cf_listen[i].la_name);
+	}
+}
+
 /* Run a worker until it is told to stop; never returns. */
 void
 worker_main(struct event_base *base, struct config *cf, int id,
@@ -379,6 +409,7 @@ worker_main(struct event_base *base, struct config *cf, int id,
 	TAILQ_INIT(&w->w_conns);
 	if ((w->w_rootfd = file_root_open(cf->cf_root)) == -1)
 		fatal("document root %s", cf->cf_root);
+	worker_listen(w); /* before priv_drop(): a port below 1024 */
 	priv_drop(cf);
 	worker_rlimit(w);
 	/* A credential change clears the parent-death signal: set it again. */
@@ -397,7 +428,7 @@ worker_main(struct event_base *base, struct config *cf, int id,
 	sigprocmask(SIG_SETMASK, &none, NULL);
 
 	for (i = 0; i < (size_t)cf->cf_nlisten; i++) {
-		w->w_accept[i] = event_new(base, cf->cf_listen[i].la_fd,
+		w->w_accept[i] = event_new(base, w->w_lfd[i],
 		    EV_READ | EV_PERSIST, worker_accept_cb, w);
 		if (w->w_accept[i] == NULL)
 			fatalx("event_new failed");

@@ -56,6 +56,7 @@ SECTIONS = {
     "daemon": "server",
     "max_connections": "server",
     "shutdown_timeout": "server",
+    "reuseport": "server",
     "root": "http",
     "index": "http",
     "keepalive_timeout": "http",

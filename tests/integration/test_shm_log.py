@@ -192,8 +192,12 @@ def test_totals_never_go_backwards_while_workers_die(start_server):
     sampler = threading.Thread(target=sample)
     sampler.start()
     try:
-        for _ in range(3):
+        for i in range(3):
             load(server, 60)
+            # A request is counted just after its last byte is sent, so a
+            # client can read it a moment before: let the count catch up.
+            poll(lambda i=i: statsdump(server)["requests"] == 60 * (i + 1),
+                 10, what="the requests to be counted")
             victim = server.workers()[0]
             os.kill(victim, signal.SIGKILL)
             server.wait_workers(2, exclude=(victim,))

@@ -1368,7 +1368,7 @@ test_listen_bind_and_close_on_free_port(void **state)
 	(void)state;
 	snprintf(text, sizeof(text), "127.0.0.1:%d", find_free_port());
 	assert_int_equal(listen_parse(text, &la, reason, sizeof(reason)), 0);
-	if (listen_bind(&la) == -1)
+	if (listen_bind(&la, 0) == -1)
 		fail_msg("listen_bind %s: %s", text, strerror(errno));
 	fd = la.la_fd;
 	assert_true(fd >= 0);
@@ -1410,11 +1410,11 @@ test_listen_bind_reports_errno_when_port_busy(void **state)
 	snprintf(text, sizeof(text), "127.0.0.1:%d", find_free_port());
 	assert_int_equal(listen_parse(text, &a, reason, sizeof(reason)), 0);
 	assert_int_equal(listen_parse(text, &b, reason, sizeof(reason)), 0);
-	assert_int_equal(listen_bind(&a), 0);
+	assert_int_equal(listen_bind(&a, 0), 0);
 	next_fd = dup(0);
 	close(next_fd);
 	errno = 0;
-	assert_int_equal(listen_bind(&b), -1);
+	assert_int_equal(listen_bind(&b, 0), -1);
 	assert_int_equal(errno, EADDRINUSE);
 	assert_int_equal(b.la_fd, -1);
 	/* The failed socket was closed: the lowest free fd is unchanged. */
@@ -1422,6 +1422,58 @@ test_listen_bind_reports_errno_when_port_busy(void **state)
 	close(fd);
 	assert_int_equal(fd, next_fd);
 	listen_close(&a);
+}
+
+/*
+ * With reuseport the master only claims the address (bound, not listening:
+ * a connection is refused until a worker listens), each worker opens its
+ * own listening socket there, and nothing else can bind the address.
+ */
+static void
+test_listen_reuseport_claims_and_shares_the_address(void **state)
+{
+	struct listen_addr master, other;
+	struct sockaddr_in sin;
+	char text[64], reason[256];
+	int port, w1, w2, client, accepted;
+
+	(void)state;
+	port = find_free_port();
+	snprintf(text, sizeof(text), "127.0.0.1:%d", port);
+	assert_int_equal(
+	    listen_parse(text, &master, reason, sizeof(reason)), 0);
+	assert_int_equal(listen_parse(text, &other, reason, sizeof(reason)), 0);
+	assert_int_equal(listen_bind(&master, 1), 0);
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons((unsigned short)port);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	client = socket(AF_INET, SOCK_STREAM, 0);
+	assert_int_equal(
+	    connect(client, (struct sockaddr *)&sin, sizeof(sin)), -1);
+	assert_int_equal(errno, ECONNREFUSED);
+	close(client);
+
+	w1 = listen_reuseport(&master);
+	w2 = listen_reuseport(&master);
+	assert_true(w1 >= 0 && w2 >= 0);
+	assert_int_equal(listen_bind(&other, 0), -1);
+	assert_int_equal(errno, EADDRINUSE);
+
+	/* A connection reaches one of the workers' sockets. */
+	client = socket(AF_INET, SOCK_STREAM, 0);
+	assert_int_equal(
+	    connect(client, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	accepted = accept4(w1, NULL, NULL, 0);
+	if (accepted == -1)
+		accepted = accept4(w2, NULL, NULL, 0);
+	assert_true(accepted >= 0);
+	close(accepted);
+	close(client);
+	close(w1);
+	close(w2);
+	listen_close(&master);
 }
 
 /* An IPv6 wildcard socket is IPv6-only: *:port can still be bound. */
@@ -1441,7 +1493,7 @@ test_listen_bind_ipv6_is_v6only(void **state)
 	port = find_free_port();
 	snprintf(text, sizeof(text), "[::]:%d", port);
 	assert_int_equal(listen_parse(text, &v6, reason, sizeof(reason)), 0);
-	if (listen_bind(&v6) == -1) {
+	if (listen_bind(&v6, 0) == -1) {
 		if (errno == EADDRNOTAVAIL || errno == EAFNOSUPPORT)
 			skip();
 		fail_msg("listen_bind %s: %s", text, strerror(errno));
@@ -1454,7 +1506,7 @@ test_listen_bind_ipv6_is_v6only(void **state)
 
 	snprintf(text, sizeof(text), "*:%d", port);
 	assert_int_equal(listen_parse(text, &v4, reason, sizeof(reason)), 0);
-	if (listen_bind(&v4) == -1)
+	if (listen_bind(&v4, 0) == -1)
 		fail_msg("listen_bind %s: %s", text, strerror(errno));
 	listen_close(&v4);
 	listen_close(&v6);
@@ -1648,6 +1700,7 @@ main(void)
 	    T(test_listen_parse_rejects_too_long_address),
 	    T(test_listen_bind_and_close_on_free_port),
 	    T(test_listen_bind_reports_errno_when_port_busy),
+	    T(test_listen_reuseport_claims_and_shares_the_address),
 	    T(test_listen_bind_ipv6_is_v6only),
 	    T(test_utf8_bom_is_skipped),
 	    T(test_restart_keys_keep_running_values_and_name_them),

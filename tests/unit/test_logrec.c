@@ -179,6 +179,47 @@ test_access_record_round_trips(void **state)
 	t_assert_same(&lr, &out);
 }
 
+/*
+ * Encoding an access record from its fields where they lie gives the very
+ * bytes logrec_encode() gives, at the size logrec_access_size() says,
+ * strings longer than their bounds cut as there.
+ */
+static void
+test_encode_access_matches_encode(void **state)
+{
+	unsigned char want[LOGREC_MAX], got[LOGREC_MAX + 1];
+	struct logrec_access la;
+	struct logrec lr;
+	size_t n, i, round;
+
+	(void)state;
+	for (round = 0; round < 2; round++) {
+		t_sample_access(&lr);
+		if (round == 1) /* every string over its bound */
+			for (i = 0; i < T_NFIELDS; i++) {
+				memset(t_field(&lr, i), 'q',
+				    t_fields[i].tf_max + 1);
+				t_field(&lr, i)[t_fields[i].tf_max] = '\0';
+			}
+		n = logrec_encode(&lr, want, sizeof(want));
+		assert_true(n > 0);
+		la.la_time_usec = lr.lr_time_usec;
+		la.la_duration_usec = lr.lr_duration_usec;
+		la.la_bytes = lr.lr_bytes;
+		la.la_status = lr.lr_status;
+		for (i = 0; i < T_NFIELDS; i++) {
+			la.la_str[i] = t_field(&lr, i);
+			la.la_len[i] = round == 1 ? t_fields[i].tf_max + 1
+						  : strlen(t_field(&lr, i));
+		}
+		assert_int_equal(logrec_access_size(&la), n);
+		memset(got, 0xee, sizeof(got));
+		logrec_encode_access(&la, got);
+		assert_memory_equal(got, want, n);
+		assert_int_equal(got[n], 0xee); /* nothing written past it */
+	}
+}
+
 /* An error record survives unchanged, access fields empty. */
 static void
 test_error_record_round_trips(void **state)
@@ -581,6 +622,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_access_record_round_trips),
+	    cmocka_unit_test(test_encode_access_matches_encode),
 	    cmocka_unit_test(test_error_record_round_trips),
 	    cmocka_unit_test(test_first_byte_is_the_type),
 	    cmocka_unit_test(test_encoded_length_is_compact),

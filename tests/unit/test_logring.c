@@ -273,6 +273,30 @@ test_put_then_get_returns_same_bytes(void **state)
 }
 
 /*
+ * A reserved record is invisible until committed, then reads back as
+ * written; a reservation that cannot fit reserves nothing.
+ */
+static void
+test_reserve_then_commit_publishes_the_record(void **state)
+{
+	struct shm_ring *rg = ring_new(SMALL);
+	struct logring_slot ls;
+	uint8_t buf[100];
+
+	(void)state;
+	assert_int_equal(logring_reserve(rg, SMALL, 100, &ls), 0);
+	record_fill(ls.ls_payload, 9, 100);
+	assert_int_equal(logring_get(rg, SMALL, buf, sizeof(buf)), 0);
+	logring_commit(rg, &ls);
+	assert_int_equal(logring_get(rg, SMALL, buf, sizeof(buf)), 100);
+	assert_true(record_check(buf, 9, 100));
+	assert_int_equal(logring_reserve(rg, SMALL, SMALL, &ls), -1);
+	assert_int_equal(errno, EMSGSIZE);
+	assert_int_equal(logring_get(rg, SMALL, buf, sizeof(buf)), 0);
+	free(rg);
+}
+
+/*
  * A read without a release leaves the record in the ring: the space stays
  * taken and the next reader (a restarted logger) reads it again; after the
  * release it is gone.
@@ -747,6 +771,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_put_then_get_returns_same_bytes),
+	    cmocka_unit_test(test_reserve_then_commit_publishes_the_record),
 	    cmocka_unit_test(
 		test_read_without_release_keeps_the_record_for_the_next_reader),
 	    cmocka_unit_test(test_records_come_out_in_fifo_order),

@@ -4,7 +4,15 @@
 #   make run        install missing packages, build, run on etc/pfhttpd.ini
 #   make test       install missing packages, build, run every test (unit,
 #                   fuzzing corpora replayed, man pages, integration)
-#   make bench      WebSocket echo throughput and latency (BENCH_SECONDS)
+#   make bench      install wrk, nginx, lighttpd and Node's ws, build, then
+#                   pfhttpd against nginx and lighttpd (static files) and
+#                   Node's ws (WebSocket echo) side by side: BENCH_SECONDS
+#                   per run, BENCH_RUNS runs, BENCH_FLAGS for tools/bench
+#                   (e.g. "--cases 1k-ka-50 --workers 1"; tools/bench -h);
+#                   results in build/bench/results-*.json and last.json
+#   make bench-log  the access log's cost: pfhttpd with it on and off
+#   make bench-compare  the last bench against the one before it, or
+#                   against BASE=build/bench/results-....json; runs nothing
 #   make install    PREFIX=/usr/local DESTDIR= SYSTEMDUNITDIR= (see below)
 #   make uninstall  the same variables; keeps pfhttpd.ini and the logs
 #
@@ -28,7 +36,9 @@ CFLAGS	?= -O2 -g
 PYTHON	?= /usr/bin/python3
 PYTEST_FLAGS ?= -q
 BENCH_SECONDS ?= 5
-BENCH_ROUNDS ?= 3
+BENCH_RUNS ?= 3
+BENCH_FLAGS ?=
+BASE	?=
 
 WARNINGS = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	   -Wpointer-arith -Wcast-qual -Wformat=2 -Werror
@@ -46,7 +56,7 @@ UNIT_SRCS = $(wildcard tests/unit/test_*.c)
 UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
 
 .PHONY: all deps run test unit integration install uninstall clean format \
-	lint-man bench-log bench
+	lint-man bench bench-log bench-compare
 
 all: $(B)/pfhttpd $(B)/statsdump $(B)/wsload
 
@@ -99,16 +109,30 @@ test: deps
 	$(MAKE) lint-man
 	$(MAKE) integration
 
-# The cost of the access log (rings + logger): on vs off, one run.
-bench-log:
-	@tools/install-deps wrk bc
-	$(MAKE) all
-	tools/bench-log $(BENCH_SECONDS) $(BENCH_ROUNDS)
+# What make bench installs. Node's ws echo server needs node and npm:
+# nodesource's nodejs brings both; where there is no node, Debian's nodejs
+# and npm.
+BENCH_PKGS = wrk nginx lighttpd curl util-linux \
+	$(if $(shell command -v node >/dev/null && command -v npm),,nodejs npm)
+BENCH_ARGS = --seconds $(BENCH_SECONDS) --runs $(BENCH_RUNS)
 
-# WebSocket echo: messages per second and round-trip latency, one worker.
-bench: deps
+# pfhttpd (access log on and off), nginx and lighttpd on static files and
+# pfhttpd and Node's ws on WebSocket echo, side by side (tools/bench).
+bench:
+	@tools/install-deps $(BENCH_PKGS)
 	$(MAKE) all
-	tools/bench $(BENCH_SECONDS)
+	tools/bench $(BENCH_ARGS) $(BENCH_FLAGS)
+
+# The cost of the access log (rings + logger): pfhttpd with it on and off.
+bench-log:
+	@tools/install-deps wrk curl util-linux
+	$(MAKE) all
+	tools/bench $(BENCH_ARGS) --cases 1k-ka-50 --workers 1 \
+	    --servers pfhttpd,pfhttpd-nolog $(BENCH_FLAGS)
+
+# pfhttpd in the last results against the results before, or BASE.
+bench-compare:
+	tools/bench-compare $(BASE)
 
 lint-man:
 	mandoc -Tlint -Wwarning man/*.[0-9]

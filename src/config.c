@@ -110,6 +110,8 @@ static const struct config_key config_keys[] = {
 	CF(cf_max_keepalive_requests), 1, 10000000, "1000", CONFIG_RELOADABLE},
     {"http", "serve_dotfiles", CONFIG_BOOL, CF(cf_serve_dotfiles), 0, 1, "no",
 	CONFIG_RELOADABLE},
+    {"http", "notsent_lowat", CONFIG_SIZE, CF(cf_notsent_lowat), 0,
+	64 * CONFIG_MB, "32k", CONFIG_RELOADABLE},
 
     {"log", "error_log", CONFIG_PATH, CF(cf_error_log), 0, 0,
 	"../var/log/error.log", CONFIG_EMPTY_NONE},

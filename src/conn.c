@@ -26,7 +26,6 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 
 #include <errno.h>
 #include <stdio.h>
@@ -133,7 +132,9 @@ conn_read_update(struct conn *c)
 /*
  * Write the queued output, the buffer then the file part, until done or
  * the socket is full. A head followed by a file goes with MSG_MORE, so
- * that both leave in one segment when they fit. CONN_FLUSHED, or
+ * that both leave in one segment when they fit; so does the last response
+ * of a connection that closes after it, so that the FIN that conn_linger()
+ * sends at once rides on the response's last segment. CONN_FLUSHED, or
  * CONN_PENDING with the write event armed for send_timeout (restarted only
  * by progress), or CONN_GONE.
  */
@@ -144,12 +145,14 @@ conn_flush(struct conn *c)
 	struct timeval tv;
 	size_t len, chunk;
 	ssize_t n;
-	int progress = 0;
+	int progress = 0, more;
 
+	more = c->c_state == CONN_WRITE && c->c_close_after && !c->c_upgrade;
 	for (;;) {
 		if ((len = buf_len(&c->c_out)) > 0) {
 			n = send(c->c_fd, buf_data(&c->c_out), len,
-			    MSG_NOSIGNAL | (c->c_file_left > 0 ? MSG_MORE : 0));
+			    MSG_NOSIGNAL |
+				(more || c->c_file_left > 0 ? MSG_MORE : 0));
 			if (n == -1)
 				goto error;
 			buf_drain(&c->c_out, (size_t)n);
@@ -733,7 +736,6 @@ conn_accept(
 {
 	const struct config *cf = w->w_cf;
 	struct conn *c;
-	int one = 1;
 
 	(void)salen;
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
@@ -772,12 +774,7 @@ conn_accept(
 		free(c);
 		return;
 	}
-	/*
-	 * A response is written as soon as it is built, head and body in one
-	 * send where they fit (MSG_MORE where a file follows): Nagle would
-	 * only hold the last segment back for the client's delayed ACK.
-	 */
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	/* TCP options come from the listening socket (listen_tune()). */
 	TAILQ_INSERT_TAIL(&w->w_conns, c, c_entry);
 	w->w_nconns++;
 	shm_count(&w->w_slot->ss_c.sc_conn_accepted, 1);

@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <arpa/inet.h>
 
 #include <errno.h>
@@ -275,6 +276,39 @@ int
 listen_reuseport(const struct listen_addr *la)
 {
 	return listen_socket(la, 1, 1);
+}
+
+/*
+ * Set the TCP options that accepted connections inherit from the
+ * listening socket fd, so that a connection costs no setsockopt(2):
+ *
+ * - TCP_NODELAY: a response is written as soon as it is built, head and
+ *   body in one send where they fit (MSG_MORE where more follows); Nagle
+ *   would only hold the last segment back for the client's delayed ACK.
+ * - TCP_QUICKACK off: delayed ACKs from the start (a new connection would
+ *   quick-ACK its first segments), so that a request is acknowledged by
+ *   its response rather than by a segment of its own.
+ * - TCP_NOTSENT_LOWAT: a connection keeps at most notsent_lowat bytes of
+ *   unsent data in the kernel (0: the net.ipv4.tcp_notsent_lowat sysctl),
+ *   and is writable again below it. The rest of a large file waits in
+ *   the file, not in socket memory, and is pushed by the worker when the
+ *   client makes room, instead of by the softirq that carries the
+ *   client's ACK.
+ *
+ * Return 0, or -1 with errno set.
+ */
+int
+listen_tune(int fd, long long notsent_lowat)
+{
+	int on = 1, off = 0, lowat = (int)notsent_lowat;
+
+	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on)) == -1 ||
+	    setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &off, sizeof(off)) ==
+		-1 ||
+	    setsockopt(fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &lowat,
+		sizeof(lowat)) == -1)
+		return -1;
+	return 0;
 }
 
 /* Close the listening socket of la if it is open. */

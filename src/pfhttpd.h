@@ -64,6 +64,7 @@ int listen_parse(
     const char *text, struct listen_addr *la, char *err, size_t errlen);
 int listen_bind(struct listen_addr *la, int reuseport);
 int listen_reuseport(const struct listen_addr *la);
+int listen_tune(int fd, long long notsent_lowat);
 void listen_close(struct listen_addr *la);
 
 /* config.c */
@@ -98,6 +99,7 @@ struct config {
 	long long cf_max_header_size;	     /* request line + fields, bytes */
 	long long cf_max_keepalive_requests; /* per connection */
 	int cf_serve_dotfiles;		     /* serve names starting with . */
+	long long cf_notsent_lowat; /* unsent bytes per socket, 0: kernel's */
 
 	/* [log] */
 	char *cf_error_log;	/* error log path, or NULL for stderr */

@@ -65,6 +65,7 @@ SECTIONS = {
     "max_header_size": "http",
     "max_keepalive_requests": "http",
     "serve_dotfiles": "http",
+    "notsent_lowat": "http",
     "error_log": "log",
     "access_log": "log",
     "format": "log",

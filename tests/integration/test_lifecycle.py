@@ -51,7 +51,8 @@ def test_sigquit_while_a_body_still_arrives_keeps_the_sent_response(
         start_server, docroot):
     size = MIB // 2
     (docroot / "mid.bin").write_bytes(os.urandom(size))
-    server = start_server(workers=1)
+    # notsent_lowat 0: the whole response goes into the kernel at once.
+    server = start_server(workers=1, notsent_lowat="0")
     # A small receive buffer keeps most of the response in the server's
     # send queue, which a close with unread input would throw away.
     sock = server.connect(rcvbuf=32 * 1024)

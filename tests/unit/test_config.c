@@ -287,6 +287,25 @@ test_ring_size_is_bounded_and_rounded_to_a_power_of_two(void **state)
 	    "[log] ring_size: 1k is out of range (64k..64m)");
 }
 
+/* notsent_lowat takes 0 (the kernel's value) up to 64m. */
+static void
+test_notsent_lowat_takes_zero_to_64m(void **state)
+{
+	struct config *cf;
+
+	(void)state;
+	cf = load("[http]\nnotsent_lowat = 0\n");
+	assert_non_null(cf);
+	assert_int_equal(cf->cf_notsent_lowat, 0);
+	config_free(cf);
+	cf = load("[http]\nnotsent_lowat = 64m\n");
+	assert_non_null(cf);
+	assert_int_equal(cf->cf_notsent_lowat, 64 * 1024 * 1024);
+	config_free(cf);
+	expect_error("[http]\nnotsent_lowat = 65m\n", 2,
+	    "[http] notsent_lowat: 65m is out of range (0..64m)");
+}
+
 /* An empty file gives every default of DESIGN.md. */
 static void
 test_empty_file_gives_defaults(void **state)
@@ -329,6 +348,7 @@ test_empty_file_gives_defaults(void **state)
 	assert_int_equal(cf->cf_max_header_size, 8192);
 	assert_int_equal(cf->cf_max_keepalive_requests, 1000);
 	assert_int_equal(cf->cf_serve_dotfiles, 0);
+	assert_int_equal(cf->cf_notsent_lowat, 32 * 1024);
 
 	snprintf(path, sizeof(path), "%s/var/log/error.log", test_dir);
 	assert_same_path(cf->cf_error_log, path);
@@ -1677,6 +1697,7 @@ main(void)
 	    T(test_log_format_and_shm_path_are_read),
 	    T(test_unknown_log_format_is_rejected),
 	    T(test_ring_size_is_bounded_and_rounded_to_a_power_of_two),
+	    T(test_notsent_lowat_takes_zero_to_64m),
 	    T(test_unknown_key_reports_file_and_line),
 	    T(test_key_before_any_section_is_rejected),
 	    T(test_duplicate_key_is_rejected),

@@ -1,0 +1,134 @@
+/*
+ * Unit tests for listen_tune(): the TCP options set on a listening socket
+ * are those its accepted connections have, so that a connection costs no
+ * setsockopt(2) of its own.
+ */
+
+#include <sys/socket.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "pfhttpd.h"
+
+/* A listening socket on 127.0.0.1, a port the kernel picks. */
+static int
+open_listener(struct sockaddr_in *sin)
+{
+	socklen_t len = sizeof(*sin);
+	int fd;
+
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(fd != -1);
+	memset(sin, 0, sizeof(*sin));
+	sin->sin_family = AF_INET;
+	sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(fd, (struct sockaddr *)sin, sizeof(*sin)), 0);
+	assert_int_equal(listen(fd, 8), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)sin, &len), 0);
+	return fd;
+}
+
+/* Connect to sin and return the server's end of the connection. */
+static int
+accept_one(int lfd, const struct sockaddr_in *sin, int *client)
+{
+	int fd;
+
+	*client = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(*client != -1);
+	assert_int_equal(
+	    connect(*client, (const struct sockaddr *)sin, sizeof(*sin)), 0);
+	fd = accept(lfd, NULL, NULL);
+	assert_true(fd != -1);
+	return fd;
+}
+
+/* Return the integer TCP option opt of fd. */
+static int
+tcp_option(int fd, int opt)
+{
+	socklen_t len;
+	int v;
+
+	len = sizeof(v);
+	assert_int_equal(getsockopt(fd, IPPROTO_TCP, opt, &v, &len), 0);
+	return v;
+}
+
+/* A connection accepted after listen_tune() has its options. */
+static void
+test_accepted_connection_inherits_tuned_options(void **state)
+{
+	struct sockaddr_in sin;
+	int lfd, fd, client;
+
+	(void)state;
+	lfd = open_listener(&sin);
+	assert_int_equal(tcp_option(lfd, TCP_NODELAY), 0);
+	assert_int_equal(listen_tune(lfd, 16384), 0);
+	fd = accept_one(lfd, &sin, &client);
+	assert_int_not_equal(tcp_option(fd, TCP_NODELAY), 0);
+	assert_int_equal(tcp_option(fd, TCP_NOTSENT_LOWAT), 16384);
+	/* 0: delayed ACKs (pingpong mode), not quick ones. */
+	assert_int_equal(tcp_option(fd, TCP_QUICKACK), 0);
+	close(fd);
+	close(client);
+	close(lfd);
+}
+
+/* notsent_lowat 0 gives the limit back to the sysctl, as on a reload. */
+static void
+test_zero_notsent_lowat_gives_the_limit_back_to_the_sysctl(void **state)
+{
+	struct sockaddr_in sin;
+	int lfd, fd, client;
+
+	(void)state;
+	lfd = open_listener(&sin);
+	assert_int_equal(listen_tune(lfd, 16384), 0);
+	assert_int_equal(listen_tune(lfd, 0), 0);
+	fd = accept_one(lfd, &sin, &client);
+	assert_int_equal(tcp_option(fd, TCP_NOTSENT_LOWAT), 0);
+	close(fd);
+	close(client);
+	close(lfd);
+}
+
+/* listen_tune() on something that is not a TCP socket fails with errno. */
+static void
+test_tune_fails_on_a_non_socket(void **state)
+{
+	int p[2];
+
+	(void)state;
+	assert_int_equal(pipe(p), 0);
+	assert_int_equal(listen_tune(p[0], 16384), -1);
+	assert_int_equal(errno, ENOTSOCK);
+	close(p[0]);
+	close(p[1]);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_accepted_connection_inherits_tuned_options),
+	    cmocka_unit_test(
+		test_zero_notsent_lowat_gives_the_limit_back_to_the_sysctl),
+	    cmocka_unit_test(test_tune_fails_on_a_non_socket),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -20,6 +20,12 @@
  *                                        keepalive_timeout if shorter
  * Writing is bounded by send_timeout without progress (the write event's
  * write timeout).
+ *
+ * The timer is armed lazily: setting it only moves c_deadline, and the
+ * libevent timer is re-armed only for a deadline earlier than the one it
+ * is armed for; a timer that fires before c_deadline arms itself again
+ * for the rest. Deadlines mostly move later (each keep-alive request, each
+ * WebSocket message), so those cost no timer operation.
  */
 
 #include <sys/sendfile.h>
@@ -53,15 +59,60 @@
 
 static void conn_run(struct conn *c);
 
-/* Arm the connection's timer for ms milliseconds. */
+/* Return a monotonic time in milliseconds. */
+static long long
+conn_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+/* Return the monotonic time ts in milliseconds. */
+static long long
+conn_ms(const struct timespec *ts)
+{
+	return ts->tv_sec * 1000LL + ts->tv_nsec / 1000000;
+}
+
+/* Arm the libevent timer of c to fire ms milliseconds from now. */
 static void
-conn_timer_set(struct conn *c, long long ms)
+conn_timer_arm(struct conn *c, long long now, long long ms)
 {
 	struct timeval tv;
 
+	if (ms < 0)
+		ms = 0;
 	tv.tv_sec = ms / 1000;
 	tv.tv_usec = (ms % 1000) * 1000;
 	evtimer_add(c->c_timer, &tv);
+	c->c_timer_due = now + ms;
+}
+
+/* Make the connection's timer go off at deadline (monotonic ms). */
+static void
+conn_timer_until(struct conn *c, long long now, long long deadline)
+{
+	c->c_deadline = deadline;
+	if (c->c_timer_due == 0 || deadline < c->c_timer_due)
+		conn_timer_arm(c, now, deadline - now);
+}
+
+/* Make the connection's timer go off ms milliseconds from now. */
+void
+conn_timer_set(struct conn *c, long long ms)
+{
+	long long now = conn_now_ms();
+
+	conn_timer_until(c, now, now + ms);
+}
+
+/* Stop the connection's timer (it may still fire, and do nothing). */
+void
+conn_timer_stop(struct conn *c)
+{
+	c->c_deadline = 0;
 }
 
 /* Tell whether the connection may stay open after answering req. */
@@ -271,7 +322,7 @@ static void
 conn_responding(struct conn *c)
 {
 	c->c_state = CONN_WRITE;
-	evtimer_del(c->c_timer);
+	conn_timer_stop(c);
 }
 
 /* Answer with an error status and close after it. */
@@ -372,17 +423,21 @@ conn_process(struct conn *c)
 	if (!c->c_have_bytes) {
 		c->c_have_bytes = 1;
 		clock_gettime(CLOCK_MONOTONIC, &c->c_req_start);
-		/* A fresh connection's header_timeout runs since accept,
-		 * unless a drain's grace window replaced it. */
-		if (c->c_nrequests > 0 || c->c_worker->w_draining)
-			conn_timer_set(c, cf->cf_header_timeout);
 	}
 	if (avail > (size_t)cf->cf_max_header_size + 1)
 		avail = (size_t)cf->cf_max_header_size + 1;
 	p = buf_data(&c->c_in);
 	n = http_scan_header(&c->c_scan, p, avail);
-	if (n == 0 && avail <= (size_t)cf->cf_max_header_size)
-		return 0; /* wait for more */
+	if (n == 0 && avail <= (size_t)cf->cf_max_header_size) {
+		/* Wait for more, header_timeout from the first byte (a fresh
+		 * connection's runs since accept, unless a drain's grace
+		 * window replaced it). A header that arrives whole, the
+		 * common case, sets no timer. */
+		if (c->c_nrequests > 0 || c->c_worker->w_draining)
+			conn_timer_until(c, conn_now_ms(),
+			    conn_ms(&c->c_req_start) + cf->cf_header_timeout);
+		return 0;
+	}
 	if (n == 0 || n > (size_t)cf->cf_max_header_size) {
 		conn_save_line(c, p, avail);
 		conn_reject(c, c->c_scan.hs_line_end != 0 ? 431 : 414);
@@ -668,14 +723,26 @@ conn_write_cb(evutil_socket_t fd, short what, void *arg)
 		conn_run(c);
 }
 
-/* Timer: header, keep-alive, body or linger time ran out. */
+/*
+ * Timer: header, keep-alive, body, linger or WebSocket idle time ran out,
+ * unless the deadline moved meanwhile: then wait for it.
+ */
 static void
 conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn *c = arg;
+	long long now;
 
 	(void)fd;
 	(void)what;
+	c->c_timer_due = 0;
+	if (c->c_deadline == 0)
+		return;
+	if ((now = conn_now_ms()) < c->c_deadline) {
+		conn_timer_arm(c, now, c->c_deadline - now);
+		return;
+	}
+	c->c_deadline = 0;
 	switch (c->c_state) {
 	case CONN_READ_HEADER:
 		if (c->c_have_bytes) {

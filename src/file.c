@@ -454,22 +454,25 @@ file_if_range_holds(
  * Send a regular file, honouring preconditions and Range. A small file's
  * bytes go into the output buffer right behind the head, so that both
  * leave in one send(2); a larger one follows the head with sendfile(2).
+ * The entry's fields were formatted when it was looked up: only a range
+ * formats anything here.
  */
 static void
 file_send(
     struct conn *c, const struct http_request *req, struct fcache_entry *fe)
 {
 	const struct http_header *h;
-	char headers[512];
+	const char *headers = fe->fe_fields;
+	char
+	    ranged[FCACHE_FIELDS_LEN + 96]; /* the fields and a Content-Range */
 	off_t first = 0, last = fe->fe_size - 1, length = fe->fe_size;
-	int status = 200, n;
-
-	n = snprintf(headers, sizeof(headers),
-	    "Last-Modified: %s\r\nETag: %s\r\n", fe->fe_lastmod, fe->fe_etag);
+	int status = 200;
 
 	switch (file_preconditions(req, fe)) {
 	case 304:
-		http_response_head(c, 304, NULL, -1, headers);
+		/* The validators, without Accept-Ranges. */
+		http_response_head(c, 304, NULL, -1,
+		    fe->fe_fields + sizeof(FCACHE_ACCEPT_RANGES) - 1);
 		return;
 	case 412:
 		http_error(c, 412, NULL);
@@ -484,25 +487,23 @@ file_send(
 		case RANGE_SATISFIABLE:
 			status = 206;
 			length = last - first + 1;
-			n += snprintf(headers + n, sizeof(headers) - (size_t)n,
-			    "Content-Range: bytes %lld-%lld/%lld\r\n",
-			    (long long)first, (long long)last,
+			snprintf(ranged, sizeof(ranged),
+			    "%sContent-Range: bytes %lld-%lld/%lld\r\n",
+			    fe->fe_fields, (long long)first, (long long)last,
 			    (long long)fe->fe_size);
+			headers = ranged;
 			break;
 		case RANGE_UNSATISFIABLE:
-			snprintf(headers, sizeof(headers),
+			snprintf(ranged, sizeof(ranged),
 			    "Content-Range: bytes */%lld\r\n",
 			    (long long)fe->fe_size);
-			http_error(c, 416, headers);
+			http_error(c, 416, ranged);
 			return;
 		case RANGE_NONE:
 			first = 0;
 			break;
 		}
 	}
-	snprintf(headers + n, sizeof(headers) - (size_t)n,
-	    "Accept-Ranges: bytes\r\n");
-
 	http_response_head(c, status, fe->fe_type, length, headers);
 	if (c->c_head || length == 0 || c->c_resp_bytes == 0)
 		return;
@@ -574,7 +575,7 @@ file_lookup(struct conn *c, const char *path, struct fcache_entry *fe)
 {
 	const struct config *cf = c->c_worker->w_cf;
 	int rootfd = c->c_worker->w_rootfd;
-	char rel[PATH_MAX + NAME_MAX + 2];
+	char rel[PATH_MAX + NAME_MAX + 2], lastmod[HTTPDATE_LEN];
 	const char *name;
 	struct stat st;
 	int fd;
@@ -623,7 +624,10 @@ file_lookup(struct conn *c, const char *path, struct fcache_entry *fe)
 	fe->fe_mtime = st.st_mtim;
 	fe->fe_type = mime_type(name);
 	etag_make(&st.st_mtim, st.st_size, fe->fe_etag);
-	httpdate_format(st.st_mtim.tv_sec, fe->fe_lastmod);
+	httpdate_format(st.st_mtim.tv_sec, lastmod);
+	snprintf(fe->fe_fields, sizeof(fe->fe_fields),
+	    FCACHE_ACCEPT_RANGES "Last-Modified: %s\r\nETag: %s\r\n", lastmod,
+	    fe->fe_etag);
 	if (st.st_size <= FCACHE_INLINE_MAX &&
 	    (fe->fe_body = malloc((size_t)st.st_size + 1)) != NULL) {
 		/* Small: keep the bytes, not the descriptor. A file that
@@ -640,22 +644,14 @@ file_lookup(struct conn *c, const char *path, struct fcache_entry *fe)
 	return 1;
 }
 
-/* Answer a GET or HEAD request from the document root. */
+/* Answer a GET or HEAD request for path (normalised) from the root. */
 void
-file_serve(struct conn *c, struct http_request *req)
+file_serve(struct conn *c, struct http_request *req, const char *path)
 {
 	const struct config *cf = c->c_worker->w_cf;
 	struct fcache_entry *fe;
-	char path[PATH_MAX];
 	size_t len;
-	int status;
 
-	status =
-	    path_normalize(req->hr_path, req->hr_path_len, path, sizeof(path));
-	if (status != 0) {
-		http_error(c, status, NULL);
-		return;
-	}
 	if (!cf->cf_serve_dotfiles && path_has_dotfile(path)) {
 		http_error(c, 404, NULL);
 		return;

@@ -171,33 +171,32 @@ http_error(struct conn *c, int status, const char *headers)
 	}
 }
 
-/* Tell whether the request is for the WebSocket echo endpoint. */
-static int
-http_is_echo(const struct conn *c, const struct http_request *req)
-{
-	const char *echo = c->c_worker->w_cf->cf_ws_echo_path;
-	char path[PATH_MAX];
-
-	return echo != NULL &&
-	    path_normalize(
-		req->hr_path, req->hr_path_len, path, sizeof(path)) == 0 &&
-	    strcmp(path, echo) == 0;
-}
-
-/* Answer a parsed request. */
+/*
+ * Answer a parsed request. Its path is normalised once, here, for the
+ * echo endpoint and the document root alike.
+ */
 void
 http_request_handle(struct conn *c, struct http_request *req)
 {
+	const char *echo = c->c_worker->w_cf->cf_ws_echo_path;
+	char path[PATH_MAX];
+	int status;
+
 	if (!conn_keepalive(c, req))
 		c->c_close_after = 1;
-	if (http_is_echo(c, req)) {
+	status =
+	    path_normalize(req->hr_path, req->hr_path_len, path, sizeof(path));
+	if (status == 0 && echo != NULL && strcmp(path, echo) == 0) {
 		ws_handshake(c, req);
 		return;
 	}
 	switch (req->hr_method) {
 	case HTTP_METHOD_GET:
 	case HTTP_METHOD_HEAD:
-		file_serve(c, req);
+		if (status != 0)
+			http_error(c, status, NULL);
+		else
+			file_serve(c, req, path);
 		break;
 	case HTTP_METHOD_UNKNOWN:
 		http_error(c, 501, NULL);

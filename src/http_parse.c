@@ -11,6 +11,7 @@
  */
 
 #include <limits.h>
+#include <stddef.h>
 #include <string.h>
 #include <strings.h>
 
@@ -639,7 +640,9 @@ http_parse_request(const char *buf, size_t len, struct http_request *req)
 	size_t pos = 0, line_len;
 	int rc;
 
-	memset(req, 0, sizeof(*req));
+	/* All but hr_headers[], of which hr_nheaders (0) are in use: a
+	 * request costs no 2 KiB memset. */
+	memset(req, 0, offsetof(struct http_request, hr_headers));
 
 	/* RFC 9112 2.2: ignore empty lines before the request line. */
 	while (pos < len) {

@@ -172,12 +172,13 @@ struct http_request {
 	int hr_version_minor;
 	const char *hr_host; /* absolute-form authority or Host, or NULL */
 	size_t hr_host_len;
-	struct http_header hr_headers[HTTP_MAX_HEADERS];
 	int hr_nheaders;
 	int hr_keepalive;	/* version and Connection allow keep-alive */
 	int hr_expect_continue; /* Expect: 100-continue */
 	enum http_body hr_body;
 	unsigned long long hr_content_length; /* with HTTP_BODY_LENGTH */
+	/* Last: only the first hr_nheaders are set, the rest never cleared. */
+	struct http_header hr_headers[HTTP_MAX_HEADERS];
 };
 
 /* Incremental search for the end of a request header block. */
@@ -448,8 +449,12 @@ buf_commit(struct buf *b, size_t n)
 }
 
 /* fcache.c */
-#define FCACHE_TTL_MS	  1000	      /* an entry is looked up again after */
-#define FCACHE_INLINE_MAX (16 * 1024) /* files kept in memory up to this */
+#define FCACHE_TTL_MS	     1000	 /* an entry is looked up again after */
+#define FCACHE_INLINE_MAX    (16 * 1024) /* files kept in memory up to this */
+#define FCACHE_ACCEPT_RANGES "Accept-Ranges: bytes\r\n" /* fe_fields' start */
+#define FCACHE_FIELDS_LEN                                                      \
+	(sizeof(FCACHE_ACCEPT_RANGES "Last-Modified: \r\nETag: \r\n") +        \
+	    HTTPDATE_LEN + ETAG_LEN)
 
 /* What a request path resolved to, for FCACHE_TTL_MS. */
 struct fcache_entry {
@@ -459,14 +464,17 @@ struct fcache_entry {
 	int fe_fd;     /* the file, or -1 (fe_body holds it, or no file) */
 	char *fe_body; /* the file's bytes when at most FCACHE_INLINE_MAX */
 	off_t fe_size; /* its size */
-	struct timespec fe_mtime;      /* its modification time */
-	const char *fe_type;	       /* its media type */
-	char fe_etag[ETAG_LEN];	       /* its entity tag */
-	char fe_lastmod[HTTPDATE_LEN]; /* fe_mtime as an HTTP date */
-	long long fe_born;	       /* when it was looked up, monotonic ms */
-	uint64_t fe_hash;	       /* of fe_path */
-	size_t fe_pathlen;	       /* of fe_path */
-	char fe_path[]; /* the normalised request path: the key */
+	struct timespec fe_mtime;	   /* its modification time */
+	const char *fe_type;		   /* its media type */
+	char fe_etag[ETAG_LEN];		   /* its entity tag */
+	char fe_fields[FCACHE_FIELDS_LEN]; /* the response fields it gives:
+					    * FCACHE_ACCEPT_RANGES, then the
+					    * validators, Last-Modified and
+					    * ETag, each line ending in CRLF */
+	long long fe_born; /* when it was looked up, monotonic ms */
+	uint64_t fe_hash;  /* of fe_path */
+	size_t fe_pathlen; /* of fe_path */
+	char fe_path[];	   /* the normalised request path: the key */
 };
 
 struct fcache_entry *fcache_get(const char *path, size_t len);
@@ -534,34 +542,36 @@ struct ws;
 
 /* A client connection. Freed only by conn_close(). */
 struct conn {
-	TAILQ_ENTRY(conn) c_entry;	 /* in w_conns */
-	struct worker *c_worker;	 /* owner */
-	int c_fd;			 /* the socket */
-	struct event *c_rev;		 /* readable: added while c_reading */
-	struct event *c_wev;		 /* writable: added while c_writing */
-	struct event *c_timer;		 /* header, keep-alive, body, linger */
-	int c_reading;			 /* c_rev is added */
-	int c_writing;			 /* c_wev is added: output waits */
-	int c_paused;			 /* no reading: WebSocket backlog */
-	struct buf c_in;		 /* input read, not yet handled */
-	struct buf c_out;		 /* output queued, not yet sent */
-	struct fcache_entry *c_file;	 /* body sent from its fd after c_out */
-	off_t c_file_off;		 /* next byte of c_file to send */
-	off_t c_file_left;		 /* bytes of c_file still to send */
-	enum conn_state c_state;	 /* where the request cycle stands */
-	char c_peer[64];		 /* client address as text */
-	struct http_scan c_scan;	 /* progress through the header */
-	int c_have_bytes;		 /* bytes of the next request arrived */
-	int c_close_after;		 /* close once the response is sent */
-	int c_eof;			 /* the client shut its write side */
-	int c_head;			 /* HEAD: the response has no body */
-	int c_http10;			 /* HTTP/1.0 request: say keep-alive */
-	long long c_nrequests;		 /* requests answered so far */
-	enum http_body c_body;		 /* body still to discard */
-	unsigned long long c_body_left;	 /* with HTTP_BODY_LENGTH */
-	struct http_chunked c_chunked;	 /* with HTTP_BODY_CHUNKED */
-	struct timespec c_req_start;	 /* first byte of the request */
-	int c_status;			 /* status of the queued response */
+	TAILQ_ENTRY(conn) c_entry;	/* in w_conns */
+	struct worker *c_worker;	/* owner */
+	int c_fd;			/* the socket */
+	struct event *c_rev;		/* readable: added while c_reading */
+	struct event *c_wev;		/* writable: added while c_writing */
+	struct event *c_timer;		/* header, keep-alive, body, linger */
+	long long c_deadline;		/* c_timer is due, monotonic ms; 0 no */
+	long long c_timer_due;		/* c_timer is armed for; 0: not armed */
+	int c_reading;			/* c_rev is added */
+	int c_writing;			/* c_wev is added: output waits */
+	int c_paused;			/* no reading: WebSocket backlog */
+	struct buf c_in;		/* input read, not yet handled */
+	struct buf c_out;		/* output queued, not yet sent */
+	struct fcache_entry *c_file;	/* body sent from its fd after c_out */
+	off_t c_file_off;		/* next byte of c_file to send */
+	off_t c_file_left;		/* bytes of c_file still to send */
+	enum conn_state c_state;	/* where the request cycle stands */
+	char c_peer[64];		/* client address as text */
+	struct http_scan c_scan;	/* progress through the header */
+	int c_have_bytes;		/* bytes of the next request arrived */
+	int c_close_after;		/* close once the response is sent */
+	int c_eof;			/* the client shut its write side */
+	int c_head;			/* HEAD: the response has no body */
+	int c_http10;			/* HTTP/1.0 request: say keep-alive */
+	long long c_nrequests;		/* requests answered so far */
+	enum http_body c_body;		/* body still to discard */
+	unsigned long long c_body_left; /* with HTTP_BODY_LENGTH */
+	struct http_chunked c_chunked;	/* with HTTP_BODY_CHUNKED */
+	struct timespec c_req_start;	/* first byte of the request */
+	int c_status;			/* status of the queued response */
 	unsigned long long c_resp_bytes; /* size of the queued response */
 	unsigned long long c_head_bytes; /* of which the head */
 	char c_line[CONN_LINE_MAX];	 /* request line, for the log */
@@ -579,6 +589,8 @@ int conn_keepalive(const struct conn *c, const struct http_request *req);
 int conn_linger(struct conn *c, int peer_may_send);
 void conn_read_update(struct conn *c);
 int conn_ws_send(struct conn *c);
+void conn_timer_set(struct conn *c, long long ms);
+void conn_timer_stop(struct conn *c);
 
 /* http.c */
 const char *http_status_text(int status);
@@ -602,6 +614,6 @@ void ws_free(struct conn *c);
 /* file.c */
 int file_root_open(const char *root);
 int file_open_beneath_compat(int rootfd, const char *path, int flags);
-void file_serve(struct conn *c, struct http_request *req);
+void file_serve(struct conn *c, struct http_request *req, const char *path);
 
 #endif /* PFHTTPD_H */

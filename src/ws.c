@@ -121,7 +121,7 @@ ws_close(struct conn *c, int code, const char *reason)
 	log_debug("%s: websocket close %d %s", c->c_peer, code, reason);
 	/* Frames read from now on are discarded (ws_readable()); once the
 	 * output is empty, ws_written() closes. */
-	evtimer_del(c->c_timer);
+	conn_timer_stop(c);
 }
 
 /* Pause reading while the output is over the high-water mark. */
@@ -322,13 +322,9 @@ ws_process(struct conn *c)
 static void
 ws_idle_arm(struct conn *c, long long ms)
 {
-	struct timeval tv;
-
 	if (c->c_worker->w_cf->cf_ws_idle_timeout == 0)
 		return;
-	tv.tv_sec = ms / 1000;
-	tv.tv_usec = (ms % 1000) * 1000;
-	evtimer_add(c->c_timer, &tv);
+	conn_timer_set(c, ms);
 }
 
 /*
@@ -454,7 +450,7 @@ ws_eof(struct conn *c)
 		return;
 	}
 	/* Reading stopped with the end of input; ws_written() closes. */
-	evtimer_del(c->c_timer);
+	conn_timer_stop(c);
 }
 
 /* The worker stops: tell the client it is going away (1001). */

@@ -222,9 +222,27 @@ logfmt_unit(enum logfmt_esc esc, const unsigned char *s, size_t n, char *out,
 }
 
 /*
+ * Return how many bytes from the start of s[0..n) every escaping copies
+ * as they are: printable ASCII but for '"' and '\\', and a space unless
+ * esc is LOGFMT_ESC_ADDR.
+ */
+static size_t
+logfmt_plain_run(const unsigned char *s, size_t n, enum logfmt_esc esc)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (s[i] < 0x20 || s[i] >= 0x7f || s[i] == '"' ||
+		    s[i] == '\\' || (s[i] == ' ' && esc == LOGFMT_ESC_ADDR))
+			break;
+	return i;
+}
+
+/*
  * Append the string s, read up to its NUL or max bytes, escaped as esc
  * asks, in at most cap bytes: the units that do not fit are left out,
  * never cut. If nothing was written and dash is set, append "-" instead.
+ * Runs of bytes that need no escaping are copied whole.
  */
 static void
 logfmt_field(struct logfmt_buf *lb, const char *s, size_t max, size_t cap,
@@ -232,12 +250,22 @@ logfmt_field(struct logfmt_buf *lb, const char *s, size_t max, size_t cap,
 {
 	const unsigned char *p;
 	char out[LOGFMT_UNIT_MAX];
-	size_t n, i, used, olen, wrote;
+	size_t n, i, used, olen, wrote, run;
 
 	p = (const unsigned char *)s;
 	n = strnlen(s, max);
 	wrote = 0;
 	for (i = 0; i < n; i += used) {
+		if ((run = logfmt_plain_run(p + i, n - i, esc)) > 0) {
+			if (run > cap - wrote)
+				run = cap - wrote;
+			logfmt_put(lb, s + i, run);
+			wrote += run;
+			if (i + run < n && wrote == cap)
+				break;
+			used = run;
+			continue;
+		}
 		olen = logfmt_unit(esc, p + i, n - i, out, &used);
 		if (olen > cap - wrote)
 			break;

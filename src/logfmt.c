@@ -62,6 +62,7 @@ struct logfmt_line {
 	const struct logrec *ll_lr;
 	enum log_format ll_fmt;
 	char ll_time[LOGFMT_TIME_MAX];	    /* the time, formatted */
+	size_t ll_time_len;		    /* its length */
 	const char *ll_str[LOGFMT_NFIELDS]; /* NULL if not on this line */
 	size_t ll_max[LOGFMT_NFIELDS];	    /* LOGREC_*_MAX of the field */
 	size_t ll_min[LOGFMT_NFIELDS];	    /* room it takes when empty */
@@ -83,12 +84,8 @@ logfmt_put(struct logfmt_buf *lb, const char *p, size_t n)
 	lb->l_pos += n;
 }
 
-/* Append the NUL-terminated string s. */
-static void
-logfmt_puts(struct logfmt_buf *lb, const char *s)
-{
-	logfmt_put(lb, s, strlen(s));
-}
+/* Append the string literal s (its length is known when compiling). */
+#define LOGFMT_PUT_LITERAL(lb, s) logfmt_put((lb), (s), sizeof(s) - 1)
 
 /* Append v in decimal (by hand: snprintf was a sixth of the logger). */
 static void
@@ -222,19 +219,44 @@ logfmt_unit(enum logfmt_esc esc, const unsigned char *s, size_t n, char *out,
 }
 
 /*
- * Return how many bytes from the start of s[0..n) every escaping copies
- * as they are: printable ASCII but for '"' and '\\', and a space unless
- * esc is LOGFMT_ESC_ADDR.
+ * The bytes each escaping copies as they are, by value: printable ASCII
+ * but for '"' and '\\' (LOGFMT_PLAIN_QUOTED, the quoted fields and JSON),
+ * and of those all but the space (LOGFMT_PLAIN_ADDR, the address). Filled
+ * by logfmt_plain_init().
+ */
+#define LOGFMT_PLAIN_QUOTED 1
+#define LOGFMT_PLAIN_ADDR   2
+static unsigned char logfmt_plain[256];
+
+/* Fill logfmt_plain[] once. */
+static void
+logfmt_plain_init(void)
+{
+	static int done;
+	int b;
+
+	if (done)
+		return;
+	for (b = 0x20; b < 0x7f; b++)
+		if (b != '"' && b != '\\')
+			logfmt_plain[b] = LOGFMT_PLAIN_QUOTED |
+			    (b != ' ' ? LOGFMT_PLAIN_ADDR : 0);
+	done = 1;
+}
+
+/*
+ * Return how many bytes from the start of s[0..n) the escaping esc copies
+ * as they are.
  */
 static size_t
 logfmt_plain_run(const unsigned char *s, size_t n, enum logfmt_esc esc)
 {
+	unsigned char mask;
 	size_t i;
 
-	for (i = 0; i < n; i++)
-		if (s[i] < 0x20 || s[i] >= 0x7f || s[i] == '"' ||
-		    s[i] == '\\' || (s[i] == ' ' && esc == LOGFMT_ESC_ADDR))
-			break;
+	mask = esc == LOGFMT_ESC_ADDR ? LOGFMT_PLAIN_ADDR : LOGFMT_PLAIN_QUOTED;
+	for (i = 0; i < n && (logfmt_plain[s[i]] & mask); i++)
+		;
 	return i;
 }
 
@@ -374,12 +396,14 @@ logfmt_line_init(
 {
 	int i, json, request;
 
+	logfmt_plain_init();
 	memset(ll, 0, sizeof(*ll));
 	ll->ll_lr = lr;
 	ll->ll_fmt = fmt;
 	json = fmt == LOG_FORMAT_JSON;
 	request = lr->lr_method[0] != '\0';
 	logfmt_time(lr->lr_time_usec, json, ll->ll_time);
+	ll->ll_time_len = strlen(ll->ll_time);
 
 	ll->ll_str[LOGFMT_ADDR] = lr->lr_addr;
 	ll->ll_max[LOGFMT_ADDR] = LOGREC_ADDR_MAX;
@@ -436,30 +460,30 @@ logfmt_render_clf(struct logfmt_line *ll)
 
 	lb = &ll->ll_out;
 	logfmt_str(ll, LOGFMT_ADDR);
-	logfmt_puts(lb, " - - [");
-	logfmt_puts(lb, ll->ll_time);
-	logfmt_puts(lb, "] \"");
+	LOGFMT_PUT_LITERAL(lb, " - - [");
+	logfmt_put(lb, ll->ll_time, ll->ll_time_len);
+	LOGFMT_PUT_LITERAL(lb, "] \"");
 	logfmt_str(ll, LOGFMT_METHOD);
 	if (ll->ll_str[LOGFMT_TARGET] != NULL) {
-		logfmt_puts(lb, " ");
+		LOGFMT_PUT_LITERAL(lb, " ");
 		logfmt_str(ll, LOGFMT_TARGET);
 	}
 	if (ll->ll_str[LOGFMT_PROTO] != NULL) {
-		logfmt_puts(lb, " ");
+		LOGFMT_PUT_LITERAL(lb, " ");
 		logfmt_str(ll, LOGFMT_PROTO);
 	}
-	logfmt_puts(lb, "\" ");
+	LOGFMT_PUT_LITERAL(lb, "\" ");
 	logfmt_puti(lb, ll->ll_lr->lr_status);
-	logfmt_puts(lb, " ");
+	LOGFMT_PUT_LITERAL(lb, " ");
 	logfmt_putu(lb, ll->ll_lr->lr_bytes);
 	if (ll->ll_fmt == LOG_FORMAT_COMBINED) {
-		logfmt_puts(lb, " \"");
+		LOGFMT_PUT_LITERAL(lb, " \"");
 		logfmt_str(ll, LOGFMT_REFERER);
-		logfmt_puts(lb, "\" \"");
+		LOGFMT_PUT_LITERAL(lb, "\" \"");
 		logfmt_str(ll, LOGFMT_AGENT);
-		logfmt_puts(lb, "\"");
+		LOGFMT_PUT_LITERAL(lb, "\"");
 	}
-	logfmt_puts(lb, "\n");
+	LOGFMT_PUT_LITERAL(lb, "\n");
 }
 
 /* Write a JSON line: one object, keys in a fixed order. */
@@ -469,27 +493,27 @@ logfmt_render_json(struct logfmt_line *ll)
 	struct logfmt_buf *lb;
 
 	lb = &ll->ll_out;
-	logfmt_puts(lb, "{\"time\":\"");
-	logfmt_puts(lb, ll->ll_time);
-	logfmt_puts(lb, "\",\"remote_addr\":\"");
+	LOGFMT_PUT_LITERAL(lb, "{\"time\":\"");
+	logfmt_put(lb, ll->ll_time, ll->ll_time_len);
+	LOGFMT_PUT_LITERAL(lb, "\",\"remote_addr\":\"");
 	logfmt_str(ll, LOGFMT_ADDR);
-	logfmt_puts(lb, "\",\"method\":\"");
+	LOGFMT_PUT_LITERAL(lb, "\",\"method\":\"");
 	logfmt_str(ll, LOGFMT_METHOD);
-	logfmt_puts(lb, "\",\"target\":\"");
+	LOGFMT_PUT_LITERAL(lb, "\",\"target\":\"");
 	logfmt_str(ll, LOGFMT_TARGET);
-	logfmt_puts(lb, "\",\"protocol\":\"");
+	LOGFMT_PUT_LITERAL(lb, "\",\"protocol\":\"");
 	logfmt_str(ll, LOGFMT_PROTO);
-	logfmt_puts(lb, "\",\"status\":");
+	LOGFMT_PUT_LITERAL(lb, "\",\"status\":");
 	logfmt_puti(lb, ll->ll_lr->lr_status);
-	logfmt_puts(lb, ",\"bytes\":");
+	LOGFMT_PUT_LITERAL(lb, ",\"bytes\":");
 	logfmt_putu(lb, ll->ll_lr->lr_bytes);
-	logfmt_puts(lb, ",\"duration_us\":");
+	LOGFMT_PUT_LITERAL(lb, ",\"duration_us\":");
 	logfmt_putu(lb, ll->ll_lr->lr_duration_usec);
-	logfmt_puts(lb, ",\"referer\":\"");
+	LOGFMT_PUT_LITERAL(lb, ",\"referer\":\"");
 	logfmt_str(ll, LOGFMT_REFERER);
-	logfmt_puts(lb, "\",\"user_agent\":\"");
+	LOGFMT_PUT_LITERAL(lb, "\",\"user_agent\":\"");
 	logfmt_str(ll, LOGFMT_AGENT);
-	logfmt_puts(lb, "\"}\n");
+	LOGFMT_PUT_LITERAL(lb, "\"}\n");
 }
 
 /*

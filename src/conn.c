@@ -569,7 +569,7 @@ conn_run(struct conn *c)
 			}
 			break;
 		case CONN_WRITE:
-			if ((rv = conn_flush(c)) != CONN_FLUSHED)
+			if (conn_flush(c) != CONN_FLUSHED)
 				return;
 			if (conn_sent(c) == CONN_GONE)
 				return;

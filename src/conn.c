@@ -86,8 +86,8 @@ conn_timer_arm(struct conn *c, long long now, long long ms)
 		ms = 0;
 	tv.tv_sec = ms / 1000;
 	tv.tv_usec = (ms % 1000) * 1000;
-	evtimer_add(c->c_timer, &tv);
-	c->c_timer_due = now + ms;
+	/* If it cannot be armed, the next deadline set tries again. */
+	c->c_timer_due = evtimer_add(c->c_timer, &tv) == 0 ? now + ms : 0;
 }
 
 /* Make the connection's timer go off at deadline (monotonic ms). */
@@ -423,17 +423,20 @@ conn_process(struct conn *c)
 	if (!c->c_have_bytes) {
 		c->c_have_bytes = 1;
 		clock_gettime(CLOCK_MONOTONIC, &c->c_req_start);
+		/* A fresh connection's header_timeout runs since accept,
+		 * unless a drain's grace window replaced it: decided now,
+		 * not when a drain begins halfway through the header. */
+		c->c_header_timer =
+		    c->c_nrequests > 0 || c->c_worker->w_draining;
 	}
 	if (avail > (size_t)cf->cf_max_header_size + 1)
 		avail = (size_t)cf->cf_max_header_size + 1;
 	p = buf_data(&c->c_in);
 	n = http_scan_header(&c->c_scan, p, avail);
 	if (n == 0 && avail <= (size_t)cf->cf_max_header_size) {
-		/* Wait for more, header_timeout from the first byte (a fresh
-		 * connection's runs since accept, unless a drain's grace
-		 * window replaced it). A header that arrives whole, the
-		 * common case, sets no timer. */
-		if (c->c_nrequests > 0 || c->c_worker->w_draining)
+		/* Wait for more, header_timeout from the first byte. A header
+		 * that arrives whole, the common case, sets no timer. */
+		if (c->c_header_timer)
 			conn_timer_until(c, conn_now_ms(),
 			    conn_ms(&c->c_req_start) + cf->cf_header_timeout);
 		return 0;

@@ -214,11 +214,14 @@ fail:
 
 /*
  * Open a non-blocking, close-on-exec socket bound to la, listening if
- * do_listen, in a SO_REUSEPORT group if reuseport. The socket, or -1 with
- * errno set.
+ * do_listen, in a SO_REUSEPORT group if reuseport, with the options of
+ * listen_tune() set before it listens (a connection takes them when its
+ * handshake completes, which may be before anyone accepts it). The
+ * socket, or -1 with errno set.
  */
 static int
-listen_socket(const struct listen_addr *la, int reuseport, int do_listen)
+listen_socket(const struct listen_addr *la, int reuseport, int do_listen,
+    long long notsent_lowat)
 {
 	int fd, on, saved;
 
@@ -238,7 +241,9 @@ listen_socket(const struct listen_addr *la, int reuseport, int do_listen)
 		goto fail;
 	if (bind(fd, (const struct sockaddr *)&la->la_ss, la->la_sslen) == -1)
 		goto fail;
-	if (do_listen && listen(fd, LISTEN_BACKLOG) == -1)
+	if (do_listen &&
+	    (listen_tune(fd, notsent_lowat) == -1 ||
+		listen(fd, LISTEN_BACKLOG) == -1))
 		goto fail;
 	return fd;
 
@@ -257,11 +262,12 @@ fail:
  * or -1 with errno set and la_fd left at -1.
  */
 int
-listen_bind(struct listen_addr *la, int reuseport)
+listen_bind(struct listen_addr *la, int reuseport, long long notsent_lowat)
 {
 	int fd;
 
-	if ((fd = listen_socket(la, reuseport, !reuseport)) == -1)
+	if ((fd = listen_socket(la, reuseport, !reuseport, notsent_lowat)) ==
+	    -1)
 		return -1;
 	la->la_fd = fd;
 	return 0;
@@ -273,9 +279,9 @@ listen_bind(struct listen_addr *la, int reuseport)
  * group's sockets by their addresses. The socket, or -1 with errno set.
  */
 int
-listen_reuseport(const struct listen_addr *la)
+listen_reuseport(const struct listen_addr *la, long long notsent_lowat)
 {
-	return listen_socket(la, 1, 1);
+	return listen_socket(la, 1, 1, notsent_lowat);
 }
 
 /*

@@ -40,7 +40,8 @@ main_bind(struct config *cf)
 	int i;
 
 	for (i = 0; i < cf->cf_nlisten; i++)
-		if (listen_bind(&cf->cf_listen[i], cf->cf_reuseport) == -1)
+		if (listen_bind(&cf->cf_listen[i], cf->cf_reuseport,
+			cf->cf_notsent_lowat) == -1)
 			fatal("cannot listen on %s", cf->cf_listen[i].la_name);
 }
 

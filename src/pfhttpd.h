@@ -62,8 +62,8 @@ struct listen_addr {
 
 int listen_parse(
     const char *text, struct listen_addr *la, char *err, size_t errlen);
-int listen_bind(struct listen_addr *la, int reuseport);
-int listen_reuseport(const struct listen_addr *la);
+int listen_bind(struct listen_addr *la, int reuseport, long long notsent_lowat);
+int listen_reuseport(const struct listen_addr *la, long long notsent_lowat);
 int listen_tune(int fd, long long notsent_lowat);
 void listen_close(struct listen_addr *la);
 
@@ -562,6 +562,7 @@ struct conn {
 	char c_peer[64];		/* client address as text */
 	struct http_scan c_scan;	/* progress through the header */
 	int c_have_bytes;		/* bytes of the next request arrived */
+	int c_header_timer;		/* header_timeout from the first byte */
 	int c_close_after;		/* close once the response is sent */
 	int c_eof;			/* the client shut its write side */
 	int c_head;			/* HEAD: the response has no body */

@@ -70,7 +70,8 @@ reload_bind_new(
 	for (i = 0; i < next->cf_nlisten; i++) {
 		if (reload_find_listener(running, &next->cf_listen[i]) != NULL)
 			continue;
-		if (listen_bind(&next->cf_listen[i], next->cf_reuseport) == 0)
+		if (listen_bind(&next->cf_listen[i], next->cf_reuseport,
+			next->cf_notsent_lowat) == 0)
 			continue;
 		snprintf(err, errlen, "%s:%d: cannot listen on %s: %s",
 		    next->cf_file, next->cf_listen[i].la_line,

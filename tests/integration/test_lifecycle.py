@@ -6,6 +6,7 @@ import shutil
 import signal
 import socket
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -74,6 +75,28 @@ def test_sigquit_while_a_body_still_arrives_keeps_the_sent_response(
     resp = Reader(sock, timeout=10).read_response()
     assert resp.status == 200
     assert len(resp.body) == size
+    sock.close()
+
+
+def test_header_begun_before_a_stop_still_times_out_from_accept(
+        start_server):
+    # A new connection's whole header must arrive within header_timeout
+    # of the accept; a graceful stop that begins halfway through the
+    # header must not restart that clock from the header's first byte.
+    server = start_server(workers=1, header_timeout="2s",
+                          shutdown_timeout="30s")
+    sock = server.connect()
+    accepted = time.monotonic()
+    time.sleep(1.5)  # the first byte, well after the accept
+    sock.sendall(b"GET /hello.txt HTTP/1.1\r\n")
+    server.signal(signal.SIGQUIT)
+    poll(lambda: not can_connect(server.port), 5,
+         what="the worker to start draining")
+    sock.sendall(b"Host: x\r\n")  # more of the header, not all
+    resp = Reader(sock, timeout=10).read_response()
+    assert resp.status == 408
+    # From the first byte it would be 3.5 s.
+    assert time.monotonic() - accepted < 3.0
     sock.close()
 
 

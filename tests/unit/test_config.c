@@ -1388,7 +1388,7 @@ test_listen_bind_and_close_on_free_port(void **state)
 	(void)state;
 	snprintf(text, sizeof(text), "127.0.0.1:%d", find_free_port());
 	assert_int_equal(listen_parse(text, &la, reason, sizeof(reason)), 0);
-	if (listen_bind(&la, 0) == -1)
+	if (listen_bind(&la, 0, 0) == -1)
 		fail_msg("listen_bind %s: %s", text, strerror(errno));
 	fd = la.la_fd;
 	assert_true(fd >= 0);
@@ -1430,11 +1430,11 @@ test_listen_bind_reports_errno_when_port_busy(void **state)
 	snprintf(text, sizeof(text), "127.0.0.1:%d", find_free_port());
 	assert_int_equal(listen_parse(text, &a, reason, sizeof(reason)), 0);
 	assert_int_equal(listen_parse(text, &b, reason, sizeof(reason)), 0);
-	assert_int_equal(listen_bind(&a, 0), 0);
+	assert_int_equal(listen_bind(&a, 0, 0), 0);
 	next_fd = dup(0);
 	close(next_fd);
 	errno = 0;
-	assert_int_equal(listen_bind(&b, 0), -1);
+	assert_int_equal(listen_bind(&b, 0, 0), -1);
 	assert_int_equal(errno, EADDRINUSE);
 	assert_int_equal(b.la_fd, -1);
 	/* The failed socket was closed: the lowest free fd is unchanged. */
@@ -1463,7 +1463,7 @@ test_listen_reuseport_claims_and_shares_the_address(void **state)
 	assert_int_equal(
 	    listen_parse(text, &master, reason, sizeof(reason)), 0);
 	assert_int_equal(listen_parse(text, &other, reason, sizeof(reason)), 0);
-	assert_int_equal(listen_bind(&master, 1), 0);
+	assert_int_equal(listen_bind(&master, 1, 0), 0);
 
 	memset(&sin, 0, sizeof(sin));
 	sin.sin_family = AF_INET;
@@ -1475,10 +1475,10 @@ test_listen_reuseport_claims_and_shares_the_address(void **state)
 	assert_int_equal(errno, ECONNREFUSED);
 	close(client);
 
-	w1 = listen_reuseport(&master);
-	w2 = listen_reuseport(&master);
+	w1 = listen_reuseport(&master, 0);
+	w2 = listen_reuseport(&master, 0);
 	assert_true(w1 >= 0 && w2 >= 0);
-	assert_int_equal(listen_bind(&other, 0), -1);
+	assert_int_equal(listen_bind(&other, 0, 0), -1);
 	assert_int_equal(errno, EADDRINUSE);
 
 	/* A connection reaches one of the workers' sockets. */
@@ -1513,7 +1513,7 @@ test_listen_bind_ipv6_is_v6only(void **state)
 	port = find_free_port();
 	snprintf(text, sizeof(text), "[::]:%d", port);
 	assert_int_equal(listen_parse(text, &v6, reason, sizeof(reason)), 0);
-	if (listen_bind(&v6, 0) == -1) {
+	if (listen_bind(&v6, 0, 0) == -1) {
 		if (errno == EADDRNOTAVAIL || errno == EAFNOSUPPORT)
 			skip();
 		fail_msg("listen_bind %s: %s", text, strerror(errno));
@@ -1526,7 +1526,7 @@ test_listen_bind_ipv6_is_v6only(void **state)
 
 	snprintf(text, sizeof(text), "*:%d", port);
 	assert_int_equal(listen_parse(text, &v4, reason, sizeof(reason)), 0);
-	if (listen_bind(&v4, 0) == -1)
+	if (listen_bind(&v4, 0, 0) == -1)
 		fail_msg("listen_bind %s: %s", text, strerror(errno));
 	listen_close(&v4);
 	listen_close(&v6);

@@ -15,6 +15,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -106,6 +107,32 @@ test_zero_notsent_lowat_gives_the_limit_back_to_the_sysctl(void **state)
 	close(lfd);
 }
 
+/*
+ * listen_bind() tunes the socket before it listens: a connection whose
+ * handshake completes before anyone accepts it has the options too.
+ */
+static void
+test_listen_bind_tunes_before_a_connection_completes(void **state)
+{
+	struct listen_addr la;
+	struct sockaddr_in sin;
+	char text[64], reason[256];
+	int fd, client;
+
+	(void)state;
+	close(open_listener(&sin)); /* a free port */
+	snprintf(text, sizeof(text), "127.0.0.1:%d", ntohs(sin.sin_port));
+	assert_int_equal(listen_parse(text, &la, reason, sizeof(reason)), 0);
+	assert_int_equal(listen_bind(&la, 0, 8192), 0);
+	/* Blocking connect: the handshake is done before the accept. */
+	fd = accept_one(la.la_fd, &sin, &client);
+	assert_int_not_equal(tcp_option(fd, TCP_NODELAY), 0);
+	assert_int_equal(tcp_option(fd, TCP_NOTSENT_LOWAT), 8192);
+	close(fd);
+	close(client);
+	listen_close(&la);
+}
+
 /* listen_tune() on something that is not a TCP socket fails with errno. */
 static void
 test_tune_fails_on_a_non_socket(void **state)
@@ -127,6 +154,8 @@ main(void)
 	    cmocka_unit_test(test_accepted_connection_inherits_tuned_options),
 	    cmocka_unit_test(
 		test_zero_notsent_lowat_gives_the_limit_back_to_the_sysctl),
+	    cmocka_unit_test(
+		test_listen_bind_tunes_before_a_connection_completes),
 	    cmocka_unit_test(test_tune_fails_on_a_non_socket),
 	};
 

@@ -59,21 +59,21 @@
 
 static void conn_run(struct conn *c);
 
-/* Return a monotonic time in milliseconds. */
+/* Return the monotonic time ts in milliseconds. */
+static long long
+conn_ms(const struct timespec *ts)
+{
+	return ts->tv_sec * 1000LL + ts->tv_nsec / 1000000;
+}
+
+/* Return the monotonic time now in milliseconds. */
 static long long
 conn_now_ms(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
-/* Return the monotonic time ts in milliseconds. */
-static long long
-conn_ms(const struct timespec *ts)
-{
-	return ts->tv_sec * 1000LL + ts->tv_nsec / 1000000;
+	return conn_ms(&ts);
 }
 
 /* Arm the libevent timer of c to fire ms milliseconds from now. */

@@ -215,8 +215,8 @@ fail:
 /*
  * Open a non-blocking, close-on-exec socket bound to la, listening if
  * do_listen, in a SO_REUSEPORT group if reuseport, with the options of
- * listen_tune() set before it listens (a connection takes them when its
- * handshake completes, which may be before anyone accepts it). The
+ * listen_tune() set as it starts listening (a connection takes them when
+ * its handshake completes, which may be before anyone accepts it). The
  * socket, or -1 with errno set.
  */
 static int
@@ -241,9 +241,10 @@ listen_socket(const struct listen_addr *la, int reuseport, int do_listen,
 		goto fail;
 	if (bind(fd, (const struct sockaddr *)&la->la_ss, la->la_sslen) == -1)
 		goto fail;
+	/* Tuned just after listen(), which clears the delayed-ACK mode. */
 	if (do_listen &&
-	    (listen_tune(fd, notsent_lowat) == -1 ||
-		listen(fd, LISTEN_BACKLOG) == -1))
+	    (listen(fd, LISTEN_BACKLOG) == -1 ||
+		listen_tune(fd, notsent_lowat) == -1))
 		goto fail;
 	return fd;
 

@@ -158,6 +158,48 @@ logfmt_utf8(const unsigned char *s, size_t n, unsigned long *cp)
 }
 
 /*
+ * The bytes each escaping copies as they are, by value: printable ASCII
+ * but for '"' and '\\' (LOGFMT_PLAIN_QUOTED, the quoted fields and JSON),
+ * and of those all but the space (LOGFMT_PLAIN_ADDR, the address). Filled
+ * by logfmt_plain_init().
+ */
+#define LOGFMT_PLAIN_QUOTED 1
+#define LOGFMT_PLAIN_ADDR   2
+static unsigned char logfmt_plain[256];
+
+/* Fill logfmt_plain[] once. */
+static void
+logfmt_plain_init(void)
+{
+	static int done;
+	int b;
+
+	if (done)
+		return;
+	for (b = 0x20; b < 0x7f; b++)
+		if (b != '"' && b != '\\')
+			logfmt_plain[b] = LOGFMT_PLAIN_QUOTED |
+			    (b != ' ' ? LOGFMT_PLAIN_ADDR : 0);
+	done = 1;
+}
+
+/*
+ * Return how many bytes from the start of s[0..n) the escaping esc copies
+ * as they are.
+ */
+static size_t
+logfmt_plain_run(const unsigned char *s, size_t n, enum logfmt_esc esc)
+{
+	unsigned char mask;
+	size_t i;
+
+	mask = esc == LOGFMT_ESC_ADDR ? LOGFMT_PLAIN_ADDR : LOGFMT_PLAIN_QUOTED;
+	for (i = 0; i < n && (logfmt_plain[s[i]] & mask); i++)
+		;
+	return i;
+}
+
+/*
  * Escape the unit that starts s[0..n) into out[0..LOGFMT_UNIT_MAX) as
  * esc asks; return the output length and set *used to the input bytes it
  * stands for. A unit is one byte, or one UTF-8 sequence for JSON.
@@ -173,8 +215,7 @@ logfmt_unit(enum logfmt_esc esc, const unsigned char *s, size_t n, char *out,
 
 	*used = 1;
 	if (esc != LOGFMT_ESC_JSON) {
-		if (s[0] < 0x20 || s[0] >= 0x7f || s[0] == '"' ||
-		    s[0] == '\\' || (esc == LOGFMT_ESC_ADDR && s[0] == ' ')) {
+		if (logfmt_plain_run(s, 1, esc) == 0) {
 			out[0] = '\\';
 			out[1] = 'x';
 			out[2] = hex_upper[s[0] >> 4];
@@ -216,48 +257,6 @@ logfmt_unit(enum logfmt_esc esc, const unsigned char *s, size_t n, char *out,
 	}
 	memcpy(out, s, len);
 	return len;
-}
-
-/*
- * The bytes each escaping copies as they are, by value: printable ASCII
- * but for '"' and '\\' (LOGFMT_PLAIN_QUOTED, the quoted fields and JSON),
- * and of those all but the space (LOGFMT_PLAIN_ADDR, the address). Filled
- * by logfmt_plain_init().
- */
-#define LOGFMT_PLAIN_QUOTED 1
-#define LOGFMT_PLAIN_ADDR   2
-static unsigned char logfmt_plain[256];
-
-/* Fill logfmt_plain[] once. */
-static void
-logfmt_plain_init(void)
-{
-	static int done;
-	int b;
-
-	if (done)
-		return;
-	for (b = 0x20; b < 0x7f; b++)
-		if (b != '"' && b != '\\')
-			logfmt_plain[b] = LOGFMT_PLAIN_QUOTED |
-			    (b != ' ' ? LOGFMT_PLAIN_ADDR : 0);
-	done = 1;
-}
-
-/*
- * Return how many bytes from the start of s[0..n) the escaping esc copies
- * as they are.
- */
-static size_t
-logfmt_plain_run(const unsigned char *s, size_t n, enum logfmt_esc esc)
-{
-	unsigned char mask;
-	size_t i;
-
-	mask = esc == LOGFMT_ESC_ADDR ? LOGFMT_PLAIN_ADDR : LOGFMT_PLAIN_QUOTED;
-	for (i = 0; i < n && (logfmt_plain[s[i]] & mask); i++)
-		;
-	return i;
 }
 
 /*

@@ -142,13 +142,18 @@ reload_prepare(struct config *running, uint32_t nslots, int *logger_changed,
 		return NULL;
 	}
 
-	/* From here on nothing fails: move the sockets over. */
+	/* From here on nothing fails: move the sockets over, with the new
+	 * notsent_lowat for the connections they take from now on. */
 	for (i = 0; i < next->cf_nlisten; i++) {
 		if ((old = reload_find_listener(
 			 running, &next->cf_listen[i])) == NULL)
 			continue;
 		next->cf_listen[i].la_fd = old->la_fd;
 		old->la_fd = -1;
+		if (!next->cf_reuseport &&
+		    listen_tune(
+			next->cf_listen[i].la_fd, next->cf_notsent_lowat) == -1)
+			log_warn("%s: TCP options", next->cf_listen[i].la_name);
 	}
 	for (i = 0; i < running->cf_nlisten; i++) {
 		if (running->cf_listen[i].la_fd == -1)

@@ -364,10 +364,7 @@ worker_rlimit(const struct worker *w)
 
 /*
  * Choose the socket to accept on for each listener: the master's, shared
- * by all workers, or with reuseport = yes one of the worker's own. A
- * shared socket, kept across reloads, is tuned again (listen_tune()) so
- * that a reload's notsent_lowat applies; the workers of a new generation
- * set it for the old ones too.
+ * by all workers, or with reuseport = yes one of the worker's own.
  */
 static void
 worker_listen(struct worker *w)
@@ -376,17 +373,15 @@ worker_listen(struct worker *w)
 	int i;
 
 	for (i = 0; i < cf->cf_nlisten; i++) {
-		if (cf->cf_reuseport) {
-			w->w_lfd[i] = listen_reuseport(
-			    &cf->cf_listen[i], cf->cf_notsent_lowat);
-			if (w->w_lfd[i] == -1)
-				fatal("cannot listen on %s (reuseport)",
-				    cf->cf_listen[i].la_name);
+		if (!cf->cf_reuseport) {
+			w->w_lfd[i] = cf->cf_listen[i].la_fd;
 			continue;
 		}
-		w->w_lfd[i] = cf->cf_listen[i].la_fd;
-		if (listen_tune(w->w_lfd[i], cf->cf_notsent_lowat) == -1)
-			log_warn("%s: TCP options", cf->cf_listen[i].la_name);
+		w->w_lfd[i] =
+		    listen_reuseport(&cf->cf_listen[i], cf->cf_notsent_lowat);
+		if (w->w_lfd[i] == -1)
+			fatal("cannot listen on %s (reuseport)",
+			    cf->cf_listen[i].la_name);
 	}
 }
 

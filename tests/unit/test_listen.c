@@ -128,6 +128,7 @@ test_listen_bind_tunes_before_a_connection_completes(void **state)
 	fd = accept_one(la.la_fd, &sin, &client);
 	assert_int_not_equal(tcp_option(fd, TCP_NODELAY), 0);
 	assert_int_equal(tcp_option(fd, TCP_NOTSENT_LOWAT), 8192);
+	assert_int_equal(tcp_option(fd, TCP_QUICKACK), 0);
 	close(fd);
 	close(client);
 	listen_close(&la);

@@ -475,7 +475,7 @@ file_send(
 		    fe->fe_fields + sizeof(FCACHE_ACCEPT_RANGES) - 1);
 		return;
 	case 412:
-		http_error(c, 412, NULL);
+		http_response_error(c, 412, NULL);
 		return;
 	}
 
@@ -497,7 +497,7 @@ file_send(
 			snprintf(ranged, sizeof(ranged),
 			    "Content-Range: bytes */%lld\r\n",
 			    (long long)fe->fe_size);
-			http_error(c, 416, ranged);
+			http_response_error(c, 416, ranged);
 			return;
 		case RANGE_NONE:
 			first = 0;
@@ -515,12 +515,8 @@ file_send(
 			c->c_close_after = 1;
 			return;
 		}
-	} else {
-		fe->fe_refs++;
-		c->c_file = fe;
-		c->c_file_off = first;
-		c->c_file_left = length;
-	}
+	} else
+		conn_send_file(c, fe, first, length);
 	c->c_resp_bytes += (unsigned long long)length;
 }
 
@@ -533,16 +529,16 @@ file_redirect_slash(
 	char *headers;
 
 	if (path_encode(path, encoded, sizeof(encoded)) == -1) {
-		http_error(c, 414, NULL);
+		http_response_error(c, 414, NULL);
 		return;
 	}
 	if (asprintf(&headers, "Location: %s/%s%.*s\r\n", encoded,
 		req->hr_query != NULL ? "?" : "", (int)req->hr_query_len,
 		req->hr_query != NULL ? req->hr_query : "") == -1) {
-		http_error(c, 500, NULL);
+		http_response_error(c, 500, NULL);
 		return;
 	}
-	http_error(c, 301, headers);
+	http_response_error(c, 301, headers);
 	free(headers);
 }
 
@@ -653,13 +649,13 @@ file_serve(struct conn *c, struct http_request *req, const char *path)
 	size_t len;
 
 	if (!cf->cf_serve_dotfiles && path_has_dotfile(path)) {
-		http_error(c, 404, NULL);
+		http_response_error(c, 404, NULL);
 		return;
 	}
 	len = strlen(path);
 	if ((fe = fcache_get(path, len)) == NULL) {
 		if ((fe = fcache_new(path, len)) == NULL) {
-			http_error(c, 503, NULL);
+			http_response_error(c, 503, NULL);
 			return;
 		}
 		if (file_lookup(c, path, fe))
@@ -668,7 +664,7 @@ file_serve(struct conn *c, struct http_request *req, const char *path)
 	if (fe->fe_status == 301)
 		file_redirect_slash(c, req, path);
 	else if (fe->fe_status != 0)
-		http_error(c, fe->fe_status, NULL);
+		http_response_error(c, fe->fe_status, NULL);
 	else
 		file_send(c, req, fe);
 	fcache_release(fe);

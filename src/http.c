@@ -1,175 +1,496 @@
 /*
- * HTTP responses: dispatch a parsed request by method, write response
- * heads (with a Date header formatted at most once a second), and answer
- * errors with a small HTML page.
+ * HTTP/1.1 as a connection kind (struct conn_kind, see conn.c): reading
+ * request headers, answering each request (a file, the WebSocket
+ * handshake, an error), discarding request bodies, keep-alive,
+ * pipelining, and the request's access record.
+ *
+ * One request is handled at a time: the next pipelined request is parsed
+ * only once the previous response has been handed to the kernel, so
+ * responses go out in order and a request's end is well defined. Input
+ * beyond twice max_header_size stays in the kernel meanwhile.
+ *
+ * The timer (conn_timer_set()) bounds:
+ *   waiting for a request's first byte   keepalive_timeout (header_timeout
+ *                                        on a new connection)
+ *   reading a request header             header_timeout, for the whole
+ *                                        header, not reset by progress
+ *   discarding a body after a response   header_timeout, for the rest of
+ *                                        the body, not reset by progress
+ *   idle while the worker drains         HTTP_DRAIN_GRACE_MS, or
+ *                                        keepalive_timeout if shorter
  */
 
 #include <limits.h>
-#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
 #include "pfhttpd.h"
 
-/* Return the reason phrase of a status code. */
-const char *
-http_status_text(int status)
+#define HTTP_DRAIN_GRACE_MS 1000	/* an idle connection's last chance */
+#define HTTP_BODY_CHUNK	    (64 * 1024) /* chunked body bytes per step */
+
+static int http_run(struct conn *c);
+
+/* Tell whether the connection may stay open after answering req. */
+static int
+http_keepalive(const struct conn *c, const struct http_request *req)
 {
-	switch (status) {
-	case 101:
-		return "Switching Protocols";
-	case 200:
-		return "OK";
-	case 206:
-		return "Partial Content";
-	case 301:
-		return "Moved Permanently";
-	case 304:
-		return "Not Modified";
-	case 400:
-		return "Bad Request";
-	case 403:
-		return "Forbidden";
-	case 404:
-		return "Not Found";
-	case 405:
-		return "Method Not Allowed";
-	case 408:
-		return "Request Timeout";
-	case 412:
-		return "Precondition Failed";
-	case 414:
-		return "URI Too Long";
-	case 416:
-		return "Range Not Satisfiable";
-	case 426:
-		return "Upgrade Required";
-	case 431:
-		return "Request Header Fields Too Large";
-	case 500:
-		return "Internal Server Error";
-	case 501:
-		return "Not Implemented";
-	case 503:
-		return "Service Unavailable";
-	case 505:
-		return "HTTP Version Not Supported";
-	default:
-		return "Unknown";
-	}
+	const struct config *cf = c->c_worker->w_cf;
+
+	return req->hr_keepalive && !c->c_close_after &&
+	    !c->c_worker->w_draining && cf->cf_keepalive_timeout > 0 &&
+	    c->c_nrequests + 1 < cf->cf_max_keepalive_requests;
 }
-
-/* Return the current time as an HTTP date, formatted once a second. */
-static const char *
-http_date_now(void)
-{
-	static char date[HTTPDATE_LEN];
-	static time_t date_sec = -1;
-	time_t now = time(NULL);
-
-	if (now != date_sec) {
-		httpdate_format(now, date);
-		date_sec = now;
-	}
-	return date;
-}
-
-/* Append n bytes of s at p; return the byte after them. */
-static char *
-http_put(char *p, const char *s, size_t n)
-{
-	memcpy(p, s, n);
-	return p + n;
-}
-
-/* Append the decimal digits of v at p; return the byte after them. */
-static char *
-http_put_number(char *p, unsigned long long v)
-{
-	char digits[24];
-	size_t n = 0;
-
-	do
-		digits[sizeof(digits) - ++n] = (char)('0' + v % 10);
-	while ((v /= 10) > 0);
-	return http_put(p, digits + sizeof(digits) - n, n);
-}
-
-#define HTTP_PUT_LITERAL(p, s) http_put((p), (s), sizeof(s) - 1)
 
 /*
- * Queue a response head, built in one pass into the output buffer.
- * length < 0 omits Content-Length; headers holds extra fields, each ending
- * in CRLF, or is NULL. If memory runs out the connection closes instead.
+ * How long an idle connection of a draining worker may still send a
+ * request: HTTP_DRAIN_GRACE_MS, or keepalive_timeout if shorter once the
+ * connection has been kept alive.
  */
-void
-http_response_head(struct conn *c, int status, const char *type, off_t length,
-    const char *headers)
+static long long
+http_drain_grace(const struct conn *c)
 {
-	const char *reason = http_status_text(status);
-	size_t type_len = type != NULL ? strlen(type) : 0;
-	size_t headers_len = headers != NULL ? strlen(headers) : 0;
-	size_t max;
-	char *start, *p;
+	long long keepalive = c->c_worker->w_cf->cf_keepalive_timeout;
 
-	max = sizeof("HTTP/1.1 999 \r\nServer: " PFHTTPD_SERVER "\r\nDate: "
-		     "\r\nContent-Type: \r\nContent-Length: "
-		     "\r\nConnection: keep-alive\r\n\r\n") +
-	    strlen(reason) + HTTPDATE_LEN + type_len + 20 + headers_len;
-	c->c_status = status;
-	if ((start = p = buf_space(&c->c_out, max)) == NULL) {
-		log_warnx("%s: out of memory for a response", c->c_peer);
+	return c->c_nrequests > 0 && keepalive < HTTP_DRAIN_GRACE_MS
+	    ? keepalive
+	    : HTTP_DRAIN_GRACE_MS;
+}
+
+/* Wait for the next request on the connection (http_run() reads it). */
+static void
+http_next_request(struct conn *c)
+{
+	c->c_http_state = HTTP_READ_HEADER;
+	http_scan_init(&c->c_scan);
+	c->c_have_bytes = 0;
+	c->c_head = 0;
+	c->c_http10 = 0;
+	logrec_line_clear(&c->c_line);
+	c->c_referer[0] = '\0';
+	c->c_agent[0] = '\0';
+	conn_timer_set(c,
+	    c->c_worker->w_draining ? http_drain_grace(c)
+				    : c->c_worker->w_cf->cf_keepalive_timeout);
+}
+
+/*
+ * Tell whether the client may still send after this response: an error
+ * answered mid-request, or a body not yet discarded.
+ */
+static int
+http_peer_may_send(const struct conn *c)
+{
+	return c->c_status >= 400 || c->c_body != HTTP_BODY_NONE;
+}
+
+/* Mark that a response is queued: http_run() sends it. */
+static void
+http_responding(struct conn *c)
+{
+	c->c_http_state = HTTP_WRITE;
+	conn_timer_stop(c);
+}
+
+/* Answer with an error status and close after it. */
+static void
+http_reject(struct conn *c, int status)
+{
+	c->c_close_after = 1;
+	c->c_body = HTTP_BODY_NONE;
+	http_response_error(c, status, NULL);
+	http_responding(c);
+}
+
+/* Discard request body bytes: 1 when the body is done, 0 for more, -1. */
+static int
+http_discard_body(struct conn *c)
+{
+	size_t len, n;
+	ssize_t used;
+	int done = 0;
+
+	while ((len = buf_len(&c->c_in)) > 0) {
+		if (c->c_body == HTTP_BODY_LENGTH) {
+			n = len < c->c_body_left ? len : c->c_body_left;
+			buf_drain(&c->c_in, n);
+			c->c_body_left -= n;
+			done = c->c_body_left == 0;
+		} else {
+			n = len < HTTP_BODY_CHUNK ? len : HTTP_BODY_CHUNK;
+			used = http_chunked_consume(
+			    &c->c_chunked, buf_data(&c->c_in), n, &done);
+			if (used == -1)
+				return -1;
+			buf_drain(&c->c_in, (size_t)used);
+		}
+		if (done) {
+			c->c_body = HTTP_BODY_NONE;
+			return 1;
+		}
+	}
+	return c->c_body == HTTP_BODY_NONE ? 1 : 0;
+}
+
+/* Discard body bytes that arrive while the response waits. */
+static void
+http_discard_early_body(struct conn *c)
+{
+	if (c->c_body != HTTP_BODY_NONE && http_discard_body(c) == -1) {
+		/* The response is on its way; the framing is lost: close. */
 		c->c_close_after = 1;
-		c->c_resp_bytes = c->c_head_bytes = 0;
-		return;
+		c->c_body = HTTP_BODY_NONE;
 	}
-	p = HTTP_PUT_LITERAL(p, "HTTP/1.1 ");
-	p = http_put_number(p, (unsigned)status);
-	*p++ = ' ';
-	p = http_put(p, reason, strlen(reason));
-	p = HTTP_PUT_LITERAL(p, "\r\nServer: " PFHTTPD_SERVER "\r\nDate: ");
-	p = http_put(p, http_date_now(), HTTPDATE_LEN - 1);
-	p = HTTP_PUT_LITERAL(p, "\r\n");
-	if (type != NULL) {
-		p = HTTP_PUT_LITERAL(p, "Content-Type: ");
-		p = http_put(p, type, type_len);
-		p = HTTP_PUT_LITERAL(p, "\r\n");
-	}
-	if (length >= 0) {
-		p = HTTP_PUT_LITERAL(p, "Content-Length: ");
-		p = http_put_number(p, (unsigned long long)length);
-		p = HTTP_PUT_LITERAL(p, "\r\n");
-	}
-	p = http_put(p, headers != NULL ? headers : "", headers_len);
-	if (c->c_close_after)
-		p = HTTP_PUT_LITERAL(p, "Connection: close\r\n");
-	else if (c->c_http10)
-		p = HTTP_PUT_LITERAL(p, "Connection: keep-alive\r\n");
-	p = HTTP_PUT_LITERAL(p, "\r\n");
-	buf_commit(&c->c_out, (size_t)(p - start));
-	c->c_resp_bytes = (unsigned long long)(p - start);
-	c->c_head_bytes = c->c_resp_bytes;
 }
 
-/* Answer with an error status and a small HTML page. */
-void
-http_error(struct conn *c, int status, const char *headers)
+/* Tell whether buffered bytes already break the chunked body framing. */
+static int
+http_chunked_broken(const struct conn *c, const char *p, size_t len)
 {
-	char body[512];
-	int len;
+	struct http_chunked probe = c->c_chunked;
+	int done;
 
-	len = snprintf(body, sizeof(body),
-	    "<!DOCTYPE html>\n<html><head><title>%d %s</title></head>\n"
-	    "<body><h1>%d %s</h1><hr><p>" PFHTTPD_SERVER "</p></body></html>\n",
-	    status, http_status_text(status), status, http_status_text(status));
-	http_response_head(c, status, "text/html; charset=utf-8", len, headers);
-	if (!c->c_head && c->c_resp_bytes > 0) {
-		if (buf_add(&c->c_out, body, (size_t)len) == -1)
-			c->c_close_after = 1;
-		else
-			c->c_resp_bytes += (size_t)len;
+	return len > 0 && http_chunked_consume(&probe, p, len, &done) == -1;
+}
+
+/* Copy a request field into dst (size bytes) for the log, or "". */
+static void
+http_save_field(
+    char *dst, size_t size, const struct http_request *req, const char *name)
+{
+	const struct http_header *h;
+	size_t n = 0;
+
+	if ((h = http_header_find(req, name)) != NULL) {
+		n = h->hh_value_len < size - 1 ? h->hh_value_len : size - 1;
+		memcpy(dst, h->hh_value, n);
+	}
+	dst[n] = '\0';
+}
+
+/*
+ * Start timing the request when its first byte is here; a fresh
+ * connection's header_timeout runs since accept, unless a drain's grace
+ * window replaced it: decided now, not when a drain begins halfway
+ * through the header.
+ */
+static void
+http_first_byte(struct conn *c)
+{
+	if (c->c_have_bytes)
+		return;
+	c->c_have_bytes = 1;
+	clock_gettime(CLOCK_MONOTONIC, &c->c_req_start);
+	c->c_header_timer = c->c_nrequests > 0 || c->c_worker->w_draining;
+}
+
+/* Take in a parsed request: what its response and its body depend on. */
+static void
+http_take_request(struct conn *c, const struct http_request *req,
+    const char *rest, size_t rest_len)
+{
+	logrec_line_save(&c->c_line, req->hr_line, req->hr_line_len, req);
+	http_save_field(c->c_referer, sizeof(c->c_referer), req, "Referer");
+	http_save_field(c->c_agent, sizeof(c->c_agent), req, "User-Agent");
+	c->c_head = req->hr_method == HTTP_METHOD_HEAD;
+	c->c_http10 = req->hr_version_major == 1 && req->hr_version_minor == 0;
+	c->c_body = req->hr_body;
+	if (req->hr_body != HTTP_BODY_NONE && req->hr_expect_continue) {
+		/* The client may or may not send the body: do not guess. */
+		c->c_close_after = 1;
+		c->c_body = HTTP_BODY_NONE;
+	}
+	c->c_body_left = req->hr_content_length;
+	http_chunked_init(&c->c_chunked);
+	if (c->c_body == HTTP_BODY_CHUNKED &&
+	    http_chunked_broken(c, rest, rest_len))
+		c->c_close_after = 1; /* known before the head is queued */
+}
+
+/*
+ * Parse the request header in the input buffer, if complete, and queue
+ * the answer: 1 when a response is queued (HTTP_WRITE), 0 when the header
+ * is not all here yet.
+ */
+static int
+http_process(struct conn *c)
+{
+	const struct config *cf = c->c_worker->w_cf;
+	long long header_deadline;
+	struct http_request req;
+	size_t avail, n;
+	const char *p;
+	int status;
+
+	if ((avail = buf_len(&c->c_in)) == 0)
+		return 0;
+	http_first_byte(c);
+	if (avail > (size_t)cf->cf_max_header_size + 1)
+		avail = (size_t)cf->cf_max_header_size + 1;
+	p = buf_data(&c->c_in);
+	n = http_scan_header(&c->c_scan, p, avail);
+	if (n == 0 && avail <= (size_t)cf->cf_max_header_size) {
+		/* Wait for more, header_timeout from the first byte. A header
+		 * that arrives whole, the common case, sets no timer. */
+		header_deadline = c->c_req_start.tv_sec * 1000LL +
+		    c->c_req_start.tv_nsec / 1000000 + cf->cf_header_timeout;
+		if (c->c_header_timer)
+			conn_timer_until(c, header_deadline);
+		return 0;
+	}
+	if (n == 0 || n > (size_t)cf->cf_max_header_size) {
+		logrec_line_save(&c->c_line, p, avail, NULL);
+		http_reject(c, c->c_scan.hs_line_end != 0 ? 431 : 414);
+		return 1;
+	}
+	if ((status = http_parse_request(p, n, &req)) != 0) {
+		logrec_line_save(&c->c_line, p, n, NULL);
+		http_reject(c, status);
+		return 1;
+	}
+	http_take_request(c, &req, p + n, buf_len(&c->c_in) - n);
+	http_request_handle(c, &req);
+	http_responding(c);
+	buf_drain(&c->c_in, n);
+	http_discard_early_body(c);
+	return 1;
+}
+
+/* Count the finished request and hand its access record to the worker. */
+static void
+http_request_done(struct conn *c)
+{
+	struct logrec_access ac;
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	logrec_access_strings(
+	    &ac, c->c_peer, &c->c_line, c->c_referer, c->c_agent);
+	ac.ac_status = c->c_status;
+	ac.ac_bytes = c->c_resp_bytes - c->c_head_bytes;
+	ac.ac_duration_usec =
+	    (uint64_t)((now.tv_sec - c->c_req_start.tv_sec) * 1000000LL +
+		(now.tv_nsec - c->c_req_start.tv_nsec) / 1000);
+	worker_request_done(c->c_worker, &ac, c->c_resp_bytes);
+	c->c_nrequests++;
+}
+
+/*
+ * The response is all sent: log it and go on to what follows it, another
+ * kind (the WebSocket), a close, the rest of a body, or the next request.
+ * 1 if the connection is still HTTP, CONN_GONE if it closed, CONN_OK if it
+ * is of another kind now.
+ */
+static int
+http_sent(struct conn *c)
+{
+	http_request_done(c);
+	if (c->c_upgrade != NULL)
+		return conn_set_kind(c, c->c_upgrade);
+	if (c->c_close_after)
+		return conn_linger(c, http_peer_may_send(c));
+	if (c->c_body != HTTP_BODY_NONE) {
+		c->c_http_state = HTTP_READ_BODY;
+		conn_timer_set(c, c->c_worker->w_cf->cf_header_timeout);
+	} else
+		http_next_request(c);
+	return 1;
+}
+
+/*
+ * Send the queued response; once it is all out, go on past it. 1 if the
+ * connection is still HTTP and may go on, else CONN_OK (it waits for the
+ * socket, or is of another kind now) or CONN_GONE.
+ */
+static int
+http_send(struct conn *c)
+{
+	int rv;
+
+	/* The last response of a connection carries its FIN. */
+	c->c_out_last = c->c_close_after && c->c_upgrade == NULL;
+	if ((rv = conn_flush(c)) != CONN_FLUSHED)
+		return rv;
+	return http_sent(c);
+}
+
+/*
+ * Read the header of the next request. 1 if a response is queued, else
+ * CONN_OK (waiting for input) or CONN_GONE: a client that shut its side
+ * gets answers to what it sent, only.
+ */
+static int
+http_read_header(struct conn *c)
+{
+	if (http_process(c))
+		return 1;
+	if (c->c_eof) {
+		conn_close(c, "client closed");
+		return CONN_GONE;
+	}
+	conn_read_update(c);
+	return CONN_OK;
+}
+
+/*
+ * Discard the rest of a body after the response. 1 once it is done, else
+ * CONN_OK (waiting for input) or CONN_GONE.
+ */
+static int
+http_read_body(struct conn *c)
+{
+	int rv;
+
+	if ((rv = http_discard_body(c)) == -1)
+		/* The response may still be in flight. */
+		return conn_linger(c, 1);
+	if (rv == 0) {
+		/* The timer set in http_sent() runs on: a body that trickles
+		 * in must not hold the connection for ever. */
+		conn_read_update(c);
+		return CONN_OK;
+	}
+	http_next_request(c);
+	return 1;
+}
+
+/*
+ * Move the connection on as far as it goes without waiting: answer each
+ * complete request in the input, send each answer, and stop where input
+ * or the socket has to be waited for. Requests are answered one at a
+ * time, in order; the next is parsed only once the previous response is
+ * all in the kernel. CONN_GONE or CONN_OK.
+ */
+static int
+http_run(struct conn *c)
+{
+	int rv;
+
+	do {
+		switch (c->c_http_state) {
+		case HTTP_READ_HEADER:
+			rv = http_read_header(c);
+			break;
+		case HTTP_WRITE:
+			rv = http_send(c);
+			break;
+		case HTTP_READ_BODY:
+		default:
+			rv = http_read_body(c);
+			break;
+		}
+	} while (rv == 1);
+	return rv;
+}
+
+/* The connection starts speaking HTTP: wait for its first request. */
+static int
+http_start(struct conn *c)
+{
+	c->c_in_max = (size_t)c->c_worker->w_cf->cf_max_header_size * 2;
+	c->c_http_state = HTTP_READ_HEADER;
+	http_scan_init(&c->c_scan);
+	conn_timer_set(c, c->c_worker->w_cf->cf_header_timeout);
+	conn_read_update(c);
+	return CONN_OK;
+}
+
+/* Input arrived. */
+static int
+http_readable(struct conn *c)
+{
+	if (c->c_http_state != HTTP_WRITE)
+		return http_run(c);
+	/* A body arriving while the response waits is discarded; the next
+	 * request waits in the buffer. */
+	http_discard_early_body(c);
+	conn_read_update(c);
+	return CONN_OK;
+}
+
+/* The socket takes more of the response. */
+static int
+http_writable(struct conn *c)
+{
+	return http_run(c);
+}
+
+/* The timer ran out: header, keep-alive or body time. */
+static int
+http_timer(struct conn *c)
+{
+	switch (c->c_http_state) {
+	case HTTP_READ_HEADER:
+		if (!c->c_have_bytes) {
+			conn_close(c, "idle timeout");
+			return CONN_GONE;
+		}
+		http_reject(c, 408);
+		return http_run(c);
+	case HTTP_READ_BODY:
+		/* The response is sent but maybe not yet read: a lingering
+		 * close keeps a reset from destroying it. */
+		log_debug("%s: body timeout", c->c_peer);
+		return conn_linger(c, 1);
+	case HTTP_WRITE:
+	default:
+		return CONN_OK; /* send_timeout bounds writing */
 	}
 }
+
+/*
+ * The worker stops: every request not yet answered is answered with
+ * "Connection: close". A connection is never closed under a client that
+ * may be sending its next request, which would reset that request: one
+ * that is idle, or becomes idle after a keep-alive response already under
+ * way, gets a short grace window (http_drain_grace()) to send it.
+ */
+static int
+http_drain(struct conn *c)
+{
+	if (c->c_http_state == HTTP_READ_HEADER && !c->c_have_bytes)
+		conn_timer_set(c, http_drain_grace(c));
+	return CONN_OK;
+}
+
+/* The client's end of input arrived: finish what can be finished. */
+static int
+http_eof(struct conn *c)
+{
+	switch (c->c_http_state) {
+	case HTTP_WRITE:
+		/* A half-closed client still gets its answers. */
+		if (c->c_body == HTTP_BODY_NONE)
+			return CONN_OK;
+		break;
+	case HTTP_READ_HEADER:
+		/* Requests already buffered are answered, then it closes. */
+		return http_run(c);
+	case HTTP_READ_BODY:
+	default:
+		break;
+	}
+	conn_close(c, "client closed");
+	return CONN_GONE;
+}
+
+/* HTTP keeps its state in the connection itself: nothing to free. */
+static void
+http_free(struct conn *c)
+{
+	(void)c;
+}
+
+const struct conn_kind http_kind = {
+    .ck_name = "http",
+    .ck_start = http_start,
+    .ck_readable = http_readable,
+    .ck_writable = http_writable,
+    .ck_timer = http_timer,
+    .ck_drain = http_drain,
+    .ck_eof = http_eof,
+    .ck_free = http_free,
+};
 
 /*
  * Answer a parsed request. Its path is normalised once, here, for the
@@ -182,7 +503,7 @@ http_request_handle(struct conn *c, struct http_request *req)
 	char path[PATH_MAX];
 	int status;
 
-	if (!conn_keepalive(c, req))
+	if (!http_keepalive(c, req))
 		c->c_close_after = 1;
 	status =
 	    path_normalize(req->hr_path, req->hr_path_len, path, sizeof(path));
@@ -194,15 +515,15 @@ http_request_handle(struct conn *c, struct http_request *req)
 	case HTTP_METHOD_GET:
 	case HTTP_METHOD_HEAD:
 		if (status != 0)
-			http_error(c, status, NULL);
+			http_response_error(c, status, NULL);
 		else
 			file_serve(c, req, path);
 		break;
 	case HTTP_METHOD_UNKNOWN:
-		http_error(c, 501, NULL);
+		http_response_error(c, 501, NULL);
 		break;
 	default:
-		http_error(c, 405, "Allow: GET, HEAD\r\n");
+		http_response_error(c, 405, "Allow: GET, HEAD\r\n");
 		break;
 	}
 }

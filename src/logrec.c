@@ -44,29 +44,29 @@ static const struct logrec_field logrec_fields[LOGREC_NSTR] = {
 
 /* Encoder state: a caller buffer and how much of it is used. */
 struct logrec_wbuf {
-	unsigned char *w_buf;
-	size_t w_len; /* size of w_buf */
-	size_t w_pos; /* bytes written */
-	int w_full;   /* something did not fit */
+	unsigned char *wb_buf;
+	size_t wb_len; /* size of wb_buf */
+	size_t wb_pos; /* bytes written */
+	int wb_full;   /* something did not fit */
 };
 
 /* Decoder state: the input and how much of it is consumed. */
 struct logrec_rbuf {
-	const unsigned char *r_buf;
-	size_t r_len; /* size of r_buf */
-	size_t r_pos; /* bytes consumed */
+	const unsigned char *rb_buf;
+	size_t rb_len; /* size of rb_buf */
+	size_t rb_pos; /* bytes consumed */
 };
 
 /* Append the n bytes at p, or mark the buffer full if they do not fit. */
 static void
 logrec_put(struct logrec_wbuf *w, const void *p, size_t n)
 {
-	if (w->w_full || n > w->w_len - w->w_pos) {
-		w->w_full = 1;
+	if (w->wb_full || n > w->wb_len - w->wb_pos) {
+		w->wb_full = 1;
 		return;
 	}
-	memcpy(w->w_buf + w->w_pos, p, n);
-	w->w_pos += n;
+	memcpy(w->wb_buf + w->wb_pos, p, n);
+	w->wb_pos += n;
 }
 
 /* Append the string s, cut at its NUL or at max bytes, as a str field. */
@@ -84,10 +84,10 @@ logrec_put_str(struct logrec_wbuf *w, const char *s, size_t max)
 static int
 logrec_get(struct logrec_rbuf *r, void *p, size_t n)
 {
-	if (n > r->r_len - r->r_pos)
+	if (n > r->rb_len - r->rb_pos)
 		return -1;
-	memcpy(p, r->r_buf + r->r_pos, n);
-	r->r_pos += n;
+	memcpy(p, r->rb_buf + r->rb_pos, n);
+	r->rb_pos += n;
 	return 0;
 }
 
@@ -121,10 +121,10 @@ logrec_encode(const struct logrec *lr, void *buf, size_t len)
 	int32_t status;
 	int i;
 
-	w.w_buf = buf;
-	w.w_len = len;
-	w.w_pos = 0;
-	w.w_full = 0;
+	w.wb_buf = buf;
+	w.wb_len = len;
+	w.wb_pos = 0;
+	w.wb_full = 0;
 
 	if (lr->lr_type != LOGREC_ACCESS && lr->lr_type != LOGREC_ERROR)
 		return 0;
@@ -144,59 +144,185 @@ logrec_encode(const struct logrec *lr, void *buf, size_t len)
 			    (const char *)lr + logrec_fields[i].lf_off,
 			    logrec_fields[i].lf_max);
 	}
-	return w.w_full ? 0 : w.w_pos;
+	return w.wb_full ? 0 : w.wb_pos;
+}
+
+/* Set a string field to the NUL-terminated s. */
+static void
+logrec_str_set(struct logrec_str *str, const char *s)
+{
+	str->lstr_ptr = s;
+	str->lstr_len = strlen(s);
+}
+
+/* Set a string field to n bytes of s from off. */
+static void
+logrec_str_span(struct logrec_str *str, const char *s, size_t off, size_t n)
+{
+	str->lstr_ptr = s + off;
+	str->lstr_len = n;
+}
+
+/* Split the kept line at its first two spaces, as a request line. */
+static void
+logrec_line_split_spaces(struct logrec_line *rl)
+{
+	const char *sp1, *sp2;
+
+	if ((sp1 = strchr(rl->rl_text, ' ')) == NULL ||
+	    (sp2 = strchr(sp1 + 1, ' ')) == NULL) {
+		/* Not a request line: the whole of it is the target, so that
+		 * nothing is hidden. */
+		rl->rl_target_len = rl->rl_len;
+		return;
+	}
+	rl->rl_method_len = (uint16_t)(sp1 - rl->rl_text);
+	rl->rl_target_off = (uint16_t)(sp1 + 1 - rl->rl_text);
+	rl->rl_target_len = (uint16_t)(sp2 - sp1 - 1);
+	rl->rl_proto_off = (uint16_t)(sp2 + 1 - rl->rl_text);
+}
+
+/* Return n, or what is left of the kept line from off if that is less. */
+static uint16_t
+logrec_line_clamp(const struct logrec_line *rl, size_t off, size_t n)
+{
+	if (off >= rl->rl_len)
+		return 0;
+	return (uint16_t)(n < rl->rl_len - off ? n : rl->rl_len - off);
 }
 
 /*
- * Return the encoded length of the access record la (at most LOGREC_MAX):
+ * Keep the request line that starts at p (len bytes at most, up to its
+ * first CR, LF or NUL, cut to LOGREC_LINE_MAX) and where its method, target
+ * and protocol are: as the parser split it (req, whose hr_line is p), or,
+ * for a line the parser refused (req NULL), at its first two spaces.
+ */
+void
+logrec_line_save(struct logrec_line *rl, const char *p, size_t len,
+    const struct http_request *req)
+{
+	size_t n, off;
+
+	for (n = 0; n < len && p[n] != '\r' && p[n] != '\n' && p[n] != '\0';
+	     n++)
+		;
+	if (n > LOGREC_LINE_MAX)
+		n = LOGREC_LINE_MAX;
+	memcpy(rl->rl_text, p, n);
+	rl->rl_text[n] = '\0';
+	rl->rl_len = (uint16_t)n;
+	rl->rl_method_len = rl->rl_target_off = rl->rl_target_len = 0;
+	rl->rl_proto_off = rl->rl_len;
+	if (req == NULL) {
+		logrec_line_split_spaces(rl);
+		return;
+	}
+	rl->rl_method_len = logrec_line_clamp(rl, 0, req->hr_method_len);
+	off = (size_t)(req->hr_target - req->hr_line);
+	rl->rl_target_off = (uint16_t)(off < n ? off : n);
+	rl->rl_target_len = logrec_line_clamp(rl, off, req->hr_target_len);
+	off += req->hr_target_len + 1;
+	rl->rl_proto_off = (uint16_t)(off < n ? off : n);
+}
+
+/* Forget the kept line: an empty one (no request was read). */
+void
+logrec_line_clear(struct logrec_line *rl)
+{
+	rl->rl_text[0] = '\0';
+	rl->rl_len = rl->rl_method_len = rl->rl_target_off = 0;
+	rl->rl_target_len = 0;
+	rl->rl_proto_off = 0;
+}
+
+/*
+ * Point the string fields of an access record at where the worker has
+ * them: the client address, the kept request line's method, target and
+ * protocol, the Referer and the User-Agent (NUL-terminated, "" if none).
+ */
+void
+logrec_access_strings(struct logrec_access *ac, const char *addr,
+    const struct logrec_line *rl, const char *referer, const char *agent)
+{
+	logrec_str_set(&ac->ac_addr, addr);
+	logrec_str_span(&ac->ac_method, rl->rl_text, 0, rl->rl_method_len);
+	logrec_str_span(
+	    &ac->ac_target, rl->rl_text, rl->rl_target_off, rl->rl_target_len);
+	logrec_str_span(&ac->ac_protocol, rl->rl_text, rl->rl_proto_off,
+	    (size_t)(rl->rl_len - rl->rl_proto_off));
+	logrec_str_set(&ac->ac_referer, referer);
+	logrec_str_set(&ac->ac_agent, agent);
+}
+
+/* Fill fields[] with the string fields of ac, in the encoding's order. */
+static void
+logrec_access_fields(
+    const struct logrec_access *ac, const struct logrec_str *fields[])
+{
+	fields[0] = &ac->ac_addr;
+	fields[1] = &ac->ac_method;
+	fields[2] = &ac->ac_target;
+	fields[3] = &ac->ac_protocol;
+	fields[4] = &ac->ac_referer;
+	fields[5] = &ac->ac_agent;
+}
+
+/* Return the bytes of string field i of ac as encoded: cut to its bound. */
+static size_t
+logrec_access_len(const struct logrec_str *str, int i)
+{
+	return str->lstr_len < logrec_fields[i].lf_max
+	    ? str->lstr_len
+	    : logrec_fields[i].lf_max;
+}
+
+/*
+ * Return the encoded length of the access record ac (at most LOGREC_MAX):
  * the bytes logrec_encode_access() writes.
  */
 size_t
-logrec_access_size(const struct logrec_access *la)
+logrec_access_size(const struct logrec_access *ac)
 {
+	const struct logrec_str *fields[LOGREC_NSTR];
 	size_t n = 1 + 3 * sizeof(uint64_t) + sizeof(int32_t);
 	int i;
 
+	logrec_access_fields(ac, fields);
 	for (i = 0; i < LOGREC_NSTR; i++)
-		n += sizeof(uint16_t) +
-		    (la->la_len[i] < logrec_fields[i].lf_max
-			    ? la->la_len[i]
-			    : logrec_fields[i].lf_max);
+		n += sizeof(uint16_t) + logrec_access_len(fields[i], i);
 	return n;
 }
 
 /*
- * Encode the access record la into buf, which has room for
- * logrec_access_size(la) bytes: the same bytes logrec_encode() makes of
+ * Encode the access record ac into buf, which has room for
+ * logrec_access_size(ac) bytes: the same bytes logrec_encode() makes of
  * the same fields, read from where the caller has them (no copy first).
  * A string longer than its bound is cut to it.
  */
 void
-logrec_encode_access(const struct logrec_access *la, void *buf)
+logrec_encode_access(const struct logrec_access *ac, void *buf)
 {
+	const struct logrec_str *fields[LOGREC_NSTR];
 	struct logrec_wbuf w;
 	uint8_t type = LOGREC_ACCESS;
-	int32_t status = (int32_t)la->la_status;
+	int32_t status = (int32_t)ac->ac_status;
 	uint16_t n;
-	size_t len;
 	int i;
 
-	w.w_buf = buf;
-	w.w_len = logrec_access_size(la);
-	w.w_pos = 0;
-	w.w_full = 0;
+	w.wb_buf = buf;
+	w.wb_len = logrec_access_size(ac);
+	w.wb_pos = 0;
+	w.wb_full = 0;
 	logrec_put(&w, &type, sizeof(type));
-	logrec_put(&w, &la->la_time_usec, sizeof(la->la_time_usec));
-	logrec_put(&w, &la->la_duration_usec, sizeof(la->la_duration_usec));
-	logrec_put(&w, &la->la_bytes, sizeof(la->la_bytes));
+	logrec_put(&w, &ac->ac_time_usec, sizeof(ac->ac_time_usec));
+	logrec_put(&w, &ac->ac_duration_usec, sizeof(ac->ac_duration_usec));
+	logrec_put(&w, &ac->ac_bytes, sizeof(ac->ac_bytes));
 	logrec_put(&w, &status, sizeof(status));
+	logrec_access_fields(ac, fields);
 	for (i = 0; i < LOGREC_NSTR; i++) {
-		len = la->la_len[i] < logrec_fields[i].lf_max
-		    ? la->la_len[i]
-		    : logrec_fields[i].lf_max;
-		n = (uint16_t)len;
+		n = (uint16_t)logrec_access_len(fields[i], i);
 		logrec_put(&w, &n, sizeof(n));
-		logrec_put(&w, la->la_str[i], len);
+		logrec_put(&w, fields[i]->lstr_ptr, n);
 	}
 }
 
@@ -214,9 +340,9 @@ logrec_decode(const void *buf, size_t len, struct logrec *lr)
 	int32_t status;
 	int i;
 
-	r.r_buf = buf;
-	r.r_len = len;
-	r.r_pos = 0;
+	r.rb_buf = buf;
+	r.rb_len = len;
+	r.rb_pos = 0;
 	/* Each field, not the whole 2.7 KB struct: this runs once a line. */
 	lr->lr_duration_usec = 0;
 	lr->lr_bytes = 0;
@@ -248,5 +374,5 @@ logrec_decode(const void *buf, size_t len, struct logrec *lr)
 				logrec_fields[i].lf_max) == -1)
 				return -1;
 	}
-	return r.r_pos == r.r_len ? 0 : -1;
+	return r.rb_pos == r.rb_len ? 0 : -1;
 }

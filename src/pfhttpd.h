@@ -303,25 +303,51 @@ struct logrec {
 	char lr_message[LOGREC_MESSAGE_MAX + 1]; /* LOGREC_ERROR: one line */
 };
 
-#define LOGREC_NSTR 6 /* string fields of an access record */
+#define LOGREC_NSTR	6    /* string fields of an access record */
+#define LOGREC_LINE_MAX 1023 /* request line kept for the log, bytes */
 
 /*
- * An access record's fields where the worker has them, for
- * logrec_encode_access(): strings are pointers and lengths, in the order
- * addr, method, target, protocol, referer, agent; none holds a NUL.
+ * A request line kept for the access log: a copy, and where its method,
+ * target and protocol are in it. A line that is not a request line is
+ * all target.
  */
-struct logrec_access {
-	uint64_t la_time_usec;	   /* end of the request, unix microseconds */
-	uint64_t la_duration_usec; /* first request byte to last sent */
-	uint64_t la_bytes;	   /* response body bytes sent */
-	int la_status;		   /* response status */
-	const char *la_str[LOGREC_NSTR]; /* the string fields */
-	size_t la_len[LOGREC_NSTR];	 /* their lengths */
+struct logrec_line {
+	char rl_text[LOGREC_LINE_MAX + 1]; /* the line, NUL-terminated */
+	uint16_t rl_len;		   /* its length */
+	uint16_t rl_method_len;		   /* method: rl_text[0..this) */
+	uint16_t rl_target_off;		   /* target: from here, */
+	uint16_t rl_target_len;		   /* this long */
+	uint16_t rl_proto_off;		   /* protocol: from here to the end */
 };
 
+/* A string field of an access record, where the worker has it. */
+struct logrec_str {
+	const char *lstr_ptr; /* its bytes, no NUL among them */
+	size_t lstr_len;      /* how many; cut to the field's bound */
+};
+
+/* An access record's fields, for logrec_encode_access(). */
+struct logrec_access {
+	uint64_t ac_time_usec;	     /* end of the request, unix microseconds */
+	uint64_t ac_duration_usec;   /* first request byte to last sent */
+	uint64_t ac_bytes;	     /* response body bytes sent */
+	int ac_status;		     /* response status */
+	struct logrec_str ac_addr;   /* client address */
+	struct logrec_str ac_method; /* "" if no request line was read */
+	struct logrec_str ac_target; /* request target */
+	struct logrec_str ac_protocol; /* "HTTP/1.1" */
+	struct logrec_str ac_referer;  /* "" if absent */
+	struct logrec_str ac_agent;    /* "" if absent */
+};
+
+void logrec_line_save(struct logrec_line *rl, const char *p, size_t len,
+    const struct http_request *req);
+void logrec_line_clear(struct logrec_line *rl);
+void logrec_access_strings(struct logrec_access *ac, const char *addr,
+    const struct logrec_line *rl, const char *referer, const char *agent);
 size_t logrec_encode(const struct logrec *lr, void *buf, size_t len);
-size_t logrec_access_size(const struct logrec_access *la);
-void logrec_encode_access(const struct logrec_access *la, void *buf);
+size_t logrec_access_size(const struct logrec_access *ac);
+void logrec_encode_access(const struct logrec_access *ac, void *buf);
 int logrec_decode(const void *buf, size_t len, struct logrec *lr);
 
 /* logfmt.c */
@@ -510,61 +536,113 @@ struct worker {
 	struct shm_ring *w_ring; /* this worker's log ring */
 };
 
-/* What the worker knows of a request once its response is sent. */
-struct request_done {
-	const char *rd_peer;		  /* client address */
-	const char *rd_line;		  /* request line, "" if none */
-	const char *rd_referer;		  /* Referer, "" if none */
-	const char *rd_agent;		  /* User-Agent, "" if none */
-	int rd_status;			  /* response status */
-	unsigned long long rd_bytes;	  /* response bytes, head included */
-	unsigned long long rd_body_bytes; /* of which body */
-	unsigned long long rd_usec;	  /* first request byte to last sent */
-};
-
 void worker_main(struct event_base *base, struct config *cf, int id,
     struct shm_header *sh, uint32_t slot) NORETURN;
 void worker_conn_closed(struct worker *w);
-void worker_request_done(struct worker *w, const struct request_done *rd);
+void worker_request_done(
+    struct worker *w, struct logrec_access *ac, uint64_t resp_bytes);
 
 /* conn.c */
-#define CONN_LINE_MAX 1024 /* request line kept for the log */
 
-enum conn_state {
-	CONN_READ_HEADER, /* waiting for or reading a request header */
-	CONN_WRITE,	  /* a response is queued; waiting for it to drain */
-	CONN_READ_BODY,	  /* response sent; discarding the rest of a body */
-	CONN_LINGER,	  /* write side shut; discarding input, then close */
-	CONN_WEBSOCKET,	  /* upgraded: frames, see ws.c */
+/*
+ * What the connection functions and the kinds' handlers return. The
+ * contract: a caller that gets CONN_GONE returns at once and touches the
+ * connection no more, it is freed; with any other value the connection is
+ * still open, though maybe of another kind (see conn_set_kind()).
+ */
+#define CONN_GONE (-1) /* closed and freed */
+#define CONN_OK	  0    /* still open */
+#define CONN_PENDING                                                           \
+	0	       /* conn_flush(): output waits for the socket;           \
+			* the kind's ck_writable runs when it takes more */
+#define CONN_FLUSHED 1 /* conn_flush(): all output is in the kernel */
+
+struct conn;
+
+/*
+ * A connection kind: what the bytes of a connection mean (HTTP, the
+ * WebSocket echo, a lingering close). conn.c owns the socket, the buffers,
+ * the events, the timer and the one destructor, and calls these without
+ * knowing the kind; a kind sends what it queued with conn_flush(). Every
+ * handler returns CONN_GONE or CONN_OK.
+ */
+struct conn_kind {
+	const char *ck_name;		    /* for debug messages */
+	int (*ck_start)(struct conn *c);    /* the connection became this
+					     * kind: set up, take the input
+					     * already buffered */
+	int (*ck_readable)(struct conn *c); /* bytes were added to c_in */
+	int (*ck_writable)(struct conn *c); /* output waited, and the socket
+					     * takes more: conn_flush() */
+	int (*ck_timer)(struct conn *c);    /* the conn_timer_set() deadline */
+	int (*ck_drain)(struct conn *c);    /* the worker stops gracefully */
+	int (*ck_eof)(struct conn *c);	    /* the client shut its write side;
+					     * reading stopped, c_in may hold
+					     * bytes not yet handled */
+	void (*ck_free)(struct conn *c);    /* the kind ends: free its state
+					     * (a switch, or conn_close()) */
+};
+
+/*
+ * How the bytes of a connection move. Every byte a connection reads or
+ * writes goes through one of these, so that TLS sits under every kind in
+ * one place. Each returns what the system call would, -1 with errno
+ * (EAGAIN: wait for the socket).
+ */
+struct conn_io {
+	ssize_t (*ci_read)(struct conn *c, void *buf, size_t len);
+	ssize_t (*ci_send)(/* more: further output follows soon */
+	    struct conn *c, const void *buf, size_t len, int more);
+	ssize_t (*ci_sendfile)(/* from fd at *off, which it advances */
+	    struct conn *c, int fd, off_t *off, size_t len);
+	int (*ci_shutdown)(struct conn *c); /* no more output: send a FIN */
+};
+
+/* Where an HTTP connection's request cycle stands (c_http_state). */
+enum http_state {
+	HTTP_READ_HEADER, /* waiting for or reading a request header */
+	HTTP_WRITE,	  /* a response is queued; waiting for it to drain */
+	HTTP_READ_BODY,	  /* response sent; discarding the rest of a body */
 };
 
 struct ws;
 
-/* A client connection. Freed only by conn_close(). */
+/*
+ * A client connection. Freed only by conn_close(). The first part is the
+ * connection's own (conn.c); the fields after it belong to the kinds,
+ * and conn.c never reads them.
+ */
 struct conn {
 	TAILQ_ENTRY(conn) c_entry;	/* in w_conns */
 	struct worker *c_worker;	/* owner */
 	int c_fd;			/* the socket */
+	const struct conn_io *c_io;	/* how its bytes move */
+	const struct conn_kind *c_kind; /* what they mean */
 	struct event *c_rev;		/* readable: added while c_reading */
 	struct event *c_wev;		/* writable: added while c_writing */
-	struct event *c_timer;		/* header, keep-alive, body, linger */
+	struct event *c_timer;		/* the kind's deadline */
 	long long c_deadline;		/* c_timer is due, monotonic ms; 0 no */
 	long long c_timer_due;		/* c_timer is armed for; 0: not armed */
 	int c_reading;			/* c_rev is added */
 	int c_writing;			/* c_wev is added: output waits */
-	int c_paused;			/* no reading: WebSocket backlog */
+	int c_paused;			/* the kind does not want input now */
+	int c_eof;			/* the client shut its write side */
+	int c_out_last;			/* the queued output is the last: send
+					 * it corked, so the FIN joins it */
+	size_t c_in_max;		/* input buffered at most, bytes */
 	struct buf c_in;		/* input read, not yet handled */
 	struct buf c_out;		/* output queued, not yet sent */
 	struct fcache_entry *c_file;	/* body sent from its fd after c_out */
 	off_t c_file_off;		/* next byte of c_file to send */
 	off_t c_file_left;		/* bytes of c_file still to send */
-	enum conn_state c_state;	/* where the request cycle stands */
 	char c_peer[64];		/* client address as text */
+
+	/* HTTP (http.c, http_response.c, file.c) */
+	enum http_state c_http_state;	/* where the request cycle stands */
 	struct http_scan c_scan;	/* progress through the header */
 	int c_have_bytes;		/* bytes of the next request arrived */
 	int c_header_timer;		/* header_timeout from the first byte */
 	int c_close_after;		/* close once the response is sent */
-	int c_eof;			/* the client shut its write side */
 	int c_head;			/* HEAD: the response has no body */
 	int c_http10;			/* HTTP/1.0 request: say keep-alive */
 	long long c_nrequests;		/* requests answered so far */
@@ -575,42 +653,51 @@ struct conn {
 	int c_status;			/* status of the queued response */
 	unsigned long long c_resp_bytes; /* size of the queued response */
 	unsigned long long c_head_bytes; /* of which the head */
-	char c_line[CONN_LINE_MAX];	 /* request line, for the log */
+	struct logrec_line c_line;	 /* request line, for the log */
 	char c_referer[LOGREC_REFERER_MAX + 1]; /* for the log, "" if none */
 	char c_agent[LOGREC_AGENT_MAX + 1];	/* for the log, "" if none */
-	int c_upgrade;	 /* the queued response is a 101: switch after it */
-	struct ws *c_ws; /* set from CONN_WEBSOCKET on (linger included) */
+	const struct conn_kind *c_upgrade;	/* the kind to switch to once
+						 * the queued 101 is sent */
+
+	/* WebSocket echo (ws.c) */
+	struct ws *c_ws; /* its state, from the switch on */
 };
 
-void conn_accept(
-    struct worker *w, int fd, const struct sockaddr *sa, socklen_t salen);
+void conn_accept(struct worker *w, int fd, const struct sockaddr *sa,
+    const struct conn_kind *kind);
+int conn_set_kind(struct conn *c, const struct conn_kind *kind);
 void conn_close(struct conn *c, const char *reason);
-void conn_drain(struct conn *c);
-int conn_keepalive(const struct conn *c, const struct http_request *req);
+int conn_drain(struct conn *c);
+int conn_flush(struct conn *c);
+void conn_send_file(
+    struct conn *c, struct fcache_entry *fe, off_t off, off_t len);
+int conn_output_queued(const struct conn *c);
 int conn_linger(struct conn *c, int peer_may_send);
 void conn_read_update(struct conn *c);
-int conn_ws_send(struct conn *c);
 void conn_timer_set(struct conn *c, long long ms);
+void conn_timer_until(struct conn *c, long long deadline);
 void conn_timer_stop(struct conn *c);
+long long conn_now_ms(void);
+
+/* io.c */
+extern const struct conn_io io_plain;
 
 /* http.c */
-const char *http_status_text(int status);
+extern const struct conn_kind http_kind;
+
 void http_request_handle(struct conn *c, struct http_request *req);
-void http_error(struct conn *c, int status, const char *headers);
+
+/* http_response.c */
 void http_response_head(struct conn *c, int status, const char *type,
     off_t length, const char *headers);
+void http_response_error(struct conn *c, int status, const char *headers);
 
 /* ws.c */
 #define WS_READ_MAX (256 * 1024) /* input buffered before it is handled */
 
+extern const struct conn_kind ws_kind;
+
 void ws_handshake(struct conn *c, const struct http_request *req);
-int ws_start(struct conn *c);
-void ws_readable(struct conn *c);
-int ws_written(struct conn *c);
-void ws_timer(struct conn *c);
-void ws_drain(struct conn *c);
-void ws_eof(struct conn *c);
-void ws_free(struct conn *c);
 
 /* file.c */
 int file_root_open(const char *root);

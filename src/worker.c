@@ -127,7 +127,7 @@ worker_accept_cb(evutil_socket_t lfd, short what, void *arg)
 				return;
 			}
 		}
-		conn_accept(w, fd, (struct sockaddr *)&ss, len);
+		conn_accept(w, fd, (struct sockaddr *)&ss, &http_kind);
 		if (w->w_nconns >= w->w_cf->cf_max_connections)
 			worker_accept_pause(w);
 	}
@@ -160,73 +160,34 @@ worker_latency_bucket(unsigned long long usec)
 }
 
 /*
- * Point the request fields of an access record into the request line:
- * method, target and protocol, or the whole line as the target when it is
- * not a request line (an error before one was read), so that nothing is
- * hidden.
- */
-static void
-worker_split_line(struct logrec_access *la, const char *line)
-{
-	const char *sp1, *sp2;
-	int i;
-
-	for (i = 1; i <= 3; i++) {
-		la->la_str[i] = "";
-		la->la_len[i] = 0;
-	}
-	if ((sp1 = strchr(line, ' ')) == NULL ||
-	    (sp2 = strchr(sp1 + 1, ' ')) == NULL) {
-		la->la_str[2] = line;
-		la->la_len[2] = strlen(line);
-		return;
-	}
-	la->la_str[1] = line;
-	la->la_len[1] = (size_t)(sp1 - line);
-	la->la_str[2] = sp1 + 1;
-	la->la_len[2] = (size_t)(sp2 - sp1 - 1);
-	la->la_str[3] = sp2 + 1;
-	la->la_len[3] = strlen(sp2 + 1);
-}
-
-/*
  * The one place that sees every finished request: count it in the slot
  * and hand its access record to the logger, encoded straight into the
- * ring from the connection's fields (one copy). The worker never blocks
- * here: a full ring drops the record and counts the drop.
+ * ring (one copy). The worker never blocks here: a full ring drops the
+ * record and counts the drop.
  */
 void
-worker_request_done(struct worker *w, const struct request_done *rd)
+worker_request_done(
+    struct worker *w, struct logrec_access *ac, uint64_t resp_bytes)
 {
 	struct shm_counters *sc = &w->w_slot->ss_c;
-	struct logrec_access la;
 	struct logring_slot ls;
 	struct timespec now;
 
 	shm_count(&sc->sc_requests, 1);
-	shm_count(&sc->sc_bytes_out, rd->rd_bytes);
-	if (rd->rd_status >= 0 && rd->rd_status < SHM_STATUS_MAX)
-		shm_count(&sc->sc_responses[rd->rd_status], 1);
-	shm_count(&sc->sc_latency[worker_latency_bucket(rd->rd_usec)], 1);
+	shm_count(&sc->sc_bytes_out, resp_bytes);
+	if (ac->ac_status >= 0 && ac->ac_status < SHM_STATUS_MAX)
+		shm_count(&sc->sc_responses[ac->ac_status], 1);
+	shm_count(
+	    &sc->sc_latency[worker_latency_bucket(ac->ac_duration_usec)], 1);
 
 	if (w->w_cf->cf_access_log == NULL)
 		return; /* no access log: no records, no ring cost */
 	clock_gettime(CLOCK_REALTIME, &now);
-	la.la_time_usec =
+	ac->ac_time_usec =
 	    (uint64_t)now.tv_sec * 1000000 + (uint64_t)now.tv_nsec / 1000;
-	la.la_duration_usec = rd->rd_usec;
-	la.la_bytes = rd->rd_body_bytes;
-	la.la_status = rd->rd_status;
-	la.la_str[0] = rd->rd_peer;
-	la.la_len[0] = strlen(rd->rd_peer);
-	worker_split_line(&la, rd->rd_line);
-	la.la_str[4] = rd->rd_referer;
-	la.la_len[4] = strlen(rd->rd_referer);
-	la.la_str[5] = rd->rd_agent;
-	la.la_len[5] = strlen(rd->rd_agent);
-	if (logring_reserve(w->w_ring, shm_ring_size(), logrec_access_size(&la),
-		&ls) == 0) {
-		logrec_encode_access(&la, ls.ls_payload);
+	if (logring_reserve(
+		w->w_ring, shm_ring_size(), logrec_access_size(ac), &ls) == 0) {
+		logrec_encode_access(ac, ls.ls_payload);
 		logring_commit(w->w_ring, &ls);
 		shm_count(&sc->sc_log_written, 1);
 		shm_logger_wake(w->w_sh);

@@ -23,8 +23,6 @@
  * input the server sends a ping; after as long again it closes with 1001.
  */
 
-#include <sys/ioctl.h>
-
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -327,12 +325,31 @@ ws_idle_arm(struct conn *c, long long ms)
 	conn_timer_set(c, ms);
 }
 
+static int ws_written(struct conn *c);
+
+/*
+ * Send what is queued, and react to output that drained: read again once
+ * it is down to the low-water mark, close once a close frame is out.
+ * CONN_GONE or CONN_OK.
+ */
+static int
+ws_send_out(struct conn *c)
+{
+	int rv;
+
+	for (;;) {
+		if (conn_flush(c) == CONN_GONE)
+			return CONN_GONE;
+		if ((rv = ws_written(c)) != 1)
+			return rv;
+	}
+}
+
 /*
  * The 101 response is sent: the connection speaks WebSocket from now on.
- * Frames the client sent right behind its handshake are handled now (the
- * caller sends the answers). -1 if the connection had to close.
+ * Frames the client sent right behind its handshake are handled now.
  */
-int
+static int
 ws_start(struct conn *c)
 {
 	struct ws *ws;
@@ -342,45 +359,45 @@ ws_start(struct conn *c)
 		log_warn("websocket");
 		free(ws);
 		conn_close(c, "out of memory");
-		return -1;
+		return CONN_GONE;
 	}
 	c->c_ws = ws;
-	c->c_state = CONN_WEBSOCKET;
+	c->c_in_max = WS_READ_MAX;
 	shm_count(&ws_counters(c)->sc_ws_upgrades, 1);
 	shm_count(&ws_counters(c)->sc_ws_open, 1);
 	clock_gettime(CLOCK_MONOTONIC_COARSE, &ws->ws_last_input);
-	conn_read_update(c); /* the input limit is now WS_READ_MAX */
+	conn_read_update(c);
 	ws_idle_arm(c, c->c_worker->w_cf->cf_ws_idle_timeout);
 	if (c->c_worker->w_draining)
 		ws_close(c, WS_CLOSE_GOING_AWAY, "server shutting down");
 	else
 		ws_process(c);
-	return 0;
+	return ws_send_out(c);
 }
 
 /* Input arrived on a WebSocket connection. */
-void
+static int
 ws_readable(struct conn *c)
 {
 	/* Any byte shows the client is alive, even within a long frame. */
 	c->c_ws->ws_pinged = 0;
 	clock_gettime(CLOCK_MONOTONIC_COARSE, &c->c_ws->ws_last_input);
-	if (c->c_ws->ws_close_sent) {
+	if (c->c_ws->ws_close_sent)
 		/* Nothing more is answered; keep the kernel buffer empty. */
 		buf_drain(&c->c_in, buf_len(&c->c_in));
-		return;
-	}
-	ws_process(c);
+	else
+		ws_process(c);
+	return ws_send_out(c);
 }
 
 /*
  * Output was sent: once it is down to the low-water mark, read again if
  * reading was paused; once a close frame (or the client's end of input)
  * ends the connection and the output is empty, close. 1 when frames were
- * handled (there may be more to send), -1 if the connection closed, else
- * 0.
+ * handled (there may be more to send), else CONN_GONE or CONN_OK (the
+ * connection may be lingering now: no longer a WebSocket).
  */
-int
+static int
 ws_written(struct conn *c)
 {
 	struct ws *ws = c->c_ws;
@@ -400,13 +417,12 @@ ws_written(struct conn *c)
 }
 
 /* Idle timer: ping a silent client, then close if it stays silent. */
-void
-ws_timer(struct conn *c)
+static void
+ws_idle(struct conn *c)
 {
 	struct ws *ws = c->c_ws;
 	long long idle = c->c_worker->w_cf->cf_ws_idle_timeout, quiet;
 	struct timespec now;
-	int unsent;
 
 	if (ws->ws_close_sent)
 		return;
@@ -415,8 +431,7 @@ ws_timer(struct conn *c)
 	 * reading, or stops reading and send_timeout deals with it; either
 	 * way it is not idle, and while throttled it is we who do not read.
 	 */
-	if (buf_len(&c->c_out) > 0 ||
-	    (ioctl(c->c_fd, TIOCOUTQ, &unsent) == 0 && unsent > 0)) {
+	if (conn_output_queued(c)) {
 		ws_idle_arm(c, idle);
 		return;
 	}
@@ -438,30 +453,40 @@ ws_timer(struct conn *c)
 	ws_close(c, WS_CLOSE_GOING_AWAY, "idle timeout");
 }
 
+/* The idle timer ran out. */
+static int
+ws_timer(struct conn *c)
+{
+	ws_idle(c);
+	return ws_send_out(c);
+}
+
 /*
  * The client shut its side of the connection: send what is queued (a
  * frame is never cut short), then close.
  */
-void
+static int
 ws_eof(struct conn *c)
 {
 	if (buf_len(&c->c_out) == 0) {
 		conn_close(c, "client closed");
-		return;
+		return CONN_GONE;
 	}
 	/* Reading stopped with the end of input; ws_written() closes. */
 	conn_timer_stop(c);
+	return CONN_OK;
 }
 
 /* The worker stops: tell the client it is going away (1001). */
-void
+static int
 ws_drain(struct conn *c)
 {
 	ws_close(c, WS_CLOSE_GOING_AWAY, "server shutting down");
+	return ws_send_out(c);
 }
 
 /* Free a connection's WebSocket state and count how it closed. */
-void
+static void
 ws_free(struct conn *c)
 {
 	struct shm_counters *sc = ws_counters(c);
@@ -479,9 +504,20 @@ ws_free(struct conn *c)
 	c->c_ws = NULL;
 }
 
+const struct conn_kind ws_kind = {
+    .ck_name = "websocket",
+    .ck_start = ws_start,
+    .ck_readable = ws_readable,
+    .ck_writable = ws_send_out,
+    .ck_timer = ws_timer,
+    .ck_drain = ws_drain,
+    .ck_eof = ws_eof,
+    .ck_free = ws_free,
+};
+
 /*
- * Answer a request for the echo endpoint: 101 and the switch once it is
- * sent (conn.c calls ws_start()), or why not: 426 for a request that is
+ * Answer a request for the echo endpoint: 101 and the switch to ws_kind
+ * once it is sent (http.c makes it), or why not: 426 for a request that is
  * not an upgrade or asks for another version, 400 for a bad handshake,
  * 403 for an origin not allowed, 503 while the worker stops.
  */
@@ -493,7 +529,7 @@ ws_handshake(struct conn *c, const struct http_request *req)
 	int status;
 
 	if (http_header_find(req, "Upgrade") == NULL) {
-		http_error(c, 426,
+		http_response_error(c, 426,
 		    "Upgrade: websocket\r\nConnection: Upgrade\r\n"
 		    "Sec-WebSocket-Version: 13\r\n");
 		return;
@@ -501,17 +537,17 @@ ws_handshake(struct conn *c, const struct http_request *req)
 	status = wsproto_handshake(req, cf->cf_ws_origins, accept);
 	if (status == 426) {
 		/* RFC 9110, 15.5.22: a 426 names the protocol to upgrade to. */
-		http_error(c, 426,
+		http_response_error(c, 426,
 		    "Upgrade: websocket\r\nConnection: Upgrade\r\n"
 		    "Sec-WebSocket-Version: 13\r\n");
 		return;
 	}
 	if (status != 0) {
-		http_error(c, status, NULL);
+		http_response_error(c, status, NULL);
 		return;
 	}
 	if (c->c_worker->w_draining) {
-		http_error(c, 503, NULL);
+		http_response_error(c, 503, NULL);
 		return;
 	}
 	snprintf(headers, sizeof(headers),
@@ -519,6 +555,6 @@ ws_handshake(struct conn *c, const struct http_request *req)
 	    "Sec-WebSocket-Accept: %s\r\n",
 	    accept);
 	c->c_close_after = 0;
-	c->c_upgrade = 1;
+	c->c_upgrade = &ws_kind;
 	http_response_head(c, 101, NULL, -1, headers);
 }

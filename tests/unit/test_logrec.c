@@ -188,7 +188,9 @@ static void
 test_encode_access_matches_encode(void **state)
 {
 	unsigned char want[LOGREC_MAX], got[LOGREC_MAX + 1];
-	struct logrec_access la;
+	struct logrec_access ac;
+	struct logrec_str *fields[] = {&ac.ac_addr, &ac.ac_method,
+	    &ac.ac_target, &ac.ac_protocol, &ac.ac_referer, &ac.ac_agent};
 	struct logrec lr;
 	size_t n, i, round;
 
@@ -203,18 +205,19 @@ test_encode_access_matches_encode(void **state)
 			}
 		n = logrec_encode(&lr, want, sizeof(want));
 		assert_true(n > 0);
-		la.la_time_usec = lr.lr_time_usec;
-		la.la_duration_usec = lr.lr_duration_usec;
-		la.la_bytes = lr.lr_bytes;
-		la.la_status = lr.lr_status;
+		ac.ac_time_usec = lr.lr_time_usec;
+		ac.ac_duration_usec = lr.lr_duration_usec;
+		ac.ac_bytes = lr.lr_bytes;
+		ac.ac_status = lr.lr_status;
 		for (i = 0; i < T_NFIELDS; i++) {
-			la.la_str[i] = t_field(&lr, i);
-			la.la_len[i] = round == 1 ? t_fields[i].tf_max + 1
-						  : strlen(t_field(&lr, i));
+			fields[i]->lstr_ptr = t_field(&lr, i);
+			fields[i]->lstr_len = round == 1
+			    ? t_fields[i].tf_max + 1
+			    : strlen(t_field(&lr, i));
 		}
-		assert_int_equal(logrec_access_size(&la), n);
+		assert_int_equal(logrec_access_size(&ac), n);
 		memset(got, 0xee, sizeof(got));
-		logrec_encode_access(&la, got);
+		logrec_encode_access(&ac, got);
 		assert_memory_equal(got, want, n);
 		assert_int_equal(got[n], 0xee); /* nothing written past it */
 	}
@@ -617,12 +620,144 @@ test_decode_survives_corrupted_records(void **state)
 }
 
 /* Run every logrec.c test. */
+/* Assert that the access strings of rl are method, target and protocol. */
+static void
+t_assert_line(const struct logrec_line *rl, const char *method,
+    const char *target, const char *protocol)
+{
+	struct logrec_access ac;
+
+	logrec_access_strings(&ac, "192.0.2.1", rl, "", "");
+	assert_int_equal(ac.ac_method.lstr_len, strlen(method));
+	assert_memory_equal(ac.ac_method.lstr_ptr, method, strlen(method));
+	assert_int_equal(ac.ac_target.lstr_len, strlen(target));
+	assert_memory_equal(ac.ac_target.lstr_ptr, target, strlen(target));
+	assert_int_equal(ac.ac_protocol.lstr_len, strlen(protocol));
+	assert_memory_equal(
+	    ac.ac_protocol.lstr_ptr, protocol, strlen(protocol));
+}
+
+/* A parsed request line is kept as the parser split it. */
+static void
+test_line_parsed_keeps_the_parsers_split(void **state)
+{
+	static const char head[] = "\r\nGET /a?b=c HTTP/1.1\r\nHost: x\r\n\r\n";
+	struct http_request req;
+	struct logrec_line rl;
+
+	(void)state;
+	assert_int_equal(http_parse_request(head, sizeof(head) - 1, &req), 0);
+	logrec_line_save(&rl, req.hr_line, req.hr_line_len, &req);
+	assert_string_equal(rl.rl_text, "GET /a?b=c HTTP/1.1");
+	t_assert_line(&rl, "GET", "/a?b=c", "HTTP/1.1");
+}
+
+/* A line the parser refused is split at its first two spaces. */
+static void
+test_line_refused_is_split_at_spaces(void **state)
+{
+	static const char line[] = "GET /x HTTP/2.0\r\nHost: x\r\n";
+	struct logrec_line rl;
+
+	(void)state;
+	logrec_line_save(&rl, line, sizeof(line) - 1, NULL);
+	assert_string_equal(rl.rl_text, "GET /x HTTP/2.0");
+	t_assert_line(&rl, "GET", "/x", "HTTP/2.0");
+}
+
+/* A line is kept up to a NUL byte: a record holds no NUL. */
+static void
+test_line_ends_at_a_nul_byte(void **state)
+{
+	static const char line[] = "GET /a\0b HTTP/1.1\r\n";
+	struct logrec_line rl;
+
+	(void)state;
+	logrec_line_save(&rl, line, sizeof(line) - 1, NULL);
+	assert_int_equal(rl.rl_len, 6);
+	t_assert_line(&rl, "", "GET /a", "");
+}
+
+/* A line without two spaces is all target, so that nothing is hidden. */
+static void
+test_line_without_two_spaces_is_all_target(void **state)
+{
+	static const char line[] = "GARBAGE/x\n";
+	struct logrec_line rl;
+
+	(void)state;
+	logrec_line_save(&rl, line, sizeof(line) - 1, NULL);
+	t_assert_line(&rl, "", "GARBAGE/x", "");
+}
+
+/* A request line longer than the bound is cut, its parts with it. */
+static void
+test_line_over_bound_is_cut_with_its_parts(void **state)
+{
+	char head[LOGREC_LINE_MAX + 64], target[LOGREC_LINE_MAX];
+	struct http_request req;
+	struct logrec_line rl;
+	size_t n;
+
+	(void)state;
+	memset(target, 'a', sizeof(target));
+	target[0] = '/';
+	target[sizeof(target) - 1] = '\0';
+	n = (size_t)snprintf(
+	    head, sizeof(head), "GET %s HTTP/1.1\r\nHost: x\r\n\r\n", target);
+	assert_int_equal(http_parse_request(head, n, &req), 0);
+	logrec_line_save(&rl, req.hr_line, req.hr_line_len, &req);
+	assert_int_equal(rl.rl_len, LOGREC_LINE_MAX);
+	assert_int_equal(strlen(rl.rl_text), LOGREC_LINE_MAX);
+	/* "GET " and the target up to the bound fit; no protocol. */
+	target[LOGREC_LINE_MAX - 4] = '\0';
+	t_assert_line(&rl, "GET", target, "");
+}
+
+/* A cleared line has no method, target or protocol. */
+static void
+test_line_cleared_is_empty(void **state)
+{
+	struct logrec_line rl;
+
+	(void)state;
+	logrec_line_save(&rl, "GET / HTTP/1.1", 14, NULL);
+	logrec_line_clear(&rl);
+	assert_string_equal(rl.rl_text, "");
+	t_assert_line(&rl, "", "", "");
+}
+
+/* The address, Referer and User-Agent are taken whole. */
+static void
+test_access_strings_take_address_and_fields(void **state)
+{
+	struct logrec_access ac;
+	struct logrec_line rl;
+
+	(void)state;
+	logrec_line_clear(&rl);
+	logrec_access_strings(&ac, "2001:db8::1", &rl, "https://r/", "UA 1");
+	assert_int_equal(ac.ac_addr.lstr_len, 11);
+	assert_memory_equal(ac.ac_addr.lstr_ptr, "2001:db8::1", 11);
+	assert_int_equal(ac.ac_referer.lstr_len, 10);
+	assert_memory_equal(ac.ac_referer.lstr_ptr, "https://r/", 10);
+	assert_int_equal(ac.ac_agent.lstr_len, 4);
+	assert_memory_equal(ac.ac_agent.lstr_ptr, "UA 1", 4);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_access_record_round_trips),
 	    cmocka_unit_test(test_encode_access_matches_encode),
+	    cmocka_unit_test(test_line_parsed_keeps_the_parsers_split),
+	    cmocka_unit_test(test_line_refused_is_split_at_spaces),
+	    cmocka_unit_test(test_line_without_two_spaces_is_all_target),
+	    cmocka_unit_test(test_line_ends_at_a_nul_byte),
+	    cmocka_unit_test(test_line_over_bound_is_cut_with_its_parts),
+	    cmocka_unit_test(test_line_cleared_is_empty),
+	    cmocka_unit_test(test_access_strings_take_address_and_fields),
 	    cmocka_unit_test(test_error_record_round_trips),
 	    cmocka_unit_test(test_first_byte_is_the_type),
 	    cmocka_unit_test(test_encoded_length_is_compact),

@@ -155,8 +155,8 @@ check-valgrind:
 # compiler sees. Inline suppressions (// cppcheck-suppress id) carry
 # their reason on the same line. Suppressed everywhere, by id:
 #   getpwnamCalled, getgrnamCalled   "non-reentrant": every process here
-#       is single-threaded by design (see DESIGN.md), so the *_r variants
-#       would buy nothing but buffer sizing
+#       is single-threaded by design (see docs/DESIGN.md, Processes),
+#       so the *_r variants would buy nothing but buffer sizing
 #
 # clang-tidy: the checks in .clang-tidy at the root, which says why each
 # family is in and why the few excluded ones are out; every warning is an

@@ -15,6 +15,8 @@
 #                   against BASE=build/bench/results-....json; runs nothing
 #   make install    PREFIX=/usr/local DESTDIR= SYSTEMDUNITDIR= (see below)
 #   make uninstall  the same variables; keeps pfhttpd.ini and the logs
+#   make format     clang-format every C file (FORMAT_SRCS) in place
+#   make format-check  fail, showing where, if one is not formatted
 #
 # Each target that needs Debian packages installs them first with
 # tools/install-deps and its purpose (run, test, bench, ...: the sets are
@@ -60,7 +62,7 @@ UNIT_SRCS = $(wildcard tests/unit/test_*.c)
 UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
 
 .PHONY: all run test unit integration install uninstall clean format \
-	lint-man bench bench-log bench-compare
+	format-check lint-man bench bench-log bench-compare
 
 all: $(B)/pfhttpd $(B)/statsdump $(B)/wsload
 
@@ -189,9 +191,19 @@ uninstall:
 -include tests/fuzz/fuzz.mk
 -include tools/check.mk
 
+# Every C file, formatted by Debian 12's clang-format (14), which the
+# repository's .clang-format is written for.
+FORMAT_SRCS = $(wildcard src/*.c src/*.h tests/unit/*.c tests/fuzz/*.c \
+	tests/fuzz/*.h tools/*.c)
+
 format:
 	@tools/install-deps format
-	clang-format -i src/*.c src/*.h tests/unit/*.c tools/*.c
+	clang-format -i $(FORMAT_SRCS)
+
+format-check:
+	@tools/install-deps format
+	@clang-format --version
+	clang-format --dry-run -Werror $(FORMAT_SRCS)
 
 clean:
 	rm -rf $(B)

@@ -15,6 +15,12 @@
 #                   against BASE=build/bench/results-....json; runs nothing
 #   make install    PREFIX=/usr/local DESTDIR= SYSTEMDUNITDIR= (see below)
 #   make uninstall  the same variables; keeps pfhttpd.ini and the logs
+#   make format     clang-format every C file (FORMAT_SRCS) in place
+#   make format-check  fail, showing where, if one is not formatted
+#
+# Each target that needs Debian packages installs them first with
+# tools/install-deps and its purpose (run, test, bench, ...: the sets are
+# at the top of that script).
 #
 # make install puts pfhttpd in PREFIX/sbin, statsdump in PREFIX/bin, the
 # man pages in PREFIX/share/man, the default site in
@@ -55,13 +61,10 @@ LIB_OBJS = $(filter-out $(B)/obj/main.o,$(OBJS))
 UNIT_SRCS = $(wildcard tests/unit/test_*.c)
 UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
 
-.PHONY: all deps run test unit integration install uninstall clean format \
-	lint-man bench bench-log bench-compare
+.PHONY: all run test unit integration install uninstall clean format \
+	format-check lint-man bench bench-log bench-compare
 
 all: $(B)/pfhttpd $(B)/statsdump $(B)/wsload
-
-deps:
-	@tools/install-deps
 
 HEADERS	 = src/pfhttpd.h src/shm.h
 
@@ -88,9 +91,11 @@ $(B)/tests/%: tests/unit/%.c $(B)/libpfhttpd.a $(HEADERS)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -Isrc -o $@ $< $(B)/libpfhttpd.a $(PKG_LIBS) -lcmocka
 
-# deps first, then a fresh make: pkg-config must run after the packages
-# are installed, which a variable of this make could not see.
-run: deps
+# Here as in every target that installs packages: the packages first,
+# then a fresh make, since pkg-config must run after they are installed,
+# which a variable of this make could not see.
+run:
+	@tools/install-deps run
 	$(MAKE) all
 	mkdir -p var/log var/run
 	$(B)/pfhttpd -f -c etc/pfhttpd.ini
@@ -102,30 +107,26 @@ integration: all
 	PFHTTPD_BIN=$(CURDIR)/$(B)/pfhttpd $(PYTHON) -m pytest \
 	    $(PYTEST_FLAGS) tests/integration
 
-test: deps
+test:
+	@tools/install-deps test
 	$(MAKE) all
 	$(MAKE) unit
 	$(MAKE) fuzz-replay
 	$(MAKE) lint-man
 	$(MAKE) integration
 
-# What make bench installs. Node's ws echo server needs node and npm:
-# nodesource's nodejs brings both; where there is no node, Debian's nodejs
-# and npm.
-BENCH_PKGS = wrk nginx lighttpd curl util-linux \
-	$(if $(shell command -v node >/dev/null && command -v npm),,nodejs npm)
 BENCH_ARGS = --seconds $(BENCH_SECONDS) --runs $(BENCH_RUNS)
 
 # pfhttpd (access log on and off), nginx and lighttpd on static files and
 # pfhttpd and Node's ws on WebSocket echo, side by side (tools/bench).
 bench:
-	@tools/install-deps $(BENCH_PKGS)
+	@tools/install-deps bench
 	$(MAKE) all
 	tools/bench $(BENCH_ARGS) $(BENCH_FLAGS)
 
 # The cost of the access log (rings + logger): pfhttpd with it on and off.
 bench-log:
-	@tools/install-deps wrk curl util-linux
+	@tools/install-deps bench-log
 	$(MAKE) all
 	tools/bench $(BENCH_ARGS) --cases 1k-ka-50 --workers 1 \
 	    --servers pfhttpd,pfhttpd-nolog $(BENCH_FLAGS)
@@ -190,8 +191,19 @@ uninstall:
 -include tests/fuzz/fuzz.mk
 -include tools/check.mk
 
+# Every C file, formatted by Debian 12's clang-format (14), which the
+# repository's .clang-format is written for.
+FORMAT_SRCS = $(wildcard src/*.c src/*.h tests/unit/*.c tests/fuzz/*.c \
+	tests/fuzz/*.h tools/*.c)
+
 format:
-	clang-format -i src/*.c src/*.h tests/unit/*.c tools/*.c
+	@tools/install-deps format
+	clang-format -i $(FORMAT_SRCS)
+
+format-check:
+	@tools/install-deps format
+	@clang-format --version
+	clang-format --dry-run -Werror $(FORMAT_SRCS)
 
 clean:
 	rm -rf $(B)

@@ -11,7 +11,8 @@
 #   make lint             cppcheck and clang-tidy (.clang-tidy) on src/ and
 #                         tools/; any finding fails it
 #
-# Each installs what it needs first (tools/install-deps NAMES).
+# Each installs what it needs first: tools/install-deps asan, valgrind,
+# lint (the sets are at the top of that script).
 
 .PHONY: check-asan check-valgrind lint lint-cppcheck \
 	lint-clang-tidy
@@ -78,7 +79,7 @@ ASAN_PATTERN = ERROR: (Address|Leak|Undefined)Sanitizer|runtime error:
 ASAN_ID	     = $(ASAN_CC) $(ASAN_CFLAGS)
 
 check-asan:
-	@tools/install-deps clang
+	@tools/install-deps asan
 	@mkdir -p $(ASAN_B)
 	@if [ "$$(cat $(ASAN_B)/flags 2>/dev/null)" != "$(ASAN_ID)" ]; then \
 	    rm -rf $(ASAN_B)/obj $(ASAN_B)/tests $(ASAN_B)/*.a \
@@ -155,8 +156,8 @@ check-valgrind:
 # compiler sees. Inline suppressions (// cppcheck-suppress id) carry
 # their reason on the same line. Suppressed everywhere, by id:
 #   getpwnamCalled, getgrnamCalled   "non-reentrant": every process here
-#       is single-threaded by design (see DESIGN.md), so the *_r variants
-#       would buy nothing but buffer sizing
+#       is single-threaded by design (see docs/DESIGN.md, Processes),
+#       so the *_r variants would buy nothing but buffer sizing
 #
 # clang-tidy: the checks in .clang-tidy at the root, which says why each
 # family is in and why the few excluded ones are out; every warning is an
@@ -167,10 +168,14 @@ LINT_DEFINES	= -D_GNU_SOURCE \
 		  -DPFHTTPD_CONF='"$(PREFIX)/etc/pfhttpd/pfhttpd.ini"'
 LINT_INCLUDES	= -Isrc $(filter -I%,$(PKG_CFLAGS))
 
-lint: lint-cppcheck lint-clang-tidy
+# The packages first, then a fresh make that sees their pkg-config flags
+# (as make run does).
+lint:
+	@tools/install-deps lint
+	$(MAKE) lint-cppcheck lint-clang-tidy
 
 lint-cppcheck:
-	@tools/install-deps cppcheck
+	@tools/install-deps lint
 	cppcheck --quiet --error-exitcode=1 --inline-suppr \
 	    --enable=warning,performance,portability --std=c11 \
 	    --library=posix --platform=unix64 $(LINT_DEFINES) -D__linux__ \
@@ -179,6 +184,6 @@ lint-cppcheck:
 	    $(LINT_SRCS)
 
 lint-clang-tidy:
-	@tools/install-deps clang-tidy
+	@tools/install-deps lint
 	clang-tidy --quiet --warnings-as-errors='*' $(LINT_SRCS) -- \
 	    -std=c11 $(LINT_DEFINES) -Isrc $(PKG_CFLAGS)

@@ -13,9 +13,11 @@
 #                        (fuzz-merge-TARGET for one); named files are kept
 #   make fuzz-clean      remove build/fuzz
 #
-# Everything built or found goes to $(B)/fuzz: new inputs to
-# $(B)/fuzz/scratch/TARGET, crashes to $(B)/fuzz/artifacts/TARGET, logs to
-# $(B)/fuzz/logs. The committed corpus changes only with fuzz-merge.
+# Whatever builds with libFuzzer installs clang and its runtimes first
+# (tools/install-deps fuzz). Everything built or found goes to $(B)/fuzz:
+# new inputs to $(B)/fuzz/scratch/TARGET, crashes to
+# $(B)/fuzz/artifacts/TARGET, logs to $(B)/fuzz/logs. The committed corpus
+# changes only with fuzz-merge.
 
 FUZZ_TARGETS = http_parse path range wsproto utf8 config
 FUZZ_SECONDS ?= 60
@@ -47,7 +49,7 @@ FUZZ_LF_BINS = $(FUZZ_TARGETS:%=$(FUZZ_B)/lf/fuzz_%)
 FUZZ_RP_BINS = $(FUZZ_TARGETS:%=$(FUZZ_B)/replay/fuzz_%)
 
 .PHONY: fuzz fuzz-build fuzz-replay fuzz-replay-build fuzz-merge fuzz-clean \
-	fuzz-report fuzz-force $(FUZZ_TARGETS:%=fuzz-%) \
+	fuzz-report fuzz-force fuzz-deps $(FUZZ_TARGETS:%=fuzz-%) \
 	$(FUZZ_TARGETS:%=fuzz-merge-%)
 
 fuzz-force:
@@ -60,6 +62,11 @@ $(FUZZ_B)/lf/flags $(FUZZ_B)/replay/flags: fuzz-force
 	if cmp -s $@.$$$$ $@; then rm -f $@.$$$$; else mv $@.$$$$ $@; fi
 $(FUZZ_B)/lf/flags: FUZZ_ID = $(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_SAN)
 $(FUZZ_B)/replay/flags: FUZZ_ID = $(CC) $(FUZZ_CFLAGS) $(FUZZ_REPLAY_SAN)
+
+# Every libFuzzer build needs lf/flags: clang is installed before it.
+$(FUZZ_B)/lf/flags: | fuzz-deps
+fuzz-deps:
+	@tools/install-deps fuzz
 
 # libFuzzer build: coverage-instrumented objects, linked with the fuzzer.
 $(FUZZ_B)/lf/obj/%.o: src/%.c $(HEADERS) $(FUZZ_B)/lf/flags
@@ -132,7 +139,9 @@ $(FUZZ_TARGETS:%=fuzz-%): fuzz-%: $(FUZZ_B)/lf/fuzz_%
 	fi
 
 # All targets (two at a time with -j2), then one table; fails if any did.
+# The packages first, then a fresh make that sees their pkg-config flags.
 fuzz:
+	@tools/install-deps fuzz
 	@rm -f $(FUZZ_TARGETS:%=$(FUZZ_B)/logs/%.sum)
 	@$(MAKE) --no-print-directory -k $(FUZZ_TARGETS:%=fuzz-%); rc=$$?; \
 	$(MAKE) --no-print-directory fuzz-report; exit $$rc

@@ -1,6 +1,7 @@
 """Installing and running pfhttpd as a system service: make install, the
 installed configuration, the init script, the systemd unit and the
-logrotate file.
+logrotate file; and tools/install-deps, which installs the Debian packages
+of each make target.
 
 make install runs once for the module into a DESTDIR; the service tests
 then drive the installed init script, pointed at the installed binary and
@@ -549,3 +550,99 @@ def test_logrotate_makes_the_server_reopen_its_logs(service, tmp_path):
          and b"/digits-after-rotation" in service.access_log.read_bytes(),
          5, what="the next request in the new access log")
     assert b"/digits-after-rotation" not in rotated.read_bytes()
+
+
+# -- tools/install-deps -----------------------------------------------------
+#
+# The script runs on a PATH whose dpkg-query finds every package installed,
+# or none, and whose id says a user other than root: nothing is installed,
+# and the command it would have run is what it prints.
+
+INSTALL_DEPS = REPO / "tools" / "install-deps"
+PURPOSES = ["run", "test", "bench", "bench-log", "asan", "valgrind", "lint",
+            "fuzz", "format"]
+MAKE_FILES = ["Makefile", "tools/check.mk", "tests/fuzz/fuzz.mk"]
+
+
+def install_deps(tmp_path, *args, installed):
+    """Run tools/install-deps as a user with every package installed or
+    none; return the CompletedProcess."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    fakes = {"id": "echo 1000",
+             "dpkg-query": ("printf 'install ok installed'" if installed
+                            else "exit 1")}
+    for name, body in fakes.items():
+        (bin_dir / name).write_text(f"#!/bin/sh\n{body}\n")
+        (bin_dir / name).chmod(0o755)
+    env = dict(os.environ, PATH=f"{bin_dir}:{os.environ['PATH']}")
+    return subprocess.run([INSTALL_DEPS, *args], env=env,
+                          stdin=subprocess.DEVNULL, capture_output=True,
+                          text=True, timeout=30)
+
+
+def asked_for(tmp_path, *args):
+    """The packages install-deps tells a user to install when none is."""
+    done = install_deps(tmp_path, *args, installed=False)
+    assert done.returncode == 1, done.stderr
+    m = re.search(r"^run: sudo apt-get update && sudo apt-get install -y "
+                  r"(.*)$", done.stderr, re.M)
+    assert m, done.stderr
+    return m.group(1).split()
+
+
+def test_install_deps_for_run_asks_only_for_what_builds_and_runs(tmp_path):
+    packages = asked_for(tmp_path, "run")
+    assert {"build-essential", "pkg-config", "libevent-dev", "libinih-dev",
+            "libssl-dev"} <= set(packages)
+    assert set(packages) & {"chromium", "systemd", "shellcheck",
+                            "libcmocka-dev", "python3-pytest",
+                            "clang-format"} == set()
+
+
+def test_install_deps_for_test_asks_for_every_program_the_tests_call(
+        tmp_path):
+    packages = set(asked_for(tmp_path, "test"))
+    assert set(asked_for(tmp_path, "run")) <= packages
+    assert {"libcmocka-dev", "python3-pytest", "python3-websockets", "curl",
+            "chromium", "logrotate", "systemd", "shellcheck", "mandoc",
+            "groff-base", "util-linux"} <= packages
+
+
+def test_install_deps_asks_for_the_packages_named_after_the_purpose(
+        tmp_path):
+    packages = asked_for(tmp_path, "lint", "wrk", "jq")
+    assert {"cppcheck", "clang-tidy", "wrk", "jq"} <= set(packages)
+
+
+@pytest.mark.parametrize("purpose", PURPOSES)
+def test_install_deps_says_nothing_when_every_package_is_installed(
+        tmp_path, purpose):
+    done = install_deps(tmp_path, purpose, installed=True)
+    assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
+
+
+@pytest.mark.parametrize("args", [[], ["chromium"], ["tests"]])
+def test_install_deps_refuses_a_missing_or_unknown_purpose(tmp_path, args):
+    done = install_deps(tmp_path, *args, installed=True)
+    assert done.returncode == 2
+    assert done.stderr.startswith("usage: tools/install-deps PURPOSE")
+
+
+def test_make_targets_call_install_deps_with_every_purpose_and_no_other():
+    called = set()
+    for name in MAKE_FILES:
+        called.update(re.findall(r"^\t@?tools/install-deps (\S+)",
+                                 (REPO / name).read_text(), re.M))
+    assert called == set(PURPOSES)
+
+
+def test_install_deps_passes_sh_n_and_shellcheck():
+    check = subprocess.run(["sh", "-n", INSTALL_DEPS], capture_output=True,
+                           text=True, timeout=10)
+    assert check.returncode == 0, check.stderr
+    if shutil.which("shellcheck") is None:
+        pytest.skip("shellcheck is not installed")
+    lint = subprocess.run(["shellcheck", INSTALL_DEPS], capture_output=True,
+                          text=True, timeout=60)
+    assert lint.returncode == 0, lint.stdout

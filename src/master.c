@@ -60,28 +60,95 @@ enum master_stop {
 };
 
 /*
- * An entry of the master's child table: the logger (entry 0) or a worker
- * of some generation. A worker entry is in use from its first fork until
- * it exits for good; a respawn reuses it.
+ * The kinds of child. A special child (any kind but a worker) has one
+ * entry of the child table, at the index its kind names; the workers'
+ * entries follow, from MASTER_NSPECIAL on. A special child has no
+ * generation and no shm slot, and its respawn timer runs during a stop.
+ */
+enum child_kind {
+	CHILD_LOGGER, /* drains the workers' log rings */
+	CHILD_WORKER, /* accepts and serves connections */
+};
+#define MASTER_NSPECIAL ((int)CHILD_WORKER) /* the special children */
+
+/* A kind's name in messages. */
+static const char *const master_kind_names[] = {
+    [CHILD_LOGGER] = "logger",
+    [CHILD_WORKER] = "worker",
+};
+
+/*
+ * The state of a child table entry. A process runs in RUNNING, DRAINING,
+ * CLOSING, KILLED and HANDING_OVER (ch_pid is its pid), in no other; the
+ * respawn timer is pending in BACKOFF and SLOT_WAIT, in no other. A stop
+ * signals the workers without changing their state (m_stop says it).
+ *
+ * master_spawn() forks a child: its entry becomes RUNNING, or BACKOFF if
+ * fork fails, or (a worker) SLOT_WAIT while no shm slot is free; below,
+ * "forked" means that. The events (W: for a worker only, L: the logger):
+ *
+ *   EMPTY -> forked               the master starts or reloads, or (L)
+ *                                 a stop needs the logger for records left
+ *   BACKOFF, SLOT_WAIT -> forked  the respawn timer fired, or (L) as above
+ *   BACKOFF, SLOT_WAIT -> EMPTY   W a reload made it old, or a stop began
+ *   RUNNING -> forked             died a while after its start (W: of
+ *                                 the current generation), and no stop
+ *   RUNNING -> BACKOFF            died soon after its start, no stop:
+ *                                 forked after a delay, longer each time
+ *   RUNNING -> DRAINING           W sent SIGQUIT: its generation is
+ *                                 superseded (a newer one took over, or
+ *                                 a newer one starts and it never did)
+ *   DRAINING -> CLOSING           W sent SIGTERM: a worker of the current
+ *                                 generation needs its slot
+ *   DRAINING, CLOSING -> KILLED   W sent SIGKILL: it outstayed its
+ *                                 shutdown_timeout
+ *   RUNNING .. KILLED -> EMPTY    W died, old or during a stop
+ *   RUNNING -> HANDING_OVER       L sent SIGTERM: the access log changed
+ *   HANDING_OVER -> forked        L died: its successor starts at once
+ *   RUNNING -> forked             L died during a stop with records left
+ *                                 (MASTER_STOP_LOGGER_TRIES times at most)
+ *   RUNNING -> EMPTY              L died during a stop otherwise
+ *
+ * DRAINING, CLOSING and KILLED are in the order a worker goes through them.
+ */
+enum child_state {
+	CHILD_EMPTY = 0,    /* no process, and none scheduled */
+	CHILD_RUNNING,	    /* a process that was not told to end */
+	CHILD_DRAINING,	    /* told SIGQUIT: drains its connections */
+	CHILD_CLOSING,	    /* told SIGTERM: closes its connections now */
+	CHILD_KILLED,	    /* sent SIGKILL */
+	CHILD_HANDING_OVER, /* the logger, told to exit for a successor */
+	CHILD_BACKOFF,	    /* died or failed to fork: forked again later */
+	CHILD_SLOT_WAIT,    /* a worker waiting for a free shm slot */
+};
+
+/* The signal that moves a worker to DRAINING, CLOSING or KILLED. */
+static const int master_end_signals[] = {
+    [CHILD_DRAINING] = SIGQUIT,
+    [CHILD_CLOSING] = SIGTERM,
+    [CHILD_KILLED] = SIGKILL,
+};
+
+/*
+ * An entry of the master's child table: a special child, or a worker of
+ * some generation. A worker entry goes from its first fork until its
+ * worker exits for good; a respawn reuses it.
  */
 struct child {
-	int ch_used;		     /* the entry belongs to a child */
-	pid_t ch_pid;		     /* 0 while not running */
-	int ch_id;		     /* 0 for the logger, worker number 1..N */
+	enum child_kind ch_kind;     /* fixed by its index in the table */
+	enum child_state ch_state;   /* see the diagram above */
+	pid_t ch_pid;		     /* 0 while no process runs */
+	int ch_id;		     /* a worker's number 1..N, else 0 */
 	uint64_t ch_generation;	     /* a worker's generation */
-	int ch_ended;		     /* 0, or the signal sent to end an old
-					worker: SIGQUIT, then SIGTERM, SIGKILL */
-	struct timespec ch_ended_at; /* when it was first told */
+	struct timespec ch_ended_at; /* when it was first told to end */
 	long long ch_shutdown_ms;    /* its configuration's shutdown_timeout */
-	int ch_handover;	     /* the logger exits for a successor */
 	int ch_slot;		     /* a worker's shm slot, -1 if none */
 	struct timespec ch_start;    /* when it was forked */
 	int ch_quick_deaths;	     /* consecutive deaths soon after start */
-	int ch_slot_wait;	     /* waits for a free slot (said once) */
-	struct event *ch_respawn;    /* delayed respawn timer */
+	struct event *ch_respawn;    /* the timer of BACKOFF and SLOT_WAIT */
 };
 
-/* The master's state; a forked child releases it in master_forget(). */
+/* The master's state; master_free() releases it. */
 static struct {
 	struct event_base *m_base;		  /* the master's loop */
 	struct config *m_cf;			  /* running configuration */
@@ -94,7 +161,6 @@ static struct {
 	struct event *m_drain_timer; /* bounds the old workers' drain */
 	struct timespec m_reloaded;  /* when the last reload began */
 	int m_handover_late;	     /* said that no new worker serves */
-	int m_reloading;	     /* old generations still running */
 	enum master_stop m_stop;     /* running, or how it stops */
 	struct shm_header *m_sh;     /* the shared segment */
 	uint64_t m_generation;	     /* current generation, as sh_generation */
@@ -134,18 +200,44 @@ master_who(const struct child *ch)
 {
 	static char buf[32];
 
-	if (ch->ch_id == 0)
-		return "logger";
+	if (ch->ch_kind != CHILD_WORKER)
+		return master_kind_names[ch->ch_kind];
 	snprintf(buf, sizeof(buf), "worker %d", ch->ch_id);
 	return buf;
+}
+
+/* Tell whether worker ch was told to end: DRAINING, CLOSING or KILLED. */
+static int
+master_ending(const struct child *ch)
+{
+	return ch->ch_state >= CHILD_DRAINING && ch->ch_state <= CHILD_KILLED;
+}
+
+/* Tell whether ch waits for its respawn timer: BACKOFF or SLOT_WAIT. */
+static int
+master_waiting(const struct child *ch)
+{
+	return ch->ch_state == CHILD_BACKOFF || ch->ch_state == CHILD_SLOT_WAIT;
 }
 
 /* Tell whether entry ch is a worker of a generation before the current. */
 static int
 master_is_old(const struct child *ch)
 {
-	return ch->ch_used && ch->ch_id != 0 &&
+	return ch->ch_kind == CHILD_WORKER && ch->ch_state != CHILD_EMPTY &&
 	    ch->ch_generation < master.m_generation;
+}
+
+/* Tell whether a reload is under way: old generations have workers. */
+static int
+master_reloading(void)
+{
+	int i;
+
+	for (i = MASTER_NSPECIAL; i < master.m_nchildren; i++)
+		if (master_is_old(&master.m_children[i]))
+			return 1;
+	return 0;
 }
 
 /* Count the running children: all of them, or the workers only. */
@@ -156,7 +248,8 @@ master_running(int workers_only)
 
 	for (i = 0; i < master.m_nchildren; i++)
 		if (master.m_children[i].ch_pid != 0 &&
-		    (!workers_only || master.m_children[i].ch_id != 0))
+		    (!workers_only ||
+			master.m_children[i].ch_kind == CHILD_WORKER))
 			n++;
 	return n;
 }
@@ -167,9 +260,8 @@ master_signal_workers(int sig)
 {
 	int i;
 
-	for (i = 0; i < master.m_nchildren; i++)
-		if (master.m_children[i].ch_pid != 0 &&
-		    master.m_children[i].ch_id != 0)
+	for (i = MASTER_NSPECIAL; i < master.m_nchildren; i++)
+		if (master.m_children[i].ch_pid != 0)
 			kill(master.m_children[i].ch_pid, sig);
 }
 
@@ -273,9 +365,13 @@ master_slot_fold(struct child *ch)
 	ch->ch_slot = -1;
 }
 
-/* Release, in a new child, what belongs to the master alone. */
+/*
+ * Free the master's loop, events and child table: in a new child (which
+ * keeps m_cf and m_sh, and has reinitialised the loop first, so that this
+ * does not touch the parent's epoll set), and when the master ends.
+ */
 static void
-master_forget(void)
+master_free(void)
 {
 	int i;
 
@@ -290,9 +386,70 @@ master_forget(void)
 	free(master.m_children);
 	master.m_children = NULL;
 	master.m_nchildren = 0;
+	event_base_free(master.m_base);
+	master.m_base = NULL;
 }
 
-/* Fork the logger or a worker into the table entry ch. */
+/*
+ * In a new child: leave the master's state behind and become a child of
+ * that kind (a worker: number id, in shm slot slot). A respawn forks from
+ * inside the master's loop, which libevent will not run again (reentrant
+ * dispatch): a worker gets a base of its own.
+ */
+static NORETURN void
+master_child(enum child_kind kind, int id, int slot, pid_t parent)
+{
+	struct event_base *base;
+	int i;
+
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (getppid() != parent)
+		_exit(0);
+	if (event_reinit(master.m_base) == -1)
+		fatalx("event_reinit failed");
+	master_free();
+	daemon_forget();
+	if (kind == CHILD_LOGGER) {
+		/* The logger takes no connections. */
+		for (i = 0; i < master.m_cf->cf_nlisten; i++)
+			listen_close(&master.m_cf->cf_listen[i]);
+		logger_main(master.m_cf, master.m_sh);
+	}
+	if ((base = event_base_new()) == NULL)
+		fatalx("event_base_new failed");
+	worker_main(base, master.m_cf, id, master.m_sh, (uint32_t)slot);
+}
+
+/*
+ * Take a shm slot for worker ch and return it. With none free, ch waits
+ * in SLOT_WAIT (said once) and, if current, makes room; return -1.
+ */
+static int
+master_spawn_slot(struct child *ch)
+{
+	struct timeval tv = master_tv(MASTER_BACKOFF_MIN_MS);
+	int slot;
+
+	if ((slot = master_slot_alloc()) != -1) {
+		master_slot_prepare(ch, slot);
+		return slot;
+	}
+	if (ch->ch_state != CHILD_SLOT_WAIT)
+		log_warnx("no free worker slot (old workers still drain, or "
+			  "the logger has not emptied their rings); worker %d "
+			  "waits",
+		    ch->ch_id);
+	ch->ch_state = CHILD_SLOT_WAIT;
+	if (!master_is_old(ch))
+		master_reclaim_slot();
+	evtimer_add(ch->ch_respawn, &tv);
+	return -1;
+}
+
+/*
+ * Fork the child of entry ch, which has no process: ch becomes RUNNING,
+ * or BACKOFF if fork fails, or SLOT_WAIT (see master_spawn_slot()).
+ */
 static void
 master_spawn(struct child *ch)
 {
@@ -301,77 +458,36 @@ master_spawn(struct child *ch)
 	pid_t pid, parent = getpid();
 	int slot = -1;
 
-	if (ch->ch_id != 0) {
-		if ((slot = master_slot_alloc()) == -1) {
-			if (!ch->ch_slot_wait)
-				log_warnx("no free worker slot (old workers "
-					  "still drain, or the logger has not "
-					  "emptied their rings); worker %d "
-					  "waits",
-				    ch->ch_id);
-			ch->ch_slot_wait = 1;
-			if (!master_is_old(ch))
-				master_reclaim_slot();
-			tv = master_tv(MASTER_BACKOFF_MIN_MS);
-			evtimer_add(ch->ch_respawn, &tv);
-			return;
-		}
-		ch->ch_slot_wait = 0;
-		master_slot_prepare(ch, slot);
-	}
-
-	/* Signals wait until the worker has its own signal events. */
+	if (ch->ch_kind == CHILD_WORKER && (slot = master_spawn_slot(ch)) == -1)
+		return;
+	/* Signals wait until the child has its own signal events. */
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, &old);
 	if ((pid = fork()) == -1) {
 		sigprocmask(SIG_SETMASK, &old, NULL);
 		log_warn("fork");
 		master_slot_fold(ch);
+		ch->ch_state = CHILD_BACKOFF;
 		tv = master_tv(MASTER_BACKOFF_MAX_MS);
 		evtimer_add(ch->ch_respawn, &tv);
 		return;
 	}
-	if (pid == 0) {
-		struct event_base *base;
-		int i, id = ch->ch_id;
-
-		prctl(PR_SET_PDEATHSIG, SIGTERM);
-		if (getppid() != parent)
-			_exit(0);
-		/*
-		 * A respawn forks from inside the master's loop, which libevent
-		 * will not run again (reentrant dispatch): the worker gets a
-		 * base of its own. Reinit first, so that freeing the master's
-		 * events does not touch the parent's epoll set.
-		 */
-		if (event_reinit(master.m_base) == -1)
-			fatalx("event_reinit failed");
-		master_forget();
-		daemon_forget();
-		event_base_free(master.m_base);
-		if (id == 0) {
-			/* The logger takes no connections. */
-			for (i = 0; i < master.m_cf->cf_nlisten; i++)
-				listen_close(&master.m_cf->cf_listen[i]);
-			logger_main(master.m_cf, master.m_sh);
-		}
-		if ((base = event_base_new()) == NULL)
-			fatalx("event_base_new failed");
-		worker_main(base, master.m_cf, id, master.m_sh, (uint32_t)slot);
-	}
+	if (pid == 0)
+		master_child(ch->ch_kind, ch->ch_id, slot, parent);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	if (slot >= 0)
 		__atomic_store_n(
 		    &shm_slot_at(master.m_sh, (uint32_t)slot)->ss_pid,
 		    (uint64_t)pid, __ATOMIC_RELEASE);
 	ch->ch_pid = pid;
+	ch->ch_state = CHILD_RUNNING;
 	clock_gettime(CLOCK_MONOTONIC, &ch->ch_start);
 	log_debug("%s started, pid %d, generation %llu", master_who(ch),
 	    (int)pid, (unsigned long long)ch->ch_generation);
 }
 
-/* Respawn timer: start the child again, if it still belongs (the logger
- * always: during a stop it still has records to write). */
+/* Respawn timer: fork the child again, if it still belongs (a special one
+ * always: during a stop the logger still has records to write). */
 static void
 master_respawn_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -379,14 +495,14 @@ master_respawn_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (!ch->ch_used || ch->ch_pid != 0)
+	if (!master_waiting(ch))
 		return;
-	if (ch->ch_id == 0 ||
+	if (ch->ch_kind != CHILD_WORKER ||
 	    (master.m_stop == MASTER_RUNNING && !master_is_old(ch)))
 		master_spawn(ch);
 }
 
-/* Respawn a child that died, at once or after a back-off delay. */
+/* Fork a child that died again: at once, or in BACKOFF after a delay. */
 static void
 master_schedule_respawn(struct child *ch)
 {
@@ -407,10 +523,11 @@ master_schedule_respawn(struct child *ch)
 			   : (long long)MASTER_BACKOFF_MIN_MS << shift;
 	if (delay > MASTER_BACKOFF_MAX_MS)
 		delay = MASTER_BACKOFF_MAX_MS;
-	if (ch->ch_id == 0 && delay > MASTER_LOGGER_BACKOFF_MAX_MS)
+	if (ch->ch_kind == CHILD_LOGGER && delay > MASTER_LOGGER_BACKOFF_MAX_MS)
 		delay = MASTER_LOGGER_BACKOFF_MAX_MS;
 	log_warnx("%s died soon after start; starting it again in %lld ms",
 	    master_who(ch), delay);
+	ch->ch_state = CHILD_BACKOFF;
 	tv = master_tv(delay);
 	evtimer_add(ch->ch_respawn, &tv);
 }
@@ -419,8 +536,8 @@ master_schedule_respawn(struct child *ch)
 static void
 master_log_exit(struct child *ch, pid_t pid, int status)
 {
-	int asked =
-	    master.m_stop != MASTER_RUNNING || ch->ch_ended || ch->ch_handover;
+	int asked = master.m_stop != MASTER_RUNNING || master_ending(ch) ||
+	    ch->ch_state == CHILD_HANDING_OVER;
 
 	if (WIFSIGNALED(status)) {
 		if (!asked || WTERMSIG(status) == SIGKILL)
@@ -431,62 +548,81 @@ master_log_exit(struct child *ch, pid_t pid, int status)
 		    (int)pid, WEXITSTATUS(status));
 }
 
-/* Give up a worker entry whose worker is not to come back. */
+/* Give up a worker entry whose worker is not to come back: EMPTY. */
 static void
 master_release(struct child *ch)
 {
 	evtimer_del(ch->ch_respawn);
 	master_slot_fold(ch);
-	ch->ch_used = 0;
-	ch->ch_ended = 0;
+	ch->ch_state = CHILD_EMPTY;
 	ch->ch_quick_deaths = 0;
 }
 
-/* Once no old worker is left, finish the reload. */
+/* Once no old worker is left, the reload is done. */
 static void
 master_reload_progress(void)
 {
-	int i;
-
-	if (!master.m_reloading)
+	if (master_reloading())
 		return;
-	for (i = 1; i < master.m_nchildren; i++)
-		if (master_is_old(&master.m_children[i]))
-			return;
-	master.m_reloading = 0;
 	evtimer_del(master.m_drain_timer);
 	if (master.m_stop == MASTER_RUNNING)
 		log_info("reload done: generation %llu serves alone",
 		    (unsigned long long)master.m_generation);
 }
 
+/* Fork the logger at once; once it was told to stop, bound its drain. */
+static void
+master_logger_restart(struct child *ch)
+{
+	struct timeval tv = master_tv(MASTER_KILL_FAST_MS);
+
+	master_spawn(ch);
+	if (master.m_logger_stopped)
+		evtimer_add(master.m_kill_timer, &tv);
+}
+
 /* Handle the death of the logger: a handover, a respawn, or a stop. */
 static void
 master_logger_died(struct child *ch)
 {
-	struct timeval tv;
-
 	__atomic_store_n(&master.m_sh->sh_logger_pid, 0, __ATOMIC_RELEASE);
-	if (ch->ch_handover) {
+	if (ch->ch_state == CHILD_HANDING_OVER) {
 		/* It wrote what it read: its successor starts at once. */
-		ch->ch_handover = 0;
 		__atomic_store_n(&master.m_sh->sh_logger_stop,
 		    master.m_logger_stopped ? SHM_LOGGER_STOP : SHM_LOGGER_RUN,
 		    __ATOMIC_RELEASE);
-		master_spawn(ch);
-		tv = master_tv(MASTER_KILL_FAST_MS);
-		if (master.m_logger_stopped)
-			evtimer_add(master.m_kill_timer, &tv);
+		master_logger_restart(ch);
 	} else if (master.m_stop == MASTER_RUNNING)
 		master_schedule_respawn(ch);
 	else if ((master_running(1) > 0 || master_rings_pending()) &&
-	    ch->ch_quick_deaths++ < MASTER_STOP_LOGGER_TRIES) {
-		/* The records must still be written. */
-		master_spawn(ch);
-		tv = master_tv(MASTER_KILL_FAST_MS);
-		if (master.m_logger_stopped)
-			evtimer_add(master.m_kill_timer, &tv);
+	    ch->ch_quick_deaths++ < MASTER_STOP_LOGGER_TRIES)
+		master_logger_restart(ch); /* the records must be written */
+	else
+		ch->ch_state = CHILD_EMPTY;
+}
+
+/* Handle the death of a worker: a respawn, or the end of its entry. */
+static void
+master_worker_died(struct child *ch)
+{
+	if (master.m_stop != MASTER_RUNNING || master_is_old(ch))
+		master_release(ch);
+	else {
+		master_slot_fold(ch);
+		master_schedule_respawn(ch);
 	}
+}
+
+/* The entry of the child with process id pid, or NULL. */
+static struct child *
+master_child_of(pid_t pid)
+{
+	int i;
+
+	for (i = 0; i < master.m_nchildren; i++)
+		if (master.m_children[i].ch_pid == pid)
+			return &master.m_children[i];
+	return NULL;
 }
 
 /* SIGCHLD: reap children; respawn them, or finish a reload or a stop. */
@@ -495,26 +631,22 @@ master_reap(void)
 {
 	struct child *ch;
 	pid_t pid;
-	int i, status;
+	int status, old_died = 0;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		for (ch = NULL, i = 0; i < master.m_nchildren; i++)
-			if (master.m_children[i].ch_pid == pid)
-				ch = &master.m_children[i];
-		if (ch == NULL)
+		if ((ch = master_child_of(pid)) == NULL)
 			continue;
 		ch->ch_pid = 0;
 		master_log_exit(ch, pid, status);
-		if (ch->ch_id == 0)
+		if (ch->ch_kind == CHILD_LOGGER)
 			master_logger_died(ch);
-		else if (master.m_stop != MASTER_RUNNING || master_is_old(ch))
-			master_release(ch);
 		else {
-			master_slot_fold(ch);
-			master_schedule_respawn(ch);
+			old_died |= master_is_old(ch);
+			master_worker_died(ch);
 		}
 	}
-	master_reload_progress();
+	if (old_died)
+		master_reload_progress();
 	if (master.m_stop != MASTER_RUNNING)
 		master_stop_progress();
 }
@@ -526,14 +658,14 @@ master_reap(void)
 static void
 master_stop_progress(void)
 {
-	struct child *logger = &master.m_children[0];
+	struct child *logger = &master.m_children[CHILD_LOGGER];
 	struct timeval tv;
 
 	if (master_running(1) == 0 && !master.m_logger_stopped) {
 		master.m_logger_stopped = 1;
 		__atomic_store_n(&master.m_sh->sh_logger_stop, SHM_LOGGER_STOP,
 		    __ATOMIC_RELEASE);
-		if (logger->ch_pid != 0 && !logger->ch_handover)
+		if (logger->ch_state == CHILD_RUNNING)
 			kill(logger->ch_pid, SIGTERM);
 		else if (logger->ch_pid == 0 && master_rings_pending()) {
 			/* Waiting out a respawn back-off: the records cannot.
@@ -573,7 +705,7 @@ master_drain_bound_ms(void)
 	long long bound = master.m_cf->cf_shutdown_timeout;
 	int i;
 
-	for (i = 1; i < master.m_nchildren; i++)
+	for (i = MASTER_NSPECIAL; i < master.m_nchildren; i++)
 		if (master.m_children[i].ch_pid != 0 &&
 		    master.m_children[i].ch_shutdown_ms > bound)
 			bound = master.m_children[i].ch_shutdown_ms;
@@ -594,14 +726,11 @@ master_stop(enum master_stop how)
 	    "%s stop requested", how == MASTER_STOP_FAST ? "fast" : "graceful");
 	evtimer_del(master.m_handover);
 	evtimer_del(master.m_drain_timer);
-	/* The logger's respawn stays: the records must still be written. */
-	for (i = 1; i < master.m_nchildren; i++) {
-		evtimer_del(master.m_children[i].ch_respawn);
-		if (master.m_children[i].ch_id != 0 &&
-		    master.m_children[i].ch_pid == 0 &&
-		    master.m_children[i].ch_used)
+	/* A worker waiting for a respawn is not respawned. The logger's
+	 * respawn stays: the records must still be written. */
+	for (i = MASTER_NSPECIAL; i < master.m_nchildren; i++)
+		if (master_waiting(&master.m_children[i]))
 			master_release(&master.m_children[i]);
-	}
 	for (i = 0; i < master.m_cf->cf_nlisten; i++)
 		listen_close(&master.m_cf->cf_listen[i]);
 	master_signal_workers(how == MASTER_STOP_FAST ? SIGTERM : SIGQUIT);
@@ -612,39 +741,23 @@ master_stop(enum master_stop how)
 	master_stop_progress();
 }
 
-/* Order the ways to end a worker: none, SIGQUIT, SIGTERM, SIGKILL. */
-static int
-master_end_rank(int sig)
-{
-	switch (sig) {
-	case SIGQUIT:
-		return 1;
-	case SIGTERM:
-		return 2;
-	case SIGKILL:
-		return 3;
-	default:
-		return 0;
-	}
-}
-
 /*
- * Tell an old worker to end: SIGQUIT to drain, SIGTERM to close its
- * connections now, SIGKILL when it does not. Each signal is sent once,
- * and the drain timer watches the time it takes.
+ * Tell an old worker to end, moving it to state to: DRAINING (SIGQUIT),
+ * CLOSING (SIGTERM: it closes its connections now) or KILLED (SIGKILL,
+ * when it does not). Each step is taken once and in that order, and the
+ * drain timer watches the time it takes.
  */
 static void
-master_end(struct child *ch, int sig)
+master_end(struct child *ch, enum child_state to)
 {
 	struct timeval tv = master_tv(MASTER_DRAIN_CHECK_MS);
 
-	if (ch->ch_pid == 0 ||
-	    master_end_rank(sig) <= master_end_rank(ch->ch_ended))
+	if (ch->ch_pid == 0 || (master_ending(ch) && to <= ch->ch_state))
 		return;
-	if (ch->ch_ended == 0)
+	if (!master_ending(ch))
 		clock_gettime(CLOCK_MONOTONIC, &ch->ch_ended_at);
-	ch->ch_ended = sig;
-	kill(ch->ch_pid, sig);
+	ch->ch_state = to;
+	kill(ch->ch_pid, master_end_signals[to]);
 	if (!evtimer_pending(master.m_drain_timer, NULL))
 		evtimer_add(master.m_drain_timer, &tv);
 }
@@ -664,12 +777,12 @@ master_drain_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	(void)arg;
-	for (i = 1; i < master.m_nchildren; i++) {
+	for (i = MASTER_NSPECIAL; i < master.m_nchildren; i++) {
 		ch = &master.m_children[i];
-		if (ch->ch_pid == 0 || ch->ch_ended == 0)
+		if (!master_ending(ch))
 			continue;
 		left++;
-		if (ch->ch_ended != SIGKILL &&
+		if (ch->ch_state != CHILD_KILLED &&
 		    master_ms_since(&ch->ch_ended_at) >
 			ch->ch_shutdown_ms + MASTER_KILL_GRACE_MS) {
 			log_warnx("%s (pid %d) of generation %llu still runs "
@@ -678,7 +791,7 @@ master_drain_cb(evutil_socket_t fd, short what, void *arg)
 			    master_who(ch), (int)ch->ch_pid,
 			    (unsigned long long)ch->ch_generation,
 			    master_ms_since(&ch->ch_ended_at));
-			master_end(ch, SIGKILL);
+			master_end(ch, CHILD_KILLED);
 		}
 	}
 	if (left > 0)
@@ -689,7 +802,7 @@ master_drain_cb(evutil_socket_t fd, short what, void *arg)
  * No slot is free for a worker of the current generation: make one, by
  * ending the old worker that has drained longest (its clients are cut
  * short; a reload must not wait for them). Nothing is done while a slot
- * is about to free itself: a worker already told to end, or an exited
+ * is about to free itself: a worker CLOSING or KILLED, or an exited
  * worker's ring that the logger is emptying.
  */
 static void
@@ -703,11 +816,11 @@ master_reclaim_slot(void)
 		if (__atomic_load_n(&shm_slot_at(master.m_sh, i)->ss_state,
 			__ATOMIC_ACQUIRE) == SHM_SLOT_EXITED)
 			return;
-	for (j = 1; j < master.m_nchildren; j++) {
+	for (j = MASTER_NSPECIAL; j < master.m_nchildren; j++) {
 		ch = &master.m_children[j];
-		if (ch->ch_pid == 0 || ch->ch_ended == 0)
+		if (!master_ending(ch))
 			continue;
-		if (ch->ch_ended != SIGQUIT)
+		if (ch->ch_state != CHILD_DRAINING)
 			return;
 		if (oldest == NULL ||
 		    ch->ch_ended_at.tv_sec < oldest->ch_ended_at.tv_sec ||
@@ -723,7 +836,7 @@ master_reclaim_slot(void)
 	    (unsigned long long)master.m_generation, master_who(oldest),
 	    (int)oldest->ch_pid, (unsigned long long)oldest->ch_generation,
 	    master_ms_since(&oldest->ch_ended_at));
-	master_end(oldest, SIGTERM);
+	master_end(oldest, CHILD_CLOSING);
 }
 
 /*
@@ -739,9 +852,9 @@ master_handover_try(void)
 	int i, serving = 0, starting = 0, late;
 
 	late = master_ms_since(&master.m_reloaded) >= MASTER_HANDOVER_MS;
-	for (i = 1; i < master.m_nchildren; i++) {
+	for (i = MASTER_NSPECIAL; i < master.m_nchildren; i++) {
 		ch = &master.m_children[i];
-		if (!ch->ch_used || master_is_old(ch))
+		if (ch->ch_state == CHILD_EMPTY || master_is_old(ch))
 			continue;
 		if (master_slot_serving(ch))
 			serving++;
@@ -759,9 +872,9 @@ master_handover_try(void)
 		return 0;
 	}
 	master.m_served = master.m_generation;
-	for (i = 1; i < master.m_nchildren; i++)
+	for (i = MASTER_NSPECIAL; i < master.m_nchildren; i++)
 		if (master_is_old(&master.m_children[i]))
-			master_end(&master.m_children[i], SIGQUIT);
+			master_end(&master.m_children[i], CHILD_DRAINING);
 	log_info("generation %llu serves with %d worker(s); older workers "
 		 "drain",
 	    (unsigned long long)master.m_generation, serving);
@@ -784,26 +897,21 @@ master_handover_cb(evutil_socket_t fd, short what, void *arg)
 	evtimer_add(master.m_handover, &tv);
 }
 
-/* Take a free worker entry for worker id of the current generation. */
+/* Take an EMPTY entry for worker id of the current generation. */
 static struct child *
 master_entry_new(int id)
 {
 	struct child *ch;
 	int i;
 
-	for (i = 1; i < master.m_nchildren; i++) {
+	for (i = MASTER_NSPECIAL; i < master.m_nchildren; i++) {
 		ch = &master.m_children[i];
-		if (ch->ch_used)
+		if (ch->ch_state != CHILD_EMPTY)
 			continue;
-		ch->ch_used = 1;
-		ch->ch_pid = 0;
 		ch->ch_id = id;
 		ch->ch_generation = master.m_generation;
 		ch->ch_shutdown_ms = master.m_cf->cf_shutdown_timeout;
-		ch->ch_ended = 0;
-		ch->ch_slot = -1;
 		ch->ch_quick_deaths = 0;
-		ch->ch_slot_wait = 0;
 		return ch;
 	}
 	return NULL; /* cannot happen: the table holds two slot-fulls */
@@ -821,8 +929,50 @@ master_spawn_generation(void)
 			log_warnx("no entry left for worker %d", id);
 			break;
 		}
-		master_spawn(ch);
+		master_spawn(ch); /* leaves EMPTY: the next id takes another */
 	}
+}
+
+/*
+ * The generation went up: an old worker waiting to be respawned is not. A
+ * generation that started but never took over is superseded: it drains
+ * now, while the one that serves goes on until the new one does.
+ */
+static void
+master_supersede(void)
+{
+	struct child *ch;
+	int i;
+
+	for (i = MASTER_NSPECIAL; i < master.m_nchildren; i++) {
+		ch = &master.m_children[i];
+		if (!master_is_old(ch))
+			continue;
+		if (master_waiting(ch))
+			master_release(ch);
+		else if (ch->ch_generation > master.m_served)
+			master_end(ch, CHILD_DRAINING);
+	}
+}
+
+/*
+ * The logger takes the access log's new path or format by handing over
+ * to a successor forked with the new configuration.
+ */
+static void
+master_logger_handover(void)
+{
+	struct child *logger = &master.m_children[CHILD_LOGGER];
+
+	if (logger->ch_state != CHILD_RUNNING)
+		return;
+	logger->ch_state = CHILD_HANDING_OVER;
+	__atomic_store_n(&master.m_sh->sh_logger_stop, SHM_LOGGER_HANDOVER,
+	    __ATOMIC_RELEASE);
+	kill(logger->ch_pid, SIGTERM);
+	log_info("access log %s: a new logger takes over",
+	    master.m_cf->cf_access_log != NULL ? master.m_cf->cf_access_log
+					       : "(none)");
 }
 
 /*
@@ -832,10 +982,9 @@ master_spawn_generation(void)
 static void
 master_reload(void)
 {
-	struct child *ch, *logger = &master.m_children[0];
 	struct config *next;
 	char err[CONFIG_ERR_LEN];
-	int logger_changed, i;
+	int logger_changed;
 	struct timeval tv;
 
 	if (master.m_stop != MASTER_RUNNING) {
@@ -862,39 +1011,14 @@ master_reload(void)
 	master.m_generation++;
 	__atomic_store_n(
 	    &master.m_sh->sh_generation, master.m_generation, __ATOMIC_RELEASE);
-	/*
-	 * An old worker waiting to be respawned is not. A generation that
-	 * started but never took over is superseded: it drains now, while
-	 * the one that serves goes on until the new one does.
-	 */
-	for (i = 1; i < master.m_nchildren; i++) {
-		ch = &master.m_children[i];
-		if (!master_is_old(ch))
-			continue;
-		if (ch->ch_pid == 0)
-			master_release(ch);
-		else if (ch->ch_generation > master.m_served)
-			master_end(ch, SIGQUIT);
-	}
-	master.m_reloading = 1;
+	master_supersede();
 	master.m_handover_late = 0;
 	clock_gettime(CLOCK_MONOTONIC, &master.m_reloaded);
 	master_spawn_generation();
 	tv = master_tv(MASTER_HANDOVER_POLL_MS);
 	evtimer_add(master.m_handover, &tv);
-
-	/* The logger takes the access log's new path or format by handing
-	 * over to a successor forked with the new configuration. */
-	if (logger_changed && logger->ch_pid != 0 && !logger->ch_handover) {
-		logger->ch_handover = 1;
-		__atomic_store_n(&master.m_sh->sh_logger_stop,
-		    SHM_LOGGER_HANDOVER, __ATOMIC_RELEASE);
-		kill(logger->ch_pid, SIGTERM);
-		log_info("access log %s: a new logger takes over",
-		    master.m_cf->cf_access_log != NULL
-			? master.m_cf->cf_access_log
-			: "(none)");
-	}
+	if (logger_changed)
+		master_logger_handover();
 	log_info("generation %llu starting: %lld worker(s), %d listener(s)",
 	    (unsigned long long)master.m_generation, master.m_cf->cf_workers,
 	    master.m_cf->cf_nlisten);
@@ -970,32 +1094,37 @@ master_events(void)
 }
 
 /*
- * Set up the child table: the logger, then room for every slot's worker
- * twice over (the workers alive hold a slot each; the ones waiting for a
- * slot belong to the current generation).
+ * Set up the child table: the special children's entries (the logger),
+ * then room for every slot's worker twice over (the workers alive hold a
+ * slot each; the ones waiting for a slot belong to the current
+ * generation).
  */
 static void
 master_table(void)
 {
-	int i, n = 1 + 2 * (int)shm_nslots();
+	int i, n = MASTER_NSPECIAL + 2 * (int)shm_nslots();
+	struct child *ch;
 
 	if ((master.m_children = calloc((size_t)n, sizeof(struct child))) ==
 	    NULL)
 		fatal("calloc");
 	master.m_nchildren = n;
 	for (i = 0; i < n; i++) {
-		master.m_children[i].ch_slot = -1;
-		master.m_children[i].ch_respawn = evtimer_new(
-		    master.m_base, master_respawn_cb, &master.m_children[i]);
-		if (master.m_children[i].ch_respawn == NULL)
+		ch = &master.m_children[i];
+		ch->ch_kind =
+		    i < MASTER_NSPECIAL ? (enum child_kind)i : CHILD_WORKER;
+		ch->ch_slot = -1;
+		ch->ch_respawn =
+		    evtimer_new(master.m_base, master_respawn_cb, ch);
+		if (ch->ch_respawn == NULL)
 			fatalx("evtimer_new failed");
 	}
-	master.m_children[0].ch_used = 1; /* the logger, id 0 */
 }
 
 /*
- * Start the logger and the workers and run the master's loop until a stop
- * completes. The master owns cf from here on (a reload replaces it).
+ * Start the special children and the workers and run the master's loop
+ * until a stop completes. The master owns cf from here on (a reload
+ * replaces it).
  */
 int
 master_run(struct config *cf)
@@ -1019,7 +1148,8 @@ master_run(struct config *cf)
 		fatal("access log %s", cf->cf_access_log);
 
 	master_table();
-	master_spawn(&master.m_children[0]);
+	for (i = 0; i < MASTER_NSPECIAL; i++)
+		master_spawn(&master.m_children[i]);
 	master_spawn_generation();
 	log_info("%s %s started: %lld worker(s), %d listener(s)", PFHTTPD_NAME,
 	    PFHTTPD_VERSION, cf->cf_workers, cf->cf_nlisten);
@@ -1027,15 +1157,7 @@ master_run(struct config *cf)
 
 	event_base_dispatch(master.m_base);
 
-	for (i = 0; i < master.m_nsignals; i++)
-		event_free(master.m_signals[i]);
-	for (i = 0; i < master.m_nchildren; i++)
-		event_free(master.m_children[i].ch_respawn);
-	event_free(master.m_kill_timer);
-	event_free(master.m_handover);
-	event_free(master.m_drain_timer);
-	free(master.m_children);
-	event_base_free(master.m_base);
+	master_free();
 	config_free(master.m_cf);
 	/* The segment stays: statsdump reports it as stale from now on. */
 	shm_detach(master.m_sh);

@@ -33,6 +33,7 @@
  * there must not steer the root master's writes or crash the logger.
  */
 static struct {
+	uint64_t sg_size; /* of the mapping: what shm_detach() unmaps */
 	uint32_t sg_nslots;
 	uint64_t sg_slots_offset;
 	uint64_t sg_rings_offset;
@@ -104,6 +105,7 @@ shm_create(const char *path, uint32_t nslots, uint64_t ring_size, char *err,
 	sh->sh_rings_offset = rings_offset;
 	sh->sh_ring_size = ring_size;
 	sh->sh_ring_stride = ring_stride;
+	shm_geom.sg_size = size;
 	shm_geom.sg_nslots = nslots;
 	shm_geom.sg_slots_offset = slots_offset;
 	shm_geom.sg_rings_offset = rings_offset;
@@ -133,6 +135,7 @@ shm_geometry_fits(const struct shm_header *sh)
 	    rings_offset != sh->sh_rings_offset ||
 	    ring_stride != sh->sh_ring_stride)
 		return 0;
+	shm_geom.sg_size = size;
 	shm_geom.sg_nslots = sh->sh_nslots;
 	shm_geom.sg_slots_offset = slots_offset;
 	shm_geom.sg_rings_offset = rings_offset;
@@ -202,12 +205,15 @@ shm_attach(const char *path, char *err, size_t errlen)
 	return NULL;
 }
 
-/* Unmap a segment. */
+/*
+ * Unmap the segment this process made or attached last, by the size it
+ * had then: a worker may have written another into sh_size since.
+ */
 void
 shm_detach(struct shm_header *sh)
 {
 	if (sh != NULL)
-		munmap(sh, sh->sh_size);
+		munmap(sh, shm_geom.sg_size);
 }
 
 /* Return the number of worker slots (of this process's copy). */

@@ -1,9 +1,9 @@
 /*
- * Unit tests for file_open_beneath_compat(), the walk in user space that
- * file.c uses where openat2(2) is missing: on a tree of files, directories
- * and symbolic links (inside, out through "..", absolute, loops, dangling,
- * chains of 40 and 41, deeper than the walk's stack), and on procfs with
- * its magic links, it must give what openat2(RESOLVE_BENEATH |
+ * Unit tests for beneath_open_compat(), the walk in user space that
+ * beneath_open() uses where openat2(2) is missing: on a tree of files,
+ * directories and symbolic links (inside, out through "..", absolute, loops,
+ * dangling, chains of 40 and 41, deeper than the walk's stack), and on procfs
+ * with its magic links, it must give what openat2(RESOLVE_BENEATH |
  * RESOLVE_NO_MAGICLINKS) gives for every path of a generated list: the
  * same errno, or a descriptor of the same inode; and it must leave no
  * descriptor open but the one it returns.
@@ -316,7 +316,7 @@ test_teardown(void **state)
 	return nftw(test_top, test_remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
-/* openat2 as file.c calls it: the reference. */
+/* openat2 as beneath_open() calls it: the reference. */
 static int
 test_openat2(int dirfd, const char *path, int flags)
 {
@@ -353,7 +353,7 @@ test_compare(int dirfd, const char *path, int flags)
 
 	want = test_openat2(dirfd, path, flags | O_CLOEXEC);
 	want_errno = errno;
-	got = file_open_beneath_compat(dirfd, path, flags | O_CLOEXEC);
+	got = beneath_open_compat(dirfd, path, flags | O_CLOEXEC);
 	got_errno = errno;
 	if (want == -1 && got == -1) {
 		if (want_errno != got_errno) {
@@ -483,38 +483,35 @@ test_compat_refuses_escapes_and_follows_links_inside(void **state)
 	int fd;
 
 	(void)state;
-	fd = file_open_beneath_compat(test_rootfd, "l_deep", O_RDONLY);
+	fd = beneath_open_compat(test_rootfd, "l_deep", O_RDONLY);
 	assert_true(fd != -1);
 	close(fd);
-	fd = file_open_beneath_compat(test_rootfd, "c00", O_RDONLY);
+	fd = beneath_open_compat(test_rootfd, "c00", O_RDONLY);
 	assert_true(fd != -1);
 	close(fd);
 	errno = 0;
-	assert_int_equal(
-	    file_open_beneath_compat(test_rootfd, "d00", O_RDONLY), -1);
+	assert_int_equal(beneath_open_compat(test_rootfd, "d00", O_RDONLY), -1);
 	assert_int_equal(errno, ELOOP);
 	assert_int_equal(
-	    file_open_beneath_compat(test_rootfd, "l_loop1", O_RDONLY), -1);
+	    beneath_open_compat(test_rootfd, "l_loop1", O_RDONLY), -1);
 	assert_int_equal(errno, ELOOP);
 	assert_int_equal(
-	    file_open_beneath_compat(test_rootfd, "dir/sub/l_out", O_RDONLY),
-	    -1);
+	    beneath_open_compat(test_rootfd, "dir/sub/l_out", O_RDONLY), -1);
 	assert_int_equal(errno, EXDEV);
 	assert_int_equal(
-	    file_open_beneath_compat(test_rootfd, "l_abs_in", O_RDONLY), -1);
+	    beneath_open_compat(test_rootfd, "l_abs_in", O_RDONLY), -1);
 	assert_int_equal(errno, EXDEV);
 	assert_int_equal(
-	    file_open_beneath_compat(test_rootfd, "l_out_in", O_RDONLY), -1);
+	    beneath_open_compat(test_rootfd, "l_out_in", O_RDONLY), -1);
 	assert_int_equal(errno, EXDEV);
 	assert_int_equal(
-	    file_open_beneath_compat(test_rootfd, "dir/../..", O_RDONLY), -1);
+	    beneath_open_compat(test_rootfd, "dir/../..", O_RDONLY), -1);
 	assert_int_equal(errno, EXDEV);
 	assert_int_equal(
-	    file_open_beneath_compat(test_rootfd, "l_dangling", O_RDONLY), -1);
+	    beneath_open_compat(test_rootfd, "l_dangling", O_RDONLY), -1);
 	assert_int_equal(errno, ENOENT);
 	assert_int_equal(
-	    file_open_beneath_compat(test_rootfd, "l_file_slash", O_RDONLY),
-	    -1);
+	    beneath_open_compat(test_rootfd, "l_file_slash", O_RDONLY), -1);
 	assert_int_equal(errno, ENOTDIR);
 }
 
@@ -576,7 +573,7 @@ test_walk_and_close(const char *path)
 	int fd;
 
 	for (f = 0; f < NFLAGS; f++)
-		if ((fd = file_open_beneath_compat(
+		if ((fd = beneath_open_compat(
 			 test_rootfd, path, test_flags[f] | O_CLOEXEC)) != -1)
 			close(fd);
 }

@@ -1,41 +1,16 @@
 /*
  * Serving files: the request path is decoded and normalised, then opened
- * beneath the document root with openat2(RESOLVE_BENEATH), so neither
- * ".." nor a symbolic link can leave the root. Directories redirect to
- * their slashed URL or serve their index file; conditional requests are
- * evaluated in RFC 9110 order; a single byte range is honoured. What a
- * path resolves to is kept for a second in the open-file cache
- * (fcache.c): a file up to FCACHE_INLINE_MAX bytes is kept in memory and
- * copied behind the head, a larger one is sent with sendfile(2) from the
- * cached descriptor.
- *
- * Where openat2(2) is missing (Linux before 5.6, or valgrind, which
- * answers ENOSYS), file_open_beneath_compat() walks the path in user
- * space, one component at a time, with the same rules as
- * RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS:
- *
- * - every component is opened with openat(O_PATH | O_NOFOLLOW) on the
- *   directory reached so far, so the kernel never follows a link for us;
- * - a symbolic link is read (readlinkat) and its body walked in place of
- *   the component: an absolute body gives EXDEV, more than 40 links
- *   ELOOP, an empty one ENOENT; a link into procfs whose body is not a
- *   path ("pipe:[..]") or is absolute is a magic link: ELOOP;
- *   fs.protected_symlinks is applied as the kernel does, to the
- *   trailing link only (the last component, slashes after it or not);
- * - ".." at the root gives EXDEV; elsewhere it opens the parent and
- *   checks that it is the directory the walk came from (a rename that
- *   raced with the walk gives EAGAIN, as openat2 does);
- * - "." and ".." need search permission like any other component.
- *
- * tests/unit/test_file_beneath.c checks that both agree, path by path.
+ * beneath the document root with openat2(RESOLVE_BENEATH) or an equally
+ * strict walk in user space (beneath.c), so neither ".." nor a symbolic
+ * link can leave the root. Directories redirect to their slashed URL or
+ * serve their index file; conditional requests are evaluated in RFC 9110
+ * order; a single byte range is honoured. What a path resolves to is kept
+ * for a second in the open-file cache (fcache.c): a file up to
+ * FCACHE_INLINE_MAX bytes is kept in memory and copied behind the head, a
+ * larger one is sent with sendfile(2) from the cached descriptor.
  */
 
 #include <sys/stat.h>
-#include <sys/statfs.h>
-#include <sys/syscall.h>
-
-#include <linux/magic.h>
-#include <linux/openat2.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -47,324 +22,6 @@
 
 #include "pfhttpd.h"
 
-#define FILE_MAXSYMLINKS       40   /* links a walk follows (MAXSYMLINKS) */
-#define FILE_DEPTH_INLINE      64   /* levels before the walk mallocs */
-#define FILE_PROTECTED_UNKNOWN (-1) /* the sysctl is not read yet */
-
-/* The identity of a directory the walk went through. */
-struct file_id {
-	dev_t fi_dev;
-	ino_t fi_ino;
-};
-
-/*
- * The text the walk has still to go through, right-aligned: the path, then
- * each link body is put in front of what is left. Room for the path and
- * FILE_MAXSYMLINKS bodies, so it cannot overflow. Not reentrant (the
- * processes are single-threaded).
- */
-static char file_walk_text[(FILE_MAXSYMLINKS + 1) * PATH_MAX];
-
-static int file_openat2_missing; /* openat2 said ENOSYS: walk in user space */
-static int file_protected_symlinks = FILE_PROTECTED_UNKNOWN; /* the sysctl */
-
-/* Read fs.protected_symlinks once; unreadable counts as on (stricter). */
-static int
-file_protected_symlinks_on(void)
-{
-	char buf[16];
-	ssize_t n;
-	int fd;
-
-	if (file_protected_symlinks != FILE_PROTECTED_UNKNOWN)
-		return file_protected_symlinks;
-	file_protected_symlinks = 1;
-	fd = open("/proc/sys/fs/protected_symlinks", O_RDONLY | O_CLOEXEC);
-	if (fd != -1) {
-		n = read(fd, buf, sizeof(buf) - 1);
-		if (n > 0 && buf[0] == '0')
-			file_protected_symlinks = 0;
-		close(fd);
-	}
-	return file_protected_symlinks;
-}
-
-/*
- * Read the body of the symbolic link lfd (O_PATH) found in the directory
- * dirfd into body (PATH_MAX bytes) with the kernel's checks for following
- * it: fs.protected_symlinks if it is the trailing link (EACCES), magic
- * links (ELOOP), empty (ENOENT) and absolute bodies (EXDEV). Its length,
- * or -1 with errno.
- */
-static ssize_t
-file_link_body(int dirfd, int lfd, int trailing, char *body)
-{
-	struct stat lst, dst;
-	struct statfs sfs;
-	ssize_t n;
-
-	if (fstat(lfd, &lst) == -1 || fstat(dirfd, &dst) == -1)
-		return -1;
-	/* may_follow_link(): a link in a sticky world-writable directory is
-	 * followed only by its owner, or if it has the directory's owner. */
-	if (trailing && file_protected_symlinks_on() &&
-	    lst.st_uid != geteuid() &&
-	    (dst.st_mode & (S_ISVTX | S_IWOTH)) == (S_ISVTX | S_IWOTH) &&
-	    dst.st_uid != lst.st_uid) {
-		errno = EACCES;
-		return -1;
-	}
-	if ((n = readlinkat(lfd, "", body, PATH_MAX)) == -1)
-		return -1;
-	if (n >= PATH_MAX) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	/* Magic links exist only in procfs; their bodies are absolute paths
-	 * or "type:[inode]", which no plain procfs link ("self", "12/net")
-	 * is. */
-	if (fstatfs(lfd, &sfs) == -1)
-		return -1;
-	if (sfs.f_type == PROC_SUPER_MAGIC &&
-	    (body[0] == '/' || memchr(body, ':', (size_t)n) != NULL)) {
-		errno = ELOOP;
-		return -1;
-	}
-	if (n == 0) {
-		errno = ENOENT;
-		return -1;
-	}
-	if (body[0] == '/') {
-		errno = EXDEV;
-		return -1;
-	}
-	return n;
-}
-
-/* Record the directory fd as level depth of the walk; -1 with errno. */
-static int
-file_walk_push(struct file_id **ids, size_t *cap, struct file_id *inline_ids,
-    size_t depth, int fd)
-{
-	struct file_id *grown;
-	struct stat st;
-
-	if (fstat(fd, &st) == -1)
-		return -1;
-	if (depth == *cap) {
-		if (*ids == inline_ids) {
-			if ((grown = calloc(*cap * 2, sizeof(*grown))) != NULL)
-				memcpy(
-				    grown, inline_ids, *cap * sizeof(*grown));
-		} else
-			grown = reallocarray(*ids, *cap * 2, sizeof(*grown));
-		if (grown == NULL)
-			return -1;
-		*ids = grown;
-		*cap *= 2;
-	}
-	(*ids)[depth].fi_dev = st.st_dev;
-	(*ids)[depth].fi_ino = st.st_ino;
-	return 0;
-}
-
-/*
- * Open path beneath the directory rootfd like openat2 with RESOLVE_BENEATH
- * | RESOLVE_NO_MAGICLINKS, with openat(2) and readlinkat(2) only (see the
- * top of the file). flags are open(2) flags without O_CREAT. The new fd,
- * or -1 with errno (EXDEV: the path leaves rootfd).
- */
-int
-file_open_beneath_compat(int rootfd, const char *path, int flags)
-{
-	char *const end = file_walk_text + sizeof(file_walk_text);
-	char *p, *q, *name, body[PATH_MAX];
-	struct file_id inline_ids[FILE_DEPTH_INLINE], *ids = inline_ids;
-	size_t cap = FILE_DEPTH_INLINE, depth = 0, len;
-	int cur = rootfd, next, lfd, fd = -1, error = 0, nlinks = 0;
-	int last_errno = EAGAIN;
-	struct stat st;
-	ssize_t n;
-
-	len = strlen(path);
-	if (len == 0 || len >= PATH_MAX) {
-		errno = len == 0 ? ENOENT : ENAMETOOLONG;
-		return -1;
-	}
-	if (path[0] == '/') {
-		errno = EXDEV;
-		return -1;
-	}
-	if (file_walk_push(&ids, &cap, inline_ids, 0, rootfd) == -1)
-		return -1;
-	p = end - len;
-	memcpy(p, path, len);
-
-	for (;;) {
-		while (p < end && *p == '/')
-			p++;
-		if (p == end) {
-			/* All walked, down to a directory: open it. */
-			if ((fd = openat(cur, ".", flags)) == -1)
-				error = errno;
-			break;
-		}
-		name = p;
-		while (p < end && *p != '/')
-			p++;
-		len = (size_t)(p - name);
-		if (len == 1 && name[0] == '.') {
-			/* A lookup all the same: it needs search permission. */
-			if ((next = openat(cur, ".", O_PATH | O_CLOEXEC)) ==
-			    -1) {
-				error = errno;
-				break;
-			}
-			close(next);
-			continue;
-		}
-		memcpy(body, name, len); /* NUL-terminated copy of the name */
-		body[len] = '\0';
-		if (len == 2 && name[0] == '.' && name[1] == '.') {
-			next =
-			    openat(cur, "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
-			if (next == -1) {
-				error = errno;
-				break;
-			}
-			if (depth == 0) {
-				close(next);
-				error = EXDEV;
-				break;
-			}
-			if (fstat(next, &st) == -1 ||
-			    st.st_dev != ids[depth - 1].fi_dev ||
-			    st.st_ino != ids[depth - 1].fi_ino) {
-				/* Not where the walk came from: moved. */
-				close(next);
-				error = EAGAIN;
-				break;
-			}
-			if (cur != rootfd)
-				close(cur);
-			cur = next;
-			depth--;
-			continue;
-		}
-
-		if (p == end) {
-			/* The last component, opened as asked. A link fails
-			 * with ELOOP, or ENOTDIR with O_DIRECTORY; with O_PATH
-			 * it opens, as the link. */
-			fd = openat(cur, body, flags | O_NOFOLLOW);
-			if (fd == -1) {
-				last_errno = errno;
-				if ((last_errno != ELOOP &&
-					last_errno != ENOTDIR) ||
-				    (flags & O_NOFOLLOW)) {
-					error = last_errno;
-					break;
-				}
-			} else if ((flags & (O_PATH | O_NOFOLLOW)) != O_PATH)
-				break; /* not a link, or a link not to follow */
-			else if (fstat(fd, &st) == -1) {
-				error = errno;
-				close(fd);
-				fd = -1;
-				break;
-			} else if (!S_ISLNK(st.st_mode))
-				break;
-			else {
-				close(fd);
-				fd = -1;
-			}
-		}
-		/* A directory to go down into, or a link to follow. */
-		if ((next = openat(
-			 cur, body, O_PATH | O_NOFOLLOW | O_CLOEXEC)) == -1) {
-			error = errno;
-			break;
-		}
-		if (fstat(next, &st) == -1) {
-			error = errno;
-			close(next);
-			break;
-		}
-		if (S_ISDIR(st.st_mode)) {
-			if (file_walk_push(&ids, &cap, inline_ids, depth + 1,
-				next) == -1) {
-				error = errno;
-				close(next);
-				break;
-			}
-			if (cur != rootfd)
-				close(cur);
-			cur = next;
-			depth++;
-			continue;
-		}
-		if (!S_ISLNK(st.st_mode)) {
-			/* A file where a directory is needed, or why the
-			 * last component did not open. */
-			close(next);
-			error = p == end ? last_errno : ENOTDIR;
-			break;
-		}
-		lfd = next;
-		if (++nlinks > FILE_MAXSYMLINKS) {
-			close(lfd);
-			error = ELOOP;
-			break;
-		}
-		for (q = p; q < end && *q == '/'; q++)
-			; /* only slashes left: the trailing link */
-		n = file_link_body(cur, lfd, q == end, body);
-		close(lfd);
-		if (n == -1) {
-			error = errno;
-			break;
-		}
-		if ((size_t)(p - file_walk_text) < (size_t)n) {
-			error = ENAMETOOLONG; /* cannot happen: see the size */
-			break;
-		}
-		p -= n;
-		memcpy(p, body, (size_t)n);
-	}
-	if (cur != rootfd)
-		close(cur);
-	if (ids != inline_ids)
-		free(ids);
-	if (fd == -1)
-		errno = error;
-	return fd;
-}
-
-/* Open path beneath the directory dirfd; -1 with errno (EXDEV: escape). */
-static int
-file_open_beneath(int dirfd, const char *path, int flags)
-{
-	struct open_how how;
-	int fd;
-
-	/* openat2 refuses O_NOCTTY with O_PATH (EINVAL): add it only here. */
-	if ((flags & O_PATH) == 0)
-		flags |= O_NOCTTY;
-	flags |= O_CLOEXEC;
-	if (!file_openat2_missing) {
-		memset(&how, 0, sizeof(how));
-		how.flags = (unsigned long long)flags;
-		how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
-		fd = (int)syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
-		if (fd != -1 || errno != ENOSYS)
-			return fd;
-		file_openat2_missing = 1;
-		log_info("openat2(2) is missing (Linux before 5.6?): paths are "
-			 "resolved beneath the document root in user space");
-	}
-	return file_open_beneath_compat(dirfd, path, flags);
-}
-
 /* Open the document root for file_serve(); -1 with errno on failure. */
 int
 file_root_open(const char *root)
@@ -373,7 +30,7 @@ file_root_open(const char *root)
 
 	if ((fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC)) == -1)
 		return -1;
-	if ((probe = file_open_beneath(fd, ".", O_PATH)) == -1) {
+	if ((probe = beneath_open(fd, ".", O_PATH)) == -1) {
 		close(fd);
 		return -1;
 	}
@@ -551,10 +208,10 @@ file_open(int rootfd, const char *name)
 {
 	int fd;
 
-	fd = file_open_beneath(rootfd, name, O_RDONLY | O_NONBLOCK);
+	fd = beneath_open(rootfd, name, O_RDONLY | O_NONBLOCK);
 	if (fd == -1 && (errno == EMFILE || errno == ENFILE)) {
 		fcache_flush();
-		fd = file_open_beneath(rootfd, name, O_RDONLY | O_NONBLOCK);
+		fd = beneath_open(rootfd, name, O_RDONLY | O_NONBLOCK);
 	}
 	return fd;
 }

@@ -18,38 +18,26 @@
 
 #include "pfhttpd.h"
 
-static int listen_parse_port(
-    const char *text, size_t len, int *port, const char **reason);
-static int listen_is_dotted(const char *host);
-static int listen_resolve(const char *host, const char *port, int family,
-    int flags, struct listen_addr *la, const char **reason);
+#define LISTEN_WHY_LEN 256 /* a reason that quotes the host */
 
-/* Parse a decimal port of len characters into *port (1..65535). */
-static int
-listen_parse_port(const char *text, size_t len, int *port, const char **reason)
+/* Parse the decimal port text into *port (1..65535). NULL, or what is wrong. */
+static const char *
+listen_parse_port(const char *text, int *port)
 {
-	size_t i;
 	long v;
 
-	if (len == 0) {
-		*reason = "missing port";
-		return -1;
-	}
-	v = 0;
-	for (i = 0; i < len; i++) {
-		if (text[i] < '0' || text[i] > '9') {
-			*reason = "port must be a decimal number";
-			return -1;
-		}
+	if (*text == '\0')
+		return "missing port";
+	for (v = 0; *text != '\0'; text++) {
+		if (*text < '0' || *text > '9')
+			return "port must be a decimal number";
 		if (v <= 65535)
-			v = v * 10 + (text[i] - '0');
+			v = v * 10 + (*text - '0');
 	}
-	if (v < 1 || v > 65535) {
-		*reason = "port out of range (1..65535)";
-		return -1;
-	}
+	if (v < 1 || v > 65535)
+		return "port out of range (1..65535)";
 	*port = (int)v;
-	return 0;
+	return NULL;
 }
 
 /* Tell whether host is made only of digits and dots (an IPv4 attempt). */
@@ -63,12 +51,16 @@ listen_is_dotted(const char *host)
 	return 1;
 }
 
-/* Resolve host and port with getaddrinfo and keep the first TCP result. */
-static int
-listen_resolve(const char *host, const char *port, int family, int flags,
-    struct listen_addr *la, const char **reason)
+/*
+ * Resolve host and port with getaddrinfo and keep the first TCP result in
+ * la. NULL, or what is wrong.
+ */
+static const char *
+listen_resolve(
+    const char *host, int port, int family, int flags, struct listen_addr *la)
 {
 	struct addrinfo hints, *res;
+	char portstr[8];
 	int error;
 
 	memset(&hints, 0, sizeof(hints));
@@ -76,21 +68,129 @@ listen_resolve(const char *host, const char *port, int family, int flags,
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_protocol = IPPROTO_TCP;
 	hints.ai_flags = AI_NUMERICSERV | flags;
-	error = getaddrinfo(host, port, &hints, &res);
-	if (error != 0) {
-		*reason =
-		    error == EAI_SYSTEM ? strerror(errno) : gai_strerror(error);
-		return -1;
-	}
+	snprintf(portstr, sizeof(portstr), "%d", port);
+	if ((error = getaddrinfo(host, portstr, &hints, &res)) != 0)
+		return error == EAI_SYSTEM ? strerror(errno)
+					   : gai_strerror(error);
 	if (res->ai_addrlen > sizeof(la->la_ss)) {
 		freeaddrinfo(res);
-		*reason = "address too long";
-		return -1;
+		return "address too long";
 	}
 	memcpy(&la->la_ss, res->ai_addr, res->ai_addrlen);
 	la->la_sslen = res->ai_addrlen;
 	freeaddrinfo(res);
-	return 0;
+	return NULL;
+}
+
+/* Set la to the IPv4 address addr (network order) and port. */
+static void
+listen_set_ipv4(struct listen_addr *la, in_addr_t addr, int port)
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)&la->la_ss;
+
+	sin->sin_family = AF_INET;
+	sin->sin_addr.s_addr = addr;
+	sin->sin_port = htons((unsigned short)port);
+	la->la_sslen = sizeof(*sin);
+}
+
+/* A bare "port": any IPv4 address. NULL, or what is wrong. */
+static const char *
+listen_parse_bare_port(const char *text, struct listen_addr *la)
+{
+	const char *reason;
+	int port;
+
+	if ((reason = listen_parse_port(text, &port)) != NULL)
+		return reason;
+	listen_set_ipv4(la, htonl(INADDR_ANY), port);
+	return NULL;
+}
+
+/* "[v6addr]:port", a numeric IPv6 address. NULL, or what is wrong. */
+static const char *
+listen_parse_v6(const char *text, struct listen_addr *la)
+{
+	const char *rbracket, *reason;
+	char host[sizeof(la->la_name)];
+	size_t hostlen;
+	int port;
+
+	if ((rbracket = strchr(text, ']')) == NULL)
+		return "missing ']' after IPv6 address";
+	if (rbracket[1] != ':')
+		return "expected ':port' after ']'";
+	if ((reason = listen_parse_port(rbracket + 2, &port)) != NULL)
+		return reason;
+	if ((hostlen = (size_t)(rbracket - text - 1)) == 0)
+		return "empty IPv6 address";
+	memcpy(host, text + 1, hostlen);
+	host[hostlen] = '\0';
+	if (listen_resolve(host, port, AF_INET6, AI_NUMERICHOST, la) != NULL)
+		return "not a numeric IPv6 address";
+	return NULL;
+}
+
+/*
+ * The host of "host:port" when it is a.b.c.d, strictly (getaddrinfo would
+ * take inet_aton's forms, "10.1" and the like). NULL, or what is wrong.
+ */
+static const char *
+listen_parse_ipv4(const char *host, int port, struct listen_addr *la)
+{
+	struct in_addr addr;
+
+	if (inet_pton(AF_INET, host, &addr) != 1)
+		return "not a valid IPv4 address";
+	listen_set_ipv4(la, addr.s_addr, port);
+	return NULL;
+}
+
+/*
+ * The host of "host:port" when it is a name, resolved now. NULL, or what
+ * is wrong, written to why (whylen bytes).
+ */
+static const char *
+listen_parse_name(const char *host, int port, struct listen_addr *la, char *why,
+    size_t whylen)
+{
+	const char *reason;
+
+	if ((reason = listen_resolve(host, port, AF_UNSPEC, 0, la)) == NULL)
+		return NULL;
+	snprintf(why, whylen, "cannot resolve '%s': %s", host, reason);
+	return why;
+}
+
+/*
+ * "host:port" or "*:port", colon being the last ':' of text: any IPv4
+ * address ("*"), an IPv4 address or a name. NULL, or what is wrong (in
+ * why, whylen bytes, if the name does not resolve).
+ */
+static const char *
+listen_parse_host_port(const char *text, const char *colon,
+    struct listen_addr *la, char *why, size_t whylen)
+{
+	const char *reason;
+	char host[sizeof(la->la_name)];
+	size_t hostlen;
+	int port;
+
+	if ((reason = listen_parse_port(colon + 1, &port)) != NULL)
+		return reason;
+	if ((hostlen = (size_t)(colon - text)) == 0)
+		return "missing host (use *:port for any address)";
+	if (memchr(text, ':', hostlen) != NULL)
+		return "an IPv6 address must be in brackets: [addr]:port";
+	memcpy(host, text, hostlen);
+	host[hostlen] = '\0';
+	if (strcmp(host, "*") == 0) {
+		listen_set_ipv4(la, htonl(INADDR_ANY), port);
+		return NULL;
+	}
+	if (listen_is_dotted(host))
+		return listen_parse_ipv4(host, port, la);
+	return listen_parse_name(host, port, la, why, whylen);
 }
 
 /*
@@ -103,113 +203,35 @@ int
 listen_parse(const char *text, struct listen_addr *la, char *err, size_t errlen)
 {
 	struct listen_addr new;
-	struct sockaddr_in *sin;
-	const char *colon, *rbracket, *reason;
-	char host[sizeof(new.la_name)], portstr[8];
-	size_t len, hostlen;
-	int port;
+	const char *colon, *reason;
+	char why[LISTEN_WHY_LEN];
+	size_t len;
 
 	memset(&new, 0, sizeof(new));
 	new.la_fd = -1;
-	reason = NULL;
-	len = strlen(text);
-	if (len == 0) {
-		reason = "empty address";
-		goto fail;
-	}
-	if (len >= sizeof(new.la_name)) {
+	if ((len = strlen(text)) >= sizeof(new.la_name)) {
 		snprintf(err, errlen,
 		    "bad listen address '%.40s...': longer than %zu characters",
 		    text, sizeof(new.la_name) - 1);
 		return -1;
 	}
 	memcpy(new.la_name, text, len + 1);
-
-	if (text[0] == '[') {
-		/* "[v6addr]:port" */
-		rbracket = strchr(text, ']');
-		if (rbracket == NULL) {
-			reason = "missing ']' after IPv6 address";
-			goto fail;
-		}
-		if (rbracket[1] != ':') {
-			reason = "expected ':port' after ']'";
-			goto fail;
-		}
-		if (listen_parse_port(rbracket + 2, strlen(rbracket + 2), &port,
-			&reason) == -1)
-			goto fail;
-		hostlen = (size_t)(rbracket - text - 1);
-		if (hostlen == 0) {
-			reason = "empty IPv6 address";
-			goto fail;
-		}
-		memcpy(host, text + 1, hostlen);
-		host[hostlen] = '\0';
-		snprintf(portstr, sizeof(portstr), "%d", port);
-		if (listen_resolve(host, portstr, AF_INET6, AI_NUMERICHOST,
-			&new, &reason) == -1) {
-			reason = "not a numeric IPv6 address";
-			goto fail;
-		}
-	} else if ((colon = strrchr(text, ':')) == NULL) {
-		/* A bare "port". */
-		if (listen_parse_port(text, len, &port, &reason) == -1)
-			goto fail;
-		host[0] = '*';
-		host[1] = '\0';
-	} else {
-		/* "host:port" or "*:port" */
-		if (listen_parse_port(
-			colon + 1, strlen(colon + 1), &port, &reason) == -1)
-			goto fail;
-		hostlen = (size_t)(colon - text);
-		if (hostlen == 0) {
-			reason = "missing host (use *:port for any address)";
-			goto fail;
-		}
-		if (memchr(text, ':', hostlen) != NULL) {
-			reason =
-			    "an IPv6 address must be in brackets: [addr]:port";
-			goto fail;
-		}
-		memcpy(host, text, hostlen);
-		host[hostlen] = '\0';
-		snprintf(portstr, sizeof(portstr), "%d", port);
-		if (strcmp(host, "*") == 0) {
-			/* Any IPv4 address, below. */
-		} else if (listen_is_dotted(host)) {
-			/* Strictly a.b.c.d, unlike getaddrinfo's inet_aton. */
-			sin = (struct sockaddr_in *)&new.la_ss;
-			if (inet_pton(AF_INET, host, &sin->sin_addr) != 1) {
-				reason = "not a valid IPv4 address";
-				goto fail;
-			}
-			sin->sin_family = AF_INET;
-			sin->sin_port = htons((unsigned short)port);
-			new.la_sslen = sizeof(*sin);
-		} else if (listen_resolve(host, portstr, AF_UNSPEC, 0, &new,
-			       &reason) == -1) {
-			snprintf(err, errlen,
-			    "bad listen address '%s': cannot resolve '%s': %s",
-			    text, host, reason);
-			return -1;
-		}
-	}
-
-	if (strcmp(host, "*") == 0) {
-		sin = (struct sockaddr_in *)&new.la_ss;
-		sin->sin_family = AF_INET;
-		sin->sin_addr.s_addr = htonl(INADDR_ANY);
-		sin->sin_port = htons((unsigned short)port);
-		new.la_sslen = sizeof(*sin);
+	if (len == 0)
+		reason = "empty address";
+	else if (text[0] == '[')
+		reason = listen_parse_v6(text, &new);
+	else if ((colon = strrchr(text, ':')) == NULL)
+		reason = listen_parse_bare_port(text, &new);
+	else
+		reason =
+		    listen_parse_host_port(text, colon, &new, why, sizeof(why));
+	if (reason != NULL) {
+		snprintf(
+		    err, errlen, "bad listen address '%s': %s", text, reason);
+		return -1;
 	}
 	*la = new;
 	return 0;
-
-fail:
-	snprintf(err, errlen, "bad listen address '%s': %s", text, reason);
-	return -1;
 }
 
 /*

@@ -699,9 +699,12 @@ extern const struct conn_kind ws_kind;
 
 void ws_handshake(struct conn *c, const struct http_request *req);
 
+/* beneath.c */
+int beneath_open(int dirfd, const char *path, int flags);
+int beneath_open_compat(int rootfd, const char *path, int flags);
+
 /* file.c */
 int file_root_open(const char *root);
-int file_open_beneath_compat(int rootfd, const char *path, int flags);
 void file_serve(struct conn *c, struct http_request *req, const char *path);
 
 #endif /* PFHTTPD_H */

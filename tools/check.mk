@@ -109,7 +109,7 @@ check-asan:
 # -- check-valgrind ---------------------------------------------------------
 #
 # valgrind 3.19 has no openat2(2) (ENOSYS): the worker then resolves paths
-# with file_open_beneath_compat() (src/file.c), as on a kernel before 5.6,
+# with beneath_open_compat() (src/beneath.c), as on a kernel before 5.6,
 # and says so once in the error log.
 #
 # The run (tools/valgrind-load, one script): a daemon with workers = 1 on a

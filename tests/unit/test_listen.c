@@ -1,7 +1,9 @@
 /*
- * Unit tests for listen_tune(): the TCP options set on a listening socket
- * are those its accepted connections have, so that a connection costs no
- * setsockopt(2) of its own.
+ * Unit tests for listen.c: listen_tune() sets on a listening socket the
+ * TCP options its accepted connections have, so that a connection costs no
+ * setsockopt(2) of its own; listen_parse() words each way an address can
+ * be wrong as it always has (tests/unit/test_config.c checks what it
+ * accepts).
  */
 
 #include <sys/socket.h>
@@ -148,6 +150,63 @@ test_tune_fails_on_a_non_socket(void **state)
 	close(p[1]);
 }
 
+/*
+ * Each way an address can be wrong gets its own message, whole, and the
+ * form decides which check comes first (the port before the host).
+ */
+static void
+test_listen_parse_words_each_error_exactly(void **state)
+{
+	static const struct {
+		const char *text;
+		const char *err;
+	} cases[] = {
+	    {"", "bad listen address '': empty address"},
+	    {"http",
+		"bad listen address 'http': port must be a decimal number"},
+	    {"65536",
+		"bad listen address '65536': port out of range (1..65535)"},
+	    {"0", "bad listen address '0': port out of range (1..65535)"},
+	    {"*:", "bad listen address '*:': missing port"},
+	    {":80",
+		"bad listen address ':80': missing host (use *:port for any "
+		"address)"},
+	    {":0", "bad listen address ':0': port out of range (1..65535)"},
+	    {"::1:80",
+		"bad listen address '::1:80': an IPv6 address must be in "
+		"brackets: [addr]:port"},
+	    {"300.1.1.1:80",
+		"bad listen address '300.1.1.1:80': not a valid IPv4 address"},
+	    {"[::1:80",
+		"bad listen address '[::1:80': missing ']' after IPv6 address"},
+	    {"[::1]80",
+		"bad listen address '[::1]80': expected ':port' after ']'"},
+	    {"[::1]:x",
+		"bad listen address '[::1]:x': port must be a decimal number"},
+	    {"[]:80", "bad listen address '[]:80': empty IPv6 address"},
+	    {"[]:", "bad listen address '[]:': missing port"},
+	    {"[1.2.3.4]:80",
+		"bad listen address '[1.2.3.4]:80': not a numeric IPv6 "
+		"address"},
+	};
+	struct listen_addr la;
+	char err[256], text[160];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(
+		    listen_parse(cases[i].text, &la, err, sizeof(err)), -1);
+		assert_string_equal(err, cases[i].err);
+	}
+	memset(text, '1', 128);
+	text[128] = '\0';
+	assert_int_equal(listen_parse(text, &la, err, sizeof(err)), -1);
+	assert_string_equal(err,
+	    "bad listen address '1111111111111111111111111111111111111111...': "
+	    "longer than 127 characters");
+}
+
 int
 main(void)
 {
@@ -158,6 +217,7 @@ main(void)
 	    cmocka_unit_test(
 		test_listen_bind_tunes_before_a_connection_completes),
 	    cmocka_unit_test(test_tune_fails_on_a_non_socket),
+	    cmocka_unit_test(test_listen_parse_words_each_error_exactly),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,11 +1,12 @@
 /*
- * Unit tests for file_open_beneath_compat(), the walk in user space that
- * file.c uses where openat2(2) is missing: on a tree of files, directories
- * and symbolic links (inside, out through "..", absolute, loops, dangling,
- * chains of 40 and 41), and on procfs with its magic links, it must give
- * what openat2(RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS) gives for every
- * path of a generated list: the same errno, or a descriptor of the same
- * inode.
+ * Unit tests for beneath_open_compat(), the walk in user space that
+ * beneath_open() uses where openat2(2) is missing: on a tree of files,
+ * directories and symbolic links (inside, out through "..", absolute, loops,
+ * dangling, chains of 40 and 41, deeper than the walk's stack), and on procfs
+ * with its magic links, it must give what openat2(RESOLVE_BENEATH |
+ * RESOLVE_NO_MAGICLINKS) gives for every path of a generated list: the
+ * same errno, or a descriptor of the same inode; and it must leave no
+ * descriptor open but the one it returns.
  */
 
 #include <sys/stat.h>
@@ -13,6 +14,7 @@
 
 #include <linux/openat2.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -30,7 +32,8 @@
 
 #include "pfhttpd.h"
 
-#define NOBODY_UID 65534 /* owner of a link another user planted */
+#define NOBODY_UID  65534 /* owner of a link another user planted */
+#define DEEP_LEVELS 70	  /* levels under deep/: more than the walk's 64 */
 
 /* The flags file.c opens with, and the ones a caller might add. */
 static const int test_flags[] = {
@@ -272,6 +275,16 @@ test_setup(void **state)
 		assert_int_equal(lchown(path, NOBODY_UID, NOBODY_UID), 0);
 	}
 
+	/* deep/d/d/.../d/file.txt: DEEP_LEVELS directories below deep. */
+	snprintf(body, sizeof(body), "deep");
+	test_dir(body, 0755);
+	for (i = 0; i < DEEP_LEVELS; i++) {
+		strcat(body, "/d");
+		test_dir(body, 0755);
+	}
+	strcat(body, "/file.txt");
+	test_file(body);
+
 	snprintf(path, sizeof(path), "%s/root", test_top);
 	test_rootfd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	return test_rootfd == -1 ? -1 : 0;
@@ -303,7 +316,7 @@ test_teardown(void **state)
 	return nftw(test_top, test_remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
-/* openat2 as file.c calls it: the reference. */
+/* openat2 as beneath_open() calls it: the reference. */
 static int
 test_openat2(int dirfd, const char *path, int flags)
 {
@@ -340,7 +353,7 @@ test_compare(int dirfd, const char *path, int flags)
 
 	want = test_openat2(dirfd, path, flags | O_CLOEXEC);
 	want_errno = errno;
-	got = file_open_beneath_compat(dirfd, path, flags | O_CLOEXEC);
+	got = beneath_open_compat(dirfd, path, flags | O_CLOEXEC);
 	got_errno = errno;
 	if (want == -1 && got == -1) {
 		if (want_errno != got_errno) {
@@ -470,39 +483,125 @@ test_compat_refuses_escapes_and_follows_links_inside(void **state)
 	int fd;
 
 	(void)state;
-	fd = file_open_beneath_compat(test_rootfd, "l_deep", O_RDONLY);
+	fd = beneath_open_compat(test_rootfd, "l_deep", O_RDONLY);
 	assert_true(fd != -1);
 	close(fd);
-	fd = file_open_beneath_compat(test_rootfd, "c00", O_RDONLY);
+	fd = beneath_open_compat(test_rootfd, "c00", O_RDONLY);
 	assert_true(fd != -1);
 	close(fd);
 	errno = 0;
-	assert_int_equal(
-	    file_open_beneath_compat(test_rootfd, "d00", O_RDONLY), -1);
+	assert_int_equal(beneath_open_compat(test_rootfd, "d00", O_RDONLY), -1);
 	assert_int_equal(errno, ELOOP);
 	assert_int_equal(
-	    file_open_beneath_compat(test_rootfd, "l_loop1", O_RDONLY), -1);
+	    beneath_open_compat(test_rootfd, "l_loop1", O_RDONLY), -1);
 	assert_int_equal(errno, ELOOP);
 	assert_int_equal(
-	    file_open_beneath_compat(test_rootfd, "dir/sub/l_out", O_RDONLY),
-	    -1);
+	    beneath_open_compat(test_rootfd, "dir/sub/l_out", O_RDONLY), -1);
 	assert_int_equal(errno, EXDEV);
 	assert_int_equal(
-	    file_open_beneath_compat(test_rootfd, "l_abs_in", O_RDONLY), -1);
+	    beneath_open_compat(test_rootfd, "l_abs_in", O_RDONLY), -1);
 	assert_int_equal(errno, EXDEV);
 	assert_int_equal(
-	    file_open_beneath_compat(test_rootfd, "l_out_in", O_RDONLY), -1);
+	    beneath_open_compat(test_rootfd, "l_out_in", O_RDONLY), -1);
 	assert_int_equal(errno, EXDEV);
 	assert_int_equal(
-	    file_open_beneath_compat(test_rootfd, "dir/../..", O_RDONLY), -1);
+	    beneath_open_compat(test_rootfd, "dir/../..", O_RDONLY), -1);
 	assert_int_equal(errno, EXDEV);
 	assert_int_equal(
-	    file_open_beneath_compat(test_rootfd, "l_dangling", O_RDONLY), -1);
+	    beneath_open_compat(test_rootfd, "l_dangling", O_RDONLY), -1);
 	assert_int_equal(errno, ENOENT);
 	assert_int_equal(
-	    file_open_beneath_compat(test_rootfd, "l_file_slash", O_RDONLY),
-	    -1);
+	    beneath_open_compat(test_rootfd, "l_file_slash", O_RDONLY), -1);
 	assert_int_equal(errno, ENOTDIR);
+}
+
+/* Write to path the way down to the bottom of deep/, then ups "..". */
+static void
+test_deep_path(char *path, size_t size, int ups)
+{
+	int i;
+
+	snprintf(path, size, "deep");
+	for (i = 0; i < DEEP_LEVELS; i++)
+		strcat(path, "/d");
+	for (i = 0; i < ups; i++)
+		strcat(path, "/..");
+}
+
+/* Deeper than the walk keeps on its stack: down, back up, and out. */
+static void
+test_agrees_on_paths_deeper_than_the_inline_stack(void **state)
+{
+	char path[PATH_MAX];
+
+	(void)state;
+	test_need_openat2();
+	test_mismatches = 0;
+	test_deep_path(path, sizeof(path), 0);
+	strcat(path, "/file.txt");
+	test_compare_flags(test_rootfd, path);
+	test_deep_path(path, sizeof(path), DEEP_LEVELS + 1);
+	test_compare_flags(test_rootfd, path); /* the root */
+	strcat(path, "/deep/d/../../file.txt");
+	test_compare_flags(test_rootfd, path);
+	test_deep_path(path, sizeof(path), DEEP_LEVELS + 2);
+	test_compare_flags(test_rootfd, path); /* one ".." too many */
+	assert_int_equal(test_mismatches, 0);
+}
+
+/* The number of descriptors the process has open. */
+static int
+test_open_fds(void)
+{
+	struct dirent *de;
+	DIR *d;
+	int n = 0;
+
+	d = opendir("/proc/self/fd");
+	assert_non_null(d);
+	while ((de = readdir(d)) != NULL)
+		n += de->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+/* Walk path with every flag set and close what opens. */
+static void
+test_walk_and_close(const char *path)
+{
+	size_t f;
+	int fd;
+
+	for (f = 0; f < NFLAGS; f++)
+		if ((fd = beneath_open_compat(
+			 test_rootfd, path, test_flags[f] | O_CLOEXEC)) != -1)
+			close(fd);
+}
+
+/* Whatever a walk ends in, it leaves no descriptor open but its result. */
+static void
+test_compat_leaks_no_descriptor(void **state)
+{
+	char path[PATH_MAX];
+	size_t i, j;
+	int before;
+
+	(void)state;
+	before = test_open_fds();
+	for (i = 0; i < NNAMES; i++) {
+		for (j = 0; j < NNAMES; j++) {
+			snprintf(path, sizeof(path), "%s/%s", test_names[i],
+			    test_names[j]);
+			test_walk_and_close(path);
+		}
+		snprintf(path, sizeof(path), "%s/", test_names[i]);
+		test_walk_and_close(path);
+	}
+	for (i = 0; i < NPATHS; i++)
+		test_walk_and_close(test_paths[i]);
+	test_deep_path(path, sizeof(path), DEEP_LEVELS + 2);
+	test_walk_and_close(path);
+	assert_int_equal(test_open_fds(), before);
 }
 
 /* procfs: the magic links (exe, cwd, fd/N, ns/net) are ELOOP both ways,
@@ -557,6 +656,8 @@ main(void)
 	    cmocka_unit_test(
 		test_compat_refuses_escapes_and_follows_links_inside),
 	    cmocka_unit_test(test_agrees_on_procfs_magic_links),
+	    cmocka_unit_test(test_agrees_on_paths_deeper_than_the_inline_stack),
+	    cmocka_unit_test(test_compat_leaks_no_descriptor),
 	};
 
 	return cmocka_run_group_tests(tests, test_setup, test_teardown);

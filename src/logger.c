@@ -51,16 +51,16 @@ static volatile sig_atomic_t logger_stop_flag; /* look at sh_logger_stop */
 
 /* An output file with its batch buffer. */
 struct logger_file {
-	const char *lf_path; /* NULL: not configured */
-	int lf_fd;	     /* -1 when closed */
-	char lf_buf[LOGGER_BUF];
-	size_t lf_len;
+	const char *lgf_path; /* NULL: not configured */
+	int lgf_fd;	      /* -1 when closed */
+	char lgf_buf[LOGGER_BUF];
+	size_t lgf_len;
 };
 
 /* What the logger watches of one worker slot. */
 struct logger_slot {
-	uint64_t ls_pid;     /* worker last seen in the slot */
-	uint64_t ls_dropped; /* its sc_log_dropped last reported */
+	uint64_t lgs_pid;     /* worker last seen in the slot */
+	uint64_t lgs_dropped; /* its sc_log_dropped last reported */
 };
 
 static struct {
@@ -88,40 +88,41 @@ logger_on_signal(int sig)
 
 /* Open (or reopen) a log file for appending. */
 static void
-logger_open(struct logger_file *lf)
+logger_open(struct logger_file *lgf)
 {
 	int fd;
 
-	if (lf->lf_path == NULL)
+	if (lgf->lgf_path == NULL)
 		return;
-	fd = open(lf->lf_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	fd = open(
+	    lgf->lgf_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
 	if (fd == -1) {
-		log_warn("open %s", lf->lf_path);
+		log_warn("open %s", lgf->lgf_path);
 		return; /* keep writing to the old file, if any */
 	}
-	if (lf->lf_fd != -1)
-		close(lf->lf_fd);
-	lf->lf_fd = fd;
+	if (lgf->lgf_fd != -1)
+		close(lgf->lgf_fd);
+	lgf->lgf_fd = fd;
 }
 
 /* Write out a file's batch, retrying short writes and interruptions. */
 static void
-logger_flush(struct logger_file *lf)
+logger_flush(struct logger_file *lgf)
 {
 	size_t off = 0;
 	ssize_t n;
 
-	while (off < lf->lf_len && lf->lf_fd != -1) {
-		n = write(lf->lf_fd, lf->lf_buf + off, lf->lf_len - off);
+	while (off < lgf->lgf_len && lgf->lgf_fd != -1) {
+		n = write(lgf->lgf_fd, lgf->lgf_buf + off, lgf->lgf_len - off);
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1) {
-			log_warn("write %s", lf->lf_path);
+			log_warn("write %s", lgf->lgf_path);
 			break;
 		}
 		off += (size_t)n;
 	}
-	lf->lf_len = 0;
+	lgf->lgf_len = 0;
 }
 
 /*
@@ -142,16 +143,16 @@ logger_flush_all(void)
 
 /* Add one line to a file's batch, flushing first if it would not fit. */
 static void
-logger_append(struct logger_file *lf, const char *line, size_t len)
+logger_append(struct logger_file *lgf, const char *line, size_t len)
 {
-	if (lf->lf_path == NULL)
+	if (lgf->lgf_path == NULL)
 		return;
-	if (lf->lf_len + len > sizeof(lf->lf_buf))
+	if (lgf->lgf_len + len > sizeof(lgf->lgf_buf))
 		logger_flush_all(); /* covers only the records before this */
-	if (len > sizeof(lf->lf_buf))
-		len = sizeof(lf->lf_buf);
-	memcpy(lf->lf_buf + lf->lf_len, line, len);
-	lf->lf_len += len;
+	if (len > sizeof(lgf->lgf_buf))
+		len = sizeof(lgf->lgf_buf);
+	memcpy(lgf->lgf_buf + lgf->lgf_len, line, len);
+	lgf->lgf_len += len;
 }
 
 /* Format a decoded record into the file it belongs to. */
@@ -210,14 +211,14 @@ static void
 logger_report_drops(void)
 {
 	struct shm_header *sh = logger.lg_sh;
-	struct logger_slot *ls;
+	struct logger_slot *lgs;
 	struct shm_slot *slot;
 	uint64_t pid, dropped, state;
 	uint32_t i;
 
 	for (i = 0; i < logger.lg_nslots; i++) {
 		slot = shm_slot_at(sh, i);
-		ls = &logger.lg_slots[i];
+		lgs = &logger.lg_slots[i];
 		state = __atomic_load_n(&slot->ss_state, __ATOMIC_ACQUIRE);
 		if (state != SHM_SLOT_STARTING && state != SHM_SLOT_SERVING &&
 		    state != SHM_SLOT_DRAINING)
@@ -225,19 +226,19 @@ logger_report_drops(void)
 		pid = __atomic_load_n(&slot->ss_pid, __ATOMIC_ACQUIRE);
 		dropped = __atomic_load_n(
 		    &slot->ss_c.sc_log_dropped, __ATOMIC_RELAXED);
-		if (pid != ls->ls_pid) {
+		if (pid != lgs->lgs_pid) {
 			/* A new worker in the slot starts from zero. */
-			ls->ls_pid = pid;
-			ls->ls_dropped = 0;
+			lgs->lgs_pid = pid;
+			lgs->lgs_dropped = 0;
 		}
-		if (dropped > ls->ls_dropped) {
+		if (dropped > lgs->lgs_dropped) {
 			log_warnx(
 			    "worker %llu (pid %llu) dropped %llu access-log "
 			    "record(s): its ring was full",
 			    (unsigned long long)slot->ss_worker_id,
 			    (unsigned long long)pid,
-			    (unsigned long long)(dropped - ls->ls_dropped));
-			ls->ls_dropped = dropped;
+			    (unsigned long long)(dropped - lgs->lgs_dropped));
+			lgs->lgs_dropped = dropped;
 		}
 	}
 }
@@ -341,9 +342,9 @@ logger_take_over(void)
 
 	for (i = 0; i < logger.lg_nslots; i++) {
 		slot = shm_slot_at(logger.lg_sh, i);
-		logger.lg_slots[i].ls_pid =
+		logger.lg_slots[i].lgs_pid =
 		    __atomic_load_n(&slot->ss_pid, __ATOMIC_ACQUIRE);
-		logger.lg_slots[i].ls_dropped = __atomic_load_n(
+		logger.lg_slots[i].lgs_dropped = __atomic_load_n(
 		    &slot->ss_c.sc_log_dropped, __ATOMIC_RELAXED);
 		logger.lg_cursors[i] =
 		    logring_cursor(shm_ring_at(logger.lg_sh, i));
@@ -360,10 +361,10 @@ logger_main(const struct config *cf, struct shm_header *sh)
 	proctitle_set("%s: logger", PFHTTPD_NAME);
 	logger.lg_sh = sh;
 	logger.lg_cf = cf;
-	logger.lg_access.lf_path = cf->cf_access_log;
-	logger.lg_access.lf_fd = -1;
-	logger.lg_error.lf_path = cf->cf_error_log;
-	logger.lg_error.lf_fd = -1;
+	logger.lg_access.lgf_path = cf->cf_access_log;
+	logger.lg_access.lgf_fd = -1;
+	logger.lg_error.lgf_path = cf->cf_error_log;
+	logger.lg_error.lgf_fd = -1;
 	logger.lg_master = master_pid;
 	logger.lg_nslots = shm_nslots();
 	logger.lg_ring_size = shm_ring_size();

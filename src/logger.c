@@ -11,6 +11,11 @@
  * each flush, so a logger killed mid-batch makes its successor write
  * those records again (a duplicate at worst, never a loss).
  *
+ * It counts the access-log lines it wrote in each ring's rg_written as it
+ * releases them, after write(2) returned, so that a record written twice
+ * by a killed logger and its successor counts once (contract in shm.h),
+ * and notes the time of its last write in sh_logger_wrote.
+ *
  * Signals only set flags here (there is no event loop to hand them to):
  *   SIGUSR1          reopen the log files (after logrotate)
  *   SIGTERM          look at sh_logger_stop: SHM_LOGGER_STOP once every
@@ -51,16 +56,16 @@ static volatile sig_atomic_t logger_stop_flag; /* look at sh_logger_stop */
 
 /* An output file with its batch buffer. */
 struct logger_file {
-	const char *lf_path; /* NULL: not configured */
-	int lf_fd;	     /* -1 when closed */
-	char lf_buf[LOGGER_BUF];
-	size_t lf_len;
+	const char *lgf_path; /* NULL: not configured */
+	int lgf_fd;	      /* -1 when closed */
+	char lgf_buf[LOGGER_BUF];
+	size_t lgf_len;
 };
 
 /* What the logger watches of one worker slot. */
 struct logger_slot {
-	uint64_t ls_pid;     /* worker last seen in the slot */
-	uint64_t ls_dropped; /* its sc_log_dropped last reported */
+	uint64_t lgs_pid;     /* worker last seen in the slot */
+	uint64_t lgs_dropped; /* its sc_log_dropped last reported */
 };
 
 static struct {
@@ -70,6 +75,8 @@ static struct {
 	struct logger_file lg_error;
 	struct logger_slot *lg_slots; /* one per slot */
 	uint64_t *lg_cursors;	      /* per ring: read, not yet released */
+	uint64_t *lg_batched;	      /* per ring: access records in the
+					 batches, counted at release */
 	uint32_t lg_nslots;	      /* slots, from our own copy */
 	uint64_t lg_ring_size;	      /* ring bytes, from our own copy */
 	pid_t lg_master;	      /* the master that started us */
@@ -88,70 +95,110 @@ logger_on_signal(int sig)
 
 /* Open (or reopen) a log file for appending. */
 static void
-logger_open(struct logger_file *lf)
+logger_open(struct logger_file *lgf)
 {
 	int fd;
 
-	if (lf->lf_path == NULL)
+	if (lgf->lgf_path == NULL)
 		return;
-	fd = open(lf->lf_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	fd = open(
+	    lgf->lgf_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
 	if (fd == -1) {
-		log_warn("open %s", lf->lf_path);
+		log_warn("open %s", lgf->lgf_path);
 		return; /* keep writing to the old file, if any */
 	}
-	if (lf->lf_fd != -1)
-		close(lf->lf_fd);
-	lf->lf_fd = fd;
+	if (lgf->lgf_fd != -1)
+		close(lgf->lgf_fd);
+	lgf->lgf_fd = fd;
 }
 
-/* Write out a file's batch, retrying short writes and interruptions. */
-static void
-logger_flush(struct logger_file *lf)
+/*
+ * Write out a file's batch, retrying short writes and interruptions.
+ * Return the bytes written, or -1 if the batch was not written whole (the
+ * rest is dropped and the error log says why).
+ */
+static ssize_t
+logger_flush(struct logger_file *lgf)
 {
-	size_t off = 0;
+	size_t off = 0, len = lgf->lgf_len;
 	ssize_t n;
 
-	while (off < lf->lf_len && lf->lf_fd != -1) {
-		n = write(lf->lf_fd, lf->lf_buf + off, lf->lf_len - off);
+	lgf->lgf_len = 0;
+	if (len > 0 && lgf->lgf_fd == -1)
+		return -1; /* the open failed and said so */
+	while (off < len) {
+		n = write(lgf->lgf_fd, lgf->lgf_buf + off, len - off);
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1) {
-			log_warn("write %s", lf->lf_path);
-			break;
+			log_warn("write %s", lgf->lgf_path);
+			return -1;
 		}
 		off += (size_t)n;
 	}
-	lf->lf_len = 0;
+	return (ssize_t)len;
+}
+
+/*
+ * Release ring i up to its cursor, adding n (its access records written)
+ * to rg_written in a way that a kill cannot split (shm.h): the journal
+ * first, rg_jtail last of it, then the count, then the tail. Each store is
+ * a release, so they reach memory in this order.
+ */
+static void
+logger_release(uint32_t i, uint64_t n)
+{
+	struct shm_ring *rg = shm_ring_at(logger.lg_sh, i);
+	uint64_t cursor = logger.lg_cursors[i], written;
+
+	if (cursor == logring_cursor(rg))
+		return; /* nothing read, nothing to count */
+	written = __atomic_load_n(&rg->rg_written, __ATOMIC_RELAXED) + n;
+	__atomic_store_n(&rg->rg_jwritten, written, __ATOMIC_RELEASE);
+	__atomic_store_n(&rg->rg_jtail, cursor, __ATOMIC_RELEASE);
+	__atomic_store_n(&rg->rg_written, written, __ATOMIC_RELEASE);
+	logring_release(rg, cursor);
 }
 
 /*
  * Write both batches, then hand the rings' bytes whose records they held
- * back to the workers. Until then a record stays in its ring.
+ * back to the workers, counting the access lines written. Until then a
+ * record stays in its ring.
  */
 static void
 logger_flush_all(void)
 {
+	struct shm_header *sh = logger.lg_sh;
+	ssize_t wrote;
+	uint64_t now;
 	uint32_t i;
 
-	logger_flush(&logger.lg_access);
+	wrote = logger_flush(&logger.lg_access);
 	logger_flush(&logger.lg_error);
-	for (i = 0; i < logger.lg_nslots; i++)
-		logring_release(
-		    shm_ring_at(logger.lg_sh, i), logger.lg_cursors[i]);
+	for (i = 0; i < logger.lg_nslots; i++) {
+		logger_release(i, wrote == -1 ? 0 : logger.lg_batched[i]);
+		logger.lg_batched[i] = 0;
+	}
+	if (wrote <= 0)
+		return;
+	/* Stored once a second at most: workers read this cache line. */
+	now = (uint64_t)time(NULL);
+	if (now != __atomic_load_n(&sh->sh_logger_wrote, __ATOMIC_RELAXED))
+		__atomic_store_n(&sh->sh_logger_wrote, now, __ATOMIC_RELAXED);
 }
 
 /* Add one line to a file's batch, flushing first if it would not fit. */
 static void
-logger_append(struct logger_file *lf, const char *line, size_t len)
+logger_append(struct logger_file *lgf, const char *line, size_t len)
 {
-	if (lf->lf_path == NULL)
+	if (lgf->lgf_path == NULL)
 		return;
-	if (lf->lf_len + len > sizeof(lf->lf_buf))
+	if (lgf->lgf_len + len > sizeof(lgf->lgf_buf))
 		logger_flush_all(); /* covers only the records before this */
-	if (len > sizeof(lf->lf_buf))
-		len = sizeof(lf->lf_buf);
-	memcpy(lf->lf_buf + lf->lf_len, line, len);
-	lf->lf_len += len;
+	if (len > sizeof(lgf->lgf_buf))
+		len = sizeof(lgf->lgf_buf);
+	memcpy(lgf->lgf_buf + lgf->lgf_len, line, len);
+	lgf->lgf_len += len;
 }
 
 /* Format a decoded record into the file it belongs to. */
@@ -197,8 +244,12 @@ logger_drain(void)
 			taken++;
 			if (n == (size_t)-1 || logrec_decode(rec, n, &lr) == -1)
 				logger.lg_corrupt++;
-			else
+			else {
 				logger_record(&lr);
+				if (lr.lr_type == LOGREC_ACCESS &&
+				    logger.lg_access.lgf_path != NULL)
+					logger.lg_batched[i]++;
+			}
 			logger.lg_cursors[i] = next;
 		}
 	}
@@ -210,14 +261,14 @@ static void
 logger_report_drops(void)
 {
 	struct shm_header *sh = logger.lg_sh;
-	struct logger_slot *ls;
+	struct logger_slot *lgs;
 	struct shm_slot *slot;
 	uint64_t pid, dropped, state;
 	uint32_t i;
 
 	for (i = 0; i < logger.lg_nslots; i++) {
 		slot = shm_slot_at(sh, i);
-		ls = &logger.lg_slots[i];
+		lgs = &logger.lg_slots[i];
 		state = __atomic_load_n(&slot->ss_state, __ATOMIC_ACQUIRE);
 		if (state != SHM_SLOT_STARTING && state != SHM_SLOT_SERVING &&
 		    state != SHM_SLOT_DRAINING)
@@ -225,19 +276,19 @@ logger_report_drops(void)
 		pid = __atomic_load_n(&slot->ss_pid, __ATOMIC_ACQUIRE);
 		dropped = __atomic_load_n(
 		    &slot->ss_c.sc_log_dropped, __ATOMIC_RELAXED);
-		if (pid != ls->ls_pid) {
+		if (pid != lgs->lgs_pid) {
 			/* A new worker in the slot starts from zero. */
-			ls->ls_pid = pid;
-			ls->ls_dropped = 0;
+			lgs->lgs_pid = pid;
+			lgs->lgs_dropped = 0;
 		}
-		if (dropped > ls->ls_dropped) {
+		if (dropped > lgs->lgs_dropped) {
 			log_warnx(
 			    "worker %llu (pid %llu) dropped %llu access-log "
 			    "record(s): its ring was full",
 			    (unsigned long long)slot->ss_worker_id,
 			    (unsigned long long)pid,
-			    (unsigned long long)(dropped - ls->ls_dropped));
-			ls->ls_dropped = dropped;
+			    (unsigned long long)(dropped - lgs->lgs_dropped));
+			lgs->lgs_dropped = dropped;
 		}
 	}
 }
@@ -330,8 +381,31 @@ logger_asked(void)
 }
 
 /*
+ * Finish the release that a killed predecessor committed on ring rg but
+ * did not complete: its records are written and were counted in the
+ * journal (shm.h). A journal outside (rg_tail, rg_head] is none: complete,
+ * or not committed (the records are read and counted again), or not
+ * written by a logger.
+ */
+static void
+logger_recover(struct shm_ring *rg)
+{
+	uint64_t tail, head, jtail;
+
+	tail = logring_cursor(rg);
+	jtail = __atomic_load_n(&rg->rg_jtail, __ATOMIC_ACQUIRE);
+	head = __atomic_load_n(&rg->rg_head, __ATOMIC_ACQUIRE);
+	if (jtail == tail || jtail - tail > head - tail)
+		return;
+	__atomic_store_n(&rg->rg_written,
+	    __atomic_load_n(&rg->rg_jwritten, __ATOMIC_RELAXED),
+	    __ATOMIC_RELEASE);
+	logring_release(rg, jtail);
+}
+
+/*
  * Note the drops reported so far (by an earlier logger) and take over the
- * rings where they stand.
+ * rings where they stand, once a predecessor's last release is complete.
  */
 static void
 logger_take_over(void)
@@ -341,9 +415,10 @@ logger_take_over(void)
 
 	for (i = 0; i < logger.lg_nslots; i++) {
 		slot = shm_slot_at(logger.lg_sh, i);
-		logger.lg_slots[i].ls_pid =
+		logger_recover(shm_ring_at(logger.lg_sh, i));
+		logger.lg_slots[i].lgs_pid =
 		    __atomic_load_n(&slot->ss_pid, __ATOMIC_ACQUIRE);
-		logger.lg_slots[i].ls_dropped = __atomic_load_n(
+		logger.lg_slots[i].lgs_dropped = __atomic_load_n(
 		    &slot->ss_c.sc_log_dropped, __ATOMIC_RELAXED);
 		logger.lg_cursors[i] =
 		    logring_cursor(shm_ring_at(logger.lg_sh, i));
@@ -360,17 +435,20 @@ logger_main(const struct config *cf, struct shm_header *sh)
 	proctitle_set("%s: logger", PFHTTPD_NAME);
 	logger.lg_sh = sh;
 	logger.lg_cf = cf;
-	logger.lg_access.lf_path = cf->cf_access_log;
-	logger.lg_access.lf_fd = -1;
-	logger.lg_error.lf_path = cf->cf_error_log;
-	logger.lg_error.lf_fd = -1;
+	logger.lg_access.lgf_path = cf->cf_access_log;
+	logger.lg_access.lgf_fd = -1;
+	logger.lg_error.lgf_path = cf->cf_error_log;
+	logger.lg_error.lgf_fd = -1;
 	logger.lg_master = master_pid;
 	logger.lg_nslots = shm_nslots();
 	logger.lg_ring_size = shm_ring_size();
 	logger.lg_slots = calloc(logger.lg_nslots, sizeof(*logger.lg_slots));
 	logger.lg_cursors =
 	    calloc(logger.lg_nslots, sizeof(*logger.lg_cursors));
-	if (logger.lg_slots == NULL || logger.lg_cursors == NULL)
+	logger.lg_batched =
+	    calloc(logger.lg_nslots, sizeof(*logger.lg_batched));
+	if (logger.lg_slots == NULL || logger.lg_cursors == NULL ||
+	    logger.lg_batched == NULL)
 		fatal("calloc");
 	logger_take_over();
 	logger_open(&logger.lg_access);

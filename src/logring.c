@@ -9,7 +9,11 @@
  * at 0, only grow, and never wrap (2^64 bytes is centuries of logging).
  * The data position of a count is count & (size - 1); size is a power of
  * two, at least 4096. Bytes [tail, head) hold published records; bytes
- * [head, tail + size) belong to the producer.
+ * [head, tail + size) belong to the producer. The consumer's cache line
+ * also holds the logger's count of the access lines it wrote and the
+ * journal that makes counting and releasing one step (rg_written,
+ * rg_jwritten, rg_jtail; contract in shm.h): logger.c writes them around
+ * logring_release(), which moves rg_tail alone.
  *
  * Framing. A record is a 4-byte header holding the payload length in host
  * byte order, then the payload, the whole padded with unspecified bytes to
@@ -44,6 +48,7 @@
  */
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -60,6 +65,12 @@
  */
 _Static_assert(__atomic_always_lock_free(sizeof(uint64_t), 0),
     "64-bit atomics must be lock-free to be shared between processes");
+
+/* Each side's fields on a cache line of their own, the consumer's on one. */
+_Static_assert(offsetof(struct shm_ring, rg_tail) == SHM_CACHELINE &&
+	offsetof(struct shm_ring, rg_jtail) + 8 <= 2 * SHM_CACHELINE &&
+	sizeof(struct shm_ring) == 2 * SHM_CACHELINE,
+    "struct shm_ring: the producer's and the consumer's cache lines");
 
 /* Return the first data byte of ring rg. */
 static uint8_t *

@@ -3,7 +3,8 @@
  * the logger and statsdump. One file, mapped MAP_SHARED by every process.
  *
  *   +------------------+ offset 0
- *   | struct shm_header|  written by the master (retired totals included)
+ *   | struct shm_header|  written by the master (retired totals included),
+ *   |                  |  but for the sh_logger_* fields (see there)
  *   +------------------+ sh_slots_offset
  *   | shm_slot[0]      |  one per worker slot, each written by one worker
  *   | ...              |  (identity fields by the master, see below)
@@ -24,7 +25,7 @@
 #include <stdint.h>
 
 #define SHM_MAGIC     0x3144485454484650ULL /* "PFHTTHD1" little-endian */
-#define SHM_VERSION   1
+#define SHM_VERSION   2
 #define SHM_CACHELINE 64
 
 #define SHM_STATUS_MAX	     600 /* responses[] is indexed by status 0..599 */
@@ -53,6 +54,12 @@ enum shm_logger_stop {
  * worker's counters are written by that worker alone (plain 64-bit stores
  * with relaxed atomics); the master folds them into sh_retired once the
  * worker is reaped, then the slot is never counted live again.
+ *
+ * Access-log records: each request, with an access log configured, is
+ * either queued (sc_log_queued) or dropped (sc_log_dropped); the logger
+ * counts the queued ones it wrote in the rings (rg_written, struct
+ * shm_ring). The backlog is queued - written (summed over all workers and
+ * rings), and once it is 0, requests == written + dropped.
  */
 struct shm_counters {
 	uint64_t sc_conn_accepted;   /* connections accepted */
@@ -60,8 +67,8 @@ struct shm_counters {
 	uint64_t sc_requests;	     /* requests answered */
 	uint64_t sc_bytes_in;	     /* request bytes read */
 	uint64_t sc_bytes_out;	     /* response bytes sent */
-	uint64_t sc_log_written;     /* records put in the ring */
-	uint64_t sc_log_dropped;     /* records dropped: ring full */
+	uint64_t sc_log_queued;	     /* access records put in the ring */
+	uint64_t sc_log_dropped;     /* access records a full ring refused */
 	uint64_t sc_ws_upgrades;     /* WebSocket handshakes done */
 	uint64_t sc_ws_open;	     /* gauge: open WebSockets */
 	uint64_t sc_ws_messages_in;  /* messages received */
@@ -88,20 +95,49 @@ struct shm_slot {
 
 /*
  * A single-producer / single-consumer ring of log records (logring.c).
- * rg_head is written only by the producer, rg_tail only by the consumer;
- * each sits on its own cache line. Both count bytes since the ring was
- * created and never wrap; the position in rg_data is the count modulo the
- * ring size (a power of two).
+ * rg_head is written only by the producer, the fields of the second cache
+ * line only by the consumer, the logger. rg_head and rg_tail count bytes
+ * since the ring was created and never wrap; the position in rg_data is
+ * the count modulo the ring size (a power of two).
+ *
+ * rg_written counts the access-log lines the logger wrote from this ring:
+ * records whose batch write(2) accepted, counted as the logger releases
+ * them (moves rg_tail past them). The contract:
+ *  - One writer. Only the logger writes it, and the master forks a logger
+ *    only once it has reaped the last one (after a crash, a reload's
+ *    SHM_LOGGER_HANDOVER or during a stop: one child entry, forked again
+ *    only when it has no pid), so two loggers never write it at once. A
+ *    new logger goes on from the value the last one left.
+ *  - Monotonic. Rings are never reset while the segment lives: not when a
+ *    logger restarts, on a reload, nor when a new worker reuses the slot.
+ *  - Each record counts once. A logger killed after writing a batch but
+ *    before releasing it leaves the records in the ring; its successor
+ *    writes them again (the file then holds them twice) and counts them
+ *    then, once. Counting and releasing are one step that a kill cannot
+ *    split: the logger writes rg_jwritten (the new count), then rg_jtail
+ *    (the new tail; the commit point), then rg_written, then rg_tail, each
+ *    store a release. A logger that finds rg_jtail in (rg_tail, rg_head]
+ *    when it starts finishes that step for its predecessor.
+ *  - Readers sum rg_written over all rings; a batch whose write(2) failed
+ *    is released uncounted (the error log says so), and records lost to a
+ *    corrupt ring are never counted either: the backlog then stays above
+ *    zero by that many.
  */
 struct shm_ring {
 	uint64_t rg_head; /* producer: bytes ever written */
 	uint8_t rg_pad0[SHM_CACHELINE - 8];
-	uint64_t rg_tail; /* consumer: bytes ever consumed */
-	uint8_t rg_pad1[SHM_CACHELINE - 8];
+	uint64_t rg_tail;     /* consumer: bytes ever consumed */
+	uint64_t rg_written;  /* consumer: access-log lines written */
+	uint64_t rg_jwritten; /* consumer: journal, the next rg_written */
+	uint64_t rg_jtail;    /* consumer: journal, the next rg_tail */
+	uint8_t rg_pad1[SHM_CACHELINE - 32];
 	/* followed by the ring's data: sh_ring_size bytes */
 } __attribute__((aligned(SHM_CACHELINE)));
 
-/* The segment header, at offset 0. Written by the master. */
+/*
+ * The segment header, at offset 0. Written by the master, but for the
+ * sh_logger_* fields, each marked with its writers.
+ */
 struct shm_header {
 	uint64_t sh_magic;	    /* SHM_MAGIC */
 	uint32_t sh_version;	    /* SHM_VERSION */
@@ -116,13 +152,16 @@ struct shm_header {
 	uint64_t sh_rings_offset;   /* first ring */
 	uint64_t sh_ring_size;	    /* data bytes per ring, a power of two */
 	uint64_t sh_ring_stride;    /* bytes from one ring to the next */
-	uint64_t sh_logger_pid;	    /* running logger, 0 if none */
-	uint32_t sh_logger_wake;    /* futex word: bumped to wake the logger */
-	uint32_t sh_logger_asleep;  /* the logger sleeps on sh_logger_wake */
+	uint64_t sh_logger_pid;	    /* logger, master: running logger or 0 */
+	uint32_t sh_logger_wake;    /* workers: futex word, bumped to wake
+				       the logger */
+	uint32_t sh_logger_asleep;  /* logger: it sleeps on sh_logger_wake */
 	uint64_t sh_fold_seq;	    /* odd while the master folds a slot */
 	uint64_t sh_reloads_failed; /* reloads refused for a bad config */
 	uint32_t sh_logger_stop;    /* master: enum shm_logger_stop */
 	uint32_t sh_pad32;
+	uint64_t sh_logger_wrote; /* logger: unix seconds of the last write
+				     to the access log, 0 if none yet */
 	uint8_t sh_pad[SHM_CACHELINE];
 	struct shm_counters sh_retired; /* sum of reaped workers' counters */
 } __attribute__((aligned(SHM_CACHELINE)));

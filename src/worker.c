@@ -189,7 +189,7 @@ worker_request_done(
 		w->w_ring, shm_ring_size(), logrec_access_size(ac), &ls) == 0) {
 		logrec_encode_access(ac, ls.ls_payload);
 		logring_commit(w->w_ring, &ls);
-		shm_count(&sc->sc_log_written, 1);
+		shm_count(&sc->sc_log_queued, 1);
 		shm_logger_wake(w->w_sh);
 	} else
 		shm_count(&sc->sc_log_dropped, 1);

@@ -71,6 +71,9 @@ struct statsdump_snap {
 	uint64_t sn_start_time;
 	uint64_t sn_generation;
 	uint64_t sn_reloads_failed;
+	uint64_t sn_logger_pid;	  /* 0: none runs */
+	uint64_t sn_logger_wrote; /* unix seconds, 0: never */
+	uint64_t sn_log_written;  /* access lines written, all rings */
 	uint32_t sn_nslots;
 	enum statsdump_stale sn_stale;	     /* the master is gone */
 	int sn_torn;			     /* summed during a fold */
@@ -97,6 +100,8 @@ static int statsdump_interval(const char *s, struct timespec *ts);
 static char *statsdump_shm_path(const char *spath, const char *cfile);
 static enum statsdump_stale statsdump_master_alive(const struct shm_header *sh);
 static void statsdump_totals(struct shm_header *sh, struct statsdump_snap *sn);
+static uint64_t statsdump_log_written(struct shm_header *sh);
+static uint64_t statsdump_log_pending(const struct statsdump_snap *sn);
 static int statsdump_read(
     const char *path, struct statsdump_snap *sn, char *err, size_t errlen);
 static void statsdump_rate(const struct statsdump_snap *prev,
@@ -112,6 +117,7 @@ static void statsdump_fmt_usec(uint64_t usec, char *buf, size_t len);
 static void statsdump_fmt_uptime(uint64_t secs, char *buf, size_t len);
 static void statsdump_fmt_time(time_t t, char *buf, size_t len);
 static void statsdump_fmt_le(uint64_t usec, char *buf, size_t len);
+static void statsdump_text_logger(FILE *fp, const struct statsdump_snap *sn);
 static void statsdump_text(FILE *fp, const char *path,
     const struct statsdump_snap *sn, const struct statsdump_rate *rt);
 static void statsdump_json_string(FILE *fp, const char *s);
@@ -262,6 +268,33 @@ statsdump_totals(struct shm_header *sh, struct statsdump_snap *sn)
 	}
 }
 
+/* Return the access-log lines the loggers wrote, summed over the rings. */
+static uint64_t
+statsdump_log_written(struct shm_header *sh)
+{
+	uint64_t n = 0;
+	uint32_t i;
+
+	for (i = 0; i < sh->sh_nslots; i++)
+		n += __atomic_load_n(
+		    &shm_ring_at(sh, i)->rg_written, __ATOMIC_ACQUIRE);
+	return n;
+}
+
+/*
+ * Return the logger's backlog: records queued and not yet written. The
+ * lines written are read before the records queued, so a record written
+ * meanwhile is seen queued; a worker counts a record a moment after it
+ * publishes it, so the logger may write it first: never below 0.
+ */
+static uint64_t
+statsdump_log_pending(const struct statsdump_snap *sn)
+{
+	uint64_t queued = sn->sn_total.sc_log_queued;
+
+	return queued > sn->sn_log_written ? queued - sn->sn_log_written : 0;
+}
+
 /*
  * Attach the segment at path, read a snapshot into sn (its worker array
  * allocated, the previous one freed), detach. The segment is attached
@@ -297,7 +330,13 @@ statsdump_read(
 	sn->sn_reloads_failed =
 	    __atomic_load_n(&sh->sh_reloads_failed, __ATOMIC_RELAXED);
 	sn->sn_nslots = sh->sh_nslots;
+	sn->sn_logger_pid =
+	    __atomic_load_n(&sh->sh_logger_pid, __ATOMIC_RELAXED);
+	sn->sn_logger_wrote =
+	    __atomic_load_n(&sh->sh_logger_wrote, __ATOMIC_RELAXED);
 	sn->sn_stale = statsdump_master_alive(sh);
+	/* Written first: the totals read after it count every line in it. */
+	sn->sn_log_written = statsdump_log_written(sh);
 	statsdump_totals(sh, sn);
 
 	for (i = 0; i < sh->sh_nslots; i++) {
@@ -503,6 +542,25 @@ statsdump_fmt_le(uint64_t usec, char *buf, size_t len)
 		buf[--n] = '\0';
 }
 
+/* Print the text report's line on the logger: its pid, its last write. */
+static void
+statsdump_text_logger(FILE *fp, const struct statsdump_snap *sn)
+{
+	uint64_t ago = 0;
+
+	if (sn->sn_logger_pid != 0)
+		fprintf(fp, "logger       pid %" PRIu64, sn->sn_logger_pid);
+	else
+		fprintf(fp, "logger       not running");
+	if (sn->sn_logger_wrote == 0) {
+		fprintf(fp, ", last wrote never\n");
+		return;
+	}
+	if (sn->sn_now > 0 && (uint64_t)sn->sn_now > sn->sn_logger_wrote)
+		ago = (uint64_t)sn->sn_now - sn->sn_logger_wrote;
+	fprintf(fp, ", last wrote %" PRIu64 " s ago\n", ago);
+}
+
 /* Print the human-readable report. */
 static void
 statsdump_text(FILE *fp, const char *path, const struct statsdump_snap *sn,
@@ -549,8 +607,12 @@ statsdump_text(FILE *fp, const char *path, const struct statsdump_snap *sn,
 	if (rt->rt_known)
 		fprintf(fp, "  (in %.0f/s  out %.0f/s)", rt->rt_bytes_in,
 		    rt->rt_bytes_out);
-	fprintf(fp, "\nlog records  written %" PRIu64 "  dropped %" PRIu64 "\n",
-	    t->sc_log_written, t->sc_log_dropped);
+	fprintf(fp,
+	    "\nlog records  queued %" PRIu64 "  written %" PRIu64
+	    "  dropped %" PRIu64 "  pending %" PRIu64 "\n",
+	    t->sc_log_queued, sn->sn_log_written, t->sc_log_dropped,
+	    statsdump_log_pending(sn));
+	statsdump_text_logger(fp, sn);
 	fprintf(fp,
 	    "websocket    upgrades %" PRIu64 "  open %" PRIu64
 	    "  messages in %" PRIu64 "  out %" PRIu64 "\n",
@@ -679,8 +741,15 @@ statsdump_json(FILE *fp, const char *path, const struct statsdump_snap *sn,
 		sep = ",";
 	}
 	fprintf(fp,
-	    "},\"log\":{\"written\":%" PRIu64 ",\"dropped\":%" PRIu64 "}",
-	    t->sc_log_written, t->sc_log_dropped);
+	    "},\"log\":{\"queued\":%" PRIu64 ",\"written\":%" PRIu64
+	    ",\"dropped\":%" PRIu64 ",\"pending\":%" PRIu64
+	    ",\"logger_pid\":%" PRIu64 ",\"last_write\":",
+	    t->sc_log_queued, sn->sn_log_written, t->sc_log_dropped,
+	    statsdump_log_pending(sn), sn->sn_logger_pid);
+	if (sn->sn_logger_wrote == 0)
+		fprintf(fp, "null}");
+	else
+		fprintf(fp, "%" PRIu64 "}", sn->sn_logger_wrote);
 	fprintf(fp,
 	    ",\"websocket\":{\"upgrades\":%" PRIu64 ",\"open\":%" PRIu64
 	    ",\"messages_in\":%" PRIu64 ",\"messages_out\":%" PRIu64
@@ -802,12 +871,19 @@ statsdump_prometheus(FILE *fp, const struct statsdump_snap *sn)
 	    "Request bytes read.", "counter", t->sc_bytes_in);
 	statsdump_prom_value(fp, "pfhttpd_bytes_out_total",
 	    "Response bytes sent.", "counter", t->sc_bytes_out);
+	statsdump_prom_value(fp, "pfhttpd_log_records_queued_total",
+	    "Access log records the workers put in the log rings.", "counter",
+	    t->sc_log_queued);
 	statsdump_prom_value(fp, "pfhttpd_log_records_written_total",
-	    "Access log records put in the log rings.", "counter",
-	    t->sc_log_written);
+	    "Access log lines the logger wrote to the access log.", "counter",
+	    sn->sn_log_written);
 	statsdump_prom_value(fp, "pfhttpd_log_records_dropped_total",
 	    "Access log records dropped because a log ring was full.",
 	    "counter", t->sc_log_dropped);
+	statsdump_prom_value(fp, "pfhttpd_log_records_pending",
+	    "Access log records queued and not yet written: the logger's "
+	    "backlog.",
+	    "gauge", statsdump_log_pending(sn));
 	statsdump_prom_value(fp, "pfhttpd_websocket_upgrades_total",
 	    "WebSocket handshakes completed.", "counter", t->sc_ws_upgrades);
 	statsdump_prom_value(fp, "pfhttpd_websocket_open",

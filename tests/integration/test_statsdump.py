@@ -37,7 +37,7 @@ FIELDS = {
         "sh_master_pid", "sh_start_time", "sh_generation", "sh_nslots",
         "sh_slot_size", "sh_slots_offset", "sh_rings_offset",
         "sh_ring_size", "sh_ring_stride", "sh_logger_pid", "sh_fold_seq",
-        "sh_reloads_failed", "sh_retired",
+        "sh_reloads_failed", "sh_logger_wrote", "sh_retired",
     ],
     "shm_slot": [
         "ss_pid", "ss_worker_id", "ss_generation", "ss_started", "ss_state",
@@ -45,11 +45,13 @@ FIELDS = {
     ],
     "shm_counters": [
         "sc_conn_accepted", "sc_conn_active", "sc_requests", "sc_bytes_in",
-        "sc_bytes_out", "sc_log_written", "sc_log_dropped", "sc_ws_upgrades",
+        "sc_bytes_out", "sc_log_queued", "sc_log_dropped", "sc_ws_upgrades",
         "sc_ws_open", "sc_ws_messages_in", "sc_ws_messages_out",
         "sc_ws_bytes_in", "sc_ws_bytes_out", "sc_ws_closes", "sc_latency",
         "sc_responses",
     ],
+    "shm_ring": ["rg_head", "rg_tail", "rg_written", "rg_jwritten",
+                 "rg_jtail"],
 }
 CONSTANTS = ["SHM_MAGIC", "SHM_VERSION", "SHM_CACHELINE", "SHM_STATUS_MAX",
              "SHM_LATENCY_BUCKETS", "SHM_WS_CLOSE_CLASSES", "SHM_SLOT_FREE",
@@ -93,7 +95,6 @@ def layout_program():
                 f'printf("field {struct_name} {m} %zu %zu\\n", '
                 f"offsetof(struct {struct_name}, {m}), "
                 f"sizeof(((struct {struct_name} *)0)->{m}));")
-    out.append('printf("size shm_ring %zu\\n", sizeof(struct shm_ring));')
     for c in CONSTANTS:
         out.append(f'printf("const {c} %llu\\n", '
                    f"(unsigned long long)({c}));")
@@ -206,6 +207,11 @@ class Segment:
             off, size = off + 8 * index, 8
         self._put(base + off, 8, value)
 
+    def ring_written(self, i, value):
+        """Set the access-log lines written from ring i."""
+        off, size = self.l.field["shm_ring", "rg_written"]
+        self._put(self.rings_offset + i * self.ring_stride + off, size, value)
+
     def counters(self, where, **values):
         """Set several scalar counters: counters(0, sc_requests=5)."""
         for name, value in values.items():
@@ -268,25 +274,28 @@ def run_json(binary, seg):
 # counters were already folded, and a free slot holding leftovers. Only
 # retired + live slots count.
 RETIRED = dict(sc_conn_accepted=100, sc_requests=1000, sc_bytes_in=50000,
-               sc_bytes_out=900000, sc_log_written=990, sc_log_dropped=10,
+               sc_bytes_out=900000, sc_log_queued=990, sc_log_dropped=10,
                sc_ws_upgrades=3, sc_ws_messages_in=30, sc_ws_messages_out=31,
                sc_ws_bytes_in=300, sc_ws_bytes_out=310)
 LIVE = {
     0: dict(sc_conn_accepted=7, sc_conn_active=2, sc_requests=70,
-            sc_bytes_in=700, sc_bytes_out=7000, sc_log_written=70,
+            sc_bytes_in=700, sc_bytes_out=7000, sc_log_queued=70,
             sc_ws_upgrades=1, sc_ws_open=1, sc_ws_messages_in=5,
             sc_ws_messages_out=6, sc_ws_bytes_in=50, sc_ws_bytes_out=60),
     1: dict(sc_conn_accepted=3, sc_conn_active=1, sc_requests=30,
-            sc_bytes_in=300, sc_bytes_out=3000, sc_log_written=29,
+            sc_bytes_in=300, sc_bytes_out=3000, sc_log_queued=29,
             sc_log_dropped=1),
     3: dict(sc_conn_accepted=1, sc_requests=2, sc_bytes_out=20),
 }
 NOT_COUNTED = dict(sc_conn_accepted=555, sc_conn_active=5,
                    sc_requests=5555, sc_bytes_in=55, sc_bytes_out=55555,
-                   sc_log_written=5, sc_log_dropped=5, sc_ws_upgrades=5,
+                   sc_log_queued=5, sc_log_dropped=5, sc_ws_upgrades=5,
                    sc_ws_open=5, sc_ws_messages_in=5, sc_ws_messages_out=5)
 RESPONSES = {"retired": {200: 900, 404: 100}, 0: {200: 60, 304: 10},
              1: {200: 25, 500: 5}, 3: {204: 2}}
+# Lines the logger wrote, per ring. Rings outlive their workers: every
+# ring counts, whatever the state of its slot.
+RING_WRITTEN = {0: 1000, 2: 60, 4: 20}
 
 
 def busy_segment(segment, **kw):
@@ -308,6 +317,8 @@ def busy_segment(segment, **kw):
     for where, codes in RESPONSES.items():
         for code, n in codes.items():
             seg.counter(where, "sc_responses", n, index=code)
+    for i, n in RING_WRITTEN.items():
+        seg.ring_written(i, n)
     return seg
 
 
@@ -351,7 +362,9 @@ def test_text_report_shows_header_totals_and_worker_rows(statsdump_bin,
     assert re.search(r"accepted 111\b.*active 3\b", line("connections"))
     assert re.search(r"\b1102\b", line("requests"))
     assert re.search(r"in 51000\b.*out 910020\b", line("bytes"))
-    assert re.search(r"written 1089\b.*dropped 11\b", line("log records"))
+    assert re.search(r"queued 1089\b.*written 1080\b.*dropped 11\b"
+                     r".*pending 9\b", line("log records"))
+    assert line("logger") == "logger       not running, last wrote never"
     assert re.search(r"upgrades 4\b.*open 1\b.*messages in 35\b.*out 37\b",
                      line("websocket"))
     # status codes: non-zero only, sorted, FREE/EXITED leftovers left out
@@ -396,8 +409,12 @@ def test_json_report_sums_retired_and_live_slots_only(statsdump_bin, busy):
     assert doc["connections_active"] == expected_total("sc_conn_active")
     assert doc["bytes_in"] == expected_total("sc_bytes_in")
     assert doc["bytes_out"] == expected_total("sc_bytes_out")
-    assert doc["log"] == {"written": expected_total("sc_log_written"),
-                          "dropped": expected_total("sc_log_dropped")}
+    queued = expected_total("sc_log_queued")
+    written = sum(RING_WRITTEN.values())
+    assert doc["log"] == {"queued": queued, "written": written,
+                          "dropped": expected_total("sc_log_dropped"),
+                          "pending": queued - written, "logger_pid": 0,
+                          "last_write": None}
     ws = doc["websocket"]
     for key, name in (("upgrades", "sc_ws_upgrades"), ("open", "sc_ws_open"),
                       ("messages_in", "sc_ws_messages_in"),
@@ -439,6 +456,40 @@ def test_json_report_describes_the_master(statsdump_bin, segment, master):
     assert doc["requests_per_second"] is None  # one read: no rate
     assert doc["workers"] == []
     assert doc["responses"] == {}
+
+
+def test_text_report_shows_the_logger_pid_and_how_long_ago_it_wrote(
+        statsdump_bin, segment):
+    seg = segment()
+    seg.header("sh_logger_pid", 4250)
+    seg.header("sh_logger_wrote", int(time.time()) - 42)
+    out = run_ok(statsdump_bin, "-s", str(seg.path))
+    line = [x for x in out.splitlines() if x.startswith("logger")]
+    assert len(line) == 1, out
+    # 42 s ago when written; the read may come a few seconds later
+    m = re.fullmatch(r"logger +pid 4250, last wrote (\d+) s ago", line[0])
+    assert m and 42 <= int(m.group(1)) <= 42 + 5, line[0]
+
+
+def test_json_report_gives_the_logger_pid_and_its_last_write(statsdump_bin,
+                                                            segment):
+    seg = segment()
+    seg.header("sh_logger_pid", 4250)
+    seg.header("sh_logger_wrote", 1700000000)
+    log = run_json(statsdump_bin, seg)["log"]
+    assert (log["logger_pid"], log["last_write"]) == (4250, 1700000000)
+
+
+def test_pending_is_zero_not_negative_when_a_line_is_counted_first(
+        statsdump_bin, segment):
+    # A worker counts a record just after publishing it: the logger may
+    # write and count the line in between.
+    seg = segment()
+    seg.slot(0, "SERVING", pid=1, worker_id=1)
+    seg.counters(0, sc_log_queued=5)
+    seg.ring_written(0, 6)
+    log = run_json(statsdump_bin, seg)["log"]
+    assert (log["queued"], log["written"], log["pending"]) == (5, 6, 0)
 
 
 @pytest.mark.parametrize("buckets, p50, p90, p99", [
@@ -560,7 +611,9 @@ def test_prometheus_output_is_valid_and_names_the_documented_metrics(
         "pfhttpd_bytes_out_total": "counter",
         "pfhttpd_connections_accepted_total": "counter",
         "pfhttpd_connections_active": "gauge",
+        "pfhttpd_log_records_queued_total": "counter",
         "pfhttpd_log_records_written_total": "counter",
+        "pfhttpd_log_records_pending": "gauge",
         "pfhttpd_log_records_dropped_total": "counter",
         "pfhttpd_websocket_upgrades_total": "counter",
         "pfhttpd_websocket_open": "gauge",
@@ -576,7 +629,10 @@ def test_prometheus_output_is_valid_and_names_the_documented_metrics(
     assert value(fams, "pfhttpd_requests_total") == 1102
     assert value(fams, "pfhttpd_bytes_out_total") == 910020
     assert value(fams, "pfhttpd_connections_active") == 3
+    assert value(fams, "pfhttpd_log_records_queued_total") == 1089
+    assert value(fams, "pfhttpd_log_records_written_total") == 1080
     assert value(fams, "pfhttpd_log_records_dropped_total") == 11
+    assert value(fams, "pfhttpd_log_records_pending") == 9
     assert value(fams, "pfhttpd_websocket_messages_in_total") == 35
     codes = {lb["code"]: v for n, lb, v in
              fams["pfhttpd_responses_total"]["samples"]}

@@ -274,14 +274,14 @@ teardown_seg(void **state)
 
 /*
  * The structures have the sizes and the member offsets worked out above:
- * what version 1 readers (statsdump) expect. A change here needs a new
+ * what version 2 readers (statsdump) expect. A change here needs a new
  * SHM_VERSION.
  */
 static void
-test_structures_have_version_1_sizes(void **state)
+test_structures_have_version_2_sizes(void **state)
 {
 	(void)state;
-	assert_int_equal(SHM_VERSION, 1);
+	assert_int_equal(SHM_VERSION, 2);
 	assert_int_equal(sizeof(struct shm_counters), COUNTERS_SIZE);
 	assert_int_equal(sizeof(struct shm_header), HEADER_SIZE);
 	assert_int_equal(sizeof(struct shm_slot), SLOT_SIZE);
@@ -289,9 +289,11 @@ test_structures_have_version_1_sizes(void **state)
 	assert_int_equal(offsetof(struct shm_header, sh_size), 16);
 	assert_int_equal(offsetof(struct shm_header, sh_nslots), 48);
 	assert_int_equal(offsetof(struct shm_header, sh_fold_seq), 104);
-	assert_int_equal(offsetof(struct shm_header, sh_retired), 192);
+	assert_int_equal(offsetof(struct shm_header, sh_retired), 200);
 	assert_int_equal(offsetof(struct shm_slot, ss_c), 64);
 	assert_int_equal(offsetof(struct shm_ring, rg_tail), 64);
+	assert_int_equal(offsetof(struct shm_ring, rg_written), 72);
+	assert_int_equal(offsetof(struct shm_header, sh_logger_wrote), 128);
 	assert_int_equal(
 	    offsetof(struct shm_counters, sc_responses), COUNTERS_SIZE - 4800);
 }
@@ -494,7 +496,7 @@ test_attach_refuses_other_version(void **state)
 	(void)state;
 	seg = create(NSLOTS, RING);
 	corrupt32(&seg->sh_version, SHM_VERSION + 1,
-	    "segment layout version 2, this program reads 1");
+	    "segment layout version 3, this program reads 2");
 	corrupt32(&seg->sh_version, 0, "version 0");
 }
 
@@ -792,7 +794,7 @@ main(void)
 #define T(f)  cmocka_unit_test_teardown(f, teardown_seg)
 #define TS(f) cmocka_unit_test_setup_teardown(f, setup_seg, teardown_seg)
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_structures_have_version_1_sizes),
+	    cmocka_unit_test(test_structures_have_version_2_sizes),
 	    T(test_create_lays_out_slots_and_rings),
 	    T(test_layout_parts_are_aligned_and_disjoint),
 	    T(test_create_initialises_header_slots_and_rings),

@@ -184,8 +184,12 @@ http_first_byte(struct conn *c)
 	c->c_header_timer = c->c_nrequests > 0 || c->c_worker->w_draining;
 }
 
-/* Take in a parsed request: what its response and its body depend on. */
-static void
+/*
+ * Take in a parsed request: what its response and its body depend on.
+ * Return 0, or 400 when the body bytes already here break the chunked
+ * framing: the request is malformed, as nginx also answers.
+ */
+static int
 http_take_request(struct conn *c, const struct http_request *req,
     const char *rest, size_t rest_len)
 {
@@ -204,7 +208,8 @@ http_take_request(struct conn *c, const struct http_request *req,
 	http_chunked_init(&c->c_chunked);
 	if (c->c_body == HTTP_BODY_CHUNKED &&
 	    http_chunked_broken(c, rest, rest_len))
-		c->c_close_after = 1; /* known before the head is queued */
+		return 400; /* known before a response is chosen */
+	return 0;
 }
 
 /*
@@ -248,7 +253,11 @@ http_process(struct conn *c)
 		http_reject(c, status);
 		return 1;
 	}
-	http_take_request(c, &req, p + n, buf_len(&c->c_in) - n);
+	if ((status = http_take_request(
+		 c, &req, p + n, buf_len(&c->c_in) - n)) != 0) {
+		http_reject(c, status);
+		return 1;
+	}
 	http_request_handle(c, &req);
 	http_responding(c);
 	buf_drain(&c->c_in, n);

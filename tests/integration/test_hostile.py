@@ -296,7 +296,7 @@ CATEGORIES = {
     "bad_percent_escape": (3, gen_bad_percent, {400}, False),
     "huge_content_length": (2, gen_huge_content_length, {400}, False),
     "negative_content_length": (2, gen_negative_length, {400}, False),
-    "bad_chunk_size": (3, gen_bad_chunk_size, {405}, False),
+    "bad_chunk_size": (3, gen_bad_chunk_size, {400}, False),
     "absurd_ranges": (4, gen_absurd_ranges, {200, 206, 416, 431}, False),
     "nul_bytes": (3, gen_nul_bytes, {400}, False),
     "long_request_line": (2, gen_long_request_line, {414}, False),

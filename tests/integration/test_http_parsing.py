@@ -257,7 +257,7 @@ def test_large_chunked_body_is_discarded_before_next_request(server):
     assert responses[1].body == DOCROOT_FILES["a.txt"]
 
 
-def test_malformed_chunked_body_closes_the_connection(server):
+def test_malformed_chunked_body_is_400_and_closes(server):
     data = (request_bytes("/hello.txt", method="POST",
                           headers=["Transfer-Encoding: chunked"],
                           body=b"zz\r\nnot hex\r\n0\r\n\r\n")
@@ -265,6 +265,30 @@ def test_malformed_chunked_body_closes_the_connection(server):
     sock = server.connect()
     sock.sendall(data)
     responses = Reader(sock).read_all_responses()
-    # The framing is lost: nothing after the 405 may be taken as a request.
-    assert [r.status for r in responses] == [405]
+    # The framing is lost: nothing after the 400 may be taken as a request.
+    assert [r.status for r in responses] == [400]
+    assert responses[0].header("Connection") == "close"
+    sock.close()
+
+
+def test_chunk_size_of_2_pow_64_is_400_and_closes(server):
+    # A GET, which would be answered 200: the size cannot be represented,
+    # so the request is malformed (nginx answers 400 too).
+    assert_rejected_and_closed(
+        server, request_bytes("/hello.txt",
+                              headers=["Transfer-Encoding: chunked"],
+                              body=b"10000000000000000\r\nhello\r\n"),
+        400)
+
+
+def test_malformed_chunk_after_the_response_closes_the_connection(server):
+    sock = server.connect()
+    sock.sendall(request_bytes("/hello.txt",
+                               headers=["Transfer-Encoding: chunked"]))
+    reader = Reader(sock)
+    first = reader.read_response()
+    assert first.status == 200  # answered before the body came
+    sock.sendall(b"10000000000000000\r\nhello\r\n" + request_bytes("/a.txt"))
+    # The framing is lost: the connection closes, nothing more is answered.
+    assert reader.read_all_responses() == []
     sock.close()

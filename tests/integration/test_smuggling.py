@@ -191,28 +191,28 @@ VECTORS = [
         b"0\r\nTransfer-Encoding: chunked\r\n\r\n"), BOTH, 405),
     ("chunked_on_get", te(b"chunked", method="GET"), BOTH, 200),
     ("chunk_size_hex_prefix", chunked(b"0x5\r\nhello\r\n0\r\n\r\n"),
-     CLOSE, 405),
+     REJECT, 400),
     ("chunk_size_negative", chunked(b"-5\r\nhello\r\n0\r\n\r\n"),
-     CLOSE, 405),
-    ("chunk_size_plus", chunked(b"+5\r\nhello\r\n0\r\n\r\n"), CLOSE, 405),
+     REJECT, 400),
+    ("chunk_size_plus", chunked(b"+5\r\nhello\r\n0\r\n\r\n"), REJECT, 400),
     ("chunk_size_leading_space", chunked(b" 5\r\nhello\r\n0\r\n\r\n"),
-     CLOSE, 405),
+     REJECT, 400),
     ("chunk_size_2_pow_64", chunked(b"10000000000000000\r\nhello\r\n"),
-     CLOSE, 405),
-    ("chunk_size_not_hex", chunked(b"5g\r\nhello\r\n0\r\n\r\n"), CLOSE, 405),
-    ("chunk_size_empty", chunked(b"\r\nhello\r\n0\r\n\r\n"), CLOSE, 405),
+     REJECT, 400),
+    ("chunk_size_not_hex", chunked(b"5g\r\nhello\r\n0\r\n\r\n"), REJECT, 400),
+    ("chunk_size_empty", chunked(b"\r\nhello\r\n0\r\n\r\n"), REJECT, 400),
     ("chunk_data_longer_than_size", chunked(b"3\r\nhello\r\n0\r\n\r\n"),
-     CLOSE, 405),
+     REJECT, 400),
     ("chunk_ext_bare_cr", chunked(b"5;a\rb\r\nhello\r\n0\r\n\r\n"),
-     CLOSE, 405),
-    ("chunk_trailer_bare_cr", chunked(b"0\r\nX: a\rb\r\n\r\n"), CLOSE, 405),
-    ("chunk_last_missing", chunked(b"5\r\nhello\r\n"), CLOSE, 405),
+     REJECT, 400),
+    ("chunk_trailer_bare_cr", chunked(b"0\r\nX: a\rb\r\n\r\n"), REJECT, 400),
+    ("chunk_last_missing", chunked(b"5\r\nhello\r\n"), REJECT, 400),
     # RFC 9112 7.1: chunk lines end in CRLF, and only the header section
     # may accept a bare LF (2.2). A server that ends a chunk-size or
     # chunk-ext line at a bare LF desyncs with a proxy that reads on to
     # the CRLF ("funky chunks", TERM.EXT / EXT.TERM).
-    ("chunk_ext_bare_lf", chunked(b"5;a\nhello\r\n0\r\n\r\n"), CLOSE, 405),
-    ("chunk_size_bare_lf", chunked(b"5\nhello\n0\n\n"), CLOSE, 405),
+    ("chunk_ext_bare_lf", chunked(b"5;a\nhello\r\n0\r\n\r\n"), REJECT, 400),
+    ("chunk_size_bare_lf", chunked(b"5\nhello\n0\n\n"), REJECT, 400),
     # Expect: 100-continue with a body: the server answers without asking
     # for the body and closes, rather than guess whether it will come.
     ("expect_continue_with_body", req(

@@ -118,28 +118,37 @@ shm_create(const char *path, uint32_t nslots, uint64_t ring_size, char *err,
 
 /*
  * Check that the header's layout is the one shm_layout() makes for its
- * slot count and ring size, and remember it: 1 if so, else 0.
+ * slot count and ring size, and that it spans file_size bytes, and
+ * remember it: 1 if so, else 0. Each field is read once: a worker may
+ * write the header meanwhile, and what is checked must be what is kept.
  */
 static int
-shm_geometry_fits(const struct shm_header *sh)
+shm_geometry_fits(const struct shm_header *sh, uint64_t file_size)
 {
-	uint64_t size, slots_offset, rings_offset, ring_stride;
+	uint64_t size, slots_offset, rings_offset, ring_stride, ring_size;
+	uint32_t nslots;
 
-	if (sh->sh_nslots == 0 || sh->sh_nslots > 65536 ||
-	    sh->sh_ring_size < 4096 || sh->sh_ring_size > (1ULL << 32) ||
-	    (sh->sh_ring_size & (sh->sh_ring_size - 1)) != 0)
+	nslots = __atomic_load_n(&sh->sh_nslots, __ATOMIC_RELAXED);
+	ring_size = __atomic_load_n(&sh->sh_ring_size, __ATOMIC_RELAXED);
+	if (nslots == 0 || nslots > 65536 || ring_size < 4096 ||
+	    ring_size > (1ULL << 32) || (ring_size & (ring_size - 1)) != 0)
 		return 0;
-	size = shm_layout(sh->sh_nslots, sh->sh_ring_size, &slots_offset,
-	    &rings_offset, &ring_stride);
-	if (size != sh->sh_size || slots_offset != sh->sh_slots_offset ||
-	    rings_offset != sh->sh_rings_offset ||
-	    ring_stride != sh->sh_ring_stride)
+	size = shm_layout(
+	    nslots, ring_size, &slots_offset, &rings_offset, &ring_stride);
+	if (size != file_size ||
+	    size != __atomic_load_n(&sh->sh_size, __ATOMIC_RELAXED) ||
+	    slots_offset !=
+		__atomic_load_n(&sh->sh_slots_offset, __ATOMIC_RELAXED) ||
+	    rings_offset !=
+		__atomic_load_n(&sh->sh_rings_offset, __ATOMIC_RELAXED) ||
+	    ring_stride !=
+		__atomic_load_n(&sh->sh_ring_stride, __ATOMIC_RELAXED))
 		return 0;
 	shm_geom.sg_size = size;
-	shm_geom.sg_nslots = sh->sh_nslots;
+	shm_geom.sg_nslots = nslots;
 	shm_geom.sg_slots_offset = slots_offset;
 	shm_geom.sg_rings_offset = rings_offset;
-	shm_geom.sg_ring_size = sh->sh_ring_size;
+	shm_geom.sg_ring_size = ring_size;
 	shm_geom.sg_ring_stride = ring_stride;
 	return 1;
 }
@@ -191,10 +200,9 @@ shm_attach(const char *path, char *err, size_t errlen)
 		snprintf(err, errlen,
 		    "%s: segment layout version %u, this program reads %u",
 		    path, sh->sh_version, (unsigned)SHM_VERSION);
-	} else if (sh->sh_size != (uint64_t)st.st_size ||
-	    sh->sh_header_size != sizeof(struct shm_header) ||
+	} else if (sh->sh_header_size != sizeof(struct shm_header) ||
 	    sh->sh_slot_size != sizeof(struct shm_slot) ||
-	    !shm_geometry_fits(sh)) {
+	    !shm_geometry_fits(sh, (uint64_t)st.st_size)) {
 		snprintf(err, errlen,
 		    "%s: corrupt segment header (its sizes and offsets do "
 		    "not match)",

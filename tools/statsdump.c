@@ -259,7 +259,7 @@ statsdump_totals(struct shm_header *sh, struct statsdump_snap *sn)
 		sn->sn_torn = 1;
 	memset(&sn->sn_total, 0, sizeof(sn->sn_total));
 	shm_counters_add(&sn->sn_total, &sh->sh_retired);
-	for (i = 0; i < sh->sh_nslots; i++) {
+	for (i = 0; i < shm_nslots(); i++) {
 		slot = shm_slot_at(sh, i);
 		state = __atomic_load_n(&slot->ss_state, __ATOMIC_ACQUIRE);
 		if (state == SHM_SLOT_STARTING || state == SHM_SLOT_SERVING ||
@@ -275,7 +275,7 @@ statsdump_log_written(struct shm_header *sh)
 	uint64_t n = 0;
 	uint32_t i;
 
-	for (i = 0; i < sh->sh_nslots; i++)
+	for (i = 0; i < shm_nslots(); i++)
 		n += __atomic_load_n(
 		    &shm_ring_at(sh, i)->rg_written, __ATOMIC_ACQUIRE);
 	return n;
@@ -315,7 +315,7 @@ statsdump_read(
 	/* shm_attach() checked that the slots and rings lie in the map. */
 	free(sn->sn_workers);
 	memset(sn, 0, sizeof(*sn));
-	sn->sn_workers = calloc(sh->sh_nslots + 1, sizeof(*sn->sn_workers));
+	sn->sn_workers = calloc(shm_nslots() + 1, sizeof(*sn->sn_workers));
 	if (sn->sn_workers == NULL) {
 		snprintf(err, errlen, "%s", strerror(errno));
 		shm_detach(sh);
@@ -329,7 +329,7 @@ statsdump_read(
 	    __atomic_load_n(&sh->sh_generation, __ATOMIC_RELAXED);
 	sn->sn_reloads_failed =
 	    __atomic_load_n(&sh->sh_reloads_failed, __ATOMIC_RELAXED);
-	sn->sn_nslots = sh->sh_nslots;
+	sn->sn_nslots = shm_nslots();
 	sn->sn_logger_pid =
 	    __atomic_load_n(&sh->sh_logger_pid, __ATOMIC_RELAXED);
 	sn->sn_logger_wrote =
@@ -339,7 +339,7 @@ statsdump_read(
 	sn->sn_log_written = statsdump_log_written(sh);
 	statsdump_totals(sh, sn);
 
-	for (i = 0; i < sh->sh_nslots; i++) {
+	for (i = 0; i < shm_nslots(); i++) {
 		slot = shm_slot_at(sh, i);
 		state = __atomic_load_n(&slot->ss_state, __ATOMIC_ACQUIRE);
 		if (state == SHM_SLOT_FREE)

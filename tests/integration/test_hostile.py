@@ -452,10 +452,13 @@ def test_1500_hostile_requests_get_4xx_or_close_and_workers_survive(
     assert not set(stats["responses"]) & {str(s) for s in SERVER_ERRORS}
     assert stats["log"]["dropped"] == 0
 
-    def access_lines():
-        return server.access_log.read_bytes().count(b"\n")
-    poll(lambda: access_lines() == statsdump(server)["log"]["written"], 10,
-         what="the logger to write every access record")
+    def log_when_drained():
+        log = statsdump(server)["log"]
+        return log if log["pending"] == 0 else None
+    log = poll(log_when_drained, 10,
+               what="the logger to write every access record")
+    assert log["written"] == log["queued"] == stats["requests"]
+    assert server.access_log.read_bytes().count(b"\n") == log["written"]
 
 
 # RFC 9112 3.2: a Host field with an invalid value MUST be answered 400;

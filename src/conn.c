@@ -67,7 +67,7 @@ conn_timer_arm(struct conn *c, long long now, long long ms)
 	c->c_timer_due = evtimer_add(c->c_timer, &tv) == 0 ? now + ms : 0;
 }
 
-/* Make the kind's ck_timer run at deadline (monotonic ms). */
+/* Make the kind's kd_timer run at deadline (monotonic ms). */
 void
 conn_timer_until(struct conn *c, long long deadline)
 {
@@ -80,7 +80,7 @@ conn_timer_until(struct conn *c, long long deadline)
 	}
 }
 
-/* Make the kind's ck_timer run ms milliseconds from now. */
+/* Make the kind's kd_timer run ms milliseconds from now. */
 void
 conn_timer_set(struct conn *c, long long ms)
 {
@@ -100,8 +100,8 @@ conn_close(struct conn *c, const char *reason)
 {
 	struct worker *w = c->c_worker;
 
-	log_debug("%s: closed (%s): %s", c->c_peer, c->c_kind->ck_name, reason);
-	c->c_kind->ck_free(c);
+	log_debug("%s: closed (%s): %s", c->c_peer, c->c_kind->kd_name, reason);
+	c->c_kind->kd_free(c);
 	shm_count(&w->w_slot->ss_c.sc_conn_active, (uint64_t)-1);
 	event_free(c->c_timer);
 	event_free(c->c_rev);
@@ -125,12 +125,12 @@ conn_close(struct conn *c, const char *reason)
 int
 conn_set_kind(struct conn *c, const struct conn_kind *kind)
 {
-	c->c_kind->ck_free(c);
+	c->c_kind->kd_free(c);
 	c->c_kind = kind;
 	c->c_paused = 0;
 	c->c_out_last = 0;
 	conn_timer_stop(c);
-	return kind->ck_start(c);
+	return kind->kd_start(c);
 }
 
 /*
@@ -220,7 +220,7 @@ conn_flush_file(struct conn *c)
  * that both leave in one segment when they fit; so does the last output
  * of a connection that closes after it (c_out_last), so that the FIN sent
  * at once rides on its last segment. CONN_FLUSHED, or CONN_PENDING with
- * the write event armed (the kind's ck_writable runs when the socket takes
+ * the write event armed (the kind's kd_writable runs when the socket takes
  * more), or CONN_GONE.
  */
 int
@@ -334,14 +334,14 @@ conn_linger_free(struct conn *c)
 }
 
 static const struct conn_kind conn_linger_kind = {
-    .ck_name = "linger",
-    .ck_start = conn_linger_start,
-    .ck_readable = conn_linger_readable,
-    .ck_writable = conn_linger_writable,
-    .ck_timer = conn_linger_timer,
-    .ck_drain = conn_linger_drain,
-    .ck_eof = conn_linger_eof,
-    .ck_free = conn_linger_free,
+    .kd_name = "linger",
+    .kd_start = conn_linger_start,
+    .kd_readable = conn_linger_readable,
+    .kd_writable = conn_linger_writable,
+    .kd_timer = conn_linger_timer,
+    .kd_drain = conn_linger_drain,
+    .kd_eof = conn_linger_eof,
+    .kd_free = conn_linger_free,
 };
 
 /*
@@ -411,12 +411,12 @@ conn_read_cb(evutil_socket_t fd, short what, void *arg)
 	if ((rv = conn_fill(c)) == CONN_GONE)
 		return;
 	if (rv == 1) {
-		c->c_kind->ck_readable(c);
+		c->c_kind->kd_readable(c);
 		return;
 	}
 	conn_read_update(c); /* at the limit, or at the end of input */
 	if (c->c_eof)
-		c->c_kind->ck_eof(c);
+		c->c_kind->kd_eof(c);
 }
 
 /* The socket is writable again, or send_timeout passed without progress. */
@@ -431,7 +431,7 @@ conn_write_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	c->c_writing = 0; /* the event fired: it is no longer added */
-	c->c_kind->ck_writable(c);
+	c->c_kind->kd_writable(c);
 }
 
 /* Timer: the kind's deadline passed, unless it moved: then wait for it. */
@@ -451,7 +451,7 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	c->c_deadline = 0;
-	c->c_kind->ck_timer(c);
+	c->c_kind->kd_timer(c);
 }
 
 /*
@@ -461,7 +461,7 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 int
 conn_drain(struct conn *c)
 {
-	return c->c_kind->ck_drain(c);
+	return c->c_kind->kd_drain(c);
 }
 
 /* Write the client's address as text into c_peer. */
@@ -527,5 +527,5 @@ conn_accept(struct worker *w, int fd, const struct sockaddr *sa,
 	w->w_nconns++;
 	shm_count(&w->w_slot->ss_c.sc_conn_accepted, 1);
 	shm_count(&w->w_slot->ss_c.sc_conn_active, 1);
-	kind->ck_start(c);
+	kind->kd_start(c);
 }

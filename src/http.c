@@ -491,14 +491,14 @@ http_free(struct conn *c)
 }
 
 const struct conn_kind http_kind = {
-    .ck_name = "http",
-    .ck_start = http_start,
-    .ck_readable = http_readable,
-    .ck_writable = http_writable,
-    .ck_timer = http_timer,
-    .ck_drain = http_drain,
-    .ck_eof = http_eof,
-    .ck_free = http_free,
+    .kd_name = "http",
+    .kd_start = http_start,
+    .kd_readable = http_readable,
+    .kd_writable = http_writable,
+    .kd_timer = http_timer,
+    .kd_drain = http_drain,
+    .kd_eof = http_eof,
+    .kd_free = http_free,
 };
 
 /*

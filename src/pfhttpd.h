@@ -1,8 +1,27 @@
 /*
- * pfhttpd: a pre-forked HTTP/1.1 static-file server.
+ * pfhttpd: a pre-forked HTTP/1.1 static-file and WebSocket server.
  *
  * The one private header: shared structs, enums and prototypes, grouped by
- * the file that defines them. A function's prefix is its file's name.
+ * the file that defines them (a function's prefix is its file's name), and
+ * the files by layer, so that it reads as the map of the code:
+ *
+ *   1. the processes    main, daemon, master, reload, priv, proctitle, log,
+ *                       listen, config, shm (shm.h: the segment), logger,
+ *                       worker
+ *   2. the connection   conn (lifecycle, kinds, the one close), io (bytes)
+ *   3. the protocols    http, http_response, file, beneath, fcache, mime,
+ *                       ws: the kinds a connection speaks, what they serve
+ *   4. pure helpers     parsers, codecs, the log record and ring, buffers:
+ *                       no process, socket or event loop; unit-tested
+ *
+ * A layer calls the ones below it. The lower layers reach up only for
+ * logging (log.c), the counters (shm.h), the running configuration, and
+ * the worker's two callbacks (worker_conn_closed, worker_request_done);
+ * conn.c reaches the protocols only through a struct conn_kind.
+ *
+ * The two structures that embed the helpers' types, struct fcache_entry
+ * and struct conn, are defined at the end, as C needs. docs/DESIGN.md
+ * describes the whole.
  */
 
 #ifndef PFHTTPD_H
@@ -22,6 +41,11 @@ struct shm_header;
 struct shm_slot;
 struct shm_ring;
 struct shm_counters;
+struct config;
+struct conn;
+struct fcache_entry;
+struct http_request;
+struct logrec_access;
 
 #define PFHTTPD_NAME	"pfhttpd"
 #define PFHTTPD_VERSION "0.1.0"
@@ -29,6 +53,38 @@ struct shm_counters;
 
 #define PRINTFLIKE(a, b) __attribute__((format(printf, a, b)))
 #define NORETURN	 __attribute__((noreturn))
+
+/*
+ * ----------------------------------------------------------------------
+ * 1. THE PROCESSES: the master, its children and what they share
+ * ----------------------------------------------------------------------
+ */
+
+/* daemon.c */
+void daemon_pidfile_lock(const char *path);
+void daemon_pidfile_write(void);
+void daemon_pidfile_remove(void);
+void daemon_detach(void);
+void daemon_ready(void);
+void daemon_forget(void);
+
+/* master.c */
+int master_run(struct config *cf);
+
+/* reload.c */
+struct config *reload_prepare(struct config *running, uint32_t nslots,
+    int *logger_changed, char *err, size_t errlen);
+
+/* priv.c */
+void priv_check(const struct config *cf);
+void priv_drop(const struct config *cf);
+void priv_chown(const struct config *cf, const char *path);
+void priv_chgrp(const struct config *cf, const char *path);
+int priv_prepare_file(const struct config *cf, const char *path);
+
+/* proctitle.c */
+void proctitle_init(int argc, char **argv);
+void proctitle_set(const char *, ...) PRINTFLIKE(1, 2);
 
 /* log.c */
 void log_init(const char *procname);
@@ -44,10 +100,6 @@ void log_info(const char *, ...) PRINTFLIKE(1, 2);
 void log_debug(const char *, ...) PRINTFLIKE(1, 2);
 void fatal(const char *, ...) PRINTFLIKE(1, 2) NORETURN;
 void fatalx(const char *, ...) PRINTFLIKE(1, 2) NORETURN;
-
-/* proctitle.c */
-void proctitle_init(int argc, char **argv);
-void proctitle_set(const char *, ...) PRINTFLIKE(1, 2);
 
 /* listen.c */
 #define LISTEN_BACKLOG 511
@@ -122,6 +174,194 @@ struct config *config_load(const char *file, char *err, size_t errlen);
 int config_restart_keys(
     struct config *next, const struct config *running, char *buf, size_t len);
 void config_free(struct config *cf);
+
+/* shm.c (layout and contract: shm.h) */
+
+struct shm_header *shm_create(const char *path, uint32_t nslots,
+    uint64_t ring_size, char *err, size_t errlen);
+struct shm_header *shm_attach(const char *path, char *err, size_t errlen);
+void shm_detach(struct shm_header *sh);
+uint32_t shm_nslots(void);
+uint64_t shm_ring_size(void);
+struct shm_slot *shm_slot_at(struct shm_header *sh, uint32_t i);
+struct shm_ring *shm_ring_at(struct shm_header *sh, uint32_t i);
+int shm_master_alive(const struct shm_header *sh);
+void shm_totals(const struct shm_header *sh, struct shm_counters *out);
+void shm_counters_add(struct shm_counters *to, const struct shm_counters *from);
+void shm_logger_wake(struct shm_header *sh);
+
+/* logger.c */
+void logger_main(const struct config *cf, struct shm_header *sh) NORETURN;
+
+/* worker.c */
+struct conn;
+TAILQ_HEAD(conn_list, conn);
+
+#define WORKER_NSIGNALS 5 /* entries of worker_signals[] in worker.c */
+
+/* One worker process: its event loop, listeners and connections. */
+struct worker {
+	struct event_base *w_base; /* the worker's own loop */
+	struct config *w_cf;	   /* configuration it was started with */
+	int w_id;		   /* 1..workers, as shown by ps */
+	int w_rootfd;		   /* the document root, O_PATH */
+	struct event *w_accept[CONFIG_MAX_LISTEN]; /* one per listener */
+	int w_lfd[CONFIG_MAX_LISTEN]; /* its socket: shared, or own */
+	struct event *w_accept_retry; /* resumes accept after EMFILE */
+	struct event *w_stop_timer;   /* bounds a graceful stop */
+	struct event *w_signals[WORKER_NSIGNALS]; /* TERM INT QUIT HUP USR1 */
+	struct conn_list w_conns;		  /* open connections */
+	long long w_nconns;			  /* entries in w_conns */
+	int w_accepting;			  /* accept events are added */
+	int w_draining;		 /* graceful stop in progress */
+	time_t w_accept_warned;	 /* last "accept: pausing" warning */
+	struct shm_header *w_sh; /* the shared segment */
+	struct shm_slot *w_slot; /* this worker's counters */
+	struct shm_ring *w_ring; /* this worker's log ring */
+};
+
+void worker_main(struct event_base *base, struct config *cf, int id,
+    struct shm_header *sh, uint32_t slot) NORETURN;
+void worker_conn_closed(struct worker *w);
+void worker_request_done(
+    struct worker *w, struct logrec_access *ac, uint64_t resp_bytes);
+
+/*
+ * ----------------------------------------------------------------------
+ * 2. THE CONNECTION: one client socket, whatever it speaks
+ * ----------------------------------------------------------------------
+ */
+
+/* conn.c */
+
+/*
+ * What the connection functions and the kinds' handlers return. The
+ * contract: a caller that gets CONN_GONE returns at once and touches the
+ * connection no more, it is freed; with any other value the connection is
+ * still open, though maybe of another kind (see conn_set_kind()).
+ */
+#define CONN_GONE (-1) /* closed and freed */
+#define CONN_OK	  0    /* still open */
+/* conn_flush() only: output waits for the socket; kd_writable runs when it
+ * takes more. */
+#define CONN_PENDING 0
+#define CONN_FLUSHED 1 /* conn_flush() only: all output is in the kernel */
+
+/*
+ * A connection kind: what the bytes of a connection mean (HTTP, the
+ * WebSocket echo, a lingering close). conn.c owns the socket, the buffers,
+ * the events, the timer and the one destructor, and calls these without
+ * knowing the kind; a kind sends what it queued with conn_flush(). Every
+ * handler returns CONN_GONE or CONN_OK.
+ */
+struct conn_kind {
+	const char *kd_name;		    /* for debug messages */
+	int (*kd_start)(struct conn *c);    /* the connection became this
+					     * kind: set up, take the input
+					     * already buffered */
+	int (*kd_readable)(struct conn *c); /* bytes were added to c_in */
+	int (*kd_writable)(struct conn *c); /* output waited, and the socket
+					     * takes more: conn_flush() */
+	int (*kd_timer)(struct conn *c);    /* the conn_timer_set() deadline */
+	int (*kd_drain)(struct conn *c);    /* the worker stops gracefully */
+	int (*kd_eof)(struct conn *c);	    /* the client shut its write side;
+					     * reading stopped, c_in may hold
+					     * bytes not yet handled */
+	void (*kd_free)(struct conn *c);    /* the kind ends: free its state
+					     * (a switch, or conn_close()) */
+};
+
+/*
+ * How the bytes of a connection move. Every byte a connection reads or
+ * writes goes through one of these, so that TLS sits under every kind in
+ * one place. Each returns what the system call would, -1 with errno
+ * (EAGAIN: wait for the socket).
+ */
+struct conn_io {
+	/* Read up to len bytes into buf. */
+	ssize_t (*ci_read)(struct conn *c, void *buf, size_t len);
+	/* Send len bytes of buf; more: further output follows at once. */
+	ssize_t (*ci_send)(
+	    struct conn *c, const void *buf, size_t len, int more);
+	/* Send len bytes of the file fd from *off, which it advances. */
+	ssize_t (*ci_sendfile)(struct conn *c, int fd, off_t *off, size_t len);
+	/* No more output: the client sees the end of it. */
+	int (*ci_shutdown)(struct conn *c);
+};
+
+void conn_accept(struct worker *w, int fd, const struct sockaddr *sa,
+    const struct conn_kind *kind);
+int conn_set_kind(struct conn *c, const struct conn_kind *kind);
+void conn_close(struct conn *c, const char *reason);
+int conn_drain(struct conn *c);
+int conn_flush(struct conn *c);
+void conn_send_file(
+    struct conn *c, struct fcache_entry *fe, off_t off, off_t len);
+int conn_output_queued(const struct conn *c);
+int conn_linger(struct conn *c, int peer_may_send);
+void conn_read_update(struct conn *c);
+void conn_timer_set(struct conn *c, long long ms);
+void conn_timer_until(struct conn *c, long long deadline);
+void conn_timer_stop(struct conn *c);
+long long conn_now_ms(void);
+
+/* io.c */
+extern const struct conn_io io_plain;
+
+/*
+ * ----------------------------------------------------------------------
+ * 3. THE PROTOCOLS: the connection kinds and what they serve
+ * ----------------------------------------------------------------------
+ */
+
+/* http.c */
+extern const struct conn_kind http_kind;
+
+void http_request_handle(struct conn *c, struct http_request *req);
+
+/* http_response.c */
+void http_response_head(struct conn *c, int status, const char *type,
+    off_t length, const char *headers);
+void http_response_error(struct conn *c, int status, const char *headers);
+
+/* file.c */
+int file_root_open(const char *root);
+void file_serve(struct conn *c, struct http_request *req, const char *path);
+
+/* beneath.c */
+int beneath_open(int dirfd, const char *path, int flags);
+int beneath_open_compat(int rootfd, const char *path, int flags);
+
+/* fcache.c */
+#define FCACHE_TTL_MS	     1000	 /* an entry is looked up again after */
+#define FCACHE_INLINE_MAX    (16 * 1024) /* files kept in memory up to this */
+#define FCACHE_ACCEPT_RANGES "Accept-Ranges: bytes\r\n" /* fe_fields' start */
+#define FCACHE_FIELDS_LEN                                                      \
+	(sizeof(FCACHE_ACCEPT_RANGES "Last-Modified: \r\nETag: \r\n") +        \
+	    HTTPDATE_LEN + ETAG_LEN)
+
+struct fcache_entry *fcache_get(const char *path, size_t len);
+struct fcache_entry *fcache_new(const char *path, size_t len);
+void fcache_put(struct fcache_entry *fe);
+void fcache_release(struct fcache_entry *fe);
+void fcache_flush(void);
+
+/* mime.c */
+void mime_init(void);
+const char *mime_type(const char *path);
+
+/* ws.c */
+#define WS_READ_MAX (256 * 1024) /* input buffered before it is handled */
+
+extern const struct conn_kind ws_kind;
+
+void ws_handshake(struct conn *c, const struct http_request *req);
+
+/*
+ * ----------------------------------------------------------------------
+ * 4. PURE HELPERS: no process, socket or event; each has a unit test
+ * ----------------------------------------------------------------------
+ */
 
 /* http_parse.c */
 #define HTTP_MAX_HEADERS 64
@@ -234,43 +474,52 @@ int httpdate_parse(const char *s, size_t len, time_t *t);
 void etag_make(const struct timespec *mtime, off_t size, char buf[ETAG_LEN]);
 int etag_list_match(const char *list, size_t len, const char *etag, int weak);
 
-/* shm.c (layout and contract: shm.h) */
+/* wsproto.c */
+#define WS_OP_CONTINUATION 0x0
+#define WS_OP_TEXT	   0x1
+#define WS_OP_BINARY	   0x2
+#define WS_OP_CLOSE	   0x8
+#define WS_OP_PING	   0x9
+#define WS_OP_PONG	   0xa
 
-struct shm_header *shm_create(const char *path, uint32_t nslots,
-    uint64_t ring_size, char *err, size_t errlen);
-struct shm_header *shm_attach(const char *path, char *err, size_t errlen);
-void shm_detach(struct shm_header *sh);
-uint32_t shm_nslots(void);
-uint64_t shm_ring_size(void);
-struct shm_slot *shm_slot_at(struct shm_header *sh, uint32_t i);
-struct shm_ring *shm_ring_at(struct shm_header *sh, uint32_t i);
-int shm_master_alive(const struct shm_header *sh);
-void shm_totals(const struct shm_header *sh, struct shm_counters *out);
-void shm_counters_add(struct shm_counters *to, const struct shm_counters *from);
-void shm_logger_wake(struct shm_header *sh);
+#define WS_CLOSE_NORMAL	      1000
+#define WS_CLOSE_GOING_AWAY   1001
+#define WS_CLOSE_PROTOCOL     1002
+#define WS_CLOSE_INVALID_DATA 1007
+#define WS_CLOSE_TOO_BIG      1009
+#define WS_CLOSE_INTERNAL     1011
 
-/* logring.c */
+#define WS_CONTROL_MAX 125 /* payload bytes of a control frame */
+#define WS_HEADER_MAX  14  /* longest frame header, mask included */
+#define WS_ACCEPT_LEN  29  /* base64 of a SHA-1 digest, and NUL */
 
-/* Room reserved in a log ring for one record, until logring_commit(). */
-struct logring_slot {
-	void *ls_payload;      /* where the payload goes */
-	void *ls_header;       /* where its length goes, at commit */
-	size_t ls_len;	       /* payload bytes */
-	uint64_t ls_next_head; /* rg_head once it is published */
+/* A frame header as sent on the wire. */
+struct ws_frame {
+	int wf_fin;	    /* last frame of its message */
+	int wf_rsv;	    /* RSV1-3 as bits 2..0 */
+	int wf_opcode;	    /* WS_OP_* or a reserved value */
+	int wf_masked;	    /* the MASK bit */
+	uint64_t wf_len;    /* payload bytes */
+	uint8_t wf_mask[4]; /* masking key, zeros if unmasked */
 };
 
-int logring_reserve(
-    struct shm_ring *rg, uint64_t size, size_t len, struct logring_slot *ls);
-void logring_commit(struct shm_ring *rg, const struct logring_slot *ls);
-int logring_put(
-    struct shm_ring *rg, uint64_t size, const void *rec, size_t len);
-size_t logring_get(
-    struct shm_ring *rg, uint64_t size, void *buf, size_t buflen);
-uint64_t logring_pending(const struct shm_ring *rg);
-size_t logring_read(struct shm_ring *rg, uint64_t size, uint64_t *cursor,
-    void *buf, size_t buflen);
-uint64_t logring_cursor(const struct shm_ring *rg);
-void logring_release(struct shm_ring *rg, uint64_t cursor);
+ssize_t wsproto_parse_header(const void *buf, size_t n, struct ws_frame *fh);
+int wsproto_check_frame(const struct ws_frame *fh, int in_message);
+size_t wsproto_build_header(void *buf, int fin, int opcode, uint64_t len);
+void wsproto_unmask(
+    void *dst, const void *src, size_t n, const uint8_t mask[4], uint64_t off);
+int wsproto_close_code_valid(unsigned code);
+int wsproto_close_class(unsigned code);
+int wsproto_accept(const char *key, size_t len, char accept[WS_ACCEPT_LEN]);
+int wsproto_handshake(const struct http_request *req, const char *origins,
+    char accept[WS_ACCEPT_LEN]);
+
+/* utf8.c */
+#define UTF8_ACCEPT 0	       /* between sequences: a text may end here */
+#define UTF8_REJECT UINT32_MAX /* an invalid byte was seen */
+
+size_t utf8_validate(uint32_t *state, const void *buf, size_t n);
+int utf8_complete(uint32_t state);
 
 /* logrec.c */
 #define LOGREC_MAX	   4096 /* largest encoded record, bytes */
@@ -360,81 +609,28 @@ enum log_format {
 size_t logfmt_access(
     const struct logrec *lr, enum log_format fmt, char *buf, size_t len);
 
-/* utf8.c */
-#define UTF8_ACCEPT 0	       /* between sequences: a text may end here */
-#define UTF8_REJECT UINT32_MAX /* an invalid byte was seen */
+/* logring.c */
 
-size_t utf8_validate(uint32_t *state, const void *buf, size_t n);
-int utf8_complete(uint32_t state);
-
-/* wsproto.c */
-#define WS_OP_CONTINUATION 0x0
-#define WS_OP_TEXT	   0x1
-#define WS_OP_BINARY	   0x2
-#define WS_OP_CLOSE	   0x8
-#define WS_OP_PING	   0x9
-#define WS_OP_PONG	   0xa
-
-#define WS_CLOSE_NORMAL	      1000
-#define WS_CLOSE_GOING_AWAY   1001
-#define WS_CLOSE_PROTOCOL     1002
-#define WS_CLOSE_INVALID_DATA 1007
-#define WS_CLOSE_TOO_BIG      1009
-#define WS_CLOSE_INTERNAL     1011
-
-#define WS_CONTROL_MAX 125 /* payload bytes of a control frame */
-#define WS_HEADER_MAX  14  /* longest frame header, mask included */
-#define WS_ACCEPT_LEN  29  /* base64 of a SHA-1 digest, and NUL */
-
-/* A frame header as sent on the wire. */
-struct ws_frame {
-	int wf_fin;	    /* last frame of its message */
-	int wf_rsv;	    /* RSV1-3 as bits 2..0 */
-	int wf_opcode;	    /* WS_OP_* or a reserved value */
-	int wf_masked;	    /* the MASK bit */
-	uint64_t wf_len;    /* payload bytes */
-	uint8_t wf_mask[4]; /* masking key, zeros if unmasked */
+/* Room reserved in a log ring for one record, until logring_commit(). */
+struct logring_slot {
+	void *ls_payload;      /* where the payload goes */
+	void *ls_header;       /* where its length goes, at commit */
+	size_t ls_len;	       /* payload bytes */
+	uint64_t ls_next_head; /* rg_head once it is published */
 };
 
-ssize_t wsproto_parse_header(const void *buf, size_t n, struct ws_frame *fh);
-int wsproto_check_frame(const struct ws_frame *fh, int in_message);
-size_t wsproto_build_header(void *buf, int fin, int opcode, uint64_t len);
-void wsproto_unmask(
-    void *dst, const void *src, size_t n, const uint8_t mask[4], uint64_t off);
-int wsproto_close_code_valid(unsigned code);
-int wsproto_close_class(unsigned code);
-int wsproto_accept(const char *key, size_t len, char accept[WS_ACCEPT_LEN]);
-int wsproto_handshake(const struct http_request *req, const char *origins,
-    char accept[WS_ACCEPT_LEN]);
-
-/* daemon.c */
-void daemon_pidfile_lock(const char *path);
-void daemon_pidfile_write(void);
-void daemon_pidfile_remove(void);
-void daemon_detach(void);
-void daemon_ready(void);
-void daemon_forget(void);
-
-/* priv.c */
-void priv_check(const struct config *cf);
-void priv_drop(const struct config *cf);
-void priv_chown(const struct config *cf, const char *path);
-void priv_chgrp(const struct config *cf, const char *path);
-int priv_prepare_file(const struct config *cf, const char *path);
-
-/* logger.c */
-void logger_main(const struct config *cf, struct shm_header *sh) NORETURN;
-
-/* mime.c */
-void mime_init(void);
-const char *mime_type(const char *path);
-
-/* reload.c */
-struct config *reload_prepare(struct config *running, uint32_t nslots,
-    int *logger_changed, char *err, size_t errlen);
-
-/* master.c */
-int master_run(struct config *cf);
+int logring_reserve(
+    struct shm_ring *rg, uint64_t size, size_t len, struct logring_slot *ls);
+void logring_commit(struct shm_ring *rg, const struct logring_slot *ls);
+int logring_put(
+    struct shm_ring *rg, uint64_t size, const void *rec, size_t len);
+size_t logring_get(
+    struct shm_ring *rg, uint64_t size, void *buf, size_t buflen);
+uint64_t logring_pending(const struct shm_ring *rg);
+size_t logring_read(struct shm_ring *rg, uint64_t size, uint64_t *cursor,
+    void *buf, size_t buflen);
+uint64_t logring_cursor(const struct shm_ring *rg);
+void logring_release(struct shm_ring *rg, uint64_t cursor);
 
 /* buf.c */
 
@@ -474,13 +670,13 @@ buf_commit(struct buf *b, size_t n)
 	b->b_end += n;
 }
 
+/*
+ * ----------------------------------------------------------------------
+ * 5. STRUCTURES THAT EMBED THE HELPERS' TYPES, defined last for C
+ * ----------------------------------------------------------------------
+ */
+
 /* fcache.c */
-#define FCACHE_TTL_MS	     1000	 /* an entry is looked up again after */
-#define FCACHE_INLINE_MAX    (16 * 1024) /* files kept in memory up to this */
-#define FCACHE_ACCEPT_RANGES "Accept-Ranges: bytes\r\n" /* fe_fields' start */
-#define FCACHE_FIELDS_LEN                                                      \
-	(sizeof(FCACHE_ACCEPT_RANGES "Last-Modified: \r\nETag: \r\n") +        \
-	    HTTPDATE_LEN + ETAG_LEN)
 
 /* What a request path resolved to, for FCACHE_TTL_MS. */
 struct fcache_entry {
@@ -503,100 +699,7 @@ struct fcache_entry {
 	char fe_path[];	   /* the normalised request path: the key */
 };
 
-struct fcache_entry *fcache_get(const char *path, size_t len);
-struct fcache_entry *fcache_new(const char *path, size_t len);
-void fcache_put(struct fcache_entry *fe);
-void fcache_release(struct fcache_entry *fe);
-void fcache_flush(void);
-
-/* worker.c */
-struct conn;
-TAILQ_HEAD(conn_list, conn);
-
-#define WORKER_NSIGNALS 5 /* entries of worker_signals[] in worker.c */
-
-/* One worker process: its event loop, listeners and connections. */
-struct worker {
-	struct event_base *w_base; /* the worker's own loop */
-	struct config *w_cf;	   /* configuration it was started with */
-	int w_id;		   /* 1..workers, as shown by ps */
-	int w_rootfd;		   /* the document root, O_PATH */
-	struct event *w_accept[CONFIG_MAX_LISTEN]; /* one per listener */
-	int w_lfd[CONFIG_MAX_LISTEN]; /* its socket: shared, or own */
-	struct event *w_accept_retry; /* resumes accept after EMFILE */
-	struct event *w_stop_timer;   /* bounds a graceful stop */
-	struct event *w_signals[WORKER_NSIGNALS]; /* TERM INT QUIT HUP USR1 */
-	struct conn_list w_conns;		  /* open connections */
-	long long w_nconns;			  /* entries in w_conns */
-	int w_accepting;			  /* accept events are added */
-	int w_draining;		 /* graceful stop in progress */
-	time_t w_accept_warned;	 /* last "accept: pausing" warning */
-	struct shm_header *w_sh; /* the shared segment */
-	struct shm_slot *w_slot; /* this worker's counters */
-	struct shm_ring *w_ring; /* this worker's log ring */
-};
-
-void worker_main(struct event_base *base, struct config *cf, int id,
-    struct shm_header *sh, uint32_t slot) NORETURN;
-void worker_conn_closed(struct worker *w);
-void worker_request_done(
-    struct worker *w, struct logrec_access *ac, uint64_t resp_bytes);
-
 /* conn.c */
-
-/*
- * What the connection functions and the kinds' handlers return. The
- * contract: a caller that gets CONN_GONE returns at once and touches the
- * connection no more, it is freed; with any other value the connection is
- * still open, though maybe of another kind (see conn_set_kind()).
- */
-#define CONN_GONE (-1) /* closed and freed */
-#define CONN_OK	  0    /* still open */
-#define CONN_PENDING                                                           \
-	0	       /* conn_flush(): output waits for the socket;           \
-			* the kind's ck_writable runs when it takes more */
-#define CONN_FLUSHED 1 /* conn_flush(): all output is in the kernel */
-
-struct conn;
-
-/*
- * A connection kind: what the bytes of a connection mean (HTTP, the
- * WebSocket echo, a lingering close). conn.c owns the socket, the buffers,
- * the events, the timer and the one destructor, and calls these without
- * knowing the kind; a kind sends what it queued with conn_flush(). Every
- * handler returns CONN_GONE or CONN_OK.
- */
-struct conn_kind {
-	const char *ck_name;		    /* for debug messages */
-	int (*ck_start)(struct conn *c);    /* the connection became this
-					     * kind: set up, take the input
-					     * already buffered */
-	int (*ck_readable)(struct conn *c); /* bytes were added to c_in */
-	int (*ck_writable)(struct conn *c); /* output waited, and the socket
-					     * takes more: conn_flush() */
-	int (*ck_timer)(struct conn *c);    /* the conn_timer_set() deadline */
-	int (*ck_drain)(struct conn *c);    /* the worker stops gracefully */
-	int (*ck_eof)(struct conn *c);	    /* the client shut its write side;
-					     * reading stopped, c_in may hold
-					     * bytes not yet handled */
-	void (*ck_free)(struct conn *c);    /* the kind ends: free its state
-					     * (a switch, or conn_close()) */
-};
-
-/*
- * How the bytes of a connection move. Every byte a connection reads or
- * writes goes through one of these, so that TLS sits under every kind in
- * one place. Each returns what the system call would, -1 with errno
- * (EAGAIN: wait for the socket).
- */
-struct conn_io {
-	ssize_t (*ci_read)(struct conn *c, void *buf, size_t len);
-	ssize_t (*ci_send)(/* more: further output follows soon */
-	    struct conn *c, const void *buf, size_t len, int more);
-	ssize_t (*ci_sendfile)(/* from fd at *off, which it advances */
-	    struct conn *c, int fd, off_t *off, size_t len);
-	int (*ci_shutdown)(struct conn *c); /* no more output: send a FIN */
-};
 
 /* Where an HTTP connection's request cycle stands (c_http_state). */
 enum http_state {
@@ -662,49 +765,5 @@ struct conn {
 	/* WebSocket echo (ws.c) */
 	struct ws *c_ws; /* its state, from the switch on */
 };
-
-void conn_accept(struct worker *w, int fd, const struct sockaddr *sa,
-    const struct conn_kind *kind);
-int conn_set_kind(struct conn *c, const struct conn_kind *kind);
-void conn_close(struct conn *c, const char *reason);
-int conn_drain(struct conn *c);
-int conn_flush(struct conn *c);
-void conn_send_file(
-    struct conn *c, struct fcache_entry *fe, off_t off, off_t len);
-int conn_output_queued(const struct conn *c);
-int conn_linger(struct conn *c, int peer_may_send);
-void conn_read_update(struct conn *c);
-void conn_timer_set(struct conn *c, long long ms);
-void conn_timer_until(struct conn *c, long long deadline);
-void conn_timer_stop(struct conn *c);
-long long conn_now_ms(void);
-
-/* io.c */
-extern const struct conn_io io_plain;
-
-/* http.c */
-extern const struct conn_kind http_kind;
-
-void http_request_handle(struct conn *c, struct http_request *req);
-
-/* http_response.c */
-void http_response_head(struct conn *c, int status, const char *type,
-    off_t length, const char *headers);
-void http_response_error(struct conn *c, int status, const char *headers);
-
-/* ws.c */
-#define WS_READ_MAX (256 * 1024) /* input buffered before it is handled */
-
-extern const struct conn_kind ws_kind;
-
-void ws_handshake(struct conn *c, const struct http_request *req);
-
-/* beneath.c */
-int beneath_open(int dirfd, const char *path, int flags);
-int beneath_open_compat(int rootfd, const char *path, int flags);
-
-/* file.c */
-int file_root_open(const char *root);
-void file_serve(struct conn *c, struct http_request *req, const char *path);
 
 #endif /* PFHTTPD_H */

@@ -505,14 +505,14 @@ ws_free(struct conn *c)
 }
 
 const struct conn_kind ws_kind = {
-    .ck_name = "websocket",
-    .ck_start = ws_start,
-    .ck_readable = ws_readable,
-    .ck_writable = ws_send_out,
-    .ck_timer = ws_timer,
-    .ck_drain = ws_drain,
-    .ck_eof = ws_eof,
-    .ck_free = ws_free,
+    .kd_name = "websocket",
+    .kd_start = ws_start,
+    .kd_readable = ws_readable,
+    .kd_writable = ws_send_out,
+    .kd_timer = ws_timer,
+    .kd_drain = ws_drain,
+    .kd_eof = ws_eof,
+    .kd_free = ws_free,
 };
 
 /*

@@ -4,6 +4,7 @@ development config; the keys a reload cannot change, the command-line
 options and the master's signals are documented as the code has them."""
 
 import re
+import subprocess
 
 import pytest
 
@@ -271,3 +272,55 @@ def test_every_signal_of_the_master_has_a_row_in_the_readme():
     rows = {sig for line in m.group(1).splitlines() if line.startswith("| `")
             for sig in re.findall(r"`(SIG[A-Z0-9]+)`", line.split("|")[1])}
     assert rows == master_signals()
+
+
+def tracked_files():
+    """The files git tracks in the repository, as paths."""
+    out = subprocess.run(["git", "-C", str(REPO), "ls-files", "-z"],
+                         capture_output=True, check=True).stdout
+    return [REPO / p for p in out.decode().split("\0") if p]
+
+
+def test_no_tracked_file_refers_to_a_path_outside_the_repository():
+    # A clone must be complete: nothing may point at the design notes
+    # kept beside the repository (the pattern is split so as not to match
+    # itself).
+    outside = re.compile(rb"\.\./" + rb"shared\b|/work/" + rb"shared\b")
+    bad = [str(p.relative_to(REPO)) for p in tracked_files()
+           if p.is_file() and outside.search(p.read_bytes())]
+    assert bad == []
+
+
+def source_functions():
+    """Map each file of src/ and tools/ to the functions it defines (in a
+    header: its static inline ones)."""
+    found = {}
+    for path in [*(REPO / "src").glob("*.[ch]"),
+                 *(REPO / "tools").glob("*.c")]:
+        found[path.name] = set(
+            re.findall(r"^(\w+)\(", path.read_text(), re.M))
+    return found
+
+
+def test_design_doc_names_only_files_and_functions_that_exist():
+    text = (REPO / "docs" / "DESIGN.md").read_text()
+    functions = source_functions()
+    every = set().union(*functions.values())
+    missing = []
+    # "conn.c:conn_flush()": the function, in that file.
+    for name, func in re.findall(r"(\w+\.c):(\w+)\(\)", text):
+        if func not in functions.get(name, set()):
+            missing.append(f"{name}:{func}()")
+    # "`logger_recover()`": a function of some file, when its prefix names
+    # a file (a function's prefix is its file's name); "`send()`" and the
+    # other system calls have none.
+    stems = {name.split(".")[0] for name in functions}
+    for func in re.findall(r"`(\w+)\(\)`", text):
+        if func.split("_")[0] in stems and func not in every:
+            missing.append(f"{func}()")
+    # "`beneath.c`": a file of src/ or tools/.
+    for name in re.findall(r"`(\w+\.[ch])`", text):
+        if not ((REPO / "src" / name).exists()
+                or (REPO / "tools" / name).exists()):
+            missing.append(name)
+    assert missing == []

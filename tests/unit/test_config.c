@@ -306,7 +306,7 @@ test_notsent_lowat_takes_zero_to_64m(void **state)
 	    "[http] notsent_lowat: 65m is out of range (0..64m)");
 }
 
-/* An empty file gives every default of docs/DESIGN.md, Configuration. */
+/* An empty file gives every default of the key table (pfhttpd.ini(5)). */
 static void
 test_empty_file_gives_defaults(void **state)
 {

@@ -11,10 +11,12 @@
  * each flush, so a logger killed mid-batch makes its successor write
  * those records again (a duplicate at worst, never a loss).
  *
- * It counts the access-log lines it wrote in each ring's rg_written as it
- * releases them, after write(2) returned, so that a record written twice
- * by a killed logger and its successor counts once (contract in shm.h),
- * and notes the time of its last write in sh_logger_wrote.
+ * It counts the access records it took in each ring as it releases them:
+ * in rg_written once write(2) returned for their batch, in rg_discarded
+ * when it could not write them (no access log, or the write failed), so
+ * that a record written twice by a killed logger and its successor counts
+ * once (contract in shm.h); it notes the time of its last write in
+ * sh_logger_wrote.
  *
  * Signals only set flags here (there is no event loop to hand them to):
  *   SIGUSR1          reopen the log files (after logrotate)
@@ -140,30 +142,40 @@ logger_flush(struct logger_file *lgf)
 }
 
 /*
- * Release ring i up to its cursor, adding n (its access records written)
- * to rg_written in a way that a kill cannot split (shm.h): the journal
- * first, rg_jtail last of it, then the count, then the tail. Each store is
- * a release, so they reach memory in this order.
+ * Release ring i up to its cursor, adding its access records taken since
+ * the last release to rg_written (written is 1: their batch was written)
+ * or to rg_discarded, in a way that a kill cannot split (shm.h): the
+ * journal first, rg_jtail last of it, then the counts, then the tail.
+ * Each store is a release, so they reach memory in this order.
  */
 static void
-logger_release(uint32_t i, uint64_t n)
+logger_release(uint32_t i, int written)
 {
 	struct shm_ring *rg = shm_ring_at(logger.lg_sh, i);
-	uint64_t cursor = logger.lg_cursors[i], written;
+	uint64_t cursor = logger.lg_cursors[i], nwritten, ndiscarded;
 
 	if (cursor == logring_cursor(rg))
 		return; /* nothing read, nothing to count */
-	written = __atomic_load_n(&rg->rg_written, __ATOMIC_RELAXED) + n;
-	__atomic_store_n(&rg->rg_jwritten, written, __ATOMIC_RELEASE);
+	nwritten = __atomic_load_n(&rg->rg_written, __ATOMIC_RELAXED);
+	ndiscarded = __atomic_load_n(&rg->rg_discarded, __ATOMIC_RELAXED);
+	if (written)
+		nwritten += logger.lg_batched[i];
+	else
+		ndiscarded += logger.lg_batched[i];
+	logger.lg_batched[i] = 0;
+	__atomic_store_n(&rg->rg_jwritten, nwritten, __ATOMIC_RELEASE);
+	__atomic_store_n(&rg->rg_jdiscarded, ndiscarded, __ATOMIC_RELEASE);
 	__atomic_store_n(&rg->rg_jtail, cursor, __ATOMIC_RELEASE);
-	__atomic_store_n(&rg->rg_written, written, __ATOMIC_RELEASE);
+	__atomic_store_n(&rg->rg_written, nwritten, __ATOMIC_RELEASE);
+	__atomic_store_n(&rg->rg_discarded, ndiscarded, __ATOMIC_RELEASE);
 	logring_release(rg, cursor);
 }
 
 /*
  * Write both batches, then hand the rings' bytes whose records they held
- * back to the workers, counting the access lines written. Until then a
- * record stays in its ring.
+ * back to the workers, counting the access records as written, or as
+ * discarded when there is no access log or its batch could not be
+ * written. Until then a record stays in its ring.
  */
 static void
 logger_flush_all(void)
@@ -175,13 +187,12 @@ logger_flush_all(void)
 
 	wrote = logger_flush(&logger.lg_access);
 	logger_flush(&logger.lg_error);
-	for (i = 0; i < logger.lg_nslots; i++) {
-		logger_release(i, wrote == -1 ? 0 : logger.lg_batched[i]);
-		logger.lg_batched[i] = 0;
-	}
+	for (i = 0; i < logger.lg_nslots; i++)
+		logger_release(
+		    i, wrote != -1 && logger.lg_access.lgf_path != NULL);
 	if (wrote <= 0)
 		return;
-	/* Stored once a second at most: workers read this cache line. */
+	/* Stored once a second at most: statsdump reads it, nobody waits. */
 	now = (uint64_t)time(NULL);
 	if (now != __atomic_load_n(&sh->sh_logger_wrote, __ATOMIC_RELAXED))
 		__atomic_store_n(&sh->sh_logger_wrote, now, __ATOMIC_RELAXED);
@@ -246,8 +257,7 @@ logger_drain(void)
 				logger.lg_corrupt++;
 			else {
 				logger_record(&lr);
-				if (lr.lr_type == LOGREC_ACCESS &&
-				    logger.lg_access.lgf_path != NULL)
+				if (lr.lr_type == LOGREC_ACCESS)
 					logger.lg_batched[i]++;
 			}
 			logger.lg_cursors[i] = next;
@@ -399,6 +409,9 @@ logger_recover(struct shm_ring *rg)
 		return;
 	__atomic_store_n(&rg->rg_written,
 	    __atomic_load_n(&rg->rg_jwritten, __ATOMIC_RELAXED),
+	    __ATOMIC_RELEASE);
+	__atomic_store_n(&rg->rg_discarded,
+	    __atomic_load_n(&rg->rg_jdiscarded, __ATOMIC_RELAXED),
 	    __ATOMIC_RELEASE);
 	logring_release(rg, jtail);
 }

@@ -57,9 +57,10 @@ enum shm_logger_stop {
  *
  * Access-log records: each request, with an access log configured, is
  * either queued (sc_log_queued) or dropped (sc_log_dropped); the logger
- * counts the queued ones it wrote in the rings (rg_written, struct
- * shm_ring). The backlog is queued - written (summed over all workers and
- * rings), and once it is 0, requests == written + dropped.
+ * counts each queued one it took as written or discarded, in the rings
+ * (rg_written, rg_discarded, struct shm_ring). The backlog is queued -
+ * written - discarded (summed over all workers and rings), and once it is
+ * 0, requests == written + dropped + discarded.
  */
 struct shm_counters {
 	uint64_t sc_conn_accepted;   /* connections accepted */
@@ -102,35 +103,40 @@ struct shm_slot {
  *
  * rg_written counts the access-log lines the logger wrote from this ring:
  * records whose batch write(2) accepted, counted as the logger releases
- * them (moves rg_tail past them). The contract:
- *  - One writer. Only the logger writes it, and the master forks a logger
- *    only once it has reaped the last one (after a crash, a reload's
- *    SHM_LOGGER_HANDOVER or during a stop: one child entry, forked again
- *    only when it has no pid), so two loggers never write it at once. A
- *    new logger goes on from the value the last one left.
+ * them (moves rg_tail past them). rg_discarded counts the access records
+ * it took but could not write: the batch's write(2) failed (the error log
+ * says why), or it has no access log (a reload turned it off while older
+ * workers still had records queued). The contract:
+ *  - One writer. Only the logger writes them, and the master forks a
+ *    logger only once it has reaped the last one (after a crash, a
+ *    reload's SHM_LOGGER_HANDOVER or during a stop: one child entry,
+ *    forked again only when it has no pid), so two loggers never write
+ *    them at once. A new logger goes on from the values the last one left.
  *  - Monotonic. Rings are never reset while the segment lives: not when a
  *    logger restarts, on a reload, nor when a new worker reuses the slot.
  *  - Each record counts once. A logger killed after writing a batch but
  *    before releasing it leaves the records in the ring; its successor
  *    writes them again (the file then holds them twice) and counts them
  *    then, once. Counting and releasing are one step that a kill cannot
- *    split: the logger writes rg_jwritten (the new count), then rg_jtail
- *    (the new tail; the commit point), then rg_written, then rg_tail, each
- *    store a release. A logger that finds rg_jtail in (rg_tail, rg_head]
- *    when it starts finishes that step for its predecessor.
- *  - Readers sum rg_written over all rings; a batch whose write(2) failed
- *    is released uncounted (the error log says so), and records lost to a
- *    corrupt ring are never counted either: the backlog then stays above
- *    zero by that many.
+ *    split: the logger writes the journal, rg_jwritten and rg_jdiscarded
+ *    (the new counts), then rg_jtail (the new tail; the commit point),
+ *    then rg_written and rg_discarded, then rg_tail, each store a
+ *    release. A logger that finds rg_jtail in (rg_tail, rg_head] when it
+ *    starts finishes that step for its predecessor.
+ *  - Readers sum the counts over all rings. Records lost to a corrupt ring
+ *    are never counted (their type is unknown): the backlog then stays
+ *    above zero by that many, and the error log says so.
  */
 struct shm_ring {
 	uint64_t rg_head; /* producer: bytes ever written */
 	uint8_t rg_pad0[SHM_CACHELINE - 8];
-	uint64_t rg_tail;     /* consumer: bytes ever consumed */
-	uint64_t rg_written;  /* consumer: access-log lines written */
-	uint64_t rg_jwritten; /* consumer: journal, the next rg_written */
-	uint64_t rg_jtail;    /* consumer: journal, the next rg_tail */
-	uint8_t rg_pad1[SHM_CACHELINE - 32];
+	uint64_t rg_tail;	/* consumer: bytes ever consumed */
+	uint64_t rg_written;	/* consumer: access-log lines written */
+	uint64_t rg_discarded;	/* consumer: access records not written */
+	uint64_t rg_jwritten;	/* consumer: journal, the next rg_written */
+	uint64_t rg_jdiscarded; /* consumer: journal, the next rg_discarded */
+	uint64_t rg_jtail;	/* consumer: journal, the next rg_tail */
+	uint8_t rg_pad1[SHM_CACHELINE - 48];
 	/* followed by the ring's data: sh_ring_size bytes */
 } __attribute__((aligned(SHM_CACHELINE)));
 
@@ -162,8 +168,8 @@ struct shm_header {
 	uint32_t sh_pad32;
 	uint64_t sh_logger_wrote; /* logger: unix seconds of the last write
 				     to the access log, 0 if none yet */
-	uint8_t sh_pad[SHM_CACHELINE];
-	struct shm_counters sh_retired; /* sum of reaped workers' counters */
+	uint8_t sh_pad[SHM_CACHELINE - 8]; /* sh_retired on its own lines */
+	struct shm_counters sh_retired;	   /* sum of reaped workers' counters */
 } __attribute__((aligned(SHM_CACHELINE)));
 
 /*

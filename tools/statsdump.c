@@ -71,9 +71,10 @@ struct statsdump_snap {
 	uint64_t sn_start_time;
 	uint64_t sn_generation;
 	uint64_t sn_reloads_failed;
-	uint64_t sn_logger_pid;	  /* 0: none runs */
-	uint64_t sn_logger_wrote; /* unix seconds, 0: never */
-	uint64_t sn_log_written;  /* access lines written, all rings */
+	uint64_t sn_logger_pid;	   /* 0: none runs */
+	uint64_t sn_logger_wrote;  /* unix seconds, 0: never */
+	uint64_t sn_log_written;   /* access lines written, all rings */
+	uint64_t sn_log_discarded; /* access records not written, all rings */
 	uint32_t sn_nslots;
 	enum statsdump_stale sn_stale;	     /* the master is gone */
 	int sn_torn;			     /* summed during a fold */
@@ -100,7 +101,8 @@ static int statsdump_interval(const char *s, struct timespec *ts);
 static char *statsdump_shm_path(const char *spath, const char *cfile);
 static enum statsdump_stale statsdump_master_alive(const struct shm_header *sh);
 static void statsdump_totals(struct shm_header *sh, struct statsdump_snap *sn);
-static uint64_t statsdump_log_written(struct shm_header *sh);
+static void statsdump_log_taken(
+    struct shm_header *sh, struct statsdump_snap *sn);
 static uint64_t statsdump_log_pending(const struct statsdump_snap *sn);
 static int statsdump_read(
     const char *path, struct statsdump_snap *sn, char *err, size_t errlen);
@@ -268,31 +270,40 @@ statsdump_totals(struct shm_header *sh, struct statsdump_snap *sn)
 	}
 }
 
-/* Return the access-log lines the loggers wrote, summed over the rings. */
-static uint64_t
-statsdump_log_written(struct shm_header *sh)
+/*
+ * Sum over the rings the access records the loggers took: the lines they
+ * wrote and the records they could not write.
+ */
+static void
+statsdump_log_taken(struct shm_header *sh, struct statsdump_snap *sn)
 {
-	uint64_t n = 0;
+	struct shm_ring *rg;
 	uint32_t i;
 
-	for (i = 0; i < shm_nslots(); i++)
-		n += __atomic_load_n(
-		    &shm_ring_at(sh, i)->rg_written, __ATOMIC_ACQUIRE);
-	return n;
+	sn->sn_log_written = sn->sn_log_discarded = 0;
+	for (i = 0; i < shm_nslots(); i++) {
+		rg = shm_ring_at(sh, i);
+		sn->sn_log_written +=
+		    __atomic_load_n(&rg->rg_written, __ATOMIC_ACQUIRE);
+		sn->sn_log_discarded +=
+		    __atomic_load_n(&rg->rg_discarded, __ATOMIC_ACQUIRE);
+	}
 }
 
 /*
- * Return the logger's backlog: records queued and not yet written. The
- * lines written are read before the records queued, so a record written
- * meanwhile is seen queued; a worker counts a record a moment after it
- * publishes it, so the logger may write it first: never below 0.
+ * Return the logger's backlog: records queued and not yet taken (written
+ * or discarded). What the logger took is read before the records queued,
+ * so a record taken meanwhile is seen queued; a worker counts a record a
+ * moment after it publishes it, so the logger may take it first: never
+ * below 0.
  */
 static uint64_t
 statsdump_log_pending(const struct statsdump_snap *sn)
 {
 	uint64_t queued = sn->sn_total.sc_log_queued;
+	uint64_t taken = sn->sn_log_written + sn->sn_log_discarded;
 
-	return queued > sn->sn_log_written ? queued - sn->sn_log_written : 0;
+	return queued > taken ? queued - taken : 0;
 }
 
 /*
@@ -336,7 +347,7 @@ statsdump_read(
 	    __atomic_load_n(&sh->sh_logger_wrote, __ATOMIC_RELAXED);
 	sn->sn_stale = statsdump_master_alive(sh);
 	/* Written first: the totals read after it count every line in it. */
-	sn->sn_log_written = statsdump_log_written(sh);
+	statsdump_log_taken(sh, sn);
 	statsdump_totals(sh, sn);
 
 	for (i = 0; i < shm_nslots(); i++) {
@@ -609,9 +620,10 @@ statsdump_text(FILE *fp, const char *path, const struct statsdump_snap *sn,
 		    rt->rt_bytes_out);
 	fprintf(fp,
 	    "\nlog records  queued %" PRIu64 "  written %" PRIu64
-	    "  dropped %" PRIu64 "  pending %" PRIu64 "\n",
+	    "  dropped %" PRIu64 "  discarded %" PRIu64 "  pending %" PRIu64
+	    "\n",
 	    t->sc_log_queued, sn->sn_log_written, t->sc_log_dropped,
-	    statsdump_log_pending(sn));
+	    sn->sn_log_discarded, statsdump_log_pending(sn));
 	statsdump_text_logger(fp, sn);
 	fprintf(fp,
 	    "websocket    upgrades %" PRIu64 "  open %" PRIu64
@@ -742,10 +754,11 @@ statsdump_json(FILE *fp, const char *path, const struct statsdump_snap *sn,
 	}
 	fprintf(fp,
 	    "},\"log\":{\"queued\":%" PRIu64 ",\"written\":%" PRIu64
-	    ",\"dropped\":%" PRIu64 ",\"pending\":%" PRIu64
-	    ",\"logger_pid\":%" PRIu64 ",\"last_write\":",
+	    ",\"dropped\":%" PRIu64 ",\"discarded\":%" PRIu64
+	    ",\"pending\":%" PRIu64 ",\"logger_pid\":%" PRIu64
+	    ",\"last_write\":",
 	    t->sc_log_queued, sn->sn_log_written, t->sc_log_dropped,
-	    statsdump_log_pending(sn), sn->sn_logger_pid);
+	    sn->sn_log_discarded, statsdump_log_pending(sn), sn->sn_logger_pid);
 	if (sn->sn_logger_wrote == 0)
 		fprintf(fp, "null}");
 	else
@@ -874,15 +887,19 @@ statsdump_prometheus(FILE *fp, const struct statsdump_snap *sn)
 	statsdump_prom_value(fp, "pfhttpd_log_records_queued_total",
 	    "Access log records the workers put in the log rings.", "counter",
 	    t->sc_log_queued);
-	statsdump_prom_value(fp, "pfhttpd_log_records_written_total",
+	statsdump_prom_value(fp, "pfhttpd_log_lines_written_total",
 	    "Access log lines the logger wrote to the access log.", "counter",
 	    sn->sn_log_written);
 	statsdump_prom_value(fp, "pfhttpd_log_records_dropped_total",
 	    "Access log records dropped because a log ring was full.",
 	    "counter", t->sc_log_dropped);
+	statsdump_prom_value(fp, "pfhttpd_log_records_discarded_total",
+	    "Access log records the logger took but could not write (no "
+	    "access log, or the write failed).",
+	    "counter", sn->sn_log_discarded);
 	statsdump_prom_value(fp, "pfhttpd_log_records_pending",
-	    "Access log records queued and not yet written: the logger's "
-	    "backlog.",
+	    "Access log records queued and not yet written or discarded: the "
+	    "logger's backlog.",
 	    "gauge", statsdump_log_pending(sn));
 	statsdump_prom_value(fp, "pfhttpd_websocket_upgrades_total",
 	    "WebSocket handshakes completed.", "counter", t->sc_ws_upgrades);

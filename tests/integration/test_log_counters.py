@@ -1,6 +1,7 @@
 """The access log's counters (issue 13): queued by the workers, written by
-the logger once write(2) returned, dropped by a full ring, and pending, the
-logger's backlog. Once nothing is pending, requests == written + dropped.
+the logger once write(2) returned, dropped by a full ring, discarded by a
+logger that could not write them, and pending, the logger's backlog. Once
+nothing is pending, requests == written + dropped + discarded.
 """
 
 import os
@@ -9,7 +10,7 @@ import signal
 import struct
 import subprocess
 
-from conftest import poll
+from conftest import Reader, poll, request_bytes
 from test_reload import reload, rewrite_config
 from test_shm_log import (STATSDUMP, access_lines, caught_up, load,
                           logger_pid, logger_pids, queued)
@@ -82,6 +83,44 @@ def test_written_carries_on_across_a_logger_restart_and_a_reload(
     log = report["log"]
     assert report["requests"] == log["written"] + log["dropped"] == 300
     assert len(access_lines(server)) == 300
+
+
+def test_records_the_logger_cannot_write_are_discarded_not_pending(
+        start_server):
+    # Every write(2) to /dev/full fails (ENOSPC): the records are taken out
+    # of the rings and counted discarded, so the backlog still empties.
+    server = start_server(access_log="/dev/full")
+    load(server, 30)
+    report = caught_up(server, 30)
+    log = report["log"]
+    assert (log["written"], log["discarded"], log["pending"]) == (0, 30, 0)
+    assert report["requests"] == (
+        log["written"] + log["dropped"] + log["discarded"])
+    assert "write /dev/full" in server.error_log_text()
+
+
+def test_a_reload_that_turns_the_access_log_off_discards_older_records(
+        start_server):
+    # An old worker still answers on a kept-alive connection after the
+    # reload, and queues its record for a logger that has no access log
+    # any more: counted discarded, and nothing stays pending.
+    server = start_server(workers=1)
+    sock = server.connect()
+    reader = Reader(sock)
+    sock.sendall(request_bytes("/hello.txt"))
+    assert reader.read_response().status == 200
+    caught_up(server, 1)
+    old = logger_pid(server)
+    rewrite_config(server, access_log="")
+    reload(server)
+    new_logger(server, old)
+    sock.sendall(request_bytes("/hello.txt"))
+    assert reader.read_response().status == 200
+    sock.close()
+    report = caught_up(server, 2)
+    log = report["log"]
+    assert (log["written"], log["discarded"], log["pending"]) == (1, 1, 0)
+    assert report["requests"] == 2
 
 
 def read_field(path, offset, size=8):

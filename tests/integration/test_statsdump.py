@@ -50,8 +50,8 @@ FIELDS = {
         "sc_ws_bytes_in", "sc_ws_bytes_out", "sc_ws_closes", "sc_latency",
         "sc_responses",
     ],
-    "shm_ring": ["rg_head", "rg_tail", "rg_written", "rg_jwritten",
-                 "rg_jtail"],
+    "shm_ring": ["rg_head", "rg_tail", "rg_written", "rg_discarded",
+                 "rg_jwritten", "rg_jdiscarded", "rg_jtail"],
 }
 CONSTANTS = ["SHM_MAGIC", "SHM_VERSION", "SHM_CACHELINE", "SHM_STATUS_MAX",
              "SHM_LATENCY_BUCKETS", "SHM_WS_CLOSE_CLASSES", "SHM_SLOT_FREE",
@@ -207,9 +207,10 @@ class Segment:
             off, size = off + 8 * index, 8
         self._put(base + off, 8, value)
 
-    def ring_written(self, i, value):
-        """Set the access-log lines written from ring i."""
-        off, size = self.l.field["shm_ring", "rg_written"]
+    def ring_written(self, i, value, member="rg_written"):
+        """Set the access-log lines written from ring i (or another of the
+        logger's counts of it: member)."""
+        off, size = self.l.field["shm_ring", member]
         self._put(self.rings_offset + i * self.ring_stride + off, size, value)
 
     def counters(self, where, **values):
@@ -296,6 +297,8 @@ RESPONSES = {"retired": {200: 900, 404: 100}, 0: {200: 60, 304: 10},
 # Lines the logger wrote, per ring. Rings outlive their workers: every
 # ring counts, whatever the state of its slot.
 RING_WRITTEN = {0: 1000, 2: 60, 4: 20}
+# Records the logger took and could not write, per ring.
+RING_DISCARDED = {2: 3, 5: 1}
 
 
 def busy_segment(segment, **kw):
@@ -319,6 +322,8 @@ def busy_segment(segment, **kw):
             seg.counter(where, "sc_responses", n, index=code)
     for i, n in RING_WRITTEN.items():
         seg.ring_written(i, n)
+    for i, n in RING_DISCARDED.items():
+        seg.ring_written(i, n, member="rg_discarded")
     return seg
 
 
@@ -363,7 +368,7 @@ def test_text_report_shows_header_totals_and_worker_rows(statsdump_bin,
     assert re.search(r"\b1102\b", line("requests"))
     assert re.search(r"in 51000\b.*out 910020\b", line("bytes"))
     assert re.search(r"queued 1089\b.*written 1080\b.*dropped 11\b"
-                     r".*pending 9\b", line("log records"))
+                     r".*discarded 4\b.*pending 5\b", line("log records"))
     assert line("logger") == "logger       not running, last wrote never"
     assert re.search(r"upgrades 4\b.*open 1\b.*messages in 35\b.*out 37\b",
                      line("websocket"))
@@ -411,10 +416,12 @@ def test_json_report_sums_retired_and_live_slots_only(statsdump_bin, busy):
     assert doc["bytes_out"] == expected_total("sc_bytes_out")
     queued = expected_total("sc_log_queued")
     written = sum(RING_WRITTEN.values())
+    discarded = sum(RING_DISCARDED.values())
     assert doc["log"] == {"queued": queued, "written": written,
                           "dropped": expected_total("sc_log_dropped"),
-                          "pending": queued - written, "logger_pid": 0,
-                          "last_write": None}
+                          "discarded": discarded,
+                          "pending": queued - written - discarded,
+                          "logger_pid": 0, "last_write": None}
     ws = doc["websocket"]
     for key, name in (("upgrades", "sc_ws_upgrades"), ("open", "sc_ws_open"),
                       ("messages_in", "sc_ws_messages_in"),
@@ -612,7 +619,8 @@ def test_prometheus_output_is_valid_and_names_the_documented_metrics(
         "pfhttpd_connections_accepted_total": "counter",
         "pfhttpd_connections_active": "gauge",
         "pfhttpd_log_records_queued_total": "counter",
-        "pfhttpd_log_records_written_total": "counter",
+        "pfhttpd_log_lines_written_total": "counter",
+        "pfhttpd_log_records_discarded_total": "counter",
         "pfhttpd_log_records_pending": "gauge",
         "pfhttpd_log_records_dropped_total": "counter",
         "pfhttpd_websocket_upgrades_total": "counter",
@@ -630,9 +638,10 @@ def test_prometheus_output_is_valid_and_names_the_documented_metrics(
     assert value(fams, "pfhttpd_bytes_out_total") == 910020
     assert value(fams, "pfhttpd_connections_active") == 3
     assert value(fams, "pfhttpd_log_records_queued_total") == 1089
-    assert value(fams, "pfhttpd_log_records_written_total") == 1080
+    assert value(fams, "pfhttpd_log_lines_written_total") == 1080
+    assert value(fams, "pfhttpd_log_records_discarded_total") == 4
     assert value(fams, "pfhttpd_log_records_dropped_total") == 11
-    assert value(fams, "pfhttpd_log_records_pending") == 9
+    assert value(fams, "pfhttpd_log_records_pending") == 5
     assert value(fams, "pfhttpd_websocket_messages_in_total") == 35
     codes = {lb["code"]: v for n, lb, v in
              fams["pfhttpd_responses_total"]["samples"]}

@@ -289,7 +289,7 @@ test_structures_have_version_2_sizes(void **state)
 	assert_int_equal(offsetof(struct shm_header, sh_size), 16);
 	assert_int_equal(offsetof(struct shm_header, sh_nslots), 48);
 	assert_int_equal(offsetof(struct shm_header, sh_fold_seq), 104);
-	assert_int_equal(offsetof(struct shm_header, sh_retired), 200);
+	assert_int_equal(offsetof(struct shm_header, sh_retired), 192);
 	assert_int_equal(offsetof(struct shm_slot, ss_c), 64);
 	assert_int_equal(offsetof(struct shm_ring, rg_tail), 64);
 	assert_int_equal(offsetof(struct shm_ring, rg_written), 72);

@@ -155,84 +155,68 @@ logrec_str_set(struct logrec_str *str, const char *s)
 	str->lstr_len = strlen(s);
 }
 
-/* Set a string field to n bytes of s from off. */
+/* Set a string field to the n bytes at s. */
 static void
-logrec_str_span(struct logrec_str *str, const char *s, size_t off, size_t n)
+logrec_str_span(struct logrec_str *str, const char *s, size_t n)
 {
-	str->lstr_ptr = s + off;
+	str->lstr_ptr = s;
 	str->lstr_len = n;
 }
 
-/* Split the kept line at its first two spaces, as a request line. */
-static void
-logrec_line_split_spaces(struct logrec_line *rl)
-{
-	const char *sp1, *sp2;
-
-	if ((sp1 = strchr(rl->rl_text, ' ')) == NULL ||
-	    (sp2 = strchr(sp1 + 1, ' ')) == NULL) {
-		/* Not a request line: the whole of it is the target, so that
-		 * nothing is hidden. */
-		rl->rl_target_len = rl->rl_len;
-		return;
-	}
-	rl->rl_method_len = (uint16_t)(sp1 - rl->rl_text);
-	rl->rl_target_off = (uint16_t)(sp1 + 1 - rl->rl_text);
-	rl->rl_target_len = (uint16_t)(sp2 - sp1 - 1);
-	rl->rl_proto_off = (uint16_t)(sp2 + 1 - rl->rl_text);
-}
-
-/* Return n, or what is left of the kept line from off if that is less. */
+/* Keep n bytes of p in the field buf (room for max and a NUL), cut to max. */
 static uint16_t
-logrec_line_clamp(const struct logrec_line *rl, size_t off, size_t n)
+logrec_line_put(char *buf, size_t max, const char *p, size_t n)
 {
-	if (off >= rl->rl_len)
-		return 0;
-	return (uint16_t)(n < rl->rl_len - off ? n : rl->rl_len - off);
+	if (n > max)
+		n = max;
+	memcpy(buf, p, n);
+	buf[n] = '\0';
+	return (uint16_t)n;
 }
 
 /*
  * Keep the request line that starts at p (len bytes at most, up to its
- * first CR, LF or NUL, cut to LOGREC_LINE_MAX) and where its method, target
- * and protocol are: as the parser split it (req, whose hr_line is p), or,
- * for a line the parser refused (req NULL), at its first two spaces.
+ * first CR, LF or NUL) split into method, target and protocol, each cut
+ * to its bound: as the parser split it (req, whose hr_line is p), or, for
+ * a line the parser refused (req NULL), at its first two spaces. A line
+ * without two spaces is not a request line: all of it is the target, so
+ * that nothing is hidden.
  */
 void
 logrec_line_save(struct logrec_line *rl, const char *p, size_t len,
     const struct http_request *req)
 {
-	size_t n, off;
+	const char *sp1, *sp2, *end;
+	size_t n;
 
 	for (n = 0; n < len && p[n] != '\r' && p[n] != '\n' && p[n] != '\0';
 	     n++)
 		;
-	if (n > LOGREC_LINE_MAX)
-		n = LOGREC_LINE_MAX;
-	memcpy(rl->rl_text, p, n);
-	rl->rl_text[n] = '\0';
-	rl->rl_len = (uint16_t)n;
-	rl->rl_method_len = rl->rl_target_off = rl->rl_target_len = 0;
-	rl->rl_proto_off = rl->rl_len;
-	if (req == NULL) {
-		logrec_line_split_spaces(rl);
+	end = p + n;
+	if (req != NULL) {
+		sp1 = req->hr_target - 1;
+		sp2 = req->hr_target + req->hr_target_len;
+	} else if ((sp1 = memchr(p, ' ', n)) == NULL ||
+	    (sp2 = memchr(sp1 + 1, ' ', (size_t)(end - sp1 - 1))) == NULL) {
+		logrec_line_clear(rl);
+		rl->rl_target_len =
+		    logrec_line_put(rl->rl_target, LOGREC_TARGET_MAX, p, n);
 		return;
 	}
-	rl->rl_method_len = logrec_line_clamp(rl, 0, req->hr_method_len);
-	off = (size_t)(req->hr_target - req->hr_line);
-	rl->rl_target_off = (uint16_t)(off < n ? off : n);
-	rl->rl_target_len = logrec_line_clamp(rl, off, req->hr_target_len);
-	off += req->hr_target_len + 1;
-	rl->rl_proto_off = (uint16_t)(off < n ? off : n);
+	rl->rl_method_len = logrec_line_put(
+	    rl->rl_method, LOGREC_METHOD_MAX, p, (size_t)(sp1 - p));
+	rl->rl_target_len = logrec_line_put(
+	    rl->rl_target, LOGREC_TARGET_MAX, sp1 + 1, (size_t)(sp2 - sp1 - 1));
+	rl->rl_protocol_len = logrec_line_put(rl->rl_protocol, LOGREC_PROTO_MAX,
+	    sp2 + 1, (size_t)(end - sp2 - 1));
 }
 
 /* Forget the kept line: an empty one (no request was read). */
 void
 logrec_line_clear(struct logrec_line *rl)
 {
-	rl->rl_text[0] = '\0';
-	rl->rl_len = rl->rl_method_len = rl->rl_target_off = 0;
-	rl->rl_target_len = 0;
-	rl->rl_proto_off = 0;
+	rl->rl_method[0] = rl->rl_target[0] = rl->rl_protocol[0] = '\0';
+	rl->rl_method_len = rl->rl_target_len = rl->rl_protocol_len = 0;
 }
 
 /*
@@ -245,11 +229,9 @@ logrec_access_strings(struct logrec_access *ac, const char *addr,
     const struct logrec_line *rl, const char *referer, const char *agent)
 {
 	logrec_str_set(&ac->ac_addr, addr);
-	logrec_str_span(&ac->ac_method, rl->rl_text, 0, rl->rl_method_len);
-	logrec_str_span(
-	    &ac->ac_target, rl->rl_text, rl->rl_target_off, rl->rl_target_len);
-	logrec_str_span(&ac->ac_protocol, rl->rl_text, rl->rl_proto_off,
-	    (size_t)(rl->rl_len - rl->rl_proto_off));
+	logrec_str_span(&ac->ac_method, rl->rl_method, rl->rl_method_len);
+	logrec_str_span(&ac->ac_target, rl->rl_target, rl->rl_target_len);
+	logrec_str_span(&ac->ac_protocol, rl->rl_protocol, rl->rl_protocol_len);
 	logrec_str_set(&ac->ac_referer, referer);
 	logrec_str_set(&ac->ac_agent, agent);
 }

@@ -552,21 +552,20 @@ struct logrec {
 	char lr_message[LOGREC_MESSAGE_MAX + 1]; /* LOGREC_ERROR: one line */
 };
 
-#define LOGREC_NSTR	6    /* string fields of an access record */
-#define LOGREC_LINE_MAX 1023 /* request line kept for the log, bytes */
+#define LOGREC_NSTR 6 /* string fields of an access record */
 
 /*
- * A request line kept for the access log: a copy, and where its method,
- * target and protocol are in it. A line that is not a request line is
- * all target.
+ * A request line kept for the access log, split into its method, target
+ * and protocol, each cut to its bound. A line that is not a request line
+ * is all target.
  */
 struct logrec_line {
-	char rl_text[LOGREC_LINE_MAX + 1]; /* the line, NUL-terminated */
-	uint16_t rl_len;		   /* its length */
-	uint16_t rl_method_len;		   /* method: rl_text[0..this) */
-	uint16_t rl_target_off;		   /* target: from here, */
-	uint16_t rl_target_len;		   /* this long */
-	uint16_t rl_proto_off;		   /* protocol: from here to the end */
+	char rl_method[LOGREC_METHOD_MAX + 1];	/* NUL-terminated, "" if none */
+	char rl_target[LOGREC_TARGET_MAX + 1];	/* NUL-terminated */
+	char rl_protocol[LOGREC_PROTO_MAX + 1]; /* NUL-terminated */
+	uint16_t rl_method_len;			/* their lengths */
+	uint16_t rl_target_len;
+	uint16_t rl_protocol_len;
 };
 
 /* A string field of an access record, where the worker has it. */

@@ -132,6 +132,18 @@ def test_access_log_line_is_combined_format_with_referer_and_agent(
         '"http://example.test/\\x22quoted\\x22" "probe/1.0"')
 
 
+def test_long_target_is_logged_cut_with_its_method_and_protocol(
+        start_server):
+    # 1500 bytes of target: the line keeps "GET" and "HTTP/1.1", and the
+    # target is cut at LOGREC_TARGET_MAX (1024) bytes.
+    server = start_server()
+    target = "/" + "a" * 1499
+    assert server.get(target).status == 404
+    poll(lambda: access_lines(server), 5, what="the access-log line")
+    line = access_lines(server)[0]
+    assert f'"GET {target[:1024]} HTTP/1.1" 404 ' in line, line[:200]
+
+
 def test_json_format_writes_one_object_per_line(start_server):
     server = start_server(format="json")
     load(server, 20)

@@ -44,7 +44,7 @@
 #define CONN_LINGER_IN_MAX    (64 * 1024)  /* read at once while lingering */
 
 /* Return the monotonic time now in milliseconds. */
-long long
+static long long
 conn_now_ms(void)
 {
 	struct timespec ts;

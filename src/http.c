@@ -318,8 +318,10 @@ http_send(struct conn *c)
 
 	/* The last response of a connection carries its FIN. */
 	c->c_out_last = c->c_close_after && c->c_upgrade == NULL;
-	if ((rv = conn_flush(c)) != CONN_FLUSHED)
-		return rv;
+	if ((rv = conn_flush(c)) == CONN_GONE)
+		return CONN_GONE;
+	if (rv == CONN_PENDING)
+		return CONN_OK; /* http_writable() goes on */
 	return http_sent(c);
 }
 

@@ -17,7 +17,8 @@
  * A layer calls the ones below it. The lower layers reach up only for
  * logging (log.c), the counters (shm.h), the running configuration, and
  * the worker's two callbacks (worker_conn_closed, worker_request_done);
- * conn.c reaches the protocols only through a struct conn_kind.
+ * conn.c reaches the protocols only through a struct conn_kind (and
+ * holds a reference on the cache entry whose file it sends).
  *
  * The two structures that embed the helpers' types, struct fcache_entry
  * and struct conn, are defined at the end, as C needs. docs/DESIGN.md
@@ -303,7 +304,6 @@ void conn_read_update(struct conn *c);
 void conn_timer_set(struct conn *c, long long ms);
 void conn_timer_until(struct conn *c, long long deadline);
 void conn_timer_stop(struct conn *c);
-long long conn_now_ms(void);
 
 /* io.c */
 extern const struct conn_io io_plain;
@@ -351,8 +351,6 @@ void mime_init(void);
 const char *mime_type(const char *path);
 
 /* ws.c */
-#define WS_READ_MAX (256 * 1024) /* input buffered before it is handled */
-
 extern const struct conn_kind ws_kind;
 
 void ws_handshake(struct conn *c, const struct http_request *req);
@@ -698,7 +696,7 @@ struct fcache_entry {
 	char fe_path[];	   /* the normalised request path: the key */
 };
 
-/* conn.c */
+/* http.c */
 
 /* Where an HTTP connection's request cycle stands (c_http_state). */
 enum http_state {
@@ -706,6 +704,8 @@ enum http_state {
 	HTTP_WRITE,	  /* a response is queued; waiting for it to drain */
 	HTTP_READ_BODY,	  /* response sent; discarding the rest of a body */
 };
+
+/* conn.c */
 
 struct ws;
 

@@ -37,6 +37,7 @@
 #define WS_OUT_HIGH (1024 * 1024) /* stop reading above this much output */
 #define WS_OUT_LOW  (64 * 1024)	  /* and read again at or below this */
 #define WS_SMALL    4096	  /* frames gathered in ws_small */
+#define WS_READ_MAX (256 * 1024)  /* input buffered before it is handled */
 
 /* A connection after the upgrade: where its input stands. */
 struct ws {
@@ -55,6 +56,8 @@ struct ws {
 	int ws_pinged;		       /* idle ping sent, no frame since */
 	struct timespec ws_last_input; /* when input last arrived */
 };
+
+static int ws_written(struct conn *c);
 
 /* Return the worker counters of the connection. */
 static struct shm_counters *
@@ -324,8 +327,6 @@ ws_idle_arm(struct conn *c, long long ms)
 		return;
 	conn_timer_set(c, ms);
 }
-
-static int ws_written(struct conn *c);
 
 /*
  * Send what is queued, and react to output that drained: read again once

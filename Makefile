@@ -13,6 +13,9 @@
 #   make bench-log  the access log's cost: pfhttpd with it on and off
 #   make bench-compare  the last bench against the one before it, or
 #                   against BASE=build/bench/results-....json; runs nothing
+#   make syscount   the system calls of one worker per fixed workload
+#                   (strace -c), side by side with SYSCOUNT_BASE=another
+#                   pfhttpd binary if given; fails if the counts differ
 #   make install    PREFIX=/usr/local DESTDIR= SYSTEMDUNITDIR= (see below)
 #   make uninstall  the same variables; keeps pfhttpd.ini and the logs
 #   make format     clang-format every C file (FORMAT_SRCS) in place
@@ -45,6 +48,7 @@ BENCH_SECONDS ?= 5
 BENCH_RUNS ?= 3
 BENCH_FLAGS ?=
 BASE	?=
+SYSCOUNT_BASE ?=
 
 WARNINGS = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	   -Wpointer-arith -Wcast-qual -Wformat=2 -Werror
@@ -62,7 +66,7 @@ UNIT_SRCS = $(wildcard tests/unit/test_*.c)
 UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
 
 .PHONY: all run test unit integration install uninstall clean format \
-	format-check lint-man bench bench-log bench-compare
+	format-check lint-man bench bench-log bench-compare syscount
 
 all: $(B)/pfhttpd $(B)/statsdump $(B)/wsload
 
@@ -134,6 +138,14 @@ bench-log:
 # pfhttpd in the last results against the results before, or BASE.
 bench-compare:
 	tools/bench-compare $(BASE)
+
+# What one worker asks of the kernel per workload, or whether another
+# binary asks the same (a refactoring that must not change it).
+syscount:
+	@tools/install-deps syscount
+	$(MAKE) all
+	tools/syscount $(if $(SYSCOUNT_BASE),--base $(SYSCOUNT_BASE)) \
+	    $(B)/pfhttpd
 
 lint-man:
 	mandoc -Tlint -Wwarning man/*.[0-9]

@@ -560,7 +560,7 @@ def test_logrotate_makes_the_server_reopen_its_logs(service, tmp_path):
 
 INSTALL_DEPS = REPO / "tools" / "install-deps"
 PURPOSES = ["run", "test", "bench", "bench-log", "asan", "valgrind", "lint",
-            "fuzz", "format"]
+            "fuzz", "format", "syscount"]
 MAKE_FILES = ["Makefile", "tools/check.mk", "tests/fuzz/fuzz.mk"]
 
 

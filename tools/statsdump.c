@@ -93,8 +93,29 @@ struct statsdump_rate {
 	double rt_bytes_out; /* response bytes per second */
 };
 
+/* The command line, as parsed. */
+struct statsdump_opts {
+	enum statsdump_format op_format;
+	const char *op_cfile;	     /* -c FILE, or NULL */
+	const char *op_spath;	     /* -s SHM_PATH, or NULL */
+	struct timespec op_interval; /* -w SECONDS, if op_watch */
+	int op_watch;		     /* -w was given */
+	int op_nformats;	     /* --json and --prometheus given */
+};
+
 static const char *statsdump_close_class[SHM_WS_CLOSE_CLASSES] = {
     "1000", "1001", "1002-1011", "3000-4999", "other"};
+
+static const struct option statsdump_longopts[] = {
+    {"config", required_argument, NULL, 'c'},
+    {"shm", required_argument, NULL, 's'},
+    {"json", no_argument, NULL, STATSDUMP_OPT_JSON},
+    {"prometheus", no_argument, NULL, STATSDUMP_OPT_PROM},
+    {"watch", required_argument, NULL, 'w'},
+    {"version", no_argument, NULL, 'V'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
 
 static void statsdump_usage(FILE *fp);
 static int statsdump_interval(const char *s, struct timespec *ts);
@@ -104,6 +125,12 @@ static void statsdump_totals(struct shm_header *sh, struct statsdump_snap *sn);
 static void statsdump_log_taken(
     struct shm_header *sh, struct statsdump_snap *sn);
 static uint64_t statsdump_log_pending(const struct statsdump_snap *sn);
+static void statsdump_read_header(
+    struct shm_header *sh, struct statsdump_snap *sn);
+static void statsdump_read_worker(const struct shm_slot *slot, uint32_t i,
+    uint64_t state, struct statsdump_worker *sw);
+static void statsdump_read_workers(
+    struct shm_header *sh, struct statsdump_snap *sn);
 static int statsdump_read(
     const char *path, struct statsdump_snap *sn, char *err, size_t errlen);
 static void statsdump_rate(const struct statsdump_snap *prev,
@@ -120,22 +147,58 @@ static void statsdump_fmt_uptime(uint64_t secs, char *buf, size_t len);
 static void statsdump_fmt_time(time_t t, char *buf, size_t len);
 static void statsdump_fmt_le(uint64_t usec, char *buf, size_t len);
 static void statsdump_text_logger(FILE *fp, const struct statsdump_snap *sn);
+static void statsdump_text_header(
+    FILE *fp, const char *path, const struct statsdump_snap *sn);
+static void statsdump_text_totals(
+    FILE *fp, const struct shm_counters *t, const struct statsdump_rate *rt);
+static void statsdump_text_log(FILE *fp, const struct statsdump_snap *sn);
+static void statsdump_text_websocket(FILE *fp, const struct shm_counters *t);
+static void statsdump_text_responses(FILE *fp, const struct shm_counters *t);
+static void statsdump_text_latency(FILE *fp, const struct shm_counters *t);
+static void statsdump_text_workers(FILE *fp, const struct statsdump_snap *sn);
 static void statsdump_text(FILE *fp, const char *path,
     const struct statsdump_snap *sn, const struct statsdump_rate *rt);
 static void statsdump_json_string(FILE *fp, const char *s);
 static void statsdump_json_percentile(
     FILE *fp, const char *name, const uint64_t *b, unsigned permille);
+static void statsdump_json_header(
+    FILE *fp, const char *path, const struct statsdump_snap *sn);
+static void statsdump_json_totals(
+    FILE *fp, const struct shm_counters *t, const struct statsdump_rate *rt);
+static void statsdump_json_responses(FILE *fp, const struct shm_counters *t);
+static void statsdump_json_log(FILE *fp, const struct statsdump_snap *sn);
+static void statsdump_json_websocket(FILE *fp, const struct shm_counters *t);
+static void statsdump_json_latency(FILE *fp, const struct shm_counters *t);
+static void statsdump_json_workers(FILE *fp, const struct statsdump_snap *sn);
 static void statsdump_json(FILE *fp, const char *path,
     const struct statsdump_snap *sn, const struct statsdump_rate *rt);
 static void statsdump_prom_family(
     FILE *fp, const char *name, const char *type, const char *help);
+static void statsdump_prom_worker_family(FILE *fp,
+    const struct statsdump_snap *sn, const char *name, const char *type,
+    const char *help, size_t field);
 static void statsdump_prom_value(FILE *fp, const char *name, const char *help,
     const char *type, uint64_t value);
+static void statsdump_prom_master(FILE *fp, const struct statsdump_snap *sn);
+static void statsdump_prom_responses(FILE *fp, const struct shm_counters *t);
+static void statsdump_prom_totals(FILE *fp, const struct shm_counters *t);
+static void statsdump_prom_log(FILE *fp, const struct statsdump_snap *sn);
+static void statsdump_prom_websocket(FILE *fp, const struct shm_counters *t);
+static void statsdump_prom_latency(FILE *fp, const struct shm_counters *t);
+static void statsdump_prom_workers(FILE *fp, const struct statsdump_snap *sn);
 static void statsdump_prometheus(FILE *fp, const struct statsdump_snap *sn);
 static int statsdump_report(enum statsdump_format format, const char *path,
     const struct statsdump_snap *sn, const struct statsdump_rate *rt);
+static int statsdump_step(enum statsdump_format format, const char *path,
+    const struct statsdump_snap *prev, struct statsdump_snap *sn);
+static void statsdump_time_left(struct timespec *next, struct timespec *left);
+static int statsdump_sleep(const sigset_t *stop, struct timespec *next,
+    const struct timespec *interval);
 static int statsdump_watch(enum statsdump_format format, const char *path,
     const struct timespec *interval);
+static int statsdump_option(int ch, struct statsdump_opts *op);
+static int statsdump_check(
+    int argc, char *argv[], const struct statsdump_opts *op);
 
 /* Print the usage message to fp. */
 static void
@@ -306,32 +369,10 @@ statsdump_log_pending(const struct statsdump_snap *sn)
 	return queued > taken ? queued - taken : 0;
 }
 
-/*
- * Attach the segment at path, read a snapshot into sn (its worker array
- * allocated, the previous one freed), detach. The segment is attached
- * afresh each time, so a restarted server's new segment is followed.
- */
-static int
-statsdump_read(
-    const char *path, struct statsdump_snap *sn, char *err, size_t errlen)
+/* Read into sn the clocks, the header fields and whether the master runs. */
+static void
+statsdump_read_header(struct shm_header *sh, struct statsdump_snap *sn)
 {
-	struct statsdump_worker *sw;
-	struct shm_header *sh;
-	struct shm_slot *slot;
-	uint64_t state;
-	uint32_t i;
-
-	if ((sh = shm_attach(path, err, errlen)) == NULL)
-		return -1;
-	/* shm_attach() checked that the slots and rings lie in the map. */
-	free(sn->sn_workers);
-	memset(sn, 0, sizeof(*sn));
-	sn->sn_workers = calloc(shm_nslots() + 1, sizeof(*sn->sn_workers));
-	if (sn->sn_workers == NULL) {
-		snprintf(err, errlen, "%s", strerror(errno));
-		shm_detach(sh);
-		return -1;
-	}
 	clock_gettime(CLOCK_MONOTONIC, &sn->sn_mono);
 	sn->sn_now = time(NULL);
 	sn->sn_master_pid = sh->sh_master_pid;
@@ -346,36 +387,77 @@ statsdump_read(
 	sn->sn_logger_wrote =
 	    __atomic_load_n(&sh->sh_logger_wrote, __ATOMIC_RELAXED);
 	sn->sn_stale = statsdump_master_alive(sh);
-	/* Written first: the totals read after it count every line in it. */
-	statsdump_log_taken(sh, sn);
-	statsdump_totals(sh, sn);
+}
+
+/* Read the identity and counters of the worker in slot i into sw. */
+static void
+statsdump_read_worker(const struct shm_slot *slot, uint32_t i, uint64_t state,
+    struct statsdump_worker *sw)
+{
+	sw->sw_slot = i;
+	sw->sw_state = state;
+	sw->sw_id = __atomic_load_n(&slot->ss_worker_id, __ATOMIC_RELAXED);
+	sw->sw_pid = __atomic_load_n(&slot->ss_pid, __ATOMIC_RELAXED);
+	sw->sw_generation =
+	    __atomic_load_n(&slot->ss_generation, __ATOMIC_RELAXED);
+	sw->sw_started = __atomic_load_n(&slot->ss_started, __ATOMIC_RELAXED);
+	sw->sw_conn_accepted =
+	    __atomic_load_n(&slot->ss_c.sc_conn_accepted, __ATOMIC_RELAXED);
+	sw->sw_conn_active =
+	    __atomic_load_n(&slot->ss_c.sc_conn_active, __ATOMIC_RELAXED);
+	sw->sw_requests =
+	    __atomic_load_n(&slot->ss_c.sc_requests, __ATOMIC_RELAXED);
+	sw->sw_bytes_in =
+	    __atomic_load_n(&slot->ss_c.sc_bytes_in, __ATOMIC_RELAXED);
+	sw->sw_bytes_out =
+	    __atomic_load_n(&slot->ss_c.sc_bytes_out, __ATOMIC_RELAXED);
+}
+
+/* Read every slot that is not free into sn's worker array. */
+static void
+statsdump_read_workers(struct shm_header *sh, struct statsdump_snap *sn)
+{
+	struct shm_slot *slot;
+	uint64_t state;
+	uint32_t i;
 
 	for (i = 0; i < shm_nslots(); i++) {
 		slot = shm_slot_at(sh, i);
 		state = __atomic_load_n(&slot->ss_state, __ATOMIC_ACQUIRE);
 		if (state == SHM_SLOT_FREE)
 			continue;
-		sw = &sn->sn_workers[sn->sn_nworkers++];
-		sw->sw_slot = i;
-		sw->sw_state = state;
-		sw->sw_id =
-		    __atomic_load_n(&slot->ss_worker_id, __ATOMIC_RELAXED);
-		sw->sw_pid = __atomic_load_n(&slot->ss_pid, __ATOMIC_RELAXED);
-		sw->sw_generation =
-		    __atomic_load_n(&slot->ss_generation, __ATOMIC_RELAXED);
-		sw->sw_started =
-		    __atomic_load_n(&slot->ss_started, __ATOMIC_RELAXED);
-		sw->sw_conn_accepted = __atomic_load_n(
-		    &slot->ss_c.sc_conn_accepted, __ATOMIC_RELAXED);
-		sw->sw_conn_active = __atomic_load_n(
-		    &slot->ss_c.sc_conn_active, __ATOMIC_RELAXED);
-		sw->sw_requests =
-		    __atomic_load_n(&slot->ss_c.sc_requests, __ATOMIC_RELAXED);
-		sw->sw_bytes_in =
-		    __atomic_load_n(&slot->ss_c.sc_bytes_in, __ATOMIC_RELAXED);
-		sw->sw_bytes_out =
-		    __atomic_load_n(&slot->ss_c.sc_bytes_out, __ATOMIC_RELAXED);
+		statsdump_read_worker(
+		    slot, i, state, &sn->sn_workers[sn->sn_nworkers++]);
 	}
+}
+
+/*
+ * Attach the segment at path, read a snapshot into sn (its worker array
+ * allocated, the previous one freed), detach. The segment is attached
+ * afresh each time, so a restarted server's new segment is followed.
+ */
+static int
+statsdump_read(
+    const char *path, struct statsdump_snap *sn, char *err, size_t errlen)
+{
+	struct shm_header *sh;
+
+	if ((sh = shm_attach(path, err, errlen)) == NULL)
+		return -1;
+	/* shm_attach() checked that the slots and rings lie in the map. */
+	free(sn->sn_workers);
+	memset(sn, 0, sizeof(*sn));
+	sn->sn_workers = calloc(shm_nslots() + 1, sizeof(*sn->sn_workers));
+	if (sn->sn_workers == NULL) {
+		snprintf(err, errlen, "%s", strerror(errno));
+		shm_detach(sh);
+		return -1;
+	}
+	statsdump_read_header(sh, sn);
+	/* Written first: the totals read after it count every line in it. */
+	statsdump_log_taken(sh, sn);
+	statsdump_totals(sh, sn);
+	statsdump_read_workers(sh, sn);
 	shm_detach(sh);
 	return 0;
 }
@@ -572,18 +654,12 @@ statsdump_text_logger(FILE *fp, const struct statsdump_snap *sn)
 	fprintf(fp, ", last wrote %" PRIu64 " s ago\n", ago);
 }
 
-/* Print the human-readable report. */
+/* Print the text report's first line (the master) and the fold warning. */
 static void
-statsdump_text(FILE *fp, const char *path, const struct statsdump_snap *sn,
-    const struct statsdump_rate *rt)
+statsdump_text_header(
+    FILE *fp, const char *path, const struct statsdump_snap *sn)
 {
-	static const unsigned pct[3] = {500, 900, 990};
-	const struct shm_counters *t = &sn->sn_total;
-	const struct statsdump_worker *sw;
-	char when[64], up[64], lat[32];
-	uint64_t usec;
-	uint32_t i;
-	int code, n;
+	char when[64], up[64];
 
 	statsdump_fmt_time(sn->sn_now, when, sizeof(when));
 	fprintf(fp, "pfhttpd %s at %s: master %" PRIu64 ", ", path, when,
@@ -607,7 +683,13 @@ statsdump_text(FILE *fp, const char *path, const struct statsdump_snap *sn,
 		    "warning: read while the master folded an exited "
 		    "worker: one worker may be counted twice or not "
 		    "at all\n");
+}
 
+/* Print the text report's connection, request and byte totals and rates. */
+static void
+statsdump_text_totals(
+    FILE *fp, const struct shm_counters *t, const struct statsdump_rate *rt)
+{
 	fprintf(fp, "connections  accepted %" PRIu64 "  active %" PRIu64 "\n",
 	    t->sc_conn_accepted, t->sc_conn_active);
 	fprintf(fp, "requests     %" PRIu64, t->sc_requests);
@@ -618,18 +700,38 @@ statsdump_text(FILE *fp, const char *path, const struct statsdump_snap *sn,
 	if (rt->rt_known)
 		fprintf(fp, "  (in %.0f/s  out %.0f/s)", rt->rt_bytes_in,
 		    rt->rt_bytes_out);
+	fputc('\n', fp);
+}
+
+/* Print the text report's line on the access log records. */
+static void
+statsdump_text_log(FILE *fp, const struct statsdump_snap *sn)
+{
 	fprintf(fp,
-	    "\nlog records  queued %" PRIu64 "  written %" PRIu64
+	    "log records  queued %" PRIu64 "  written %" PRIu64
 	    "  dropped %" PRIu64 "  discarded %" PRIu64 "  pending %" PRIu64
 	    "\n",
-	    t->sc_log_queued, sn->sn_log_written, t->sc_log_dropped,
-	    sn->sn_log_discarded, statsdump_log_pending(sn));
-	statsdump_text_logger(fp, sn);
+	    sn->sn_total.sc_log_queued, sn->sn_log_written,
+	    sn->sn_total.sc_log_dropped, sn->sn_log_discarded,
+	    statsdump_log_pending(sn));
+}
+
+/* Print the text report's WebSocket line. */
+static void
+statsdump_text_websocket(FILE *fp, const struct shm_counters *t)
+{
 	fprintf(fp,
 	    "websocket    upgrades %" PRIu64 "  open %" PRIu64
 	    "  messages in %" PRIu64 "  out %" PRIu64 "\n",
 	    t->sc_ws_upgrades, t->sc_ws_open, t->sc_ws_messages_in,
 	    t->sc_ws_messages_out);
+}
+
+/* Print the text report's responses by status code, a few per line. */
+static void
+statsdump_text_responses(FILE *fp, const struct shm_counters *t)
+{
+	int code, n;
 
 	fprintf(fp, "responses   ");
 	for (code = 0, n = 0; code < SHM_STATUS_MAX; code++) {
@@ -643,6 +745,16 @@ statsdump_text(FILE *fp, const char *path, const struct statsdump_snap *sn,
 		n++;
 	}
 	fprintf(fp, "%s\n", n == 0 ? " none" : "");
+}
+
+/* Print the text report's latency percentiles. */
+static void
+statsdump_text_latency(FILE *fp, const struct shm_counters *t)
+{
+	static const unsigned pct[3] = {500, 900, 990};
+	char lat[32];
+	uint64_t usec;
+	uint32_t i;
 
 	fprintf(fp, "latency     ");
 	if (statsdump_hist_count(t->sc_latency) == 0)
@@ -654,7 +766,15 @@ statsdump_text(FILE *fp, const char *path, const struct statsdump_snap *sn,
 		fprintf(
 		    fp, "%sp%u <= %s", i == 0 ? " " : "  ", pct[i] / 10, lat);
 	}
-	fprintf(fp, "\n\n");
+	fputc('\n', fp);
+}
+
+/* Print the text report's worker table, one row per slot in use. */
+static void
+statsdump_text_workers(FILE *fp, const struct statsdump_snap *sn)
+{
+	const struct statsdump_worker *sw;
+	uint32_t i;
 
 	if (sn->sn_nworkers == 0) {
 		fprintf(fp, "no workers\n");
@@ -671,6 +791,22 @@ statsdump_text(FILE *fp, const char *path, const struct statsdump_snap *sn,
 		    statsdump_state_name(sw->sw_state), sw->sw_conn_active,
 		    sw->sw_requests, sw->sw_bytes_out);
 	}
+}
+
+/* Print the human-readable report. */
+static void
+statsdump_text(FILE *fp, const char *path, const struct statsdump_snap *sn,
+    const struct statsdump_rate *rt)
+{
+	statsdump_text_header(fp, path, sn);
+	statsdump_text_totals(fp, &sn->sn_total, rt);
+	statsdump_text_log(fp, sn);
+	statsdump_text_logger(fp, sn);
+	statsdump_text_websocket(fp, &sn->sn_total);
+	statsdump_text_responses(fp, &sn->sn_total);
+	statsdump_text_latency(fp, &sn->sn_total);
+	fputc('\n', fp);
+	statsdump_text_workers(fp, sn);
 }
 
 /* Print s as a JSON string (bytes above 0x7f pass through as they are). */
@@ -704,17 +840,11 @@ statsdump_json_percentile(
 		fprintf(fp, "\"%s\":%" PRIu64, name, usec);
 }
 
-/* Print the report as one JSON object on one line. */
+/* Print the JSON report's opening and its fields on the master. */
 static void
-statsdump_json(FILE *fp, const char *path, const struct statsdump_snap *sn,
-    const struct statsdump_rate *rt)
+statsdump_json_header(
+    FILE *fp, const char *path, const struct statsdump_snap *sn)
 {
-	const struct shm_counters *t = &sn->sn_total;
-	const struct statsdump_worker *sw;
-	const char *sep;
-	uint32_t i;
-	int code;
-
 	fprintf(fp, "{\"shm_path\":");
 	statsdump_json_string(fp, path);
 	fprintf(fp,
@@ -726,6 +856,13 @@ statsdump_json(FILE *fp, const char *path, const struct statsdump_snap *sn,
 	    sn->sn_stale != STATSDUMP_LIVE ? "true" : "false",
 	    sn->sn_start_time, statsdump_uptime(sn), sn->sn_generation,
 	    sn->sn_reloads_failed, sn->sn_torn ? "true" : "false");
+}
+
+/* Print the JSON report's connection, request and byte totals and rates. */
+static void
+statsdump_json_totals(
+    FILE *fp, const struct shm_counters *t, const struct statsdump_rate *rt)
+{
 	fprintf(fp,
 	    ",\"connections_accepted\":%" PRIu64
 	    ",\"connections_active\":%" PRIu64 ",\"requests\":%" PRIu64
@@ -743,6 +880,14 @@ statsdump_json(FILE *fp, const char *path, const struct statsdump_snap *sn,
 		    ",\"requests_per_second\":null"
 		    ",\"bytes_in_per_second\":null"
 		    ",\"bytes_out_per_second\":null");
+}
+
+/* Print the JSON report's responses object: the codes that occurred. */
+static void
+statsdump_json_responses(FILE *fp, const struct shm_counters *t)
+{
+	const char *sep;
+	int code;
 
 	fprintf(fp, ",\"responses\":{");
 	for (code = 0, sep = ""; code < SHM_STATUS_MAX; code++) {
@@ -752,17 +897,33 @@ statsdump_json(FILE *fp, const char *path, const struct statsdump_snap *sn,
 		    fp, "%s\"%d\":%" PRIu64, sep, code, t->sc_responses[code]);
 		sep = ",";
 	}
+	fputc('}', fp);
+}
+
+/* Print the JSON report's log object: access log records and the logger. */
+static void
+statsdump_json_log(FILE *fp, const struct statsdump_snap *sn)
+{
 	fprintf(fp,
-	    "},\"log\":{\"queued\":%" PRIu64 ",\"written\":%" PRIu64
+	    ",\"log\":{\"queued\":%" PRIu64 ",\"written\":%" PRIu64
 	    ",\"dropped\":%" PRIu64 ",\"discarded\":%" PRIu64
 	    ",\"pending\":%" PRIu64 ",\"logger_pid\":%" PRIu64
 	    ",\"last_write\":",
-	    t->sc_log_queued, sn->sn_log_written, t->sc_log_dropped,
-	    sn->sn_log_discarded, statsdump_log_pending(sn), sn->sn_logger_pid);
+	    sn->sn_total.sc_log_queued, sn->sn_log_written,
+	    sn->sn_total.sc_log_dropped, sn->sn_log_discarded,
+	    statsdump_log_pending(sn), sn->sn_logger_pid);
 	if (sn->sn_logger_wrote == 0)
 		fprintf(fp, "null}");
 	else
 		fprintf(fp, "%" PRIu64 "}", sn->sn_logger_wrote);
+}
+
+/* Print the JSON report's websocket object, closes by class included. */
+static void
+statsdump_json_websocket(FILE *fp, const struct shm_counters *t)
+{
+	uint32_t i;
+
 	fprintf(fp,
 	    ",\"websocket\":{\"upgrades\":%" PRIu64 ",\"open\":%" PRIu64
 	    ",\"messages_in\":%" PRIu64 ",\"messages_out\":%" PRIu64
@@ -773,6 +934,13 @@ statsdump_json(FILE *fp, const char *path, const struct statsdump_snap *sn,
 		fprintf(fp, "%s\"%s\":%" PRIu64, i == 0 ? "" : ",",
 		    statsdump_close_class[i], t->sc_ws_closes[i]);
 	fprintf(fp, "}}");
+}
+
+/* Print the JSON report's latency percentiles and histogram buckets. */
+static void
+statsdump_json_latency(FILE *fp, const struct shm_counters *t)
+{
+	uint32_t i;
 
 	fprintf(fp, ",\"latency_us\":{");
 	statsdump_json_percentile(fp, "p50", t->sc_latency, 500);
@@ -783,8 +951,17 @@ statsdump_json(FILE *fp, const char *path, const struct statsdump_snap *sn,
 	fprintf(fp, "},\"latency_histogram\":[");
 	for (i = 0; i < SHM_LATENCY_BUCKETS; i++)
 		fprintf(fp, "%s%" PRIu64, i == 0 ? "" : ",", t->sc_latency[i]);
+	fputc(']', fp);
+}
 
-	fprintf(fp, "],\"workers\":[");
+/* Print the JSON report's workers array, one object per slot in use. */
+static void
+statsdump_json_workers(FILE *fp, const struct statsdump_snap *sn)
+{
+	const struct statsdump_worker *sw;
+	uint32_t i;
+
+	fprintf(fp, ",\"workers\":[");
 	for (i = 0; i < sn->sn_nworkers; i++) {
 		sw = &sn->sn_workers[i];
 		fprintf(fp,
@@ -799,7 +976,22 @@ statsdump_json(FILE *fp, const char *path, const struct statsdump_snap *sn,
 		    sw->sw_started, sw->sw_conn_accepted, sw->sw_conn_active,
 		    sw->sw_requests, sw->sw_bytes_in, sw->sw_bytes_out);
 	}
-	fprintf(fp, "]}\n");
+	fputc(']', fp);
+}
+
+/* Print the report as one JSON object on one line. */
+static void
+statsdump_json(FILE *fp, const char *path, const struct statsdump_snap *sn,
+    const struct statsdump_rate *rt)
+{
+	statsdump_json_header(fp, path, sn);
+	statsdump_json_totals(fp, &sn->sn_total, rt);
+	statsdump_json_responses(fp, &sn->sn_total);
+	statsdump_json_log(fp, sn);
+	statsdump_json_websocket(fp, &sn->sn_total);
+	statsdump_json_latency(fp, &sn->sn_total);
+	statsdump_json_workers(fp, sn);
+	fprintf(fp, "}\n");
 }
 
 /* Print the HELP and TYPE lines of a metric family. */
@@ -812,7 +1004,7 @@ statsdump_prom_family(
 
 /* Print a per-worker family: one sample (a uint64_t field) per live slot. */
 static void
-statsdump_prom_workers(FILE *fp, const struct statsdump_snap *sn,
+statsdump_prom_worker_family(FILE *fp, const struct statsdump_snap *sn,
     const char *name, const char *type, const char *help, size_t field)
 {
 	const struct statsdump_worker *sw;
@@ -841,16 +1033,10 @@ statsdump_prom_value(FILE *fp, const char *name, const char *help,
 	fprintf(fp, "%s %" PRIu64 "\n", name, value);
 }
 
-/* Print the report in the Prometheus text exposition format 0.0.4. */
+/* Print the metrics on the master: whether it runs, its start, reloads. */
 static void
-statsdump_prometheus(FILE *fp, const struct statsdump_snap *sn)
+statsdump_prom_master(FILE *fp, const struct statsdump_snap *sn)
 {
-	const struct shm_counters *t = &sn->sn_total;
-	uint64_t cum = 0;
-	char le[32];
-	uint32_t i;
-	int code;
-
 	statsdump_prom_value(fp, "pfhttpd_up",
 	    "1 if the master that writes the segment runs, 0 if the numbers "
 	    "are stale.",
@@ -864,12 +1050,13 @@ statsdump_prometheus(FILE *fp, const struct statsdump_snap *sn)
 	statsdump_prom_value(fp, "pfhttpd_reloads_failed_total",
 	    "Reloads that failed and changed nothing.", "counter",
 	    sn->sn_reloads_failed);
-	statsdump_prom_value(fp, "pfhttpd_connections_accepted_total",
-	    "Connections accepted.", "counter", t->sc_conn_accepted);
-	statsdump_prom_value(fp, "pfhttpd_connections_active",
-	    "Connections open now.", "gauge", t->sc_conn_active);
-	statsdump_prom_value(fp, "pfhttpd_requests_total", "Requests answered.",
-	    "counter", t->sc_requests);
+}
+
+/* Print the responses family: one sample per status code that occurred. */
+static void
+statsdump_prom_responses(FILE *fp, const struct shm_counters *t)
+{
+	int code;
 
 	statsdump_prom_family(fp, "pfhttpd_responses_total", "counter",
 	    "Responses by status code.");
@@ -879,20 +1066,38 @@ statsdump_prometheus(FILE *fp, const struct statsdump_snap *sn)
 			    "pfhttpd_responses_total{code=\"%d\"} %" PRIu64
 			    "\n",
 			    code, t->sc_responses[code]);
+}
 
+/* Print the connection, request, response and byte totals. */
+static void
+statsdump_prom_totals(FILE *fp, const struct shm_counters *t)
+{
+	statsdump_prom_value(fp, "pfhttpd_connections_accepted_total",
+	    "Connections accepted.", "counter", t->sc_conn_accepted);
+	statsdump_prom_value(fp, "pfhttpd_connections_active",
+	    "Connections open now.", "gauge", t->sc_conn_active);
+	statsdump_prom_value(fp, "pfhttpd_requests_total", "Requests answered.",
+	    "counter", t->sc_requests);
+	statsdump_prom_responses(fp, t);
 	statsdump_prom_value(fp, "pfhttpd_bytes_in_total",
 	    "Request bytes read.", "counter", t->sc_bytes_in);
 	statsdump_prom_value(fp, "pfhttpd_bytes_out_total",
 	    "Response bytes sent.", "counter", t->sc_bytes_out);
+}
+
+/* Print the access log counters: queued, written, dropped, the backlog. */
+static void
+statsdump_prom_log(FILE *fp, const struct statsdump_snap *sn)
+{
 	statsdump_prom_value(fp, "pfhttpd_log_records_queued_total",
 	    "Access log records the workers put in the log rings.", "counter",
-	    t->sc_log_queued);
+	    sn->sn_total.sc_log_queued);
 	statsdump_prom_value(fp, "pfhttpd_log_lines_written_total",
 	    "Access log lines the logger wrote to the access log.", "counter",
 	    sn->sn_log_written);
 	statsdump_prom_value(fp, "pfhttpd_log_records_dropped_total",
 	    "Access log records dropped because a log ring was full.",
-	    "counter", t->sc_log_dropped);
+	    "counter", sn->sn_total.sc_log_dropped);
 	statsdump_prom_value(fp, "pfhttpd_log_records_discarded_total",
 	    "Access log records the logger took but could not write (no "
 	    "access log, or the write failed).",
@@ -901,6 +1106,14 @@ statsdump_prometheus(FILE *fp, const struct statsdump_snap *sn)
 	    "Access log records queued and not yet written or discarded: the "
 	    "logger's backlog.",
 	    "gauge", statsdump_log_pending(sn));
+}
+
+/* Print the WebSocket counters, closes by close code class included. */
+static void
+statsdump_prom_websocket(FILE *fp, const struct shm_counters *t)
+{
+	uint32_t i;
+
 	statsdump_prom_value(fp, "pfhttpd_websocket_upgrades_total",
 	    "WebSocket handshakes completed.", "counter", t->sc_ws_upgrades);
 	statsdump_prom_value(fp, "pfhttpd_websocket_open",
@@ -922,11 +1135,20 @@ statsdump_prometheus(FILE *fp, const struct statsdump_snap *sn)
 		    "pfhttpd_websocket_closes_total{class=\"%s\"} %" PRIu64
 		    "\n",
 		    statsdump_close_class[i], t->sc_ws_closes[i]);
+}
 
-	/*
-	 * Bucket i holds [2^i, 2^(i+1)) us: le of bucket i is 2^(i+1) us.
-	 * The last bucket also holds longer durations, so only +Inf bounds it.
-	 */
+/*
+ * Print the request duration histogram. Bucket i holds [2^i, 2^(i+1)) us:
+ * le of bucket i is 2^(i+1) us. The last bucket also holds longer
+ * durations, so only +Inf bounds it.
+ */
+static void
+statsdump_prom_latency(FILE *fp, const struct shm_counters *t)
+{
+	uint64_t cum = 0;
+	char le[32];
+	uint32_t i;
+
 	statsdump_prom_family(fp, "pfhttpd_request_duration_seconds",
 	    "histogram",
 	    "Request durations from log2 buckets; _sum is estimated from "
@@ -948,17 +1170,34 @@ statsdump_prometheus(FILE *fp, const struct statsdump_snap *sn)
 	    statsdump_hist_sum(t->sc_latency));
 	fprintf(
 	    fp, "pfhttpd_request_duration_seconds_count %" PRIu64 "\n", cum);
+}
 
-	/* Per worker: live slots only; exited ones are in the totals. */
-	statsdump_prom_workers(fp, sn, "pfhttpd_worker_requests_total",
+/* Print the per-worker families; exited slots are only in the totals. */
+static void
+statsdump_prom_workers(FILE *fp, const struct statsdump_snap *sn)
+{
+	statsdump_prom_worker_family(fp, sn, "pfhttpd_worker_requests_total",
 	    "counter", "Requests answered by a running worker.",
 	    offsetof(struct statsdump_worker, sw_requests));
-	statsdump_prom_workers(fp, sn, "pfhttpd_worker_bytes_out_total",
+	statsdump_prom_worker_family(fp, sn, "pfhttpd_worker_bytes_out_total",
 	    "counter", "Response bytes sent by a running worker.",
 	    offsetof(struct statsdump_worker, sw_bytes_out));
-	statsdump_prom_workers(fp, sn, "pfhttpd_worker_connections_active",
-	    "gauge", "Connections open now in a running worker.",
+	statsdump_prom_worker_family(fp, sn,
+	    "pfhttpd_worker_connections_active", "gauge",
+	    "Connections open now in a running worker.",
 	    offsetof(struct statsdump_worker, sw_conn_active));
+}
+
+/* Print the report in the Prometheus text exposition format 0.0.4. */
+static void
+statsdump_prometheus(FILE *fp, const struct statsdump_snap *sn)
+{
+	statsdump_prom_master(fp, sn);
+	statsdump_prom_totals(fp, &sn->sn_total);
+	statsdump_prom_log(fp, sn);
+	statsdump_prom_websocket(fp, &sn->sn_total);
+	statsdump_prom_latency(fp, &sn->sn_total);
+	statsdump_prom_workers(fp, sn);
 }
 
 /* Print one report in the chosen format and flush it; 0, or -1 (errno). */
@@ -983,6 +1222,80 @@ statsdump_report(enum statsdump_format format, const char *path,
 }
 
 /*
+ * Read the segment into sn and print a report, with rates from prev
+ * unless prev is NULL. Return 0, or -1 after saying why.
+ */
+static int
+statsdump_step(enum statsdump_format format, const char *path,
+    const struct statsdump_snap *prev, struct statsdump_snap *sn)
+{
+	struct statsdump_rate rate;
+	char err[STATSDUMP_ERR_LEN];
+
+	if (statsdump_read(path, sn, err, sizeof(err)) == -1) {
+		fprintf(stderr, "%s: %s\n", STATSDUMP_NAME, err);
+		return -1;
+	}
+	memset(&rate, 0, sizeof(rate));
+	if (prev != NULL)
+		statsdump_rate(prev, sn, &rate);
+	if (format == STATSDUMP_TEXT && prev != NULL)
+		putchar('\n');
+	if (statsdump_report(format, path, sn, &rate) == -1) {
+		fprintf(stderr, "%s: standard output: %s\n", STATSDUMP_NAME,
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Set left to the time from now to next; if next is past, move it to now. */
+static void
+statsdump_time_left(struct timespec *next, struct timespec *left)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	left->tv_sec = next->tv_sec - now.tv_sec;
+	left->tv_nsec = next->tv_nsec - now.tv_nsec;
+	if (left->tv_nsec < 0) {
+		left->tv_sec--;
+		left->tv_nsec += 1000000000L;
+	}
+	if (left->tv_sec < 0) {
+		/* Fell behind (stopped, slow): start afresh. */
+		*next = now;
+		left->tv_sec = left->tv_nsec = 0;
+	}
+}
+
+/*
+ * Sleep to the next multiple of the interval after next, not drifting,
+ * and move next there. Return 1 if a stop signal came instead, else 0.
+ */
+static int
+statsdump_sleep(const sigset_t *stop, struct timespec *next,
+    const struct timespec *interval)
+{
+	struct timespec left;
+	int sig;
+
+	next->tv_sec += interval->tv_sec;
+	next->tv_nsec += interval->tv_nsec;
+	if (next->tv_nsec >= 1000000000L) {
+		next->tv_sec++;
+		next->tv_nsec -= 1000000000L;
+	}
+	for (;;) {
+		statsdump_time_left(next, &left);
+		sig = sigtimedwait(stop, NULL, &left);
+		if (sig != -1 || errno == EAGAIN)
+			break;
+	}
+	return sig == SIGINT || sig == SIGTERM;
+}
+
+/*
  * Print a report now, then every interval until SIGINT or SIGTERM (or
  * once if interval is NULL). Rates appear from the second report on.
  * Return the exit status.
@@ -992,14 +1305,12 @@ statsdump_watch(enum statsdump_format format, const char *path,
     const struct timespec *interval)
 {
 	struct statsdump_snap snap[2];
-	struct statsdump_rate rate;
-	struct timespec next, now, left;
-	char err[STATSDUMP_ERR_LEN];
+	const struct statsdump_snap *prev = NULL;
+	struct timespec next;
 	sigset_t stop;
-	int cur = 0, nreports = 0, sig, status = 0;
+	int cur = 0, status = 0;
 
 	memset(snap, 0, sizeof(snap));
-	memset(&rate, 0, sizeof(rate));
 	/* Blocked, the stop signals wait for sigtimedwait(): no race. */
 	sigemptyset(&stop);
 	sigaddset(&stop, SIGINT);
@@ -1007,135 +1318,107 @@ statsdump_watch(enum statsdump_format format, const char *path,
 	if (interval != NULL)
 		sigprocmask(SIG_BLOCK, &stop, NULL);
 	clock_gettime(CLOCK_MONOTONIC, &next);
-
 	for (;;) {
-		if (statsdump_read(path, &snap[cur], err, sizeof(err)) == -1) {
-			fprintf(stderr, "%s: %s\n", STATSDUMP_NAME, err);
+		if (statsdump_step(format, path, prev, &snap[cur]) == -1) {
 			status = 1;
 			break;
 		}
-		if (nreports++ > 0)
-			statsdump_rate(&snap[!cur], &snap[cur], &rate);
-		if (format == STATSDUMP_TEXT && nreports > 1)
-			putchar('\n');
-		if (statsdump_report(format, path, &snap[cur], &rate) == -1) {
-			fprintf(stderr, "%s: standard output: %s\n",
-			    STATSDUMP_NAME, strerror(errno));
-			status = 1;
+		if (interval == NULL || statsdump_sleep(&stop, &next, interval))
 			break;
-		}
-		if (interval == NULL)
-			break;
+		prev = &snap[cur];
 		cur = !cur;
-
-		/* Sleep to the next multiple of the interval, not drifting. */
-		next.tv_sec += interval->tv_sec;
-		next.tv_nsec += interval->tv_nsec;
-		if (next.tv_nsec >= 1000000000L) {
-			next.tv_sec++;
-			next.tv_nsec -= 1000000000L;
-		}
-		for (;;) {
-			clock_gettime(CLOCK_MONOTONIC, &now);
-			left.tv_sec = next.tv_sec - now.tv_sec;
-			left.tv_nsec = next.tv_nsec - now.tv_nsec;
-			if (left.tv_nsec < 0) {
-				left.tv_sec--;
-				left.tv_nsec += 1000000000L;
-			}
-			if (left.tv_sec < 0) {
-				/* Fell behind (stopped, slow): start afresh. */
-				next = now;
-				left.tv_sec = left.tv_nsec = 0;
-			}
-			sig = sigtimedwait(&stop, NULL, &left);
-			if (sig != -1 || errno == EAGAIN)
-				break;
-		}
-		if (sig == SIGINT || sig == SIGTERM)
-			break;
 	}
 	free(snap[0].sn_workers);
 	free(snap[1].sn_workers);
 	return status;
 }
 
+/*
+ * Apply the option ch, with its argument in optarg, to op. Return -1 to
+ * go on, or the status to exit with now (after -V, -h or an error).
+ */
+static int
+statsdump_option(int ch, struct statsdump_opts *op)
+{
+	switch (ch) {
+	case 'c':
+		op->op_cfile = optarg;
+		break;
+	case 's':
+		op->op_spath = optarg;
+		break;
+	case STATSDUMP_OPT_JSON:
+		op->op_format = STATSDUMP_JSON;
+		op->op_nformats++;
+		break;
+	case STATSDUMP_OPT_PROM:
+		op->op_format = STATSDUMP_PROMETHEUS;
+		op->op_nformats++;
+		break;
+	case 'w':
+		if (statsdump_interval(optarg, &op->op_interval) == -1) {
+			fprintf(stderr,
+			    "%s: -w %s: expected a number of seconds "
+			    "from 0.001 to %.0f\n",
+			    STATSDUMP_NAME, optarg, STATSDUMP_MAX_WAIT);
+			return 1;
+		}
+		op->op_watch = 1;
+		break;
+	case 'V':
+		printf("%s (%s) %s\n", STATSDUMP_NAME, PFHTTPD_NAME,
+		    PFHTTPD_VERSION);
+		return 0;
+	case 'h':
+		statsdump_usage(stdout);
+		return 0;
+	default:
+		statsdump_usage(stderr);
+		return 1;
+	}
+	return -1;
+}
+
+/* Check the operands and the options together; say why and -1 if wrong. */
+static int
+statsdump_check(int argc, char *argv[], const struct statsdump_opts *op)
+{
+	if (optind != argc)
+		fprintf(stderr, "%s: unexpected argument: %s\n", STATSDUMP_NAME,
+		    argv[optind]);
+	else if (op->op_nformats > 1)
+		fprintf(stderr,
+		    "%s: --json and --prometheus exclude each other\n",
+		    STATSDUMP_NAME);
+	else if (op->op_cfile != NULL && op->op_spath != NULL)
+		fprintf(stderr, "%s: -c and -s exclude each other\n",
+		    STATSDUMP_NAME);
+	else
+		return 0;
+	statsdump_usage(stderr);
+	return -1;
+}
+
 /* Run statsdump. */
 int
 main(int argc, char *argv[])
 {
-	static const struct option longopts[] = {
-	    {"config", required_argument, NULL, 'c'},
-	    {"shm", required_argument, NULL, 's'},
-	    {"json", no_argument, NULL, STATSDUMP_OPT_JSON},
-	    {"prometheus", no_argument, NULL, STATSDUMP_OPT_PROM},
-	    {"watch", required_argument, NULL, 'w'},
-	    {"version", no_argument, NULL, 'V'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
-	enum statsdump_format format = STATSDUMP_TEXT;
-	const char *cfile = NULL, *spath = NULL;
-	struct timespec interval;
+	struct statsdump_opts op;
 	char *path;
-	int ch, watch = 0, nformats = 0, status;
+	int ch, status;
 
-	while (
-	    (ch = getopt_long(argc, argv, "c:s:w:Vh", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'c':
-			cfile = optarg;
-			break;
-		case 's':
-			spath = optarg;
-			break;
-		case STATSDUMP_OPT_JSON:
-			format = STATSDUMP_JSON;
-			nformats++;
-			break;
-		case STATSDUMP_OPT_PROM:
-			format = STATSDUMP_PROMETHEUS;
-			nformats++;
-			break;
-		case 'w':
-			if (statsdump_interval(optarg, &interval) == -1) {
-				fprintf(stderr,
-				    "%s: -w %s: expected a number of seconds "
-				    "from 0.001 to %.0f\n",
-				    STATSDUMP_NAME, optarg, STATSDUMP_MAX_WAIT);
-				return 1;
-			}
-			watch = 1;
-			break;
-		case 'V':
-			printf("%s (%s) %s\n", STATSDUMP_NAME, PFHTTPD_NAME,
-			    PFHTTPD_VERSION);
-			return 0;
-		case 'h':
-			statsdump_usage(stdout);
-			return 0;
-		default:
-			statsdump_usage(stderr);
-			return 1;
-		}
-	}
-	if (optind != argc || (cfile != NULL && spath != NULL) ||
-	    nformats > 1) {
-		if (optind != argc)
-			fprintf(stderr, "%s: unexpected argument: %s\n",
-			    STATSDUMP_NAME, argv[optind]);
-		else
-			fprintf(stderr, "%s: %s\n", STATSDUMP_NAME,
-			    nformats > 1 ? "--json and --prometheus exclude "
-					   "each other"
-					 : "-c and -s exclude each other");
-		statsdump_usage(stderr);
+	memset(&op, 0, sizeof(op));
+	op.op_format = STATSDUMP_TEXT;
+	while ((ch = getopt_long(
+		    argc, argv, "c:s:w:Vh", statsdump_longopts, NULL)) != -1)
+		if ((status = statsdump_option(ch, &op)) != -1)
+			return status;
+	if (statsdump_check(argc, argv, &op) == -1)
 		return 1;
-	}
-
-	if ((path = statsdump_shm_path(spath, cfile)) == NULL)
+	if ((path = statsdump_shm_path(op.op_spath, op.op_cfile)) == NULL)
 		return 1;
-	status = statsdump_watch(format, path, watch ? &interval : NULL);
+	status = statsdump_watch(
+	    op.op_format, path, op.op_watch ? &op.op_interval : NULL);
 	free(path);
 	return status;
 }

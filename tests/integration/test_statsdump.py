@@ -404,6 +404,44 @@ def test_text_report_shows_latency_percentiles_in_time_units(statsdump_bin,
     assert "p99 <= 4.194 s" in lat, lat
 
 
+def test_text_report_of_an_idle_server_says_so_line_by_line(statsdump_bin,
+                                                            segment):
+    out = run_ok(statsdump_bin, "-s", str(segment().path))
+    lines = out.splitlines()
+    assert "responses    none" in lines, out
+    assert "latency      no requests timed" in lines, out
+    assert out.endswith("\n\nno workers\n"), out
+
+
+def test_text_report_puts_six_status_codes_on_a_line(statsdump_bin,
+                                                      segment):
+    seg = segment()
+    for i, code in enumerate((200, 201, 204, 206, 301, 302, 304)):
+        seg.counter("retired", "sc_responses", i + 1, index=code)
+    lines = run_ok(statsdump_bin, "-s", str(seg.path)).splitlines()
+    i = next(n for n, x in enumerate(lines) if x.startswith("responses"))
+    assert lines[i] == ("responses    200: 1  201: 2  204: 3  206: 4  "
+                        "301: 5  302: 6"), lines[i]
+    assert lines[i + 1] == " " * 13 + "304: 7", lines[i + 1]
+
+
+@pytest.mark.parametrize("failed, text", [(1, "(1 failed reload)"),
+                                          (2, "(2 failed reloads)")])
+def test_text_header_counts_failed_reloads(statsdump_bin, segment, failed,
+                                           text):
+    seg = segment(generation=3)
+    seg.header("sh_reloads_failed", failed)
+    header = run_ok(statsdump_bin, "-s", str(seg.path)).splitlines()[0]
+    assert header.endswith(f", generation 3 {text}"), header
+
+
+def test_text_report_warns_when_read_during_a_fold(statsdump_bin, stale):
+    stale.header("sh_fold_seq", 7)  # odd: a fold the dead master left
+    lines = run_ok(statsdump_bin, "-s", str(stale.path)).splitlines()
+    assert lines[1].startswith("warning: read while the master folded an "
+                               "exited worker"), lines[1]
+
+
 # -- JSON ------------------------------------------------------------------
 
 

@@ -361,6 +361,10 @@ void ws_handshake(struct conn *c, const struct http_request *req);
  * ----------------------------------------------------------------------
  */
 
+/* chat: bounds shared by the chat modules */
+#define CHAT_NAME_MAX 32    /* a room or nick: 1..32 of A-Za-z0-9_- */
+#define CHAT_TEXT_MAX 16384 /* a message's text, bytes (max_message_size) */
+
 /* http_parse.c */
 #define HTTP_MAX_HEADERS 64
 

@@ -633,6 +633,40 @@ size_t logring_read(struct shm_ring *rg, uint64_t size, uint64_t *cursor,
 uint64_t logring_cursor(const struct shm_ring *rg);
 void logring_release(struct shm_ring *rg, uint64_t cursor);
 
+/* bcast.c */
+#define BCAST_CACHELINE 64 /* struct bcast_ring's size and alignment */
+
+/*
+ * A broadcast ring: one writer, readers with cursors of their own; this
+ * header is followed by its data, `size` bytes (a power of two, >= 4096).
+ * The fields are stored by the writer only; readers only load them. The
+ * contract, with the memory ordering, is at the top of bcast.c.
+ */
+struct bcast_ring {
+	uint64_t br_head;	/* bytes ever published; a multiple of 8 */
+	uint64_t br_oldest;	/* where the oldest intact record starts,
+				   br_head - size .. br_head */
+	uint64_t br_next_event; /* number the next record gets, from 1 */
+	uint8_t br_pad[BCAST_CACHELINE - 24];
+	/* followed by the ring's data */
+} __attribute__((aligned(BCAST_CACHELINE)));
+
+/* A reader's place in a broadcast ring: private, in no shared memory. */
+struct bcast_cursor {
+	uint64_t bc_pos;  /* byte count where the next record is read */
+	uint64_t bc_next; /* event number expected next */
+};
+
+int bcast_init(struct bcast_ring *br, uint64_t size);
+size_t bcast_max_payload(uint64_t size);
+uint64_t bcast_publish(
+    struct bcast_ring *br, uint64_t size, const void *payload, size_t len);
+void bcast_cursor_init(const struct bcast_ring *br, struct bcast_cursor *bc);
+ssize_t bcast_read(const struct bcast_ring *br, uint64_t size,
+    struct bcast_cursor *bc, void *buf, size_t buflen, uint64_t *event,
+    uint64_t *missed);
+uint64_t bcast_lag(const struct bcast_ring *br, const struct bcast_cursor *bc);
+
 /* buf.c */
 
 /* A byte buffer: the bytes in use are b_data[b_start .. b_end). */

@@ -610,6 +610,46 @@ enum log_format {
 size_t logfmt_access(
     const struct logrec *lr, enum log_format fmt, char *buf, size_t len);
 
+/* chatev.c */
+
+/*
+ * The longest encoded chat event, bytes: a message or /me at its text
+ * bound (a nick change, with its third name and no text, is shorter).
+ */
+#define CHATEV_MAX (1 + 2 * 8 + 2 * (1 + CHAT_NAME_MAX) + 2 + CHAT_TEXT_MAX)
+
+/* The sequenced events of a room (the record's type byte). */
+enum chat_type {
+	CHAT_MESSAGE = 1, /* nick said text */
+	CHAT_ME,	  /* "/me text": nick does text */
+	CHAT_JOIN,	  /* nick joined the room */
+	CHAT_LEAVE,	  /* nick left the room */
+	CHAT_NICK,	  /* ce_old is now known as nick */
+};
+
+/*
+ * A chat event, as the hub orders it in a room and every worker renders
+ * it. A decoded event's ce_text points into the record it came from.
+ */
+struct chat_event {
+	enum chat_type ce_type;
+	uint64_t ce_seq;		 /* in its room, from 1 */
+	uint64_t ce_time_ms;		 /* when, unix milliseconds */
+	char ce_room[CHAT_NAME_MAX + 1]; /* NUL-terminated, a valid name */
+	char ce_nick[CHAT_NAME_MAX + 1]; /* who; for CHAT_NICK the new */
+	char ce_old[CHAT_NAME_MAX + 1];	 /* CHAT_NICK: the previous
+					  * nick; "" otherwise */
+	const char *ce_text; /* CHAT_MESSAGE, CHAT_ME: valid UTF-8, not
+			      * NUL-terminated; NULL for the others */
+	size_t ce_text_len;  /* its bytes, at most CHAT_TEXT_MAX; 0 for the
+			      * types without text */
+};
+
+int chatev_name_valid(const char *s, size_t len);
+size_t chatev_size(const struct chat_event *ev);
+size_t chatev_encode(const struct chat_event *ev, void *buf, size_t len);
+int chatev_decode(const void *buf, size_t len, struct chat_event *ev);
+
 /* logring.c */
 
 /* Room reserved in a log ring for one record, until logring_commit(). */

@@ -650,6 +650,49 @@ size_t chatev_size(const struct chat_event *ev);
 size_t chatev_encode(const struct chat_event *ev, void *buf, size_t len);
 int chatev_decode(const void *buf, size_t len, struct chat_event *ev);
 
+/* chatfmt.c */
+
+/*
+ * Worst-case rendering sizes, NUL included. CHATFMT_JSON_MAX holds any
+ * event, with or without history (the fixed text, two names, 20 digits
+ * of seq, 24 bytes of time, every text byte escaped to 6, as \u00XX),
+ * and any welcome, gap or error reply whose text is at most
+ * CHAT_TEXT_MAX bytes; CHATFMT_LINE_MAX likewise for the telnet lines
+ * (a line never grows its text). A who reply of n nicks needs the
+ * CHATFMT_*_WHO_MAX(n) of its form.
+ */
+#define CHATFMT_JSON_MAX                                                       \
+	(sizeof("{\"type\":\"message\",\"room\":\"\",\"seq\":,\"time\":\"\","  \
+		"\"nick\":\"\",\"text\":\"\",\"history\":true}") +             \
+	    2 * CHAT_NAME_MAX + 20 + 24 + 6 * CHAT_TEXT_MAX)
+#define CHATFMT_LINE_MAX                                                       \
+	(sizeof("[00:00:00] <> \r\n") + CHAT_NAME_MAX + CHAT_TEXT_MAX)
+#define CHATFMT_JSON_WHO_MAX(n)                                                \
+	(sizeof("{\"type\":\"who\",\"room\":\"\",\"nicks\":[]}") +             \
+	    CHAT_NAME_MAX + (size_t)(n) * (CHAT_NAME_MAX + 3))
+#define CHATFMT_LINE_WHO_MAX(n)                                                \
+	(sizeof("* in :\r\n") + CHAT_NAME_MAX +                                \
+	    (size_t)(n) * (CHAT_NAME_MAX + 2))
+
+size_t chatfmt_json(
+    const struct chat_event *ev, int history, char *buf, size_t len);
+size_t chatfmt_json_welcome(
+    const char *room, const char *nick, uint64_t seq, char *buf, size_t len);
+size_t chatfmt_json_who(const char *room, const char *const nicks[], size_t n,
+    char *buf, size_t len);
+size_t chatfmt_json_gap(
+    const char *room, uint64_t missed, char *buf, size_t len);
+size_t chatfmt_json_error(
+    const char *code, const char *text, char *buf, size_t len);
+size_t chatfmt_line(const struct chat_event *ev, char *buf, size_t len);
+size_t chatfmt_line_welcome(
+    const char *room, const char *nick, char *buf, size_t len);
+size_t chatfmt_line_who(const char *room, const char *const nicks[], size_t n,
+    char *buf, size_t len);
+size_t chatfmt_line_gap(uint64_t missed, char *buf, size_t len);
+size_t chatfmt_line_error(
+    const char *code, const char *text, char *buf, size_t len);
+
 /* logring.c */
 
 /* Room reserved in a log ring for one record, until logring_commit(). */

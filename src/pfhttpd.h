@@ -610,6 +610,89 @@ enum log_format {
 size_t logfmt_access(
     const struct logrec *lr, enum log_format fmt, char *buf, size_t len);
 
+/* chatev.c */
+
+/*
+ * The longest encoded chat event, bytes: a message or /me at its text
+ * bound (a nick change, with its third name and no text, is shorter).
+ */
+#define CHATEV_MAX (1 + 2 * 8 + 2 * (1 + CHAT_NAME_MAX) + 2 + CHAT_TEXT_MAX)
+
+/* The sequenced events of a room (the record's type byte). */
+enum chat_type {
+	CHAT_MESSAGE = 1, /* nick said text */
+	CHAT_ME,	  /* "/me text": nick does text */
+	CHAT_JOIN,	  /* nick joined the room */
+	CHAT_LEAVE,	  /* nick left the room */
+	CHAT_NICK,	  /* ce_old is now known as nick */
+};
+
+/*
+ * A chat event, as the hub orders it in a room and every worker renders
+ * it. A decoded event's ce_text points into the record it came from.
+ */
+struct chat_event {
+	enum chat_type ce_type;
+	uint64_t ce_seq;		 /* in its room, from 1 */
+	uint64_t ce_time_ms;		 /* when, unix milliseconds */
+	char ce_room[CHAT_NAME_MAX + 1]; /* NUL-terminated, a valid name */
+	char ce_nick[CHAT_NAME_MAX + 1]; /* who; for CHAT_NICK the new */
+	char ce_old[CHAT_NAME_MAX + 1];	 /* CHAT_NICK: the previous
+					  * nick; "" otherwise */
+	const char *ce_text; /* CHAT_MESSAGE, CHAT_ME: valid UTF-8, not
+			      * NUL-terminated; NULL for the others */
+	size_t ce_text_len;  /* its bytes, at most CHAT_TEXT_MAX; 0 for the
+			      * types without text */
+};
+
+int chatev_name_valid(const char *s, size_t len);
+size_t chatev_size(const struct chat_event *ev);
+size_t chatev_encode(const struct chat_event *ev, void *buf, size_t len);
+int chatev_decode(const void *buf, size_t len, struct chat_event *ev);
+
+/* chatfmt.c */
+
+/*
+ * Worst-case rendering sizes, NUL included. CHATFMT_JSON_MAX holds any
+ * event, with or without history (the fixed text, two names, 20 digits
+ * of seq, 24 bytes of time, every text byte escaped to 6, as \u00XX),
+ * and any welcome, gap or error reply whose text is at most
+ * CHAT_TEXT_MAX bytes; CHATFMT_LINE_MAX likewise for the telnet lines
+ * (a line never grows its text). A who reply of n nicks needs the
+ * CHATFMT_*_WHO_MAX(n) of its form.
+ */
+#define CHATFMT_JSON_MAX                                                       \
+	(sizeof("{\"type\":\"message\",\"room\":\"\",\"seq\":,\"time\":\"\","  \
+		"\"nick\":\"\",\"text\":\"\",\"history\":true}") +             \
+	    2 * CHAT_NAME_MAX + 20 + 24 + 6 * CHAT_TEXT_MAX)
+#define CHATFMT_LINE_MAX                                                       \
+	(sizeof("[00:00:00] <> \r\n") + CHAT_NAME_MAX + CHAT_TEXT_MAX)
+#define CHATFMT_JSON_WHO_MAX(n)                                                \
+	(sizeof("{\"type\":\"who\",\"room\":\"\",\"nicks\":[]}") +             \
+	    CHAT_NAME_MAX + (size_t)(n) * (CHAT_NAME_MAX + 3))
+#define CHATFMT_LINE_WHO_MAX(n)                                                \
+	(sizeof("* in :\r\n") + CHAT_NAME_MAX +                                \
+	    (size_t)(n) * (CHAT_NAME_MAX + 2))
+
+size_t chatfmt_json(
+    const struct chat_event *ev, int history, char *buf, size_t len);
+size_t chatfmt_json_welcome(
+    const char *room, const char *nick, uint64_t seq, char *buf, size_t len);
+size_t chatfmt_json_who(const char *room, const char *const nicks[], size_t n,
+    char *buf, size_t len);
+size_t chatfmt_json_gap(
+    const char *room, uint64_t missed, char *buf, size_t len);
+size_t chatfmt_json_error(
+    const char *code, const char *text, char *buf, size_t len);
+size_t chatfmt_line(const struct chat_event *ev, char *buf, size_t len);
+size_t chatfmt_line_welcome(
+    const char *room, const char *nick, char *buf, size_t len);
+size_t chatfmt_line_who(const char *room, const char *const nicks[], size_t n,
+    char *buf, size_t len);
+size_t chatfmt_line_gap(uint64_t missed, char *buf, size_t len);
+size_t chatfmt_line_error(
+    const char *code, const char *text, char *buf, size_t len);
+
 /* logring.c */
 
 /* Room reserved in a log ring for one record, until logring_commit(). */

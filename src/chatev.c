@@ -1,0 +1,283 @@
+/*
+ * Chat events: the binary record the chat hub puts in its broadcast ring
+ * for the workers (and the transcript is made of), one sequenced event of
+ * one room. Both sides run on the same machine from the same binary, so
+ * integers are in native byte order.
+ *
+ * Layout (no padding, no alignment assumed):
+ *
+ *	u8	type		CHAT_MESSAGE .. CHAT_NICK
+ *	u64	seq		ce_seq
+ *	u64	time		ce_time_ms
+ *	name	room
+ *	name	nick
+ *   CHAT_NICK:
+ *	name	old
+ *   CHAT_MESSAGE, CHAT_ME:
+ *	u16	text length	at most CHAT_TEXT_MAX
+ *	...	text		valid UTF-8 (RFC 3629), complete
+ *
+ * where a name is a u8 length followed by that many bytes, no NUL: 1 to
+ * CHAT_NAME_MAX of A-Za-z0-9_- (chatev_name_valid()). A record is exactly
+ * its fields: a decoder rejects anything shorter or longer, and anything
+ * an encoder would not have written. seq and time are not checked.
+ */
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "pfhttpd.h"
+
+_Static_assert(CHAT_NAME_MAX <= UINT8_MAX, "a name's length is a u8");
+_Static_assert(CHAT_TEXT_MAX <= UINT16_MAX, "a text's length is a u16");
+
+/* Encoder state: a caller buffer and how much of it is used. */
+struct chatev_wbuf {
+	unsigned char *wb_buf;
+	size_t wb_len; /* size of wb_buf */
+	size_t wb_pos; /* bytes written */
+	int wb_full;   /* something did not fit */
+};
+
+/* Decoder state: the input and how much of it is consumed. */
+struct chatev_rbuf {
+	const unsigned char *rb_buf;
+	size_t rb_len; /* size of rb_buf */
+	size_t rb_pos; /* bytes consumed */
+};
+
+/* Tell whether events of the type carry the previous nick. */
+static int
+chatev_has_old(enum chat_type type)
+{
+	return type == CHAT_NICK;
+}
+
+/* Tell whether events of the type carry a text. */
+static int
+chatev_has_text(enum chat_type type)
+{
+	return type == CHAT_MESSAGE || type == CHAT_ME;
+}
+
+/*
+ * Tell whether s[0..len) is a room or nick name: 1 to CHAT_NAME_MAX
+ * characters of A-Za-z0-9, '_' and '-'.
+ */
+int
+chatev_name_valid(const char *s, size_t len)
+{
+	size_t i;
+	char c;
+
+	if (len == 0 || len > CHAT_NAME_MAX)
+		return 0;
+	for (i = 0; i < len; i++) {
+		c = s[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			(c >= '0' && c <= '9') || c == '_' || c == '-'))
+			return 0;
+	}
+	return 1;
+}
+
+/* Tell whether the NUL-terminated array s (CHAT_NAME_MAX + 1) is a name. */
+static int
+chatev_name_ok(const char *s)
+{
+	return chatev_name_valid(s, strnlen(s, CHAT_NAME_MAX + 1));
+}
+
+/* Tell whether the text[0..len) may be an event's text. */
+static int
+chatev_text_ok(const char *text, size_t len)
+{
+	uint32_t st = UTF8_ACCEPT;
+
+	if (len == 0)
+		return 1;
+	return text != NULL && len <= CHAT_TEXT_MAX &&
+	    utf8_validate(&st, text, len) == len && utf8_complete(st);
+}
+
+/*
+ * Tell whether ev is an event chatev_encode() writes: a known type, valid
+ * names, an old nick exactly for CHAT_NICK, a text only for the types
+ * that have one, within its bound and valid UTF-8.
+ */
+static int
+chatev_valid(const struct chat_event *ev)
+{
+	if (ev->ce_type < CHAT_MESSAGE || ev->ce_type > CHAT_NICK ||
+	    !chatev_name_ok(ev->ce_room) || !chatev_name_ok(ev->ce_nick))
+		return 0;
+	if (chatev_has_old(ev->ce_type) ? !chatev_name_ok(ev->ce_old)
+					: ev->ce_old[0] != '\0')
+		return 0;
+	if (chatev_has_text(ev->ce_type))
+		return chatev_text_ok(ev->ce_text, ev->ce_text_len);
+	return ev->ce_text_len == 0;
+}
+
+/*
+ * Return the encoded length of ev (at most CHATEV_MAX): the bytes
+ * chatev_encode() writes; 0 if ev is not a valid event.
+ */
+size_t
+chatev_size(const struct chat_event *ev)
+{
+	size_t n;
+
+	if (!chatev_valid(ev))
+		return 0;
+	n = 1 + 2 * sizeof(uint64_t) + 2 + strlen(ev->ce_room) +
+	    strlen(ev->ce_nick);
+	if (chatev_has_old(ev->ce_type))
+		n += 1 + strlen(ev->ce_old);
+	if (chatev_has_text(ev->ce_type))
+		n += sizeof(uint16_t) + ev->ce_text_len;
+	return n;
+}
+
+/* Append the n bytes at p, or mark the buffer full if they do not fit. */
+static void
+chatev_put(struct chatev_wbuf *w, const void *p, size_t n)
+{
+	if (w->wb_full || n > w->wb_len - w->wb_pos) {
+		w->wb_full = 1;
+		return;
+	}
+	memcpy(w->wb_buf + w->wb_pos, p, n);
+	w->wb_pos += n;
+}
+
+/* Append the name s (NUL-terminated, valid) as a name field. */
+static void
+chatev_put_name(struct chatev_wbuf *w, const char *s)
+{
+	uint8_t n;
+
+	n = (uint8_t)strlen(s);
+	chatev_put(w, &n, sizeof(n));
+	chatev_put(w, s, n);
+}
+
+/*
+ * Encode ev into buf[0..len). Return the encoded length, or 0 if it does
+ * not fit in len or ev is not a valid event (see chatev_valid()): what
+ * this writes, chatev_decode() takes back. With len >= CHATEV_MAX, or
+ * chatev_size(ev), a valid event always fits.
+ */
+size_t
+chatev_encode(const struct chat_event *ev, void *buf, size_t len)
+{
+	struct chatev_wbuf w;
+	uint8_t type;
+	uint16_t n;
+
+	if (!chatev_valid(ev))
+		return 0;
+	w.wb_buf = buf;
+	w.wb_len = len;
+	w.wb_pos = 0;
+	w.wb_full = 0;
+	type = (uint8_t)ev->ce_type;
+	chatev_put(&w, &type, sizeof(type));
+	chatev_put(&w, &ev->ce_seq, sizeof(ev->ce_seq));
+	chatev_put(&w, &ev->ce_time_ms, sizeof(ev->ce_time_ms));
+	chatev_put_name(&w, ev->ce_room);
+	chatev_put_name(&w, ev->ce_nick);
+	if (chatev_has_old(ev->ce_type))
+		chatev_put_name(&w, ev->ce_old);
+	if (chatev_has_text(ev->ce_type)) {
+		n = (uint16_t)ev->ce_text_len;
+		chatev_put(&w, &n, sizeof(n));
+		if (n > 0)
+			chatev_put(&w, ev->ce_text, n);
+	}
+	return w.wb_full ? 0 : w.wb_pos;
+}
+
+/* Copy the next n bytes of the input to p; 0, or -1 if they are missing. */
+static int
+chatev_get(struct chatev_rbuf *r, void *p, size_t n)
+{
+	if (n > r->rb_len - r->rb_pos)
+		return -1;
+	memcpy(p, r->rb_buf + r->rb_pos, n);
+	r->rb_pos += n;
+	return 0;
+}
+
+/*
+ * Read a name field into s, which has room for CHAT_NAME_MAX bytes and a
+ * NUL; 0, or -1 if it is truncated or not a valid name.
+ */
+static int
+chatev_get_name(struct chatev_rbuf *r, char *s)
+{
+	uint8_t n;
+
+	if (chatev_get(r, &n, sizeof(n)) == -1 || n > CHAT_NAME_MAX ||
+	    chatev_get(r, s, n) == -1 || !chatev_name_valid(s, n))
+		return -1;
+	s[n] = '\0';
+	return 0;
+}
+
+/*
+ * Point ev's text at the text field of the input, without copying it; 0,
+ * or -1 if it is truncated, over CHAT_TEXT_MAX or not valid UTF-8.
+ */
+static int
+chatev_get_text(struct chatev_rbuf *r, struct chat_event *ev)
+{
+	uint16_t n;
+
+	if (chatev_get(r, &n, sizeof(n)) == -1 || n > CHAT_TEXT_MAX ||
+	    n > r->rb_len - r->rb_pos)
+		return -1;
+	ev->ce_text = (const char *)r->rb_buf + r->rb_pos;
+	ev->ce_text_len = n;
+	r->rb_pos += n;
+	return chatev_text_ok(ev->ce_text, n) ? 0 : -1;
+}
+
+/*
+ * Decode the record in buf[0..len) into *ev: names NUL-terminated, ce_old
+ * "" unless CHAT_NICK, ce_text pointing into buf (which must outlive the
+ * use of ev) or NULL with length 0 for the types without text. Return 0,
+ * or -1 if the input is not exactly one well-formed record (see the
+ * layout); *ev is then undefined. Reads nothing outside buf[0..len),
+ * whatever the bytes.
+ */
+int
+chatev_decode(const void *buf, size_t len, struct chat_event *ev)
+{
+	struct chatev_rbuf r;
+	uint8_t type;
+
+	r.rb_buf = buf;
+	r.rb_len = len;
+	r.rb_pos = 0;
+	ev->ce_old[0] = '\0';
+	ev->ce_text = NULL;
+	ev->ce_text_len = 0;
+
+	if (chatev_get(&r, &type, sizeof(type)) == -1 || type < CHAT_MESSAGE ||
+	    type > CHAT_NICK)
+		return -1;
+	ev->ce_type = (enum chat_type)type;
+	if (chatev_get(&r, &ev->ce_seq, sizeof(ev->ce_seq)) == -1 ||
+	    chatev_get(&r, &ev->ce_time_ms, sizeof(ev->ce_time_ms)) == -1 ||
+	    chatev_get_name(&r, ev->ce_room) == -1 ||
+	    chatev_get_name(&r, ev->ce_nick) == -1)
+		return -1;
+	if (chatev_has_old(ev->ce_type) &&
+	    chatev_get_name(&r, ev->ce_old) == -1)
+		return -1;
+	if (chatev_has_text(ev->ce_type) && chatev_get_text(&r, ev) == -1)
+		return -1;
+	return r.rb_pos == r.rb_len ? 0 : -1;
+}

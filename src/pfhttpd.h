@@ -556,6 +556,32 @@ void telnet_free(struct telnet *t);
 size_t telnet_scan(
     struct telnet *t, const char *in, size_t n, struct telnet_line *line);
 
+/* chatcmd.c */
+enum chatcmd_kind {
+	CHATCMD_NONE = 0, /* nothing to do: a blank message */
+	CHATCMD_MESSAGE,  /* cc_arg: the text to broadcast */
+	CHATCMD_NICK,	  /* cc_arg: the new nick, a valid name */
+	CHATCMD_JOIN,	  /* cc_arg: the room, a valid name */
+	CHATCMD_ME,	  /* cc_arg: the action */
+	CHATCMD_WHO,	  /* list the room */
+	CHATCMD_HELP,	  /* list the commands */
+	CHATCMD_QUIT,	  /* leave */
+	CHATCMD_BAD,	  /* bad_command: cc_reason, cc_arg what was wrong */
+	CHATCMD_BAD_NAME, /* bad_nick: cc_reason, cc_arg the name */
+};
+
+/* A parsed message or command; cc_arg points into the parsed text. */
+struct chat_cmd {
+	enum chatcmd_kind cc_kind; /* what it is */
+	const char *cc_arg;	   /* its argument, or NULL */
+	size_t cc_arg_len;	   /* bytes of cc_arg */
+	const char *cc_reason;	   /* why it is bad, or NULL; a constant */
+};
+
+enum chatcmd_kind chatcmd_parse(
+    const char *text, size_t len, struct chat_cmd *cmd);
+int chatcmd_name_valid(const char *s, size_t len);
+
 /* logrec.c */
 #define LOGREC_MAX	   4096 /* largest encoded record, bytes */
 #define LOGREC_ADDR_MAX	   63	/* bounds of the logged fields, bytes */

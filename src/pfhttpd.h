@@ -582,6 +582,21 @@ enum chatcmd_kind chatcmd_parse(
     const char *text, size_t len, struct chat_cmd *cmd);
 int chatcmd_name_valid(const char *s, size_t len);
 
+/* rate.c */
+#define RATE_PER_SECOND 5		      /* chat messages a second */
+#define RATE_BURST	(2 * RATE_PER_SECOND) /* ... and in a burst */
+
+/* A token bucket, in millitokens (1000 a message). */
+struct rate {
+	uint64_t rt_tokens; /* millitokens in the bucket */
+	uint64_t rt_max;    /* its capacity: burst * 1000 */
+	uint64_t rt_per_ms; /* millitokens added a millisecond */
+	long long rt_last;  /* when it was last filled, ms */
+};
+
+void rate_init(struct rate *r, unsigned per_second, unsigned burst);
+int rate_allow(struct rate *r, long long now_ms);
+
 /* logrec.c */
 #define LOGREC_MAX	   4096 /* largest encoded record, bytes */
 #define LOGREC_ADDR_MAX	   63	/* bounds of the logged fields, bytes */

@@ -523,6 +523,80 @@ int wsproto_handshake(const struct http_request *req, const char *origins,
 size_t utf8_validate(uint32_t *state, const void *buf, size_t n);
 int utf8_complete(uint32_t state);
 
+/* telnet.c */
+#define TELNET_SB_MAX 64 /* subnegotiation bytes skipped before giving up */
+
+/* The line reader of a telnet or nc chat client; see telnet.c. */
+struct telnet {
+	char *tn_buf;	  /* the line so far: tn_max bytes and a NUL */
+	size_t tn_max;	  /* longest line, bytes */
+	size_t tn_len;	  /* bytes in tn_buf */
+	int tn_too_long;  /* the line outgrew tn_buf: discarding to its end */
+	int tn_cr;	  /* a CR ended the last line: skip an LF next */
+	int tn_state;	  /* private: where in the telnet command syntax */
+	size_t tn_sb_len; /* private: bytes of the subnegotiation so far */
+	uint32_t tn_utf8; /* UTF-8 validation state of the line */
+};
+
+/*
+ * What telnet_scan() found. With tl_complete, a line ended: either its
+ * text (valid UTF-8, no CR, LF or NUL, tl_len <= max_line bytes, and a NUL
+ * after them) or one of the two flags, with tl_text NULL and tl_len 0.
+ */
+struct telnet_line {
+	int tl_complete;     /* a line ended; else all input was consumed */
+	int tl_too_long;     /* it had more than max_line bytes */
+	int tl_bad_utf8;     /* it was not valid UTF-8 */
+	const char *tl_text; /* its text, in the reader's buffer */
+	size_t tl_len;	     /* its length, bytes */
+};
+
+int telnet_init(struct telnet *t, size_t max_line);
+void telnet_free(struct telnet *t);
+size_t telnet_scan(
+    struct telnet *t, const char *in, size_t n, struct telnet_line *line);
+
+/* chatcmd.c */
+enum chatcmd_kind {
+	CHATCMD_NONE = 0, /* nothing to do: a blank message */
+	CHATCMD_MESSAGE,  /* cc_arg: the text to broadcast */
+	CHATCMD_NICK,	  /* cc_arg: the new nick, a valid name */
+	CHATCMD_JOIN,	  /* cc_arg: the room, a valid name */
+	CHATCMD_ME,	  /* cc_arg: the action */
+	CHATCMD_WHO,	  /* list the room */
+	CHATCMD_HELP,	  /* list the commands */
+	CHATCMD_QUIT,	  /* leave */
+	CHATCMD_BAD,	  /* bad_command: cc_reason, cc_arg what was wrong */
+	CHATCMD_BAD_NAME, /* bad_nick: cc_reason, cc_arg the name */
+};
+
+/* A parsed message or command; cc_arg points into the parsed text. */
+struct chat_cmd {
+	enum chatcmd_kind cc_kind; /* what it is */
+	const char *cc_arg;	   /* its argument, or NULL */
+	size_t cc_arg_len;	   /* bytes of cc_arg */
+	const char *cc_reason;	   /* why it is bad, or NULL; a constant */
+};
+
+enum chatcmd_kind chatcmd_parse(
+    const char *text, size_t len, struct chat_cmd *cmd);
+int chatcmd_name_valid(const char *s, size_t len);
+
+/* rate.c */
+#define RATE_PER_SECOND 5		      /* chat messages a second */
+#define RATE_BURST	(2 * RATE_PER_SECOND) /* ... and in a burst */
+
+/* A token bucket, in millitokens (1000 a message). */
+struct rate {
+	uint64_t rt_tokens; /* millitokens in the bucket */
+	uint64_t rt_max;    /* its capacity: burst * 1000 */
+	uint64_t rt_per_ms; /* millitokens added a millisecond */
+	long long rt_last;  /* when it was last filled, ms */
+};
+
+void rate_init(struct rate *r, unsigned per_second, unsigned burst);
+int rate_allow(struct rate *r, long long now_ms);
+
 /* logrec.c */
 #define LOGREC_MAX	   4096 /* largest encoded record, bytes */
 #define LOGREC_ADDR_MAX	   63	/* bounds of the logged fields, bytes */

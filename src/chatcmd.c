@@ -16,7 +16,7 @@
  * Command words are case-insensitive. A command and its argument are
  * separated by one or more SP or HT; blanks after the command, or after a
  * NAME or ROOM, are ignored. A NAME or ROOM is 1 to CHAT_NAME_MAX of
- * A-Z a-z 0-9 _ - (chatcmd_name_valid()), else CHATCMD_BAD_NAME. An unknown
+ * A-Z a-z 0-9 _ - (chatev_name_valid()), else CHATCMD_BAD_NAME. An unknown
  * command, a missing argument or one too many is CHATCMD_BAD. Both carry
  * a short reason in English for the client.
  */
@@ -73,24 +73,6 @@ chatcmd_span(const char *s, size_t len, int want)
 		if (chatcmd_is_blank((unsigned char)s[i]) != want)
 			break;
 	return i;
-}
-
-/* Tell whether s[0..len) is 1..CHAT_NAME_MAX of A-Z a-z 0-9 _ -. */
-int
-chatcmd_name_valid(const char *s, size_t len)
-{
-	unsigned char c;
-	size_t i;
-
-	if (len == 0 || len > CHAT_NAME_MAX)
-		return 0;
-	for (i = 0; i < len; i++) {
-		c = (unsigned char)s[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-			(c >= '0' && c <= '9') || c == '_' || c == '-'))
-			return 0;
-	}
-	return 1;
 }
 
 /* Set *cmd to kind, with the argument s[0..len) or the reason given. */
@@ -150,7 +132,7 @@ chatcmd_argument(const struct chatcmd_word *cw, const char *arg, size_t len,
 		if (name_len + rest < len)
 			return chatcmd_set(
 			    cmd, CHATCMD_BAD, arg, len, "extra argument");
-		if (!chatcmd_name_valid(arg, name_len))
+		if (!chatev_name_valid(arg, name_len))
 			return chatcmd_set(cmd, CHATCMD_BAD_NAME, arg, name_len,
 			    cw->cw_bad_name);
 		return chatcmd_set(cmd, cw->cw_kind, arg, name_len, NULL);

@@ -32,21 +32,6 @@
 _Static_assert(CHAT_NAME_MAX <= UINT8_MAX, "a name's length is a u8");
 _Static_assert(CHAT_TEXT_MAX <= UINT16_MAX, "a text's length is a u16");
 
-/* Encoder state: a caller buffer and how much of it is used. */
-struct chatev_wbuf {
-	unsigned char *wb_buf;
-	size_t wb_len; /* size of wb_buf */
-	size_t wb_pos; /* bytes written */
-	int wb_full;   /* something did not fit */
-};
-
-/* Decoder state: the input and how much of it is consumed. */
-struct chatev_rbuf {
-	const unsigned char *rb_buf;
-	size_t rb_len; /* size of rb_buf */
-	size_t rb_pos; /* bytes consumed */
-};
-
 /* Tell whether events of the type carry the previous nick. */
 static int
 chatev_has_old(enum chat_type type)
@@ -140,27 +125,15 @@ chatev_size(const struct chat_event *ev)
 	return n;
 }
 
-/* Append the n bytes at p, or mark the buffer full if they do not fit. */
-static void
-chatev_put(struct chatev_wbuf *w, const void *p, size_t n)
-{
-	if (w->wb_full || n > w->wb_len - w->wb_pos) {
-		w->wb_full = 1;
-		return;
-	}
-	memcpy(w->wb_buf + w->wb_pos, p, n);
-	w->wb_pos += n;
-}
-
 /* Append the name s (NUL-terminated, valid) as a name field. */
 static void
-chatev_put_name(struct chatev_wbuf *w, const char *s)
+chatev_put_name(struct wire_out *w, const char *s)
 {
 	uint8_t n;
 
 	n = (uint8_t)strlen(s);
-	chatev_put(w, &n, sizeof(n));
-	chatev_put(w, s, n);
+	wire_put(w, &n, sizeof(n));
+	wire_put(w, s, n);
 }
 
 /*
@@ -172,42 +145,28 @@ chatev_put_name(struct chatev_wbuf *w, const char *s)
 size_t
 chatev_encode(const struct chat_event *ev, void *buf, size_t len)
 {
-	struct chatev_wbuf w;
+	struct wire_out w;
 	uint8_t type;
 	uint16_t n;
 
 	if (!chatev_valid(ev))
 		return 0;
-	w.wb_buf = buf;
-	w.wb_len = len;
-	w.wb_pos = 0;
-	w.wb_full = 0;
+	wire_out_init(&w, buf, len);
 	type = (uint8_t)ev->ce_type;
-	chatev_put(&w, &type, sizeof(type));
-	chatev_put(&w, &ev->ce_seq, sizeof(ev->ce_seq));
-	chatev_put(&w, &ev->ce_time_ms, sizeof(ev->ce_time_ms));
+	wire_put(&w, &type, sizeof(type));
+	wire_put(&w, &ev->ce_seq, sizeof(ev->ce_seq));
+	wire_put(&w, &ev->ce_time_ms, sizeof(ev->ce_time_ms));
 	chatev_put_name(&w, ev->ce_room);
 	chatev_put_name(&w, ev->ce_nick);
 	if (chatev_has_old(ev->ce_type))
 		chatev_put_name(&w, ev->ce_old);
 	if (chatev_has_text(ev->ce_type)) {
 		n = (uint16_t)ev->ce_text_len;
-		chatev_put(&w, &n, sizeof(n));
+		wire_put(&w, &n, sizeof(n));
 		if (n > 0)
-			chatev_put(&w, ev->ce_text, n);
+			wire_put(&w, ev->ce_text, n);
 	}
-	return w.wb_full ? 0 : w.wb_pos;
-}
-
-/* Copy the next n bytes of the input to p; 0, or -1 if they are missing. */
-static int
-chatev_get(struct chatev_rbuf *r, void *p, size_t n)
-{
-	if (n > r->rb_len - r->rb_pos)
-		return -1;
-	memcpy(p, r->rb_buf + r->rb_pos, n);
-	r->rb_pos += n;
-	return 0;
+	return w.wo_full ? 0 : w.wo_pos;
 }
 
 /*
@@ -215,12 +174,12 @@ chatev_get(struct chatev_rbuf *r, void *p, size_t n)
  * NUL; 0, or -1 if it is truncated or not a valid name.
  */
 static int
-chatev_get_name(struct chatev_rbuf *r, char *s)
+chatev_get_name(struct wire_in *r, char *s)
 {
 	uint8_t n;
 
-	if (chatev_get(r, &n, sizeof(n)) == -1 || n > CHAT_NAME_MAX ||
-	    chatev_get(r, s, n) == -1 || !chatev_name_valid(s, n))
+	if (wire_get(r, &n, sizeof(n)) == -1 || n > CHAT_NAME_MAX ||
+	    wire_get(r, s, n) == -1 || !chatev_name_valid(s, n))
 		return -1;
 	s[n] = '\0';
 	return 0;
@@ -231,16 +190,14 @@ chatev_get_name(struct chatev_rbuf *r, char *s)
  * or -1 if it is truncated, over CHAT_TEXT_MAX or not valid UTF-8.
  */
 static int
-chatev_get_text(struct chatev_rbuf *r, struct chat_event *ev)
+chatev_get_text(struct wire_in *r, struct chat_event *ev)
 {
 	uint16_t n;
 
-	if (chatev_get(r, &n, sizeof(n)) == -1 || n > CHAT_TEXT_MAX ||
-	    n > r->rb_len - r->rb_pos)
+	if (wire_get(r, &n, sizeof(n)) == -1 || n > CHAT_TEXT_MAX ||
+	    (ev->ce_text = wire_take(r, n)) == NULL)
 		return -1;
-	ev->ce_text = (const char *)r->rb_buf + r->rb_pos;
 	ev->ce_text_len = n;
-	r->rb_pos += n;
 	return chatev_text_ok(ev->ce_text, n) ? 0 : -1;
 }
 
@@ -255,22 +212,20 @@ chatev_get_text(struct chatev_rbuf *r, struct chat_event *ev)
 int
 chatev_decode(const void *buf, size_t len, struct chat_event *ev)
 {
-	struct chatev_rbuf r;
+	struct wire_in r;
 	uint8_t type;
 
-	r.rb_buf = buf;
-	r.rb_len = len;
-	r.rb_pos = 0;
+	wire_in_init(&r, buf, len);
 	ev->ce_old[0] = '\0';
 	ev->ce_text = NULL;
 	ev->ce_text_len = 0;
 
-	if (chatev_get(&r, &type, sizeof(type)) == -1 || type < CHAT_MESSAGE ||
+	if (wire_get(&r, &type, sizeof(type)) == -1 || type < CHAT_MESSAGE ||
 	    type > CHAT_NICK)
 		return -1;
 	ev->ce_type = (enum chat_type)type;
-	if (chatev_get(&r, &ev->ce_seq, sizeof(ev->ce_seq)) == -1 ||
-	    chatev_get(&r, &ev->ce_time_ms, sizeof(ev->ce_time_ms)) == -1 ||
+	if (wire_get(&r, &ev->ce_seq, sizeof(ev->ce_seq)) == -1 ||
+	    wire_get(&r, &ev->ce_time_ms, sizeof(ev->ce_time_ms)) == -1 ||
 	    chatev_get_name(&r, ev->ce_room) == -1 ||
 	    chatev_get_name(&r, ev->ce_nick) == -1)
 		return -1;
@@ -279,5 +234,5 @@ chatev_decode(const void *buf, size_t len, struct chat_event *ev)
 		return -1;
 	if (chatev_has_text(ev->ce_type) && chatev_get_text(&r, ev) == -1)
 		return -1;
-	return r.rb_pos == r.rb_len ? 0 : -1;
+	return r.wi_pos == r.wi_len ? 0 : -1;
 }

@@ -42,53 +42,15 @@ static const struct logrec_field logrec_fields[LOGREC_NSTR] = {
     {offsetof(struct logrec, lr_agent), LOGREC_AGENT_MAX},
 };
 
-/* Encoder state: a caller buffer and how much of it is used. */
-struct logrec_wbuf {
-	unsigned char *wb_buf;
-	size_t wb_len; /* size of wb_buf */
-	size_t wb_pos; /* bytes written */
-	int wb_full;   /* something did not fit */
-};
-
-/* Decoder state: the input and how much of it is consumed. */
-struct logrec_rbuf {
-	const unsigned char *rb_buf;
-	size_t rb_len; /* size of rb_buf */
-	size_t rb_pos; /* bytes consumed */
-};
-
-/* Append the n bytes at p, or mark the buffer full if they do not fit. */
-static void
-logrec_put(struct logrec_wbuf *w, const void *p, size_t n)
-{
-	if (w->wb_full || n > w->wb_len - w->wb_pos) {
-		w->wb_full = 1;
-		return;
-	}
-	memcpy(w->wb_buf + w->wb_pos, p, n);
-	w->wb_pos += n;
-}
-
 /* Append the string s, cut at its NUL or at max bytes, as a str field. */
 static void
-logrec_put_str(struct logrec_wbuf *w, const char *s, size_t max)
+logrec_put_str(struct wire_out *w, const char *s, size_t max)
 {
 	uint16_t n;
 
 	n = (uint16_t)strnlen(s, max);
-	logrec_put(w, &n, sizeof(n));
-	logrec_put(w, s, n);
-}
-
-/* Copy the next n bytes of the input to p; 0, or -1 if they are missing. */
-static int
-logrec_get(struct logrec_rbuf *r, void *p, size_t n)
-{
-	if (n > r->rb_len - r->rb_pos)
-		return -1;
-	memcpy(p, r->rb_buf + r->rb_pos, n);
-	r->rb_pos += n;
-	return 0;
+	wire_put(w, &n, sizeof(n));
+	wire_put(w, s, n);
 }
 
 /*
@@ -96,12 +58,12 @@ logrec_get(struct logrec_rbuf *r, void *p, size_t n)
  * -1 if it is truncated, longer than max or holds a NUL byte.
  */
 static int
-logrec_get_str(struct logrec_rbuf *r, char *s, size_t max)
+logrec_get_str(struct wire_in *r, char *s, size_t max)
 {
 	uint16_t n;
 
-	if (logrec_get(r, &n, sizeof(n)) == -1 || n > max ||
-	    logrec_get(r, s, n) == -1 || memchr(s, '\0', n) != NULL)
+	if (wire_get(r, &n, sizeof(n)) == -1 || n > max ||
+	    wire_get(r, s, n) == -1 || memchr(s, '\0', n) != NULL)
 		return -1;
 	s[n] = '\0';
 	return 0;
@@ -116,35 +78,32 @@ logrec_get_str(struct logrec_rbuf *r, char *s, size_t max)
 size_t
 logrec_encode(const struct logrec *lr, void *buf, size_t len)
 {
-	struct logrec_wbuf w;
+	struct wire_out w;
 	uint8_t type;
 	int32_t status;
 	int i;
 
-	w.wb_buf = buf;
-	w.wb_len = len;
-	w.wb_pos = 0;
-	w.wb_full = 0;
+	wire_out_init(&w, buf, len);
 
 	if (lr->lr_type != LOGREC_ACCESS && lr->lr_type != LOGREC_ERROR)
 		return 0;
 	type = (uint8_t)lr->lr_type;
-	logrec_put(&w, &type, sizeof(type));
-	logrec_put(&w, &lr->lr_time_usec, sizeof(lr->lr_time_usec));
+	wire_put(&w, &type, sizeof(type));
+	wire_put(&w, &lr->lr_time_usec, sizeof(lr->lr_time_usec));
 	if (lr->lr_type == LOGREC_ERROR)
 		logrec_put_str(&w, lr->lr_message, LOGREC_MESSAGE_MAX);
 	else {
 		status = (int32_t)lr->lr_status;
-		logrec_put(
+		wire_put(
 		    &w, &lr->lr_duration_usec, sizeof(lr->lr_duration_usec));
-		logrec_put(&w, &lr->lr_bytes, sizeof(lr->lr_bytes));
-		logrec_put(&w, &status, sizeof(status));
+		wire_put(&w, &lr->lr_bytes, sizeof(lr->lr_bytes));
+		wire_put(&w, &status, sizeof(status));
 		for (i = 0; i < LOGREC_NSTR; i++)
 			logrec_put_str(&w,
 			    (const char *)lr + logrec_fields[i].lf_off,
 			    logrec_fields[i].lf_max);
 	}
-	return w.wb_full ? 0 : w.wb_pos;
+	return w.wo_full ? 0 : w.wo_pos;
 }
 
 /* Set a string field to the NUL-terminated s. */
@@ -285,26 +244,23 @@ void
 logrec_encode_access(const struct logrec_access *ac, void *buf)
 {
 	const struct logrec_str *fields[LOGREC_NSTR];
-	struct logrec_wbuf w;
+	struct wire_out w;
 	uint8_t type = LOGREC_ACCESS;
 	int32_t status = (int32_t)ac->ac_status;
 	uint16_t n;
 	int i;
 
-	w.wb_buf = buf;
-	w.wb_len = logrec_access_size(ac);
-	w.wb_pos = 0;
-	w.wb_full = 0;
-	logrec_put(&w, &type, sizeof(type));
-	logrec_put(&w, &ac->ac_time_usec, sizeof(ac->ac_time_usec));
-	logrec_put(&w, &ac->ac_duration_usec, sizeof(ac->ac_duration_usec));
-	logrec_put(&w, &ac->ac_bytes, sizeof(ac->ac_bytes));
-	logrec_put(&w, &status, sizeof(status));
+	wire_out_init(&w, buf, logrec_access_size(ac));
+	wire_put(&w, &type, sizeof(type));
+	wire_put(&w, &ac->ac_time_usec, sizeof(ac->ac_time_usec));
+	wire_put(&w, &ac->ac_duration_usec, sizeof(ac->ac_duration_usec));
+	wire_put(&w, &ac->ac_bytes, sizeof(ac->ac_bytes));
+	wire_put(&w, &status, sizeof(status));
 	logrec_access_fields(ac, fields);
 	for (i = 0; i < LOGREC_NSTR; i++) {
 		n = (uint16_t)logrec_access_len(fields[i], i);
-		logrec_put(&w, &n, sizeof(n));
-		logrec_put(&w, fields[i]->lstr_ptr, n);
+		wire_put(&w, &n, sizeof(n));
+		wire_put(&w, fields[i]->lstr_ptr, n);
 	}
 }
 
@@ -317,14 +273,12 @@ logrec_encode_access(const struct logrec_access *ac, void *buf)
 int
 logrec_decode(const void *buf, size_t len, struct logrec *lr)
 {
-	struct logrec_rbuf r;
+	struct wire_in r;
 	uint8_t type;
 	int32_t status;
 	int i;
 
-	r.rb_buf = buf;
-	r.rb_len = len;
-	r.rb_pos = 0;
+	wire_in_init(&r, buf, len);
 	/* Each field, not the whole 2.7 KB struct: this runs once a line. */
 	lr->lr_duration_usec = 0;
 	lr->lr_bytes = 0;
@@ -333,21 +287,21 @@ logrec_decode(const void *buf, size_t len, struct logrec *lr)
 	for (i = 0; i < LOGREC_NSTR; i++)
 		((char *)lr + logrec_fields[i].lf_off)[0] = '\0';
 
-	if (logrec_get(&r, &type, sizeof(type)) == -1 ||
+	if (wire_get(&r, &type, sizeof(type)) == -1 ||
 	    (type != LOGREC_ACCESS && type != LOGREC_ERROR))
 		return -1;
 	lr->lr_type = (enum logrec_type)type;
-	if (logrec_get(&r, &lr->lr_time_usec, sizeof(lr->lr_time_usec)) == -1)
+	if (wire_get(&r, &lr->lr_time_usec, sizeof(lr->lr_time_usec)) == -1)
 		return -1;
 	if (type == LOGREC_ERROR) {
 		if (logrec_get_str(&r, lr->lr_message, LOGREC_MESSAGE_MAX) ==
 		    -1)
 			return -1;
 	} else {
-		if (logrec_get(&r, &lr->lr_duration_usec,
+		if (wire_get(&r, &lr->lr_duration_usec,
 			sizeof(lr->lr_duration_usec)) == -1 ||
-		    logrec_get(&r, &lr->lr_bytes, sizeof(lr->lr_bytes)) == -1 ||
-		    logrec_get(&r, &status, sizeof(status)) == -1)
+		    wire_get(&r, &lr->lr_bytes, sizeof(lr->lr_bytes)) == -1 ||
+		    wire_get(&r, &status, sizeof(status)) == -1)
 			return -1;
 		lr->lr_status = (int)status;
 		for (i = 0; i < LOGREC_NSTR; i++)
@@ -356,5 +310,5 @@ logrec_decode(const void *buf, size_t len, struct logrec *lr)
 				logrec_fields[i].lf_max) == -1)
 				return -1;
 	}
-	return r.rb_pos == r.rb_len ? 0 : -1;
+	return r.wi_pos == r.wi_len ? 0 : -1;
 }

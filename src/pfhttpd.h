@@ -34,6 +34,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <time.h>
 
 struct event;
@@ -580,7 +581,6 @@ struct chat_cmd {
 
 enum chatcmd_kind chatcmd_parse(
     const char *text, size_t len, struct chat_cmd *cmd);
-int chatcmd_name_valid(const char *s, size_t len);
 
 /* rate.c */
 #define RATE_PER_SECOND 5		      /* chat messages a second */
@@ -823,6 +823,84 @@ ssize_t bcast_read(const struct bcast_ring *br, uint64_t size,
     struct bcast_cursor *bc, void *buf, size_t buflen, uint64_t *event,
     uint64_t *missed);
 uint64_t bcast_lag(const struct bcast_ring *br, const struct bcast_cursor *bc);
+
+/*
+ * wire: bounded writing and reading of the binary records (logrec.c,
+ * chatev.c). A write that does not fit marks the writer full and writes
+ * nothing; a read past the end fails; neither touches memory outside its
+ * buffer. Inline: the access record is written once a request.
+ */
+
+/* A buffer being written. */
+struct wire_out {
+	unsigned char *wo_buf; /* wo_len bytes */
+	size_t wo_len;	       /* its size */
+	size_t wo_pos;	       /* bytes written */
+	int wo_full;	       /* something did not fit */
+};
+
+/* A buffer being read. */
+struct wire_in {
+	const unsigned char *wi_buf; /* wi_len bytes */
+	size_t wi_len;		     /* its size */
+	size_t wi_pos;		     /* bytes consumed */
+};
+
+/* Start writing len bytes at buf. */
+static inline void
+wire_out_init(struct wire_out *w, void *buf, size_t len)
+{
+	w->wo_buf = buf;
+	w->wo_len = len;
+	w->wo_pos = 0;
+	w->wo_full = 0;
+}
+
+/* Append the n bytes at p, or mark the buffer full if they do not fit. */
+static inline void
+wire_put(struct wire_out *w, const void *p, size_t n)
+{
+	if (w->wo_full || n > w->wo_len - w->wo_pos) {
+		w->wo_full = 1;
+		return;
+	}
+	memcpy(w->wo_buf + w->wo_pos, p, n);
+	w->wo_pos += n;
+}
+
+/* Start reading the len bytes at buf. */
+static inline void
+wire_in_init(struct wire_in *r, const void *buf, size_t len)
+{
+	r->wi_buf = buf;
+	r->wi_len = len;
+	r->wi_pos = 0;
+}
+
+/* Return the next n input bytes where they are, consumed, or NULL. */
+static inline const void *
+wire_take(struct wire_in *r, size_t n)
+{
+	const void *p;
+
+	if (n > r->wi_len - r->wi_pos)
+		return NULL;
+	p = r->wi_buf + r->wi_pos;
+	r->wi_pos += n;
+	return p;
+}
+
+/* Copy the next n input bytes to p; 0, or -1 if they are missing. */
+static inline int
+wire_get(struct wire_in *r, void *p, size_t n)
+{
+	const void *src;
+
+	if ((src = wire_take(r, n)) == NULL)
+		return -1;
+	memcpy(p, src, n);
+	return 0;
+}
 
 /* buf.c */
 

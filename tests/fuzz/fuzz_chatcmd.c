@@ -15,7 +15,7 @@
  *   rule, with only blanks after it; a bad name does not; both follow a
  *   blank.
  * - cc_reason is set exactly for CHATCMD_BAD and CHATCMD_BAD_NAME.
- * - chatcmd_name_valid() agrees with a reference on the whole input.
+ * - chatev_name_valid() agrees with a reference on the whole input.
  */
 
 #include <stddef.h>
@@ -195,7 +195,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    (got == CHATCMD_BAD || got == CHATCMD_BAD_NAME));
 	check_arg(&cmd, c, size);
 
-	FUZZ_ASSERT(chatcmd_name_valid(c, size) == ref_name(data, size));
+	FUZZ_ASSERT(chatev_name_valid(c, size) == ref_name(data, size));
 	free(c);
 	return 0;
 }

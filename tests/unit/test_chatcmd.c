@@ -221,10 +221,10 @@ test_name_rule_lengths(void **state)
 
 	(void)state;
 	memset(name, 'a', sizeof(name));
-	assert_false(chatcmd_name_valid(name, 0));
-	assert_true(chatcmd_name_valid(name, 1));
-	assert_true(chatcmd_name_valid(name, CHAT_NAME_MAX));
-	assert_false(chatcmd_name_valid(name, CHAT_NAME_MAX + 1));
+	assert_false(chatev_name_valid(name, 0));
+	assert_true(chatev_name_valid(name, 1));
+	assert_true(chatev_name_valid(name, CHAT_NAME_MAX));
+	assert_false(chatev_name_valid(name, CHAT_NAME_MAX + 1));
 }
 
 static void
@@ -235,16 +235,16 @@ test_name_rule_characters(void **state)
 	int want;
 
 	(void)state;
-	assert_true(chatcmd_name_valid(LIT("AZaz09_-")));
+	assert_true(chatev_name_valid(LIT("AZaz09_-")));
 	for (b = 0; b < 256; b++) {
 		c[0] = (char)b;
 		want = (b >= 'A' && b <= 'Z') || (b >= 'a' && b <= 'z') ||
 		    (b >= '0' && b <= '9') || b == '_' || b == '-';
-		assert_int_equal(chatcmd_name_valid(c, 1), want);
+		assert_int_equal(chatev_name_valid(c, 1), want);
 	}
-	assert_false(chatcmd_name_valid(LIT("al ice")));
-	assert_false(chatcmd_name_valid(LIT("caf\xc3\xa9")));
-	assert_false(chatcmd_name_valid(LIT("a\0")));
+	assert_false(chatev_name_valid(LIT("al ice")));
+	assert_false(chatev_name_valid(LIT("caf\xc3\xa9")));
+	assert_false(chatev_name_valid(LIT("a\0")));
 }
 
 int

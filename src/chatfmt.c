@@ -52,8 +52,8 @@
 #include "pfhttpd.h"
 
 #define CHATFMT_NUM_MAX	 20 /* digits of a 64-bit integer */
-#define CHATFMT_TIME_LEN 24 /* "2026-12-05T21:07:04.123Z" */
-#define CHATFMT_HMS_LEN	 8  /* "21:07:04" */
+#define CHATFMT_TIME_LEN HTTPDATE_RFC3339_LEN(3) /* "...:04.123Z" */
+#define CHATFMT_HMS_LEN	 8			 /* "21:07:04" */
 
 /* 9999-12-31T23:59:59Z: later times are shown as this second. */
 #define CHATFMT_LAST_SEC 253402300799ULL
@@ -300,16 +300,6 @@ chatfmt_line_str(struct chatfmt_buf *b, const char *s, size_t n)
 	}
 }
 
-/* Write v as exactly n decimal digits at p. */
-static void
-chatfmt_digits(char *p, unsigned long v, int n)
-{
-	while (n-- > 0) {
-		p[n] = (char)('0' + v % 10);
-		v /= 10;
-	}
-}
-
 /* Return the second of ms (unix milliseconds), at most CHATFMT_LAST_SEC. */
 static uint64_t
 chatfmt_sec(uint64_t ms)
@@ -330,20 +320,7 @@ chatfmt_time(struct chatfmt_buf *b, uint64_t ms)
 	milli = ms / 1000 > CHATFMT_LAST_SEC ? 999 : (unsigned long)(ms % 1000);
 	if (gmtime_r(&sec, &tm) == NULL)
 		memset(&tm, 0, sizeof(tm)); /* cannot happen in range */
-	chatfmt_digits(t, (unsigned long)tm.tm_year + 1900, 4);
-	t[4] = '-';
-	chatfmt_digits(t + 5, (unsigned long)tm.tm_mon + 1, 2);
-	t[7] = '-';
-	chatfmt_digits(t + 8, (unsigned long)tm.tm_mday, 2);
-	t[10] = 'T';
-	chatfmt_digits(t + 11, (unsigned long)tm.tm_hour, 2);
-	t[13] = ':';
-	chatfmt_digits(t + 14, (unsigned long)tm.tm_min, 2);
-	t[16] = ':';
-	chatfmt_digits(t + 17, (unsigned long)tm.tm_sec, 2);
-	t[19] = '.';
-	chatfmt_digits(t + 20, milli, 3);
-	t[23] = 'Z';
+	httpdate_rfc3339(&tm, milli, 3, t);
 	chatfmt_put(b, t, sizeof(t));
 }
 
@@ -355,11 +332,11 @@ chatfmt_hms(struct chatfmt_buf *b, uint64_t ms)
 	unsigned long day_sec;
 
 	day_sec = (unsigned long)(chatfmt_sec(ms) % 86400);
-	chatfmt_digits(t, day_sec / 3600, 2);
+	httpdate_digits(t, day_sec / 3600, 2);
 	t[2] = ':';
-	chatfmt_digits(t + 3, day_sec / 60 % 60, 2);
+	httpdate_digits(t + 3, day_sec / 60 % 60, 2);
 	t[5] = ':';
-	chatfmt_digits(t + 6, day_sec % 60, 2);
+	httpdate_digits(t + 6, day_sec % 60, 2);
 	chatfmt_putc(b, '[');
 	chatfmt_put(b, t, sizeof(t));
 	CHATFMT_PUT_LITERAL(b, "] ");

@@ -1,6 +1,7 @@
 /*
- * HTTP dates (RFC 9110 5.6.7): IMF-fixdate out, the three forms in.
- * Names come from our own tables, never from the locale.
+ * Dates as text: HTTP dates (RFC 9110 5.6.7), IMF-fixdate out and the
+ * three forms in, and RFC 3339 timestamps out (the JSON access log, chat
+ * events). Names come from our own tables, never from the locale.
  */
 
 #include <errno.h>
@@ -21,9 +22,9 @@ static const char *const httpdate_wday_long[7] = {"Sunday", "Monday", "Tuesday",
 static const char *const httpdate_month[12] = {"Jan", "Feb", "Mar", "Apr",
     "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
 
-/* Write v as exactly n decimal digits at p. */
-static void
-httpdate_put(char *p, int v, int n)
+/* Write v as exactly n decimal digits at p (its last n digits). */
+void
+httpdate_digits(char *p, unsigned long v, int n)
 {
 	while (n-- > 0) {
 		p[n] = (char)('0' + v % 10);
@@ -60,18 +61,44 @@ httpdate_format(time_t t, char buf[HTTPDATE_LEN])
 
 	memcpy(buf, httpdate_wday[tm.tm_wday], 3);
 	memcpy(buf + 3, ", ", 2);
-	httpdate_put(buf + 5, tm.tm_mday, 2);
+	httpdate_digits(buf + 5, (unsigned long)tm.tm_mday, 2);
 	buf[7] = ' ';
 	memcpy(buf + 8, httpdate_month[tm.tm_mon], 3);
 	buf[11] = ' ';
-	httpdate_put(buf + 12, tm.tm_year + 1900, 4);
+	httpdate_digits(buf + 12, (unsigned long)tm.tm_year + 1900, 4);
 	buf[16] = ' ';
-	httpdate_put(buf + 17, tm.tm_hour, 2);
+	httpdate_digits(buf + 17, (unsigned long)tm.tm_hour, 2);
 	buf[19] = ':';
-	httpdate_put(buf + 20, tm.tm_min, 2);
+	httpdate_digits(buf + 20, (unsigned long)tm.tm_min, 2);
 	buf[22] = ':';
-	httpdate_put(buf + 23, tm.tm_sec, 2);
+	httpdate_digits(buf + 23, (unsigned long)tm.tm_sec, 2);
 	memcpy(buf + 25, " GMT", 5);
+}
+
+/*
+ * Write tm (UTC) as RFC 3339 at buf, "2026-12-05T21:07:04.123Z" with
+ * frac_digits digits of the fraction frac; no NUL. Return the length,
+ * HTTPDATE_RFC3339_LEN(frac_digits).
+ */
+size_t
+httpdate_rfc3339(
+    const struct tm *tm, unsigned long frac, int frac_digits, char *buf)
+{
+	httpdate_digits(buf, (unsigned long)tm->tm_year + 1900, 4);
+	buf[4] = '-';
+	httpdate_digits(buf + 5, (unsigned long)tm->tm_mon + 1, 2);
+	buf[7] = '-';
+	httpdate_digits(buf + 8, (unsigned long)tm->tm_mday, 2);
+	buf[10] = 'T';
+	httpdate_digits(buf + 11, (unsigned long)tm->tm_hour, 2);
+	buf[13] = ':';
+	httpdate_digits(buf + 14, (unsigned long)tm->tm_min, 2);
+	buf[16] = ':';
+	httpdate_digits(buf + 17, (unsigned long)tm->tm_sec, 2);
+	buf[19] = '.';
+	httpdate_digits(buf + 20, frac, frac_digits);
+	buf[20 + frac_digits] = 'Z';
+	return HTTPDATE_RFC3339_LEN(frac_digits);
 }
 
 /* Parse exactly n DIGITs at s into *v; 0 or -1. */

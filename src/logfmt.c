@@ -297,16 +297,6 @@ logfmt_field(struct logfmt_buf *lb, const char *s, size_t max, size_t cap,
 		logfmt_put(lb, "-", 1);
 }
 
-/* Write v as exactly n decimal digits at p. */
-static void
-logfmt_digits(char *p, unsigned long v, int n)
-{
-	while (n-- > 0) {
-		p[n] = (char)('0' + v % 10);
-		v /= 10;
-	}
-}
-
 /*
  * gmtime_r() with a one-entry cache: the logger formats many records of
  * the same second. Return 1, or 0 if the time cannot be broken down.
@@ -353,32 +343,19 @@ logfmt_time(uint64_t t, int iso, char buf[LOGFMT_TIME_MAX])
 	if (tm.tm_mon < 0 || tm.tm_mon > 11)
 		tm.tm_mon = 0;
 	if (iso) {
-		logfmt_digits(buf, (unsigned long)tm.tm_year + 1900, 4);
-		buf[4] = '-';
-		logfmt_digits(buf + 5, (unsigned long)tm.tm_mon + 1, 2);
-		buf[7] = '-';
-		logfmt_digits(buf + 8, (unsigned long)tm.tm_mday, 2);
-		buf[10] = 'T';
-		logfmt_digits(buf + 11, (unsigned long)tm.tm_hour, 2);
-		buf[13] = ':';
-		logfmt_digits(buf + 14, (unsigned long)tm.tm_min, 2);
-		buf[16] = ':';
-		logfmt_digits(buf + 17, (unsigned long)tm.tm_sec, 2);
-		buf[19] = '.';
-		logfmt_digits(buf + 20, usec, 6);
-		memcpy(buf + 26, "Z", 2);
+		buf[httpdate_rfc3339(&tm, usec, 6, buf)] = '\0';
 	} else {
-		logfmt_digits(buf, (unsigned long)tm.tm_mday, 2);
+		httpdate_digits(buf, (unsigned long)tm.tm_mday, 2);
 		buf[2] = '/';
 		memcpy(buf + 3, logfmt_month[tm.tm_mon], 3);
 		buf[6] = '/';
-		logfmt_digits(buf + 7, (unsigned long)tm.tm_year + 1900, 4);
+		httpdate_digits(buf + 7, (unsigned long)tm.tm_year + 1900, 4);
 		buf[11] = ':';
-		logfmt_digits(buf + 12, (unsigned long)tm.tm_hour, 2);
+		httpdate_digits(buf + 12, (unsigned long)tm.tm_hour, 2);
 		buf[14] = ':';
-		logfmt_digits(buf + 15, (unsigned long)tm.tm_min, 2);
+		httpdate_digits(buf + 15, (unsigned long)tm.tm_min, 2);
 		buf[17] = ':';
-		logfmt_digits(buf + 18, (unsigned long)tm.tm_sec, 2);
+		httpdate_digits(buf + 18, (unsigned long)tm.tm_sec, 2);
 		memcpy(buf + 20, " +0000", 7);
 	}
 }

@@ -468,7 +468,13 @@ enum range_result range_parse(
 /* httpdate.c */
 #define HTTPDATE_LEN 30 /* "Sun, 06 Nov 1994 08:49:37 GMT" + NUL */
 
+/* "YYYY-MM-DDTHH:MM:SS.Z" and n digits of fraction */
+#define HTTPDATE_RFC3339_LEN(n) (21 + (size_t)(n))
+
+void httpdate_digits(char *p, unsigned long v, int n);
 void httpdate_format(time_t t, char buf[HTTPDATE_LEN]);
+size_t httpdate_rfc3339(
+    const struct tm *tm, unsigned long frac, int frac_digits, char *buf);
 int httpdate_parse(const char *s, size_t len, time_t *t);
 
 /* etag.c */

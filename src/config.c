@@ -51,6 +51,8 @@ enum config_type {
 	CONFIG_FORMAT,	  /* combined, common or json; int (log_format) */
 	CONFIG_URLPATH,	  /* an absolute URL path: /, no query; char * */
 	CONFIG_ORIGINS,	  /* origins (scheme://host[:port]), spaces; char * */
+	CONFIG_RATE,	  /* digits, optional /s; per second, long long */
+	CONFIG_CHATNAME,  /* a room name (chatev_name_valid()); char * */
 };
 
 #define CONFIG_RELOADABLE 0x01 /* a reload may change the value */
@@ -71,11 +73,13 @@ struct config_key {
 #define CF(m) offsetof(struct config, m)
 
 struct config_parse;
+static int config_check_paths(struct config_parse *cp);
 static int config_finish(struct config_parse *cp);
 
 /*
  * Every key pfhttpd knows. A default applies only when the file does not
- * set the key (for listen: when no listen line is given at all).
+ * set the key (for [server] listen: when no [server] listen line is given,
+ * whatever [chat] listen adds).
  */
 static const struct config_key config_keys[] = {
     {"server", "listen", CONFIG_LISTEN, CF(cf_listen), 0, 0, "127.0.0.1:8080",
@@ -129,6 +133,35 @@ static const struct config_key config_keys[] = {
 	CONFIG_HOUR, "60s", CONFIG_RELOADABLE},
     {"websocket", "allowed_origins", CONFIG_ORIGINS, CF(cf_ws_origins), 0, 0,
 	"", CONFIG_EMPTY_NONE | CONFIG_RELOADABLE},
+
+    {"chat", "path", CONFIG_URLPATH, CF(cf_chat_path), 0, 0, "/chat",
+	CONFIG_EMPTY_NONE | CONFIG_RELOADABLE},
+    {"chat", "default_room", CONFIG_CHATNAME, CF(cf_chat_default_room), 0, 0,
+	"lobby", CONFIG_RELOADABLE},
+    {"chat", "history", CONFIG_INTEGER, CF(cf_chat_history), 1, 10000, "100",
+	0},
+    {"chat", "max_rooms", CONFIG_INTEGER, CF(cf_chat_max_rooms), 1, 65536,
+	"256", 0},
+    {"chat", "max_members", CONFIG_INTEGER, CF(cf_chat_max_members), 16,
+	1048576, "65536", 0},
+    {"chat", "max_message_size", CONFIG_SIZE, CF(cf_chat_max_message), 1,
+	CHAT_TEXT_MAX, "4k", CONFIG_RELOADABLE},
+    {"chat", "rate", CONFIG_RATE, CF(cf_chat_rate), 1, 1000, "5/s",
+	CONFIG_RELOADABLE},
+    {"chat", "burst", CONFIG_INTEGER, CF(cf_chat_burst), 0, 10000, "0",
+	CONFIG_RELOADABLE},
+    {"chat", "idle_timeout", CONFIG_DURATION, CF(cf_chat_idle_timeout), 0,
+	24 * CONFIG_HOUR, "5m", CONFIG_RELOADABLE},
+    {"chat", "max_queue", CONFIG_SIZE, CF(cf_chat_max_queue), 64 * CONFIG_KB,
+	64 * CONFIG_MB, "256k", CONFIG_RELOADABLE},
+    {"chat", "transcript", CONFIG_PATH, CF(cf_chat_transcript), 0, 0, "",
+	CONFIG_EMPTY_NONE | CONFIG_RELOADABLE},
+    {"chat", "ring_size", CONFIG_SIZE, CF(cf_chat_ring_size), 64 * CONFIG_KB,
+	64 * CONFIG_MB, "256k", 0},
+    {"chat", "broadcast_size", CONFIG_SIZE, CF(cf_chat_bcast_size), CONFIG_MB,
+	1024 * CONFIG_MB, "4m", 0},
+    {"chat", "listen", CONFIG_LISTEN, CF(cf_listen), 0, 0, "",
+	CONFIG_EMPTY_NONE | CONFIG_RELOADABLE | CONFIG_REPEATABLE},
 
     {"stats", "shm_path", CONFIG_PATH, CF(cf_shm_path), 0, 0, "",
 	CONFIG_EMPTY_NONE},
@@ -234,6 +267,7 @@ config_is_string(enum config_type type)
 	case CONFIG_GROUP:
 	case CONFIG_URLPATH:
 	case CONFIG_ORIGINS:
+	case CONFIG_CHATNAME:
 		return 1;
 	default:
 		return 0;
@@ -254,6 +288,8 @@ config_format_number(enum config_type type, long long v, char *buf, size_t len)
 		snprintf(buf, len, "%llds", v / CONFIG_SEC);
 	else if (type == CONFIG_DURATION && v != 0)
 		snprintf(buf, len, "%lldms", v);
+	else if (type == CONFIG_RATE)
+		snprintf(buf, len, "%lld/s", v);
 	else
 		snprintf(buf, len, "%lld", v);
 }
@@ -314,12 +350,23 @@ config_expected(const struct config_key *ck, char *buf, size_t len)
 		snprintf(buf, len,
 		    "origins such as https://example.com, separated by spaces");
 		break;
+	case CONFIG_RATE:
+		snprintf(buf, len,
+		    "a rate from %s to %s (messages a second: N/s or N)", min,
+		    max);
+		break;
+	case CONFIG_CHATNAME:
+		snprintf(buf, len,
+		    "a name of 1 to %d letters, digits, '_' or '-'",
+		    CHAT_NAME_MAX);
+		break;
 	}
 }
 
 /*
- * Parse an integer, size or duration into *out in the stored unit (bytes,
- * milliseconds). Return CONFIG_NUMBER_OK, _BAD or _RANGE (too large).
+ * Parse an integer, size, duration or rate into *out in the stored unit
+ * (bytes, milliseconds, a second). Return CONFIG_NUMBER_OK, _BAD or _RANGE
+ * (too large).
  */
 static int
 config_parse_number(enum config_type type, const char *s, long long *out)
@@ -361,7 +408,8 @@ config_parse_number(enum config_type type, const char *s, long long *out)
 			mult = CONFIG_MIN;
 			p++;
 		}
-	}
+	} else if (type == CONFIG_RATE && strcmp(p, "/s") == 0)
+		p += 2; /* "N" alone means N/s too */
 	if (*p != '\0')
 		return CONFIG_NUMBER_BAD;
 	if (overflow || v > LLONG_MAX / mult)
@@ -437,7 +485,7 @@ config_join(const char *dir, const char *path)
 	return s;
 }
 
-/* Set an integer, "auto", size, duration or boolean key from value. */
+/* Set an integer, "auto", size, duration, rate or boolean key from value. */
 static int
 config_set_number(struct config_parse *cp, const struct config_key *ck,
     const char *value, int line)
@@ -559,7 +607,10 @@ config_check_token_list(enum config_type type, const char *value)
 	return 0;
 }
 
-/* Set a path, directory, file name, user or group key from value. */
+/*
+ * Set a path, directory, file name, user, group, URL path, origins or chat
+ * name key from value.
+ */
 static int
 config_set_string(struct config_parse *cp, const struct config_key *ck,
     const char *value, int line)
@@ -614,6 +665,14 @@ config_set_string(struct config_parse *cp, const struct config_key *ck,
 			return -1;
 		}
 		break;
+	case CONFIG_CHATNAME:
+		if (!chatev_name_valid(value, strlen(value))) {
+			config_expected(ck, expected, sizeof(expected));
+			config_error(cp, line, "[%s] %s: expected %s, got '%s'",
+			    ck->ck_section, ck->ck_key, expected, value);
+			return -1;
+		}
+		break;
 	default:
 		break;
 	}
@@ -645,7 +704,10 @@ config_set_string(struct config_parse *cp, const struct config_key *ck,
 	return 0;
 }
 
-/* Append the listen address in value to cf_listen[]. */
+/*
+ * Append the listen address in value to cf_listen[], the listeners of
+ * [server] and of [chat] alike, told apart by la_chat.
+ */
 static int
 config_set_listen(struct config_parse *cp, const struct config_key *ck,
     const char *value, int line)
@@ -656,6 +718,8 @@ config_set_listen(struct config_parse *cp, const struct config_key *ck,
 	int i;
 
 	las = config_member(cf, ck);
+	if (*value == '\0' && (ck->ck_flags & CONFIG_EMPTY_NONE))
+		return 0;
 	if (cf->cf_nlisten == CONFIG_MAX_LISTEN) {
 		config_error(cp, line,
 		    "[%s] %s: too many listen addresses (at most %d)",
@@ -667,15 +731,23 @@ config_set_listen(struct config_parse *cp, const struct config_key *ck,
 		    ck->ck_key, reason);
 		return -1;
 	}
+	la.la_chat = strcmp(ck->ck_section, "chat") == 0;
 	for (i = 0; i < cf->cf_nlisten; i++) {
-		if (las[i].la_sslen == la.la_sslen &&
-		    memcmp(&las[i].la_ss, &la.la_ss, la.la_sslen) == 0) {
+		if (las[i].la_sslen != la.la_sslen ||
+		    memcmp(&las[i].la_ss, &la.la_ss, la.la_sslen) != 0)
+			continue;
+		if (line == 0) /* the default: blame the line that took it */
+			config_error(cp, cp->cp_listen_line[i],
+			    "[%s] listen: '%s' is the same address as the "
+			    "default [%s] %s '%s'",
+			    las[i].la_chat ? "chat" : "server", las[i].la_name,
+			    ck->ck_section, ck->ck_key, la.la_name);
+		else
 			config_error(cp, line,
 			    "[%s] %s: '%s' is the same address as '%s' at line %d",
 			    ck->ck_section, ck->ck_key, la.la_name,
 			    las[i].la_name, cp->cp_listen_line[i]);
-			return -1;
-		}
+		return -1;
 	}
 	cp->cp_listen_line[cf->cf_nlisten] = line;
 	la.la_line = line;
@@ -693,6 +765,7 @@ config_set(struct config_parse *cp, const struct config_key *ck,
 	case CONFIG_AUTO:
 	case CONFIG_SIZE:
 	case CONFIG_DURATION:
+	case CONFIG_RATE:
 	case CONFIG_BOOL:
 	case CONFIG_FORMAT:
 		return config_set_number(cp, ck, value, line);
@@ -927,6 +1000,8 @@ config_load(const char *file, char *err, size_t errlen)
 	}
 	if (!cp.cp_failed)
 		config_defaults(&cp);
+	if (!cp.cp_failed)
+		config_check_paths(&cp);
 	if (!cp.cp_failed && config_finish(&cp) == -1)
 		config_error(&cp, 0, "%s", strerror(errno));
 
@@ -942,35 +1017,105 @@ done:
 	return cf;
 }
 
+/* Return the line where the file sets key of section, or 0 if it does not. */
+static int
+config_line_of(
+    const struct config_parse *cp, const char *section, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < CONFIG_NKEYS; i++)
+		if (strcmp(config_keys[i].ck_section, section) == 0 &&
+		    strcmp(config_keys[i].ck_key, key) == 0)
+			return cp->cp_seen[i];
+	return 0;
+}
+
+/*
+ * Check what no single key can: the chat and echo endpoints need paths of
+ * their own. The error names the line of [chat] path, or of [websocket]
+ * echo_path when the chat path is its default. Return 0 or -1.
+ */
+static int
+config_check_paths(struct config_parse *cp)
+{
+	const struct config *cf = cp->cp_cf;
+	int chat_line, echo_line;
+
+	if (cf->cf_chat_path == NULL || cf->cf_ws_echo_path == NULL ||
+	    strcmp(cf->cf_chat_path, cf->cf_ws_echo_path) != 0)
+		return 0;
+	chat_line = config_line_of(cp, "chat", "path");
+	echo_line = config_line_of(cp, "websocket", "echo_path");
+	if (chat_line > 0 && echo_line > 0)
+		config_error(cp, chat_line,
+		    "[chat] path: '%s' is also [websocket] echo_path at line "
+		    "%d; the chat and the echo need paths of their own",
+		    cf->cf_chat_path, echo_line);
+	else if (chat_line > 0)
+		config_error(cp, chat_line,
+		    "[chat] path: '%s' is also the default [websocket] "
+		    "echo_path; the chat and the echo need paths of their own",
+		    cf->cf_chat_path);
+	else
+		config_error(cp, echo_line,
+		    "[websocket] echo_path: '%s' is also the default [chat] "
+		    "path; the chat and the echo need paths of their own",
+		    cf->cf_ws_echo_path);
+	return -1;
+}
+
+/* Return the port of the first [server] listen address. */
+static unsigned
+config_http_port(const struct config *cf)
+{
+	const struct sockaddr_storage *ss;
+	int i;
+
+	/* There is one: [server] listen has a default. */
+	for (i = 0; i + 1 < cf->cf_nlisten && cf->cf_listen[i].la_chat; i++)
+		continue;
+	ss = &cf->cf_listen[i].la_ss;
+	if (ss->ss_family == AF_INET6)
+		return ntohs(
+		    ((const struct sockaddr_in6 *)(const void *)ss)->sin6_port);
+	return ntohs(((const struct sockaddr_in *)(const void *)ss)->sin_port);
+}
+
+/* Return v rounded up to a power of two. */
+static long long
+config_pow2(long long v)
+{
+	long long size;
+
+	for (size = 1; size < v; size *= 2)
+		continue;
+	return size;
+}
+
 /*
  * Derive what the table cannot express: the default shm_path names the
- * first listen port (/dev/shm/pfhttpd-8080); the ring size is rounded up
- * to a power of two.
+ * first [server] listen port (/dev/shm/pfhttpd-8080); the ring sizes are
+ * rounded up to a power of two; a chat burst of 0 is twice the rate.
  */
 static int
 config_finish(struct config_parse *cp)
 {
 	struct config *cf = cp->cp_cf;
-	const struct sockaddr_storage *ss = &cf->cf_listen[0].la_ss;
-	unsigned port;
-	long long size;
 
 	if (cf->cf_shm_path == NULL) {
-		port = ss->ss_family == AF_INET6
-		    ? ntohs(((const struct sockaddr_in6 *)(const void *)ss)
-				->sin6_port)
-		    : ntohs(((const struct sockaddr_in *)(const void *)ss)
-				->sin_port);
-		if (asprintf(&cf->cf_shm_path, "/dev/shm/pfhttpd-%u", port) ==
-		    -1) {
+		if (asprintf(&cf->cf_shm_path, "/dev/shm/pfhttpd-%u",
+			config_http_port(cf)) == -1) {
 			cf->cf_shm_path = NULL;
 			return -1;
 		}
 		cf->cf_shm_path_derived = 1;
 	}
-	for (size = 64 * CONFIG_KB; size < cf->cf_ring_size; size *= 2)
-		;
-	cf->cf_ring_size = size;
+	cf->cf_ring_size = config_pow2(cf->cf_ring_size);
+	cf->cf_chat_ring_size = config_pow2(cf->cf_chat_ring_size);
+	cf->cf_chat_bcast_size = config_pow2(cf->cf_chat_bcast_size);
+	if (cf->cf_chat_burst == 0)
+		cf->cf_chat_burst = 2 * cf->cf_chat_rate;
 	return 0;
 }
 
@@ -1042,7 +1187,7 @@ config_restart_keys(
 		    n > 0 ? ", " : "", ck->ck_section, ck->ck_key,
 		    ck->ck_offset == CF(cf_shm_path) &&
 			    next->cf_shm_path_derived
-			? " (derived from the first listen port)"
+			? " (derived from the first [server] listen port)"
 			: "");
 		if (w > 0 && (size_t)w < len - used)
 			used += (size_t)w;

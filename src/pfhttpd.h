@@ -112,6 +112,7 @@ struct listen_addr {
 	socklen_t la_sslen;	       /* length of la_ss */
 	int la_fd;		       /* listening socket, -1 until bound */
 	int la_line; /* config line it came from, 0: default */
+	int la_chat; /* 1: a [chat] listen (telnet), 0: a [server] listen */
 };
 
 int listen_parse(
@@ -167,9 +168,24 @@ struct config {
 	long long cf_ws_idle_timeout; /* ping after this silence, ms; 0 off */
 	char *cf_ws_origins; /* allowed Origin values, spaces; NULL: any */
 
+	/* [chat] */
+	char *cf_chat_path;	     /* WebSocket chat endpoint, or NULL: off */
+	char *cf_chat_default_room;  /* room of /chat and of telnet users */
+	long long cf_chat_history;   /* events kept per room for newcomers */
+	long long cf_chat_max_rooms; /* rooms at most */
+	long long cf_chat_max_members;	/* chat clients at most, all workers */
+	long long cf_chat_max_message;	/* bytes of one message's text */
+	long long cf_chat_rate;		/* messages a second per connection */
+	long long cf_chat_burst;	/* ... and in a burst */
+	long long cf_chat_idle_timeout; /* ms; 0: none */
+	long long cf_chat_max_queue;	/* output queued per client, bytes */
+	char *cf_chat_transcript;	/* JSON-lines file, or NULL: none */
+	long long cf_chat_ring_size;	/* chat-in ring bytes per worker slot */
+	long long cf_chat_bcast_size;	/* broadcast ring bytes */
+
 	/* [stats] */
 	char *cf_shm_path;	 /* shared-memory segment */
-	int cf_shm_path_derived; /* not set: named after the listen port */
+	int cf_shm_path_derived; /* not set: named after the HTTP port */
 };
 
 struct config *config_load(const char *file, char *err, size_t errlen);

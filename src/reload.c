@@ -18,15 +18,19 @@
 
 #include "pfhttpd.h"
 
-/* Tell whether two listen addresses are the same socket address. */
+/*
+ * Tell whether two listeners are the same: the same socket address for the
+ * same protocol. A port moving between [server] and [chat] listen is a new
+ * listener, bound anew.
+ */
 static int
-reload_same_addr(const struct listen_addr *a, const struct listen_addr *b)
+reload_same_listener(const struct listen_addr *a, const struct listen_addr *b)
 {
-	return a->la_sslen == b->la_sslen &&
+	return a->la_chat == b->la_chat && a->la_sslen == b->la_sslen &&
 	    memcmp(&a->la_ss, &b->la_ss, a->la_sslen) == 0;
 }
 
-/* Return the running listener with next's address, or NULL. */
+/* Return the running listener that next is, or NULL. */
 static struct listen_addr *
 reload_find_listener(struct config *running, const struct listen_addr *next)
 {
@@ -34,7 +38,7 @@ reload_find_listener(struct config *running, const struct listen_addr *next)
 
 	for (i = 0; i < running->cf_nlisten; i++)
 		if (running->cf_listen[i].la_fd != -1 &&
-		    reload_same_addr(&running->cf_listen[i], next))
+		    reload_same_listener(&running->cf_listen[i], next))
 			return &running->cf_listen[i];
 	return NULL;
 }

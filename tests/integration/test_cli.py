@@ -142,6 +142,41 @@ def test_config_test_reports_missing_root_with_line(tmp_path):
                         "No such file or directory")
 
 
+def test_config_test_accepts_a_chat_section_with_a_telnet_listener(tmp_path):
+    lines = base_lines(tmp_path) + [
+        "[chat]",  # 9
+        "rate = 10/s",  # 10
+        f"listen = 127.0.0.1:{free_port()}",  # 11
+        f"transcript = {tmp_path / 'chat.log'}",  # 12
+    ]
+    conf = write_config(tmp_path, lines)
+    proc = run_pfhttpd("-t", "-c", str(conf))
+    assert proc.returncode == 0, proc.stderr
+    assert f"{conf}: configuration ok" in proc.stderr
+    assert not (tmp_path / "chat.log").exists()
+
+
+def test_config_test_reports_bad_chat_rate_with_line(tmp_path):
+    lines = base_lines(tmp_path) + ["[chat]", "rate = 5/min"]  # line 10
+    conf = write_config(tmp_path, lines)
+    proc = run_pfhttpd("-t", "-c", str(conf))
+    assert_config_error(proc, conf, 10, "[chat] rate", "5/min", "N/s")
+
+
+def test_config_test_reports_chat_path_equal_to_echo_path_at_its_line(
+        tmp_path):
+    lines = base_lines(tmp_path) + [
+        "[websocket]",  # 9
+        "echo_path = /talk",  # 10
+        "[chat]",  # 11
+        "path = /talk",  # 12
+    ]
+    conf = write_config(tmp_path, lines)
+    proc = run_pfhttpd("-t", "-c", str(conf))
+    assert_config_error(proc, conf, 12, "[chat] path", "/talk",
+                        "echo_path at line 10")
+
+
 def test_config_test_reports_missing_config_file(tmp_path):
     conf = tmp_path / "absent.ini"
     proc = run_pfhttpd("-t", "-c", str(conf))

@@ -41,6 +41,9 @@ static void write_file(const char *path, const char *text);
 static void make_dir(const char *fmt, ...) PRINTFLIKE(1, 2);
 static struct config *load(const char *text);
 static void expect_error(const char *text, int line, const char *message);
+static struct config *load_chat(const char *key, const char *value);
+static void expect_chat_range_error(
+    const char *key, const char *value, const char *range);
 static void assert_same_path(const char *got, const char *expected);
 static long long online_cpus(void);
 static int find_free_port(void);
@@ -917,7 +920,7 @@ test_unknown_section_reports_file_and_line(void **state)
 	(void)state;
 	expect_error("[server]\nworkers = 2\n\n[nosuch]\nx = 1\n", 4,
 	    "unknown section [nosuch] (expected [server], [http], [log], "
-	    "[websocket], [stats])");
+	    "[websocket], [chat], [stats])");
 	/* Even when nothing follows the header. */
 	expect_error("[ws]\n", 1, "unknown section [ws]");
 }
@@ -1643,9 +1646,525 @@ test_restart_keys_name_a_derived_shm_path(void **state)
 		fail_msg("%s", err);
 	assert_int_equal(
 	    config_restart_keys(next, running, keys, sizeof(keys)), 1);
-	assert_string_equal(
-	    keys, "[stats] shm_path (derived from the first listen port)");
+	assert_string_equal(keys,
+	    "[stats] shm_path (derived from the first [server] listen port)");
 	assert_string_equal(next->cf_shm_path, running->cf_shm_path);
+	config_free(running);
+	config_free(next);
+}
+
+/* Load "[chat]\nKEY = VALUE\n", which must succeed. */
+static struct config *
+load_chat(const char *key, const char *value)
+{
+	struct config *cf;
+	char text[256];
+
+	snprintf(text, sizeof(text), "[chat]\n%s = %s\n", key, value);
+	if ((cf = load(text)) == NULL)
+		fail_msg("%s = %s: %s", key, value, err);
+	return cf;
+}
+
+/* Check that "[chat]\nKEY = VALUE\n" is out of range (range) at line 2. */
+static void
+expect_chat_range_error(const char *key, const char *value, const char *range)
+{
+	char text[256], message[256];
+
+	snprintf(text, sizeof(text), "[chat]\n%s = %s\n", key, value);
+	snprintf(message, sizeof(message), "[chat] %s: %s is out of range (%s)",
+	    key, value, range);
+	expect_error(text, 2, message);
+}
+
+/* The [chat] keys have their documented defaults. */
+static void
+test_chat_defaults(void **state)
+{
+	struct config *cf;
+
+	(void)state;
+	cf = load("");
+	assert_non_null(cf);
+	assert_string_equal(cf->cf_chat_path, "/chat");
+	assert_string_equal(cf->cf_chat_default_room, "lobby");
+	assert_int_equal(cf->cf_chat_history, 100);
+	assert_int_equal(cf->cf_chat_max_rooms, 256);
+	assert_int_equal(cf->cf_chat_max_members, 65536);
+	assert_int_equal(cf->cf_chat_max_message, 4096);
+	assert_int_equal(cf->cf_chat_rate, 5);
+	assert_int_equal(cf->cf_chat_burst, 10);
+	assert_int_equal(cf->cf_chat_idle_timeout, 5 * 60 * 1000);
+	assert_int_equal(cf->cf_chat_max_queue, 256 * 1024);
+	assert_null(cf->cf_chat_transcript);
+	assert_int_equal(cf->cf_chat_ring_size, 256 * 1024);
+	assert_int_equal(cf->cf_chat_bcast_size, 4 * 1024 * 1024);
+	/* No telnet listener: only the default [server] listen. */
+	assert_int_equal(cf->cf_nlisten, 1);
+	assert_int_equal(cf->cf_listen[0].la_chat, 0);
+	config_free(cf);
+}
+
+/* history is 1..10000. */
+static void
+test_chat_history_is_1_to_10000(void **state)
+{
+	struct config *cf;
+
+	(void)state;
+	cf = load_chat("history", "1");
+	assert_int_equal(cf->cf_chat_history, 1);
+	config_free(cf);
+	cf = load_chat("history", "10000");
+	assert_int_equal(cf->cf_chat_history, 10000);
+	config_free(cf);
+	expect_chat_range_error("history", "0", "1..10000");
+	expect_chat_range_error("history", "10001", "1..10000");
+}
+
+/* max_rooms is 1..65536. */
+static void
+test_chat_max_rooms_is_1_to_65536(void **state)
+{
+	struct config *cf;
+
+	(void)state;
+	cf = load_chat("max_rooms", "1");
+	assert_int_equal(cf->cf_chat_max_rooms, 1);
+	config_free(cf);
+	cf = load_chat("max_rooms", "65536");
+	assert_int_equal(cf->cf_chat_max_rooms, 65536);
+	config_free(cf);
+	expect_chat_range_error("max_rooms", "0", "1..65536");
+	expect_chat_range_error("max_rooms", "65537", "1..65536");
+}
+
+/* max_members is 16..1048576. */
+static void
+test_chat_max_members_is_16_to_1048576(void **state)
+{
+	struct config *cf;
+
+	(void)state;
+	cf = load_chat("max_members", "16");
+	assert_int_equal(cf->cf_chat_max_members, 16);
+	config_free(cf);
+	cf = load_chat("max_members", "1048576");
+	assert_int_equal(cf->cf_chat_max_members, 1048576);
+	config_free(cf);
+	expect_chat_range_error("max_members", "15", "16..1048576");
+	expect_chat_range_error("max_members", "1048577", "16..1048576");
+}
+
+/* max_message_size is 1 byte to 16k, the longest text a chat event holds. */
+static void
+test_chat_max_message_size_is_1_to_16k(void **state)
+{
+	struct config *cf;
+
+	(void)state;
+	cf = load_chat("max_message_size", "1");
+	assert_int_equal(cf->cf_chat_max_message, 1);
+	config_free(cf);
+	cf = load_chat("max_message_size", "16k");
+	assert_int_equal(cf->cf_chat_max_message, CHAT_TEXT_MAX);
+	config_free(cf);
+	expect_chat_range_error("max_message_size", "0", "1..16k");
+	expect_chat_range_error("max_message_size", "16385", "1..16k");
+}
+
+/* burst is 0..10000. */
+static void
+test_chat_burst_is_0_to_10000(void **state)
+{
+	struct config *cf;
+
+	(void)state;
+	cf = load_chat("burst", "10000");
+	assert_int_equal(cf->cf_chat_burst, 10000);
+	config_free(cf);
+	expect_chat_range_error("burst", "10001", "0..10000");
+}
+
+/* idle_timeout is 0 (none) to 24 hours. */
+static void
+test_chat_idle_timeout_is_0_to_24_hours(void **state)
+{
+	struct config *cf;
+
+	(void)state;
+	cf = load_chat("idle_timeout", "0");
+	assert_int_equal(cf->cf_chat_idle_timeout, 0);
+	config_free(cf);
+	cf = load_chat("idle_timeout", "1440m");
+	assert_int_equal(cf->cf_chat_idle_timeout, 24LL * 3600 * 1000);
+	config_free(cf);
+	expect_chat_range_error("idle_timeout", "1441m", "0..1440m");
+}
+
+/* max_queue is 64k..64m. */
+static void
+test_chat_max_queue_is_64k_to_64m(void **state)
+{
+	struct config *cf;
+
+	(void)state;
+	cf = load_chat("max_queue", "64k");
+	assert_int_equal(cf->cf_chat_max_queue, 64 * 1024);
+	config_free(cf);
+	cf = load_chat("max_queue", "64m");
+	assert_int_equal(cf->cf_chat_max_queue, 64 * 1024 * 1024);
+	config_free(cf);
+	expect_chat_range_error("max_queue", "63k", "64k..64m");
+	expect_chat_range_error("max_queue", "65m", "64k..64m");
+}
+
+/* ring_size is 64k..64m, rounded up to a power of two. */
+static void
+test_chat_ring_size_is_bounded_and_rounded_to_a_power_of_two(void **state)
+{
+	struct config *cf;
+
+	(void)state;
+	cf = load_chat("ring_size", "100k");
+	assert_int_equal(cf->cf_chat_ring_size, 128 * 1024);
+	config_free(cf);
+	cf = load_chat("ring_size", "64m");
+	assert_int_equal(cf->cf_chat_ring_size, 64 * 1024 * 1024);
+	config_free(cf);
+	expect_chat_range_error("ring_size", "63k", "64k..64m");
+	expect_chat_range_error("ring_size", "65m", "64k..64m");
+}
+
+/* broadcast_size is 1m..1024m, rounded up to a power of two. */
+static void
+test_chat_broadcast_size_is_bounded_and_rounded_to_a_power_of_two(void **state)
+{
+	struct config *cf;
+
+	(void)state;
+	cf = load_chat("broadcast_size", "1025k");
+	assert_int_equal(cf->cf_chat_bcast_size, 2 * 1024 * 1024);
+	config_free(cf);
+	cf = load_chat("broadcast_size", "1024m");
+	assert_int_equal(cf->cf_chat_bcast_size, 1024LL * 1024 * 1024);
+	config_free(cf);
+	expect_chat_range_error("broadcast_size", "1023k", "1m..1024m");
+	expect_chat_range_error("broadcast_size", "1025m", "1m..1024m");
+}
+
+/* rate takes "N/s" or a bare N, meaning N/s, from 1 to 1000. */
+static void
+test_chat_rate_takes_n_per_second_or_a_bare_n(void **state)
+{
+	struct config *cf;
+
+	(void)state;
+	cf = load_chat("rate", "20/s");
+	assert_int_equal(cf->cf_chat_rate, 20);
+	config_free(cf);
+	cf = load_chat("rate", "7");
+	assert_int_equal(cf->cf_chat_rate, 7);
+	config_free(cf);
+	cf = load_chat("rate", "1/s");
+	assert_int_equal(cf->cf_chat_rate, 1);
+	config_free(cf);
+	cf = load_chat("rate", "1000/s");
+	assert_int_equal(cf->cf_chat_rate, 1000);
+	config_free(cf);
+}
+
+/* A rate of 0 or above 1000 a second is out of range. */
+static void
+test_chat_rate_of_zero_or_above_1000_is_rejected(void **state)
+{
+	(void)state;
+	expect_chat_range_error("rate", "0", "1/s..1000/s");
+	expect_chat_range_error("rate", "0/s", "1/s..1000/s");
+	expect_chat_range_error("rate", "1001/s", "1/s..1000/s");
+}
+
+/* A rate in another syntax than N/s or N is rejected with the expected form. */
+static void
+test_chat_rate_with_bad_syntax_is_rejected(void **state)
+{
+	static const char *const bad[] = {"off", "5/m", "5 /s", "5/", "/s",
+	    "5/s/s", "-5/s", "5/sec", "5s", "five"};
+	char text[128];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text), "[chat]\nrate = %s\n", bad[i]);
+		expect_error(text, 2,
+		    "[chat] rate: expected a rate from 1/s to 1000/s "
+		    "(messages a second: N/s or N), got");
+		assert_non_null(strstr(err, bad[i]));
+	}
+	expect_error("[chat]\nrate =\n", 2, "[chat] rate: missing value");
+}
+
+/* A burst of 0, the default, is twice the rate. */
+static void
+test_chat_burst_of_zero_is_twice_the_rate(void **state)
+{
+	struct config *cf;
+
+	(void)state;
+	cf = load("[chat]\nrate = 30/s\nburst = 0\n");
+	if (cf == NULL)
+		fail_msg("%s", err);
+	assert_int_equal(cf->cf_chat_burst, 60);
+	config_free(cf);
+	cf = load_chat("rate", "1000/s");
+	assert_int_equal(cf->cf_chat_burst, 2000);
+	config_free(cf);
+}
+
+/* A burst that is set is kept as it is, even below the rate. */
+static void
+test_chat_burst_that_is_set_is_kept(void **state)
+{
+	struct config *cf;
+
+	(void)state;
+	cf = load("[chat]\nrate = 30/s\nburst = 3\n");
+	if (cf == NULL)
+		fail_msg("%s", err);
+	assert_int_equal(cf->cf_chat_burst, 3);
+	config_free(cf);
+}
+
+/* default_room takes a chat name: 1 to 32 of A-Za-z0-9_-. */
+static void
+test_chat_default_room_takes_a_chat_name(void **state)
+{
+	struct config *cf;
+
+	(void)state;
+	cf = load_chat("default_room", "Main_hall-2");
+	assert_string_equal(cf->cf_chat_default_room, "Main_hall-2");
+	config_free(cf);
+	cf = load_chat("default_room", "abcdefghijklmnopqrstuvwxyz012345");
+	assert_string_equal(
+	    cf->cf_chat_default_room, "abcdefghijklmnopqrstuvwxyz012345");
+	config_free(cf);
+}
+
+/* A default_room that is no chat name is a FILE:LINE: error. */
+static void
+test_chat_bad_default_room_is_rejected(void **state)
+{
+	static const char *const bad[] = {"two words", "a.b", "caf\xc3\xa9",
+	    "abcdefghijklmnopqrstuvwxyz0123456", "#lobby", "a/b"};
+	char text[128];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text), "[chat]\n\ndefault_room = %s\n",
+		    bad[i]);
+		expect_error(text, 3,
+		    "[chat] default_room: expected a name of 1 to 32 "
+		    "letters, digits, '_' or '-', got");
+		assert_non_null(strstr(err, bad[i]));
+	}
+	expect_error("[chat]\ndefault_room =\n", 2,
+	    "[chat] default_room: missing value");
+}
+
+/* An empty path turns the WebSocket chat off. */
+static void
+test_chat_empty_path_turns_the_chat_off(void **state)
+{
+	struct config *cf;
+
+	(void)state;
+	cf = load("[chat]\npath =\n");
+	assert_non_null(cf);
+	assert_null(cf->cf_chat_path);
+	config_free(cf);
+	cf = load_chat("path", "/talk/room");
+	assert_string_equal(cf->cf_chat_path, "/talk/room");
+	config_free(cf);
+}
+
+/* A path that is no normalised URL path is rejected, as echo_path is. */
+static void
+test_chat_bad_path_is_rejected(void **state)
+{
+	(void)state;
+	expect_error("[chat]\npath = chat\n", 2,
+	    "[chat] path: expected a normalised URL path");
+	expect_error("[chat]\npath = /a/../chat\n", 2,
+	    "[chat] path: expected a normalised URL path");
+}
+
+/* The chat and the echo cannot share a path; the error names a line. */
+static void
+test_chat_path_equal_to_echo_path_is_rejected(void **state)
+{
+	(void)state;
+	expect_error("[websocket]\necho_path = /talk\n[chat]\npath = /talk\n",
+	    4, "[chat] path: '/talk' is also [websocket] echo_path at line 2");
+	expect_error("[chat]\n\npath = /echo\n", 3,
+	    "[chat] path: '/echo' is also the default [websocket] echo_path");
+	expect_error("[websocket]\necho_path = /chat\n", 2,
+	    "[websocket] echo_path: '/chat' is also the default [chat] path");
+}
+
+/* Both endpoints may be off at once: two NULL paths do not clash. */
+static void
+test_chat_and_echo_may_both_be_off(void **state)
+{
+	struct config *cf;
+
+	(void)state;
+	cf = load("[websocket]\necho_path =\n[chat]\npath =\n");
+	if (cf == NULL)
+		fail_msg("%s", err);
+	assert_null(cf->cf_chat_path);
+	assert_null(cf->cf_ws_echo_path);
+	config_free(cf);
+}
+
+/* transcript is a path relative to the config file; empty means none. */
+static void
+test_chat_transcript_resolves_against_config_dir(void **state)
+{
+	struct config *cf;
+	char path[PATH_MAX];
+
+	(void)state;
+	cf = load_chat("transcript", "../var/log/chat.log");
+	snprintf(path, sizeof(path), "%s/../var/log/chat.log", conf_dir);
+	assert_string_equal(cf->cf_chat_transcript, path);
+	config_free(cf);
+	cf = load_chat("transcript", "");
+	assert_null(cf->cf_chat_transcript);
+	config_free(cf);
+}
+
+/* A [chat] listen sets la_chat and keeps the [server] default listener. */
+static void
+test_chat_listen_sets_la_chat_and_keeps_the_server_default(void **state)
+{
+	struct config *cf;
+
+	(void)state;
+	cf = load("[chat]\nlisten = 127.0.0.1:7000\nlisten = 7001\n");
+	if (cf == NULL)
+		fail_msg("%s", err);
+	assert_int_equal(cf->cf_nlisten, 3);
+	assert_string_equal(cf->cf_listen[0].la_name, "127.0.0.1:7000");
+	assert_int_equal(cf->cf_listen[0].la_chat, 1);
+	assert_int_equal(cf->cf_listen[0].la_line, 2);
+	assert_string_equal(cf->cf_listen[1].la_name, "7001");
+	assert_int_equal(cf->cf_listen[1].la_chat, 1);
+	assert_string_equal(cf->cf_listen[2].la_name, "127.0.0.1:8080");
+	assert_int_equal(cf->cf_listen[2].la_chat, 0);
+	assert_int_equal(cf->cf_listen[2].la_line, 0);
+	config_free(cf);
+}
+
+/* An empty [chat] listen adds no listener ([server]'s is an error). */
+static void
+test_empty_chat_listen_adds_no_listener(void **state)
+{
+	struct config *cf;
+
+	(void)state;
+	cf = load("[chat]\nlisten =\n");
+	if (cf == NULL)
+		fail_msg("%s", err);
+	assert_int_equal(cf->cf_nlisten, 1);
+	assert_int_equal(cf->cf_listen[0].la_chat, 0);
+	config_free(cf);
+}
+
+/* [server] and [chat] listen lines mix, each marked with its kind. */
+static void
+test_server_and_chat_listen_are_told_apart(void **state)
+{
+	struct config *cf;
+
+	(void)state;
+	cf = load("[server]\nlisten = 127.0.0.1:8001\n"
+		  "[chat]\nlisten = 127.0.0.1:7000\n"
+		  "[server]\nlisten = 127.0.0.1:8002\n");
+	if (cf == NULL)
+		fail_msg("%s", err);
+	assert_int_equal(cf->cf_nlisten, 3);
+	assert_int_equal(cf->cf_listen[0].la_chat, 0);
+	assert_int_equal(cf->cf_listen[1].la_chat, 1);
+	assert_int_equal(cf->cf_listen[2].la_chat, 0);
+	assert_string_equal(cf->cf_listen[2].la_name, "127.0.0.1:8002");
+	config_free(cf);
+}
+
+/* One address cannot be both a [server] and a [chat] listener. */
+static void
+test_chat_listen_on_a_server_address_is_rejected(void **state)
+{
+	(void)state;
+	expect_error("[server]\nlisten = 8080\n[chat]\nlisten = *:8080\n", 4,
+	    "[chat] listen: '*:8080' is the same address as '8080' at line 2");
+	/* The [server] default comes last: the [chat] line is blamed. */
+	expect_error("[chat]\nlisten = 127.0.0.1:8080\n", 2,
+	    "[chat] listen: '127.0.0.1:8080' is the same address as the "
+	    "default [server] listen '127.0.0.1:8080'");
+}
+
+/* The derived shm_path names the first [server] port, whatever comes first. */
+static void
+test_shm_path_is_derived_from_the_http_listener_when_chat_comes_first(
+    void **state)
+{
+	struct config *cf;
+
+	(void)state;
+	cf = load("[chat]\nlisten = 127.0.0.1:7000\n"
+		  "[server]\nlisten = 127.0.0.1:8181\n");
+	if (cf == NULL)
+		fail_msg("%s", err);
+	assert_string_equal(cf->cf_shm_path, "/dev/shm/pfhttpd-8181");
+	config_free(cf);
+	cf = load("[chat]\nlisten = 127.0.0.1:7000\n");
+	if (cf == NULL)
+		fail_msg("%s", err);
+	assert_string_equal(cf->cf_shm_path, "/dev/shm/pfhttpd-8080");
+	config_free(cf);
+}
+
+/* A reload keeps the chat's shared-memory geometry, not its other keys. */
+static void
+test_restart_keys_keep_the_chat_geometry(void **state)
+{
+	struct config *running, *next;
+	char keys[CONFIG_ERR_LEN];
+
+	(void)state;
+	running = load("[chat]\n");
+	next = load("[chat]\nhistory = 50\nmax_rooms = 16\nmax_members = 64\n"
+		    "ring_size = 1m\nbroadcast_size = 16m\nrate = 9/s\n"
+		    "max_message_size = 1k\nlisten = 127.0.0.1:7000\n");
+	if (running == NULL || next == NULL)
+		fail_msg("%s", err);
+	assert_int_equal(
+	    config_restart_keys(next, running, keys, sizeof(keys)), 5);
+	assert_string_equal(keys,
+	    "[chat] history, [chat] max_rooms, [chat] max_members, "
+	    "[chat] ring_size, [chat] broadcast_size");
+	assert_int_equal(next->cf_chat_history, 100);
+	assert_int_equal(next->cf_chat_max_rooms, 256);
+	assert_int_equal(next->cf_chat_max_members, 65536);
+	assert_int_equal(next->cf_chat_ring_size, 256 * 1024);
+	assert_int_equal(next->cf_chat_bcast_size, 4 * 1024 * 1024);
+	/* The keys a reload may change keep their new values. */
+	assert_int_equal(next->cf_chat_rate, 9);
+	assert_int_equal(next->cf_chat_max_message, 1024);
+	assert_int_equal(next->cf_nlisten, 2);
 	config_free(running);
 	config_free(next);
 }
@@ -1728,6 +2247,34 @@ main(void)
 	    T(test_restart_keys_compare_unset_strings),
 	    T(test_restart_keys_list_fits_a_small_buffer),
 	    T(test_restart_keys_name_a_derived_shm_path),
+	    T(test_chat_defaults),
+	    T(test_chat_history_is_1_to_10000),
+	    T(test_chat_max_rooms_is_1_to_65536),
+	    T(test_chat_max_members_is_16_to_1048576),
+	    T(test_chat_max_message_size_is_1_to_16k),
+	    T(test_chat_burst_is_0_to_10000),
+	    T(test_chat_idle_timeout_is_0_to_24_hours),
+	    T(test_chat_max_queue_is_64k_to_64m),
+	    T(test_chat_ring_size_is_bounded_and_rounded_to_a_power_of_two),
+	    T(test_chat_broadcast_size_is_bounded_and_rounded_to_a_power_of_two),
+	    T(test_chat_rate_takes_n_per_second_or_a_bare_n),
+	    T(test_chat_rate_of_zero_or_above_1000_is_rejected),
+	    T(test_chat_rate_with_bad_syntax_is_rejected),
+	    T(test_chat_burst_of_zero_is_twice_the_rate),
+	    T(test_chat_burst_that_is_set_is_kept),
+	    T(test_chat_default_room_takes_a_chat_name),
+	    T(test_chat_bad_default_room_is_rejected),
+	    T(test_chat_empty_path_turns_the_chat_off),
+	    T(test_chat_bad_path_is_rejected),
+	    T(test_chat_path_equal_to_echo_path_is_rejected),
+	    T(test_chat_and_echo_may_both_be_off),
+	    T(test_chat_transcript_resolves_against_config_dir),
+	    T(test_chat_listen_sets_la_chat_and_keeps_the_server_default),
+	    T(test_empty_chat_listen_adds_no_listener),
+	    T(test_server_and_chat_listen_are_told_apart),
+	    T(test_chat_listen_on_a_server_address_is_rejected),
+	    T(test_shm_path_is_derived_from_the_http_listener_when_chat_comes_first),
+	    T(test_restart_keys_keep_the_chat_geometry),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -21,6 +21,7 @@
  */
 
 #include <sys/ioctl.h>
+#include <sys/uio.h>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -42,6 +43,7 @@
 #define CONN_OUT_INITIAL      4096	   /* output buffer to start with */
 #define CONN_BUF_KEEP	      (64 * 1024)  /* kept by an idle buffer */
 #define CONN_LINGER_IN_MAX    (64 * 1024)  /* read at once while lingering */
+#define CONN_IOV_MAX	      64	   /* frames sent by one writev */
 
 /* Return the monotonic time now in milliseconds. */
 static long long
@@ -111,6 +113,8 @@ conn_close(struct conn *c, const char *reason)
 		fcache_release(c->c_file);
 	buf_free(&c->c_in);
 	buf_free(&c->c_out);
+	outq_free(&c->c_q);
+	outq_frame_unref(c->c_reserved);
 	TAILQ_REMOVE(&w->w_conns, c, c_entry);
 	w->w_nconns--;
 	free(c);
@@ -173,8 +177,80 @@ conn_output_queued(const struct conn *c)
 {
 	int unsent;
 
-	return buf_len(&c->c_out) > 0 || c->c_file_left > 0 ||
+	return buf_len(&c->c_out) > 0 || c->c_q.oq_len > 0 ||
+	    c->c_file_left > 0 ||
 	    (ioctl(c->c_fd, TIOCOUTQ, &unsent) == 0 && unsent > 0);
+}
+
+/* Return the bytes queued here and not yet sent (the file part aside). */
+size_t
+conn_out_pending(const struct conn *c)
+{
+	return buf_len(&c->c_out) + c->c_q.oq_bytes;
+}
+
+/*
+ * Queue a reference to the shared frame f after everything queued; the
+ * kind sends it with conn_flush(). 0, or -1 if out of memory.
+ */
+int
+conn_queue_frame(struct conn *c, struct outq_frame *f)
+{
+	return outq_push(&c->c_q, f);
+}
+
+/* Drop the queued frames not yet started (see outq_clear()). */
+void
+conn_queue_clear(struct conn *c)
+{
+	outq_clear(&c->c_q);
+}
+
+/*
+ * Return room for n bytes of the kind's own output, to fill and then
+ * count with conn_out_commit(n): in c_out, or, while shared frames wait,
+ * in a frame of its own queued after them, so that the output keeps its
+ * order. NULL if out of memory.
+ */
+char *
+conn_out_reserve(struct conn *c, size_t n)
+{
+	if (c->c_q.oq_len == 0)
+		return buf_space(&c->c_out, n);
+	outq_frame_unref(c->c_reserved);
+	if ((c->c_reserved = outq_frame_new(n)) == NULL)
+		return NULL;
+	return c->c_reserved->of_data;
+}
+
+/* Count the n bytes written where conn_out_reserve() said as queued. */
+void
+conn_out_commit(struct conn *c, size_t n)
+{
+	if (c->c_reserved == NULL) {
+		buf_commit(&c->c_out, n);
+		return;
+	}
+	c->c_reserved->of_len = n;
+	if (outq_push(&c->c_q, c->c_reserved) == -1)
+		log_warnx("%s: out of memory: output dropped", c->c_peer);
+	outq_frame_unref(c->c_reserved);
+	c->c_reserved = NULL;
+}
+
+/* Send queued frames, a writev at a time: 1 for progress, 0 for none. */
+static int
+conn_flush_frames(struct conn *c)
+{
+	struct iovec iov[CONN_IOV_MAX];
+	ssize_t n;
+	int cnt;
+
+	cnt = outq_iov(&c->c_q, iov, CONN_IOV_MAX);
+	if ((n = c->c_io->ci_sendv(c, iov, cnt)) <= 0)
+		return 0;
+	outq_sent(&c->c_q, (size_t)n);
+	return 1;
 }
 
 /* Wait for the socket to take more output, for send_timeout at most. */
@@ -237,6 +313,9 @@ conn_flush(struct conn *c)
 			if (n == -1)
 				goto error;
 			buf_drain(&c->c_out, (size_t)n);
+		} else if (c->c_q.oq_len > 0) {
+			if (conn_flush_frames(c) == 0)
+				goto error;
 		} else if (c->c_file_left > 0) {
 			if ((rv = conn_flush_file(c)) == CONN_GONE)
 				return CONN_GONE;

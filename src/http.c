@@ -522,6 +522,8 @@ http_request_handle(struct conn *c, struct http_request *req)
 		ws_handshake(c, req);
 		return;
 	}
+	if (status == 0 && wschat_route(c, req, path))
+		return;
 	switch (req->hr_method) {
 	case HTTP_METHOD_GET:
 	case HTTP_METHOD_HEAD:

@@ -8,6 +8,7 @@
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 
+#include <string.h>
 #include <unistd.h>
 
 #include "pfhttpd.h"
@@ -24,6 +25,18 @@ static ssize_t
 io_plain_send(struct conn *c, const void *buf, size_t len, int more)
 {
 	return send(c->c_fd, buf, len, MSG_NOSIGNAL | (more ? MSG_MORE : 0));
+}
+
+/* Send the buffers of iov in order, as one write. */
+static ssize_t
+io_plain_sendv(struct conn *c, const struct iovec *iov, int iovcnt)
+{
+	struct msghdr msg;
+
+	memset(&msg, 0, sizeof(msg));
+	msg.msg_iov = (struct iovec *)(uintptr_t)iov;
+	msg.msg_iovlen = (size_t)iovcnt;
+	return sendmsg(c->c_fd, &msg, MSG_NOSIGNAL);
 }
 
 /* Send len bytes of the file fd from *off, in the kernel. */
@@ -43,6 +56,7 @@ io_plain_shutdown(struct conn *c)
 const struct conn_io io_plain = {
     .ci_read = io_plain_read,
     .ci_send = io_plain_send,
+    .ci_sendv = io_plain_sendv,
     .ci_sendfile = io_plain_sendfile,
     .ci_shutdown = io_plain_shutdown,
 };

@@ -43,6 +43,7 @@
 #define MASTER_KILL_GRACE_MS	     2000 /* graceful stop: beyond the timeout */
 #define MASTER_LOGGER_BACKOFF_MAX_MS 1000 /* the rings fill meanwhile */
 #define MASTER_STOP_LOGGER_TRIES     3	  /* loggers started to drain a stop */
+#define MASTER_HUB_BACKOFF_MAX_MS    500  /* chat requests wait meanwhile */
 #define MASTER_HANDOVER_MS	     5000 /* longest wait for a whole new gen */
 #define MASTER_HANDOVER_POLL_MS	     10	  /* how often to look meanwhile */
 #define MASTER_HANDOVER_SLOW_MS	     250  /* how often once that passed */
@@ -67,6 +68,7 @@ enum master_stop {
  */
 enum child_kind {
 	CHILD_LOGGER, /* drains the workers' log rings */
+	CHILD_HUB,    /* orders the chat rooms' events */
 	CHILD_WORKER, /* accepts and serves connections */
 };
 #define MASTER_NSPECIAL ((int)CHILD_WORKER) /* the special children */
@@ -74,6 +76,7 @@ enum child_kind {
 /* A kind's name in messages. */
 static const char *const master_kind_names[] = {
     [CHILD_LOGGER] = "logger",
+    [CHILD_HUB] = "chat hub",
     [CHILD_WORKER] = "worker",
 };
 
@@ -104,7 +107,9 @@ static const char *const master_kind_names[] = {
  *                                 shutdown_timeout
  *   RUNNING .. KILLED -> EMPTY    W died, old or during a stop
  *   RUNNING -> HANDING_OVER       L sent SIGTERM: the access log changed
- *   HANDING_OVER -> forked        L died: its successor starts at once
+ *                                 (H: the chat transcript changed)
+ *   HANDING_OVER -> forked        L, H died: its successor starts at once
+ *   RUNNING -> EMPTY              H died during a stop
  *   RUNNING -> forked             L died during a stop with records left
  *                                 (MASTER_STOP_LOGGER_TRIES times at most)
  *   RUNNING -> EMPTY              L died during a stop otherwise
@@ -355,6 +360,9 @@ master_slot_fold(struct child *ch)
 	c = slot->ss_c;
 	c.sc_conn_active = 0;
 	c.sc_ws_open = 0;
+	c.sc_chat_members_ws = 0;
+	c.sc_chat_members_telnet = 0;
+	c.sc_chat_read = 0;
 	seq = sh->sh_fold_seq;
 	__atomic_store_n(&sh->sh_fold_seq, seq + 1, __ATOMIC_RELAXED);
 	__atomic_thread_fence(__ATOMIC_RELEASE);
@@ -409,10 +417,12 @@ master_child(enum child_kind kind, int id, int slot, pid_t parent)
 		fatalx("event_reinit failed");
 	master_free();
 	daemon_forget();
-	if (kind == CHILD_LOGGER) {
-		/* The logger takes no connections. */
+	if (kind == CHILD_LOGGER || kind == CHILD_HUB) {
+		/* They take no connections. */
 		for (i = 0; i < master.m_cf->cf_nlisten; i++)
 			listen_close(&master.m_cf->cf_listen[i]);
+		if (kind == CHILD_HUB)
+			hub_main(master.m_cf, master.m_sh);
 		logger_main(master.m_cf, master.m_sh);
 	}
 	if ((base = event_base_new()) == NULL)
@@ -525,6 +535,8 @@ master_schedule_respawn(struct child *ch)
 		delay = MASTER_BACKOFF_MAX_MS;
 	if (ch->ch_kind == CHILD_LOGGER && delay > MASTER_LOGGER_BACKOFF_MAX_MS)
 		delay = MASTER_LOGGER_BACKOFF_MAX_MS;
+	if (ch->ch_kind == CHILD_HUB && delay > MASTER_HUB_BACKOFF_MAX_MS)
+		delay = MASTER_HUB_BACKOFF_MAX_MS;
 	log_warnx("%s died soon after start; starting it again in %lld ms",
 	    master_who(ch), delay);
 	ch->ch_state = CHILD_BACKOFF;
@@ -601,6 +613,25 @@ master_logger_died(struct child *ch)
 		ch->ch_state = CHILD_EMPTY;
 }
 
+/*
+ * Handle the death of the chat hub: its successor takes over the shared
+ * state where it stands (at once, or after a back-off if it died at
+ * start); during a stop, it is not replaced.
+ */
+static void
+master_hub_died(struct child *ch)
+{
+	__atomic_store_n(
+	    &shm_chat(master.m_sh)->ch_hub_pid, 0, __ATOMIC_RELEASE);
+	if (ch->ch_state == CHILD_HANDING_OVER &&
+	    master.m_stop == MASTER_RUNNING)
+		master_spawn(ch);
+	else if (master.m_stop == MASTER_RUNNING)
+		master_schedule_respawn(ch);
+	else
+		ch->ch_state = CHILD_EMPTY;
+}
+
 /* Handle the death of a worker: a respawn, or the end of its entry. */
 static void
 master_worker_died(struct child *ch)
@@ -640,15 +671,32 @@ master_reap(void)
 		master_log_exit(ch, pid, status);
 		if (ch->ch_kind == CHILD_LOGGER)
 			master_logger_died(ch);
+		else if (ch->ch_kind == CHILD_HUB)
+			master_hub_died(ch);
 		else {
 			old_died |= master_is_old(ch);
 			master_worker_died(ch);
+			/* Its chat members leave: the hub looks now. */
+			shm_chat_wake_hub(master.m_sh);
 		}
 	}
 	if (old_died)
 		master_reload_progress();
 	if (master.m_stop != MASTER_RUNNING)
 		master_stop_progress();
+}
+
+/* The workers are gone: the hub takes what their rings hold and exits. */
+static void
+master_hub_stop(void)
+{
+	struct child *hub = &master.m_children[CHILD_HUB];
+
+	evtimer_del(hub->ch_respawn);
+	if (hub->ch_pid != 0)
+		kill(hub->ch_pid, SIGTERM);
+	else
+		hub->ch_state = CHILD_EMPTY;
 }
 
 /*
@@ -663,6 +711,7 @@ master_stop_progress(void)
 
 	if (master_running(1) == 0 && !master.m_logger_stopped) {
 		master.m_logger_stopped = 1;
+		master_hub_stop();
 		__atomic_store_n(&master.m_sh->sh_logger_stop, SHM_LOGGER_STOP,
 		    __ATOMIC_RELEASE);
 		if (logger->ch_state == CHILD_RUNNING)
@@ -975,6 +1024,32 @@ master_logger_handover(void)
 					       : "(none)");
 }
 
+/* Tell whether two optional paths are the same. */
+static int
+master_same_path(const char *a, const char *b)
+{
+	return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+/* The hub takes the transcript's new path by handing over to a successor. */
+static void
+master_hub_handover(void)
+{
+	struct child *hub = &master.m_children[CHILD_HUB];
+
+	if (hub->ch_state != CHILD_RUNNING)
+		return;
+	if (priv_prepare_file(master.m_cf, master.m_cf->cf_chat_transcript) ==
+	    -1)
+		log_warn("chat transcript %s", master.m_cf->cf_chat_transcript);
+	hub->ch_state = CHILD_HANDING_OVER;
+	kill(hub->ch_pid, SIGTERM);
+	log_info("chat transcript %s: a new chat hub takes over",
+	    master.m_cf->cf_chat_transcript != NULL
+		? master.m_cf->cf_chat_transcript
+		: "(none)");
+}
+
 /*
  * SIGHUP: reload. A bad configuration is logged and counted and changes
  * nothing; a good one starts a new generation (see the top of the file).
@@ -984,7 +1059,7 @@ master_reload(void)
 {
 	struct config *next;
 	char err[CONFIG_ERR_LEN];
-	int logger_changed;
+	int logger_changed, hub_changed;
 	struct timeval tv;
 
 	if (master.m_stop != MASTER_RUNNING) {
@@ -1005,6 +1080,8 @@ master_reload(void)
 	/* A generation that is ready by now takes over before the next. */
 	if (evtimer_pending(master.m_handover, NULL) && master_handover_try())
 		evtimer_del(master.m_handover);
+	hub_changed = !master_same_path(
+	    next->cf_chat_transcript, master.m_cf->cf_chat_transcript);
 	config_free(master.m_cf);
 	master.m_cf = next;
 
@@ -1019,6 +1096,8 @@ master_reload(void)
 	evtimer_add(master.m_handover, &tv);
 	if (logger_changed)
 		master_logger_handover();
+	if (hub_changed)
+		master_hub_handover();
 	log_info("generation %llu starting: %lld worker(s), %d listener(s)",
 	    (unsigned long long)master.m_generation, master.m_cf->cf_workers,
 	    master.m_cf->cf_nlisten);
@@ -1035,9 +1114,12 @@ master_reopen_logs(void)
 		priv_chown(master.m_cf, master.m_cf->cf_error_log);
 		log_info("error log reopened");
 	}
-	/* The logger may run as the user: give it a file to open. */
+	/* The logger and the hub may run as the user: give them files. */
 	if (priv_prepare_file(master.m_cf, master.m_cf->cf_access_log) == -1)
 		log_warn("access log %s", master.m_cf->cf_access_log);
+	if (priv_prepare_file(master.m_cf, master.m_cf->cf_chat_transcript) ==
+	    -1)
+		log_warn("chat transcript %s", master.m_cf->cf_chat_transcript);
 	master_signal_children(SIGUSR1);
 }
 
@@ -1121,6 +1203,18 @@ master_table(void)
 	}
 }
 
+/* The chat region's parameters of the configuration. */
+static void
+master_chat_geom(const struct config *cf, struct shm_chat_geom *cg)
+{
+	cg->cg_ring_size = (uint64_t)cf->cf_chat_ring_size;
+	cg->cg_bcast_size = (uint64_t)cf->cf_chat_bcast_size;
+	cg->cg_max_rooms = (uint64_t)cf->cf_chat_max_rooms;
+	cg->cg_max_members = (uint64_t)cf->cf_chat_max_members;
+	cg->cg_history = (uint64_t)cf->cf_chat_history;
+	cg->cg_max_message = (uint64_t)cf->cf_chat_max_message;
+}
+
 /*
  * Start the special children and the workers and run the master's loop
  * until a stop completes. The master owns cf from here on (a reload
@@ -1129,23 +1223,29 @@ master_table(void)
 int
 master_run(struct config *cf)
 {
+	struct shm_chat_geom cg;
 	char err[CONFIG_ERR_LEN];
 	int i;
 
 	master.m_cf = cf;
 	master_events();
 	/* Enough slots for two generations and their crashed predecessors. */
+	master_chat_geom(cf, &cg);
 	master.m_sh =
 	    shm_create(cf->cf_shm_path, (uint32_t)(4 * cf->cf_workers),
-		(uint64_t)cf->cf_ring_size, err, sizeof(err));
+		(uint64_t)cf->cf_ring_size, &cg, err, sizeof(err));
 	if (master.m_sh == NULL)
 		fatalx("shared memory: %s", err);
+	if (shm_chat_wake_init(shm_nslots()) == -1)
+		fatal("eventfd");
 	master.m_generation = master.m_sh->sh_generation;
 	master.m_served = master.m_generation;
 	/* Root keeps it; the group may read it (statsdump). */
 	priv_chgrp(cf, cf->cf_shm_path);
 	if (priv_prepare_file(cf, cf->cf_access_log) == -1)
 		fatal("access log %s", cf->cf_access_log);
+	if (priv_prepare_file(cf, cf->cf_chat_transcript) == -1)
+		fatal("chat transcript %s", cf->cf_chat_transcript);
 
 	master_table();
 	for (i = 0; i < MASTER_NSPECIAL; i++)

@@ -48,6 +48,8 @@ struct conn;
 struct fcache_entry;
 struct http_request;
 struct logrec_access;
+struct outq_frame;
+struct iovec;
 
 #define PFHTTPD_NAME	"pfhttpd"
 #define PFHTTPD_VERSION "0.1.0"
@@ -195,8 +197,26 @@ void config_free(struct config *cf);
 
 /* shm.c (layout and contract: shm.h) */
 
+/* The chat region's parameters (struct shm_chat holds them). */
+struct shm_chat_geom {
+	uint64_t cg_ring_size;	 /* chat-in ring bytes, a power of two */
+	uint64_t cg_bcast_size;	 /* broadcast ring bytes, a power of two */
+	uint64_t cg_max_rooms;	 /* room table entries */
+	uint64_t cg_max_members; /* member table entries */
+	uint64_t cg_history;	 /* history entries per room */
+	uint64_t cg_max_message; /* text bytes a history entry holds */
+};
+
+struct shm_chat;
+struct shm_chat_slot;
+struct shm_chat_room;
+struct shm_chat_member;
+struct shm_chat_entry;
+struct bcast_ring;
+
 struct shm_header *shm_create(const char *path, uint32_t nslots,
-    uint64_t ring_size, char *err, size_t errlen);
+    uint64_t ring_size, const struct shm_chat_geom *cg, char *err,
+    size_t errlen);
 struct shm_header *shm_attach(const char *path, char *err, size_t errlen);
 void shm_detach(struct shm_header *sh);
 uint32_t shm_nslots(void);
@@ -207,9 +227,27 @@ int shm_master_alive(const struct shm_header *sh);
 void shm_totals(const struct shm_header *sh, struct shm_counters *out);
 void shm_counters_add(struct shm_counters *to, const struct shm_counters *from);
 void shm_logger_wake(struct shm_header *sh);
+const struct shm_chat_geom *shm_chat_geometry(void);
+struct shm_chat *shm_chat(struct shm_header *sh);
+struct shm_chat_slot *shm_chat_slot(struct shm_header *sh, uint32_t i);
+struct shm_ring *shm_chat_ring(struct shm_header *sh, uint32_t i);
+struct bcast_ring *shm_chat_bcast(struct shm_header *sh);
+struct shm_chat_room *shm_chat_room(struct shm_header *sh, uint32_t i);
+struct shm_chat_member *shm_chat_member(struct shm_header *sh, uint32_t i);
+struct shm_chat_entry *shm_chat_entry(
+    struct shm_header *sh, uint32_t room, uint64_t seq);
+size_t shm_chat_entry_room(void);
+int shm_chat_wake_init(uint32_t nslots);
+int shm_chat_hub_fd(void);
+int shm_chat_slot_fd(uint32_t i);
+void shm_chat_wake_hub(struct shm_header *sh);
+void shm_chat_wake_slot(struct shm_header *sh, uint32_t i);
 
 /* logger.c */
 void logger_main(const struct config *cf, struct shm_header *sh) NORETURN;
+
+/* hub.c */
+void hub_main(const struct config *cf, struct shm_header *sh) NORETURN;
 
 /* worker.c */
 struct conn;
@@ -301,6 +339,9 @@ struct conn_io {
 	/* Send len bytes of buf; more: further output follows at once. */
 	ssize_t (*ci_send)(
 	    struct conn *c, const void *buf, size_t len, int more);
+	/* Send the iovcnt buffers of iov in order, as one write. */
+	ssize_t (*ci_sendv)(
+	    struct conn *c, const struct iovec *iov, int iovcnt);
 	/* Send len bytes of the file fd from *off, which it advances. */
 	ssize_t (*ci_sendfile)(struct conn *c, int fd, off_t *off, size_t len);
 	/* No more output: the client sees the end of it. */
@@ -316,6 +357,11 @@ int conn_flush(struct conn *c);
 void conn_send_file(
     struct conn *c, struct fcache_entry *fe, off_t off, off_t len);
 int conn_output_queued(const struct conn *c);
+size_t conn_out_pending(const struct conn *c);
+int conn_queue_frame(struct conn *c, struct outq_frame *f);
+void conn_queue_clear(struct conn *c);
+char *conn_out_reserve(struct conn *c, size_t n);
+void conn_out_commit(struct conn *c, size_t n);
 int conn_linger(struct conn *c, int peer_may_send);
 void conn_read_update(struct conn *c);
 void conn_timer_set(struct conn *c, long long ms);
@@ -369,8 +415,39 @@ const char *mime_type(const char *path);
 
 /* ws.c */
 extern const struct conn_kind ws_kind;
+extern const struct conn_kind ws_chat_kind;
 
 void ws_handshake(struct conn *c, const struct http_request *req);
+void ws_handshake_kind(struct conn *c, const struct http_request *req,
+    const struct conn_kind *kind);
+void ws_close(struct conn *c, int code, const char *reason);
+
+/* wschat.c */
+struct wschat;
+
+int wschat_route(
+    struct conn *c, const struct http_request *req, const char *path);
+struct wschat *wschat_start(struct conn *c);
+void wschat_frame(struct wschat *wc, struct conn *c, int text, const void *p,
+    size_t len, int fin);
+void wschat_free(struct wschat *wc);
+
+/* telnetchat.c */
+extern const struct conn_kind telnetchat_kind;
+
+/* chat.c */
+
+struct chat_client;
+struct chat_since;
+
+void chat_init(struct worker *w, uint32_t slot);
+int chat_client_start(struct chat_client *cc, struct conn *c, int telnet,
+    const char *room, const char *nick, const struct chat_since *since,
+    void (*close)(struct conn *, int, const char *));
+void chat_client_input(struct chat_client *cc, const char *text, size_t len);
+void chat_client_error(
+    struct chat_client *cc, const char *code, const char *text);
+void chat_client_end(struct chat_client *cc);
 
 /*
  * ----------------------------------------------------------------------
@@ -510,9 +587,12 @@ int etag_list_match(const char *list, size_t len, const char *etag, int weak);
 #define WS_CLOSE_NORMAL	      1000
 #define WS_CLOSE_GOING_AWAY   1001
 #define WS_CLOSE_PROTOCOL     1002
+#define WS_CLOSE_UNSUPPORTED  1003
 #define WS_CLOSE_INVALID_DATA 1007
+#define WS_CLOSE_POLICY	      1008
 #define WS_CLOSE_TOO_BIG      1009
 #define WS_CLOSE_INTERNAL     1011
+#define WS_CLOSE_TRY_AGAIN    1013
 
 #define WS_CONTROL_MAX 125 /* payload bytes of a control frame */
 #define WS_HEADER_MAX  14  /* longest frame header, mask included */
@@ -746,6 +826,80 @@ size_t chatev_size(const struct chat_event *ev);
 size_t chatev_encode(const struct chat_event *ev, void *buf, size_t len);
 int chatev_decode(const void *buf, size_t len, struct chat_event *ev);
 
+/* chatmsg.c */
+#define CHATMSG_TELNET	   0x01 /* request flag: a telnet client */
+#define CHATOUT_NICK_TAKEN 0x01 /* join flag: the nick asked for was taken */
+#define CHATMSG_WHO_MAX	   1000 /* nicks a who reply lists at most */
+
+/* The longest request, bytes. */
+#define CHATMSG_REQ_MAX                                                        \
+	(2 + 4 + 8 + 4 + 2 * (1 + CHAT_NAME_MAX) + 2 + CHAT_TEXT_MAX)
+/* The longest out-record of an event whose text is at most n bytes. */
+#define CHATMSG_OUT_EVENT_MAX(n) (28 + CHATEV_MAX - CHAT_TEXT_MAX + (size_t)(n))
+/* The longest out-record. */
+#define CHATMSG_OUT_MAX                                                        \
+	(28 + 1 + CHAT_NAME_MAX + 2 + CHATMSG_WHO_MAX * (CHAT_NAME_MAX + 2))
+
+/* What a worker asks of the hub for one of its chat clients. */
+enum chatreq_op {
+	CHATREQ_JOIN = 1, /* join cr_room as cr_nick (or a guest name) */
+	CHATREQ_LEAVE,	  /* leave its room (the client is gone) */
+	CHATREQ_SAY,	  /* say cr_text */
+	CHATREQ_ME,	  /* "/me cr_text" */
+	CHATREQ_NICK,	  /* be called cr_nick from now on */
+	CHATREQ_WHO,	  /* list its room */
+};
+
+/* A request; cr_text points into the record it was decoded from. */
+struct chat_req {
+	enum chatreq_op cr_op;
+	uint32_t cr_flags;		 /* CHATMSG_TELNET */
+	uint32_t cr_pid;		 /* the worker's pid */
+	uint64_t cr_conn;		 /* the client, not 0 */
+	uint32_t cr_member;		 /* its member index, or UINT32_MAX */
+	char cr_room[CHAT_NAME_MAX + 1]; /* see chatmsg.c */
+	char cr_nick[CHAT_NAME_MAX + 1];
+	const char *cr_text; /* CHATREQ_SAY, CHATREQ_ME: valid UTF-8 */
+	size_t cr_text_len;
+};
+
+/* The hub's out-records: a sequenced event, or a reply to one client. */
+enum chatout_kind {
+	CHATOUT_EVENT = 1, /* co_ev, from co_conn (or the hub: 0) */
+	CHATOUT_WHO,	   /* to co_conn: the members of co_ev.ce_room */
+	CHATOUT_ERROR,	   /* to co_conn: co_error */
+};
+
+/* The errors only the hub can tell (the workers check the others). */
+enum chatout_error {
+	CHATERR_NICK_TAKEN = 1, /* another member of the room has it */
+	CHATERR_TOO_MANY_ROOMS, /* max_rooms rooms have members */
+	CHATERR_FULL,		/* max_members clients are in rooms */
+};
+
+/* An out-record; pointers point into the record it was decoded from. */
+struct chat_out {
+	enum chatout_kind co_kind;
+	uint32_t co_flags;	 /* CHATOUT_NICK_TAKEN */
+	uint32_t co_slot;	 /* origin or addressee: worker slot, */
+	uint32_t co_pid;	 /* its pid, */
+	uint64_t co_conn;	 /* and connection id (0: none) */
+	uint32_t co_member;	 /* the origin's member, or UINT32_MAX */
+	uint32_t co_room;	 /* room index */
+	uint32_t co_epoch;	 /* the room entry's epoch */
+	uint32_t co_error;	 /* CHATOUT_ERROR: enum chatout_error */
+	struct chat_event co_ev; /* CHATOUT_EVENT; CHATOUT_WHO: ce_room */
+	const char *co_nicks;	 /* CHATOUT_WHO: see chatmsg_who_names() */
+	size_t co_nnicks;
+};
+
+size_t chatmsg_req_encode(const struct chat_req *req, void *buf, size_t len);
+int chatmsg_req_decode(const void *buf, size_t len, struct chat_req *req);
+size_t chatmsg_out_encode(const struct chat_out *out, const char *const nicks[],
+    size_t n, void *buf, size_t len);
+int chatmsg_out_decode(const void *buf, size_t len, struct chat_out *out);
+size_t chatmsg_who_names(const struct chat_out *out, const char *names[]);
+
 /* chatfmt.c */
 
 /*
@@ -788,6 +942,15 @@ size_t chatfmt_line_who(const char *room, const char *const nicks[], size_t n,
 size_t chatfmt_line_gap(uint64_t missed, char *buf, size_t len);
 size_t chatfmt_line_error(
     const char *code, const char *text, char *buf, size_t len);
+
+/* transcript.c */
+int transcript_open(const char *path);
+int transcript_append(int fd, const struct chat_event *ev);
+int transcript_parse_line(const char *line, size_t len, struct chat_event *ev,
+    char *text, size_t textlen);
+long transcript_restore(const char *path,
+    void (*fn)(void *arg, const struct chat_event *ev), void *arg,
+    unsigned long *bad);
 
 /* logring.c */
 
@@ -924,6 +1087,33 @@ wire_get(struct wire_in *r, void *p, size_t n)
 	return 0;
 }
 
+/* outq.c */
+
+/* Bytes of output shared by connections; immutable once queued. */
+struct outq_frame {
+	unsigned of_refs; /* queues holding it, and its maker's */
+	size_t of_len;	  /* bytes of of_data */
+	char of_data[];
+};
+
+/* A connection's queue of frames (outq.c). */
+struct outq {
+	struct outq_frame **oq_ring; /* oq_cap entries */
+	unsigned oq_head;	     /* the first frame's entry */
+	unsigned oq_len;	     /* frames queued */
+	unsigned oq_cap;	     /* entries of oq_ring */
+	size_t oq_off;		     /* bytes of the first frame sent */
+	size_t oq_bytes;	     /* bytes queued, not yet sent */
+};
+
+struct outq_frame *outq_frame_new(size_t len);
+void outq_frame_unref(struct outq_frame *f);
+int outq_push(struct outq *q, struct outq_frame *f);
+int outq_iov(const struct outq *q, struct iovec *iov, int max);
+void outq_sent(struct outq *q, size_t n);
+void outq_clear(struct outq *q);
+void outq_free(struct outq *q);
+
 /* buf.c */
 
 /* A byte buffer: the bytes in use are b_data[b_start .. b_end). */
@@ -991,6 +1181,50 @@ struct fcache_entry {
 	char fe_path[];	   /* the normalised request path: the key */
 };
 
+/* chat.c */
+
+/* Where a returning client's history starts: after cs_seq. */
+struct chat_since {
+	int cs_set;	 /* since= was given */
+	uint64_t cs_seq; /* the last event it saw */
+};
+
+/*
+ * A chat client of this worker, embedded in its kind's state (wschat.c,
+ * telnetchat.c) and run by chat.c.
+ */
+struct chat_client {
+	struct conn *cc_conn;		 /* its connection */
+	uint64_t cc_id;			 /* its id, pid << 32 | n */
+	uint32_t cc_member;		 /* the hub's member, or NONE */
+	uint32_t cc_room;		 /* its room, or NONE until joined */
+	int cc_telnet;			 /* lines, not WebSocket frames */
+	int cc_started;			 /* chat_client_start() took it */
+	int cc_closing;			 /* closed: send nothing more */
+	int cc_bad_nick;		 /* the nick asked for was not one */
+	int cc_dirty;			 /* on the flush list */
+	struct chat_since cc_since;	 /* the history it asked for */
+	uint64_t cc_bytes_out;		 /* bytes queued to it */
+	char cc_want[CHAT_NAME_MAX + 1]; /* the room it asked for */
+	char cc_nick[CHAT_NAME_MAX + 1]; /* its nick, once joined */
+	struct rate cc_rate;		 /* messages it may send */
+	TAILQ_ENTRY(chat_client) cc_room_entry;	 /* its room's members */
+	TAILQ_ENTRY(chat_client) cc_dirty_entry; /* the flush list */
+	/* Close the connection the kind's way: a WebSocket close with code
+	 * and reason, or a last line. */
+	void (*cc_close)(struct conn *c, int code, const char *reason);
+};
+
+/* wschat.c */
+
+/* What a chat handshake asked for, kept until the switch. */
+struct wschat_query {
+	char wq_room[CHAT_NAME_MAX + 1]; /* the room */
+	char wq_nick[CHAT_NAME_MAX + 1]; /* the nick, or "" */
+	int wq_bad_nick;		 /* nick= was not a name */
+	struct chat_since wq_since;	 /* since= */
+};
+
 /* http.c */
 
 /* Where an HTTP connection's request cycle stands (c_http_state). */
@@ -1029,6 +1263,8 @@ struct conn {
 	size_t c_in_max;		/* input buffered at most, bytes */
 	struct buf c_in;		/* input read, not yet handled */
 	struct buf c_out;		/* output queued, not yet sent */
+	struct outq c_q;		/* shared frames sent after c_out */
+	struct outq_frame *c_reserved;	/* conn_out_reserve()'s frame */
 	struct fcache_entry *c_file;	/* body sent from its fd after c_out */
 	off_t c_file_off;		/* next byte of c_file to send */
 	off_t c_file_left;		/* bytes of c_file still to send */
@@ -1056,8 +1292,13 @@ struct conn {
 	const struct conn_kind *c_upgrade;	/* the kind to switch to once
 						 * the queued 101 is sent */
 
-	/* WebSocket echo (ws.c) */
+	struct wschat_query c_chatq; /* a chat handshake's */
+
+	/* WebSocket echo and chat (ws.c, wschat.c) */
 	struct ws *c_ws; /* its state, from the switch on */
+
+	/* Telnet chat (telnetchat.c) */
+	struct telnetchat *c_telnet; /* its state */
 };
 
 #endif /* PFHTTPD_H */

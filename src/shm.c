@@ -4,6 +4,7 @@
  * totals that never go backwards.
  */
 
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -15,6 +16,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -39,7 +41,25 @@ static struct {
 	uint64_t sg_rings_offset;
 	uint64_t sg_ring_size;
 	uint64_t sg_ring_stride;
+	struct shm_chat_geom sg_chat; /* the chat region's parameters */
+	uint64_t sg_chat_offset;      /* struct shm_chat */
+	uint64_t sg_cslots_offset;    /* shm_chat_slot[] */
+	uint64_t sg_cring_offset;     /* the first chat-in ring */
+	uint64_t sg_cring_stride;     /* from one to the next */
+	uint64_t sg_bcast_offset;     /* the broadcast ring */
+	uint64_t sg_rooms_offset;     /* shm_chat_room[] */
+	uint64_t sg_members_offset;   /* shm_chat_member[] */
+	uint64_t sg_history_offset;   /* the rooms' history */
+	uint64_t sg_entry_size;	      /* bytes of one history entry */
 } shm_geom;
+
+/* The chat eventfds (shm_chat_wake_init()): the hub's, then a slot's. */
+static int *shm_wake_fds;
+
+_Static_assert(sizeof(struct shm_chat_room) == 128, "room entry size");
+_Static_assert(sizeof(struct shm_chat_member) == 96, "member entry size");
+_Static_assert(offsetof(struct shm_header, sh_retired) % SHM_CACHELINE == 0,
+    "sh_retired starts a cache line");
 
 /* Compute the offsets of the slots and rings; return the total size. */
 static uint64_t
@@ -53,21 +73,99 @@ shm_layout(uint32_t nslots, uint64_t ring_size, uint64_t *slots_offset,
 	return *rings_offset + nslots * *ring_stride;
 }
 
+/* Tell whether the chat parameters are within what the layout allows. */
+static int
+shm_chat_geom_ok(const struct shm_chat_geom *cg)
+{
+	return cg->cg_ring_size >= 4096 && cg->cg_ring_size <= (1ULL << 30) &&
+	    (cg->cg_ring_size & (cg->cg_ring_size - 1)) == 0 &&
+	    cg->cg_bcast_size >= 65536 && cg->cg_bcast_size <= (1ULL << 32) &&
+	    (cg->cg_bcast_size & (cg->cg_bcast_size - 1)) == 0 &&
+	    cg->cg_max_rooms >= 1 && cg->cg_max_rooms <= 65536 &&
+	    cg->cg_max_members >= 1 && cg->cg_max_members <= (1 << 24) &&
+	    cg->cg_history >= 1 && cg->cg_history <= 100000 &&
+	    cg->cg_max_message >= 1 && cg->cg_max_message <= CHAT_TEXT_MAX &&
+	    bcast_max_payload(cg->cg_bcast_size) >= CHATMSG_OUT_MAX;
+}
+
+/*
+ * Lay out the chat region from offset start into shm_geom; return the
+ * segment's total size.
+ */
+static uint64_t
+shm_chat_layout(uint64_t start, uint32_t nslots, const struct shm_chat_geom *cg)
+{
+	struct shm_chat_geom c = *cg;
+	uint64_t off;
+
+	shm_geom.sg_chat = c;
+	shm_geom.sg_chat_offset = SHM_ROUND(start, SHM_PAGE);
+	shm_geom.sg_cslots_offset = SHM_ROUND(
+	    shm_geom.sg_chat_offset + sizeof(struct shm_chat), SHM_CACHELINE);
+	shm_geom.sg_cring_offset = SHM_ROUND(
+	    shm_geom.sg_cslots_offset + nslots * sizeof(struct shm_chat_slot),
+	    SHM_PAGE);
+	shm_geom.sg_cring_stride =
+	    SHM_ROUND(sizeof(struct shm_ring) + c.cg_ring_size, SHM_PAGE);
+	shm_geom.sg_bcast_offset =
+	    shm_geom.sg_cring_offset + nslots * shm_geom.sg_cring_stride;
+	shm_geom.sg_rooms_offset = SHM_ROUND(shm_geom.sg_bcast_offset +
+		sizeof(struct bcast_ring) + c.cg_bcast_size,
+	    SHM_PAGE);
+	shm_geom.sg_members_offset = shm_geom.sg_rooms_offset +
+	    c.cg_max_rooms * sizeof(struct shm_chat_room);
+	shm_geom.sg_history_offset = SHM_ROUND(shm_geom.sg_members_offset +
+		c.cg_max_members * sizeof(struct shm_chat_member),
+	    SHM_PAGE);
+	shm_geom.sg_entry_size = SHM_ROUND(sizeof(struct shm_chat_entry) +
+		CHATMSG_OUT_EVENT_MAX(c.cg_max_message),
+	    SHM_CACHELINE);
+	off = shm_geom.sg_history_offset +
+	    c.cg_max_rooms * c.cg_history * shm_geom.sg_entry_size;
+	return SHM_ROUND(off, SHM_PAGE);
+}
+
+/* Write the chat region's header and empty broadcast ring. */
+static void
+shm_chat_init(struct shm_header *sh)
+{
+	struct shm_chat *ch = shm_chat(sh);
+	uint64_t i;
+
+	ch->ch_ring_size = shm_geom.sg_chat.cg_ring_size;
+	ch->ch_bcast_size = shm_geom.sg_chat.cg_bcast_size;
+	ch->ch_max_rooms = shm_geom.sg_chat.cg_max_rooms;
+	ch->ch_max_members = shm_geom.sg_chat.cg_max_members;
+	ch->ch_history = shm_geom.sg_chat.cg_history;
+	ch->ch_max_message = shm_geom.sg_chat.cg_max_message;
+	ch->ch_entry_size = shm_geom.sg_entry_size;
+	ch->ch_guest_next = 1;
+	for (i = 0; i < ch->ch_max_rooms; i++)
+		shm_chat_room(sh, (uint32_t)i)->rm_first = SHM_CHAT_NONE;
+	bcast_init(shm_chat_bcast(sh), ch->ch_bcast_size);
+	sh->sh_chat_offset = shm_geom.sg_chat_offset;
+}
+
 /*
  * Create the segment at path (replacing a stale one) with nslots slots and
  * rings of ring_size bytes (a power of two). Mode 0640: the owner and the
  * group may read it; priv_chown() hands it to the configured user/group.
  */
 struct shm_header *
-shm_create(const char *path, uint32_t nslots, uint64_t ring_size, char *err,
-    size_t errlen)
+shm_create(const char *path, uint32_t nslots, uint64_t ring_size,
+    const struct shm_chat_geom *cg, char *err, size_t errlen)
 {
 	uint64_t size, slots_offset, rings_offset, ring_stride;
 	struct shm_header *sh;
 	int fd;
 
+	if (!shm_chat_geom_ok(cg)) {
+		snprintf(err, errlen, "%s: chat sizes out of range", path);
+		return NULL;
+	}
 	size = shm_layout(
 	    nslots, ring_size, &slots_offset, &rings_offset, &ring_stride);
+	size = shm_chat_layout(size, nslots, cg);
 	if (unlink(path) == -1 && errno != ENOENT) {
 		snprintf(err, errlen, "%s: cannot replace: %s", path,
 		    strerror(errno));
@@ -111,9 +209,37 @@ shm_create(const char *path, uint32_t nslots, uint64_t ring_size, char *err,
 	shm_geom.sg_rings_offset = rings_offset;
 	shm_geom.sg_ring_size = ring_size;
 	shm_geom.sg_ring_stride = ring_stride;
+	shm_chat_init(sh);
 	/* The magic last: a reader never sees a half-made header as valid. */
 	__atomic_store_n(&sh->sh_magic, SHM_MAGIC, __ATOMIC_RELEASE);
 	return sh;
+}
+
+/*
+ * Read the chat parameters of a segment whose chat region starts at the
+ * page after base (file_size bytes in all) into cg: 1 if they are sane.
+ */
+static int
+shm_chat_geom_read(const struct shm_header *sh, uint64_t base,
+    uint64_t file_size, struct shm_chat_geom *cg)
+{
+	const struct shm_chat *ch;
+	uint64_t off = SHM_ROUND(base, SHM_PAGE);
+
+	if (__atomic_load_n(&sh->sh_chat_offset, __ATOMIC_RELAXED) != off ||
+	    off + sizeof(*ch) > file_size)
+		return 0;
+	ch = (const struct shm_chat *)(const void *)((const char *)sh + off);
+	cg->cg_ring_size = __atomic_load_n(&ch->ch_ring_size, __ATOMIC_RELAXED);
+	cg->cg_bcast_size =
+	    __atomic_load_n(&ch->ch_bcast_size, __ATOMIC_RELAXED);
+	cg->cg_max_rooms = __atomic_load_n(&ch->ch_max_rooms, __ATOMIC_RELAXED);
+	cg->cg_max_members =
+	    __atomic_load_n(&ch->ch_max_members, __ATOMIC_RELAXED);
+	cg->cg_history = __atomic_load_n(&ch->ch_history, __ATOMIC_RELAXED);
+	cg->cg_max_message =
+	    __atomic_load_n(&ch->ch_max_message, __ATOMIC_RELAXED);
+	return shm_chat_geom_ok(cg);
 }
 
 /*
@@ -126,6 +252,7 @@ static int
 shm_geometry_fits(const struct shm_header *sh, uint64_t file_size)
 {
 	uint64_t size, slots_offset, rings_offset, ring_stride, ring_size;
+	struct shm_chat_geom cg;
 	uint32_t nslots;
 
 	nslots = __atomic_load_n(&sh->sh_nslots, __ATOMIC_RELAXED);
@@ -135,6 +262,9 @@ shm_geometry_fits(const struct shm_header *sh, uint64_t file_size)
 		return 0;
 	size = shm_layout(
 	    nslots, ring_size, &slots_offset, &rings_offset, &ring_stride);
+	if (!shm_chat_geom_read(sh, size, file_size, &cg))
+		return 0;
+	size = shm_chat_layout(size, nslots, &cg);
 	if (size != file_size ||
 	    size != __atomic_load_n(&sh->sh_size, __ATOMIC_RELAXED) ||
 	    slots_offset !=
@@ -335,4 +465,149 @@ shm_logger_wake(struct shm_header *sh)
 		syscall(SYS_futex, &sh->sh_logger_wake, FUTEX_WAKE, 1, NULL,
 		    NULL, 0);
 	}
+}
+
+/* Return the chat parameters the segment was laid out with. */
+const struct shm_chat_geom *
+shm_chat_geometry(void)
+{
+	return &shm_geom.sg_chat;
+}
+
+/* Return the chat region's header. */
+struct shm_chat *
+shm_chat(struct shm_header *sh)
+{
+	return (
+	    struct shm_chat *)(void *)((char *)sh + shm_geom.sg_chat_offset);
+}
+
+/* Return the chat wake flag of slot i. */
+struct shm_chat_slot *
+shm_chat_slot(struct shm_header *sh, uint32_t i)
+{
+	return (struct shm_chat_slot *)(void *)((char *)sh +
+	    shm_geom.sg_cslots_offset +
+	    (uint64_t)i * sizeof(struct shm_chat_slot));
+}
+
+/* Return the chat-in ring of slot i. */
+struct shm_ring *
+shm_chat_ring(struct shm_header *sh, uint32_t i)
+{
+	return (struct shm_ring *)(void *)((char *)sh +
+	    shm_geom.sg_cring_offset + (uint64_t)i * shm_geom.sg_cring_stride);
+}
+
+/* Return the broadcast ring. */
+struct bcast_ring *
+shm_chat_bcast(struct shm_header *sh)
+{
+	return (
+	    struct bcast_ring *)(void *)((char *)sh + shm_geom.sg_bcast_offset);
+}
+
+/* Return room i (i < cg_max_rooms). */
+struct shm_chat_room *
+shm_chat_room(struct shm_header *sh, uint32_t i)
+{
+	return (struct shm_chat_room *)(void *)((char *)sh +
+	    shm_geom.sg_rooms_offset +
+	    (uint64_t)i * sizeof(struct shm_chat_room));
+}
+
+/* Return member i (i < cg_max_members). */
+struct shm_chat_member *
+shm_chat_member(struct shm_header *sh, uint32_t i)
+{
+	return (struct shm_chat_member *)(void *)((char *)sh +
+	    shm_geom.sg_members_offset +
+	    (uint64_t)i * sizeof(struct shm_chat_member));
+}
+
+/* Return the history entry of room for sequence number seq. */
+struct shm_chat_entry *
+shm_chat_entry(struct shm_header *sh, uint32_t room, uint64_t seq)
+{
+	uint64_t i = (uint64_t)room * shm_geom.sg_chat.cg_history +
+	    seq % shm_geom.sg_chat.cg_history;
+
+	return (struct shm_chat_entry *)(void *)((char *)sh +
+	    shm_geom.sg_history_offset + i * shm_geom.sg_entry_size);
+}
+
+/* Return the bytes an entry holds after its header. */
+size_t
+shm_chat_entry_room(void)
+{
+	return shm_geom.sg_entry_size - sizeof(struct shm_chat_entry);
+}
+
+/*
+ * In the master, before any child: make the hub's eventfd and one for
+ * each of nslots slots. Every child inherits them all.
+ */
+int
+shm_chat_wake_init(uint32_t nslots)
+{
+	uint32_t i;
+
+	if ((shm_wake_fds = calloc(nslots + 1, sizeof(int))) == NULL)
+		return -1;
+	for (i = 0; i <= nslots; i++)
+		if ((shm_wake_fds[i] =
+			    eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1)
+			return -1;
+	return 0;
+}
+
+/* Return the eventfd that wakes the hub. */
+int
+shm_chat_hub_fd(void)
+{
+	return shm_wake_fds[0];
+}
+
+/* Return the eventfd that wakes the worker of slot i. */
+int
+shm_chat_slot_fd(uint32_t i)
+{
+	return shm_wake_fds[1 + i];
+}
+
+/* Write 1 to an eventfd (a wake-up; a full counter is already one). */
+static void
+shm_eventfd_signal(int fd)
+{
+	uint64_t one = 1;
+
+	if (write(fd, &one, sizeof(one)) == -1 && errno != EAGAIN)
+		log_warn("eventfd");
+}
+
+/*
+ * After publishing a request: wake the hub if it sleeps. The fence pairs
+ * with the hub's (hub_sleep()), as shm_logger_wake() does.
+ */
+void
+shm_chat_wake_hub(struct shm_header *sh)
+{
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&shm_chat(sh)->ch_hub_asleep, __ATOMIC_RELAXED))
+		shm_eventfd_signal(shm_chat_hub_fd());
+}
+
+/*
+ * In the hub, after publishing: wake the worker of slot i if it waits,
+ * taking its flag (it sets it again once it has read all).
+ */
+void
+shm_chat_wake_slot(struct shm_header *sh, uint32_t i)
+{
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (__atomic_load_n(
+		&shm_chat_slot(sh, i)->cs_waiting, __ATOMIC_RELAXED) &&
+	    __atomic_exchange_n(
+		&shm_chat_slot(sh, i)->cs_waiting, 0, __ATOMIC_SEQ_CST))
+		shm_eventfd_signal(shm_chat_slot_fd(i));
 }

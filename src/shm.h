@@ -11,6 +11,10 @@
  *   +------------------+ sh_rings_offset
  *   | ring 0           |  struct shm_ring + sh_ring_size bytes of records,
  *   | ...              |  producer: the slot's worker; consumer: the logger
+ *   +------------------+ sh_chat_offset
+ *   | chat region      |  struct shm_chat and what follows it (below):
+ *   |                  |  written by the chat hub, but for the chat-in
+ *   |                  |  rings' producer side and the slots' wake flags
  *   +------------------+ sh_size
  *
  * Every field is naturally aligned and at most 64 bits wide, so a reader
@@ -25,7 +29,7 @@
 #include <stdint.h>
 
 #define SHM_MAGIC     0x3144485454484650ULL /* "PFHTTHD1" little-endian */
-#define SHM_VERSION   2
+#define SHM_VERSION   3
 #define SHM_CACHELINE 64
 
 #define SHM_STATUS_MAX	     600 /* responses[] is indexed by status 0..599 */
@@ -79,6 +83,21 @@ struct shm_counters {
 	/* WebSocket closes by the class of the code the server sent; "other"
 	 * also counts connections that ended without a close frame (1006). */
 	uint64_t sc_ws_closes[SHM_WS_CLOSE_CLASSES];
+	/* Chat (chat.c, wschat.c, telnetchat.c). The members and the lag
+	 * are gauges; the master zeroes them when it folds the slot. */
+	uint64_t sc_chat_members_ws;	 /* gauge: WebSocket chat clients */
+	uint64_t sc_chat_members_telnet; /* gauge: telnet chat clients */
+	uint64_t sc_chat_read;	      /* gauge: the last broadcast event it read
+					 (statsdump shows the lag behind the head) */
+	uint64_t sc_chat_in;	      /* requests handed to the hub */
+	uint64_t sc_chat_unavailable; /* ... refused: the ring was full */
+	uint64_t sc_chat_deliveries;  /* events queued to a client */
+	uint64_t sc_chat_rate_limited; /* messages refused: rate */
+	uint64_t sc_chat_oversize;     /* messages refused: too long */
+	uint64_t sc_chat_refused;      /* bad UTF-8, nick or command */
+	uint64_t sc_chat_slow_closed;  /* clients closed: output bound */
+	uint64_t sc_chat_gaps;	       /* times the broadcast ring lapped */
+	uint64_t sc_chat_missed;       /* events lost to laps, per room */
 	uint64_t sc_latency[SHM_LATENCY_BUCKETS]; /* request durations */
 	uint64_t sc_responses[SHM_STATUS_MAX];	  /* by status code */
 };
@@ -168,9 +187,128 @@ struct shm_header {
 	uint32_t sh_pad32;
 	uint64_t sh_logger_wrote; /* logger: unix seconds of the last write
 				     to the access log, 0 if none yet */
-	uint8_t sh_pad[SHM_CACHELINE - 8]; /* sh_retired on its own lines */
-	struct shm_counters sh_retired;	   /* sum of reaped workers' counters */
+	uint64_t sh_chat_offset;  /* the chat region (struct shm_chat) */
+	uint8_t sh_pad[SHM_CACHELINE - 16]; /* sh_retired on its own lines */
+	struct shm_counters sh_retired; /* sum of reaped workers' counters */
 } __attribute__((aligned(SHM_CACHELINE)));
+
+/*
+ * The chat region: the state of every chat room, and the channels between
+ * the workers and the chat hub (hub.c). Its layout, from sh_chat_offset:
+ *
+ *   struct shm_chat           geometry (master), hub state and counters
+ *   shm_chat_slot[nslots]     one per worker slot: its wake flag
+ *   chat-in ring[nslots]      struct shm_ring + ch_ring_size bytes each
+ *                             (logring.c; only rg_head and rg_tail are
+ *                             used): producer the slot's worker, consumer
+ *                             the hub; a record is a request (chatmsg.c)
+ *   broadcast ring            struct bcast_ring + ch_bcast_size bytes
+ *                             (bcast.c): writer the hub, every worker a
+ *                             reader; a record is an out-record (chatmsg.c)
+ *   shm_chat_room[max_rooms]  the rooms (hub)
+ *   shm_chat_member[members]  who is in which room (hub)
+ *   history                   per room, ch_history entries of
+ *                             ch_entry_size bytes (struct shm_chat_entry
+ *                             and an out-record): the event of sequence
+ *                             number s is in entry s % ch_history
+ *
+ * One writer for each field, as marked; the hub is restarted by the
+ * master if it dies, and its successor goes on from what is here (the
+ * journal, ch_journal, finishes an action a kill cut short), so rooms,
+ * sequence numbers, history and members survive a hub restart and a
+ * reload. Workers never write the hub's part; they read rooms and history
+ * (the entries are seqlocked, so a torn entry is never used).
+ *
+ * Wake-ups go through eventfds the master creates before it forks
+ * (shm_chat_wake_init()): one for the hub, one per slot. A worker wakes
+ * the hub after publishing a request only if ch_hub_asleep is set (seq_cst
+ * on both sides, as for the logger); the hub wakes a worker after
+ * publishing only if that slot's cs_waiting is set, clearing it with an
+ * atomic exchange (the one field with two writers: the worker sets it once
+ * it has read all, the hub clears it when it wakes the worker).
+ */
+
+#define SHM_CHAT_NONE UINT32_MAX /* no member / room index */
+
+/* Where an action of the hub stands, to finish it after a kill. */
+struct shm_chat_journal {
+	uint64_t cj_active;  /* 1 while an action is applied */
+	uint64_t cj_slot;    /* the ring of its request, or SHM_CHAT_NONE
+				(the hub's own: a leave for a dead worker) */
+	uint64_t cj_end;     /* the ring's cursor past the request */
+	uint64_t cj_member;  /* the member it concerns, or SHM_CHAT_NONE */
+	uint64_t cj_n;	     /* sequenced events it makes, 0..2 */
+	uint64_t cj_room[2]; /* the room of each */
+	uint64_t cj_seq[2];  /* and the sequence number it takes */
+};
+
+/* The chat region's header. */
+struct shm_chat {
+	/* master, at creation: the geometry */
+	uint64_t ch_ring_size;	 /* chat-in ring data bytes, power of 2 */
+	uint64_t ch_bcast_size;	 /* broadcast ring data bytes, power of 2 */
+	uint64_t ch_max_rooms;	 /* entries of the room table */
+	uint64_t ch_max_members; /* entries of the member table */
+	uint64_t ch_history;	 /* history entries per room */
+	uint64_t ch_entry_size;	 /* bytes of one history entry */
+	uint64_t ch_max_message; /* text bytes an entry holds at most */
+	uint64_t ch_pad0;
+	/* hub */
+	uint64_t ch_hub_pid;	/* the running hub, 0 if none (+ master) */
+	uint64_t ch_hub_starts; /* hubs started since the segment was made */
+	uint64_t ch_guest_next; /* the next guest-N number */
+	uint64_t ch_rooms_live; /* gauge: rooms with a member */
+	uint64_t ch_members;	/* gauge: members of all rooms */
+	uint64_t ch_events;	/* sequenced events */
+	uint64_t ch_requests;	/* requests taken from the rings */
+	uint64_t ch_refused;	/* requests answered with an error */
+	uint64_t ch_last_event; /* unix ms of the last event, 0: none */
+	uint32_t ch_hub_asleep; /* the hub waits on its eventfd */
+	uint32_t ch_restored;	/* the transcript was read into the rooms */
+	struct shm_chat_journal ch_journal;
+} __attribute__((aligned(SHM_CACHELINE)));
+
+/* A worker slot's chat wake flag, on a line of its own. */
+struct shm_chat_slot {
+	uint32_t cs_waiting; /* worker: set once it read the broadcast ring
+				to its end; hub: cleared as it wakes it */
+	uint8_t cs_pad[SHM_CACHELINE - 4];
+} __attribute__((aligned(SHM_CACHELINE)));
+
+/* A room. Written by the hub; rm_seq is read by workers (acquire). */
+struct shm_chat_room {
+	uint64_t rm_seq;     /* the last sequence number given, 0: none */
+	uint64_t rm_members; /* members now */
+	uint64_t rm_active;  /* unix ms of its last event */
+	uint32_t rm_used;    /* 1: the entry is a room */
+	uint32_t rm_epoch;   /* bumped each time the entry becomes a room */
+	uint32_t rm_first;   /* its first member, or SHM_CHAT_NONE */
+	uint32_t rm_pad;
+	char rm_name[40]; /* NUL-terminated, a valid chat name */
+	uint8_t rm_pad2[128 - 80];
+};
+
+/* A member of a room: one chat client of a worker. Written by the hub. */
+struct shm_chat_member {
+	uint64_t mb_conn;  /* its worker's connection id; 0: entry free */
+	uint64_t mb_pid;   /* its worker's pid */
+	uint32_t mb_slot;  /* its worker's slot */
+	uint32_t mb_room;  /* its room */
+	uint32_t mb_next;  /* the room's next member, or SHM_CHAT_NONE */
+	uint32_t mb_prev;  /* the previous one, or SHM_CHAT_NONE */
+	uint32_t mb_flags; /* CHATMSG_TELNET: a telnet client */
+	uint32_t mb_pad;
+	char mb_nick[40]; /* NUL-terminated, a valid chat name */
+	uint8_t mb_pad2[96 - 80];
+};
+
+/* A history entry, followed by the event's out-record (chatmsg.c). */
+struct shm_chat_entry {
+	uint64_t he_lock; /* odd while the hub writes the entry (seqlock) */
+	uint64_t he_seq;  /* the sequence number of the event it holds */
+	uint64_t he_len;  /* bytes of the out-record */
+	uint64_t he_pad;
+};
 
 /*
  * Add n to a counter of the caller's own slot. There is one writer per

@@ -100,10 +100,14 @@ worker_accept_cb(evutil_socket_t lfd, short what, void *arg)
 	struct worker *w = arg;
 	struct sockaddr_storage ss;
 	struct timeval tv = {0, WORKER_ACCEPT_RETRY_MS * 1000};
+	const struct conn_kind *kind = &http_kind;
 	socklen_t len;
 	int fd, i;
 
 	(void)what;
+	for (i = 0; i < w->w_cf->cf_nlisten; i++)
+		if (w->w_lfd[i] == lfd && w->w_cf->cf_listen[i].la_chat)
+			kind = &telnetchat_kind;
 	for (i = 0; i < WORKER_ACCEPT_BATCH && w->w_accepting; i++) {
 		len = sizeof(ss);
 		fd = accept4(lfd, (struct sockaddr *)&ss, &len,
@@ -127,7 +131,7 @@ worker_accept_cb(evutil_socket_t lfd, short what, void *arg)
 				return;
 			}
 		}
-		conn_accept(w, fd, (struct sockaddr *)&ss, &http_kind);
+		conn_accept(w, fd, (struct sockaddr *)&ss, kind);
 		if (w->w_nconns >= w->w_cf->cf_max_connections)
 			worker_accept_pause(w);
 	}
@@ -400,6 +404,7 @@ worker_main(struct event_base *base, struct config *cf, int id,
 	w->w_stop_timer = evtimer_new(base, worker_stop_timer_cb, w);
 	if (w->w_accept_retry == NULL || w->w_stop_timer == NULL)
 		fatalx("evtimer_new failed");
+	chat_init(w, slot);
 	worker_accept_resume(w);
 	__atomic_store_n(
 	    &w->w_slot->ss_state, SHM_SLOT_SERVING, __ATOMIC_RELEASE);

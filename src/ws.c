@@ -54,10 +54,13 @@ struct ws {
 	int ws_close_code;	       /* code sent, for the counters */
 	int ws_peer_closed;	       /* the client sent its close frame */
 	int ws_pinged;		       /* idle ping sent, no frame since */
+	long long ws_idle_ms;	       /* ping after this silence; 0: off */
 	struct timespec ws_last_input; /* when input last arrived */
+	struct wschat *ws_chat;	       /* a chat client's state, or NULL */
 };
 
 static int ws_written(struct conn *c);
+static void ws_chat_frame(struct conn *c);
 
 /* Return the worker counters of the connection. */
 static struct shm_counters *
@@ -78,7 +81,7 @@ ws_send(struct conn *c, int fin, int opcode, const void *payload, size_t len,
 	if (buf != NULL)
 		len = evbuffer_get_length(buf);
 	hlen = wsproto_build_header(hdr, fin, opcode, len);
-	if ((p = buf_space(&c->c_out, hlen + len)) == NULL) {
+	if ((p = conn_out_reserve(c, hlen + len)) == NULL) {
 		/* Out of memory: send nothing more, close once the output
 		 * is out (ws_written()), without a close frame (1006). */
 		log_warnx("%s: out of memory for a websocket frame", c->c_peer);
@@ -93,7 +96,7 @@ ws_send(struct conn *c, int fin, int opcode, const void *payload, size_t len,
 		evbuffer_remove(buf, p + hlen, len);
 	else if (len > 0)
 		memcpy(p + hlen, payload, len);
-	buf_commit(&c->c_out, hlen + len);
+	conn_out_commit(c, hlen + len);
 	shm_count(&ws_counters(c)->sc_bytes_out, hlen + len);
 }
 
@@ -101,7 +104,7 @@ ws_send(struct conn *c, int fin, int opcode, const void *payload, size_t len,
  * Send a close frame with code and a short reason, and send nothing after
  * it. The connection closes once it is written (see ws_written()).
  */
-static void
+void
 ws_close(struct conn *c, int code, const char *reason)
 {
 	struct ws *ws = c->c_ws;
@@ -129,7 +132,7 @@ ws_close(struct conn *c, int code, const char *reason)
 static void
 ws_throttle(struct conn *c)
 {
-	if (!c->c_paused && buf_len(&c->c_out) > WS_OUT_HIGH) {
+	if (!c->c_paused && conn_out_pending(c) > WS_OUT_HIGH) {
 		c->c_paused = 1;
 		conn_read_update(c);
 	}
@@ -313,6 +316,8 @@ ws_process(struct conn *c)
 		ws->ws_in_frame = 0;
 		if (fh->wf_opcode >= WS_OP_CLOSE)
 			ws_control(c);
+		else if (ws->ws_chat != NULL)
+			ws_chat_frame(c);
 		else
 			ws_echo(c);
 		ws_throttle(c);
@@ -323,7 +328,7 @@ ws_process(struct conn *c)
 static void
 ws_idle_arm(struct conn *c, long long ms)
 {
-	if (c->c_worker->w_cf->cf_ws_idle_timeout == 0)
+	if (c->c_ws->ws_idle_ms == 0)
 		return;
 	conn_timer_set(c, ms);
 }
@@ -351,8 +356,9 @@ ws_send_out(struct conn *c)
  * Frames the client sent right behind its handshake are handled now.
  */
 static int
-ws_start(struct conn *c)
+ws_start_common(struct conn *c, int chat)
 {
+	const struct config *cf = c->c_worker->w_cf;
 	struct ws *ws;
 
 	if ((ws = calloc(1, sizeof(*ws))) == NULL ||
@@ -364,16 +370,34 @@ ws_start(struct conn *c)
 	}
 	c->c_ws = ws;
 	c->c_in_max = WS_READ_MAX;
+	ws->ws_idle_ms =
+	    chat ? cf->cf_chat_idle_timeout : cf->cf_ws_idle_timeout;
 	shm_count(&ws_counters(c)->sc_ws_upgrades, 1);
 	shm_count(&ws_counters(c)->sc_ws_open, 1);
 	clock_gettime(CLOCK_MONOTONIC_COARSE, &ws->ws_last_input);
 	conn_read_update(c);
-	ws_idle_arm(c, c->c_worker->w_cf->cf_ws_idle_timeout);
+	ws_idle_arm(c, ws->ws_idle_ms);
 	if (c->c_worker->w_draining)
 		ws_close(c, WS_CLOSE_GOING_AWAY, "server shutting down");
+	else if (chat && (ws->ws_chat = wschat_start(c)) == NULL)
+		ws_close(c, WS_CLOSE_TRY_AGAIN, "the chat is overloaded");
 	else
 		ws_process(c);
 	return ws_send_out(c);
+}
+
+/* The 101 response to the echo endpoint is sent. */
+static int
+ws_start(struct conn *c)
+{
+	return ws_start_common(c, 0);
+}
+
+/* The 101 response to the chat endpoint is sent. */
+static int
+ws_chat_start(struct conn *c)
+{
+	return ws_start_common(c, 1);
 }
 
 /* Input arrived on a WebSocket connection. */
@@ -404,11 +428,11 @@ ws_written(struct conn *c)
 	struct ws *ws = c->c_ws;
 
 	if (ws->ws_close_sent || c->c_eof) {
-		if (buf_len(&c->c_out) == 0)
+		if (conn_out_pending(c) == 0)
 			return conn_linger(c, !ws->ws_peer_closed);
 		return 0;
 	}
-	if (c->c_paused && buf_len(&c->c_out) <= WS_OUT_LOW) {
+	if (c->c_paused && conn_out_pending(c) <= WS_OUT_LOW) {
 		c->c_paused = 0;
 		conn_read_update(c);
 		ws_process(c);
@@ -422,7 +446,7 @@ static void
 ws_idle(struct conn *c)
 {
 	struct ws *ws = c->c_ws;
-	long long idle = c->c_worker->w_cf->cf_ws_idle_timeout, quiet;
+	long long idle = ws->ws_idle_ms, quiet;
 	struct timespec now;
 
 	if (ws->ws_close_sent)
@@ -469,7 +493,7 @@ ws_timer(struct conn *c)
 static int
 ws_eof(struct conn *c)
 {
-	if (buf_len(&c->c_out) == 0) {
+	if (conn_out_pending(c) == 0) {
 		conn_close(c, "client closed");
 		return CONN_GONE;
 	}
@@ -500,6 +524,8 @@ ws_free(struct conn *c)
 	code = ws->ws_close_sent ? ws->ws_close_code : 0;
 	shm_count(&sc->sc_ws_closes[wsproto_close_class((unsigned)code)], 1);
 	shm_count(&sc->sc_ws_open, (uint64_t)-1);
+	if (ws->ws_chat != NULL)
+		wschat_free(ws->ws_chat);
 	evbuffer_free(ws->ws_payload);
 	free(ws);
 	c->c_ws = NULL;
@@ -516,6 +542,50 @@ const struct conn_kind ws_kind = {
     .kd_free = ws_free,
 };
 
+const struct conn_kind ws_chat_kind = {
+    .kd_name = "chat websocket",
+    .kd_start = ws_chat_start,
+    .kd_readable = ws_readable,
+    .kd_writable = ws_send_out,
+    .kd_timer = ws_timer,
+    .kd_drain = ws_drain,
+    .kd_eof = ws_eof,
+    .kd_free = ws_free,
+};
+
+/*
+ * Hand a whole data frame of a chat connection to wschat.c: its opcode,
+ * whether it ends its message, and its payload, unmasked and, for text,
+ * valid so far.
+ */
+static void
+ws_chat_frame(struct conn *c)
+{
+	struct ws *ws = c->c_ws;
+	const struct ws_frame *fh = &ws->ws_frame;
+	size_t len = (size_t)fh->wf_len;
+	const void *p;
+
+	if (fh->wf_fin && ws->ws_msg_text && !utf8_complete(ws->ws_utf8)) {
+		ws_close(c, WS_CLOSE_INVALID_DATA, "text is not UTF-8");
+		return;
+	}
+	if (len <= WS_SMALL)
+		p = ws->ws_small;
+	else if ((p = evbuffer_pullup(ws->ws_payload, -1)) == NULL) {
+		ws_close(c, WS_CLOSE_INTERNAL, "out of memory");
+		return;
+	}
+	shm_count(&ws_counters(c)->sc_ws_bytes_in, len);
+	if (fh->wf_fin) {
+		ws->ws_msg_open = 0;
+		shm_count(&ws_counters(c)->sc_ws_messages_in, 1);
+	}
+	wschat_frame(ws->ws_chat, c, ws->ws_msg_text, p, len, fh->wf_fin);
+	if (len > WS_SMALL)
+		evbuffer_drain(ws->ws_payload, len);
+}
+
 /*
  * Answer a request for the echo endpoint: 101 and the switch to ws_kind
  * once it is sent (http.c makes it), or why not: 426 for a request that is
@@ -524,6 +594,14 @@ const struct conn_kind ws_kind = {
  */
 void
 ws_handshake(struct conn *c, const struct http_request *req)
+{
+	ws_handshake_kind(c, req, &ws_kind);
+}
+
+/* Answer a WebSocket handshake; the connection becomes kind once done. */
+void
+ws_handshake_kind(struct conn *c, const struct http_request *req,
+    const struct conn_kind *kind)
 {
 	const struct config *cf = c->c_worker->w_cf;
 	char accept[WS_ACCEPT_LEN], headers[128];
@@ -556,6 +634,6 @@ ws_handshake(struct conn *c, const struct http_request *req)
 	    "Sec-WebSocket-Accept: %s\r\n",
 	    accept);
 	c->c_close_after = 0;
-	c->c_upgrade = &ws_kind;
+	c->c_upgrade = kind;
 	http_response_head(c, 101, NULL, -1, headers);
 }

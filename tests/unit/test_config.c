@@ -1698,7 +1698,7 @@ test_chat_defaults(void **state)
 	assert_int_equal(cf->cf_chat_idle_timeout, 5 * 60 * 1000);
 	assert_int_equal(cf->cf_chat_max_queue, 256 * 1024);
 	assert_null(cf->cf_chat_transcript);
-	assert_int_equal(cf->cf_chat_ring_size, 256 * 1024);
+	assert_int_equal(cf->cf_chat_ring_size, 1024 * 1024);
 	assert_int_equal(cf->cf_chat_bcast_size, 4 * 1024 * 1024);
 	/* No telnet listener: only the default [server] listen. */
 	assert_int_equal(cf->cf_nlisten, 1);
@@ -2147,23 +2147,24 @@ test_restart_keys_keep_the_chat_geometry(void **state)
 	(void)state;
 	running = load("[chat]\n");
 	next = load("[chat]\nhistory = 50\nmax_rooms = 16\nmax_members = 64\n"
-		    "ring_size = 1m\nbroadcast_size = 16m\nrate = 9/s\n"
+		    "ring_size = 2m\nbroadcast_size = 16m\nrate = 9/s\n"
 		    "max_message_size = 1k\nlisten = 127.0.0.1:7000\n");
 	if (running == NULL || next == NULL)
 		fail_msg("%s", err);
 	assert_int_equal(
-	    config_restart_keys(next, running, keys, sizeof(keys)), 5);
+	    config_restart_keys(next, running, keys, sizeof(keys)), 6);
 	assert_string_equal(keys,
 	    "[chat] history, [chat] max_rooms, [chat] max_members, "
-	    "[chat] ring_size, [chat] broadcast_size");
+	    "[chat] max_message_size, [chat] ring_size, "
+	    "[chat] broadcast_size");
 	assert_int_equal(next->cf_chat_history, 100);
 	assert_int_equal(next->cf_chat_max_rooms, 256);
 	assert_int_equal(next->cf_chat_max_members, 65536);
-	assert_int_equal(next->cf_chat_ring_size, 256 * 1024);
+	assert_int_equal(next->cf_chat_max_message, 4096);
+	assert_int_equal(next->cf_chat_ring_size, 1024 * 1024);
 	assert_int_equal(next->cf_chat_bcast_size, 4 * 1024 * 1024);
 	/* The keys a reload may change keep their new values. */
 	assert_int_equal(next->cf_chat_rate, 9);
-	assert_int_equal(next->cf_chat_max_message, 1024);
 	assert_int_equal(next->cf_nlisten, 2);
 	config_free(running);
 	config_free(next);

@@ -556,7 +556,11 @@ chat_command(struct chat_client *cc, const struct chat_cmd *cmd)
 		chat_ask(cc, CHATREQ_NICK, NULL, name, NULL, 0);
 		break;
 	case CHATCMD_JOIN:
-		chat_ask(cc, CHATREQ_JOIN, name, cc->cc_nick, NULL, 0);
+		if (strcmp(name, cc->cc_want) == 0)
+			chat_client_error(
+			    cc, "bad_command", "you are in that room already");
+		else
+			chat_ask(cc, CHATREQ_JOIN, name, cc->cc_nick, NULL, 0);
 		break;
 	case CHATCMD_WHO:
 		chat_ask(cc, CHATREQ_WHO, NULL, NULL, NULL, 0);

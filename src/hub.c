@@ -492,8 +492,11 @@ hub_join(uint32_t slot, const struct chat_req *req, uint32_t m)
 		hub_error(slot, req, CHATERR_FULL);
 		return;
 	}
-	if (hub_member(m)->mb_room == r && hub_member(m)->mb_nick[0] != '\0')
-		goto announce; /* a predecessor linked it: redo the event */
+	if (hub_member(m)->mb_room == r && hub_member(m)->mb_nick[0] != '\0') {
+		if (!hub.h_redoing)
+			return; /* in it already */
+		goto announce;	/* a predecessor linked it: redo the event */
+	}
 	if (hub_member(m)->mb_room != SHM_CHAT_NONE) {
 		hub_event_of(&out, m, CHAT_LEAVE);
 		hub_emit(hub_member(m)->mb_room, &out);

@@ -430,6 +430,7 @@ int wschat_route(
 struct wschat *wschat_start(struct conn *c);
 void wschat_frame(struct wschat *wc, struct conn *c, int text, const void *p,
     size_t len, int fin);
+void wschat_closed(struct wschat *wc);
 void wschat_free(struct wschat *wc);
 
 /* telnetchat.c */

@@ -121,6 +121,8 @@ ws_close(struct conn *c, int code, const char *reason)
 	memcpy(body + 2, reason, n);
 	ws_send(c, 1, WS_OP_CLOSE, body, n + 2, NULL);
 	ws->ws_close_sent = 1;
+	if (ws->ws_chat != NULL)
+		wschat_closed(ws->ws_chat); /* nothing may follow the close */
 	ws->ws_close_code = code;
 	log_debug("%s: websocket close %d %s", c->c_peer, code, reason);
 	/* Frames read from now on are discarded (ws_readable()); once the

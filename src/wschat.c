@@ -191,6 +191,13 @@ wschat_frame(struct wschat *wc, struct conn *c, int text, const void *p,
 	wc->wc_too_long = 0;
 }
 
+/* A close frame is queued: the chat sends nothing more. */
+void
+wschat_closed(struct wschat *wc)
+{
+	wc->wc_cc.cc_closing = 1;
+}
+
 /* The connection ends: the client leaves the chat. */
 void
 wschat_free(struct wschat *wc)

@@ -521,9 +521,9 @@ chat_client_end(struct chat_client *cc)
 	    (uint64_t)-1);
 }
 
-/* The lines /help shows a telnet user (and a WebSocket one, as errors). */
+/* What /help shows a telnet user. */
 static const char chat_help[] =
-    "commands: /nick NAME, /join ROOM, /me ACTION, /who, /help, /quit";
+    "* commands: /nick NAME, /join ROOM, /me ACTION, /who, /help, /quit\r\n";
 
 /* Refuse a message: counted, and the client told why. */
 static void
@@ -566,7 +566,12 @@ chat_command(struct chat_client *cc, const struct chat_cmd *cmd)
 		chat_ask(cc, CHATREQ_WHO, NULL, NULL, NULL, 0);
 		break;
 	case CHATCMD_HELP:
-		chat_client_error(cc, "help", chat_help);
+		if (cc->cc_telnet)
+			chat_send(cc, chat_help, sizeof(chat_help) - 1);
+		else
+			chat_client_error(cc, "bad_command",
+			    "/help is for telnet; the commands are /nick NAME, "
+			    "/me ACTION, /who, /join ROOM and /quit");
 		break;
 	case CHATCMD_QUIT:
 		cc->cc_closing = 1;

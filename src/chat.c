@@ -46,11 +46,13 @@
 #define CHAT_BATCH	1024 /* broadcast records read before flushing */
 #define CHAT_WS_HDR_MAX 10   /* header of an unmasked server frame */
 
+TAILQ_HEAD(chat_client_list, chat_client);
+
 /* What the worker keeps of a room: its members here, what they got. */
 struct chat_room {
 	uint32_t cr_epoch; /* the room entry's epoch it is of */
 	uint64_t cr_seq;   /* the last event delivered here */
-	TAILQ_HEAD(, chat_client) cr_clients; /* members here */
+	struct chat_client_list cr_clients; /* members here */
 	unsigned cr_nclients;
 };
 
@@ -79,8 +81,8 @@ static struct {
 	size_t cw_cap;		       /* entries, a power of two */
 	size_t cw_count;	       /* clients in it */
 	uint64_t cw_next_id;
-	TAILQ_HEAD(, chat_client) cw_dirty; /* output queued, to flush */
-	struct chat_leave *cw_leaves;	    /* refused leaves */
+	struct chat_client_list cw_dirty; /* output queued, to flush */
+	struct chat_leave *cw_leaves;	  /* refused leaves */
 	size_t cw_nleaves, cw_leaves_cap;
 	unsigned char cw_rec[CHATMSG_OUT_MAX];	/* a record being read */
 	unsigned char cw_hist[CHATMSG_OUT_MAX]; /* a history entry read */
@@ -124,7 +126,8 @@ chat_table_grow(void)
 	size_t i, cap = chat.cw_cap;
 
 	chat.cw_cap = cap == 0 ? 64 : 2 * cap;
-	if ((chat.cw_table = calloc(chat.cw_cap, sizeof(*old))) == NULL) {
+	if ((chat.cw_table = calloc(
+		 chat.cw_cap, sizeof(struct chat_client *))) == NULL) {
 		chat.cw_table = old;
 		chat.cw_cap = cap;
 		return -1;
@@ -867,8 +870,9 @@ chat_room_gap(struct chat_room *room, const char *name, uint64_t missed)
 {
 	struct chat_client *cc;
 
-	TAILQ_FOREACH(cc, &room->cr_clients, cc_room_entry)
-	chat_gap(cc, name, missed);
+	for (cc = TAILQ_FIRST(&room->cr_clients); cc != NULL;
+	     cc = TAILQ_NEXT(cc, cc_room_entry))
+		chat_gap(cc, name, missed);
 	shm_count(&chat_counters()->sc_chat_missed, missed);
 }
 

@@ -937,8 +937,8 @@ hub_restore(void)
 	else if (n > 0 || bad > 0)
 		log_info("chat: %ld event(s) restored from %s in %lld ms%s", n,
 		    hub.h_cf->cf_chat_transcript,
-		    (long long)((t1.tv_sec - t0.tv_sec) * 1000 +
-			(t1.tv_nsec - t0.tv_nsec) / 1000000),
+		    (long long)(t1.tv_sec - t0.tv_sec) * 1000 +
+			(t1.tv_nsec - t0.tv_nsec) / 1000000,
 		    bad > 0 ? "; lines that did not parse were skipped" : "");
 	__atomic_store_n(&hub.h_ch->ch_restored, 1, __ATOMIC_RELEASE);
 }

@@ -48,7 +48,7 @@ outq_grow(struct outq *q)
 	unsigned cap = q->oq_cap == 0 ? OUTQ_INITIAL : 2 * q->oq_cap, i;
 	struct outq_frame **ring;
 
-	if ((ring = malloc(cap * sizeof(*ring))) == NULL)
+	if ((ring = calloc(cap, sizeof(struct outq_frame *))) == NULL)
 		return -1;
 	for (i = 0; i < q->oq_len; i++)
 		ring[i] = q->oq_ring[(q->oq_head + i) % q->oq_cap];

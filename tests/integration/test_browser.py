@@ -94,7 +94,7 @@ def test_chromium_renders_the_index_page_links(site_server, tmp_path):
     dom = chromium_dump_dom(site_server.url("/"), tmp_path / "profile")
     for href in ('href="hello.txt"', 'href="images/pfhttpd.png"',
                  'href="images"', 'href="does-not-exist.html"',
-                 'href="echo.html"'):
+                 'href="echo.html"', 'href="chat.html"'):
         assert href in dom
 
 

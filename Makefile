@@ -86,10 +86,13 @@ $(B)/pfhttpd: $(B)/obj/main.o $(B)/libpfhttpd.a
 $(B)/statsdump: tools/statsdump.c $(B)/libpfhttpd.a $(HEADERS)
 	$(CC) $(ALL_CFLAGS) -Isrc -o $@ $< $(B)/libpfhttpd.a $(PKG_LIBS) -lm
 
-# A load generator: libevent only, none of the server's code.
-$(B)/wsload: tools/wsload.c
+# A load generator: libevent only, none of the server's code; its
+# WebSocket client pieces are tools/wsclient.c, for the next one to share.
+WSCLIENT = tools/wsclient.c tools/wsclient.h
+
+$(B)/wsload: tools/wsload.c $(WSCLIENT)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -o $@ $< $(PKG_LIBS) -lm
+	$(CC) $(ALL_CFLAGS) -o $@ $< tools/wsclient.c $(PKG_LIBS) -lm
 
 $(B)/tests/%: tests/unit/%.c $(B)/libpfhttpd.a $(HEADERS)
 	@mkdir -p $(@D)
@@ -206,7 +209,7 @@ uninstall:
 # Every C file, formatted by Debian 12's clang-format (14), which the
 # repository's .clang-format is written for.
 FORMAT_SRCS = $(wildcard src/*.c src/*.h tests/unit/*.c tests/fuzz/*.c \
-	tests/fuzz/*.h tools/*.c)
+	tests/fuzz/*.h tools/*.c tools/*.h)
 
 format:
 	@tools/install-deps format

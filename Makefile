@@ -68,7 +68,7 @@ UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
 .PHONY: all run test unit integration install uninstall clean format \
 	format-check lint-man bench bench-log bench-compare syscount
 
-all: $(B)/pfhttpd $(B)/statsdump $(B)/wsload
+all: $(B)/pfhttpd $(B)/statsdump $(B)/wsload $(B)/chatload
 
 HEADERS	 = src/pfhttpd.h src/shm.h
 
@@ -86,13 +86,24 @@ $(B)/pfhttpd: $(B)/obj/main.o $(B)/libpfhttpd.a
 $(B)/statsdump: tools/statsdump.c $(B)/libpfhttpd.a $(HEADERS)
 	$(CC) $(ALL_CFLAGS) -Isrc -o $@ $< $(B)/libpfhttpd.a $(PKG_LIBS) -lm
 
-# A load generator: libevent only, none of the server's code; its
-# WebSocket client pieces are tools/wsclient.c, for the next one to share.
+# The load generators: libevent only, none of the server's code; the
+# WebSocket client pieces they share are tools/wsclient.c.
 WSCLIENT = tools/wsclient.c tools/wsclient.h
 
 $(B)/wsload: tools/wsload.c $(WSCLIENT)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -o $@ $< tools/wsclient.c $(PKG_LIBS) -lm
+
+$(B)/chatload: tools/chatload.c tools/chatmark.c tools/chatmark.h $(WSCLIENT)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ $< tools/chatmark.c tools/wsclient.c \
+	    $(PKG_LIBS) -lm
+
+# The chat benchmark's marker, tested without the server's library.
+$(B)/tests/test_chatmark: tests/unit/test_chatmark.c tools/chatmark.c \
+    tools/chatmark.h
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Itools -o $@ $< tools/chatmark.c -lcmocka
 
 $(B)/tests/%: tests/unit/%.c $(B)/libpfhttpd.a $(HEADERS)
 	@mkdir -p $(@D)

@@ -4,9 +4,10 @@
 #   make run        install missing packages, build, run on etc/pfhttpd.ini
 #   make test       install missing packages, build, run every test (unit,
 #                   fuzzing corpora replayed, man pages, integration)
-#   make bench      install wrk, nginx, lighttpd and Node's ws, build, then
-#                   pfhttpd against nginx and lighttpd (static files) and
-#                   Node's ws (WebSocket echo) side by side: BENCH_SECONDS
+#   make bench      install wrk, nginx, nchan, lighttpd and Node's ws,
+#                   build, then pfhttpd against nginx and lighttpd (static
+#                   files), Node's ws (WebSocket echo), and nchan and a ws
+#                   chat server (a chat room) side by side: BENCH_SECONDS
 #                   per run, BENCH_RUNS runs, BENCH_FLAGS for tools/bench
 #                   (e.g. "--cases 1k-ka-50 --workers 1"; tools/bench -h);
 #                   results in build/bench/results-*.json and last.json
@@ -135,8 +136,9 @@ test:
 
 BENCH_ARGS = --seconds $(BENCH_SECONDS) --runs $(BENCH_RUNS)
 
-# pfhttpd (access log on and off), nginx and lighttpd on static files and
-# pfhttpd and Node's ws on WebSocket echo, side by side (tools/bench).
+# pfhttpd (access log on and off), nginx and lighttpd on static files,
+# pfhttpd and Node's ws on WebSocket echo, and pfhttpd, nchan and Node's
+# ws in a chat room, side by side (tools/bench).
 bench:
 	@tools/install-deps bench
 	$(MAKE) all

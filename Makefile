@@ -4,9 +4,10 @@
 #   make run        install missing packages, build, run on etc/pfhttpd.ini
 #   make test       install missing packages, build, run every test (unit,
 #                   fuzzing corpora replayed, man pages, integration)
-#   make bench      install wrk, nginx, lighttpd and Node's ws, build, then
-#                   pfhttpd against nginx and lighttpd (static files) and
-#                   Node's ws (WebSocket echo) side by side: BENCH_SECONDS
+#   make bench      install wrk, nginx, nchan, lighttpd and Node's ws,
+#                   build, then pfhttpd against nginx and lighttpd (static
+#                   files), Node's ws (WebSocket echo), and nchan and a ws
+#                   chat server (a chat room) side by side: BENCH_SECONDS
 #                   per run, BENCH_RUNS runs, BENCH_FLAGS for tools/bench
 #                   (e.g. "--cases 1k-ka-50 --workers 1"; tools/bench -h);
 #                   results in build/bench/results-*.json and last.json
@@ -68,7 +69,7 @@ UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
 .PHONY: all run test unit integration install uninstall clean format \
 	format-check lint-man bench bench-log bench-compare syscount
 
-all: $(B)/pfhttpd $(B)/statsdump $(B)/wsload
+all: $(B)/pfhttpd $(B)/statsdump $(B)/wsload $(B)/chatload
 
 HEADERS	 = src/pfhttpd.h src/shm.h
 
@@ -86,10 +87,24 @@ $(B)/pfhttpd: $(B)/obj/main.o $(B)/libpfhttpd.a
 $(B)/statsdump: tools/statsdump.c $(B)/libpfhttpd.a $(HEADERS)
 	$(CC) $(ALL_CFLAGS) -Isrc -o $@ $< $(B)/libpfhttpd.a $(PKG_LIBS) -lm
 
-# A load generator: libevent only, none of the server's code.
-$(B)/wsload: tools/wsload.c
+# The load generators: libevent only, none of the server's code; the
+# WebSocket client pieces they share are tools/wsclient.c.
+WSCLIENT = tools/wsclient.c tools/wsclient.h
+
+$(B)/wsload: tools/wsload.c $(WSCLIENT)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -o $@ $< $(PKG_LIBS) -lm
+	$(CC) $(ALL_CFLAGS) -o $@ $< tools/wsclient.c $(PKG_LIBS) -lm
+
+$(B)/chatload: tools/chatload.c tools/chatmark.c tools/chatmark.h $(WSCLIENT)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ $< tools/chatmark.c tools/wsclient.c \
+	    $(PKG_LIBS) -lm
+
+# The chat benchmark's marker, tested without the server's library.
+$(B)/tests/test_chatmark: tests/unit/test_chatmark.c tools/chatmark.c \
+    tools/chatmark.h
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Itools -o $@ $< tools/chatmark.c -lcmocka
 
 $(B)/tests/%: tests/unit/%.c $(B)/libpfhttpd.a $(HEADERS)
 	@mkdir -p $(@D)
@@ -121,8 +136,9 @@ test:
 
 BENCH_ARGS = --seconds $(BENCH_SECONDS) --runs $(BENCH_RUNS)
 
-# pfhttpd (access log on and off), nginx and lighttpd on static files and
-# pfhttpd and Node's ws on WebSocket echo, side by side (tools/bench).
+# pfhttpd (access log on and off), nginx and lighttpd on static files,
+# pfhttpd and Node's ws on WebSocket echo, and pfhttpd, nchan and Node's
+# ws in a chat room, side by side (tools/bench).
 bench:
 	@tools/install-deps bench
 	$(MAKE) all
@@ -206,7 +222,7 @@ uninstall:
 # Every C file, formatted by Debian 12's clang-format (14), which the
 # repository's .clang-format is written for.
 FORMAT_SRCS = $(wildcard src/*.c src/*.h tests/unit/*.c tests/fuzz/*.c \
-	tests/fuzz/*.h tools/*.c)
+	tests/fuzz/*.h tools/*.c tools/*.h)
 
 format:
 	@tools/install-deps format

@@ -16,7 +16,7 @@ import json
 
 FORMAT = "pfhttpd-bench/1"
 # The servers whose best median the ratio divides by.
-PEERS = ("nginx", "lighttpd", "node")
+PEERS = ("nginx", "lighttpd", "nchan", "node")
 # The figures summarized, in the order the table shows them.
 FIGURES = ("rate", "p50_us", "p99_us", "cpu_per_100k")
 

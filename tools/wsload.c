@@ -10,11 +10,11 @@
  * One thread, one libevent loop over nonblocking sockets, TCP_NODELAY,
  * and every buffer allocated before the first message: the tool costs
  * about what the server's side of an echo costs, a recv() and a send().
+ * The handshake, framing, clock and histogram are wsclient.c's, shared
+ * with chatload.
  */
 
 #include <sys/types.h>
-#include <sys/random.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include <netinet/in.h>
@@ -23,54 +23,27 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <math.h>
-#include <netdb.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
 
+#include "wsclient.h"
+
 #define WSLOAD_NAME	 "wsload"
-#define WSLOAD_KEY	 "dGhlIHNhbXBsZSBub25jZQ=="	/* RFC 6455 1.3 */
-#define WSLOAD_ACCEPT	 "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=" /* its accept value */
 #define WSLOAD_MAX_CONNS 100000
 #define WSLOAD_MAX_SIZE	 (64LL * 1024 * 1024) /* bytes of one message */
-#define WSLOAD_MAX_SECS	 86400.0
 #define WSLOAD_RBUF_MIN	 8192  /* receive buffer; holds the handshake */
 #define WSLOAD_RBUF_MAX	 65536 /* receive buffer for large messages */
 #define WSLOAD_READS	 16    /* recv() calls per readable event */
 #define WSLOAD_SHOWN	 10    /* error messages printed, at most */
 #define WSLOAD_STAMP_LEN 16    /* hex digits that number each message */
-#define WSLOAD_CTL_MAX	 125   /* payload bytes of a control frame */
-#define WSLOAD_FD_SPARE	 32    /* descriptors besides the connections */
 #define WSLOAD_OPT_JSON	 256   /* getopt_long value of --json */
-
-#define WSLOAD_OP_CONT	 0x0
-#define WSLOAD_OP_TEXT	 0x1
-#define WSLOAD_OP_BINARY 0x2
-#define WSLOAD_OP_CLOSE	 0x8
-#define WSLOAD_OP_PING	 0x9
-#define WSLOAD_OP_PONG	 0xa
-
-/*
- * The latency histogram is log-linear over nanoseconds: values below
- * 2^SUB_BITS have a bucket each, and each further power of two is split
- * into 2^SUB_BITS buckets, so a bucket is at most 1/64 (1.6%) wide
- * relative to its values, over the whole 64-bit range.
- */
-#define WSLOAD_HIST_SUB_BITS 6
-#define WSLOAD_HIST_SUB	     (1U << WSLOAD_HIST_SUB_BITS)
-#define WSLOAD_HIST_BUCKETS  ((64U - WSLOAD_HIST_SUB_BITS + 1) * WSLOAD_HIST_SUB)
-
-#define WSLOAD_NSEC 1000000000ULL
 
 /* Where a connection is in its life. */
 enum wsload_state {
@@ -88,14 +61,6 @@ enum wsload_phase {
 	WSLOAD_WARMUP,	  /* messages flow, not counted */
 	WSLOAD_MEASURE,	  /* messages counted */
 	WSLOAD_DRAIN,	  /* last echoes arrive, then close frames */
-};
-
-/* Round-trip latencies. */
-struct wsload_hist {
-	uint64_t wh_bucket[WSLOAD_HIST_BUCKETS]; /* counts, log-linear in ns */
-	uint64_t wh_count;			 /* durations recorded */
-	uint64_t wh_max;			 /* longest, ns */
-	double wh_sum;				 /* sum of all, ns */
 };
 
 struct wsload;
@@ -123,19 +88,17 @@ struct wsload_conn {
 	uint64_t wc_fr_left;	      /* its payload bytes still to come */
 	int wc_in_msg;		      /* inside a data message (fragments) */
 	uint64_t wc_msg_got;	      /* echo bytes of the message so far */
-	unsigned char wc_ctl[WSLOAD_CTL_MAX]; /* control frame payload */
-	size_t wc_ctl_len;		      /* bytes in wc_ctl */
-	unsigned char wc_cbuf[8];	      /* our close frame */
+	unsigned char wc_ctl[WSCLIENT_CTL_MAX]; /* control frame payload */
+	size_t wc_ctl_len;			/* bytes in wc_ctl */
+	unsigned char wc_cbuf[8];		/* our close frame */
 };
 
 /* The run: options, connections, counters. */
 struct wsload {
 	struct event_base *wl_base;
-	struct sockaddr_storage wl_addr; /* where to connect */
-	socklen_t wl_addrlen;
-	const char *wl_target; /* HOST:PORT as given, the Host header */
-	const char *wl_path;   /* request path */
-	char *wl_request;      /* the handshake request */
+	struct wsclient_addr wl_server; /* where to connect, Host header */
+	const char *wl_path;		/* request path */
+	char *wl_request;		/* the handshake request */
 	size_t wl_request_len;
 	unsigned wl_nconns;	/* -c */
 	size_t wl_size;		/* -s */
@@ -162,25 +125,10 @@ struct wsload {
 	struct event *wl_timer; /* end of warm-up, end of measurement */
 	struct event *wl_tick;	/* once a second: deadlines */
 	struct event *wl_sigint, *wl_sigterm;
-	struct wsload_hist wl_hist;
+	struct wsclient_hist wl_hist; /* round-trip latencies */
 };
 
 static void wsload_usage(FILE *fp);
-static int wsload_count(
-    const char *s, long long min, long long max, long long *v);
-static int wsload_seconds(const char *s, double min, double *v);
-static int wsload_resolve(struct wsload *wl, const char *target);
-static int wsload_probe(struct wsload *wl, const char *host, const char *port);
-static int wsload_files(unsigned nconns);
-static uint64_t wsload_now(void);
-static uint64_t wsload_random(struct wsload *wl);
-static unsigned wsload_hist_index(uint64_t v);
-static uint64_t wsload_hist_value(unsigned i);
-static void wsload_hist_add(struct wsload_hist *h, uint64_t v);
-static double wsload_hist_percentile(const struct wsload_hist *h, double q);
-static size_t wsload_frame_prefix(unsigned char *buf, int opcode, uint64_t len);
-static void wsload_mask(unsigned char *dst, const unsigned char *src, size_t n,
-    const unsigned char key[4]);
 static void wsload_stamp(unsigned char *p, size_t size, uint64_t v);
 static void wsload_error(struct wsload_conn *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -194,8 +142,6 @@ static int wsload_send_message(struct wsload_conn *c);
 static int wsload_send_close(struct wsload_conn *c);
 static void wsload_start(struct wsload *wl);
 static void wsload_stop(struct wsload *wl);
-static int wsload_header_value(
-    const char *name, const char *line, size_t len, char *value, size_t vlen);
 static int wsload_handshake_check(struct wsload_conn *c, size_t hlen);
 static void wsload_handshake_read(struct wsload_conn *c);
 static int wsload_frame_header(
@@ -240,307 +186,6 @@ wsload_usage(FILE *fp)
 	    WSLOAD_NAME);
 }
 
-/* Parse a count with an optional k or m suffix (times 1024, 1024^2). */
-static int
-wsload_count(const char *s, long long min, long long max, long long *v)
-{
-	char *end;
-	long long n;
-
-	errno = 0;
-	n = strtoll(s, &end, 10);
-	if (errno != 0 || end == s || n < 0)
-		return -1;
-	if (*end == 'k' || *end == 'K') {
-		if (n > max / 1024)
-			return -1;
-		n *= 1024;
-		end++;
-	} else if (*end == 'm' || *end == 'M') {
-		if (n > max / (1024 * 1024))
-			return -1;
-		n *= 1024 * 1024;
-		end++;
-	}
-	if (*end != '\0' || n < min || n > max)
-		return -1;
-	*v = n;
-	return 0;
-}
-
-/* Parse a number of seconds, fractions allowed, from min to a day. */
-static int
-wsload_seconds(const char *s, double min, double *v)
-{
-	char *end;
-	double d;
-
-	errno = 0;
-	d = strtod(s, &end);
-	if (errno != 0 || end == s || *end != '\0' || !isfinite(d) || d < min ||
-	    d > WSLOAD_MAX_SECS)
-		return -1;
-	*v = d;
-	return 0;
-}
-
-/*
- * Split HOST:PORT (HOST may be [an IPv6 address]), resolve it and keep
- * the first address that accepts a connection. Print why on failure.
- */
-static int
-wsload_resolve(struct wsload *wl, const char *target)
-{
-	char host[256];
-	const char *colon, *hs;
-	size_t hlen;
-
-	wl->wl_target = target;
-	if ((colon = strrchr(target, ':')) == NULL || colon[1] == '\0') {
-		fprintf(stderr, "%s: %s: expected HOST:PORT\n", WSLOAD_NAME,
-		    target);
-		return -1;
-	}
-	hs = target;
-	hlen = (size_t)(colon - target);
-	if (hlen >= 2 && hs[0] == '[' && hs[hlen - 1] == ']') {
-		hs++;
-		hlen -= 2;
-	}
-	if (hlen == 0 || hlen >= sizeof(host)) {
-		fprintf(stderr, "%s: %s: bad host\n", WSLOAD_NAME, target);
-		return -1;
-	}
-	memcpy(host, hs, hlen);
-	host[hlen] = '\0';
-	return wsload_probe(wl, host, colon + 1);
-}
-
-/*
- * Connect once to each address of host and port in turn, within the
- * timeout, and keep the first that answers: a server that is not there
- * is reported here, clearly, before any load starts.
- */
-static int
-wsload_probe(struct wsload *wl, const char *host, const char *port)
-{
-	struct addrinfo hints, *res, *ai;
-	struct pollfd pfd;
-	socklen_t slen;
-	int error, fd, err = 0, r;
-
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	if ((r = getaddrinfo(host, port, &hints, &res)) != 0) {
-		fprintf(stderr, "%s: %s: %s\n", WSLOAD_NAME, wl->wl_target,
-		    gai_strerror(r));
-		return -1;
-	}
-	for (ai = res; ai != NULL; ai = ai->ai_next) {
-		if (ai->ai_addrlen > sizeof(wl->wl_addr))
-			continue;
-		fd = socket(ai->ai_family,
-		    ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
-		    ai->ai_protocol);
-		if (fd == -1) {
-			err = errno;
-			continue;
-		}
-		error = 0;
-		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == -1) {
-			error = errno;
-			if (error == EINPROGRESS) {
-				pfd.fd = fd;
-				pfd.events = POLLOUT;
-				r = poll(&pfd, 1, (int)(wl->wl_timeout * 1000));
-				slen = sizeof(error);
-				if (r == 0)
-					error = ETIMEDOUT;
-				else if (r == -1)
-					error = errno;
-				else if (getsockopt(fd, SOL_SOCKET, SO_ERROR,
-					     &error, &slen) == -1)
-					error = errno;
-			}
-		}
-		close(fd);
-		if (error == 0) {
-			memcpy(&wl->wl_addr, ai->ai_addr, ai->ai_addrlen);
-			wl->wl_addrlen = ai->ai_addrlen;
-			freeaddrinfo(res);
-			return 0;
-		}
-		err = error;
-	}
-	freeaddrinfo(res);
-	fprintf(stderr, "%s: connect to %s: %s\n", WSLOAD_NAME, wl->wl_target,
-	    strerror(err != 0 ? err : EADDRNOTAVAIL));
-	return -1;
-}
-
-/* Raise the open-file limit to fit nconns sockets, or say why not. */
-static int
-wsload_files(unsigned nconns)
-{
-	struct rlimit rl;
-	rlim_t need = (rlim_t)nconns + WSLOAD_FD_SPARE;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
-		return 0;
-	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need) {
-		if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < need) {
-			fprintf(stderr,
-			    "%s: %u connections need %ju open files; the "
-			    "limit is %ju (ulimit -n)\n",
-			    WSLOAD_NAME, nconns, (uintmax_t)need,
-			    (uintmax_t)rl.rlim_max);
-			return -1;
-		}
-		rl.rlim_cur = need;
-		if (setrlimit(RLIMIT_NOFILE, &rl) == -1) {
-			fprintf(stderr, "%s: setrlimit: %s\n", WSLOAD_NAME,
-			    strerror(errno));
-			return -1;
-		}
-	}
-	return 0;
-}
-
-/* Return CLOCK_MONOTONIC in nanoseconds. */
-static uint64_t
-wsload_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * WSLOAD_NSEC + (uint64_t)ts.tv_nsec;
-}
-
-/* Return 64 pseudo-random bits (xorshift64*), for masking keys. */
-static uint64_t
-wsload_random(struct wsload *wl)
-{
-	uint64_t x = wl->wl_rng;
-
-	x ^= x >> 12;
-	x ^= x << 25;
-	x ^= x >> 27;
-	wl->wl_rng = x;
-	return x * 0x2545f4914f6cdd1dULL;
-}
-
-/* Return the histogram bucket of v. */
-static unsigned
-wsload_hist_index(uint64_t v)
-{
-	unsigned msb, shift;
-
-	if (v < WSLOAD_HIST_SUB)
-		return (unsigned)v;
-	msb = 63U - (unsigned)__builtin_clzll(v);
-	shift = msb - WSLOAD_HIST_SUB_BITS;
-	return (shift + 1) * WSLOAD_HIST_SUB + (unsigned)(v >> shift) -
-	    WSLOAD_HIST_SUB;
-}
-
-/* Return the middle of the values of histogram bucket i. */
-static uint64_t
-wsload_hist_value(unsigned i)
-{
-	unsigned shift;
-
-	if (i < WSLOAD_HIST_SUB)
-		return i;
-	shift = i / WSLOAD_HIST_SUB - 1;
-	return ((uint64_t)(i % WSLOAD_HIST_SUB + WSLOAD_HIST_SUB) << shift) +
-	    (((uint64_t)1 << shift) >> 1);
-}
-
-/* Record the duration v (ns) in h. */
-static void
-wsload_hist_add(struct wsload_hist *h, uint64_t v)
-{
-	h->wh_bucket[wsload_hist_index(v)]++;
-	h->wh_count++;
-	h->wh_sum += (double)v;
-	if (v > h->wh_max)
-		h->wh_max = v;
-}
-
-/*
- * Return the q quantile (0 < q <= 1) of h in nanoseconds: the middle of
- * the bucket that holds the duration of that rank, never above the
- * longest duration seen. h must not be empty.
- */
-static double
-wsload_hist_percentile(const struct wsload_hist *h, double q)
-{
-	uint64_t rank, seen = 0, v;
-	unsigned i;
-
-	rank = (uint64_t)ceil(q * (double)h->wh_count);
-	if (rank == 0)
-		rank = 1;
-	for (i = 0; i < WSLOAD_HIST_BUCKETS - 1; i++) {
-		seen += h->wh_bucket[i];
-		if (seen >= rank)
-			break;
-	}
-	v = wsload_hist_value(i);
-	return (double)(v < h->wh_max ? v : h->wh_max);
-}
-
-/*
- * Write the header of a masked client frame (FIN set) for a payload of
- * len bytes into buf; return its length including the 4-byte masking
- * key, which the caller fills in last.
- */
-static size_t
-wsload_frame_prefix(unsigned char *buf, int opcode, uint64_t len)
-{
-	size_t n;
-	int i;
-
-	buf[0] = (unsigned char)(0x80 | opcode);
-	if (len < 126) {
-		buf[1] = (unsigned char)(0x80 | len);
-		n = 2;
-	} else if (len <= 0xffff) {
-		buf[1] = 0x80 | 126;
-		buf[2] = (unsigned char)(len >> 8);
-		buf[3] = (unsigned char)len;
-		n = 4;
-	} else {
-		buf[1] = 0x80 | 127;
-		for (i = 0; i < 8; i++)
-			buf[2 + i] = (unsigned char)(len >> (56 - 8 * i));
-		n = 10;
-	}
-	return n + 4;
-}
-
-/* Copy n bytes from src to dst masked with key, eight at a time. */
-static void
-wsload_mask(unsigned char *dst, const unsigned char *src, size_t n,
-    const unsigned char key[4])
-{
-	unsigned char k8[8];
-	uint64_t k, w;
-	size_t i;
-
-	memcpy(k8, key, 4);
-	memcpy(k8 + 4, key, 4);
-	memcpy(&k, k8, sizeof(k));
-	for (i = 0; i + 8 <= n; i += 8) {
-		memcpy(&w, src + i, sizeof(w));
-		w ^= k;
-		memcpy(dst + i, &w, sizeof(w));
-	}
-	for (; i < n; i++)
-		dst[i] = src[i] ^ key[i & 3];
-}
-
 /*
  * Number a payload: its first bytes (up to 16) become the low hex digits
  * of v, so an echo of another message or connection differs.
@@ -576,8 +221,8 @@ wsload_error(struct wsload_conn *c, const char *fmt, ...)
 			    WSLOAD_NAME);
 		return;
 	}
-	fprintf(stderr, "%s: %s%s connection %u: ", WSLOAD_NAME, wl->wl_target,
-	    wl->wl_path, c->wc_id + 1);
+	fprintf(stderr, "%s: %s%s connection %u: ", WSLOAD_NAME,
+	    wl->wl_server.wa_host, wl->wl_path, c->wc_id + 1);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
@@ -675,17 +320,17 @@ wsload_send_message(struct wsload_conn *c)
 {
 	struct wsload *wl = c->wc_wl;
 	unsigned char *key = c->wc_sbuf + wl->wl_hdrlen - 4;
-	uint32_t k = (uint32_t)(wsload_random(wl) >> 32);
+	uint32_t k = (uint32_t)(wsclient_random(&wl->wl_rng) >> 32);
 
 	c->wc_seq++;
 	wsload_stamp(c->wc_payload, wl->wl_size,
 	    ((uint64_t)c->wc_id << 40) | (c->wc_seq & 0xffffffffffULL));
 	memcpy(key, &k, sizeof(k));
-	wsload_mask(
+	wsclient_mask(
 	    c->wc_sbuf + wl->wl_hdrlen, c->wc_payload, wl->wl_size, key);
 	c->wc_state = WSLOAD_BUSY;
 	c->wc_msg_got = 0;
-	c->wc_sent = wsload_now();
+	c->wc_sent = wsclient_now();
 	c->wc_deadline = c->wc_sent + wl->wl_timeout_ns;
 	return wsload_write(c, c->wc_sbuf, wl->wl_hdrlen + wl->wl_size);
 }
@@ -695,15 +340,12 @@ static int
 wsload_send_close(struct wsload_conn *c)
 {
 	struct wsload *wl = c->wc_wl;
-	uint32_t k = (uint32_t)(wsload_random(wl) >> 32);
+	uint32_t k = (uint32_t)(wsclient_random(&wl->wl_rng) >> 32);
 	unsigned char code[2] = {1000 >> 8, 1000 & 0xff};
 
-	c->wc_cbuf[0] = 0x80 | WSLOAD_OP_CLOSE;
-	c->wc_cbuf[1] = 0x80 | sizeof(code);
-	memcpy(c->wc_cbuf + 2, &k, sizeof(k));
-	wsload_mask(c->wc_cbuf + 6, code, sizeof(code), c->wc_cbuf + 2);
+	wsclient_frame(c->wc_cbuf, WSCLIENT_OP_CLOSE, code, sizeof(code), k);
 	c->wc_state = WSLOAD_CLOSING;
-	c->wc_deadline = wsload_now() + wl->wl_timeout_ns;
+	c->wc_deadline = wsclient_now() + wl->wl_timeout_ns;
 	return wsload_write(c, c->wc_cbuf, sizeof(c->wc_cbuf));
 }
 
@@ -720,7 +362,7 @@ wsload_start(struct wsload *wl)
 		secs = wl->wl_warmup;
 	} else {
 		wl->wl_phase = WSLOAD_MEASURE;
-		wl->wl_t0 = wsload_now();
+		wl->wl_t0 = wsclient_now();
 		secs = wl->wl_duration;
 	}
 	tv.tv_sec = (time_t)secs;
@@ -741,7 +383,7 @@ wsload_stop(struct wsload *wl)
 	unsigned i;
 
 	if (wl->wl_phase == WSLOAD_MEASURE)
-		wl->wl_t1 = wsload_now();
+		wl->wl_t1 = wsclient_now();
 	wl->wl_phase = WSLOAD_DRAIN;
 	event_del(wl->wl_timer);
 	for (i = 0; i < wl->wl_nconns; i++)
@@ -750,89 +392,19 @@ wsload_stop(struct wsload *wl)
 }
 
 /*
- * If the header line (len bytes, no CRLF) is name, copy its value, without
- * the spaces around it, into value; return 1, or 0 if it is another.
- */
-static int
-wsload_header_value(
-    const char *name, const char *line, size_t len, char *value, size_t vlen)
-{
-	size_t nlen = strlen(name), b, e;
-
-	if (len <= nlen || strncasecmp(line, name, nlen) != 0 ||
-	    line[nlen] != ':')
-		return 0;
-	b = nlen + 1;
-	e = len;
-	while (b < e && (line[b] == ' ' || line[b] == '\t'))
-		b++;
-	while (e > b && (line[e - 1] == ' ' || line[e - 1] == '\t'))
-		e--;
-	if (e - b >= vlen)
-		e = b + vlen - 1;
-	memcpy(value, line + b, e - b);
-	value[e - b] = '\0';
-	return 1;
-}
-
-/*
  * Check the handshake response of c, whose header is the first hlen
- * bytes of its buffer: status 101 and the headers RFC 6455 4.1 asks the
- * client to check. Return 0, or fail the connection and return -1.
+ * bytes of its buffer (wsclient_handshake_check()). Return 0, or fail the
+ * connection and return -1.
  */
 static int
 wsload_handshake_check(struct wsload_conn *c, size_t hlen)
 {
-	const char *p = (const char *)c->wc_rbuf, *end = p + hlen, *eol;
-	char value[256];
-	int status, upgrade = 0, connection = 0, accept = 0;
-	size_t len;
+	char msg[WSCLIENT_MSG_MAX];
 
-	eol = memmem(p, (size_t)(end - p), "\r\n", 2);
-	len = (size_t)(eol - p);
-	if (len < 12 || strncmp(p, "HTTP/1.", 7) != 0 || p[8] != ' ' ||
-	    p[9] < '0' || p[9] > '9' || p[10] < '0' || p[10] > '9' ||
-	    p[11] < '0' || p[11] > '9') {
-		wsload_conn_fail(c, "handshake: not an HTTP response: %.*s",
-		    (int)(len > 80 ? 80 : len), p);
-		return -1;
-	}
-	status = (p[9] - '0') * 100 + (p[10] - '0') * 10 + (p[11] - '0');
-	if (status != 101) {
-		wsload_conn_fail(c, "handshake rejected with status %d (%.*s)",
-		    status, (int)(len > 80 ? 80 : len), p);
-		return -1;
-	}
-	for (p = eol + 2; p < end; p = eol + 2) {
-		eol = memmem(p, (size_t)(end - p), "\r\n", 2);
-		len = (size_t)(eol - p);
-		if (wsload_header_value(
-			"Upgrade", p, len, value, sizeof(value)))
-			upgrade = strcasecmp(value, "websocket") == 0;
-		else if (wsload_header_value(
-			     "Connection", p, len, value, sizeof(value)))
-			connection = strcasestr(value, "upgrade") != NULL;
-		else if (wsload_header_value("Sec-WebSocket-Accept", p, len,
-			     value, sizeof(value)))
-			accept = strcmp(value, WSLOAD_ACCEPT) == 0;
-		else if (wsload_header_value("Sec-WebSocket-Extensions", p, len,
-			     value, sizeof(value)) ||
-		    wsload_header_value("Sec-WebSocket-Protocol", p, len, value,
-			sizeof(value))) {
-			wsload_conn_fail(c,
-			    "handshake: %.*s, which was not asked for",
-			    (int)(len > 80 ? 80 : len), p);
-			return -1;
-		}
-	}
-	if (!upgrade || !connection || !accept) {
-		wsload_conn_fail(c, "handshake: 101 without %s",
-		    !upgrade	      ? "Upgrade: websocket"
-			: !connection ? "Connection: upgrade"
-				      : "the right Sec-WebSocket-Accept");
-		return -1;
-	}
-	return 0;
+	if (wsclient_handshake_check(c->wc_rbuf, hlen, msg, sizeof(msg)) == 0)
+		return 0;
+	wsload_conn_fail(c, "%s", msg);
+	return -1;
 }
 
 /*
@@ -892,37 +464,19 @@ static int
 wsload_frame_header(struct wsload_conn *c, const unsigned char *p, size_t avail)
 {
 	struct wsload *wl = c->wc_wl;
-	size_t hlen;
-	uint64_t len;
-	int opcode, fin, i;
+	struct wsclient_frame f;
+	char msg[WSCLIENT_MSG_MAX];
+	int hlen, opcode;
 
-	if (avail < 2)
-		return 0;
-	hlen = 2 + ((p[1] & 0x7f) == 126 ? 2 : (p[1] & 0x7f) == 127 ? 8 : 0);
-	if (avail < hlen)
-		return 0;
-	fin = (p[0] & 0x80) != 0;
-	opcode = p[0] & 0x0f;
-	len = p[1] & 0x7f;
-	if (len == 126)
-		len = (uint64_t)p[2] << 8 | p[3];
-	else if (len == 127)
-		for (len = 0, i = 0; i < 8; i++)
-			len = len << 8 | p[2 + i];
-	if ((p[0] & 0x70) != 0) {
-		wsload_conn_fail(c, "frame with RSV bits 0x%02x", p[0] & 0x70);
-		return -1;
+	hlen = wsclient_frame_parse(p, avail, &f, msg, sizeof(msg));
+	if (hlen <= 0) {
+		if (hlen == -1)
+			wsload_conn_fail(c, "%s", msg);
+		return hlen;
 	}
-	if ((p[1] & 0x80) != 0) {
-		wsload_conn_fail(c, "masked frame from the server");
-		return -1;
-	}
-	if (len >> 63 != 0) {
-		wsload_conn_fail(c, "frame length with the top bit set");
-		return -1;
-	}
+	opcode = f.wf_opcode;
 	switch (opcode) {
-	case WSLOAD_OP_CONT:
+	case WSCLIENT_OP_CONT:
 		if (!c->wc_in_msg) {
 			wsload_conn_fail(c,
 			    "continuation frame outside a "
@@ -930,8 +484,8 @@ wsload_frame_header(struct wsload_conn *c, const unsigned char *p, size_t avail)
 			return -1;
 		}
 		break;
-	case WSLOAD_OP_TEXT:
-	case WSLOAD_OP_BINARY:
+	case WSCLIENT_OP_TEXT:
+	case WSCLIENT_OP_BINARY:
 		if (c->wc_in_msg) {
 			wsload_conn_fail(c,
 			    "new message before the end of "
@@ -950,36 +504,31 @@ wsload_frame_header(struct wsload_conn *c, const unsigned char *p, size_t avail)
 		}
 		if (opcode != wl->wl_opcode) {
 			wsload_conn_fail(c, "echo is a %s message, sent %s",
-			    opcode == WSLOAD_OP_TEXT ? "text" : "binary",
-			    opcode == WSLOAD_OP_TEXT ? "binary" : "text");
+			    opcode == WSCLIENT_OP_TEXT ? "text" : "binary",
+			    opcode == WSCLIENT_OP_TEXT ? "binary" : "text");
 			return -1;
 		}
 		break;
-	case WSLOAD_OP_CLOSE:
-	case WSLOAD_OP_PING:
-	case WSLOAD_OP_PONG:
-		if (!fin || len > WSLOAD_CTL_MAX) {
-			wsload_conn_fail(c, "control frame 0x%x %s", opcode,
-			    !fin ? "fragmented" : "longer than 125 bytes");
-			return -1;
-		}
+	case WSCLIENT_OP_CLOSE:
+	case WSCLIENT_OP_PING:
+	case WSCLIENT_OP_PONG:
 		c->wc_ctl_len = 0;
 		break;
 	default:
 		wsload_conn_fail(c, "unexpected opcode 0x%x", opcode);
 		return -1;
 	}
-	if (opcode < WSLOAD_OP_CLOSE && c->wc_state != WSLOAD_CLOSING &&
-	    len > wl->wl_size - c->wc_msg_got) {
+	if (opcode < WSCLIENT_OP_CLOSE && c->wc_state != WSLOAD_CLOSING &&
+	    f.wf_len > wl->wl_size - c->wc_msg_got) {
 		wsload_conn_fail(
 		    c, "echo longer than the %zu bytes sent", wl->wl_size);
 		return -1;
 	}
 	c->wc_in_frame = 1;
 	c->wc_fr_opcode = opcode;
-	c->wc_fr_fin = fin;
-	c->wc_fr_left = len;
-	return (int)hlen;
+	c->wc_fr_fin = f.wf_fin;
+	c->wc_fr_left = f.wf_len;
+	return hlen;
 }
 
 /* Take n payload bytes at p of the current frame of c. */
@@ -988,7 +537,7 @@ wsload_frame_payload(struct wsload_conn *c, const unsigned char *p, size_t n)
 {
 	size_t i;
 
-	if (c->wc_fr_opcode >= WSLOAD_OP_CLOSE) {
+	if (c->wc_fr_opcode >= WSCLIENT_OP_CLOSE) {
 		memcpy(c->wc_ctl + c->wc_ctl_len, p, n);
 		c->wc_ctl_len += n;
 		return 0;
@@ -1020,7 +569,7 @@ wsload_message_done(struct wsload_conn *c)
 		return -1;
 	}
 	if (wl->wl_phase == WSLOAD_MEASURE) {
-		wsload_hist_add(&wl->wl_hist, wsload_now() - c->wc_sent);
+		wsclient_hist_add(&wl->wl_hist, wsclient_now() - c->wc_sent);
 		wl->wl_messages++;
 	}
 	c->wc_state = WSLOAD_READY;
@@ -1041,11 +590,11 @@ wsload_frame_end(struct wsload_conn *c)
 
 	c->wc_in_frame = 0;
 	switch (c->wc_fr_opcode) {
-	case WSLOAD_OP_PING:
-	case WSLOAD_OP_PONG:
+	case WSCLIENT_OP_PING:
+	case WSCLIENT_OP_PONG:
 		c->wc_wl->wl_pings++;
 		return 0;
-	case WSLOAD_OP_CLOSE:
+	case WSCLIENT_OP_CLOSE:
 		if (c->wc_state == WSLOAD_CLOSING) {
 			wsload_conn_done(c);
 			return -1;
@@ -1188,7 +737,7 @@ wsload_timer_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (wl->wl_phase == WSLOAD_WARMUP) {
 		wl->wl_phase = WSLOAD_MEASURE;
-		wl->wl_t0 = wsload_now();
+		wl->wl_t0 = wsclient_now();
 		tv.tv_sec = (time_t)wl->wl_duration;
 		tv.tv_usec =
 		    (suseconds_t)((wl->wl_duration - (double)tv.tv_sec) * 1e6);
@@ -1203,7 +752,7 @@ wsload_tick_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct wsload *wl = arg;
 	struct wsload_conn *c;
-	uint64_t now = wsload_now();
+	uint64_t now = wsclient_now();
 	unsigned i;
 
 	(void)fd;
@@ -1247,7 +796,7 @@ wsload_signal_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (wl->wl_interrupted++ > 0 || wl->wl_phase == WSLOAD_SETUP) {
 		if (wl->wl_phase == WSLOAD_MEASURE)
-			wl->wl_t1 = wsload_now();
+			wl->wl_t1 = wsclient_now();
 		event_base_loopbreak(wl->wl_base);
 		return;
 	}
@@ -1261,7 +810,7 @@ wsload_connect(struct wsload_conn *c)
 	struct wsload *wl = c->wc_wl;
 	int fd, one = 1;
 
-	fd = socket(wl->wl_addr.ss_family,
+	fd = socket(wl->wl_server.wa_addr.ss_family,
 	    SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd == -1) {
 		fprintf(
@@ -1284,9 +833,9 @@ wsload_connect(struct wsload_conn *c)
 	}
 	wl->wl_nopen++;
 	c->wc_state = WSLOAD_CONNECTING;
-	c->wc_deadline = wsload_now() + wl->wl_timeout_ns;
-	if (connect(fd, (struct sockaddr *)&wl->wl_addr, wl->wl_addrlen) ==
-	    -1) {
+	c->wc_deadline = wsclient_now() + wl->wl_timeout_ns;
+	if (connect(fd, (struct sockaddr *)&wl->wl_server.wa_addr,
+		wl->wl_server.wa_addrlen) == -1) {
 		if (errno != EINPROGRESS) {
 			wsload_conn_fail(c, "connect: %s", strerror(errno));
 			return -1;
@@ -1312,25 +861,13 @@ wsload_setup(struct wsload *wl)
 	struct timeval sec = {1, 0};
 	size_t i;
 	unsigned n;
-	int len;
 
-	len = asprintf(&wl->wl_request,
-	    "GET %s HTTP/1.1\r\n"
-	    "Host: %s\r\n"
-	    "Upgrade: websocket\r\n"
-	    "Connection: Upgrade\r\n"
-	    "Sec-WebSocket-Key: " WSLOAD_KEY "\r\n"
-	    "Sec-WebSocket-Version: 13\r\n"
-	    "User-Agent: " WSLOAD_NAME "\r\n"
-	    "\r\n",
-	    wl->wl_path, wl->wl_target);
-	if (len == -1) {
-		wl->wl_request = NULL;
+	wl->wl_request = wsclient_request(WSLOAD_NAME, wl->wl_path,
+	    wl->wl_server.wa_host, &wl->wl_request_len);
+	if (wl->wl_request == NULL)
 		return -1;
-	}
-	wl->wl_request_len = (size_t)len;
 
-	wl->wl_hdrlen = wsload_frame_prefix(hdr, wl->wl_opcode, wl->wl_size);
+	wl->wl_hdrlen = wsclient_frame_prefix(hdr, wl->wl_opcode, wl->wl_size);
 	wl->wl_rbuf_size = wl->wl_size + 64;
 	if (wl->wl_rbuf_size < WSLOAD_RBUF_MIN)
 		wl->wl_rbuf_size = WSLOAD_RBUF_MIN;
@@ -1381,7 +918,7 @@ wsload_setup(struct wsload *wl)
 static void
 wsload_report(struct wsload *wl)
 {
-	const struct wsload_hist *h = &wl->wl_hist;
+	const struct wsclient_hist *h = &wl->wl_hist;
 	double secs = 0, rate = 0, p50 = 0, p90 = 0, p99 = 0, p999 = 0;
 	double mean = 0, max = 0;
 	int have = h->wh_count > 0;
@@ -1391,10 +928,10 @@ wsload_report(struct wsload *wl)
 	if (secs > 0)
 		rate = (double)wl->wl_messages / secs;
 	if (have) {
-		p50 = wsload_hist_percentile(h, 0.50) / 1e3;
-		p90 = wsload_hist_percentile(h, 0.90) / 1e3;
-		p99 = wsload_hist_percentile(h, 0.99) / 1e3;
-		p999 = wsload_hist_percentile(h, 0.999) / 1e3;
+		p50 = wsclient_hist_percentile(h, 0.50) / 1e3;
+		p90 = wsclient_hist_percentile(h, 0.90) / 1e3;
+		p99 = wsclient_hist_percentile(h, 0.99) / 1e3;
+		p999 = wsclient_hist_percentile(h, 0.999) / 1e3;
 		mean = h->wh_sum / (double)h->wh_count / 1e3;
 		max = (double)h->wh_max / 1e3;
 	}
@@ -1403,8 +940,9 @@ wsload_report(struct wsload *wl)
 		       "\"binary\":%s,\"seconds\":%.3f,\"messages\":%" PRIu64
 		       ",\"msgs_per_sec\":%.1f,\"mbytes_per_sec\":%.3f",
 		    wl->wl_nconns, wl->wl_size,
-		    wl->wl_opcode == WSLOAD_OP_BINARY ? "true" : "false", secs,
-		    wl->wl_messages, rate, rate * (double)wl->wl_size / 1e6);
+		    wl->wl_opcode == WSCLIENT_OP_BINARY ? "true" : "false",
+		    secs, wl->wl_messages, rate,
+		    rate * (double)wl->wl_size / 1e6);
 		if (have)
 			printf(",\"mean_us\":%.1f,\"p50_us\":%.1f,"
 			       "\"p90_us\":%.1f,\"p99_us\":%.1f,"
@@ -1420,9 +958,9 @@ wsload_report(struct wsload *wl)
 	}
 	printf("%s%s: %u connection%s, %zu-byte %s messages, %.3f s "
 	       "measured\n",
-	    wl->wl_target, wl->wl_path, wl->wl_nconns,
+	    wl->wl_server.wa_host, wl->wl_path, wl->wl_nconns,
 	    wl->wl_nconns == 1 ? "" : "s", wl->wl_size,
-	    wl->wl_opcode == WSLOAD_OP_BINARY ? "binary" : "text", secs);
+	    wl->wl_opcode == WSCLIENT_OP_BINARY ? "binary" : "text", secs);
 	printf("  messages  %" PRIu64 ", %.1f/s, %.3f MB/s each way\n",
 	    wl->wl_messages, rate, rate * (double)wl->wl_size / 1e6);
 	if (have)
@@ -1483,20 +1021,19 @@ main(int argc, char *argv[])
 
 	wl.wl_nconns = 1;
 	wl.wl_size = 32;
-	wl.wl_opcode = WSLOAD_OP_TEXT;
+	wl.wl_opcode = WSCLIENT_OP_TEXT;
 	wl.wl_duration = 5;
 	wl.wl_warmup = 1;
 	wl.wl_timeout = 10;
 	wl.wl_path = "/echo";
-	wl.wl_target = "";
 	while ((ch = getopt_long(
 		    argc, argv, "bc:d:hp:s:t:w:", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'b':
-			wl.wl_opcode = WSLOAD_OP_BINARY;
+			wl.wl_opcode = WSCLIENT_OP_BINARY;
 			break;
 		case 'c':
-			if (wsload_count(optarg, 1, WSLOAD_MAX_CONNS, &v) ==
+			if (wsclient_count(optarg, 1, WSLOAD_MAX_CONNS, &v) ==
 			    -1) {
 				fprintf(stderr,
 				    "%s: -c %s: expected 1 to %d "
@@ -1507,12 +1044,12 @@ main(int argc, char *argv[])
 			wl.wl_nconns = (unsigned)v;
 			break;
 		case 'd':
-			if (wsload_seconds(optarg, 0.001, &wl.wl_duration) ==
+			if (wsclient_seconds(optarg, 0.001, &wl.wl_duration) ==
 			    -1) {
 				fprintf(stderr,
 				    "%s: -d %s: expected 0.001 to %.0f "
 				    "seconds\n",
-				    WSLOAD_NAME, optarg, WSLOAD_MAX_SECS);
+				    WSLOAD_NAME, optarg, WSCLIENT_MAX_SECS);
 				return 1;
 			}
 			break;
@@ -1529,7 +1066,7 @@ main(int argc, char *argv[])
 			wl.wl_path = optarg;
 			break;
 		case 's':
-			if (wsload_count(optarg, 0, WSLOAD_MAX_SIZE, &v) ==
+			if (wsclient_count(optarg, 0, WSLOAD_MAX_SIZE, &v) ==
 			    -1) {
 				fprintf(stderr,
 				    "%s: -s %s: expected 0 to %lld bytes\n",
@@ -1539,19 +1076,20 @@ main(int argc, char *argv[])
 			wl.wl_size = (size_t)v;
 			break;
 		case 't':
-			if (wsload_seconds(optarg, 0.1, &wl.wl_timeout) == -1) {
+			if (wsclient_seconds(optarg, 0.1, &wl.wl_timeout) ==
+			    -1) {
 				fprintf(stderr,
 				    "%s: -t %s: expected 0.1 to %.0f "
 				    "seconds\n",
-				    WSLOAD_NAME, optarg, WSLOAD_MAX_SECS);
+				    WSLOAD_NAME, optarg, WSCLIENT_MAX_SECS);
 				return 1;
 			}
 			break;
 		case 'w':
-			if (wsload_seconds(optarg, 0, &wl.wl_warmup) == -1) {
+			if (wsclient_seconds(optarg, 0, &wl.wl_warmup) == -1) {
 				fprintf(stderr,
 				    "%s: -w %s: expected 0 to %.0f seconds\n",
-				    WSLOAD_NAME, optarg, WSLOAD_MAX_SECS);
+				    WSLOAD_NAME, optarg, WSCLIENT_MAX_SECS);
 				return 1;
 			}
 			break;
@@ -1574,14 +1112,12 @@ main(int argc, char *argv[])
 		return 1;
 	}
 	wl.wl_timeout_ns = (uint64_t)(wl.wl_timeout * 1e9);
-	if (getrandom(&wl.wl_rng, sizeof(wl.wl_rng), 0) !=
-	    (ssize_t)sizeof(wl.wl_rng))
-		wl.wl_rng = wsload_now() ^ ((uint64_t)getpid() << 32);
-	wl.wl_rng |= 1; /* xorshift must not start at 0 */
+	wl.wl_rng = wsclient_seed();
 	signal(SIGPIPE, SIG_IGN);
 
-	if (wsload_files(wl.wl_nconns) == -1 ||
-	    wsload_resolve(&wl, argv[optind]) == -1)
+	if (wsclient_files(WSLOAD_NAME, wl.wl_nconns) == -1 ||
+	    wsclient_resolve(
+		WSLOAD_NAME, argv[optind], wl.wl_timeout, &wl.wl_server) == -1)
 		return 1;
 	if ((wl.wl_base = event_base_new()) == NULL) {
 		fprintf(stderr, "%s: event_base_new failed\n", WSLOAD_NAME);
@@ -1602,7 +1138,7 @@ main(int argc, char *argv[])
 		return 1;
 	}
 	if (wl.wl_phase == WSLOAD_MEASURE)
-		wl.wl_t1 = wsload_now(); /* every connection failed */
+		wl.wl_t1 = wsclient_now(); /* every connection failed */
 	wsload_report(&wl);
 	if (wl.wl_interrupted && wl.wl_t0 == 0)
 		fprintf(stderr, "%s: interrupted during the warm-up\n",

@@ -609,6 +609,14 @@ def test_install_deps_for_test_asks_for_every_program_the_tests_call(
             "groff-base", "util-linux"} <= packages
 
 
+def test_install_deps_for_bench_asks_for_every_peer_and_load_tool(
+        tmp_path):
+    packages = set(asked_for(tmp_path, "bench"))
+    assert set(asked_for(tmp_path, "run")) <= packages
+    assert {"wrk", "nginx", "libnginx-mod-nchan", "lighttpd", "curl",
+            "util-linux"} <= packages
+
+
 def test_install_deps_asks_for_the_packages_named_after_the_purpose(
         tmp_path):
     packages = asked_for(tmp_path, "lint", "wrk", "jq")

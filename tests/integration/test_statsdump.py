@@ -2,9 +2,10 @@
 
 These tests never start the daemon. They build synthetic segments with
 the exact layout of src/shm.h: a tiny C program, compiled once per session
-against that header, prints every size and offset the tests use, so the
-segments follow the header when it changes. Offsets are computed as
-shm.c's shm_layout() does.
+against that header (and pfhttpd.h, for the chat sizes), prints every size
+and offset the tests use, so the segments follow the headers when they
+change. Offsets are computed as shm.c's shm_layout() and shm_chat_layout()
+do.
 """
 
 import json
@@ -37,7 +38,8 @@ FIELDS = {
         "sh_master_pid", "sh_start_time", "sh_generation", "sh_nslots",
         "sh_slot_size", "sh_slots_offset", "sh_rings_offset",
         "sh_ring_size", "sh_ring_stride", "sh_logger_pid", "sh_fold_seq",
-        "sh_reloads_failed", "sh_logger_wrote", "sh_retired",
+        "sh_reloads_failed", "sh_logger_wrote", "sh_chat_offset",
+        "sh_retired",
     ],
     "shm_slot": [
         "ss_pid", "ss_worker_id", "ss_generation", "ss_started", "ss_state",
@@ -47,16 +49,36 @@ FIELDS = {
         "sc_conn_accepted", "sc_conn_active", "sc_requests", "sc_bytes_in",
         "sc_bytes_out", "sc_log_queued", "sc_log_dropped", "sc_ws_upgrades",
         "sc_ws_open", "sc_ws_messages_in", "sc_ws_messages_out",
-        "sc_ws_bytes_in", "sc_ws_bytes_out", "sc_ws_closes", "sc_latency",
-        "sc_responses",
+        "sc_ws_bytes_in", "sc_ws_bytes_out", "sc_ws_closes",
+        "sc_chat_members_ws", "sc_chat_members_telnet", "sc_chat_read",
+        "sc_chat_in", "sc_chat_unavailable", "sc_chat_deliveries",
+        "sc_chat_rate_limited", "sc_chat_oversize", "sc_chat_refused",
+        "sc_chat_slow_closed", "sc_chat_gaps", "sc_chat_missed",
+        "sc_latency", "sc_responses",
     ],
     "shm_ring": ["rg_head", "rg_tail", "rg_written", "rg_discarded",
                  "rg_jwritten", "rg_jdiscarded", "rg_jtail"],
+    "shm_chat": [
+        "ch_ring_size", "ch_bcast_size", "ch_max_rooms", "ch_max_members",
+        "ch_history", "ch_entry_size", "ch_max_message", "ch_hub_pid",
+        "ch_hub_starts", "ch_rooms_live", "ch_members", "ch_events",
+        "ch_requests", "ch_refused", "ch_last_event",
+    ],
+    "shm_chat_slot": [],
+    "shm_chat_room": ["rm_seq", "rm_members", "rm_used", "rm_epoch",
+                      "rm_name"],
+    "shm_chat_member": [],
+    "shm_chat_entry": [],
+    "bcast_ring": ["br_next_event"],
 }
+# The chat region of a synthetic segment: small, within shm.c's bounds.
+CHAT_GEOMETRY = dict(ch_ring_size=4096, ch_bcast_size=131072, ch_max_rooms=4,
+                     ch_max_members=16, ch_history=2, ch_max_message=64)
 CONSTANTS = ["SHM_MAGIC", "SHM_VERSION", "SHM_CACHELINE", "SHM_STATUS_MAX",
              "SHM_LATENCY_BUCKETS", "SHM_WS_CLOSE_CLASSES", "SHM_SLOT_FREE",
              "SHM_SLOT_STARTING", "SHM_SLOT_SERVING", "SHM_SLOT_DRAINING",
-             "SHM_SLOT_EXITED"]
+             "SHM_SLOT_EXITED", "CHAT_NAME_MAX",
+             f"CHATMSG_OUT_EVENT_MAX({CHAT_GEOMETRY['ch_max_message']})"]
 PAGE = 4096  # SHM_PAGE in shm.c
 
 
@@ -85,8 +107,8 @@ class Layout:
 
 def layout_program():
     """C source that prints the layout of shm.h."""
-    out = ["#include <stddef.h>", "#include <stdio.h>", '#include "shm.h"',
-           "int main(void) {"]
+    out = ["#include <stddef.h>", "#include <stdio.h>",
+           '#include "pfhttpd.h"', '#include "shm.h"', "int main(void) {"]
     for struct_name, members in FIELDS.items():
         out.append(f'printf("size {struct_name} %zu\\n", '
                    f"sizeof(struct {struct_name}));")
@@ -145,7 +167,8 @@ class Segment:
         self.rings_offset = round_up(
             self.slots_offset + nslots * layout.size["shm_slot"], PAGE)
         self.ring_stride = round_up(layout.size["shm_ring"] + ring_size, PAGE)
-        self.size = self.rings_offset + nslots * self.ring_stride
+        self.size = self._chat_layout(
+            self.rings_offset + nslots * self.ring_stride)
         with open(self.path, "wb") as f:
             f.truncate(self.size)
         os.chmod(self.path, 0o640)
@@ -167,6 +190,36 @@ class Segment:
         }
         for name, value in h.items():
             self.header(name, value)
+        self.header("sh_chat_offset", self.chat_offset)
+        for name, value in CHAT_GEOMETRY.items():
+            self.chat(name, value)
+        self.chat("ch_entry_size", self.entry_size)
+        self.broadcast_next(1)
+
+    def _chat_layout(self, start):
+        """Lay out the chat region from start as shm_chat_layout() does;
+        return the segment's size."""
+        l, g = self.l, CHAT_GEOMETRY
+        self.chat_offset = round_up(start, PAGE)
+        cslots = round_up(self.chat_offset + l.size["shm_chat"],
+                          l.SHM_CACHELINE)
+        crings = round_up(cslots + self.nslots * l.size["shm_chat_slot"],
+                          PAGE)
+        cring_stride = round_up(l.size["shm_ring"] + g["ch_ring_size"], PAGE)
+        self.bcast_offset = crings + self.nslots * cring_stride
+        self.rooms_offset = round_up(
+            self.bcast_offset + l.size["bcast_ring"] + g["ch_bcast_size"],
+            PAGE)
+        members = (self.rooms_offset
+                   + g["ch_max_rooms"] * l.size["shm_chat_room"])
+        history = round_up(
+            members + g["ch_max_members"] * l.size["shm_chat_member"], PAGE)
+        self.entry_size = round_up(
+            l.size["shm_chat_entry"] + l.const[
+                f"CHATMSG_OUT_EVENT_MAX({g['ch_max_message']})"],
+            l.SHM_CACHELINE)
+        return round_up(history + g["ch_max_rooms"] * g["ch_history"]
+                        * self.entry_size, PAGE)
 
     def _put(self, offset, size, value):
         fmt = {4: "<I", 8: "<Q"}[size]
@@ -212,6 +265,16 @@ class Segment:
         logger's counts of it: member)."""
         off, size = self.l.field["shm_ring", member]
         self._put(self.rings_offset + i * self.ring_stride + off, size, value)
+
+    def chat(self, name, value):
+        """Set a field of the chat region's header (struct shm_chat)."""
+        off, size = self.l.field["shm_chat", name]
+        self._put(self.chat_offset + off, size, value)
+
+    def broadcast_next(self, event):
+        """Set the number the next broadcast event gets (br_next_event)."""
+        off, size = self.l.field["bcast_ring", "br_next_event"]
+        self._put(self.bcast_offset + off, size, event)
 
     def counters(self, where, **values):
         """Set several scalar counters: counters(0, sc_requests=5)."""

@@ -1,10 +1,10 @@
 /*
  * statsdump: read pfhttpd's counters straight from its shared-memory
- * segment (layout and contract: src/shm.h) and print them as text, as one
- * JSON object or in the Prometheus text exposition format, once or every
- * -w seconds. It maps the segment read-only and never talks to the
- * server, so it works when the server is too busy to answer HTTP, and it
- * says so when the master that wrote the numbers is gone.
+ * segment (layout and contract: src/shm.h), the chat hub's included, and
+ * print them as text, as one JSON object or in the Prometheus text
+ * exposition format, once or every -w seconds. It maps the segment read-only
+ * and never talks to the server, so it works when the server is too busy to
+ * answer HTTP, and it says so when the master that wrote the numbers is gone.
  */
 
 #include <sys/types.h>
@@ -36,6 +36,7 @@
 #define STATSDUMP_RESP_LINE 6	    /* status codes per line of text */
 #define STATSDUMP_OPT_JSON  256	    /* getopt_long values of long options */
 #define STATSDUMP_OPT_PROM  257
+#define STATSDUMP_OPT_ROOMS 258
 
 enum statsdump_format {
 	STATSDUMP_TEXT = 0,
@@ -63,6 +64,28 @@ struct statsdump_worker {
 	uint64_t sw_requests;
 	uint64_t sw_bytes_in;
 	uint64_t sw_bytes_out;
+	uint64_t sw_chat_members; /* chat clients, WebSocket and telnet */
+	uint64_t sw_chat_read;	  /* the last broadcast event it read */
+};
+
+/* The chat hub's state and counters, as read (struct shm_chat). */
+struct statsdump_chat {
+	uint64_t ct_hub_pid;	/* the running hub, 0: none */
+	uint64_t ct_hub_starts; /* hubs started, the first included */
+	uint64_t ct_rooms;	/* rooms with a member */
+	uint64_t ct_members;	/* members of all rooms */
+	uint64_t ct_events;	/* sequenced events */
+	uint64_t ct_requests;	/* requests the hub took from the rings */
+	uint64_t ct_refused;	/* requests it answered with an error */
+	uint64_t ct_last_event; /* unix ms of the last event, 0: none */
+	uint64_t ct_next_event; /* br_next_event: the broadcast head + 1 */
+};
+
+/* A chat room with members, as read (--rooms). */
+struct statsdump_room {
+	char ro_name[CHAT_NAME_MAX + 1]; /* [A-Za-z0-9_-], '?' for others */
+	uint64_t ro_members;		 /* members now */
+	uint64_t ro_seq;		 /* the last sequence number given */
 };
 
 /* One read of the segment: everything a report shows. */
@@ -83,14 +106,19 @@ struct statsdump_snap {
 	struct shm_counters sn_total;	     /* retired + live slots */
 	struct statsdump_worker *sn_workers; /* slots not free */
 	uint32_t sn_nworkers;		     /* entries in sn_workers */
+	struct statsdump_chat sn_chat;	     /* the chat hub */
+	struct statsdump_room *sn_rooms;     /* with --rooms, else NULL */
+	uint32_t sn_nrooms;		     /* entries in sn_rooms */
 };
 
 /* Rates between two reads of the same segment. */
 struct statsdump_rate {
-	int rt_known;	     /* the fields below are set */
-	double rt_requests;  /* requests per second */
-	double rt_bytes_in;  /* request bytes per second */
-	double rt_bytes_out; /* response bytes per second */
+	int rt_known;		   /* the fields below are set */
+	double rt_requests;	   /* requests per second */
+	double rt_bytes_in;	   /* request bytes per second */
+	double rt_bytes_out;	   /* response bytes per second */
+	double rt_chat_events;	   /* chat events sequenced per second */
+	double rt_chat_deliveries; /* chat events delivered per second */
 };
 
 /* The command line, as parsed. */
@@ -101,6 +129,7 @@ struct statsdump_opts {
 	struct timespec op_interval; /* -w SECONDS, if op_watch */
 	int op_watch;		     /* -w was given */
 	int op_nformats;	     /* --json and --prometheus given */
+	int op_rooms;		     /* --rooms was given */
 };
 
 static const char *statsdump_close_class[SHM_WS_CLOSE_CLASSES] = {
@@ -111,6 +140,7 @@ static const struct option statsdump_longopts[] = {
     {"shm", required_argument, NULL, 's'},
     {"json", no_argument, NULL, STATSDUMP_OPT_JSON},
     {"prometheus", no_argument, NULL, STATSDUMP_OPT_PROM},
+    {"rooms", no_argument, NULL, STATSDUMP_OPT_ROOMS},
     {"watch", required_argument, NULL, 'w'},
     {"version", no_argument, NULL, 'V'},
     {"help", no_argument, NULL, 'h'},
@@ -131,10 +161,24 @@ static void statsdump_read_worker(const struct shm_slot *slot, uint32_t i,
     uint64_t state, struct statsdump_worker *sw);
 static void statsdump_read_workers(
     struct shm_header *sh, struct statsdump_snap *sn);
-static int statsdump_read(
-    const char *path, struct statsdump_snap *sn, char *err, size_t errlen);
+static void statsdump_read_chat(
+    struct shm_header *sh, struct statsdump_snap *sn);
+static void statsdump_room_name(char *name);
+static int statsdump_read_room(
+    const struct shm_chat_room *rm, struct statsdump_room *ro);
+static int statsdump_room_cmp(const void *a, const void *b);
+static int statsdump_read_rooms(
+    struct shm_header *sh, struct statsdump_snap *sn);
+static void statsdump_snap_free(struct statsdump_snap *sn);
+static int statsdump_read(const char *path, int rooms,
+    struct statsdump_snap *sn, char *err, size_t errlen);
+static int statsdump_rate_valid(
+    const struct statsdump_snap *prev, const struct statsdump_snap *cur);
 static void statsdump_rate(const struct statsdump_snap *prev,
     const struct statsdump_snap *cur, struct statsdump_rate *rt);
+static uint64_t statsdump_chat_restarts(const struct statsdump_chat *ct);
+static int statsdump_chat_lag(const struct statsdump_snap *sn,
+    const struct statsdump_worker *sw, uint64_t *lag);
 static uint64_t statsdump_hist_count(const uint64_t *b);
 static int statsdump_percentile(
     const uint64_t *b, unsigned permille, uint64_t *usec);
@@ -145,6 +189,7 @@ static uint64_t statsdump_uptime(const struct statsdump_snap *sn);
 static void statsdump_fmt_usec(uint64_t usec, char *buf, size_t len);
 static void statsdump_fmt_uptime(uint64_t secs, char *buf, size_t len);
 static void statsdump_fmt_time(time_t t, char *buf, size_t len);
+static int statsdump_fmt_rfc3339(uint64_t ms, char *buf);
 static void statsdump_fmt_le(uint64_t usec, char *buf, size_t len);
 static void statsdump_text_logger(FILE *fp, const struct statsdump_snap *sn);
 static void statsdump_text_header(
@@ -153,9 +198,15 @@ static void statsdump_text_totals(
     FILE *fp, const struct shm_counters *t, const struct statsdump_rate *rt);
 static void statsdump_text_log(FILE *fp, const struct statsdump_snap *sn);
 static void statsdump_text_websocket(FILE *fp, const struct shm_counters *t);
+static void statsdump_text_chat_hub(FILE *fp, const struct statsdump_snap *sn);
+static void statsdump_text_chat_events(
+    FILE *fp, const struct statsdump_snap *sn, const struct statsdump_rate *rt);
+static void statsdump_text_chat(
+    FILE *fp, const struct statsdump_snap *sn, const struct statsdump_rate *rt);
 static void statsdump_text_responses(FILE *fp, const struct shm_counters *t);
 static void statsdump_text_latency(FILE *fp, const struct shm_counters *t);
 static void statsdump_text_workers(FILE *fp, const struct statsdump_snap *sn);
+static void statsdump_text_rooms(FILE *fp, const struct statsdump_snap *sn);
 static void statsdump_text(FILE *fp, const char *path,
     const struct statsdump_snap *sn, const struct statsdump_rate *rt);
 static void statsdump_json_string(FILE *fp, const char *s);
@@ -168,6 +219,15 @@ static void statsdump_json_totals(
 static void statsdump_json_responses(FILE *fp, const struct shm_counters *t);
 static void statsdump_json_log(FILE *fp, const struct statsdump_snap *sn);
 static void statsdump_json_websocket(FILE *fp, const struct shm_counters *t);
+static void statsdump_json_chat_counts(
+    FILE *fp, const struct statsdump_snap *sn);
+static void statsdump_json_chat_hub(
+    FILE *fp, const struct statsdump_snap *sn, const struct statsdump_rate *rt);
+static void statsdump_json_rooms(FILE *fp, const struct statsdump_snap *sn);
+static void statsdump_json_chat(
+    FILE *fp, const struct statsdump_snap *sn, const struct statsdump_rate *rt);
+static void statsdump_json_worker_chat(FILE *fp,
+    const struct statsdump_snap *sn, const struct statsdump_worker *sw);
 static void statsdump_json_latency(FILE *fp, const struct shm_counters *t);
 static void statsdump_json_workers(FILE *fp, const struct statsdump_snap *sn);
 static void statsdump_json(FILE *fp, const char *path,
@@ -184,18 +244,20 @@ static void statsdump_prom_responses(FILE *fp, const struct shm_counters *t);
 static void statsdump_prom_totals(FILE *fp, const struct shm_counters *t);
 static void statsdump_prom_log(FILE *fp, const struct statsdump_snap *sn);
 static void statsdump_prom_websocket(FILE *fp, const struct shm_counters *t);
+static void statsdump_prom_chat_hub(FILE *fp, const struct statsdump_snap *sn);
+static void statsdump_prom_chat_workers(FILE *fp, const struct shm_counters *t);
 static void statsdump_prom_latency(FILE *fp, const struct shm_counters *t);
+static void statsdump_prom_chat_lag(FILE *fp, const struct statsdump_snap *sn);
 static void statsdump_prom_workers(FILE *fp, const struct statsdump_snap *sn);
 static void statsdump_prometheus(FILE *fp, const struct statsdump_snap *sn);
 static int statsdump_report(enum statsdump_format format, const char *path,
     const struct statsdump_snap *sn, const struct statsdump_rate *rt);
-static int statsdump_step(enum statsdump_format format, const char *path,
+static int statsdump_step(const struct statsdump_opts *op, const char *path,
     const struct statsdump_snap *prev, struct statsdump_snap *sn);
 static void statsdump_time_left(struct timespec *next, struct timespec *left);
 static int statsdump_sleep(const sigset_t *stop, struct timespec *next,
     const struct timespec *interval);
-static int statsdump_watch(enum statsdump_format format, const char *path,
-    const struct timespec *interval);
+static int statsdump_watch(const struct statsdump_opts *op, const char *path);
 static int statsdump_option(int ch, struct statsdump_opts *op);
 static int statsdump_check(
     int argc, char *argv[], const struct statsdump_opts *op);
@@ -206,12 +268,13 @@ statsdump_usage(FILE *fp)
 {
 	fprintf(fp,
 	    "usage: %s [-c FILE | -s SHM_PATH] [--json | --prometheus] "
-	    "[-w SECONDS]\n"
+	    "[--rooms] [-w SECONDS]\n"
 	    "  -c FILE       read shm_path from this pfhttpd configuration\n"
 	    "                (default %s)\n"
 	    "  -s SHM_PATH   read this shared-memory segment\n"
 	    "  --json        print one JSON object per report\n"
 	    "  --prometheus  print the Prometheus text exposition format\n"
+	    "  --rooms       list the chat rooms with members (text, JSON)\n"
 	    "  -w SECONDS    print a report every SECONDS, with rates\n"
 	    "  -V            print the version and exit\n"
 	    "  -h            print this help and exit\n",
@@ -411,6 +474,12 @@ statsdump_read_worker(const struct shm_slot *slot, uint32_t i, uint64_t state,
 	    __atomic_load_n(&slot->ss_c.sc_bytes_in, __ATOMIC_RELAXED);
 	sw->sw_bytes_out =
 	    __atomic_load_n(&slot->ss_c.sc_bytes_out, __ATOMIC_RELAXED);
+	sw->sw_chat_members =
+	    __atomic_load_n(&slot->ss_c.sc_chat_members_ws, __ATOMIC_RELAXED) +
+	    __atomic_load_n(
+		&slot->ss_c.sc_chat_members_telnet, __ATOMIC_RELAXED);
+	sw->sw_chat_read =
+	    __atomic_load_n(&slot->ss_c.sc_chat_read, __ATOMIC_RELAXED);
 }
 
 /* Read every slot that is not free into sn's worker array. */
@@ -432,23 +501,129 @@ statsdump_read_workers(struct shm_header *sh, struct statsdump_snap *sn)
 }
 
 /*
- * Attach the segment at path, read a snapshot into sn (its worker array
- * allocated, the previous one freed), detach. The segment is attached
- * afresh each time, so a restarted server's new segment is followed.
+ * Read the chat hub's state and counters into sn. After the workers: the
+ * broadcast head is then rarely behind what a worker said it read.
+ */
+static void
+statsdump_read_chat(struct shm_header *sh, struct statsdump_snap *sn)
+{
+	const struct shm_chat *ch = shm_chat(sh);
+	struct statsdump_chat *ct = &sn->sn_chat;
+
+	ct->ct_hub_pid = __atomic_load_n(&ch->ch_hub_pid, __ATOMIC_RELAXED);
+	ct->ct_hub_starts =
+	    __atomic_load_n(&ch->ch_hub_starts, __ATOMIC_RELAXED);
+	ct->ct_rooms = __atomic_load_n(&ch->ch_rooms_live, __ATOMIC_RELAXED);
+	ct->ct_members = __atomic_load_n(&ch->ch_members, __ATOMIC_RELAXED);
+	ct->ct_events = __atomic_load_n(&ch->ch_events, __ATOMIC_RELAXED);
+	ct->ct_requests = __atomic_load_n(&ch->ch_requests, __ATOMIC_RELAXED);
+	ct->ct_refused = __atomic_load_n(&ch->ch_refused, __ATOMIC_RELAXED);
+	ct->ct_last_event =
+	    __atomic_load_n(&ch->ch_last_event, __ATOMIC_RELAXED);
+	ct->ct_next_event = __atomic_load_n(
+	    &shm_chat_bcast(sh)->br_next_event, __ATOMIC_ACQUIRE);
+}
+
+/* Make a room name safe to print: each byte not of [A-Za-z0-9_-] is '?'. */
+static void
+statsdump_room_name(char *name)
+{
+	for (; *name != '\0'; name++)
+		if (!((*name >= 'a' && *name <= 'z') ||
+			(*name >= 'A' && *name <= 'Z') ||
+			(*name >= '0' && *name <= '9') || *name == '_' ||
+			*name == '-'))
+			*name = '?';
+}
+
+/*
+ * Copy room entry rm into ro; 1 if it is a room with members. The hub
+ * rewrites an entry into another room only while it has no members: it
+ * clears rm_used first and bumps rm_epoch before setting rm_used again.
+ * A copy taken across such a rewrite finds rm_used clear or another epoch
+ * at the second look, and is dropped.
  */
 static int
-statsdump_read(
-    const char *path, struct statsdump_snap *sn, char *err, size_t errlen)
+statsdump_read_room(const struct shm_chat_room *rm, struct statsdump_room *ro)
+{
+	uint32_t epoch;
+	size_t i;
+
+	epoch = __atomic_load_n(&rm->rm_epoch, __ATOMIC_ACQUIRE);
+	if (!__atomic_load_n(&rm->rm_used, __ATOMIC_ACQUIRE))
+		return 0;
+	ro->ro_members = __atomic_load_n(&rm->rm_members, __ATOMIC_RELAXED);
+	ro->ro_seq = __atomic_load_n(&rm->rm_seq, __ATOMIC_ACQUIRE);
+	for (i = 0; i < CHAT_NAME_MAX; i++)
+		ro->ro_name[i] =
+		    __atomic_load_n(&rm->rm_name[i], __ATOMIC_RELAXED);
+	ro->ro_name[CHAT_NAME_MAX] = '\0';
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	if (ro->ro_members == 0 ||
+	    !__atomic_load_n(&rm->rm_used, __ATOMIC_RELAXED) ||
+	    __atomic_load_n(&rm->rm_epoch, __ATOMIC_RELAXED) != epoch)
+		return 0;
+	statsdump_room_name(ro->ro_name);
+	return 1;
+}
+
+/* Order rooms by name. */
+static int
+statsdump_room_cmp(const void *a, const void *b)
+{
+	const struct statsdump_room *ra = a, *rb = b;
+
+	return strcmp(ra->ro_name, rb->ro_name);
+}
+
+/* Read the rooms with members into sn's room array, ordered by name. */
+static int
+statsdump_read_rooms(struct shm_header *sh, struct statsdump_snap *sn)
+{
+	uint64_t i, n = shm_chat_geometry()->cg_max_rooms;
+
+	/* shm_attach() checked that 1 <= n <= 65536. */
+	if ((sn->sn_rooms = calloc(n, sizeof(*sn->sn_rooms))) == NULL)
+		return -1;
+	for (i = 0; i < n; i++)
+		if (statsdump_read_room(shm_chat_room(sh, (uint32_t)i),
+			&sn->sn_rooms[sn->sn_nrooms]))
+			sn->sn_nrooms++;
+	qsort(sn->sn_rooms, sn->sn_nrooms, sizeof(*sn->sn_rooms),
+	    statsdump_room_cmp);
+	return 0;
+}
+
+/* Free what sn holds. */
+static void
+statsdump_snap_free(struct statsdump_snap *sn)
+{
+	free(sn->sn_workers);
+	free(sn->sn_rooms);
+	sn->sn_workers = NULL;
+	sn->sn_rooms = NULL;
+}
+
+/*
+ * Attach the segment at path, read a snapshot into sn (its worker array
+ * allocated, and its room array if rooms is set; what it held before
+ * freed), detach. The segment is attached afresh each time, so a restarted
+ * server's new segment is followed.
+ */
+static int
+statsdump_read(const char *path, int rooms, struct statsdump_snap *sn,
+    char *err, size_t errlen)
 {
 	struct shm_header *sh;
 
 	if ((sh = shm_attach(path, err, errlen)) == NULL)
 		return -1;
-	/* shm_attach() checked that the slots and rings lie in the map. */
-	free(sn->sn_workers);
+	/* shm_attach() checked that the whole layout lies in the map. */
+	statsdump_snap_free(sn);
 	memset(sn, 0, sizeof(*sn));
 	sn->sn_workers = calloc(shm_nslots() + 1, sizeof(*sn->sn_workers));
-	if (sn->sn_workers == NULL) {
+	if (sn->sn_workers == NULL ||
+	    (rooms && statsdump_read_rooms(sh, sn) == -1)) {
 		snprintf(err, errlen, "%s", strerror(errno));
 		shm_detach(sh);
 		return -1;
@@ -458,15 +633,32 @@ statsdump_read(
 	statsdump_log_taken(sh, sn);
 	statsdump_totals(sh, sn);
 	statsdump_read_workers(sh, sn);
+	statsdump_read_chat(sh, sn);
 	shm_detach(sh);
 	return 0;
 }
 
 /*
- * Compute the rates from prev to cur. They are unknown when the two reads
- * come from different segments (the server restarted) or a counter went
- * backwards.
+ * Tell whether rates can be computed from prev to cur: both reads come
+ * from the same segment (the server did not restart) and no counter
+ * that has a rate went backwards.
  */
+static int
+statsdump_rate_valid(
+    const struct statsdump_snap *prev, const struct statsdump_snap *cur)
+{
+	const struct shm_counters *a = &prev->sn_total, *b = &cur->sn_total;
+
+	return prev->sn_master_pid == cur->sn_master_pid &&
+	    prev->sn_start_time == cur->sn_start_time &&
+	    b->sc_requests >= a->sc_requests &&
+	    b->sc_bytes_in >= a->sc_bytes_in &&
+	    b->sc_bytes_out >= a->sc_bytes_out &&
+	    b->sc_chat_deliveries >= a->sc_chat_deliveries &&
+	    cur->sn_chat.ct_events >= prev->sn_chat.ct_events;
+}
+
+/* Compute the rates from prev to cur, if they are known. */
 static void
 statsdump_rate(const struct statsdump_snap *prev,
     const struct statsdump_snap *cur, struct statsdump_rate *rt)
@@ -477,16 +669,45 @@ statsdump_rate(const struct statsdump_snap *prev,
 	memset(rt, 0, sizeof(*rt));
 	dt = (double)(cur->sn_mono.tv_sec - prev->sn_mono.tv_sec) +
 	    (double)(cur->sn_mono.tv_nsec - prev->sn_mono.tv_nsec) / 1e9;
-	if (dt <= 0 || prev->sn_master_pid != cur->sn_master_pid ||
-	    prev->sn_start_time != cur->sn_start_time ||
-	    b->sc_requests < a->sc_requests ||
-	    b->sc_bytes_in < a->sc_bytes_in ||
-	    b->sc_bytes_out < a->sc_bytes_out)
+	if (dt <= 0 || !statsdump_rate_valid(prev, cur))
 		return;
 	rt->rt_known = 1;
 	rt->rt_requests = (double)(b->sc_requests - a->sc_requests) / dt;
 	rt->rt_bytes_in = (double)(b->sc_bytes_in - a->sc_bytes_in) / dt;
 	rt->rt_bytes_out = (double)(b->sc_bytes_out - a->sc_bytes_out) / dt;
+	rt->rt_chat_events =
+	    (double)(cur->sn_chat.ct_events - prev->sn_chat.ct_events) / dt;
+	rt->rt_chat_deliveries =
+	    (double)(b->sc_chat_deliveries - a->sc_chat_deliveries) / dt;
+}
+
+/* Return the hub restarts: the hubs started after the first. */
+static uint64_t
+statsdump_chat_restarts(const struct statsdump_chat *ct)
+{
+	return ct->ct_hub_starts > 0 ? ct->ct_hub_starts - 1 : 0;
+}
+
+/*
+ * Set *lag to the broadcast events that the worker sw has still to read:
+ * from the last it read to the head. Return -1 if that is unknown: the
+ * worker has exited, or it has read no event while some were published
+ * (it may have started after them: a worker says where it reads only once
+ * it has read an event).
+ */
+static int
+statsdump_chat_lag(const struct statsdump_snap *sn,
+    const struct statsdump_worker *sw, uint64_t *lag)
+{
+	uint64_t next = sn->sn_chat.ct_next_event;
+	uint64_t head = next > 0 ? next - 1 : 0; /* the last published */
+
+	if (sw->sw_state == SHM_SLOT_EXITED ||
+	    (sw->sw_chat_read == 0 && head > 0))
+		return -1;
+	/* Read before the head, the worker may be a little ahead of it. */
+	*lag = head > sw->sw_chat_read ? head - sw->sw_chat_read : 0;
+	return 0;
 }
 
 /* Return the number of durations in the latency histogram b. */
@@ -620,6 +841,23 @@ statsdump_fmt_time(time_t t, char *buf, size_t len)
 		snprintf(buf, len, "@%lld", (long long)t);
 }
 
+/*
+ * Format unix milliseconds as RFC 3339 in UTC, "2026-12-05T21:07:04.123Z",
+ * NUL-terminated, in buf of at least HTTPDATE_RFC3339_LEN(3) + 1 bytes.
+ * Return -1 if the time is not in the years 0000-9999.
+ */
+static int
+statsdump_fmt_rfc3339(uint64_t ms, char *buf)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+
+	if (gmtime_r(&t, &tm) == NULL || tm.tm_year > 9999 - 1900)
+		return -1;
+	buf[httpdate_rfc3339(&tm, (unsigned long)(ms % 1000), 3, buf)] = '\0';
+	return 0;
+}
+
 /* Format microseconds as exact decimal seconds ("0.000512", "2.097152"). */
 static void
 statsdump_fmt_le(uint64_t usec, char *buf, size_t len)
@@ -727,6 +965,72 @@ statsdump_text_websocket(FILE *fp, const struct shm_counters *t)
 	    t->sc_ws_messages_out);
 }
 
+/* Print the text report's line on the chat hub: pid, restarts, last event. */
+static void
+statsdump_text_chat_hub(FILE *fp, const struct statsdump_snap *sn)
+{
+	const struct statsdump_chat *ct = &sn->sn_chat;
+	uint64_t ago = 0, last = ct->ct_last_event / 1000;
+
+	if (ct->ct_hub_pid != 0)
+		fprintf(fp, "chat hub     pid %" PRIu64, ct->ct_hub_pid);
+	else
+		fprintf(fp, "chat hub     not running");
+	fprintf(fp, ", restarts %" PRIu64 ", last event ",
+	    statsdump_chat_restarts(ct));
+	if (ct->ct_last_event == 0) {
+		fprintf(fp, "never\n");
+		return;
+	}
+	if (sn->sn_now > 0 && (uint64_t)sn->sn_now > last)
+		ago = (uint64_t)sn->sn_now - last;
+	fprintf(fp, "%" PRIu64 " s ago\n", ago);
+}
+
+/* Print the text report's line on the chat events, with their rates. */
+static void
+statsdump_text_chat_events(
+    FILE *fp, const struct statsdump_snap *sn, const struct statsdump_rate *rt)
+{
+	fprintf(fp, "chat events  sequenced %" PRIu64, sn->sn_chat.ct_events);
+	if (rt->rt_known)
+		fprintf(fp, " (%.1f/s)", rt->rt_chat_events);
+	fprintf(fp, "  deliveries %" PRIu64, sn->sn_total.sc_chat_deliveries);
+	if (rt->rt_known)
+		fprintf(fp, " (%.1f/s)", rt->rt_chat_deliveries);
+	fputc('\n', fp);
+}
+
+/* Print the text report's chat lines. */
+static void
+statsdump_text_chat(
+    FILE *fp, const struct statsdump_snap *sn, const struct statsdump_rate *rt)
+{
+	const struct statsdump_chat *ct = &sn->sn_chat;
+	const struct shm_counters *t = &sn->sn_total;
+
+	statsdump_text_chat_hub(fp, sn);
+	fprintf(fp,
+	    "chat         rooms %" PRIu64 "  members %" PRIu64
+	    " (websocket %" PRIu64 "  telnet %" PRIu64 ")\n",
+	    ct->ct_rooms, ct->ct_members, t->sc_chat_members_ws,
+	    t->sc_chat_members_telnet);
+	statsdump_text_chat_events(fp, sn, rt);
+	fprintf(fp,
+	    "chat in      requests %" PRIu64 "  hub took %" PRIu64
+	    "  hub refused %" PRIu64 "  unavailable %" PRIu64 "\n",
+	    t->sc_chat_in, ct->ct_requests, ct->ct_refused,
+	    t->sc_chat_unavailable);
+	fprintf(fp,
+	    "chat drops   rate-limited %" PRIu64 "  oversize %" PRIu64
+	    "  refused %" PRIu64 "  slow closed %" PRIu64 "\n",
+	    t->sc_chat_rate_limited, t->sc_chat_oversize, t->sc_chat_refused,
+	    t->sc_chat_slow_closed);
+	fprintf(fp,
+	    "chat lapped  gaps %" PRIu64 "  events missed %" PRIu64 "\n",
+	    t->sc_chat_gaps, t->sc_chat_missed);
+}
+
 /* Print the text report's responses by status code, a few per line. */
 static void
 statsdump_text_responses(FILE *fp, const struct shm_counters *t)
@@ -774,22 +1078,47 @@ static void
 statsdump_text_workers(FILE *fp, const struct statsdump_snap *sn)
 {
 	const struct statsdump_worker *sw;
+	uint64_t lag;
 	uint32_t i;
 
 	if (sn->sn_nworkers == 0) {
 		fprintf(fp, "no workers\n");
 		return;
 	}
-	fprintf(fp, "%4s %6s %8s %4s %-8s %6s %10s %14s\n", "slot", "worker",
-	    "pid", "gen", "state", "active", "requests", "bytes out");
+	fprintf(fp, "%4s %6s %8s %4s %-8s %6s %10s %14s %8s\n", "slot",
+	    "worker", "pid", "gen", "state", "active", "requests", "bytes out",
+	    "chat lag");
 	for (i = 0; i < sn->sn_nworkers; i++) {
 		sw = &sn->sn_workers[i];
 		fprintf(fp,
 		    "%4" PRIu32 " %6" PRIu64 " %8" PRIu64 " %4" PRIu64
-		    " %-8s %6" PRIu64 " %10" PRIu64 " %14" PRIu64 "\n",
+		    " %-8s %6" PRIu64 " %10" PRIu64 " %14" PRIu64,
 		    sw->sw_slot, sw->sw_id, sw->sw_pid, sw->sw_generation,
 		    statsdump_state_name(sw->sw_state), sw->sw_conn_active,
 		    sw->sw_requests, sw->sw_bytes_out);
+		if (statsdump_chat_lag(sn, sw, &lag) == 0)
+			fprintf(fp, " %8" PRIu64 "\n", lag);
+		else
+			fprintf(fp, " %8s\n", "-");
+	}
+}
+
+/* Print the text report's chat rooms with members (--rooms), by name. */
+static void
+statsdump_text_rooms(FILE *fp, const struct statsdump_snap *sn)
+{
+	const struct statsdump_room *ro;
+	uint32_t i;
+
+	if (sn->sn_nrooms == 0) {
+		fprintf(fp, "no chat rooms with members\n");
+		return;
+	}
+	fprintf(fp, "%-32s %8s %12s\n", "room", "members", "last seq");
+	for (i = 0; i < sn->sn_nrooms; i++) {
+		ro = &sn->sn_rooms[i];
+		fprintf(fp, "%-32s %8" PRIu64 " %12" PRIu64 "\n", ro->ro_name,
+		    ro->ro_members, ro->ro_seq);
 	}
 }
 
@@ -803,10 +1132,15 @@ statsdump_text(FILE *fp, const char *path, const struct statsdump_snap *sn,
 	statsdump_text_log(fp, sn);
 	statsdump_text_logger(fp, sn);
 	statsdump_text_websocket(fp, &sn->sn_total);
+	statsdump_text_chat(fp, sn, rt);
 	statsdump_text_responses(fp, &sn->sn_total);
 	statsdump_text_latency(fp, &sn->sn_total);
 	fputc('\n', fp);
 	statsdump_text_workers(fp, sn);
+	if (sn->sn_rooms != NULL) {
+		fputc('\n', fp);
+		statsdump_text_rooms(fp, sn);
+	}
 }
 
 /* Print s as a JSON string (bytes above 0x7f pass through as they are). */
@@ -936,6 +1270,102 @@ statsdump_json_websocket(FILE *fp, const struct shm_counters *t)
 	fprintf(fp, "}}");
 }
 
+/* Print the JSON chat object's counters. */
+static void
+statsdump_json_chat_counts(FILE *fp, const struct statsdump_snap *sn)
+{
+	const struct statsdump_chat *ct = &sn->sn_chat;
+	const struct shm_counters *t = &sn->sn_total;
+
+	fprintf(fp,
+	    "\"rooms\":%" PRIu64 ",\"members\":%" PRIu64
+	    ",\"members_websocket\":%" PRIu64 ",\"members_telnet\":%" PRIu64
+	    ",\"events\":%" PRIu64 ",\"requests\":%" PRIu64
+	    ",\"hub_requests\":%" PRIu64 ",\"deliveries\":%" PRIu64
+	    ",\"rate_limited\":%" PRIu64 ",\"oversize\":%" PRIu64
+	    ",\"refused\":%" PRIu64 ",\"hub_refused\":%" PRIu64
+	    ",\"slow_closed\":%" PRIu64 ",\"gaps\":%" PRIu64
+	    ",\"missed\":%" PRIu64 ",\"unavailable\":%" PRIu64,
+	    ct->ct_rooms, ct->ct_members, t->sc_chat_members_ws,
+	    t->sc_chat_members_telnet, ct->ct_events, t->sc_chat_in,
+	    ct->ct_requests, t->sc_chat_deliveries, t->sc_chat_rate_limited,
+	    t->sc_chat_oversize, t->sc_chat_refused, ct->ct_refused,
+	    t->sc_chat_slow_closed, t->sc_chat_gaps, t->sc_chat_missed,
+	    t->sc_chat_unavailable);
+}
+
+/* Print the JSON chat object's hub fields and rates. */
+static void
+statsdump_json_chat_hub(
+    FILE *fp, const struct statsdump_snap *sn, const struct statsdump_rate *rt)
+{
+	const struct statsdump_chat *ct = &sn->sn_chat;
+	char when[HTTPDATE_RFC3339_LEN(3) + 1];
+
+	fprintf(fp, ",\"hub_pid\":%" PRIu64 ",\"hub_restarts\":%" PRIu64,
+	    ct->ct_hub_pid, statsdump_chat_restarts(ct));
+	if (ct->ct_last_event == 0 ||
+	    statsdump_fmt_rfc3339(ct->ct_last_event, when) == -1)
+		fprintf(fp, ",\"last_event\":null");
+	else
+		fprintf(fp, ",\"last_event\":\"%s\"", when);
+	if (rt->rt_known)
+		fprintf(fp,
+		    ",\"events_per_second\":%.3f"
+		    ",\"deliveries_per_second\":%.3f",
+		    rt->rt_chat_events, rt->rt_chat_deliveries);
+	else
+		fprintf(fp,
+		    ",\"events_per_second\":null"
+		    ",\"deliveries_per_second\":null");
+}
+
+/* Print the JSON chat object's room_list: the rooms with members. */
+static void
+statsdump_json_rooms(FILE *fp, const struct statsdump_snap *sn)
+{
+	const struct statsdump_room *ro;
+	uint32_t i;
+
+	fprintf(fp, ",\"room_list\":[");
+	for (i = 0; i < sn->sn_nrooms; i++) {
+		ro = &sn->sn_rooms[i];
+		fprintf(fp, "%s{\"name\":", i == 0 ? "" : ",");
+		statsdump_json_string(fp, ro->ro_name);
+		fprintf(fp,
+		    ",\"members\":%" PRIu64 ",\"last_seq\":%" PRIu64 "}",
+		    ro->ro_members, ro->ro_seq);
+	}
+	fputc(']', fp);
+}
+
+/* Print the JSON report's chat object, with the rooms after --rooms. */
+static void
+statsdump_json_chat(
+    FILE *fp, const struct statsdump_snap *sn, const struct statsdump_rate *rt)
+{
+	fprintf(fp, ",\"chat\":{");
+	statsdump_json_chat_counts(fp, sn);
+	statsdump_json_chat_hub(fp, sn, rt);
+	if (sn->sn_rooms != NULL)
+		statsdump_json_rooms(fp, sn);
+	fputc('}', fp);
+}
+
+/* Print a JSON worker's chat members and lag (null if unknown). */
+static void
+statsdump_json_worker_chat(FILE *fp, const struct statsdump_snap *sn,
+    const struct statsdump_worker *sw)
+{
+	uint64_t lag;
+
+	fprintf(fp, ",\"chat_members\":%" PRIu64, sw->sw_chat_members);
+	if (statsdump_chat_lag(sn, sw, &lag) == 0)
+		fprintf(fp, ",\"chat_lag\":%" PRIu64, lag);
+	else
+		fprintf(fp, ",\"chat_lag\":null");
+}
+
 /* Print the JSON report's latency percentiles and histogram buckets. */
 static void
 statsdump_json_latency(FILE *fp, const struct shm_counters *t)
@@ -970,11 +1400,13 @@ statsdump_json_workers(FILE *fp, const struct statsdump_snap *sn)
 		    ",\"state\":\"%s\""
 		    ",\"started\":%" PRIu64 ",\"connections_accepted\":%" PRIu64
 		    ",\"connections_active\":%" PRIu64 ",\"requests\":%" PRIu64
-		    ",\"bytes_in\":%" PRIu64 ",\"bytes_out\":%" PRIu64 "}",
+		    ",\"bytes_in\":%" PRIu64 ",\"bytes_out\":%" PRIu64,
 		    i == 0 ? "" : ",", sw->sw_slot, sw->sw_id, sw->sw_pid,
 		    sw->sw_generation, statsdump_state_name(sw->sw_state),
 		    sw->sw_started, sw->sw_conn_accepted, sw->sw_conn_active,
 		    sw->sw_requests, sw->sw_bytes_in, sw->sw_bytes_out);
+		statsdump_json_worker_chat(fp, sn, sw);
+		fputc('}', fp);
 	}
 	fputc(']', fp);
 }
@@ -989,6 +1421,7 @@ statsdump_json(FILE *fp, const char *path, const struct statsdump_snap *sn,
 	statsdump_json_responses(fp, &sn->sn_total);
 	statsdump_json_log(fp, sn);
 	statsdump_json_websocket(fp, &sn->sn_total);
+	statsdump_json_chat(fp, sn, rt);
 	statsdump_json_latency(fp, &sn->sn_total);
 	statsdump_json_workers(fp, sn);
 	fprintf(fp, "}\n");
@@ -1137,6 +1570,79 @@ statsdump_prom_websocket(FILE *fp, const struct shm_counters *t)
 		    statsdump_close_class[i], t->sc_ws_closes[i]);
 }
 
+/* Print the chat hub's metrics: whether it runs, rooms, events, requests. */
+static void
+statsdump_prom_chat_hub(FILE *fp, const struct statsdump_snap *sn)
+{
+	const struct statsdump_chat *ct = &sn->sn_chat;
+
+	statsdump_prom_value(fp, "pfhttpd_chat_hub_up",
+	    "1 if a chat hub runs (and the master does).", "gauge",
+	    ct->ct_hub_pid != 0 && sn->sn_stale == STATSDUMP_LIVE);
+	statsdump_prom_value(fp, "pfhttpd_chat_hub_restarts_total",
+	    "Chat hubs started after the first (the master restarts a hub "
+	    "that dies).",
+	    "counter", statsdump_chat_restarts(ct));
+	statsdump_prom_value(fp, "pfhttpd_chat_rooms",
+	    "Chat rooms with at least one member.", "gauge", ct->ct_rooms);
+	statsdump_prom_value(fp, "pfhttpd_chat_members",
+	    "Members of all chat rooms.", "gauge", ct->ct_members);
+	statsdump_prom_value(fp, "pfhttpd_chat_events_total",
+	    "Chat events sequenced by the hub.", "counter", ct->ct_events);
+	statsdump_prom_value(fp, "pfhttpd_chat_hub_requests_total",
+	    "Chat requests the hub took from the workers.", "counter",
+	    ct->ct_requests);
+	statsdump_prom_value(fp, "pfhttpd_chat_hub_refused_total",
+	    "Chat requests the hub answered with an error.", "counter",
+	    ct->ct_refused);
+	statsdump_prom_family(fp, "pfhttpd_chat_last_event_time_seconds",
+	    "gauge", "Unix time of the last chat event; no sample if none.");
+	if (ct->ct_last_event != 0)
+		fprintf(fp,
+		    "pfhttpd_chat_last_event_time_seconds %" PRIu64
+		    ".%03" PRIu64 "\n",
+		    ct->ct_last_event / 1000, ct->ct_last_event % 1000);
+}
+
+/* Print the workers' chat metrics: clients, deliveries, refusals, losses. */
+static void
+statsdump_prom_chat_workers(FILE *fp, const struct shm_counters *t)
+{
+	statsdump_prom_family(fp, "pfhttpd_chat_clients", "gauge",
+	    "Chat clients the workers hold, by transport.");
+	fprintf(fp,
+	    "pfhttpd_chat_clients{transport=\"websocket\"} %" PRIu64 "\n"
+	    "pfhttpd_chat_clients{transport=\"telnet\"} %" PRIu64 "\n",
+	    t->sc_chat_members_ws, t->sc_chat_members_telnet);
+	statsdump_prom_value(fp, "pfhttpd_chat_requests_total",
+	    "Chat requests the workers handed to the hub.", "counter",
+	    t->sc_chat_in);
+	statsdump_prom_value(fp, "pfhttpd_chat_unavailable_total",
+	    "Chat requests refused because the ring to the hub was full.",
+	    "counter", t->sc_chat_unavailable);
+	statsdump_prom_value(fp, "pfhttpd_chat_deliveries_total",
+	    "Chat events queued to a client.", "counter",
+	    t->sc_chat_deliveries);
+	statsdump_prom_value(fp, "pfhttpd_chat_rate_limited_total",
+	    "Chat messages refused for the rate limit.", "counter",
+	    t->sc_chat_rate_limited);
+	statsdump_prom_value(fp, "pfhttpd_chat_oversize_total",
+	    "Chat messages refused for their length.", "counter",
+	    t->sc_chat_oversize);
+	statsdump_prom_value(fp, "pfhttpd_chat_refused_total",
+	    "Chat messages refused: bad UTF-8, nick or command.", "counter",
+	    t->sc_chat_refused);
+	statsdump_prom_value(fp, "pfhttpd_chat_slow_closed_total",
+	    "Chat clients closed for output they did not read.", "counter",
+	    t->sc_chat_slow_closed);
+	statsdump_prom_value(fp, "pfhttpd_chat_gaps_total",
+	    "Times the broadcast ring lapped a worker.", "counter",
+	    t->sc_chat_gaps);
+	statsdump_prom_value(fp, "pfhttpd_chat_missed_total",
+	    "Chat events lost to laps, counted per room.", "counter",
+	    t->sc_chat_missed);
+}
+
 /*
  * Print the request duration histogram. Bucket i holds [2^i, 2^(i+1)) us:
  * le of bucket i is 2^(i+1) us. The last bucket also holds longer
@@ -1172,6 +1678,28 @@ statsdump_prom_latency(FILE *fp, const struct shm_counters *t)
 	    fp, "pfhttpd_request_duration_seconds_count %" PRIu64 "\n", cum);
 }
 
+/* Print each running worker's chat lag, when it is known. */
+static void
+statsdump_prom_chat_lag(FILE *fp, const struct statsdump_snap *sn)
+{
+	const struct statsdump_worker *sw;
+	uint64_t lag;
+	uint32_t i;
+
+	statsdump_prom_family(fp, "pfhttpd_chat_worker_lag_events", "gauge",
+	    "Chat events a running worker has still to read from the "
+	    "broadcast ring; no sample while unknown (it has read none).");
+	for (i = 0; i < sn->sn_nworkers; i++) {
+		sw = &sn->sn_workers[i];
+		if (statsdump_chat_lag(sn, sw, &lag) == -1)
+			continue;
+		fprintf(fp,
+		    "pfhttpd_chat_worker_lag_events{slot=\"%" PRIu32
+		    "\",pid=\"%" PRIu64 "\"} %" PRIu64 "\n",
+		    sw->sw_slot, sw->sw_pid, lag);
+	}
+}
+
 /* Print the per-worker families; exited slots are only in the totals. */
 static void
 statsdump_prom_workers(FILE *fp, const struct statsdump_snap *sn)
@@ -1196,8 +1724,11 @@ statsdump_prometheus(FILE *fp, const struct statsdump_snap *sn)
 	statsdump_prom_totals(fp, &sn->sn_total);
 	statsdump_prom_log(fp, sn);
 	statsdump_prom_websocket(fp, &sn->sn_total);
+	statsdump_prom_chat_hub(fp, sn);
+	statsdump_prom_chat_workers(fp, &sn->sn_total);
 	statsdump_prom_latency(fp, &sn->sn_total);
 	statsdump_prom_workers(fp, sn);
+	statsdump_prom_chat_lag(fp, sn);
 }
 
 /* Print one report in the chosen format and flush it; 0, or -1 (errno). */
@@ -1222,17 +1753,18 @@ statsdump_report(enum statsdump_format format, const char *path,
 }
 
 /*
- * Read the segment into sn and print a report, with rates from prev
- * unless prev is NULL. Return 0, or -1 after saying why.
+ * Read the segment into sn and print a report as op says, with rates from
+ * prev unless prev is NULL. Return 0, or -1 after saying why.
  */
 static int
-statsdump_step(enum statsdump_format format, const char *path,
+statsdump_step(const struct statsdump_opts *op, const char *path,
     const struct statsdump_snap *prev, struct statsdump_snap *sn)
 {
+	enum statsdump_format format = op->op_format;
 	struct statsdump_rate rate;
 	char err[STATSDUMP_ERR_LEN];
 
-	if (statsdump_read(path, sn, err, sizeof(err)) == -1) {
+	if (statsdump_read(path, op->op_rooms, sn, err, sizeof(err)) == -1) {
 		fprintf(stderr, "%s: %s\n", STATSDUMP_NAME, err);
 		return -1;
 	}
@@ -1296,14 +1828,15 @@ statsdump_sleep(const sigset_t *stop, struct timespec *next,
 }
 
 /*
- * Print a report now, then every interval until SIGINT or SIGTERM (or
- * once if interval is NULL). Rates appear from the second report on.
- * Return the exit status.
+ * Print a report now, then with -w every interval until SIGINT or SIGTERM
+ * (else once). Rates appear from the second report on. Return the exit
+ * status.
  */
 static int
-statsdump_watch(enum statsdump_format format, const char *path,
-    const struct timespec *interval)
+statsdump_watch(const struct statsdump_opts *op, const char *path)
 {
+	const struct timespec *interval =
+	    op->op_watch ? &op->op_interval : NULL;
 	struct statsdump_snap snap[2];
 	const struct statsdump_snap *prev = NULL;
 	struct timespec next;
@@ -1319,7 +1852,7 @@ statsdump_watch(enum statsdump_format format, const char *path,
 		sigprocmask(SIG_BLOCK, &stop, NULL);
 	clock_gettime(CLOCK_MONOTONIC, &next);
 	for (;;) {
-		if (statsdump_step(format, path, prev, &snap[cur]) == -1) {
+		if (statsdump_step(op, path, prev, &snap[cur]) == -1) {
 			status = 1;
 			break;
 		}
@@ -1328,8 +1861,8 @@ statsdump_watch(enum statsdump_format format, const char *path,
 		prev = &snap[cur];
 		cur = !cur;
 	}
-	free(snap[0].sn_workers);
-	free(snap[1].sn_workers);
+	statsdump_snap_free(&snap[0]);
+	statsdump_snap_free(&snap[1]);
 	return status;
 }
 
@@ -1354,6 +1887,9 @@ statsdump_option(int ch, struct statsdump_opts *op)
 	case STATSDUMP_OPT_PROM:
 		op->op_format = STATSDUMP_PROMETHEUS;
 		op->op_nformats++;
+		break;
+	case STATSDUMP_OPT_ROOMS:
+		op->op_rooms = 1;
 		break;
 	case 'w':
 		if (statsdump_interval(optarg, &op->op_interval) == -1) {
@@ -1390,6 +1926,11 @@ statsdump_check(int argc, char *argv[], const struct statsdump_opts *op)
 		fprintf(stderr,
 		    "%s: --json and --prometheus exclude each other\n",
 		    STATSDUMP_NAME);
+	else if (op->op_rooms && op->op_format == STATSDUMP_PROMETHEUS)
+		fprintf(stderr,
+		    "%s: --rooms lists rooms in the text and JSON reports "
+		    "only\n",
+		    STATSDUMP_NAME);
 	else if (op->op_cfile != NULL && op->op_spath != NULL)
 		fprintf(stderr, "%s: -c and -s exclude each other\n",
 		    STATSDUMP_NAME);
@@ -1417,8 +1958,7 @@ main(int argc, char *argv[])
 		return 1;
 	if ((path = statsdump_shm_path(op.op_spath, op.op_cfile)) == NULL)
 		return 1;
-	status = statsdump_watch(
-	    op.op_format, path, op.op_watch ? &op.op_interval : NULL);
+	status = statsdump_watch(&op, path);
 	free(path);
 	return status;
 }

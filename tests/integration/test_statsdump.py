@@ -2,9 +2,10 @@
 
 These tests never start the daemon. They build synthetic segments with
 the exact layout of src/shm.h: a tiny C program, compiled once per session
-against that header, prints every size and offset the tests use, so the
-segments follow the header when it changes. Offsets are computed as
-shm.c's shm_layout() does.
+against that header (and pfhttpd.h, for the chat sizes), prints every size
+and offset the tests use, so the segments follow the headers when they
+change. Offsets are computed as shm.c's shm_layout() and shm_chat_layout()
+do.
 """
 
 import json
@@ -37,7 +38,8 @@ FIELDS = {
         "sh_master_pid", "sh_start_time", "sh_generation", "sh_nslots",
         "sh_slot_size", "sh_slots_offset", "sh_rings_offset",
         "sh_ring_size", "sh_ring_stride", "sh_logger_pid", "sh_fold_seq",
-        "sh_reloads_failed", "sh_logger_wrote", "sh_retired",
+        "sh_reloads_failed", "sh_logger_wrote", "sh_chat_offset",
+        "sh_retired",
     ],
     "shm_slot": [
         "ss_pid", "ss_worker_id", "ss_generation", "ss_started", "ss_state",
@@ -47,16 +49,36 @@ FIELDS = {
         "sc_conn_accepted", "sc_conn_active", "sc_requests", "sc_bytes_in",
         "sc_bytes_out", "sc_log_queued", "sc_log_dropped", "sc_ws_upgrades",
         "sc_ws_open", "sc_ws_messages_in", "sc_ws_messages_out",
-        "sc_ws_bytes_in", "sc_ws_bytes_out", "sc_ws_closes", "sc_latency",
-        "sc_responses",
+        "sc_ws_bytes_in", "sc_ws_bytes_out", "sc_ws_closes",
+        "sc_chat_members_ws", "sc_chat_members_telnet", "sc_chat_read",
+        "sc_chat_in", "sc_chat_unavailable", "sc_chat_deliveries",
+        "sc_chat_rate_limited", "sc_chat_oversize", "sc_chat_refused",
+        "sc_chat_slow_closed", "sc_chat_gaps", "sc_chat_missed",
+        "sc_latency", "sc_responses",
     ],
     "shm_ring": ["rg_head", "rg_tail", "rg_written", "rg_discarded",
                  "rg_jwritten", "rg_jdiscarded", "rg_jtail"],
+    "shm_chat": [
+        "ch_ring_size", "ch_bcast_size", "ch_max_rooms", "ch_max_members",
+        "ch_history", "ch_entry_size", "ch_max_message", "ch_hub_pid",
+        "ch_hub_starts", "ch_rooms_live", "ch_members", "ch_events",
+        "ch_requests", "ch_refused", "ch_last_event",
+    ],
+    "shm_chat_slot": [],
+    "shm_chat_room": ["rm_seq", "rm_members", "rm_used", "rm_epoch",
+                      "rm_name"],
+    "shm_chat_member": [],
+    "shm_chat_entry": [],
+    "bcast_ring": ["br_next_event"],
 }
+# The chat region of a synthetic segment: small, within shm.c's bounds.
+CHAT_GEOMETRY = dict(ch_ring_size=4096, ch_bcast_size=131072, ch_max_rooms=4,
+                     ch_max_members=16, ch_history=2, ch_max_message=64)
 CONSTANTS = ["SHM_MAGIC", "SHM_VERSION", "SHM_CACHELINE", "SHM_STATUS_MAX",
              "SHM_LATENCY_BUCKETS", "SHM_WS_CLOSE_CLASSES", "SHM_SLOT_FREE",
              "SHM_SLOT_STARTING", "SHM_SLOT_SERVING", "SHM_SLOT_DRAINING",
-             "SHM_SLOT_EXITED"]
+             "SHM_SLOT_EXITED", "CHAT_NAME_MAX",
+             f"CHATMSG_OUT_EVENT_MAX({CHAT_GEOMETRY['ch_max_message']})"]
 PAGE = 4096  # SHM_PAGE in shm.c
 
 
@@ -85,8 +107,8 @@ class Layout:
 
 def layout_program():
     """C source that prints the layout of shm.h."""
-    out = ["#include <stddef.h>", "#include <stdio.h>", '#include "shm.h"',
-           "int main(void) {"]
+    out = ["#include <stddef.h>", "#include <stdio.h>",
+           '#include "pfhttpd.h"', '#include "shm.h"', "int main(void) {"]
     for struct_name, members in FIELDS.items():
         out.append(f'printf("size {struct_name} %zu\\n", '
                    f"sizeof(struct {struct_name}));")
@@ -145,7 +167,8 @@ class Segment:
         self.rings_offset = round_up(
             self.slots_offset + nslots * layout.size["shm_slot"], PAGE)
         self.ring_stride = round_up(layout.size["shm_ring"] + ring_size, PAGE)
-        self.size = self.rings_offset + nslots * self.ring_stride
+        self.size = self._chat_layout(
+            self.rings_offset + nslots * self.ring_stride)
         with open(self.path, "wb") as f:
             f.truncate(self.size)
         os.chmod(self.path, 0o640)
@@ -167,6 +190,36 @@ class Segment:
         }
         for name, value in h.items():
             self.header(name, value)
+        self.header("sh_chat_offset", self.chat_offset)
+        for name, value in CHAT_GEOMETRY.items():
+            self.chat(name, value)
+        self.chat("ch_entry_size", self.entry_size)
+        self.broadcast_next(1)
+
+    def _chat_layout(self, start):
+        """Lay out the chat region from start as shm_chat_layout() does;
+        return the segment's size."""
+        l, g = self.l, CHAT_GEOMETRY
+        self.chat_offset = round_up(start, PAGE)
+        cslots = round_up(self.chat_offset + l.size["shm_chat"],
+                          l.SHM_CACHELINE)
+        crings = round_up(cslots + self.nslots * l.size["shm_chat_slot"],
+                          PAGE)
+        cring_stride = round_up(l.size["shm_ring"] + g["ch_ring_size"], PAGE)
+        self.bcast_offset = crings + self.nslots * cring_stride
+        self.rooms_offset = round_up(
+            self.bcast_offset + l.size["bcast_ring"] + g["ch_bcast_size"],
+            PAGE)
+        members = (self.rooms_offset
+                   + g["ch_max_rooms"] * l.size["shm_chat_room"])
+        history = round_up(
+            members + g["ch_max_members"] * l.size["shm_chat_member"], PAGE)
+        self.entry_size = round_up(
+            l.size["shm_chat_entry"] + l.const[
+                f"CHATMSG_OUT_EVENT_MAX({g['ch_max_message']})"],
+            l.SHM_CACHELINE)
+        return round_up(history + g["ch_max_rooms"] * g["ch_history"]
+                        * self.entry_size, PAGE)
 
     def _put(self, offset, size, value):
         fmt = {4: "<I", 8: "<Q"}[size]
@@ -212,6 +265,32 @@ class Segment:
         logger's counts of it: member)."""
         off, size = self.l.field["shm_ring", member]
         self._put(self.rings_offset + i * self.ring_stride + off, size, value)
+
+    def chat(self, name, value):
+        """Set a field of the chat region's header (struct shm_chat)."""
+        off, size = self.l.field["shm_chat", name]
+        self._put(self.chat_offset + off, size, value)
+
+    def broadcast_next(self, event):
+        """Set the number the next broadcast event gets (br_next_event)."""
+        off, size = self.l.field["bcast_ring", "br_next_event"]
+        self._put(self.bcast_offset + off, size, event)
+
+    def room(self, i, name, members, seq, epoch=1, used=1):
+        """Make room entry i the room name with members and last seq."""
+        base = self.rooms_offset + i * self.l.size["shm_chat_room"]
+        off, size = self.l.field["shm_chat_room", "rm_name"]
+        raw = name.encode()
+        assert len(raw) < size
+        fd = os.open(self.path, os.O_WRONLY)
+        try:
+            os.pwrite(fd, raw.ljust(size, b"\0"), base + off)
+        finally:
+            os.close(fd)
+        for field, v in (("rm_members", members), ("rm_seq", seq),
+                         ("rm_epoch", epoch), ("rm_used", used)):
+            off, size = self.l.field["shm_chat_room", field]
+            self._put(base + off, size, v)
 
     def counters(self, where, **values):
         """Set several scalar counters: counters(0, sc_requests=5)."""
@@ -380,12 +459,15 @@ def test_text_report_shows_header_totals_and_worker_rows(statsdump_bin,
     rows = {}
     for x in lines:
         f = x.split()
-        if len(f) == 8 and f[0].isdigit():
+        if len(f) == 9 and f[0].isdigit():
             rows[int(f[0])] = f
     assert sorted(rows) == [0, 1, 2, 3], out  # not the free slots 4 and 5
-    assert rows[0] == ["0", "1", "4242", "2", "serving", "2", "70", "7000"]
-    assert rows[1] == ["1", "2", "4243", "1", "draining", "1", "30", "3000"]
+    assert rows[0] == ["0", "1", "4242", "2", "serving", "2", "70", "7000",
+                       "0"]
+    assert rows[1] == ["1", "2", "4243", "1", "draining", "1", "30", "3000",
+                       "0"]
     assert rows[2][4] == "exited" and rows[2][2] == "4244"
+    assert rows[2][8] == "-"  # no chat lag for an exited worker
     assert rows[3][4] == "starting"
     assert "/s)" not in out  # one report: no rates
 
@@ -825,6 +907,229 @@ def test_unreadable_segment_gives_the_permission_message(statsdump_bin,
         shutil.rmtree(d)
 
 
+# -- chat --------------------------------------------------------------------
+
+# The chat hub's side (struct shm_chat) of a chatty segment.
+HUB = dict(ch_hub_pid=4300, ch_hub_starts=3, ch_rooms_live=2, ch_members=5,
+           ch_events=40, ch_requests=38, ch_refused=2,
+           ch_last_event=1796516859622)  # 2026-12-06T00:27:39.622Z
+# The workers' chat counters: retired and per live slot (those of the
+# busy segment: 0 serving, 1 draining, 3 starting), and of the exited slot.
+CHAT_RETIRED = dict(sc_chat_in=20, sc_chat_deliveries=100,
+                    sc_chat_rate_limited=1, sc_chat_oversize=2,
+                    sc_chat_refused=3, sc_chat_slow_closed=4,
+                    sc_chat_gaps=5, sc_chat_missed=6, sc_chat_unavailable=7)
+CHAT_LIVE = {
+    0: dict(sc_chat_members_ws=2, sc_chat_members_telnet=1, sc_chat_read=40,
+            sc_chat_in=10, sc_chat_deliveries=30, sc_chat_rate_limited=10,
+            sc_chat_oversize=20, sc_chat_refused=30, sc_chat_slow_closed=40,
+            sc_chat_gaps=50, sc_chat_missed=60, sc_chat_unavailable=70),
+    1: dict(sc_chat_members_ws=2, sc_chat_read=37, sc_chat_in=8,
+            sc_chat_deliveries=12),
+    3: dict(sc_chat_read=0),
+}
+CHAT_EXITED = dict(sc_chat_members_ws=9, sc_chat_read=1, sc_chat_in=900,
+                   sc_chat_deliveries=900)
+
+
+def chat_total(name):
+    return CHAT_RETIRED.get(name, 0) + sum(
+        v.get(name, 0) for v in CHAT_LIVE.values())
+
+
+@pytest.fixture
+def chatty(segment):
+    """The busy segment, with a hub that published 40 events: slot 0 read
+    them all, slot 1 is 3 behind, slot 3 has read none."""
+    seg = busy_segment(segment)
+    for name, v in HUB.items():
+        seg.chat(name, v)
+    seg.broadcast_next(41)
+    seg.counters("retired", **CHAT_RETIRED)
+    for where, values in CHAT_LIVE.items():
+        seg.counters(where, **values)
+    seg.counters(2, **CHAT_EXITED)
+    return seg
+
+
+def test_json_chat_object_has_the_hub_and_the_workers_sums(statsdump_bin,
+                                                           chatty):
+    chat = run_json(statsdump_bin, chatty)["chat"]
+    assert chat == {
+        "rooms": 2, "members": 5, "members_websocket": 4,
+        "members_telnet": 1, "events": 40,
+        "requests": chat_total("sc_chat_in"), "hub_requests": 38,
+        "deliveries": chat_total("sc_chat_deliveries"),
+        "rate_limited": chat_total("sc_chat_rate_limited"),
+        "oversize": chat_total("sc_chat_oversize"),
+        "refused": chat_total("sc_chat_refused"), "hub_refused": 2,
+        "slow_closed": chat_total("sc_chat_slow_closed"),
+        "gaps": chat_total("sc_chat_gaps"),
+        "missed": chat_total("sc_chat_missed"),
+        "unavailable": chat_total("sc_chat_unavailable"),
+        "hub_pid": 4300, "hub_restarts": 2,
+        "last_event": "2026-12-06T00:27:39.622Z",
+        "events_per_second": None, "deliveries_per_second": None,
+    }
+
+
+def test_json_chat_of_a_segment_without_chat_says_never_and_none(
+        statsdump_bin, busy):
+    chat = run_json(statsdump_bin, busy)["chat"]
+    assert chat["last_event"] is None
+    assert chat["hub_pid"] == 0 and chat["hub_restarts"] == 0
+    assert chat["events"] == 0 and chat["members"] == 0
+
+
+def test_chat_lag_is_the_events_between_a_workers_last_read_and_the_head(
+        statsdump_bin, chatty):
+    workers = {w["slot"]: w for w in run_json(statsdump_bin,
+                                              chatty)["workers"]}
+    assert workers[0]["chat_lag"] == 0
+    assert workers[1]["chat_lag"] == 3
+    assert workers[0]["chat_members"] == 3
+    assert workers[1]["chat_members"] == 2
+
+
+def test_chat_lag_is_unknown_for_a_worker_that_read_no_event_or_exited(
+        statsdump_bin, chatty):
+    # Slot 3 may have started after the 40 events: its 0 says nothing.
+    workers = {w["slot"]: w for w in run_json(statsdump_bin,
+                                              chatty)["workers"]}
+    assert workers[3]["chat_lag"] is None
+    assert workers[2]["chat_lag"] is None
+    rows = [x.split() for x in run_ok(
+        statsdump_bin, "-s", str(chatty.path)).splitlines()]
+    lag = {int(f[0]): f[8] for f in rows if len(f) == 9 and f[0].isdigit()}
+    assert lag == {0: "0", 1: "3", 2: "-", 3: "-"}
+    fams = prometheus(statsdump_bin, chatty)
+    samples = {(lb["slot"], lb["pid"]): v for n, lb, v in
+               fams["pfhttpd_chat_worker_lag_events"]["samples"]}
+    assert samples == {("0", "4242"): 0, ("1", "4243"): 3}
+
+
+def test_chat_lag_is_zero_not_negative_when_a_worker_read_past_the_head(
+        statsdump_bin, chatty):
+    # The head is read after the workers: one may have read newer events.
+    chatty.counter(1, "sc_chat_read", 45)
+    workers = {w["slot"]: w for w in run_json(statsdump_bin,
+                                              chatty)["workers"]}
+    assert workers[1]["chat_lag"] == 0
+
+
+def test_text_chat_section_shows_hub_members_events_and_losses(
+        statsdump_bin, chatty):
+    out = run_ok(statsdump_bin, "-s", str(chatty.path))
+    chat = [x for x in out.splitlines() if x.startswith("chat")]
+    assert chat[0].startswith("chat hub     pid 4300, restarts 2, "
+                              "last event "), chat
+    assert re.fullmatch(r".*last event \d+ s ago", chat[0]), chat
+    assert chat[1:] == [
+        "chat         rooms 2  members 5 (websocket 4  telnet 1)",
+        f"chat events  sequenced 40  deliveries "
+        f"{chat_total('sc_chat_deliveries')}",
+        f"chat in      requests {chat_total('sc_chat_in')}  hub took 38  "
+        f"hub refused 2  unavailable 77",
+        "chat drops   rate-limited 11  oversize 22  refused 33  "
+        "slow closed 44",
+        "chat lapped  gaps 55  events missed 66",
+    ]
+
+
+def test_text_chat_hub_line_says_when_no_hub_runs(statsdump_bin, busy):
+    out = run_ok(statsdump_bin, "-s", str(busy.path))
+    assert ("chat hub     not running, restarts 0, last event never"
+            in out.splitlines()), out
+
+
+def test_prometheus_chat_families_have_their_types_and_values(statsdump_bin,
+                                                              chatty):
+    fams = prometheus(statsdump_bin, chatty)
+    gauges = {"pfhttpd_chat_hub_up": 1, "pfhttpd_chat_rooms": 2,
+              "pfhttpd_chat_members": 5,
+              "pfhttpd_chat_last_event_time_seconds": 1796516859.622}
+    counters = {
+        "pfhttpd_chat_hub_restarts_total": 2,
+        "pfhttpd_chat_events_total": 40,
+        "pfhttpd_chat_hub_requests_total": 38,
+        "pfhttpd_chat_hub_refused_total": 2,
+        "pfhttpd_chat_requests_total": chat_total("sc_chat_in"),
+        "pfhttpd_chat_deliveries_total": chat_total("sc_chat_deliveries"),
+        "pfhttpd_chat_rate_limited_total":
+            chat_total("sc_chat_rate_limited"),
+        "pfhttpd_chat_oversize_total": chat_total("sc_chat_oversize"),
+        "pfhttpd_chat_refused_total": chat_total("sc_chat_refused"),
+        "pfhttpd_chat_slow_closed_total": chat_total("sc_chat_slow_closed"),
+        "pfhttpd_chat_gaps_total": chat_total("sc_chat_gaps"),
+        "pfhttpd_chat_missed_total": chat_total("sc_chat_missed"),
+        "pfhttpd_chat_unavailable_total": chat_total("sc_chat_unavailable"),
+    }
+    for name, v in {**gauges, **counters}.items():
+        assert fams[name]["type"] == ("gauge" if name in gauges
+                                      else "counter"), name
+        assert value(fams, name) == pytest.approx(v), name
+    assert fams["pfhttpd_chat_clients"]["type"] == "gauge"
+    assert value(fams, "pfhttpd_chat_clients", transport="websocket") == 4
+    assert value(fams, "pfhttpd_chat_clients", transport="telnet") == 1
+    assert fams["pfhttpd_chat_worker_lag_events"]["type"] == "gauge"
+
+
+def test_prometheus_chat_hub_is_down_without_a_hub_or_a_master(
+        statsdump_bin, chatty, busy):
+    chatty.header("sh_master_pid", dead_pid())
+    assert value(prometheus(statsdump_bin, chatty),
+                 "pfhttpd_chat_hub_up") == 0
+    fams = prometheus(statsdump_bin, busy)
+    assert value(fams, "pfhttpd_chat_hub_up") == 0
+    assert fams["pfhttpd_chat_last_event_time_seconds"]["samples"] == []
+
+
+def rooms_segment(segment):
+    """A segment whose room table has two rooms with members, an empty
+    room and a free entry."""
+    seg = segment()
+    seg.room(0, "zebra", members=2, seq=17)
+    seg.room(1, "quiet", members=0, seq=4)
+    seg.room(2, "alpha-1", members=1, seq=3)
+    seg.room(3, "gone", members=5, seq=9, used=0)
+    return seg
+
+
+def test_rooms_option_lists_rooms_with_members_by_name_in_json(
+        statsdump_bin, segment):
+    seg = rooms_segment(segment)
+    doc = json.loads(run_ok(statsdump_bin, "-s", str(seg.path), "--json",
+                            "--rooms"))
+    assert doc["chat"]["room_list"] == [
+        {"name": "alpha-1", "members": 1, "last_seq": 3},
+        {"name": "zebra", "members": 2, "last_seq": 17},
+    ]
+    assert "room_list" not in run_json(statsdump_bin, seg)["chat"]
+
+
+def test_rooms_option_prints_a_room_table_after_the_workers(statsdump_bin,
+                                                            segment):
+    seg = rooms_segment(segment)
+    out = run_ok(statsdump_bin, "-s", str(seg.path), "--rooms")
+    table = out.split("no workers\n\n", 1)[1].splitlines()
+    assert [x.split() for x in table] == [
+        ["room", "members", "last", "seq"], ["alpha-1", "1", "3"],
+        ["zebra", "2", "17"]]
+    empty = run_ok(statsdump_bin, "-s", str(segment(
+        path=seg.path.with_name("empty")).path), "--rooms")
+    assert empty.endswith("\n\nno chat rooms with members\n"), empty
+
+
+def test_rooms_option_prints_a_bad_room_name_safely(statsdump_bin, segment):
+    seg = segment()
+    seg.room(0, 'a"b\x1b[2J', members=1, seq=1)
+    doc = json.loads(run_ok(statsdump_bin, "-s", str(seg.path), "--json",
+                            "--rooms"))
+    assert doc["chat"]["room_list"][0]["name"] == "a?b??2J"
+    out = run_ok(statsdump_bin, "-s", str(seg.path), "--rooms")
+    assert "\x1b" not in out
+
+
 # -- -w: repeated reports and rates ----------------------------------------
 
 
@@ -899,13 +1204,25 @@ def test_watch_json_reports_the_request_rate_between_reads(watch, busy):
 
 def test_watch_text_shows_rates_from_the_second_report_on(watch, busy):
     w = watch("-s", str(busy.path), "-w", "0.5")
-    first = w.read_until(b"bytes out\n")
+    first = w.read_until(b"chat lag\n")
     assert "/s)" not in first
     busy.counter(1, "sc_requests", 30 + 10)
-    second = w.read_until(b"bytes out\n")
+    second = w.read_until(b"chat lag\n")
     m = re.search(r"^requests +1112 +\((\d+\.\d)/s\)$", second, re.M)
     assert m, second
     assert 15 <= float(m.group(1)) <= 22
+    assert w.stop() == 0
+
+
+def test_watch_json_reports_the_chat_rates_between_reads(watch, chatty):
+    w = watch("-s", str(chatty.path), "--json", "-w", "1")
+    first = json.loads(w.read_until(b"\n"))["chat"]
+    assert first["events_per_second"] is None
+    chatty.chat("ch_events", 40 + 30)
+    chatty.counter(0, "sc_chat_deliveries", 30 + 600)
+    second = json.loads(w.read_until(b"\n"))["chat"]
+    assert 24 <= second["events_per_second"] <= 33, second
+    assert 480 <= second["deliveries_per_second"] <= 660, second
     assert w.stop() == 0
 
 
@@ -963,6 +1280,7 @@ def test_bad_config_file_is_reported_with_its_line(statsdump_bin, tmp_path):
 
 @pytest.mark.parametrize("args", [
     ["--json", "--prometheus"],
+    ["--prometheus", "--rooms"],
     ["-c", "x.ini", "-s", "/dev/shm/x"],
     ["-w", "0"],
     ["-w", "soon"],
@@ -983,5 +1301,5 @@ def test_version_and_help(statsdump_bin):
     h = run_ok(statsdump_bin, "-h")
     assert h.startswith("usage: statsdump ")
     for opt in ("-c FILE", "-s SHM_PATH", "--json", "--prometheus",
-                "-w SECONDS"):
+                "--rooms", "-w SECONDS"):
         assert opt in h, opt

@@ -201,7 +201,13 @@ chat_flush(void)
 		TAILQ_REMOVE(&chat.cw_dirty, cc, cc_dirty_entry);
 		cc->cc_dirty = 0;
 		c = cc->cc_conn;
-		(void)c->c_kind->kd_writable(c); /* may close it */
+		/* Either may close it. A client that just joined takes the
+		 * input it sent meanwhile. */
+		if (cc->cc_resume) {
+			cc->cc_resume = 0;
+			(void)c->c_kind->kd_readable(c);
+		} else
+			(void)c->c_kind->kd_writable(c);
 	}
 }
 
@@ -256,6 +262,10 @@ chat_send(struct chat_client *cc, const char *text, size_t n)
 	conn_out_commit(cc->cc_conn, hlen + n);
 	cc->cc_bytes_out += hlen + n;
 	shm_count(&chat_counters()->sc_bytes_out, hlen + n);
+	if (!cc->cc_telnet) {
+		shm_count(&chat_counters()->sc_ws_messages_out, 1);
+		shm_count(&chat_counters()->sc_ws_bytes_out, n);
+	}
 	chat_dirty(cc);
 }
 
@@ -301,6 +311,7 @@ chat_send_history(struct chat_client *cc, const struct chat_event *ev)
 struct chat_render {
 	const struct chat_event *rd_ev;
 	struct outq_frame *rd_frame[2]; /* [0] WebSocket, [1] telnet */
+	size_t rd_ws_payload;		/* the WebSocket frame's payload */
 };
 
 /* Return the event's shared frame in cc's form, rendering it if needed. */
@@ -318,8 +329,10 @@ chat_render_for(struct chat_render *rd, int telnet)
 	    : chatfmt_json(rd->rd_ev, 0, chat.cw_text, sizeof(chat.cw_text));
 	if (n == 0)
 		return NULL;
-	if (!telnet)
+	if (!telnet) {
 		hlen = wsproto_build_header(hdr, 1, WS_OP_TEXT, n);
+		rd->rd_ws_payload = n;
+	}
 	if ((f = outq_frame_new(hlen + n)) == NULL)
 		return NULL;
 	memcpy(f->of_data, hdr, hlen);
@@ -332,10 +345,10 @@ chat_render_for(struct chat_render *rd, int telnet)
 static void
 chat_deliver(struct chat_room *r, const struct chat_event *ev)
 {
-	struct chat_render rd = {ev, {NULL, NULL}};
+	struct chat_render rd = {ev, {NULL, NULL}, 0};
 	struct chat_client *cc, *next;
 	struct outq_frame *f;
-	uint64_t n = 0;
+	uint64_t n = 0, nws = 0;
 
 	for (cc = TAILQ_FIRST(&r->cr_clients); cc != NULL; cc = next) {
 		next = TAILQ_NEXT(cc, cc_room_entry);
@@ -348,8 +361,11 @@ chat_deliver(struct chat_room *r, const struct chat_event *ev)
 		shm_count(&chat_counters()->sc_bytes_out, f->of_len);
 		chat_dirty(cc);
 		n++;
+		nws += !cc->cc_telnet;
 	}
 	shm_count(&chat_counters()->sc_chat_deliveries, n);
+	shm_count(&chat_counters()->sc_ws_messages_out, nws);
+	shm_count(&chat_counters()->sc_ws_bytes_out, nws * rd.rd_ws_payload);
 	outq_frame_unref(rd.rd_frame[0]);
 	outq_frame_unref(rd.rd_frame[1]);
 }
@@ -746,6 +762,18 @@ chat_welcome(struct chat_client *cc, const struct chat_out *out)
 	TAILQ_INSERT_TAIL(
 	    &chat.cw_rooms[out->co_room].cr_clients, cc, cc_room_entry);
 	chat.cw_rooms[out->co_room].cr_nclients++;
+	cc->cc_resume = 1; /* its input waited for this: chat_flush() */
+	chat_dirty(cc);
+}
+
+/*
+ * Tell whether the client's input may be taken: it is in a room (its
+ * input waits in the connection until the hub has it join).
+ */
+int
+chat_client_ready(const struct chat_client *cc)
+{
+	return cc->cc_room != SHM_CHAT_NONE;
 }
 
 /* What an event of one of this worker's clients changes for it. */
@@ -1049,6 +1077,9 @@ chat_init(struct worker *w, uint32_t slot)
 	for (i = 0; i < chat.cw_nrooms; i++)
 		TAILQ_INIT(&chat.cw_rooms[i].cr_clients);
 	bcast_cursor_init(chat.cw_bcast, &chat.cw_cursor);
+	/* What was published before it started is not its lag. */
+	__atomic_store_n(&chat_counters()->sc_chat_read,
+	    chat.cw_cursor.bc_next - 1, __ATOMIC_RELAXED);
 	chat.cw_wake = event_new(w->w_base, shm_chat_slot_fd(slot),
 	    EV_READ | EV_PERSIST, chat_wake_cb, NULL);
 	chat.cw_retry = evtimer_new(w->w_base, chat_retry_cb, NULL);

@@ -431,6 +431,7 @@ struct wschat *wschat_start(struct conn *c);
 void wschat_frame(struct wschat *wc, struct conn *c, int text, const void *p,
     size_t len, int fin);
 void wschat_closed(struct wschat *wc);
+int wschat_ready(const struct wschat *wc);
 void wschat_free(struct wschat *wc);
 
 /* telnetchat.c */
@@ -445,6 +446,7 @@ void chat_init(struct worker *w, uint32_t slot);
 int chat_client_start(struct chat_client *cc, struct conn *c, int telnet,
     const char *room, const char *nick, const struct chat_since *since,
     void (*close)(struct conn *, int, const char *));
+int chat_client_ready(const struct chat_client *cc);
 void chat_client_input(struct chat_client *cc, const char *text, size_t len);
 void chat_client_error(
     struct chat_client *cc, const char *code, const char *text);
@@ -1204,6 +1206,7 @@ struct chat_client {
 	int cc_closing;			 /* closed: send nothing more */
 	int cc_bad_nick;		 /* the nick asked for was not one */
 	int cc_dirty;			 /* on the flush list */
+	int cc_resume;			 /* joined: take its input */
 	struct chat_since cc_since;	 /* the history it asked for */
 	uint64_t cc_bytes_out;		 /* bytes queued to it */
 	char cc_want[CHAT_NAME_MAX + 1]; /* the room it asked for */

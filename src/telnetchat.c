@@ -100,7 +100,9 @@ telnetchat_readable(struct conn *c)
 	size_t used;
 
 	clock_gettime(CLOCK_MONOTONIC_COARSE, &tc->tc_input);
-	while (buf_len(&c->c_in) > 0 && !tc->tc_closing) {
+	/* Its lines wait in c_in until it has joined a room. */
+	while (buf_len(&c->c_in) > 0 && !tc->tc_closing &&
+	    chat_client_ready(&tc->tc_cc)) {
 		used = telnet_scan(
 		    &tc->tc_tn, buf_data(&c->c_in), buf_len(&c->c_in), &tl);
 		buf_drain(&c->c_in, used);

@@ -299,6 +299,9 @@ ws_process(struct conn *c)
 	int code;
 
 	while (!ws->ws_close_sent && !c->c_paused) {
+		/* A chat client's input waits until it has joined. */
+		if (ws->ws_chat != NULL && !wschat_ready(ws->ws_chat))
+			return;
 		if (!ws->ws_in_frame && ws_read_header(c) != 1)
 			return;
 		avail = buf_len(&c->c_in);

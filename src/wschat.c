@@ -191,6 +191,13 @@ wschat_frame(struct wschat *wc, struct conn *c, int text, const void *p,
 	wc->wc_too_long = 0;
 }
 
+/* Tell whether the client's messages may be taken (it has joined). */
+int
+wschat_ready(const struct wschat *wc)
+{
+	return chat_client_ready(&wc->wc_cc);
+}
+
 /* A close frame is queued: the chat sends nothing more. */
 void
 wschat_closed(struct wschat *wc)

@@ -690,10 +690,8 @@ statsdump_chat_restarts(const struct statsdump_chat *ct)
 
 /*
  * Set *lag to the broadcast events that the worker sw has still to read:
- * from the last it read to the head. Return -1 if that is unknown: the
- * worker has exited, or it has read no event while some were published
- * (it may have started after them: a worker says where it reads only once
- * it has read an event).
+ * from the last it read to the head (a worker starts at the head). Return
+ * -1 if that is unknown: the worker is starting or has exited.
  */
 static int
 statsdump_chat_lag(const struct statsdump_snap *sn,
@@ -703,7 +701,7 @@ statsdump_chat_lag(const struct statsdump_snap *sn,
 	uint64_t head = next > 0 ? next - 1 : 0; /* the last published */
 
 	if (sw->sw_state == SHM_SLOT_EXITED ||
-	    (sw->sw_chat_read == 0 && head > 0))
+	    sw->sw_state == SHM_SLOT_STARTING)
 		return -1;
 	/* Read before the head, the worker may be a little ahead of it. */
 	*lag = head > sw->sw_chat_read ? head - sw->sw_chat_read : 0;
@@ -1688,7 +1686,7 @@ statsdump_prom_chat_lag(FILE *fp, const struct statsdump_snap *sn)
 
 	statsdump_prom_family(fp, "pfhttpd_chat_worker_lag_events", "gauge",
 	    "Chat events a running worker has still to read from the "
-	    "broadcast ring; no sample while unknown (it has read none).");
+	    "broadcast ring; no sample while it starts.");
 	for (i = 0; i < sn->sn_nworkers; i++) {
 		sw = &sn->sn_workers[i];
 		if (statsdump_chat_lag(sn, sw, &lag) == -1)

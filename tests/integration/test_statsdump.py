@@ -940,7 +940,7 @@ def chat_total(name):
 @pytest.fixture
 def chatty(segment):
     """The busy segment, with a hub that published 40 events: slot 0 read
-    them all, slot 1 is 3 behind, slot 3 has read none."""
+    them all, slot 1 is 3 behind, slot 3 is starting."""
     seg = busy_segment(segment)
     for name, v in HUB.items():
         seg.chat(name, v)
@@ -991,9 +991,9 @@ def test_chat_lag_is_the_events_between_a_workers_last_read_and_the_head(
     assert workers[1]["chat_members"] == 2
 
 
-def test_chat_lag_is_unknown_for_a_worker_that_read_no_event_or_exited(
+def test_chat_lag_is_unknown_for_a_worker_starting_or_exited(
         statsdump_bin, chatty):
-    # Slot 3 may have started after the 40 events: its 0 says nothing.
+    # Slot 3 is starting: it has no place in the ring yet; slot 2 exited.
     workers = {w["slot"]: w for w in run_json(statsdump_bin,
                                               chatty)["workers"]}
     assert workers[3]["chat_lag"] is None

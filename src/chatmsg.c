@@ -15,7 +15,7 @@
  *	name	nick		CHATREQ_JOIN: the nick asked for, or empty;
  *				CHATREQ_NICK: the new nick; else empty
  *	u16	text length	CHATREQ_SAY, CHATREQ_ME; else absent
- *	...	text
+ *	...	text		valid UTF-8, whole
  *
  * An out-record, in the broadcast ring and the rooms' history (hub to
  * every worker):
@@ -97,19 +97,43 @@ chatmsg_name_ok(const char *s, int empty_ok)
 	return n == 0 ? empty_ok : chatev_name_valid(s, n);
 }
 
+/*
+ * Tell whether a request of op may have room and nick: a join has a room
+ * and maybe a nick, a nick change a nick, the others neither.
+ */
+static int
+chatmsg_names_ok(enum chatreq_op op, const char *room, const char *nick)
+{
+	if (op == CHATREQ_JOIN)
+		return chatmsg_name_ok(room, 0) && chatmsg_name_ok(nick, 1);
+	if (op == CHATREQ_NICK)
+		return room[0] == '\0' && chatmsg_name_ok(nick, 0);
+	return room[0] == '\0' && nick[0] == '\0';
+}
+
+/* Tell whether text[0..len) is whole, valid UTF-8. */
+static int
+chatmsg_utf8(const char *text, size_t len)
+{
+	uint32_t state = UTF8_ACCEPT;
+
+	return len == 0 ||
+	    (utf8_validate(&state, text, len) == len && utf8_complete(state));
+}
+
 /* Tell whether req may be encoded. */
 static int
 chatmsg_req_valid(const struct chat_req *req)
 {
 	if (req->cr_op < CHATREQ_JOIN || req->cr_op > CHATREQ_WHO ||
-	    req->cr_conn == 0)
+	    req->cr_conn == 0 || (req->cr_flags & ~CHATMSG_TELNET) != 0)
 		return 0;
-	if (!chatmsg_name_ok(req->cr_room, req->cr_op != CHATREQ_JOIN) ||
-	    !chatmsg_name_ok(req->cr_nick, req->cr_op != CHATREQ_NICK))
+	if (!chatmsg_names_ok(req->cr_op, req->cr_room, req->cr_nick))
 		return 0;
 	if (chatmsg_has_text(req->cr_op))
 		return req->cr_text_len <= CHAT_TEXT_MAX &&
-		    (req->cr_text != NULL || req->cr_text_len == 0);
+		    (req->cr_text != NULL || req->cr_text_len == 0) &&
+		    chatmsg_utf8(req->cr_text, req->cr_text_len);
 	return 1;
 }
 
@@ -134,7 +158,8 @@ chatmsg_req_encode(const struct chat_req *req, void *buf, size_t len)
 	if (chatmsg_has_text(req->cr_op)) {
 		n = (uint16_t)req->cr_text_len;
 		wire_put(&w, &n, sizeof(n));
-		wire_put(&w, req->cr_text, n);
+		if (n > 0)
+			wire_put(&w, req->cr_text, n);
 	}
 	return w.wo_full ? 0 : w.wo_pos;
 }
@@ -151,19 +176,22 @@ chatmsg_req_decode(const void *buf, size_t len, struct chat_req *req)
 	memset(req, 0, sizeof(*req));
 	if (wire_get(&r, &op, sizeof(op)) == -1 || op < CHATREQ_JOIN ||
 	    op > CHATREQ_WHO || wire_get(&r, &flags, sizeof(flags)) == -1 ||
+	    (flags & ~CHATMSG_TELNET) != 0 ||
 	    wire_get(&r, &req->cr_pid, sizeof(req->cr_pid)) == -1 ||
 	    wire_get(&r, &req->cr_conn, sizeof(req->cr_conn)) == -1 ||
 	    req->cr_conn == 0 ||
 	    wire_get(&r, &req->cr_member, sizeof(req->cr_member)) == -1)
 		return -1;
 	req->cr_op = (enum chatreq_op)op;
-	req->cr_flags = flags & CHATMSG_TELNET;
-	if (chatmsg_get_name(&r, req->cr_room, op != CHATREQ_JOIN) == -1 ||
-	    chatmsg_get_name(&r, req->cr_nick, op != CHATREQ_NICK) == -1)
+	req->cr_flags = flags;
+	if (chatmsg_get_name(&r, req->cr_room, 1) == -1 ||
+	    chatmsg_get_name(&r, req->cr_nick, 1) == -1 ||
+	    !chatmsg_names_ok(req->cr_op, req->cr_room, req->cr_nick))
 		return -1;
 	if (chatmsg_has_text(req->cr_op)) {
 		if (wire_get(&r, &n, sizeof(n)) == -1 || n > CHAT_TEXT_MAX ||
-		    (req->cr_text = wire_take(&r, n)) == NULL)
+		    (req->cr_text = wire_take(&r, n)) == NULL ||
+		    !chatmsg_utf8(req->cr_text, n))
 			return -1;
 		req->cr_text_len = n;
 	}
@@ -200,6 +228,9 @@ chatmsg_out_encode(const struct chat_out *out, const char *const nicks[],
 	uint8_t code = (uint8_t)out->co_error;
 	size_t i, evlen;
 
+	if ((out->co_flags & ~CHATOUT_NICK_TAKEN) != 0 ||
+	    out->co_slot > UINT16_MAX)
+		return 0;
 	wire_out_init(&w, buf, len);
 	chatmsg_put_head(&w, out);
 	switch (out->co_kind) {
@@ -223,7 +254,8 @@ chatmsg_out_encode(const struct chat_out *out, const char *const nicks[],
 		}
 		break;
 	case CHATOUT_ERROR:
-		if (code < CHATERR_NICK_TAKEN || code > CHATERR_FULL)
+		if (out->co_error < CHATERR_NICK_TAKEN ||
+		    out->co_error > CHATERR_FULL)
 			return 0;
 		wire_put(&w, &code, sizeof(code));
 		break;
@@ -268,6 +300,7 @@ chatmsg_out_decode(const void *buf, size_t len, struct chat_out *out)
 	memset(out, 0, sizeof(*out));
 	if (wire_get(&r, &kind, sizeof(kind)) == -1 ||
 	    wire_get(&r, &flags, sizeof(flags)) == -1 ||
+	    (flags & ~CHATOUT_NICK_TAKEN) != 0 ||
 	    wire_get(&r, &slot, sizeof(slot)) == -1 ||
 	    wire_get(&r, &out->co_pid, sizeof(out->co_pid)) == -1 ||
 	    wire_get(&r, &out->co_conn, sizeof(out->co_conn)) == -1 ||
@@ -276,7 +309,7 @@ chatmsg_out_decode(const void *buf, size_t len, struct chat_out *out)
 	    wire_get(&r, &out->co_epoch, sizeof(out->co_epoch)) == -1)
 		return -1;
 	out->co_kind = (enum chatout_kind)kind;
-	out->co_flags = flags & CHATOUT_NICK_TAKEN;
+	out->co_flags = flags;
 	out->co_slot = slot;
 	switch (kind) {
 	case CHATOUT_EVENT:

@@ -135,8 +135,6 @@ outq_clear(struct outq *q)
 		outq_frame_unref(
 		    q->oq_ring[(q->oq_head + q->oq_len) % q->oq_cap]);
 	}
-	if (keep)
-		q->oq_bytes = q->oq_ring[q->oq_head]->of_len - q->oq_off;
 }
 
 /* Let go of every frame and of the ring. */

@@ -837,8 +837,14 @@ int chatev_decode(const void *buf, size_t len, struct chat_event *ev);
 /* The longest request, bytes. */
 #define CHATMSG_REQ_MAX                                                        \
 	(2 + 4 + 8 + 4 + 2 * (1 + CHAT_NAME_MAX) + 2 + CHAT_TEXT_MAX)
-/* The longest out-record of an event whose text is at most n bytes. */
-#define CHATMSG_OUT_EVENT_MAX(n) (28 + CHATEV_MAX - CHAT_TEXT_MAX + (size_t)(n))
+/*
+ * The longest out-record of an event whose text is at most n bytes: a
+ * message or /me of n bytes, or a nick change (three names, no text).
+ */
+#define CHATMSG_OUT_EVENT_MAX(n)                                               \
+	(28 + CHATEV_MAX - CHAT_TEXT_MAX +                                     \
+	    ((size_t)(n) > CHAT_NAME_MAX - 1 ? (size_t)(n)                     \
+					     : CHAT_NAME_MAX - 1))
 /* The longest out-record. */
 #define CHATMSG_OUT_MAX                                                        \
 	(28 + 1 + CHAT_NAME_MAX + 2 + CHATMSG_WHO_MAX * (CHAT_NAME_MAX + 2))

@@ -1063,14 +1063,19 @@ test_out_encoding_is_the_documented_layout(void **state)
 	assert_memory_equal(t_buf, t_rec, n);
 }
 
-/* A message at every bound is exactly CHATMSG_OUT_EVENT_MAX(its text). */
+/*
+ * CHATMSG_OUT_EVENT_MAX(n) bounds every event whose text is at most n
+ * bytes: a message with the longest names is exactly that from 31 bytes
+ * of text on, and below it the longest event is a nick change with three
+ * longest names, exactly the bound.
+ */
 static void
-test_out_message_at_bounds_is_out_event_max(void **state)
+test_out_event_max_bounds_messages_and_nick_changes(void **state)
 {
 	static char text[CHAT_TEXT_MAX];
-	static const size_t lens[] = {0, 1, 100, CHAT_TEXT_MAX};
+	static const size_t lens[] = {0, 1, 30, 31, 100, CHAT_TEXT_MAX};
 	struct chat_out out;
-	size_t i;
+	size_t i, n;
 
 	(void)state;
 	memset(text, 'x', sizeof(text));
@@ -1080,9 +1085,17 @@ test_out_message_at_bounds_is_out_event_max(void **state)
 		memset(out.co_ev.ce_nick, 'n', CHAT_NAME_MAX);
 		out.co_ev.ce_text = text;
 		out.co_ev.ce_text_len = lens[i];
-		assert_int_equal(
-		    t_out_round_trip(&out, 0), CHATMSG_OUT_EVENT_MAX(lens[i]));
+		n = t_out_round_trip(&out, 0);
+		if (lens[i] >= CHAT_NAME_MAX - 1)
+			assert_int_equal(n, CHATMSG_OUT_EVENT_MAX(lens[i]));
+		else
+			assert_true(n < CHATMSG_OUT_EVENT_MAX(lens[i]));
 	}
+	t_out_event(&out, CHAT_NICK);
+	memset(out.co_ev.ce_room, 'r', CHAT_NAME_MAX);
+	memset(out.co_ev.ce_nick, 'n', CHAT_NAME_MAX);
+	memset(out.co_ev.ce_old, 'o', CHAT_NAME_MAX);
+	assert_int_equal(t_out_round_trip(&out, 0), CHATMSG_OUT_EVENT_MAX(0));
 	assert_true(CHATMSG_OUT_EVENT_MAX(CHAT_TEXT_MAX) <= CHATMSG_OUT_MAX);
 }
 
@@ -1513,11 +1526,126 @@ test_out_decode_event_text_points_into_buffer(void **state)
 	assert_int_equal(out.co_ev.ce_text_len, 5);
 }
 
+/* A request flag other than CHATMSG_TELNET is neither encoded nor read. */
+static void
+test_request_unknown_flag_is_refused_both_ways(void **state)
+{
+	struct chat_req req;
+	size_t n;
+
+	(void)state;
+	t_req_sample(&req, CHATREQ_WHO);
+	req.cr_flags = 0x10;
+	t_req_assert_refused(&req, "flag 0x10");
+	req.cr_flags = 0;
+	n = chatmsg_req_encode(&req, t_buf, sizeof(t_buf));
+	assert_true(n > 0);
+	t_buf[1] = 0x10; /* the flags byte */
+	assert_int_equal(t_req_decode_exact(t_buf, n, &req), -1);
+}
+
+/* A room on a request other than a join, or a nick on a say, is refused. */
+static void
+test_request_names_only_where_the_op_has_them(void **state)
+{
+	struct chat_req req;
+
+	(void)state;
+	t_req_sample(&req, CHATREQ_SAY);
+	strcpy(req.cr_room, "lobby");
+	t_req_assert_refused(&req, "a say with a room");
+	t_req_sample(&req, CHATREQ_SAY);
+	strcpy(req.cr_nick, "alice");
+	t_req_assert_refused(&req, "a say with a nick");
+	t_req_sample(&req, CHATREQ_NICK);
+	strcpy(req.cr_room, "lobby");
+	t_req_assert_refused(&req, "a nick change with a room");
+}
+
+/* A text that is not whole UTF-8 is neither encoded nor read. */
+static void
+test_request_text_must_be_utf8(void **state)
+{
+	struct chat_req req;
+	size_t n;
+
+	(void)state;
+	t_req_sample(&req, CHATREQ_SAY);
+	req.cr_text = "caf\xc3";
+	req.cr_text_len = 4;
+	t_req_assert_refused(&req, "a cut sequence");
+	req.cr_text = "cafe";
+	n = chatmsg_req_encode(&req, t_buf, sizeof(t_buf));
+	assert_true(n > 0);
+	t_buf[n - 1] = (unsigned char)0xff;
+	assert_int_equal(t_req_decode_exact(t_buf, n, &req), -1);
+}
+
+/* An empty text without a pointer is encoded, and decodes empty. */
+static void
+test_request_empty_text_needs_no_pointer(void **state)
+{
+	struct chat_req req;
+	size_t n;
+
+	(void)state;
+	t_req_sample(&req, CHATREQ_ME);
+	req.cr_text = NULL;
+	req.cr_text_len = 0;
+	n = chatmsg_req_encode(&req, t_buf, sizeof(t_buf));
+	assert_true(n > 0);
+	assert_int_equal(t_req_decode_exact(t_buf, n, &req), 0);
+	assert_int_equal(req.cr_text_len, 0);
+}
+
+/* Out-record fields that do not fit their bytes are refused, not cut. */
+static void
+test_out_encode_refuses_what_does_not_fit_its_field(void **state)
+{
+	struct chat_out out;
+
+	(void)state;
+	t_out_event(&out, CHAT_JOIN);
+	out.co_flags = 0x02;
+	assert_int_equal(
+	    chatmsg_out_encode(&out, NULL, 0, t_buf, sizeof(t_buf)), 0);
+	t_out_event(&out, CHAT_JOIN);
+	out.co_slot = 65536;
+	assert_int_equal(
+	    chatmsg_out_encode(&out, NULL, 0, t_buf, sizeof(t_buf)), 0);
+	memset(&out, 0, sizeof(out));
+	out.co_kind = CHATOUT_ERROR;
+	out.co_error = 0x100 + CHATERR_FULL;
+	assert_int_equal(
+	    chatmsg_out_encode(&out, NULL, 0, t_buf, sizeof(t_buf)), 0);
+}
+
+/* An out-record flag other than CHATOUT_NICK_TAKEN is not read. */
+static void
+test_out_decode_rejects_unknown_flag(void **state)
+{
+	struct chat_out out;
+	size_t n;
+
+	(void)state;
+	t_out_event(&out, CHAT_JOIN);
+	n = chatmsg_out_encode(&out, NULL, 0, t_buf, sizeof(t_buf));
+	assert_true(n > 0);
+	t_buf[1] = 0x04; /* the flags byte */
+	assert_int_equal(t_out_decode_exact(t_buf, n, &out), -1);
+}
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_request_round_trip_every_op),
+	    cmocka_unit_test(test_request_unknown_flag_is_refused_both_ways),
+	    cmocka_unit_test(test_request_names_only_where_the_op_has_them),
+	    cmocka_unit_test(test_request_text_must_be_utf8),
+	    cmocka_unit_test(test_request_empty_text_needs_no_pointer),
+	    cmocka_unit_test(
+		test_out_encode_refuses_what_does_not_fit_its_field),
+	    cmocka_unit_test(test_out_decode_rejects_unknown_flag),
 	    cmocka_unit_test(test_request_encoding_is_the_documented_layout),
 	    cmocka_unit_test(test_request_round_trip_keeps_extreme_numbers),
 	    cmocka_unit_test(test_request_join_without_nick_round_trips),
@@ -1550,7 +1678,8 @@ main(void)
 	    cmocka_unit_test(test_who_names_gives_names_in_order),
 	    cmocka_unit_test(test_out_error_round_trip_every_code),
 	    cmocka_unit_test(test_out_encoding_is_the_documented_layout),
-	    cmocka_unit_test(test_out_message_at_bounds_is_out_event_max),
+	    cmocka_unit_test(
+		test_out_event_max_bounds_messages_and_nick_changes),
 	    cmocka_unit_test(test_out_encode_into_small_buffer_fails_within_it),
 	    cmocka_unit_test(test_out_encode_refuses_unknown_kind),
 	    cmocka_unit_test(test_out_encode_refuses_unknown_error_code),

@@ -8,18 +8,31 @@
  * The expected sizes and offsets are worked out by hand below from shm.h,
  * not asked of the code under test:
  *
- *   struct shm_counters  13 + 5 + 32 + 600 = 650 uint64_t: 5200 bytes
+ *   struct shm_counters  13 + 5 + 12 + 32 + 600 = 662 uint64_t: 5296
+ *                        bytes (the 12: chat)
  *   struct shm_header    192 bytes of fields and padding, then
- *                        sh_retired: 5392, rounded up to 64: 5440
- *   struct shm_slot      64 bytes of identity, then ss_c: 5264,
- *                        rounded up to 64: 5312
+ *                        sh_retired: 5488, rounded up to 64: 5504
+ *   struct shm_slot      64 bytes of identity, then ss_c: 5360,
+ *                        rounded up to 64: 5376
  *   struct shm_ring      rg_head and rg_tail on a line each: 128
+ *   struct shm_chat      8 + 9 uint64_t, 2 uint32_t, the journal (9
+ *                        uint64_t): 216, rounded up to 64: 256
  *
- *   slots offset         the header rounded up to a line: 5440
- *   rings offset         slots offset + nslots * 5312, rounded up to a
+ *   slots offset         the header rounded up to a line: 5504
+ *   rings offset         slots offset + nslots * 5376, rounded up to a
  *                        page (4096), so that each ring starts on a page
  *   ring stride          128 + ring size, rounded up to a page
- *   segment size         rings offset + nslots * ring stride
+ *   chat offset          rings offset + nslots * ring stride (a page)
+ *   the chat region      with chat_geom below: struct shm_chat and
+ *                        nslots 64-byte wake flags, to a page (4096 up to
+ *                        60 slots); nslots chat-in rings of 128 + 4096,
+ *                        a page each: 8192; the broadcast ring, 64 +
+ *                        131072, to a page: 135168; 2 rooms of 128 and 4
+ *                        members of 96, to a page: 4096; the history, 2
+ *                        rooms * 3 entries of 32 + 177 (the longest
+ *                        out-record of a 64-byte text) rounded to 256,
+ *                        to a page: 4096
+ *   segment size         the end of the history
  */
 
 #include <sys/mman.h>
@@ -46,10 +59,11 @@
 #include "pfhttpd.h"
 #include "shm.h"
 
-#define HEADER_SIZE   5440 /* sizeof(struct shm_header), by hand */
-#define SLOT_SIZE     5312 /* sizeof(struct shm_slot) */
+#define HEADER_SIZE   5504 /* sizeof(struct shm_header), by hand */
+#define SLOT_SIZE     5376 /* sizeof(struct shm_slot) */
 #define RING_SIZE     128  /* sizeof(struct shm_ring) */
-#define COUNTERS_SIZE 5200 /* sizeof(struct shm_counters) */
+#define COUNTERS_SIZE 5296 /* sizeof(struct shm_counters) */
+#define CHAT_SIZE     256  /* sizeof(struct shm_chat) */
 #define PAGE	      4096
 
 #define NSLOTS 4    /* the segment of the tests that need one */
@@ -61,20 +75,29 @@ struct layout {
 	uint64_t ly_ring_size;	  /* data bytes per ring */
 	uint64_t ly_rings_offset; /* first ring */
 	uint64_t ly_ring_stride;  /* ring to ring */
+	uint64_t ly_chat_offset;  /* the chat region */
 	uint64_t ly_size;	  /* the segment */
 };
 
+/* The chat region's size for n slots (up to 60), as worked out above. */
+#define CHAT_REGION(n) (4096 + (n)*8192 + 135168 + 4096 + 4096)
+
 static const struct layout layouts[] = {
-    /* 5440 + 5312 = 10752 -> 12288; 128 + 4096 -> 8192 */
-    {1, 4096, 12288, 8192, 12288 + 1 * 8192},
-    /* 5440 + 3 * 5312 = 21376 -> 24576; 128 + 65536 -> 69632 */
-    {3, 65536, 24576, 69632, 24576 + 3 * 69632},
-    /* 5440 + 4 * 5312 = 26688 -> 28672 */
-    {4, 65536, 28672, 69632, 28672 + 4 * 69632},
-    /* 5440 + 8 * 5312 = 47936 -> 49152; 128 + 1 MiB -> 1 MiB + 4096 */
-    {8, 1048576, 49152, 1052672, 49152 + 8 * 1052672},
-    /* 5440 + 64 * 5312 = 345408 -> 348160 */
-    {64, 4096, 348160, 8192, 348160 + 64 * 8192},
+    /* 5504 + 5376 = 10880 -> 12288; 128 + 4096 -> 8192 */
+    {1, 4096, 12288, 8192, 12288 + 1 * 8192, 12288 + 1 * 8192 + CHAT_REGION(1)},
+    /* 5504 + 3 * 5376 = 21632 -> 24576; 128 + 65536 -> 69632 */
+    {3, 65536, 24576, 69632, 24576 + 3 * 69632,
+	24576 + 3 * 69632 + CHAT_REGION(3)},
+    /* 5504 + 4 * 5376 = 27008 -> 28672 */
+    {4, 65536, 28672, 69632, 28672 + 4 * 69632,
+	28672 + 4 * 69632 + CHAT_REGION(4)},
+    /* 5504 + 8 * 5376 = 48512 -> 49152; 128 + 1 MiB -> 1 MiB + 4096 */
+    {8, 1048576, 49152, 1052672, 49152 + 8 * 1052672,
+	49152 + 8 * 1052672 + CHAT_REGION(8)},
+    /* 5504 + 64 * 5376 = 349568 -> 352256; the chat header and 64 wake
+     * flags, 256 + 4096, take two pages */
+    {64, 4096, 352256, 8192, 352256 + 64 * 8192,
+	352256 + 64 * 8192 + CHAT_REGION(64) + 4096},
 };
 
 /* A reader of shm_totals() on a thread, and what it saw. */
@@ -104,13 +127,24 @@ static int teardown_dir(void **state);
 static int setup_seg(void **state);
 static int teardown_seg(void **state);
 
+/* The chat region of every segment here: the smallest allowed. */
+static const struct shm_chat_geom chat_geom = {
+    .cg_ring_size = 4096,
+    .cg_bcast_size = 131072,
+    .cg_max_rooms = 2,
+    .cg_max_members = 4,
+    .cg_history = 3,
+    .cg_max_message = 64,
+};
+
 /* Create the segment at seg_path; it must succeed. */
 static struct shm_header *
 create(uint32_t nslots, uint64_t ring_size)
 {
 	struct shm_header *sh;
 
-	sh = shm_create(seg_path, nslots, ring_size, err, sizeof(err));
+	sh = shm_create(
+	    seg_path, nslots, ring_size, &chat_geom, err, sizeof(err));
 	if (sh == NULL)
 		fail_msg("shm_create: %s", err);
 	return sh;
@@ -189,6 +223,9 @@ check_layout(struct shm_header *sh, const struct layout *ly)
 	assert_int_equal(sh->sh_ring_size, ly->ly_ring_size);
 	assert_int_equal(sh->sh_ring_stride, ly->ly_ring_stride);
 	assert_int_equal(sh->sh_size, ly->ly_size);
+	assert_int_equal(sh->sh_chat_offset, ly->ly_chat_offset);
+	assert_ptr_equal(shm_chat(sh), base + ly->ly_chat_offset);
+	assert_int_equal(shm_chat(sh)->ch_history, chat_geom.cg_history);
 	assert_int_equal(shm_nslots(), ly->ly_nslots);
 	assert_int_equal(shm_ring_size(), ly->ly_ring_size);
 	for (i = 0; i < ly->ly_nslots; i++) {
@@ -255,7 +292,7 @@ static int
 setup_seg(void **state)
 {
 	(void)state;
-	seg = shm_create(seg_path, NSLOTS, RING, err, sizeof(err));
+	seg = shm_create(seg_path, NSLOTS, RING, &chat_geom, err, sizeof(err));
 	return seg == NULL ? -1 : 0;
 }
 
@@ -274,14 +311,16 @@ teardown_seg(void **state)
 
 /*
  * The structures have the sizes and the member offsets worked out above:
- * what version 2 readers (statsdump) expect. A change here needs a new
+ * what version 3 readers (statsdump) expect. A change here needs a new
  * SHM_VERSION.
  */
 static void
-test_structures_have_version_2_sizes(void **state)
+test_structures_have_version_3_sizes(void **state)
 {
 	(void)state;
-	assert_int_equal(SHM_VERSION, 2);
+	assert_int_equal(SHM_VERSION, 3);
+	assert_int_equal(sizeof(struct shm_chat), CHAT_SIZE);
+	assert_int_equal(offsetof(struct shm_header, sh_chat_offset), 136);
 	assert_int_equal(sizeof(struct shm_counters), COUNTERS_SIZE);
 	assert_int_equal(sizeof(struct shm_header), HEADER_SIZE);
 	assert_int_equal(sizeof(struct shm_slot), SLOT_SIZE);
@@ -350,10 +389,10 @@ test_layout_parts_are_aligned_and_disjoint(void **state)
 			assert_true(at >= end);
 			end = at + sizeof(struct shm_ring) + sh->sh_ring_size;
 		}
-		assert_true(end <= base + sh->sh_size);
+		assert_true(end <= base + sh->sh_chat_offset);
 		assert_int_equal(
 		    (uintptr_t)shm_ring_at(sh, n - 1) + sh->sh_ring_stride,
-		    base + sh->sh_size);
+		    base + sh->sh_chat_offset);
 		shm_detach(sh);
 	}
 }
@@ -424,7 +463,8 @@ test_create_reports_impossible_path(void **state)
 	(void)state;
 	snprintf(path, sizeof(path), "%s/missing/seg", test_dir);
 	err[0] = '\0';
-	assert_null(shm_create(path, NSLOTS, RING, err, sizeof(err)));
+	assert_null(
+	    shm_create(path, NSLOTS, RING, &chat_geom, err, sizeof(err)));
 	assert_non_null(strstr(err, path));
 	assert_non_null(strstr(err, strerror(ENOENT)));
 }
@@ -496,7 +536,7 @@ test_attach_refuses_other_version(void **state)
 	(void)state;
 	seg = create(NSLOTS, RING);
 	corrupt32(&seg->sh_version, SHM_VERSION + 1,
-	    "segment layout version 3, this program reads 2");
+	    "segment layout version 4, this program reads 3");
 	corrupt32(&seg->sh_version, 0, "version 0");
 }
 
@@ -533,11 +573,11 @@ test_attach_refuses_impossible_ring_size(void **state)
 
 	(void)state;
 	/* Consistent layouts: shm_create() takes what it is given. */
-	seg = shm_create(seg_path, 1, 2048, err, sizeof(err));
+	seg = shm_create(seg_path, 1, 2048, &chat_geom, err, sizeof(err));
 	assert_non_null(seg);
 	expect_refused(bad);
 	shm_detach(seg);
-	seg = shm_create(seg_path, 1, 3 * 4096, err, sizeof(err));
+	seg = shm_create(seg_path, 1, 3 * 4096, &chat_geom, err, sizeof(err));
 	assert_non_null(seg);
 	expect_refused(bad);
 }
@@ -794,7 +834,7 @@ main(void)
 #define T(f)  cmocka_unit_test_teardown(f, teardown_seg)
 #define TS(f) cmocka_unit_test_setup_teardown(f, setup_seg, teardown_seg)
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_structures_have_version_2_sizes),
+	    cmocka_unit_test(test_structures_have_version_3_sizes),
 	    T(test_create_lays_out_slots_and_rings),
 	    T(test_layout_parts_are_aligned_and_disjoint),
 	    T(test_create_initialises_header_slots_and_rings),

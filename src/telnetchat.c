@@ -112,6 +112,11 @@ telnetchat_readable(struct conn *c)
 	}
 	if (tc->tc_closing)
 		buf_drain(&c->c_in, buf_len(&c->c_in));
+	else if (c->c_eof && buf_len(&c->c_in) == 0) {
+		/* The lines sent before the end are taken: now it ends. */
+		tc->tc_closing = 1;
+		tc->tc_cc.cc_closing = 1;
+	}
 	return telnetchat_writable(c);
 }
 
@@ -154,6 +159,13 @@ telnetchat_drain(struct conn *c)
 static int
 telnetchat_eof(struct conn *c)
 {
+	struct telnetchat *tc = c->c_telnet;
+
+	/* Lines sent before the join are taken once it is done (echo hi |
+	 * nc host port): telnetchat_readable() ends the session then. */
+	if (!chat_client_ready(&tc->tc_cc) && buf_len(&c->c_in) > 0 &&
+	    !tc->tc_closing)
+		return CONN_OK;
 	if (conn_out_pending(c) == 0) {
 		conn_close(c, "client closed");
 		return CONN_GONE;

@@ -953,6 +953,12 @@ size_t chatfmt_line_error(
     const char *code, const char *text, char *buf, size_t len);
 
 /* transcript.c */
+
+/*
+ * The chat hub's transcript: one chatfmt_json() line per sequenced event,
+ * appended; read back when the hub starts. The format, what is accepted
+ * and what a crash leaves are at the top of transcript.c.
+ */
 int transcript_open(const char *path);
 int transcript_append(int fd, const struct chat_event *ev);
 int transcript_parse_line(const char *line, size_t len, struct chat_event *ev,
@@ -1020,9 +1026,10 @@ uint64_t bcast_lag(const struct bcast_ring *br, const struct bcast_cursor *bc);
 
 /*
  * wire: bounded writing and reading of the binary records (logrec.c,
- * chatev.c). A write that does not fit marks the writer full and writes
- * nothing; a read past the end fails; neither touches memory outside its
- * buffer. Inline: the access record is written once a request.
+ * chatev.c) and of the transcript's lines (transcript.c). A write that
+ * does not fit marks the writer full and writes nothing; a read past the
+ * end fails; neither touches memory outside its buffer. Inline: the
+ * access record is written once a request.
  */
 
 /* A buffer being written. */

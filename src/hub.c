@@ -159,8 +159,8 @@ hub_room_make(const char *name)
 		return SHM_CHAT_NONE;
 	rm = hub_room(besti);
 	if (rm->rm_used)
-		log_info("chat: room %s forgotten to make room %s", rm->rm_name,
-		    name);
+		log_info(
+		    "room %s forgotten to make room %s", rm->rm_name, name);
 	/* Not used while rewritten: workers key their state on the epoch. */
 	__atomic_store_n(&rm->rm_used, 0, __ATOMIC_RELEASE);
 	__atomic_store_n(&rm->rm_seq, 0, __ATOMIC_RELEASE);
@@ -357,8 +357,7 @@ hub_emit(uint32_t r, struct chat_out *out)
 	if ((len = chatmsg_out_encode(
 		 out, NULL, 0, hub.h_out, sizeof(hub.h_out))) == 0 ||
 	    len > shm_chat_entry_room()) {
-		log_warnx(
-		    "chat: an event of room %s does not encode", rm->rm_name);
+		log_warnx("an event of room %s does not encode", rm->rm_name);
 		return seq;
 	}
 	hub_history_put(r, seq, hub.h_out, len);
@@ -487,7 +486,7 @@ hub_join(uint32_t slot, const struct chat_req *req, uint32_t m)
 	}
 	if (m == SHM_CHAT_NONE &&
 	    (m = hub_member_new(slot, req)) == SHM_CHAT_NONE) {
-		log_warnx("chat: max_members (%llu) reached",
+		log_warnx("max_members (%llu) reached",
 		    (unsigned long long)hub.h_geom.cg_max_members);
 		hub_error(slot, req, CHATERR_FULL);
 		return;
@@ -616,7 +615,7 @@ hub_take(uint32_t slot)
 	}
 	hub_count(&hub.h_ch->ch_requests, 1);
 	if (chatmsg_req_decode(hub.h_req, len, &req) == -1) {
-		log_warnx("chat: a malformed request from slot %u", slot);
+		log_warnx("a malformed request from slot %u", slot);
 		logring_release(rg, cursor);
 		return 1;
 	}
@@ -844,7 +843,7 @@ hub_recover(void)
 		return;
 	hub.h_redo = *j;
 	hub.h_redoing = 1;
-	log_info("chat: finishing the action of the last hub");
+	log_info("finishing the action of the last hub");
 	if (j->cj_slot < hub.h_nslots) {
 		if (logring_cursor(shm_chat_ring(
 			hub.h_sh, (uint32_t)j->cj_slot)) != j->cj_end)
@@ -935,7 +934,7 @@ hub_restore(void)
 	if (n == -1)
 		log_warn("chat transcript %s", hub.h_cf->cf_chat_transcript);
 	else if (n > 0 || bad > 0)
-		log_info("chat: %ld event(s) restored from %s in %lld ms%s", n,
+		log_info("%ld event(s) restored from %s in %lld ms%s", n,
 		    hub.h_cf->cf_chat_transcript,
 		    (long long)(t1.tv_sec - t0.tv_sec) * 1000 +
 			(t1.tv_nsec - t0.tv_nsec) / 1000000,

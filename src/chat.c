@@ -866,8 +866,9 @@ chat_reply(const struct chat_out *out)
 			    "members");
 		if (cc->cc_room == SHM_CHAT_NONE) {
 			cc->cc_closing = 1;
-			cc->cc_close(
-			    cc->cc_conn, WS_CLOSE_TRY_AGAIN, "too many rooms");
+			cc->cc_close(cc->cc_conn, WS_CLOSE_TRY_AGAIN,
+			    out->co_error == CHATERR_FULL ? "the chat is full"
+							  : "too many rooms");
 		}
 		break;
 	}

@@ -383,7 +383,7 @@ def test_init_script_stop_waits_for_the_master_and_its_children(service):
     service.start()
     master = service.master()
     children = child_pids(master)
-    assert len(children) == 2  # the logger and one worker
+    assert len(children) == 3  # the logger, the chat hub and one worker
     stop = service.run("stop")
     assert stop.returncode == 0, stop.stdout + stop.stderr
     # No polling: stop returns once the master is gone; the master reaps

@@ -213,11 +213,12 @@ telnetchat_free(struct conn *c)
 	struct telnetchat *tc = c->c_telnet;
 	struct logrec_access ac;
 	struct timespec now;
-	const char *room;
+	char room[CHAT_NAME_MAX + 1];
 
 	if (tc == NULL)
 		return;
-	room = tc->tc_cc.cc_want;
+	/* Copied: the record is written once the state is freed. */
+	memcpy(room, tc->tc_cc.cc_want, sizeof(room));
 	clock_gettime(CLOCK_REALTIME, &now);
 	memset(&ac, 0, sizeof(ac));
 	ac.ac_status = 200;

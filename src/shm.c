@@ -121,7 +121,8 @@ shm_chat_layout(uint64_t start, uint32_t nslots, const struct shm_chat_geom *cg)
 		CHATMSG_OUT_EVENT_MAX(c.cg_max_message),
 	    SHM_CACHELINE);
 	off = shm_geom.sg_history_offset +
-	    c.cg_max_rooms * c.cg_history * shm_geom.sg_entry_size;
+	    c.cg_max_rooms * SHM_CHAT_ENTRIES(c.cg_history) *
+		shm_geom.sg_entry_size;
 	return SHM_ROUND(off, SHM_PAGE);
 }
 
@@ -529,8 +530,8 @@ shm_chat_member(struct shm_header *sh, uint32_t i)
 struct shm_chat_entry *
 shm_chat_entry(struct shm_header *sh, uint32_t room, uint64_t seq)
 {
-	uint64_t i = (uint64_t)room * shm_geom.sg_chat.cg_history +
-	    seq % shm_geom.sg_chat.cg_history;
+	uint64_t n = SHM_CHAT_ENTRIES(shm_geom.sg_chat.cg_history);
+	uint64_t i = (uint64_t)room * n + seq % n;
 
 	return (struct shm_chat_entry *)(void *)((char *)sh +
 	    shm_geom.sg_history_offset + i * shm_geom.sg_entry_size);

@@ -207,10 +207,10 @@ struct shm_header {
  *                             reader; a record is an out-record (chatmsg.c)
  *   shm_chat_room[max_rooms]  the rooms (hub)
  *   shm_chat_member[members]  who is in which room (hub)
- *   history                   per room, ch_history entries of
- *                             ch_entry_size bytes (struct shm_chat_entry
- *                             and an out-record): the event of sequence
- *                             number s is in entry s % ch_history
+ *   history                   per room, SHM_CHAT_ENTRIES(ch_history)
+ *                             entries of ch_entry_size bytes (struct
+ *                             shm_chat_entry and an out-record): the event
+ *                             of sequence number s is in entry s % that
  *
  * One writer for each field, as marked; the hub is restarted by the
  * master if it dies, and its successor goes on from what is here (the
@@ -229,6 +229,14 @@ struct shm_header {
  */
 
 #define SHM_CHAT_NONE UINT32_MAX /* no member / room index */
+
+/*
+ * History entries per room: twice the history shown to a newcomer, so
+ * that the events after its join (its own join first) do not overwrite
+ * what its worker is about to read for it. Only the last ch_history are
+ * ever shown; the rest is slack.
+ */
+#define SHM_CHAT_ENTRIES(history) (2 * (history))
 
 /* Where an action of the hub stands, to finish it after a kill. */
 struct shm_chat_journal {

@@ -78,7 +78,8 @@ CONSTANTS = ["SHM_MAGIC", "SHM_VERSION", "SHM_CACHELINE", "SHM_STATUS_MAX",
              "SHM_LATENCY_BUCKETS", "SHM_WS_CLOSE_CLASSES", "SHM_SLOT_FREE",
              "SHM_SLOT_STARTING", "SHM_SLOT_SERVING", "SHM_SLOT_DRAINING",
              "SHM_SLOT_EXITED", "CHAT_NAME_MAX",
-             f"CHATMSG_OUT_EVENT_MAX({CHAT_GEOMETRY['ch_max_message']})"]
+             f"CHATMSG_OUT_EVENT_MAX({CHAT_GEOMETRY['ch_max_message']})",
+             f"SHM_CHAT_ENTRIES({CHAT_GEOMETRY['ch_history']})"]
 PAGE = 4096  # SHM_PAGE in shm.c
 
 
@@ -218,7 +219,8 @@ class Segment:
             l.size["shm_chat_entry"] + l.const[
                 f"CHATMSG_OUT_EVENT_MAX({g['ch_max_message']})"],
             l.SHM_CACHELINE)
-        return round_up(history + g["ch_max_rooms"] * g["ch_history"]
+        entries = l.const[f"SHM_CHAT_ENTRIES({g['ch_history']})"]
+        return round_up(history + g["ch_max_rooms"] * entries
                         * self.entry_size, PAGE)
 
     def _put(self, offset, size, value):

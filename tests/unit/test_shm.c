@@ -29,9 +29,9 @@
  *                        a page each: 8192; the broadcast ring, 64 +
  *                        131072, to a page: 135168; 2 rooms of 128 and 4
  *                        members of 96, to a page: 4096; the history, 2
- *                        rooms * 3 entries of 32 + 177 (the longest
- *                        out-record of a 64-byte text) rounded to 256,
- *                        to a page: 4096
+ *                        rooms * 2 * 3 entries (twice the history) of
+ *                        32 + 177 (the longest out-record of a 64-byte
+ *                        text) rounded to 256, to a page: 4096
  *   segment size         the end of the history
  */
 

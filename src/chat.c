@@ -231,10 +231,15 @@ chat_slow(struct chat_client *cc)
 static int
 chat_over(struct chat_client *cc, size_t n)
 {
+	size_t max = (size_t)chat.cw_w->w_cf->cf_chat_max_queue;
+
 	if (cc->cc_closing)
 		return 1;
-	if (conn_out_pending(cc->cc_conn) + n <=
-	    (size_t)chat.cw_w->w_cf->cf_chat_max_queue)
+	if (conn_out_pending(cc->cc_conn) + n <= max)
+		return 0;
+	/* A burst: what the socket takes now is not this client's fault. */
+	conn_send_some(cc->cc_conn);
+	if (conn_out_pending(cc->cc_conn) + n <= max)
 		return 0;
 	chat_slow(cc);
 	return 1;

@@ -253,6 +253,29 @@ conn_flush_frames(struct conn *c)
 	return 1;
 }
 
+/*
+ * Send what the buffer and the frame queue hold while the socket takes
+ * it, now, without waiting and without closing: an error is left for the
+ * next conn_flush() to find. A kind queueing much at once (a batch of
+ * chat events) calls it to keep what waits here small.
+ */
+void
+conn_send_some(struct conn *c)
+{
+	size_t len;
+	ssize_t n;
+
+	for (;;) {
+		if ((len = buf_len(&c->c_out)) > 0) {
+			n = c->c_io->ci_send(c, buf_data(&c->c_out), len, 1);
+			if (n <= 0)
+				return;
+			buf_drain(&c->c_out, (size_t)n);
+		} else if (c->c_q.oq_len == 0 || conn_flush_frames(c) == 0)
+			return;
+	}
+}
+
 /* Wait for the socket to take more output, for send_timeout at most. */
 static void
 conn_wait_writable(struct conn *c, int progress)

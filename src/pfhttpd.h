@@ -360,6 +360,7 @@ int conn_output_queued(const struct conn *c);
 size_t conn_out_pending(const struct conn *c);
 int conn_queue_frame(struct conn *c, struct outq_frame *f);
 void conn_queue_clear(struct conn *c);
+void conn_send_some(struct conn *c);
 char *conn_out_reserve(struct conn *c, size_t n);
 void conn_out_commit(struct conn *c, size_t n);
 int conn_linger(struct conn *c, int peer_may_send);

@@ -219,12 +219,14 @@ class ChatServer(Server):
         self.chat_port = None
 
     def config_text(self, port):
+        self.chat_port = None  # conftest's Server writes no [chat] then
+        text = super().config_text(port)
         self.chat_port = free_port()  # a new one on each attempt
         keys = {"listen": f"127.0.0.1:{self.chat_port}", **self.chat_keys}
-        return (super().config_text(port) + "[chat]\n" +
+        return (text + "[chat]\n" +
                 "".join(f"{k} = {v}\n" for k, v in keys.items()))
 
-    def telnet(self, room):
+    def telnet_client(self, room):
         """A telnet client that joined room."""
         client = Telnet(self.chat_port)
         client.join(room)
@@ -296,7 +298,7 @@ def test_two_pages_in_a_room_see_each_others_messages(chat, browser):
 
 
 def test_a_telnet_client_and_a_page_see_each_other(chat, browser, telnets):
-    tn = chat.telnet("mixed")
+    tn = chat.telnet_client("mixed")
     telnets.append(tn)
     tn.send("hello from telnet")
     tn.wait_message(tn.nick, "hello from telnet")
@@ -315,7 +317,7 @@ def test_a_telnet_client_and_a_page_see_each_other(chat, browser, telnets):
 def test_page_shows_markup_in_messages_as_text(chat, browser, telnets):
     before = '<img src=x onerror="document.body.dataset.pwned=1">'
     after = "<b>bold</b> & <script>document.body.dataset.pwned=2</script>"
-    tn = chat.telnet("markup")
+    tn = chat.telnet_client("markup")
     telnets.append(tn)
     tn.send(before)
     tn.wait_message(tn.nick, before)
@@ -334,13 +336,13 @@ def test_page_shows_markup_in_messages_as_text(chat, browser, telnets):
 
 def test_page_who_list_follows_joins_nicks_and_leaves(chat, browser,
                                                       telnets):
-    first = chat.telnet("whoroom")
+    first = chat.telnet_client("whoroom")
     telnets.append(first)
     page = browser.open(page_url(chat, "whoroom", "ann"))
     # Seeded by /who after the welcome: the member there before the page.
     poll(lambda: page.eval(WHO_JS) == sorted(["ann", first.nick]), WAIT,
          interval=0.1, what="the who list from /who")
-    second = chat.telnet("whoroom")
+    second = chat.telnet_client("whoroom")
     telnets.append(second)
     poll(lambda: page.eval(WHO_JS) == sorted(["ann", first.nick,
                                               second.nick]),
@@ -353,7 +355,7 @@ def test_page_who_list_follows_joins_nicks_and_leaves(chat, browser,
 
 def test_page_shows_an_error_and_the_nick_it_was_given(chat, browser,
                                                        telnets):
-    tn = chat.telnet("taken")
+    tn = chat.telnet_client("taken")
     telnets.append(tn)
     tn.send("/nick ann")
     tn.wait_line(rf"\* {tn.nick} is now ann$", "the nick change")
@@ -369,7 +371,7 @@ def test_page_shows_an_error_and_the_nick_it_was_given(chat, browser,
 def test_page_reconnects_after_a_reload_and_shows_every_event_once(
         chat, browser, telnets):
     page = browser.open(page_url(chat, "resume", "ann"))
-    tn = chat.telnet("resume")
+    tn = chat.telnet_client("resume")
     telnets.append(tn)
     tn.send("before the reload")
     page.wait_line("the message before", type="message",
@@ -382,7 +384,7 @@ def test_page_reconnects_after_a_reload_and_shows_every_event_once(
     poll(lambda: page.eval("document.querySelectorAll("
                            "'#log li.welcome').length") == 2,
          WAIT, interval=0.1, what="the page's second welcome")
-    tn = chat.telnet("resume")
+    tn = chat.telnet_client("resume")
     telnets.append(tn)
     tn.send("after the reload")
     page.wait_line("the message after", type="message",

@@ -177,6 +177,9 @@ chat_table_del(struct chat_client *cc)
 	}
 }
 
+static void chat_unlink(struct chat_client *cc);
+static void chat_leave(uint64_t conn, uint32_t member);
+
 /* ------------------------------------------------------------------ */
 /* Output */
 
@@ -225,6 +228,12 @@ chat_slow(struct chat_client *cc)
 	cc->cc_closing = 1;
 	cc->cc_close(cc->cc_conn, WS_CLOSE_POLICY, "too slow");
 	chat_dirty(cc);
+	/* It leaves now, not once its socket drains or send_timeout ends
+	 * the connection: the room must not wait on it. */
+	chat_unlink(cc);
+	if (cc->cc_member != SHM_CHAT_NONE)
+		chat_leave(cc->cc_id, cc->cc_member);
+	cc->cc_member = SHM_CHAT_NONE;
 }
 
 /* Tell whether n more bytes would take cc over its bound (it is closed). */

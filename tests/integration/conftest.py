@@ -9,8 +9,12 @@ sleeps; teardown stops the daemon with SIGTERM and kills it if it outstays.
 Helpers:
   start_server(**overrides)   the factory fixture; overrides are config keys
                               (workers=1, header_timeout="1s", ...), a value
-                              of None leaves the key out of the file;
-                              rlimit_nofile=N sets the daemon's RLIMIT_NOFILE
+                              of None leaves the key out of the file, a list
+                              writes the key once per item; [chat] keys take
+                              the prefix chat_ (chat_rate="1000/s");
+                              rlimit_nofile=N sets the daemon's RLIMIT_NOFILE;
+                              telnet=True adds a [chat] listen address on a
+                              free port (Server.chat_port)
   Server.connect(), .request(), .get()   raw-socket clients
   Reader                      reads responses (by Content-Length) from a
                               socket, keeping leftover bytes for pipelining
@@ -76,6 +80,26 @@ SECTIONS = {
     "allowed_origins": "websocket",
     "shm_path": "stats",
 }
+
+# The keys of [chat], written as overrides with the prefix CHAT_PREFIX
+# (several of them share a name with a key of another section).
+CHAT_PREFIX = "chat_"
+CHAT_KEYS = {
+    "path", "default_room", "history", "max_rooms", "max_members",
+    "max_message_size", "rate", "burst", "idle_timeout", "max_queue",
+    "transcript", "ring_size", "broadcast_size", "listen",
+}
+SECTION_ORDER = ("server", "http", "websocket", "log", "stats", "chat")
+
+
+def config_key(key):
+    """(section, name in the file) of an override key."""
+    if key.startswith(CHAT_PREFIX):
+        name = key[len(CHAT_PREFIX):]
+        assert name in CHAT_KEYS, f"no [chat] key {name!r}"
+        return "chat", name
+    return SECTIONS[key], key
+
 
 # The small files of every document root: name -> content.
 DOCROOT_FILES = {
@@ -416,7 +440,7 @@ def connect_refused(server):
 class Server:
     """One pfhttpd daemon in its own directory."""
 
-    def __init__(self, tmp, overrides, rlimit_nofile=None):
+    def __init__(self, tmp, overrides, rlimit_nofile=None, telnet=False):
         self.tmp = tmp
         self.root = tmp / "htdocs"
         self.conf = tmp / "pfhttpd.ini"
@@ -430,6 +454,8 @@ class Server:
         self.rlimit_nofile = rlimit_nofile  # RLIMIT_NOFILE of the daemon
         self.proc = None
         self.port = None
+        self.chat_telnet = telnet  # telnet chat on a port of its own
+        self.chat_port = None
         self.known_workers = set()
         self.nworkers = int(overrides.get("workers", 2))
 
@@ -445,19 +471,30 @@ class Server:
             "access_log": str(self.access_log),
             "shm_path": str(self.shm_path),
         }
+        if self.chat_telnet:
+            values[CHAT_PREFIX + "listen"] = f"127.0.0.1:{self.chat_port}"
         values.update(self.overrides)
         out = []
-        for section in ("server", "http", "websocket", "log", "stats"):
-            out.append(f"[{section}]")
+        for section in SECTION_ORDER:
+            lines = []
             for key, value in values.items():
-                if SECTIONS[key] == section and value is not None:
-                    out.append(f"{key} = {value}")
+                where, name = config_key(key)
+                if where != section or value is None:
+                    continue
+                for item in value if isinstance(value, list) else [value]:
+                    lines.append(f"{name} = {item}")
+            if lines:  # (a subclass may append a section of its own)
+                out += [f"[{section}]"] + lines
         return "\n".join(out) + "\n"
 
     def start(self):
         """Start the daemon; retry on a port taken meanwhile."""
         for _attempt in range(5):
             self.port = free_port()
+            if self.chat_telnet:
+                self.chat_port = free_port()
+                while self.chat_port == self.port:
+                    self.chat_port = free_port()
             self.conf.write_text(self.config_text(self.port))
             with open(self.stdout_path, "wb") as out, \
                     open(self.stderr_path, "wb") as err:
@@ -496,7 +533,8 @@ class Server:
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 return False
-            if self._pid_file_ok() and self._can_connect():
+            if (self._pid_file_ok() and self._can_connect()
+                    and self._chat_listening()):
                 return True
             time.sleep(0.01)
         raise AssertionError(f"pfhttpd not ready after {START_TIMEOUT}s: "
@@ -507,6 +545,12 @@ class Server:
             return self.pid_file.read_text().strip() == str(self.proc.pid)
         except FileNotFoundError:
             return False
+
+    def _chat_listening(self):
+        """True if the telnet chat port listens, or there is none. (A test
+        connection would join the chat: the socket table tells instead.)"""
+        return self.chat_port is None or tcp_queues(self.chat_port) \
+            is not None
 
     def _can_connect(self):
         try:
@@ -520,6 +564,13 @@ class Server:
     @property
     def pid(self):
         return self.proc.pid
+
+    def hub(self):
+        """The pid of the chat hub (the child titled as it), or None."""
+        for p in child_pids(self.pid):
+            if proc_title(p) == "pfhttpd: chat" and pid_alive(p):
+                return p
+        return None
 
     def workers(self):
         """Current worker pids (children titled as workers)."""
@@ -599,6 +650,16 @@ class Server:
         s.connect(("127.0.0.1", self.port))
         return s
 
+    def connect_telnet(self, timeout=IO_TIMEOUT, rcvbuf=None):
+        """A connection to the telnet chat port (start with telnet=True)."""
+        assert self.chat_port is not None, "started without telnet=True"
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        if rcvbuf is not None:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        s.settimeout(timeout)
+        s.connect(("127.0.0.1", self.chat_port))
+        return s
+
     def request(self, data, head=False, timeout=IO_TIMEOUT):
         """Send raw bytes on a new connection; return the first response."""
         with self.connect(timeout) as s:
@@ -659,17 +720,19 @@ def start_server(tmp_path, big_file):
     """Factory: start_server(**config overrides) -> a running Server.
 
     rlimit_nofile=N or (SOFT, HARD) (not a config key) starts the daemon
-    with that RLIMIT_NOFILE.
+    with that RLIMIT_NOFILE; telnet=True gives it a [chat] listen address
+    on a free port, Server.chat_port.
     """
     servers = []
     make_docroot(tmp_path, big_file[0])
 
-    def start(rlimit_nofile=None, **overrides):
+    def start(rlimit_nofile=None, telnet=False, **overrides):
         sub = tmp_path if not servers else tmp_path / f"s{len(servers)}"
         if sub != tmp_path:
             sub.mkdir()
             os.symlink(tmp_path / "htdocs", sub / "htdocs")
-        srv = Server(sub, overrides, rlimit_nofile=rlimit_nofile)
+        srv = Server(sub, overrides, rlimit_nofile=rlimit_nofile,
+                     telnet=telnet)
         servers.append(srv)
         return srv.start()
 

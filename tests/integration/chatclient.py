@@ -7,13 +7,14 @@ closes one that does, as too slow) unless the test means it to.
                                         holds the JSON objects received
   TelnetChat(server)                    a telnet client; .events holds
                                         its lines (str, CRLF stripped)
-  .next(), .until(pred), .expect(pred)  wait for what comes next
+  .next(), .until(pred), .wait_count()  wait for what comes next
   .wait_closed()                        the close code (WebSocket) once
                                         the server closed the connection
-  sequenced(events), seqs(events), is_mine(...)   filters
+  sequenced(), seqs(), of_type(), message_line()   filters, predicates
+  consecutive(numbers)                  no gap, no duplicate, in order
+  FAST                                  [chat] keys: no rate limit
   conn_owner(server, sock)              the worker holding a connection
   spread_ws(server, ...)                clients placed on every worker
-  server_holds(port, sock)              the server has not closed sock
 
 Every wait has a deadline; none sleeps blindly.
 """
@@ -26,12 +27,14 @@ import threading
 import time
 import urllib.parse
 
-from conftest import IO_TIMEOUT, Reader
+from conftest import IO_TIMEOUT, Reader, poll
 from wsclient import OP_BINARY, OP_CLOSE, OP_PING, OP_PONG, OP_TEXT, \
     WsConn, accept_for, close_body, frame, handshake_request, make_key
 
 CHAT_TIMEOUT = 10.0  # seconds for any one awaited event
 EVENT_TYPES = ("message", "me", "join", "leave", "nick")
+# [chat] overrides with no rate limit to speak of.
+FAST = {"chat_rate": "1000/s", "chat_burst": 10000}
 
 
 def brief(items):
@@ -106,12 +109,6 @@ class Inbox:
             out.append(item)
             if pred(item):
                 return out
-
-    def expect(self, pred, timeout=CHAT_TIMEOUT):
-        """The next item, which must satisfy pred."""
-        item = self.next(timeout)
-        assert pred(item), f"{self!r}: unexpected {brief([item])}"
-        return item
 
     def wait_count(self, pred, n, timeout=CHAT_TIMEOUT):
         """Wait until n received items (taken or not) satisfy pred."""
@@ -208,7 +205,6 @@ class WsChat(Inbox):
         self.target = target
         self.close_code = None  # the server's close code, once it came
         self.close_reason = None
-        self.frames = []  # (opcode, payload) of every non-text frame
         self.nick = None  # the nick the welcome gave
         self.ws = ws_connect(server, target, timeout, rcvbuf)
         self.sock = self.ws.sock
@@ -249,7 +245,7 @@ class WsChat(Inbox):
                 elif opcode == OP_PING:
                     self.send_frame(OP_PONG, payload)
                 else:
-                    self.frames.append((opcode, payload))
+                    raise AssertionError(f"a frame of opcode {opcode:#x}")
         except Exception as e:  # noqa: BLE001 (recorded for the test)
             self._end(e)
         finally:
@@ -269,6 +265,7 @@ class WsChat(Inbox):
         self._end()
 
     def send_frame(self, opcode, payload=b"", **kw):
+        """Build a frame (wsclient.frame()) and send it."""
         self.send_raw(frame(opcode, payload, **kw))
 
     def send_raw(self, data):
@@ -284,6 +281,7 @@ class WsChat(Inbox):
         self.send_frame(OP_TEXT, text)
 
     def send_binary(self, data):
+        """Send one binary message."""
         self.send_frame(OP_BINARY, data)
 
     def wait_closed(self, timeout=CHAT_TIMEOUT):
@@ -317,6 +315,7 @@ class WsChat(Inbox):
         return got[-1], got[:-1]
 
     def close(self):
+        """Send a close frame and end the connection, without waiting."""
         try:
             self.send_frame(OP_CLOSE, close_body(1000))
         except OSError:
@@ -351,20 +350,19 @@ class WsChat(Inbox):
 class TelnetChat(Inbox):
     """A telnet chat client; its events are the lines it received."""
 
-    def __init__(self, server, read=True, rcvbuf=None):
+    def __init__(self, server):
         super().__init__()
-        self.sock = server.connect_telnet(rcvbuf=rcvbuf)
-        self.raw = bytearray()  # every byte received
+        self.sock = server.connect_telnet()
         self.nick = None  # the nick the greeting gave
         self._buf = bytearray()
         self._thread = None
-        if read:
-            self.start_reading()
+        self.start_reading()
 
     def __repr__(self):
         return f"<TelnetChat {self.sock.getsockname()[1]}>"
 
     def start_reading(self):
+        """Read in a thread of its own from now on."""
         rsock = self.sock.dup()
         # A timeout, not blocking mode: the descriptor is shared with the
         # sending side, whose timeout makes it O_NONBLOCK.
@@ -385,7 +383,6 @@ class TelnetChat(Inbox):
                         self._push(self._buf.decode("utf-8", "replace"))
                     self._end()
                     return
-                self.raw += data
                 self._buf += data
                 while (i := self._buf.find(b"\n")) != -1:
                     line = bytes(self._buf[:i]).rstrip(b"\r")
@@ -397,6 +394,7 @@ class TelnetChat(Inbox):
             rsock.close()
 
     def send_raw(self, data):
+        """Send bytes as they are."""
         self.sock.settimeout(IO_TIMEOUT)
         self.sock.sendall(data)
 
@@ -421,9 +419,9 @@ class TelnetChat(Inbox):
         return room, nick
 
     def close(self):
+        """End the connection."""
         shut(self.sock)
-        if self._thread is not None:
-            self._thread.join(IO_TIMEOUT)
+        self._thread.join(IO_TIMEOUT)
 
     def __enter__(self):
         return self
@@ -442,6 +440,12 @@ def sequenced(events, history=None):
     those replayed from the history, or only the live ones."""
     return [e for e in events if is_event(e)
             and (history is None or bool(e.get("history")) == history)]
+
+
+def consecutive(numbers):
+    """True if numbers go up by one at each step (and there are some)."""
+    return bool(numbers) and numbers == list(
+        range(numbers[0], numbers[0] + len(numbers)))
 
 
 def seqs(events):
@@ -494,11 +498,10 @@ def fd_inodes(pid):
     return out
 
 
-def conn_owner(server, sock, port=None):
-    """The pid of the worker holding the server's end of sock, or None
-    (port: the server's port, the HTTP one by default)."""
-    port = server.port if port is None else port
-    inode = socket_inode(port, sock.getsockname()[1])
+def conn_owner(server, sock):
+    """The pid of the worker holding the server's end of sock (a
+    connection to the HTTP port), or None."""
+    inode = socket_inode(server.port, sock.getsockname()[1])
     if inode is None or inode == "0":
         return None
     for pid in server.workers():
@@ -507,16 +510,10 @@ def conn_owner(server, sock, port=None):
     return None
 
 
-def wait_owner(server, sock, port=None, timeout=CHAT_TIMEOUT):
+def wait_owner(server, sock, timeout=CHAT_TIMEOUT):
     """Wait until a worker holds sock's connection; return its pid."""
-    deadline = time.monotonic() + timeout
-    while True:
-        pid = conn_owner(server, sock, port)
-        if pid is not None:
-            return pid
-        if time.monotonic() >= deadline:
-            raise AssertionError(f"no worker holds {sock.getsockname()}")
-        time.sleep(0.02)
+    return poll(lambda: conn_owner(server, sock), timeout,
+                what=f"a worker holding {sock.getsockname()}")
 
 
 def spread_ws(server, room, per_worker=1, tries=200, **kw):
@@ -542,16 +539,3 @@ def spread_ws(server, room, per_worker=1, tries=200, **kw):
     raise AssertionError(
         f"after {tries} connections the workers hold "
         f"{ {p: len(v) for p, v in placed.items()} }")
-
-
-def server_holds(port, sock):
-    """True while the server's end (on port) of sock is an established
-    connection: false once the server closed it."""
-    local = f"0100007F:{port:04X}"
-    remote = f"0100007F:{sock.getsockname()[1]:04X}"
-    with open("/proc/net/tcp") as f:
-        for line in f.readlines()[1:]:
-            fields = line.split()
-            if fields[1] == local and fields[2] == remote:
-                return fields[3] == "01"  # ESTABLISHED
-    return False

@@ -454,7 +454,7 @@ class Server:
         self.rlimit_nofile = rlimit_nofile  # RLIMIT_NOFILE of the daemon
         self.proc = None
         self.port = None
-        self.telnet = telnet  # listen for telnet chat on a port of its own
+        self.chat_telnet = telnet  # telnet chat on a port of its own
         self.chat_port = None
         self.known_workers = set()
         self.nworkers = int(overrides.get("workers", 2))
@@ -471,25 +471,27 @@ class Server:
             "access_log": str(self.access_log),
             "shm_path": str(self.shm_path),
         }
-        if self.chat_port is not None:
+        if self.chat_telnet:
             values[CHAT_PREFIX + "listen"] = f"127.0.0.1:{self.chat_port}"
         values.update(self.overrides)
         out = []
         for section in SECTION_ORDER:
-            out.append(f"[{section}]")
+            lines = []
             for key, value in values.items():
                 where, name = config_key(key)
                 if where != section or value is None:
                     continue
                 for item in value if isinstance(value, list) else [value]:
-                    out.append(f"{name} = {item}")
+                    lines.append(f"{name} = {item}")
+            if lines:  # (a subclass may append a section of its own)
+                out += [f"[{section}]"] + lines
         return "\n".join(out) + "\n"
 
     def start(self):
         """Start the daemon; retry on a port taken meanwhile."""
         for _attempt in range(5):
             self.port = free_port()
-            if self.telnet:
+            if self.chat_telnet:
                 self.chat_port = free_port()
                 while self.chat_port == self.port:
                     self.chat_port = free_port()

@@ -10,15 +10,14 @@ import re
 
 import pytest
 
-from chatclient import (TelnetChat, WsChat, conn_owner, is_event,
-                        message_line, of_type, seqs, sequenced, spread_ws)
+from chatclient import (FAST, TelnetChat, WsChat, conn_owner, consecutive,
+                        is_event, message_line, of_type, seqs, sequenced,
+                        spread_ws)
 from conftest import open_connections
 from wsclient import OP_TEXT, frame, handshake
 
 # RFC 3339, UTC, with milliseconds: "2026-12-05T21:07:04.123Z".
 TIME_RE = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z\Z")
-# No rate limit to speak of.
-FAST = {"chat_rate": "1000/s", "chat_burst": 10000}
 
 
 def fill_room(server, room, n, nick="filler"):
@@ -31,12 +30,6 @@ def fill_room(server, room, n, nick="filler"):
         ev, _ = c.say(f"fill {i}")
         last = ev["seq"]
     return c, last
-
-
-def consecutive(numbers):
-    """True if numbers go up by one at each step (and there are some)."""
-    return bool(numbers) and numbers == list(
-        range(numbers[0], numbers[0] + len(numbers)))
 
 
 # -- a newcomer: welcome, history, its own join ---------------------------
@@ -167,6 +160,56 @@ def test_clients_on_both_workers_see_one_order(start_server):
         c.close()
 
 
+# -- commands of a WebSocket client ----------------------------------------
+
+def test_double_slash_sends_a_message_that_starts_with_a_slash(
+        start_server):
+    srv = start_server()
+    with WsChat(srv, "r1", nick="alice") as alice:
+        alice.joined()
+        alice.send("//etc/passwd is a path")
+        ev = alice.until(lambda e: not e.get("history") and e.get("seq"))[-1]
+        assert (ev["type"], ev["text"]) == ("message", "/etc/passwd is a path")
+
+
+def test_join_command_moves_a_websocket_client_to_the_other_room(
+        start_server):
+    srv = start_server()
+    with WsChat(srv, "r1", nick="obs") as obs, \
+            WsChat(srv, "r2", nick="bob") as bob, \
+            WsChat(srv, "r1", nick="alice") as alice:
+        obs.joined()
+        bob.joined()
+        alice.joined()
+        alice.send("/join r2")
+        left = alice.next()
+        assert (left["type"], left["room"], left["nick"]) == (
+            "leave", "r1", "alice"), left
+        wel, before, own = alice.joined()
+        assert (wel["room"], own["room"]) == ("r2", "r2")
+        assert ("join", "bob") in [(e["type"], e["nick"]) for e in before]
+        obs.until(of_type("leave", nick="alice"))
+        bob.until(of_type("join", nick="alice"))
+        alice.say("now in r2")
+        assert bob.until(of_type("message"))[-1]["text"] == "now in r2"
+        obs.say("r1 only")  # alice is not told: her next event is bob's
+        bob.say("r2 again")
+        got = alice.until(of_type("message", nick="bob"))
+        assert not [e for e in got if e.get("room") == "r1"], got
+
+
+def test_quit_command_closes_a_websocket_1000(start_server):
+    srv = start_server()
+    with WsChat(srv, "r1", nick="obs") as obs:
+        obs.joined()
+        alice = WsChat(srv, "r1", nick="alice")
+        alice.joined()
+        alice.send("/quit")
+        assert alice.wait_closed() == 1000
+        obs.until(of_type("leave", nick="alice"))
+        alice.close()
+
+
 # -- error codes -----------------------------------------------------------
 
 def test_rate_limited_beyond_the_burst(start_server):
@@ -256,7 +299,8 @@ def test_nick_command_to_a_taken_nick_is_nick_taken(start_server):
 
 
 @pytest.mark.parametrize("command", [
-    "/bogus", "/who now", "/nick", "/nick a b", "/me", "/me   "])
+    "/bogus", "/who now", "/nick", "/nick a b", "/me", "/me   ", "/join r1",
+    "/help"])
 def test_unknown_or_malformed_command_is_bad_command(start_server, command):
     srv = start_server()
     with WsChat(srv, "r1", nick="alice") as alice:
@@ -291,7 +335,7 @@ def test_joining_when_max_members_are_in_is_unavailable(start_server):
     late = WsChat(srv, "r1")
     err = late.next()
     assert err["type"] == "error" and err["code"] == "unavailable", err
-    late.wait_closed()
+    assert late.wait_closed() == 1013
     assert late.taken() == [], "the refused client got more"
     late.close()
     members[0].close()
@@ -475,6 +519,17 @@ def test_me_action_reaches_websocket_and_telnet_members(start_server):
             t.send("/me nods")
             ev = alice.until(of_type("me", nick=nick))[-1]
             assert ev["text"] == "nods", ev
+
+
+def test_telnet_help_lists_the_commands(start_server):
+    srv = start_server(telnet=True)
+    with TelnetChat(srv) as t:
+        t.joined()
+        t.send("/help")
+        line = t.next()
+        assert line.startswith("* ") and all(
+            c in line for c in ("/nick", "/join", "/me", "/who", "/quit")), \
+            line
 
 
 def test_telnet_quit_closes_and_members_see_the_leave(start_server):

@@ -8,20 +8,13 @@ import os
 import signal
 import time
 
-from chatclient import (TelnetChat, WsChat, brief, is_event, of_type, seqs,
-                        sequenced, spread_ws)
+from chatclient import (CHAT_TIMEOUT, FAST, TelnetChat, WsChat, brief,
+                        consecutive, is_event, of_type, seqs, sequenced,
+                        spread_ws)
 from conftest import IO_TIMEOUT, pid_alive, poll, tcp_queues
-from wsclient import OP_CLOSE, OP_TEXT
+from wsclient import OP_CLOSE, OP_TEXT, frame
 
-# No rate limit to speak of.
-FAST = {"chat_rate": "1000/s", "chat_burst": 10000}
 HUB_RESPAWN = 1.0  # seconds: the master restarts a dead hub within this
-
-
-def consecutive(numbers):
-    """True if numbers go up by one at each step (and there are some)."""
-    return bool(numbers) and numbers == list(
-        range(numbers[0], numbers[0] + len(numbers)))
 
 
 def live_seqs_ok(client):
@@ -226,11 +219,17 @@ def read_frames(sock, leftover, timeout=IO_TIMEOUT):
     return frames
 
 
-def test_slow_reader_is_closed_1008_and_others_are_unaffected(
-        start_server):
-    srv = start_server(workers=1, chat_max_queue="64k", **FAST)
+SLOW_MESSAGES, SLOW_SIZE = 300, 3000  # 900 KB: far over max_queue = 64k
+
+
+def overrun_slow_reader(srv):
+    """A member that stops reading after its join, a normal member and a
+    publisher who says SLOW_MESSAGES messages of SLOW_SIZE bytes, all on
+    one worker: return (slow, normal, pub). The messages are more than
+    max_queue and what the kernel holds for the slow one together, so the
+    server must have found it too slow by then."""
     slow = WsChat(srv, "r1", nick="slow", rcvbuf=4096, read=False)
-    while True:  # read up to its own join, then nothing for a while
+    while True:  # read up to its own join, then nothing
         _, payload = slow.ws.recv_message()
         if b'"type":"join"' in payload:
             break
@@ -238,17 +237,23 @@ def test_slow_reader_is_closed_1008_and_others_are_unaffected(
     normal.joined()
     pub = WsChat(srv, "r1", nick="pub")
     pub.joined()
-    n, size = 300, 3000  # 900 KB for the slow one: over 64k, whatever
-    for i in range(0, n, 10):  # the kernel holds (checked below)
+    for i in range(0, SLOW_MESSAGES, 10):  # under max_queue at a time
         for j in range(i, i + 10):
-            pub.send(f"{j} " + "x" * size)
+            pub.send(f"{j} " + "x" * SLOW_SIZE)
         normal.wait_count(of_type("message"), i + 10)
     port = slow.sock.getsockname()[1]
     tx = tcp_queues(srv.port, port)
     rx = tcp_queues(port, srv.port)
     held = (tx[0] if tx else 0) + (rx[1] if rx else 0)
-    assert held + 64 * 1024 < n * size, \
+    assert held + 64 * 1024 < SLOW_MESSAGES * SLOW_SIZE, \
         f"the kernel holds {held} bytes: the test proves nothing"
+    return slow, normal, pub
+
+
+def test_slow_reader_is_closed_1008_and_others_are_unaffected(
+        start_server):
+    srv = start_server(workers=1, chat_max_queue="64k", **FAST)
+    slow, normal, pub = overrun_slow_reader(srv)
     # Now the slow one reads: what the kernel held, then the close.
     frames = read_frames(slow.sock, bytes(slow.ws.reader.buf))
     assert frames and frames[-1][0] == OP_CLOSE, brief(frames[-1:])
@@ -259,27 +264,40 @@ def test_slow_reader_is_closed_1008_and_others_are_unaffected(
     normal.until(of_type("message", text="after the slow one"))
     texts = [e["text"].split(" ", 1)[0] for e in normal.snapshot()
              if of_type("message", nick="pub")(e)]
-    assert texts == [str(i) for i in range(n)] + ["after"], texts[-5:]
+    assert texts == [str(i) for i in range(SLOW_MESSAGES)] + ["after"], \
+        texts[-5:]
     live_seqs_ok(normal)
     slow.sock.close()
     normal.close()
     pub.close()
 
 
-def test_reader_that_keeps_up_outlasts_a_burst_that_fills_its_socket(
+def test_slow_reader_that_never_reads_again_leaves_the_room(start_server):
+    srv = start_server(workers=1, chat_max_queue="64k", **FAST)
+    slow, normal, pub = overrun_slow_reader(srv)
+    # Found too slow, it is no member any more (well before send_timeout,
+    # 60 s, could end a connection that takes nothing).
+    normal.until(of_type("leave", nick="slow"), timeout=CHAT_TIMEOUT)
+    normal.send("/who")
+    who = normal.until(of_type("who"))[-1]
+    assert sorted(who["nicks"]) == ["normal", "pub"], who
+    slow.sock.close()
+    normal.close()
+    pub.close()
+
+
+def test_reader_that_keeps_up_outlasts_a_burst_under_max_queue(
         start_server):
-    # The burst is more than a fresh socket takes at once but less than
-    # max_queue: what waits is bounded, and the reader is not "slow".
     srv = start_server(workers=1, chat_max_queue="256k", **FAST)
     reader = WsChat(srv, "r1", nick="reader")
     reader.joined()
     pub = WsChat(srv, "r1", nick="pub")
     pub.joined()
-    n = 60  # 180 KB published at once; both read all the while
-    for i in range(n):
-        pub.send(f"{i} " + "z" * 3000)
+    n = 70  # 70 frames of ~3.1 KB, published at once: ~220 KB < 256k
+    pub.send_raw(b"".join(frame(OP_TEXT, f"{i:02} " + "z" * 3000)
+                          for i in range(n)))
     for c in (reader, pub):
-        c.wait_count(of_type("message", nick="pub"), n, timeout=30)
+        c.wait_count(of_type("message", nick="pub"), n)
         live_seqs_ok(c)
     pub.close()
     reader.close()

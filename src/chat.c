@@ -944,7 +944,6 @@ chat_room_catch_up(uint32_t r)
 			chat_room_gap(room, name, missed);
 			missed = 0;
 		}
-		room->cr_seq = s - 1;
 		chat_event(&out);
 	}
 	if (missed > 0)
@@ -1054,12 +1053,9 @@ chat_poll(void)
 static void
 chat_wake_cb(evutil_socket_t fd, short what, void *arg)
 {
-	uint64_t v;
-
 	(void)what;
 	(void)arg;
-	if (read(fd, &v, sizeof(v)) == -1 && errno != EAGAIN)
-		log_warn("chat eventfd");
+	shm_chat_wake_take(fd);
 	if (chat_poll())
 		event_active(chat.cw_wake, EV_READ, 0);
 }

@@ -125,13 +125,15 @@ chatev_size(const struct chat_event *ev)
 	return n;
 }
 
-/* Append the name s (NUL-terminated, valid) as a name field. */
-static void
+/*
+ * Write a name from the NUL-terminated array s (CHAT_NAME_MAX + 1): its
+ * length as a u8, then its bytes (none for an empty one).
+ */
+void
 chatev_put_name(struct wire_out *w, const char *s)
 {
-	uint8_t n;
+	uint8_t n = (uint8_t)strnlen(s, CHAT_NAME_MAX);
 
-	n = (uint8_t)strlen(s);
 	wire_put(w, &n, sizeof(n));
 	wire_put(w, s, n);
 }
@@ -170,19 +172,22 @@ chatev_encode(const struct chat_event *ev, void *buf, size_t len)
 }
 
 /*
- * Read a name field into s, which has room for CHAT_NAME_MAX bytes and a
- * NUL; 0, or -1 if it is truncated or not a valid name.
+ * Read a name into s (CHAT_NAME_MAX + 1 bytes, NUL-terminated): a valid
+ * one, or an empty one if empty_ok. 0, or -1 if it is truncated or not
+ * such a name.
  */
-static int
-chatev_get_name(struct wire_in *r, char *s)
+int
+chatev_get_name(struct wire_in *r, char *s, int empty_ok)
 {
 	uint8_t n;
 
 	if (wire_get(r, &n, sizeof(n)) == -1 || n > CHAT_NAME_MAX ||
-	    wire_get(r, s, n) == -1 || !chatev_name_valid(s, n))
+	    wire_get(r, s, n) == -1)
 		return -1;
 	s[n] = '\0';
-	return 0;
+	if (n == 0)
+		return empty_ok ? 0 : -1;
+	return chatev_name_valid(s, n) ? 0 : -1;
 }
 
 /*
@@ -226,11 +231,11 @@ chatev_decode(const void *buf, size_t len, struct chat_event *ev)
 	ev->ce_type = (enum chat_type)type;
 	if (wire_get(&r, &ev->ce_seq, sizeof(ev->ce_seq)) == -1 ||
 	    wire_get(&r, &ev->ce_time_ms, sizeof(ev->ce_time_ms)) == -1 ||
-	    chatev_get_name(&r, ev->ce_room) == -1 ||
-	    chatev_get_name(&r, ev->ce_nick) == -1)
+	    chatev_get_name(&r, ev->ce_room, 0) == -1 ||
+	    chatev_get_name(&r, ev->ce_nick, 0) == -1)
 		return -1;
 	if (chatev_has_old(ev->ce_type) &&
-	    chatev_get_name(&r, ev->ce_old) == -1)
+	    chatev_get_name(&r, ev->ce_old, 0) == -1)
 		return -1;
 	if (chatev_has_text(ev->ce_type) && chatev_get_text(&r, ev) == -1)
 		return -1;

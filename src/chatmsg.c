@@ -55,39 +55,6 @@ chatmsg_has_text(enum chatreq_op op)
 	return op == CHATREQ_SAY || op == CHATREQ_ME;
 }
 
-/* Write a name (maybe empty) from the NUL-terminated s. */
-static void
-chatmsg_put_name(struct wire_out *w, const char *s)
-{
-	uint8_t n = (uint8_t)strnlen(s, CHAT_NAME_MAX);
-
-	wire_put(w, &n, sizeof(n));
-	wire_put(w, s, n);
-}
-
-/*
- * Read a name into s (CHAT_NAME_MAX + 1 bytes, NUL-terminated): a valid
- * one, or an empty one if empty_ok. 0, or -1.
- */
-static int
-chatmsg_get_name(struct wire_in *r, char *s, int empty_ok)
-{
-	const char *p;
-	uint8_t n;
-
-	if (wire_get(r, &n, sizeof(n)) == -1 || n > CHAT_NAME_MAX)
-		return -1;
-	if (n == 0) {
-		s[0] = '\0';
-		return empty_ok ? 0 : -1;
-	}
-	if ((p = wire_take(r, n)) == NULL || !chatev_name_valid(p, n))
-		return -1;
-	memcpy(s, p, n);
-	s[n] = '\0';
-	return 0;
-}
-
 /* Tell whether the name array s is empty or a valid name. */
 static int
 chatmsg_name_ok(const char *s, int empty_ok)
@@ -153,8 +120,8 @@ chatmsg_req_encode(const struct chat_req *req, void *buf, size_t len)
 	wire_put(&w, &req->cr_pid, sizeof(req->cr_pid));
 	wire_put(&w, &req->cr_conn, sizeof(req->cr_conn));
 	wire_put(&w, &req->cr_member, sizeof(req->cr_member));
-	chatmsg_put_name(&w, req->cr_room);
-	chatmsg_put_name(&w, req->cr_nick);
+	chatev_put_name(&w, req->cr_room);
+	chatev_put_name(&w, req->cr_nick);
 	if (chatmsg_has_text(req->cr_op)) {
 		n = (uint16_t)req->cr_text_len;
 		wire_put(&w, &n, sizeof(n));
@@ -184,8 +151,8 @@ chatmsg_req_decode(const void *buf, size_t len, struct chat_req *req)
 		return -1;
 	req->cr_op = (enum chatreq_op)op;
 	req->cr_flags = flags;
-	if (chatmsg_get_name(&r, req->cr_room, 1) == -1 ||
-	    chatmsg_get_name(&r, req->cr_nick, 1) == -1 ||
+	if (chatev_get_name(&r, req->cr_room, 1) == -1 ||
+	    chatev_get_name(&r, req->cr_nick, 1) == -1 ||
 	    !chatmsg_names_ok(req->cr_op, req->cr_room, req->cr_nick))
 		return -1;
 	if (chatmsg_has_text(req->cr_op)) {
@@ -244,12 +211,12 @@ chatmsg_out_encode(const struct chat_out *out, const char *const nicks[],
 		if (n > CHATMSG_WHO_MAX ||
 		    !chatmsg_name_ok(out->co_ev.ce_room, 0))
 			return 0;
-		chatmsg_put_name(&w, out->co_ev.ce_room);
+		chatev_put_name(&w, out->co_ev.ce_room);
 		wire_put(&w, &count, sizeof(count));
 		for (i = 0; i < n; i++) {
 			if (!chatmsg_name_ok(nicks[i], 0))
 				return 0;
-			chatmsg_put_name(&w, nicks[i]);
+			chatev_put_name(&w, nicks[i]);
 			wire_put(&w, "", 1);
 		}
 		break;
@@ -273,13 +240,13 @@ chatmsg_get_who(struct wire_in *r, struct chat_out *out)
 	const uint8_t *nul;
 	char name[CHAT_NAME_MAX + 1];
 
-	if (chatmsg_get_name(r, out->co_ev.ce_room, 0) == -1 ||
+	if (chatev_get_name(r, out->co_ev.ce_room, 0) == -1 ||
 	    wire_get(r, &count, sizeof(count)) == -1 || count > CHATMSG_WHO_MAX)
 		return -1;
 	out->co_nicks = (const char *)r->wi_buf + r->wi_pos;
 	out->co_nnicks = count;
 	for (i = 0; i < count; i++)
-		if (chatmsg_get_name(r, name, 0) == -1 ||
+		if (chatev_get_name(r, name, 0) == -1 ||
 		    (nul = wire_take(r, 1)) == NULL || *nul != '\0')
 			return -1;
 	return 0;

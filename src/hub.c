@@ -770,12 +770,9 @@ hub_run(void)
 static void
 hub_wake_cb(evutil_socket_t fd, short what, void *arg)
 {
-	uint64_t v;
-
 	(void)what;
 	(void)arg;
-	if (read(fd, &v, sizeof(v)) == -1 && errno != EAGAIN)
-		log_warn("chat eventfd");
+	shm_chat_wake_take(fd);
 	hub_run();
 }
 

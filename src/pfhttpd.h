@@ -50,6 +50,8 @@ struct http_request;
 struct logrec_access;
 struct outq_frame;
 struct iovec;
+struct wire_out;
+struct wire_in;
 
 #define PFHTTPD_NAME	"pfhttpd"
 #define PFHTTPD_VERSION "0.1.0"
@@ -240,6 +242,7 @@ size_t shm_chat_entry_room(void);
 int shm_chat_wake_init(uint32_t nslots);
 int shm_chat_hub_fd(void);
 int shm_chat_slot_fd(uint32_t i);
+void shm_chat_wake_take(int fd);
 void shm_chat_wake_hub(struct shm_header *sh);
 void shm_chat_wake_slot(struct shm_header *sh, uint32_t i);
 
@@ -826,6 +829,8 @@ struct chat_event {
 };
 
 int chatev_name_valid(const char *s, size_t len);
+void chatev_put_name(struct wire_out *w, const char *s);
+int chatev_get_name(struct wire_in *r, char *s, int empty_ok);
 size_t chatev_size(const struct chat_event *ev);
 size_t chatev_encode(const struct chat_event *ev, void *buf, size_t len);
 int chatev_decode(const void *buf, size_t len, struct chat_event *ev);

@@ -586,6 +586,16 @@ shm_eventfd_signal(int fd)
 		log_warn("eventfd");
 }
 
+/* Take the wake-ups an eventfd holds, so that it is quiet again. */
+void
+shm_chat_wake_take(int fd)
+{
+	uint64_t v;
+
+	if (read(fd, &v, sizeof(v)) == -1 && errno != EAGAIN)
+		log_warn("chat eventfd");
+}
+
 /*
  * After publishing a request: wake the hub if it sleeps. The fence pairs
  * with the hub's (hub_sleep()), as shm_logger_wake() does.

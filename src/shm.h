@@ -29,12 +29,25 @@
 #include <stdint.h>
 
 #define SHM_MAGIC     0x3144485454484650ULL /* "PFHTTHD1" little-endian */
-#define SHM_VERSION   3
+#define SHM_VERSION   4
 #define SHM_CACHELINE 64
 
 #define SHM_STATUS_MAX	     600 /* responses[] is indexed by status 0..599 */
 #define SHM_LATENCY_BUCKETS  32	 /* bucket i: [2^i, 2^(i+1)) microseconds */
 #define SHM_WS_CLOSE_CLASSES 5	 /* 1000, 1001, 1002-1011, 3000-4999, other */
+
+/* Why a TLS handshake failed (sc_tls_failed[]). */
+enum shm_tls_fail {
+	SHM_TLS_FAIL_PROTOCOL = 0,   /* not TLS, or no common protocol,
+					cipher or group; a bad record */
+	SHM_TLS_FAIL_CERT = 1,	     /* the client's certificate: missing
+					under verify_client = require, or
+					not verified */
+	SHM_TLS_FAIL_PLAIN_HTTP = 2, /* plain HTTP (or text) on a TLS port */
+	SHM_TLS_FAIL_TIMEOUT = 3,    /* not done within header_timeout */
+	SHM_TLS_FAIL_CLOSED = 4,     /* the client closed or reset first */
+	SHM_TLS_FAIL_CLASSES = 5
+};
 
 /* Worker slot states (ss_state). */
 enum shm_state {
@@ -98,8 +111,13 @@ struct shm_counters {
 	uint64_t sc_chat_slow_closed;  /* clients closed: output bound */
 	uint64_t sc_chat_gaps;	       /* times the broadcast ring lapped */
 	uint64_t sc_chat_missed;       /* events lost to laps, per room */
-	uint64_t sc_latency[SHM_LATENCY_BUCKETS]; /* request durations */
-	uint64_t sc_responses[SHM_STATUS_MAX];	  /* by status code */
+	/* TLS (tls.c): each handshake counts once, done in full, resumed
+	 * (a session ticket), or failed by class (enum shm_tls_fail). */
+	uint64_t sc_tls_full;			      /* full handshakes */
+	uint64_t sc_tls_resumed;		      /* resumed sessions */
+	uint64_t sc_tls_failed[SHM_TLS_FAIL_CLASSES]; /* failed handshakes */
+	uint64_t sc_latency[SHM_LATENCY_BUCKETS];     /* request durations */
+	uint64_t sc_responses[SHM_STATUS_MAX];	      /* by status code */
 };
 
 /* One worker slot. Cache-line aligned so workers never share a line. */

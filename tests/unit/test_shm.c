@@ -8,18 +8,18 @@
  * The expected sizes and offsets are worked out by hand below from shm.h,
  * not asked of the code under test:
  *
- *   struct shm_counters  13 + 5 + 12 + 32 + 600 = 662 uint64_t: 5296
- *                        bytes (the 12: chat)
+ *   struct shm_counters  13 + 5 + 12 + 7 + 32 + 600 = 669 uint64_t:
+ *                        5352 bytes (the 12: chat; the 7: TLS)
  *   struct shm_header    192 bytes of fields and padding, then
- *                        sh_retired: 5488, rounded up to 64: 5504
- *   struct shm_slot      64 bytes of identity, then ss_c: 5360,
- *                        rounded up to 64: 5376
+ *                        sh_retired: 5544, rounded up to 64: 5568
+ *   struct shm_slot      64 bytes of identity, then ss_c: 5416,
+ *                        rounded up to 64: 5440
  *   struct shm_ring      rg_head and rg_tail on a line each: 128
  *   struct shm_chat      8 + 9 uint64_t, 2 uint32_t, the journal (9
  *                        uint64_t): 216, rounded up to 64: 256
  *
- *   slots offset         the header rounded up to a line: 5504
- *   rings offset         slots offset + nslots * 5376, rounded up to a
+ *   slots offset         the header rounded up to a line: 5568
+ *   rings offset         slots offset + nslots * 5440, rounded up to a
  *                        page (4096), so that each ring starts on a page
  *   ring stride          128 + ring size, rounded up to a page
  *   chat offset          rings offset + nslots * ring stride (a page)
@@ -59,10 +59,10 @@
 #include "pfhttpd.h"
 #include "shm.h"
 
-#define HEADER_SIZE   5504 /* sizeof(struct shm_header), by hand */
-#define SLOT_SIZE     5376 /* sizeof(struct shm_slot) */
+#define HEADER_SIZE   5568 /* sizeof(struct shm_header), by hand */
+#define SLOT_SIZE     5440 /* sizeof(struct shm_slot) */
 #define RING_SIZE     128  /* sizeof(struct shm_ring) */
-#define COUNTERS_SIZE 5296 /* sizeof(struct shm_counters) */
+#define COUNTERS_SIZE 5352 /* sizeof(struct shm_counters) */
 #define CHAT_SIZE     256  /* sizeof(struct shm_chat) */
 #define PAGE	      4096
 
@@ -83,21 +83,21 @@ struct layout {
 #define CHAT_REGION(n) (4096 + (n)*8192 + 135168 + 4096 + 4096)
 
 static const struct layout layouts[] = {
-    /* 5504 + 5376 = 10880 -> 12288; 128 + 4096 -> 8192 */
+    /* 5568 + 5440 = 11008 -> 12288; 128 + 4096 -> 8192 */
     {1, 4096, 12288, 8192, 12288 + 1 * 8192, 12288 + 1 * 8192 + CHAT_REGION(1)},
-    /* 5504 + 3 * 5376 = 21632 -> 24576; 128 + 65536 -> 69632 */
+    /* 5568 + 3 * 5440 = 21888 -> 24576; 128 + 65536 -> 69632 */
     {3, 65536, 24576, 69632, 24576 + 3 * 69632,
 	24576 + 3 * 69632 + CHAT_REGION(3)},
-    /* 5504 + 4 * 5376 = 27008 -> 28672 */
+    /* 5568 + 4 * 5440 = 27328 -> 28672 */
     {4, 65536, 28672, 69632, 28672 + 4 * 69632,
 	28672 + 4 * 69632 + CHAT_REGION(4)},
-    /* 5504 + 8 * 5376 = 48512 -> 49152; 128 + 1 MiB -> 1 MiB + 4096 */
+    /* 5568 + 8 * 5440 = 49088 -> 49152; 128 + 1 MiB -> 1 MiB + 4096 */
     {8, 1048576, 49152, 1052672, 49152 + 8 * 1052672,
 	49152 + 8 * 1052672 + CHAT_REGION(8)},
-    /* 5504 + 64 * 5376 = 349568 -> 352256; the chat header and 64 wake
+    /* 5568 + 64 * 5440 = 353728 -> 356352; the chat header and 64 wake
      * flags, 256 + 4096, take two pages */
-    {64, 4096, 352256, 8192, 352256 + 64 * 8192,
-	352256 + 64 * 8192 + CHAT_REGION(64) + 4096},
+    {64, 4096, 356352, 8192, 356352 + 64 * 8192,
+	356352 + 64 * 8192 + CHAT_REGION(64) + 4096},
 };
 
 /* A reader of shm_totals() on a thread, and what it saw. */
@@ -315,10 +315,10 @@ teardown_seg(void **state)
  * SHM_VERSION.
  */
 static void
-test_structures_have_version_3_sizes(void **state)
+test_structures_have_version_4_sizes(void **state)
 {
 	(void)state;
-	assert_int_equal(SHM_VERSION, 3);
+	assert_int_equal(SHM_VERSION, 4);
 	assert_int_equal(sizeof(struct shm_chat), CHAT_SIZE);
 	assert_int_equal(offsetof(struct shm_header, sh_chat_offset), 136);
 	assert_int_equal(sizeof(struct shm_counters), COUNTERS_SIZE);
@@ -536,7 +536,7 @@ test_attach_refuses_other_version(void **state)
 	(void)state;
 	seg = create(NSLOTS, RING);
 	corrupt32(&seg->sh_version, SHM_VERSION + 1,
-	    "segment layout version 4, this program reads 3");
+	    "segment layout version 5, this program reads 4");
 	corrupt32(&seg->sh_version, 0, "version 0");
 }
 
@@ -834,7 +834,7 @@ main(void)
 #define T(f)  cmocka_unit_test_teardown(f, teardown_seg)
 #define TS(f) cmocka_unit_test_setup_teardown(f, setup_seg, teardown_seg)
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_structures_have_version_3_sizes),
+	    cmocka_unit_test(test_structures_have_version_4_sizes),
 	    T(test_create_lays_out_slots_and_rings),
 	    T(test_layout_parts_are_aligned_and_disjoint),
 	    T(test_create_initialises_header_slots_and_rings),

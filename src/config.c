@@ -53,6 +53,9 @@ enum config_type {
 	CONFIG_ORIGINS,	  /* origins (scheme://host[:port]), spaces; char * */
 	CONFIG_RATE,	  /* digits, optional /s; per second, long long */
 	CONFIG_CHATNAME,  /* a room name (chatev_name_valid()); char * */
+	CONFIG_TEXT,	  /* printable ASCII, spaces inside; char * */
+	CONFIG_VERIFY,	  /* no, optional or require; int (tls_verify) */
+	CONFIG_PROTOCOLS, /* TLSv1.2 and/or TLSv1.3; int (TLS_PROTO_*) */
 };
 
 #define CONFIG_RELOADABLE 0x01 /* a reload may change the value */
@@ -74,6 +77,7 @@ struct config_key {
 
 struct config_parse;
 static int config_check_paths(struct config_parse *cp);
+static int config_check_tls(struct config_parse *cp);
 static int config_finish(struct config_parse *cp);
 
 /*
@@ -165,6 +169,25 @@ static const struct config_key config_keys[] = {
 
     {"stats", "shm_path", CONFIG_PATH, CF(cf_shm_path), 0, 0, "",
 	CONFIG_EMPTY_NONE},
+
+    {"tls", "certificate", CONFIG_PATH, CF(cf_tls_certificate), 0, 0, "",
+	CONFIG_EMPTY_NONE | CONFIG_RELOADABLE},
+    {"tls", "key", CONFIG_PATH, CF(cf_tls_key), 0, 0, "",
+	CONFIG_EMPTY_NONE | CONFIG_RELOADABLE},
+    {"tls", "protocols", CONFIG_PROTOCOLS, CF(cf_tls_protocols), 0, 0,
+	"TLSv1.2 TLSv1.3", CONFIG_RELOADABLE},
+    {"tls", "ciphers", CONFIG_TEXT, CF(cf_tls_ciphers), 0, 0,
+	"ECDHE+AESGCM:ECDHE+CHACHA20:!aNULL:!PSK", CONFIG_RELOADABLE},
+    {"tls", "session_tickets", CONFIG_BOOL, CF(cf_tls_tickets), 0, 1, "yes",
+	CONFIG_RELOADABLE},
+    {"tls", "session_timeout", CONFIG_DURATION, CF(cf_tls_session_timeout),
+	CONFIG_SEC, 24 * CONFIG_HOUR, "5m", CONFIG_RELOADABLE},
+    {"tls", "client_ca", CONFIG_PATH, CF(cf_tls_client_ca), 0, 0, "",
+	CONFIG_EMPTY_NONE | CONFIG_RELOADABLE},
+    {"tls", "verify_client", CONFIG_VERIFY, CF(cf_tls_verify_client), 0, 0,
+	"no", CONFIG_RELOADABLE},
+    {"tls", "hsts", CONFIG_TEXT, CF(cf_tls_hsts), 0, 0, "",
+	CONFIG_EMPTY_NONE | CONFIG_RELOADABLE},
 };
 
 #define CONFIG_NKEYS CONFIG_NITEMS(config_keys)
@@ -268,6 +291,22 @@ config_is_string(enum config_type type)
 	case CONFIG_URLPATH:
 	case CONFIG_ORIGINS:
 	case CONFIG_CHATNAME:
+	case CONFIG_TEXT:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* Tell whether keys of this type are stored as an int. */
+static int
+config_is_int(enum config_type type)
+{
+	switch (type) {
+	case CONFIG_BOOL:
+	case CONFIG_FORMAT:
+	case CONFIG_VERIFY:
+	case CONFIG_PROTOCOLS:
 		return 1;
 	default:
 		return 0;
@@ -337,7 +376,9 @@ config_expected(const struct config_key *ck, char *buf, size_t len)
 		snprintf(buf, len, "a group name");
 		break;
 	case CONFIG_LISTEN:
-		snprintf(buf, len, "host:port, [v6addr]:port, *:port or port");
+		snprintf(buf, len,
+		    "host:port, [v6addr]:port, *:port or port, then tls for "
+		    "a TLS listener");
 		break;
 	case CONFIG_FORMAT:
 		snprintf(buf, len, "combined, common or json");
@@ -359,6 +400,15 @@ config_expected(const struct config_key *ck, char *buf, size_t len)
 		snprintf(buf, len,
 		    "a name of 1 to %d letters, digits, '_' or '-'",
 		    CHAT_NAME_MAX);
+		break;
+	case CONFIG_TEXT:
+		snprintf(buf, len, "printable ASCII text");
+		break;
+	case CONFIG_VERIFY:
+		snprintf(buf, len, "no, optional or require");
+		break;
+	case CONFIG_PROTOCOLS:
+		snprintf(buf, len, "TLSv1.2, TLSv1.3 or both");
 		break;
 	}
 }
@@ -439,20 +489,62 @@ config_parse_bool(const char *s, int *out)
 	return -1;
 }
 
-/* Parse an access-log format name into *out; return 0 or -1. */
+/*
+ * Parse a keyword of a CONFIG_FORMAT or CONFIG_VERIFY key into *out, its
+ * index in the list, which the enum (log_format, tls_verify) follows.
+ * Return 0 or -1.
+ */
 static int
-config_parse_format(const char *s, int *out)
+config_parse_keyword(enum config_type type, const char *s, int *out)
 {
-	static const char *const names[] = {"combined", "common", "json"};
-	size_t i;
+	static const char *const formats[] = {"combined", "common", "json"};
+	static const char *const verify[] = {"no", "optional", "require"};
+	const char *const *names = type == CONFIG_FORMAT ? formats : verify;
+	size_t i, n = type == CONFIG_FORMAT ? CONFIG_NITEMS(formats)
+					    : CONFIG_NITEMS(verify);
 
-	for (i = 0; i < CONFIG_NITEMS(names); i++) {
+	for (i = 0; i < n; i++) {
 		if (strcmp(s, names[i]) == 0) {
-			*out = (int)i; /* enum log_format follows this order */
+			*out = (int)i;
 			return 0;
 		}
 	}
 	return -1;
+}
+
+/* Parse a list of TLS protocol versions into TLS_PROTO_* bits; 0 or -1. */
+static int
+config_parse_protocols(const char *s, int *out)
+{
+	size_t n;
+	int bits = 0;
+
+	for (;;) {
+		s += strspn(s, " \t");
+		if (*s == '\0')
+			break;
+		n = strcspn(s, " \t");
+		if (n == 7 && strncasecmp(s, "TLSv1.2", n) == 0)
+			bits |= TLS_PROTO_TLSV1_2;
+		else if (n == 7 && strncasecmp(s, "TLSv1.3", n) == 0)
+			bits |= TLS_PROTO_TLSV1_3;
+		else
+			return -1;
+		s += n;
+	}
+	if (bits == 0)
+		return -1;
+	*out = bits;
+	return 0;
+}
+
+/* Parse a value of an int-stored key other than a boolean; 0 or -1. */
+static int
+config_parse_int(enum config_type type, const char *s, int *out)
+{
+	if (type == CONFIG_PROTOCOLS)
+		return config_parse_protocols(s, out);
+	return config_parse_keyword(type, s, out);
 }
 
 /* Return the number of online CPUs, clamped to the bounds of key ck. */
@@ -500,8 +592,8 @@ config_set_number(struct config_parse *cp, const struct config_key *ck,
 		    ck->ck_section, ck->ck_key, expected);
 		return -1;
 	}
-	if (ck->ck_type == CONFIG_FORMAT) {
-		if (config_parse_format(value, &b) == -1) {
+	if (config_is_int(ck->ck_type) && ck->ck_type != CONFIG_BOOL) {
+		if (config_parse_int(ck->ck_type, value, &b) == -1) {
 			config_error(cp, line, "[%s] %s: expected %s, got '%s'",
 			    ck->ck_section, ck->ck_key, expected, value);
 			return -1;
@@ -607,9 +699,19 @@ config_check_token_list(enum config_type type, const char *value)
 	return 0;
 }
 
+/* Tell whether text is printable ASCII, as a header value must be: 0, -1. */
+static int
+config_check_text(const char *text)
+{
+	for (; *text != '\0'; text++)
+		if (*text < 0x20 || *text > 0x7e)
+			return -1;
+	return 0;
+}
+
 /*
- * Set a path, directory, file name, user, group, URL path, origins or chat
- * name key from value.
+ * Set a path, directory, file name, user, group, URL path, origins, chat
+ * name or text key from value.
  */
 static int
 config_set_string(struct config_parse *cp, const struct config_key *ck,
@@ -665,6 +767,14 @@ config_set_string(struct config_parse *cp, const struct config_key *ck,
 			return -1;
 		}
 		break;
+	case CONFIG_TEXT:
+		if (config_check_text(value) == -1) {
+			config_expected(ck, expected, sizeof(expected));
+			config_error(cp, line, "[%s] %s: expected %s, got '%s'",
+			    ck->ck_section, ck->ck_key, expected, value);
+			return -1;
+		}
+		break;
 	case CONFIG_CHATNAME:
 		if (!chatev_name_valid(value, strlen(value))) {
 			config_expected(ck, expected, sizeof(expected));
@@ -705,6 +815,35 @@ config_set_string(struct config_parse *cp, const struct config_key *ck,
 }
 
 /*
+ * Split a listen value, "ADDRESS" or "ADDRESS tls", into the address
+ * (into addr, len bytes) and *tls. Return 0, or -1 with the reason in why.
+ */
+static int
+config_split_listen(const char *value, char *addr, size_t len, int *tls,
+    char *why, size_t whylen)
+{
+	size_t n = strcspn(value, " \t");
+	const char *opt = value + n + strspn(value + n, " \t");
+
+	if (n >= len) {
+		snprintf(why, whylen, "bad listen address '%.40s...': longer "
+				      "than %zu characters",
+		    value, len - 1);
+		return -1;
+	}
+	memcpy(addr, value, n);
+	addr[n] = '\0';
+	*tls = strcmp(opt, "tls") == 0;
+	if (*opt != '\0' && !*tls) {
+		snprintf(why, whylen,
+		    "unknown listen option '%s' (expected tls or nothing)",
+		    opt);
+		return -1;
+	}
+	return 0;
+}
+
+/*
  * Append the listen address in value to cf_listen[], the listeners of
  * [server] and of [chat] alike, told apart by la_chat.
  */
@@ -714,8 +853,8 @@ config_set_listen(struct config_parse *cp, const struct config_key *ck,
 {
 	struct config *cf = cp->cp_cf;
 	struct listen_addr la, *las;
-	char reason[CONFIG_ERR_LEN];
-	int i;
+	char reason[CONFIG_ERR_LEN], addr[sizeof(la.la_name)];
+	int i, tls;
 
 	las = config_member(cf, ck);
 	if (*value == '\0' && (ck->ck_flags & CONFIG_EMPTY_NONE))
@@ -726,12 +865,15 @@ config_set_listen(struct config_parse *cp, const struct config_key *ck,
 		    ck->ck_section, ck->ck_key, CONFIG_MAX_LISTEN);
 		return -1;
 	}
-	if (listen_parse(value, &la, reason, sizeof(reason)) == -1) {
+	if (config_split_listen(value, addr, sizeof(addr), &tls, reason,
+		sizeof(reason)) == -1 ||
+	    listen_parse(addr, &la, reason, sizeof(reason)) == -1) {
 		config_error(cp, line, "[%s] %s: %s", ck->ck_section,
 		    ck->ck_key, reason);
 		return -1;
 	}
 	la.la_chat = strcmp(ck->ck_section, "chat") == 0;
+	la.la_tls = tls;
 	for (i = 0; i < cf->cf_nlisten; i++) {
 		if (las[i].la_sslen != la.la_sslen ||
 		    memcmp(&las[i].la_ss, &la.la_ss, la.la_sslen) != 0)
@@ -768,6 +910,8 @@ config_set(struct config_parse *cp, const struct config_key *ck,
 	case CONFIG_RATE:
 	case CONFIG_BOOL:
 	case CONFIG_FORMAT:
+	case CONFIG_VERIFY:
+	case CONFIG_PROTOCOLS:
 		return config_set_number(cp, ck, value, line);
 	case CONFIG_LISTEN:
 		return config_set_listen(cp, ck, value, line);
@@ -1004,6 +1148,8 @@ config_load(const char *file, char *err, size_t errlen)
 		config_check_paths(&cp);
 	if (!cp.cp_failed && config_finish(&cp) == -1)
 		config_error(&cp, 0, "%s", strerror(errno));
+	if (!cp.cp_failed)
+		config_check_tls(&cp);
 
 done:
 	if (cp.cp_fp != NULL)
@@ -1063,6 +1209,65 @@ config_check_paths(struct config_parse *cp)
 		    "path; the chat and the echo need paths of their own",
 		    cf->cf_ws_echo_path);
 	return -1;
+}
+
+/* Return the line of the first TLS listener, or -1 if there is none. */
+static int
+config_tls_listen_line(const struct config_parse *cp)
+{
+	const struct config *cf = cp->cp_cf;
+	int i;
+
+	for (i = 0; i < cf->cf_nlisten; i++)
+		if (cf->cf_listen[i].la_tls)
+			return cp->cp_listen_line[i];
+	return -1;
+}
+
+/*
+ * Check the [tls] keys together: a TLS listener needs a certificate and
+ * its key, each needs the other, verify_client needs client_ca. Then
+ * load them (tls_context_new()): the files are read and checked now, as
+ * root, so that -t and a reload find what is wrong with them. Return 0
+ * or -1.
+ */
+static int
+config_check_tls(struct config_parse *cp)
+{
+	struct config *cf = cp->cp_cf;
+	char why[CONFIG_ERR_LEN];
+	const char *key;
+	int line;
+
+	if ((line = config_tls_listen_line(cp)) >= 0 &&
+	    cf->cf_tls_certificate == NULL) {
+		config_error(cp, line,
+		    "a tls listener needs [tls] certificate and key");
+		return -1;
+	}
+	if ((cf->cf_tls_certificate == NULL) != (cf->cf_tls_key == NULL)) {
+		key = cf->cf_tls_key == NULL ? "certificate" : "key";
+		config_error(cp, config_line_of(cp, "tls", key),
+		    "[tls] %s: needs [tls] %s too", key,
+		    cf->cf_tls_key == NULL ? "key" : "certificate");
+		return -1;
+	}
+	if (cf->cf_tls_verify_client != TLS_VERIFY_NO &&
+	    cf->cf_tls_client_ca == NULL) {
+		config_error(cp, config_line_of(cp, "tls", "verify_client"),
+		    "[tls] verify_client: needs [tls] client_ca, the "
+		    "certificates client certificates are verified against");
+		return -1;
+	}
+	if (cf->cf_tls_certificate == NULL)
+		return 0;
+	if ((cf->cf_tls_ctx = tls_context_new(cf, &key, why, sizeof(why))) ==
+	    NULL) {
+		config_error(cp, config_line_of(cp, "tls", key), "[tls] %s: %s",
+		    key, why);
+		return -1;
+	}
+	return 0;
 }
 
 /* Return the port of the first [server] listen address. */
@@ -1134,10 +1339,9 @@ config_key_equal(
 		return sa == sb ||
 		    (sa != NULL && sb != NULL && strcmp(sa, sb) == 0);
 	}
-	switch (ck->ck_type) {
-	case CONFIG_BOOL:
-	case CONFIG_FORMAT:
+	if (config_is_int(ck->ck_type))
 		return *(const int *)va == *(const int *)vb;
+	switch (ck->ck_type) {
 	case CONFIG_LISTEN:
 		return 1; /* reloadable: the master compares addresses */
 	default:
@@ -1177,8 +1381,7 @@ config_restart_keys(
 			sp = config_member(next, ck);
 			free(*sp);
 			*sp = copy;
-		} else if (ck->ck_type == CONFIG_BOOL ||
-		    ck->ck_type == CONFIG_FORMAT)
+		} else if (config_is_int(ck->ck_type))
 			memcpy(config_member(next, ck), keep, sizeof(int));
 		else
 			memcpy(
@@ -1219,6 +1422,7 @@ config_free(struct config *cf)
 	}
 	for (j = 0; j < cf->cf_nlisten; j++)
 		listen_close(&cf->cf_listen[j]);
+	tls_context_free(cf->cf_tls_ctx);
 	free(cf->cf_file);
 	free(cf);
 }

@@ -9,8 +9,14 @@
  * conn.c calls the kind's handlers when input arrives, when output that
  * waited for the socket is sent, when the timer runs out, when the worker
  * drains and when the client shuts its side; it never looks at the kind.
- * Every byte moves through the connection's struct conn_io (io.c), under
- * which TLS will sit.
+ * Every byte moves through the connection's struct conn_io: io_plain
+ * (io.c) or io_tls (tls.c). An io with a handshake runs it first, here,
+ * bounded by header_timeout, and the kind starts once it is done. TLS
+ * brings two things a plain socket does not have: bytes read from the
+ * socket and held by the io (ci_pending), which no read event announces,
+ * so they are read at once; and a read that waits for the socket to take
+ * output (TLS answering a KeyUpdate: c_io_wants_write), for which the
+ * write event stands in.
  *
  * The timer is armed lazily: setting it only moves c_deadline, and the
  * libevent timer is re-armed only for a deadline earlier than the one it
@@ -102,8 +108,12 @@ conn_close(struct conn *c, const char *reason)
 {
 	struct worker *w = c->c_worker;
 
-	log_debug("%s: closed (%s): %s", c->c_peer, c->c_kind->kd_name, reason);
-	c->c_kind->kd_free(c);
+	log_debug("%s: closed (%s): %s", c->c_peer,
+	    c->c_handshaking ? "handshake" : c->c_kind->kd_name, reason);
+	if (!c->c_handshaking)
+		c->c_kind->kd_free(c);
+	if (c->c_io->ci_close != NULL)
+		c->c_io->ci_close(c);
 	shm_count(&w->w_slot->ss_c.sc_conn_active, (uint64_t)-1);
 	event_free(c->c_timer);
 	event_free(c->c_rev);
@@ -156,6 +166,9 @@ conn_read_update(struct conn *c)
 	else
 		event_del(c->c_rev);
 	c->c_reading = want;
+	/* Input the io holds: no event would say it is there. */
+	if (want && c->c_io->ci_pending != NULL && c->c_io->ci_pending(c) > 0)
+		event_active(c->c_rev, EV_READ, 0);
 }
 
 /* Queue len bytes of a cached file from off, sent after c_out. */
@@ -169,8 +182,9 @@ conn_send_file(struct conn *c, struct fcache_entry *fe, off_t off, off_t len)
 }
 
 /*
- * Tell whether output is still on its way to the client: queued here, or
- * sent but not yet acknowledged in the kernel's send queue.
+ * Tell whether output is still on its way to the client: queued here,
+ * waiting for the socket (in the io, too), or sent but not yet
+ * acknowledged in the kernel's send queue.
  */
 int
 conn_output_queued(const struct conn *c)
@@ -178,7 +192,7 @@ conn_output_queued(const struct conn *c)
 	int unsent;
 
 	return buf_len(&c->c_out) > 0 || c->c_q.oq_len > 0 ||
-	    c->c_file_left > 0 ||
+	    c->c_file_left > 0 || c->c_writing ||
 	    (ioctl(c->c_fd, TIOCOUTQ, &unsent) == 0 && unsent > 0);
 }
 
@@ -272,8 +286,10 @@ conn_send_some(struct conn *c)
 				return;
 			buf_drain(&c->c_out, (size_t)n);
 		} else if (c->c_q.oq_len == 0 || conn_flush_frames(c) == 0)
-			return;
+			break;
 	}
+	if (c->c_io->ci_flush != NULL)
+		c->c_io->ci_flush(c);
 }
 
 /* Wait for the socket to take more output, for send_timeout at most. */
@@ -344,6 +360,11 @@ conn_flush(struct conn *c)
 				return CONN_GONE;
 			if (rv == 0)
 				goto error;
+		} else if (c->c_io->ci_flush != NULL) {
+			if ((rv = c->c_io->ci_flush(c)) == -1)
+				goto error;
+			if (rv == 0)
+				break;
 		} else
 			break;
 		progress = 1;
@@ -489,39 +510,104 @@ conn_fill(struct conn *c)
 	if (n > 0) {
 		buf_commit(&c->c_in, (size_t)n);
 		shm_count(&c->c_worker->w_slot->ss_c.sc_bytes_in, (uint64_t)n);
+		/* Take what the io still holds while there is room. */
+		if (c->c_io->ci_pending != NULL && c->c_io->ci_pending(c) > 0 &&
+		    conn_fill(c) == CONN_GONE)
+			return CONN_GONE;
 		return 1;
 	}
 	if (n == 0) {
 		c->c_eof = 1;
 		return 0;
 	}
-	if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+	if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+		if (c->c_io_wants_write)
+			conn_wait_writable(c, 0);
 		return 0;
+	}
 	conn_close(c, strerror(errno));
 	return CONN_GONE;
 }
 
+/*
+ * The handshake is over: the kind starts, on the io it has now, and a
+ * drain that came meanwhile reaches it. CONN_GONE or CONN_OK.
+ */
+static int
+conn_handshake_done(struct conn *c)
+{
+	c->c_handshaking = 0;
+	conn_timer_stop(c);
+	if (c->c_writing) {
+		event_del(c->c_wev);
+		c->c_writing = 0;
+	}
+	event_del(c->c_rev);
+	c->c_reading = 0;
+	if (c->c_kind->kd_start(c) == CONN_GONE)
+		return CONN_GONE;
+	return c->c_drain_later ? conn_drain(c) : CONN_OK;
+}
+
+/* Take the io's handshake as far as it goes now. */
+static void
+conn_handshake(struct conn *c)
+{
+	switch (c->c_io->ci_handshake(c)) {
+	case CONN_IO_DONE:
+		conn_handshake_done(c);
+		return;
+	case CONN_IO_CLEARTEXT:
+		c->c_io->ci_close(c);
+		c->c_io = &io_plain;
+		c->c_cleartext = 1;
+		conn_handshake_done(c);
+		return;
+	case CONN_IO_WAIT:
+		/* The read event stays added all along the handshake. */
+		if (c->c_io_wants_write)
+			conn_wait_writable(c, 1);
+		return;
+	default:
+		conn_close(c, "handshake failed");
+		return;
+	}
+}
+
 /* The socket is readable: read, and hand the input to the kind. */
+static int
+conn_readable(struct conn *c)
+{
+	int rv;
+
+	if ((rv = conn_fill(c)) == CONN_GONE)
+		return CONN_GONE;
+	if (rv == 1)
+		return c->c_kind->kd_readable(c);
+	conn_read_update(c); /* at the limit, or at the end of input */
+	if (c->c_eof)
+		return c->c_kind->kd_eof(c);
+	return CONN_OK;
+}
+
+/* Read event. */
 static void
 conn_read_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn *c = arg;
-	int rv;
 
 	(void)fd;
 	(void)what;
-	if ((rv = conn_fill(c)) == CONN_GONE)
-		return;
-	if (rv == 1) {
-		c->c_kind->kd_readable(c);
-		return;
-	}
-	conn_read_update(c); /* at the limit, or at the end of input */
-	if (c->c_eof)
-		c->c_kind->kd_eof(c);
+	if (c->c_handshaking)
+		conn_handshake(c);
+	else
+		conn_readable(c);
 }
 
-/* The socket is writable again, or send_timeout passed without progress. */
+/*
+ * The socket is writable again, or send_timeout passed without progress.
+ * A read that waited for it goes on first.
+ */
 static void
 conn_write_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -533,6 +619,15 @@ conn_write_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	c->c_writing = 0; /* the event fired: it is no longer added */
+	if (c->c_handshaking) {
+		conn_handshake(c);
+		return;
+	}
+	if (c->c_io_wants_write) {
+		c->c_io_wants_write = 0;
+		if (conn_readable(c) == CONN_GONE)
+			return;
+	}
 	c->c_kind->kd_writable(c);
 }
 
@@ -553,16 +648,29 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	c->c_deadline = 0;
+	if (c->c_handshaking) {
+		shm_count(&c->c_worker->w_slot->ss_c
+			       .sc_tls_failed[SHM_TLS_FAIL_TIMEOUT],
+		    1);
+		conn_close(c, "handshake timeout");
+		return;
+	}
 	c->c_kind->kd_timer(c);
 }
 
 /*
  * Begin a graceful stop (or a reload's drain) on this connection: the
- * kind finishes what it is doing and closes. CONN_GONE if it closed now.
+ * kind finishes what it is doing and closes. A handshake goes on (within
+ * header_timeout): the kind hears of the drain when it starts.
+ * CONN_GONE if it closed now.
  */
 int
 conn_drain(struct conn *c)
 {
+	if (c->c_handshaking) {
+		c->c_drain_later = 1;
+		return CONN_OK;
+	}
 	return c->c_kind->kd_drain(c);
 }
 
@@ -596,10 +704,13 @@ conn_abandon(struct conn *c)
 	free(c);
 }
 
-/* Take over an accepted socket, which speaks kind from the start. */
+/*
+ * Take over an accepted socket, whose bytes move through io and which
+ * speaks kind from the start, or once the io's handshake is done.
+ */
 void
 conn_accept(struct worker *w, int fd, const struct sockaddr *sa,
-    const struct conn_kind *kind)
+    const struct conn_kind *kind, const struct conn_io *io)
 {
 	struct conn *c;
 
@@ -611,7 +722,7 @@ conn_accept(struct worker *w, int fd, const struct sockaddr *sa,
 	conn_peer_name(c, sa);
 	c->c_worker = w;
 	c->c_fd = fd;
-	c->c_io = &io_plain;
+	c->c_io = io;
 	c->c_kind = kind;
 	c->c_rev =
 	    event_new(w->w_base, fd, EV_READ | EV_PERSIST, conn_read_cb, c);
@@ -619,7 +730,8 @@ conn_accept(struct worker *w, int fd, const struct sockaddr *sa,
 	c->c_timer = evtimer_new(w->w_base, conn_timer_cb, c);
 	if (c->c_rev == NULL || c->c_wev == NULL || c->c_timer == NULL ||
 	    buf_init(&c->c_in, CONN_IN_INITIAL) == -1 ||
-	    buf_init(&c->c_out, CONN_OUT_INITIAL) == -1) {
+	    buf_init(&c->c_out, CONN_OUT_INITIAL) == -1 ||
+	    (io->ci_open != NULL && io->ci_open(c) == -1)) {
 		log_warnx("cannot set up a connection");
 		conn_abandon(c);
 		return;
@@ -629,5 +741,14 @@ conn_accept(struct worker *w, int fd, const struct sockaddr *sa,
 	w->w_nconns++;
 	shm_count(&w->w_slot->ss_c.sc_conn_accepted, 1);
 	shm_count(&w->w_slot->ss_c.sc_conn_active, 1);
-	kind->kd_start(c);
+	if (io->ci_handshake == NULL) {
+		kind->kd_start(c);
+		return;
+	}
+	c->c_handshaking = 1;
+	conn_timer_set(c, w->w_cf->cf_header_timeout);
+	event_add(c->c_rev, NULL);
+	c->c_reading = 1;
+	if (w->w_draining)
+		c->c_drain_later = 1;
 }

@@ -117,6 +117,7 @@ struct listen_addr {
 	int la_fd;		       /* listening socket, -1 until bound */
 	int la_line; /* config line it came from, 0: default */
 	int la_chat; /* 1: a [chat] listen (telnet), 0: a [server] listen */
+	int la_tls;  /* 1: "ADDRESS tls": connections speak TLS first */
 };
 
 int listen_parse(
@@ -128,6 +129,17 @@ void listen_close(struct listen_addr *la);
 
 /* config.c */
 #define CONFIG_MAX_LISTEN 16
+
+/* [tls] protocols: the TLS versions offered (cf_tls_protocols). */
+#define TLS_PROTO_TLSV1_2 0x01
+#define TLS_PROTO_TLSV1_3 0x02
+
+/* [tls] verify_client, in the order of its keywords. */
+enum tls_verify {
+	TLS_VERIFY_NO = 0,	 /* no client certificate is asked for */
+	TLS_VERIFY_OPTIONAL = 1, /* asked for; one given must verify */
+	TLS_VERIFY_REQUIRE = 2,	 /* asked for and required */
+};
 #define CONFIG_ERR_LEN	  512
 
 /*
@@ -190,6 +202,21 @@ struct config {
 	/* [stats] */
 	char *cf_shm_path;	 /* shared-memory segment */
 	int cf_shm_path_derived; /* not set: named after the HTTP port */
+
+	/* [tls] */
+	char *cf_tls_certificate; /* PEM: the certificate, then its chain */
+	char *cf_tls_key;	  /* PEM: its private key */
+	int cf_tls_protocols;	  /* TLS_PROTO_* bits */
+	char *cf_tls_ciphers;	  /* OpenSSL cipher list, for TLS 1.2 */
+	int cf_tls_tickets;	  /* session tickets: resumption */
+	long long cf_tls_session_timeout; /* a session resumes this long, ms */
+	char *cf_tls_client_ca;		  /* PEM: CAs of client certificates */
+	int cf_tls_verify_client;	  /* enum tls_verify */
+	char *cf_tls_hsts; /* Strict-Transport-Security value, or NULL */
+	struct ssl_ctx_st *cf_tls_ctx; /* built from the above by the master
+					* (tls_context_new()), shared by
+					* its workers; NULL without a
+					* certificate */
 };
 
 struct config *config_load(const char *file, char *err, size_t errlen);
@@ -330,15 +357,32 @@ struct conn_kind {
 					     * (a switch, or conn_close()) */
 };
 
+/* What ci_handshake returns, besides -1 (failed: close). */
+#define CONN_IO_DONE	  1 /* done: the kind starts */
+#define CONN_IO_WAIT	  0 /* wait for the socket: c_io_wants_write says
+			     * for which way */
+#define CONN_IO_CLEARTEXT 2 /* the client does not speak TLS: the kind
+			     * starts on io_plain with c_cleartext set */
+
 /*
  * How the bytes of a connection move. Every byte a connection reads or
  * writes goes through one of these, so that TLS sits under every kind in
  * one place. Each returns what the system call would, -1 with errno
- * (EAGAIN: wait for the socket).
+ * (EAGAIN: wait for the socket). The optional ones are NULL in io_plain.
  */
 struct conn_io {
-	/* Read up to len bytes into buf. */
+	/* Optional: set up the io's own state; 0 or -1. */
+	int (*ci_open)(struct conn *c);
+	/* Optional: free it. */
+	void (*ci_close)(struct conn *c);
+	/* Optional: take the handshake a step, before the kind starts:
+	 * CONN_IO_DONE, CONN_IO_WAIT, CONN_IO_CLEARTEXT or -1. */
+	int (*ci_handshake)(struct conn *c);
+	/* Read up to len bytes into buf. When it waits for the socket to
+	 * take output first (TLS), it sets c_io_wants_write. */
 	ssize_t (*ci_read)(struct conn *c, void *buf, size_t len);
+	/* Optional: bytes read from the socket and held, to read now. */
+	size_t (*ci_pending)(struct conn *c);
 	/* Send len bytes of buf; more: further output follows at once. */
 	ssize_t (*ci_send)(
 	    struct conn *c, const void *buf, size_t len, int more);
@@ -347,12 +391,15 @@ struct conn_io {
 	    struct conn *c, const struct iovec *iov, int iovcnt);
 	/* Send len bytes of the file fd from *off, which it advances. */
 	ssize_t (*ci_sendfile)(struct conn *c, int fd, off_t *off, size_t len);
+	/* Optional: send the output the io held back (after a send with
+	 * more): 1 if some was held and is sent, 0 if none, -1 errno. */
+	int (*ci_flush)(struct conn *c);
 	/* No more output: the client sees the end of it. */
 	int (*ci_shutdown)(struct conn *c);
 };
 
 void conn_accept(struct worker *w, int fd, const struct sockaddr *sa,
-    const struct conn_kind *kind);
+    const struct conn_kind *kind, const struct conn_io *io);
 int conn_set_kind(struct conn *c, const struct conn_kind *kind);
 void conn_close(struct conn *c, const char *reason);
 int conn_drain(struct conn *c);
@@ -374,6 +421,19 @@ void conn_timer_stop(struct conn *c);
 
 /* io.c */
 extern const struct conn_io io_plain;
+
+/* tls.c */
+struct ssl_ctx_st *tls_context_new(
+    const struct config *cf, const char **key, char *why, size_t len);
+void tls_context_free(struct ssl_ctx_st *ctx);
+void tls_context_keep_tickets(
+    struct ssl_ctx_st *next, struct ssl_ctx_st *running);
+const char *tls_version(const struct conn *c);
+const char *tls_cipher(const struct conn *c);
+const char *tls_client_subject(const struct conn *c);
+int tls_client_cn(const struct conn *c, char *buf, size_t len);
+
+extern const struct conn_io io_tls;
 
 /*
  * ----------------------------------------------------------------------
@@ -1260,6 +1320,7 @@ enum http_state {
 /* conn.c */
 
 struct ws;
+struct tls_conn;
 
 /*
  * A client connection. Freed only by conn_close(). The first part is the
@@ -1271,6 +1332,14 @@ struct conn {
 	struct worker *c_worker;	/* owner */
 	int c_fd;			/* the socket */
 	const struct conn_io *c_io;	/* how its bytes move */
+	struct tls_conn *c_tls;		/* io_tls's state (tls.c) */
+	int c_handshaking;		/* the io's handshake runs: the kind
+					 * has not started */
+	int c_io_wants_write;		/* the io waits for the socket to
+					 * take output before it reads */
+	int c_drain_later;		/* a drain came during the handshake */
+	int c_cleartext;		/* a TLS port, but the client spoke in
+					 * the clear: tell it, and close */
 	const struct conn_kind *c_kind; /* what they mean */
 	struct event *c_rev;		/* readable: added while c_reading */
 	struct event *c_wev;		/* writable: added while c_writing */

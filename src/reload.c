@@ -1,7 +1,8 @@
 /*
  * What a reload changes, before any process does: read the configuration
- * file again, keep the running value of every key a reload cannot change
- * (and say so), and carry the listening sockets over. A socket whose
+ * file again (the TLS certificates too), keep the running value of every
+ * key a reload cannot change (and say so), hand the session-ticket keys
+ * on, and carry the listening sockets over. A socket whose
  * address stays is handed to the next generation as it is, never closed,
  * so no connection waiting in its backlog is lost; a new address is bound
  * now, while the master still may; the master's copy of a removed one is
@@ -122,6 +123,7 @@ reload_prepare(struct config *running, uint32_t nslots, int *logger_changed,
 
 	if ((next = config_load(running->cf_file, err, errlen)) == NULL)
 		return NULL;
+	tls_context_keep_tickets(next->cf_tls_ctx, running->cf_tls_ctx);
 	if ((n = config_restart_keys(next, running, keys, sizeof(keys))) ==
 	    -1) {
 		snprintf(err, errlen, "%s: %s", next->cf_file, strerror(errno));

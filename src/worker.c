@@ -101,13 +101,19 @@ worker_accept_cb(evutil_socket_t lfd, short what, void *arg)
 	struct sockaddr_storage ss;
 	struct timeval tv = {0, WORKER_ACCEPT_RETRY_MS * 1000};
 	const struct conn_kind *kind = &http_kind;
+	const struct conn_io *io = &io_plain;
 	socklen_t len;
 	int fd, i;
 
 	(void)what;
-	for (i = 0; i < w->w_cf->cf_nlisten; i++)
-		if (w->w_lfd[i] == lfd && w->w_cf->cf_listen[i].la_chat)
+	for (i = 0; i < w->w_cf->cf_nlisten; i++) {
+		if (w->w_lfd[i] != lfd)
+			continue;
+		if (w->w_cf->cf_listen[i].la_chat)
 			kind = &telnetchat_kind;
+		if (w->w_cf->cf_listen[i].la_tls)
+			io = &io_tls;
+	}
 	for (i = 0; i < WORKER_ACCEPT_BATCH && w->w_accepting; i++) {
 		len = sizeof(ss);
 		fd = accept4(lfd, (struct sockaddr *)&ss, &len,
@@ -131,7 +137,7 @@ worker_accept_cb(evutil_socket_t lfd, short what, void *arg)
 				return;
 			}
 		}
-		conn_accept(w, fd, (struct sockaddr *)&ss, kind);
+		conn_accept(w, fd, (struct sockaddr *)&ss, kind, io);
 		if (w->w_nconns >= w->w_cf->cf_max_connections)
 			worker_accept_pause(w);
 	}

@@ -1,0 +1,727 @@
+/*
+ * TLS with OpenSSL 3, directly on the socket.
+ *
+ * The master builds the SSL_CTX from [tls] when it reads the
+ * configuration (tls_context_new()), as root and before it forks, so the
+ * key file may be readable by root alone and every worker inherits the
+ * same context: the session-ticket keys with it, so a session resumes on
+ * whichever worker the client lands; a reload hands the keys on to the
+ * new context (tls_context_keep_tickets()).
+ *
+ * A TLS connection moves its bytes through io_tls, the struct conn_io of
+ * this file. conn.c drives the handshake (ci_handshake) before the kind
+ * starts, and the kinds never know which io they have.
+ *
+ * Output leaves in records of at most TLS_RECORD bytes, built in the
+ * connection's record buffer: what the kind hands over is copied there (a
+ * file part is read there with pread(2)) and SSL_write() sends it. Bytes
+ * copied there count as sent. When the socket is full, OpenSSL keeps the
+ * record it made and SSL_write() must be called again with the same bytes;
+ * they stay in the buffer until then (tc_sealed), whatever the kind does
+ * with its queues meanwhile. So memory per connection is bounded by one
+ * record, freed once sent. Kernel TLS is not used: it cannot be tested
+ * where pfhttpd is built (no tls module), see the design document.
+ */
+
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include "pfhttpd.h"
+#include "shm.h"
+
+#define TLS_RECORD	   16384 /* plaintext bytes of one record at most */
+#define TLS_SESSION_ID_CTX "pfhttpd"
+#define TLS_SUBJECT_MAX	   1024 /* bytes of a client subject kept */
+
+/* The TLS state of one connection (c_tls). */
+struct tls_conn {
+	SSL *tc_ssl;	  /* OpenSSL's connection */
+	char *tc_rec;	  /* the record being built or sent, or NULL */
+	size_t tc_len;	  /* bytes in tc_rec */
+	int tc_sealed;	  /* SSL_write() took tc_rec and wants it again */
+	int tc_peeked;	  /* the client's first byte was looked at */
+	int tc_broken;	  /* a fatal error: no close_notify may follow */
+	char *tc_subject; /* verified client certificate's subject, or NULL */
+};
+
+/* Write what failed and OpenSSL's reason for it into why; clear errors. */
+static void
+tls_why(char *why, size_t len, const char *what)
+{
+	unsigned long e = ERR_peek_last_error();
+	const char *reason = e != 0 ? ERR_reason_error_string(e) : NULL;
+
+	if (reason != NULL)
+		snprintf(why, len, "%s: %s", what, reason);
+	else
+		snprintf(why, len, "%s", what);
+	ERR_clear_error();
+}
+
+/* Tell whether path can be opened for reading; else say why in why. */
+static int
+tls_readable(const char *path, char *why, size_t len)
+{
+	FILE *fp;
+
+	if ((fp = fopen(path, "r")) == NULL) {
+		snprintf(why, len, "%s: %s", path, strerror(errno));
+		return 0;
+	}
+	fclose(fp);
+	return 1;
+}
+
+/* A key with a passphrase cannot be loaded by a daemon: refuse it. */
+static int
+tls_no_passphrase(char *buf, int size, int rwflag, void *arg)
+{
+	(void)buf;
+	(void)size;
+	(void)rwflag;
+	(void)arg;
+	return -1;
+}
+
+/* Set the protocol versions and the TLS 1.2 ciphers; *key blames one. */
+static int
+tls_context_protocols(SSL_CTX *ctx, const struct config *cf, const char **key,
+    char *why, size_t len)
+{
+	int bits = cf->cf_tls_protocols;
+	int min = bits & TLS_PROTO_TLSV1_2 ? TLS1_2_VERSION : TLS1_3_VERSION;
+	int max = bits & TLS_PROTO_TLSV1_3 ? TLS1_3_VERSION : TLS1_2_VERSION;
+
+	*key = "protocols";
+	if (SSL_CTX_set_min_proto_version(ctx, min) != 1 ||
+	    SSL_CTX_set_max_proto_version(ctx, max) != 1) {
+		tls_why(why, len, "cannot set the protocol versions");
+		return -1;
+	}
+	*key = "ciphers";
+	if (SSL_CTX_set_cipher_list(ctx, cf->cf_tls_ciphers) != 1) {
+		tls_why(why, len, "no usable cipher in the list");
+		return -1;
+	}
+	return 0;
+}
+
+/* Refuse a certificate outside its validity period; 0 or -1. */
+static int
+tls_check_dates(X509 *x, char *why, size_t len)
+{
+	if (X509_cmp_current_time(X509_get0_notAfter(x)) < 0) {
+		snprintf(why, len, "the certificate has expired");
+		return -1;
+	}
+	if (X509_cmp_current_time(X509_get0_notBefore(x)) > 0) {
+		snprintf(why, len, "the certificate is not valid yet");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Load the certificate with its chain and the private key, and check that
+ * they match and that the certificate is valid now; *key blames one.
+ */
+static int
+tls_context_certificate(SSL_CTX *ctx, const struct config *cf,
+    const char **key, char *why, size_t len)
+{
+	*key = "certificate";
+	if (!tls_readable(cf->cf_tls_certificate, why, len))
+		return -1;
+	if (SSL_CTX_use_certificate_chain_file(ctx, cf->cf_tls_certificate) !=
+	    1) {
+		tls_why(why, len, "not a PEM certificate chain");
+		return -1;
+	}
+	if (tls_check_dates(SSL_CTX_get0_certificate(ctx), why, len) == -1)
+		return -1;
+	*key = "key";
+	if (!tls_readable(cf->cf_tls_key, why, len))
+		return -1;
+	SSL_CTX_set_default_passwd_cb(ctx, tls_no_passphrase);
+	if (SSL_CTX_use_PrivateKey_file(
+		ctx, cf->cf_tls_key, SSL_FILETYPE_PEM) != 1) {
+		tls_why(why, len,
+		    "not a PEM private key (or one with a passphrase)");
+		return -1;
+	}
+	if (SSL_CTX_check_private_key(ctx) != 1) {
+		tls_why(why, len, "does not match [tls] certificate");
+		return -1;
+	}
+	return 0;
+}
+
+/* Load the CAs client certificates are verified against; 0 or -1. */
+static int
+tls_context_client_ca(SSL_CTX *ctx, const struct config *cf, const char **key,
+    char *why, size_t len)
+{
+	STACK_OF(X509_NAME) * names;
+	int mode = SSL_VERIFY_PEER;
+
+	*key = "client_ca";
+	if (cf->cf_tls_client_ca == NULL)
+		return 0;
+	if (!tls_readable(cf->cf_tls_client_ca, why, len))
+		return -1;
+	if (SSL_CTX_load_verify_locations(ctx, cf->cf_tls_client_ca, NULL) !=
+		1 ||
+	    (names = SSL_load_client_CA_file(cf->cf_tls_client_ca)) == NULL) {
+		tls_why(why, len, "no PEM certificate in it");
+		return -1;
+	}
+	SSL_CTX_set_client_CA_list(ctx, names);
+	if (cf->cf_tls_verify_client == TLS_VERIFY_REQUIRE)
+		mode |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
+	if (cf->cf_tls_verify_client != TLS_VERIFY_NO)
+		SSL_CTX_set_verify(ctx, mode, NULL);
+	return 0;
+}
+
+/*
+ * ALPN: choose http/1.1 when the client offers it; otherwise answer
+ * without ALPN, and the client decides whether it goes on.
+ */
+static int
+tls_alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outlen,
+    const unsigned char *in, unsigned int inlen, void *arg)
+{
+	static const char http11[] = "http/1.1";
+	unsigned int i;
+
+	(void)ssl;
+	(void)arg;
+	for (i = 0; i < inlen; i += 1 + in[i]) {
+		if (in[i] == sizeof(http11) - 1 && i + 1 + in[i] <= inlen &&
+		    memcmp(in + i + 1, http11, in[i]) == 0) {
+			*out = in + i + 1;
+			*outlen = in[i];
+			return SSL_TLSEXT_ERR_OK;
+		}
+	}
+	return SSL_TLSEXT_ERR_NOACK;
+}
+
+/*
+ * Set what every connection gets: no renegotiation, no compression, a
+ * peer that closes without close_notify is an end of input like any
+ * other; partial writes from a buffer that may move; buffers released
+ * while a connection is idle. Resumption is by session ticket only: no
+ * per-process cache, which would resume on one worker in N.
+ */
+static void
+tls_context_options(SSL_CTX *ctx, const struct config *cf)
+{
+	SSL_CTX_set_options(ctx,
+	    SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION |
+		SSL_OP_IGNORE_UNEXPECTED_EOF);
+	SSL_CTX_set_mode(ctx,
+	    SSL_MODE_ENABLE_PARTIAL_WRITE |
+		SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+		SSL_MODE_RELEASE_BUFFERS);
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+	SSL_CTX_set_session_id_context(ctx,
+	    (const unsigned char *)TLS_SESSION_ID_CTX,
+	    sizeof(TLS_SESSION_ID_CTX) - 1);
+	SSL_CTX_set_timeout(ctx, (long)(cf->cf_tls_session_timeout / 1000));
+	if (!cf->cf_tls_tickets) {
+		SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+		SSL_CTX_set_num_tickets(ctx, 0);
+	}
+	SSL_CTX_set_alpn_select_cb(ctx, tls_alpn_select, NULL);
+}
+
+/*
+ * Build the TLS context of cf's [tls] keys, reading the files now. NULL on
+ * failure, with the key to blame in *key and the reason in why.
+ */
+SSL_CTX *
+tls_context_new(const struct config *cf, const char **key, char *why,
+    size_t len)
+{
+	SSL_CTX *ctx;
+
+	*key = "certificate";
+	if ((ctx = SSL_CTX_new(TLS_server_method())) == NULL) {
+		tls_why(why, len, "cannot create a TLS context");
+		return NULL;
+	}
+	if (tls_context_protocols(ctx, cf, key, why, len) == -1 ||
+	    tls_context_certificate(ctx, cf, key, why, len) == -1 ||
+	    tls_context_client_ca(ctx, cf, key, why, len) == -1) {
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
+	tls_context_options(ctx, cf);
+	return ctx;
+}
+
+/* Free a context built by tls_context_new(); NULL is none. */
+void
+tls_context_free(SSL_CTX *ctx)
+{
+	SSL_CTX_free(ctx);
+}
+
+/*
+ * A reload: give the next context the running one's session-ticket keys,
+ * so that sessions resume across the reload as they do across workers.
+ */
+void
+tls_context_keep_tickets(SSL_CTX *next, SSL_CTX *running)
+{
+	unsigned char keys[80];
+
+	if (next == NULL || running == NULL)
+		return;
+	if (SSL_CTX_get_tlsext_ticket_keys(running, keys, sizeof(keys)) == 1)
+		SSL_CTX_set_tlsext_ticket_keys(next, keys, sizeof(keys));
+	OPENSSL_cleanse(keys, sizeof(keys));
+	ERR_clear_error();
+}
+
+/* Count a failed handshake of class, and say why at debug level. */
+static void
+tls_failed(struct conn *c, enum shm_tls_fail class, const char *why)
+{
+	shm_count(&c->c_worker->w_slot->ss_c.sc_tls_failed[class], 1);
+	log_debug("%s: TLS handshake failed: %s", c->c_peer, why);
+	c->c_tls->tc_broken = 1;
+	ERR_clear_error();
+}
+
+/* Start a TLS connection on c's socket, server side; 0 or -1. */
+static int
+tls_open(struct conn *c)
+{
+	struct tls_conn *tc;
+
+	if ((tc = calloc(1, sizeof(*tc))) == NULL)
+		return -1;
+	if ((tc->tc_ssl = SSL_new(c->c_worker->w_cf->cf_tls_ctx)) == NULL ||
+	    SSL_set_fd(tc->tc_ssl, c->c_fd) != 1) {
+		SSL_free(tc->tc_ssl);
+		free(tc);
+		ERR_clear_error();
+		return -1;
+	}
+	SSL_set_accept_state(tc->tc_ssl);
+	c->c_tls = tc;
+	return 0;
+}
+
+/* Free the connection's TLS state (the socket is conn.c's to close). */
+static void
+tls_close(struct conn *c)
+{
+	struct tls_conn *tc = c->c_tls;
+
+	SSL_free(tc->tc_ssl);
+	free(tc->tc_rec);
+	free(tc->tc_subject);
+	free(tc);
+	c->c_tls = NULL;
+}
+
+/*
+ * Look at the client's first byte before OpenSSL does: a TLS record
+ * starts with a content type (20..24), or an SSLv2-style hello with a
+ * byte above 127, never with printable ASCII, which is someone speaking
+ * in the clear (plain HTTP, a telnet client). CONN_IO_DONE to go on with
+ * the handshake, or CONN_IO_CLEARTEXT, CONN_IO_WAIT, -1 (closed).
+ */
+static int
+tls_peek(struct conn *c)
+{
+	unsigned char b;
+	ssize_t n;
+
+	if ((n = recv(c->c_fd, &b, 1, MSG_PEEK)) == 1) {
+		c->c_tls->tc_peeked = 1;
+		if (b < 0x20 || b > 0x7e)
+			return CONN_IO_DONE;
+		tls_failed(c, SHM_TLS_FAIL_PLAIN_HTTP, "plain text, not TLS");
+		return CONN_IO_CLEARTEXT;
+	}
+	if (n == -1 && (errno == EAGAIN || errno == EINTR)) {
+		c->c_io_wants_write = 0;
+		return CONN_IO_WAIT;
+	}
+	tls_failed(c, SHM_TLS_FAIL_CLOSED,
+	    n == 0 ? "closed before a hello" : strerror(errno));
+	return -1;
+}
+
+/* The class of the handshake failure OpenSSL just reported. */
+static enum shm_tls_fail
+tls_failure_class(const struct tls_conn *tc)
+{
+	int reason = ERR_GET_REASON(ERR_peek_last_error());
+
+	if (reason == SSL_R_UNEXPECTED_EOF_WHILE_READING)
+		return SHM_TLS_FAIL_CLOSED;
+	if (reason == SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE ||
+	    reason == SSL_R_CERTIFICATE_VERIFY_FAILED ||
+	    SSL_get_verify_result(tc->tc_ssl) != X509_V_OK)
+		return SHM_TLS_FAIL_CERT;
+	return SHM_TLS_FAIL_PROTOCOL;
+}
+
+/* Keep the subject of a verified client certificate, RFC 2253 style. */
+static void
+tls_keep_subject(struct tls_conn *tc)
+{
+	X509 *peer = SSL_get0_peer_certificate(tc->tc_ssl);
+	char buf[TLS_SUBJECT_MAX];
+	BIO *bio;
+	int n;
+
+	if (peer == NULL || SSL_get_verify_result(tc->tc_ssl) != X509_V_OK)
+		return;
+	if ((bio = BIO_new(BIO_s_mem())) == NULL)
+		return;
+	if (X509_NAME_print_ex(bio, X509_get_subject_name(peer), 0,
+		XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) >= 0 &&
+	    (n = BIO_read(bio, buf, sizeof(buf) - 1)) > 0) {
+		buf[n] = '\0';
+		tc->tc_subject = strdup(buf);
+	}
+	BIO_free(bio);
+	ERR_clear_error();
+}
+
+/* Take the handshake a step; see ci_handshake in struct conn_io. */
+static int
+tls_handshake(struct conn *c)
+{
+	struct tls_conn *tc = c->c_tls;
+	struct shm_counters *sc = &c->c_worker->w_slot->ss_c;
+	int rv;
+
+	if (!tc->tc_peeked && (rv = tls_peek(c)) != CONN_IO_DONE)
+		return rv;
+	ERR_clear_error();
+	if ((rv = SSL_do_handshake(tc->tc_ssl)) == 1) {
+		if (SSL_session_reused(tc->tc_ssl))
+			shm_count(&sc->sc_tls_resumed, 1);
+		else
+			shm_count(&sc->sc_tls_full, 1);
+		tls_keep_subject(tc);
+		return CONN_IO_DONE;
+	}
+	switch (SSL_get_error(tc->tc_ssl, rv)) {
+	case SSL_ERROR_WANT_READ:
+		c->c_io_wants_write = 0;
+		return CONN_IO_WAIT;
+	case SSL_ERROR_WANT_WRITE:
+		c->c_io_wants_write = 1;
+		return CONN_IO_WAIT;
+	case SSL_ERROR_SYSCALL:
+	case SSL_ERROR_ZERO_RETURN:
+		tls_failed(c, SHM_TLS_FAIL_CLOSED,
+		    errno != 0 ? strerror(errno) : "closed");
+		return -1;
+	default:
+		tls_failed(c, tls_failure_class(tc),
+		    ERR_reason_error_string(ERR_peek_last_error()) != NULL
+			? ERR_reason_error_string(ERR_peek_last_error())
+			: "protocol error");
+		return -1;
+	}
+}
+
+/*
+ * Map a failed SSL_read() or SSL_write() to what a system call returns:
+ * 0 for the end of input (a read), or -1 with errno: EAGAIN to wait for
+ * the socket (c_io_wants_write says which way, for a read), else the
+ * connection is broken.
+ */
+static ssize_t
+tls_io_error(struct conn *c, int rv, int writing)
+{
+	struct tls_conn *tc = c->c_tls;
+
+	switch (SSL_get_error(tc->tc_ssl, rv)) {
+	case SSL_ERROR_ZERO_RETURN:
+		if (!writing)
+			return 0;
+		errno = EPIPE;
+		break;
+	case SSL_ERROR_WANT_READ:
+		if (!writing) {
+			c->c_io_wants_write = 0;
+			errno = EAGAIN;
+			return -1;
+		}
+		/* Only a renegotiation, which is refused, makes a write wait
+		 * for input: it cannot happen once the handshake is done. */
+		errno = EPROTO;
+		break;
+	case SSL_ERROR_WANT_WRITE:
+		if (!writing)
+			c->c_io_wants_write = 1; /* a KeyUpdate to answer */
+		errno = EAGAIN;
+		return -1;
+	case SSL_ERROR_SYSCALL:
+		if (errno == 0)
+			errno = ECONNRESET;
+		break;
+	default:
+		log_debug("%s: TLS: %s", c->c_peer,
+		    ERR_reason_error_string(ERR_peek_last_error()) != NULL
+			? ERR_reason_error_string(ERR_peek_last_error())
+			: "protocol error");
+		errno = EPROTO;
+		break;
+	}
+	tc->tc_broken = 1;
+	ERR_clear_error();
+	return -1;
+}
+
+/* Read up to len bytes of the client's data. */
+static ssize_t
+tls_read(struct conn *c, void *buf, size_t len)
+{
+	int n;
+
+	ERR_clear_error();
+	n = SSL_read(c->c_tls->tc_ssl, buf, len > INT_MAX ? INT_MAX : (int)len);
+	return n > 0 ? n : tls_io_error(c, n, 0);
+}
+
+/*
+ * Send the record buffer. 1 once it is all sent (and freed), or -1 with
+ * errno: with EAGAIN the record is sealed, its bytes may not change until
+ * it is sent.
+ */
+static int
+tls_push(struct conn *c)
+{
+	struct tls_conn *tc = c->c_tls;
+	int n;
+
+	while (tc->tc_len > 0) {
+		ERR_clear_error();
+		n = SSL_write(tc->tc_ssl, tc->tc_rec, (int)tc->tc_len);
+		if (n <= 0) {
+			if (tls_io_error(c, n, 1) == -1 && errno == EAGAIN)
+				tc->tc_sealed = 1;
+			return -1;
+		}
+		/* A client's max_fragment_length may have cut the record. */
+		tc->tc_sealed = 0;
+		memmove(tc->tc_rec, tc->tc_rec + n, tc->tc_len - (size_t)n);
+		tc->tc_len -= (size_t)n;
+	}
+	free(tc->tc_rec);
+	tc->tc_rec = NULL;
+	return 1;
+}
+
+/*
+ * Make room in the record buffer for more output: a sealed record is sent
+ * first. Return the bytes free, or 0 with errno (EAGAIN: wait).
+ */
+static size_t
+tls_room(struct conn *c)
+{
+	struct tls_conn *tc = c->c_tls;
+
+	if (tc->tc_sealed && tls_push(c) == -1)
+		return 0;
+	if (tc->tc_rec == NULL && (tc->tc_rec = malloc(TLS_RECORD)) == NULL) {
+		errno = ENOMEM;
+		return 0;
+	}
+	return TLS_RECORD - tc->tc_len;
+}
+
+/*
+ * The bytes just added to the record are taken: send it now, unless more
+ * output follows at once and there is room for it. Return n, or -1 if
+ * the connection broke (a full socket is no error: the record waits).
+ */
+static ssize_t
+tls_taken(struct conn *c, size_t n, int more)
+{
+	if (more && c->c_tls->tc_len < TLS_RECORD)
+		return (ssize_t)n;
+	if (tls_push(c) == -1 && errno != EAGAIN)
+		return -1;
+	return (ssize_t)n;
+}
+
+/* Send len bytes of buf (some of them); more: output follows at once. */
+static ssize_t
+tls_send(struct conn *c, const void *buf, size_t len, int more)
+{
+	struct tls_conn *tc = c->c_tls;
+	size_t n;
+
+	if ((n = tls_room(c)) == 0)
+		return -1;
+	if (n > len)
+		n = len;
+	memcpy(tc->tc_rec + tc->tc_len, buf, n);
+	tc->tc_len += n;
+	return tls_taken(c, n, more && n == len);
+}
+
+/* Send the buffers of iov in order, as many bytes as one record holds. */
+static ssize_t
+tls_sendv(struct conn *c, const struct iovec *iov, int iovcnt)
+{
+	struct tls_conn *tc = c->c_tls;
+	size_t room, n, total = 0;
+	int i;
+
+	if ((room = tls_room(c)) == 0)
+		return -1;
+	for (i = 0; i < iovcnt && room > 0; i++) {
+		n = iov[i].iov_len < room ? iov[i].iov_len : room;
+		memcpy(tc->tc_rec + tc->tc_len, iov[i].iov_base, n);
+		tc->tc_len += n;
+		total += n;
+		room -= n;
+	}
+	return tls_taken(c, total, 0);
+}
+
+/* Send up to len bytes of the file fd from *off, read into the record. */
+static ssize_t
+tls_sendfile(struct conn *c, int fd, off_t *off, size_t len)
+{
+	struct tls_conn *tc = c->c_tls;
+	size_t room;
+	ssize_t n;
+
+	if ((room = tls_room(c)) == 0)
+		return -1;
+	if ((n = pread(fd, tc->tc_rec + tc->tc_len, len < room ? len : room,
+		 *off)) <= 0)
+		return n;
+	tc->tc_len += (size_t)n;
+	*off += n;
+	return tls_taken(c, (size_t)n, 0);
+}
+
+/* Send the record held back: 1 if there was one and it is sent, 0 if
+ * none was held, -1 with errno. */
+static int
+tls_flush(struct conn *c)
+{
+	if (c->c_tls->tc_len == 0)
+		return 0;
+	return tls_push(c);
+}
+
+/* Return the bytes OpenSSL has decrypted and not yet handed over. */
+static size_t
+tls_pending(struct conn *c)
+{
+	int n = SSL_pending(c->c_tls->tc_ssl);
+
+	return n > 0 ? (size_t)n : 0;
+}
+
+/*
+ * No more output: a close_notify alert, unless the connection broke or
+ * never finished its handshake, then the FIN.
+ */
+static int
+tls_shutdown(struct conn *c)
+{
+	struct tls_conn *tc = c->c_tls;
+
+	if (!tc->tc_broken && tc->tc_len == 0 &&
+	    SSL_is_init_finished(tc->tc_ssl)) {
+		ERR_clear_error();
+		if (SSL_shutdown(tc->tc_ssl) < 0)
+			ERR_clear_error();
+	}
+	return shutdown(c->c_fd, SHUT_WR);
+}
+
+const struct conn_io io_tls = {
+    .ci_open = tls_open,
+    .ci_close = tls_close,
+    .ci_handshake = tls_handshake,
+    .ci_read = tls_read,
+    .ci_pending = tls_pending,
+    .ci_send = tls_send,
+    .ci_sendv = tls_sendv,
+    .ci_sendfile = tls_sendfile,
+    .ci_flush = tls_flush,
+    .ci_shutdown = tls_shutdown,
+};
+
+/* The protocol version of a TLS connection ("TLSv1.3"), or NULL. */
+const char *
+tls_version(const struct conn *c)
+{
+	return c->c_tls != NULL ? SSL_get_version(c->c_tls->tc_ssl) : NULL;
+}
+
+/* The cipher of a TLS connection (OpenSSL's name), or NULL. */
+const char *
+tls_cipher(const struct conn *c)
+{
+	return c->c_tls != NULL ? SSL_get_cipher_name(c->c_tls->tc_ssl) : NULL;
+}
+
+/* The subject of the client's verified certificate, or NULL. */
+const char *
+tls_client_subject(const struct conn *c)
+{
+	return c->c_tls != NULL ? c->c_tls->tc_subject : NULL;
+}
+
+/*
+ * Write the common name of the client's verified certificate into buf
+ * (len bytes), as UTF-8. 0, or -1 if there is none or it does not fit.
+ */
+int
+tls_client_cn(const struct conn *c, char *buf, size_t len)
+{
+	unsigned char *utf8;
+	X509_NAME *name;
+	X509 *peer;
+	int i, n;
+
+	if (c->c_tls == NULL || c->c_tls->tc_subject == NULL ||
+	    (peer = SSL_get0_peer_certificate(c->c_tls->tc_ssl)) == NULL)
+		return -1;
+	name = X509_get_subject_name(peer);
+	if ((i = X509_NAME_get_index_by_NID(name, NID_commonName, -1)) < 0)
+		return -1;
+	n = ASN1_STRING_to_UTF8(
+	    &utf8, X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, i)));
+	if (n < 0) {
+		ERR_clear_error();
+		return -1;
+	}
+	if ((size_t)n >= len || memchr(utf8, '\0', (size_t)n) != NULL) {
+		OPENSSL_free(utf8);
+		return -1;
+	}
+	memcpy(buf, utf8, (size_t)n);
+	buf[n] = '\0';
+	OPENSSL_free(utf8);
+	return 0;
+}

@@ -518,6 +518,20 @@ chat_client_start(struct chat_client *cc, struct conn *c, int telnet,
 	return 0;
 }
 
+/*
+ * The nick a client with a verified TLS certificate gets when it asks for
+ * none: its certificate's common name, if that is a valid nick. buf (len
+ * bytes) or NULL.
+ */
+const char *
+chat_tls_nick(const struct conn *c, char *buf, size_t len)
+{
+	if (tls_client_cn(c, buf, len) == -1 ||
+	    !chatev_name_valid(buf, strlen(buf)))
+		return NULL;
+	return buf;
+}
+
 /* Take cc out of its room here. */
 static void
 chat_unlink(struct chat_client *cc)

@@ -500,8 +500,9 @@ config_parse_keyword(enum config_type type, const char *s, int *out)
 	static const char *const formats[] = {"combined", "common", "json"};
 	static const char *const verify[] = {"no", "optional", "require"};
 	const char *const *names = type == CONFIG_FORMAT ? formats : verify;
-	size_t i, n = type == CONFIG_FORMAT ? CONFIG_NITEMS(formats)
-					    : CONFIG_NITEMS(verify);
+	size_t i,
+	    n = type == CONFIG_FORMAT ? CONFIG_NITEMS(formats)
+				      : CONFIG_NITEMS(verify);
 
 	for (i = 0; i < n; i++) {
 		if (strcmp(s, names[i]) == 0) {
@@ -826,8 +827,9 @@ config_split_listen(const char *value, char *addr, size_t len, int *tls,
 	const char *opt = value + n + strspn(value + n, " \t");
 
 	if (n >= len) {
-		snprintf(why, whylen, "bad listen address '%.40s...': longer "
-				      "than %zu characters",
+		snprintf(why, whylen,
+		    "bad listen address '%.40s...': longer "
+		    "than %zu characters",
 		    value, len - 1);
 		return -1;
 	}
@@ -1241,8 +1243,8 @@ config_check_tls(struct config_parse *cp)
 
 	if ((line = config_tls_listen_line(cp)) >= 0 &&
 	    cf->cf_tls_certificate == NULL) {
-		config_error(cp, line,
-		    "a tls listener needs [tls] certificate and key");
+		config_error(
+		    cp, line, "a tls listener needs [tls] certificate and key");
 		return -1;
 	}
 	if ((cf->cf_tls_certificate == NULL) != (cf->cf_tls_key == NULL)) {

@@ -489,7 +489,7 @@ conn_linger(struct conn *c, int peer_may_send)
  * end of input: c_eof is set), CONN_GONE if the read failed.
  */
 static int
-conn_fill(struct conn *c)
+conn_fill_once(struct conn *c)
 {
 	size_t limit = c->c_in_max, len, want;
 	char *room;
@@ -510,10 +510,6 @@ conn_fill(struct conn *c)
 	if (n > 0) {
 		buf_commit(&c->c_in, (size_t)n);
 		shm_count(&c->c_worker->w_slot->ss_c.sc_bytes_in, (uint64_t)n);
-		/* Take what the io still holds while there is room. */
-		if (c->c_io->ci_pending != NULL && c->c_io->ci_pending(c) > 0 &&
-		    conn_fill(c) == CONN_GONE)
-			return CONN_GONE;
 		return 1;
 	}
 	if (n == 0) {
@@ -530,6 +526,24 @@ conn_fill(struct conn *c)
 }
 
 /*
+ * Read from the socket into the input buffer, and go on with what the io
+ * still holds while there is room: no read event would announce it.
+ * What conn_fill_once() returns.
+ */
+static int
+conn_fill(struct conn *c)
+{
+	int rv, got = 0;
+
+	while ((rv = conn_fill_once(c)) == 1) {
+		got = 1;
+		if (c->c_io->ci_pending == NULL || c->c_io->ci_pending(c) == 0)
+			break;
+	}
+	return rv == CONN_GONE ? CONN_GONE : got;
+}
+
+/*
  * The handshake is over: the kind starts, on the io it has now, and a
  * drain that came meanwhile reaches it. CONN_GONE or CONN_OK.
  */
@@ -537,6 +551,7 @@ static int
 conn_handshake_done(struct conn *c)
 {
 	c->c_handshaking = 0;
+	c->c_io_wants_write = 0;
 	conn_timer_stop(c);
 	if (c->c_writing) {
 		event_del(c->c_wev);

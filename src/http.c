@@ -516,6 +516,13 @@ http_request_handle(struct conn *c, struct http_request *req)
 
 	if (!http_keepalive(c, req))
 		c->c_close_after = 1;
+	if (c->c_cleartext) {
+		c->c_close_after = 1;
+		http_response_error_why(c, 400, NULL,
+		    "The plain HTTP request was sent to an HTTPS port: "
+		    "use https://.");
+		return;
+	}
 	status =
 	    path_normalize(req->hr_path, req->hr_path_len, path, sizeof(path));
 	if (status == 0 && echo != NULL && strcmp(path, echo) == 0) {

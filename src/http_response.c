@@ -97,25 +97,37 @@ http_response_put_number(char *p, unsigned long long v)
 
 #define HTTP_RESPONSE_LITERAL(p, s) http_response_put((p), (s), sizeof(s) - 1)
 
+/* The Strict-Transport-Security value of c's responses, or NULL. */
+static const char *
+http_response_hsts(const struct conn *c)
+{
+	return c->c_tls != NULL ? c->c_worker->w_cf->cf_tls_hsts : NULL;
+}
+
 /*
  * Queue a response head, built in one pass into the output buffer.
  * length < 0 omits Content-Length; headers holds extra fields, each ending
- * in CRLF, or is NULL. If memory runs out the connection closes instead.
+ * in CRLF, or is NULL. A response over TLS carries [tls] hsts. If memory
+ * runs out the connection closes instead.
  */
 void
 http_response_head(struct conn *c, int status, const char *type, off_t length,
     const char *headers)
 {
 	const char *reason = http_response_reason(status);
+	const char *hsts = http_response_hsts(c);
 	size_t type_len = type != NULL ? strlen(type) : 0;
 	size_t headers_len = headers != NULL ? strlen(headers) : 0;
+	size_t hsts_len = hsts != NULL ? strlen(hsts) : 0;
 	size_t max;
 	char *start, *p;
 
 	max = sizeof("HTTP/1.1 999 \r\nServer: " PFHTTPD_SERVER "\r\nDate: "
 		     "\r\nContent-Type: \r\nContent-Length: "
+		     "\r\nStrict-Transport-Security: \r\n"
 		     "\r\nConnection: keep-alive\r\n\r\n") +
-	    strlen(reason) + HTTPDATE_LEN + type_len + 20 + headers_len;
+	    strlen(reason) + HTTPDATE_LEN + type_len + 20 + headers_len +
+	    hsts_len;
 	c->c_status = status;
 	if ((start = p = buf_space(&c->c_out, max)) == NULL) {
 		log_warnx("%s: out of memory for a response", c->c_peer);
@@ -142,6 +154,11 @@ http_response_head(struct conn *c, int status, const char *type, off_t length,
 		p = HTTP_RESPONSE_LITERAL(p, "\r\n");
 	}
 	p = http_response_put(p, headers != NULL ? headers : "", headers_len);
+	if (hsts != NULL) {
+		p = HTTP_RESPONSE_LITERAL(p, "Strict-Transport-Security: ");
+		p = http_response_put(p, hsts, hsts_len);
+		p = HTTP_RESPONSE_LITERAL(p, "\r\n");
+	}
 	if (c->c_close_after)
 		p = HTTP_RESPONSE_LITERAL(p, "Connection: close\r\n");
 	else if (c->c_http10)
@@ -156,14 +173,29 @@ http_response_head(struct conn *c, int status, const char *type, off_t length,
 void
 http_response_error(struct conn *c, int status, const char *headers)
 {
-	char body[512];
+	http_response_error_why(c, status, headers, NULL);
+}
+
+/*
+ * Answer with an error status and a small HTML page that says why (a
+ * sentence of plain text, or NULL for none).
+ */
+void
+http_response_error_why(
+    struct conn *c, int status, const char *headers, const char *why)
+{
+	char body[768];
 	int len;
 
 	len = snprintf(body, sizeof(body),
 	    "<!DOCTYPE html>\n<html><head><title>%d %s</title></head>\n"
-	    "<body><h1>%d %s</h1><hr><p>" PFHTTPD_SERVER "</p></body></html>\n",
+	    "<body><h1>%d %s</h1>%s%s%s<hr><p>" PFHTTPD_SERVER
+	    "</p></body></html>\n",
 	    status, http_response_reason(status), status,
-	    http_response_reason(status));
+	    http_response_reason(status), why != NULL ? "<p>" : "",
+	    why != NULL ? why : "", why != NULL ? "</p>" : "");
+	if (len < 0 || (size_t)len >= sizeof(body))
+		len = 0;
 	http_response_head(c, status, "text/html; charset=utf-8", len, headers);
 	if (!c->c_head && c->c_resp_bytes > 0) {
 		if (buf_add(&c->c_out, body, (size_t)len) == -1)

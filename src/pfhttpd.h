@@ -140,7 +140,7 @@ enum tls_verify {
 	TLS_VERIFY_OPTIONAL = 1, /* asked for; one given must verify */
 	TLS_VERIFY_REQUIRE = 2,	 /* asked for and required */
 };
-#define CONFIG_ERR_LEN	  512
+#define CONFIG_ERR_LEN 512
 
 /*
  * The running configuration. Numbers are long long whatever their unit:
@@ -358,11 +358,13 @@ struct conn_kind {
 };
 
 /* What ci_handshake returns, besides -1 (failed: close). */
-#define CONN_IO_DONE	  1 /* done: the kind starts */
-#define CONN_IO_WAIT	  0 /* wait for the socket: c_io_wants_write says
-			     * for which way */
-#define CONN_IO_CLEARTEXT 2 /* the client does not speak TLS: the kind
-			     * starts on io_plain with c_cleartext set */
+#define CONN_IO_DONE 1 /* done: the kind starts */
+#define CONN_IO_WAIT                                                           \
+	0 /* wait for the socket: c_io_wants_write says                        \
+	   * for which way */
+#define CONN_IO_CLEARTEXT                                                      \
+	2 /* the client does not speak TLS: the kind                           \
+	   * starts on io_plain with c_cleartext set */
 
 /*
  * How the bytes of a connection move. Every byte a connection reads or
@@ -450,6 +452,8 @@ void http_request_handle(struct conn *c, struct http_request *req);
 void http_response_head(struct conn *c, int status, const char *type,
     off_t length, const char *headers);
 void http_response_error(struct conn *c, int status, const char *headers);
+void http_response_error_why(
+    struct conn *c, int status, const char *headers, const char *why);
 
 /* file.c */
 int file_root_open(const char *root);
@@ -507,6 +511,7 @@ struct chat_client;
 struct chat_since;
 
 void chat_init(struct worker *w, uint32_t slot);
+const char *chat_tls_nick(const struct conn *c, char *buf, size_t len);
 int chat_client_start(struct chat_client *cc, struct conn *c, int telnet,
     const char *room, const char *nick, const struct chat_since *since,
     void (*close)(struct conn *, int, const char *));

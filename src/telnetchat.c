@@ -30,6 +30,9 @@ struct telnetchat {
 	struct timespec tc_start; /* when it connected */
 	struct timespec tc_input; /* when input last came */
 	int tc_closing;		  /* the last line is queued */
+	int tc_status;		  /* of the session, for the log: 200, or
+				     400 for a client that did not speak
+				     TLS on a TLS port */
 };
 
 /* Return the real time now, unix microseconds. */
@@ -175,14 +178,28 @@ telnetchat_eof(struct conn *c)
 	return CONN_OK;
 }
 
+/* Send a last line, then close: the session never joins the chat. */
+static int
+telnetchat_refuse(struct conn *c, const char *line, int status)
+{
+	buf_add(&c->c_out, line, strlen(line));
+	c->c_telnet->tc_closing = 1;
+	c->c_telnet->tc_status = status;
+	return telnetchat_writable(c);
+}
+
 /* A new connection: join default_room as a guest. */
 static int
 telnetchat_start(struct conn *c)
 {
 	const struct config *cf = c->c_worker->w_cf;
 	struct telnetchat *tc;
+	char nick[CHAT_NAME_MAX + 1];
 	static const char busy[] = "! unavailable: the chat is overloaded; "
 				   "try again later\r\n";
+	static const char cleartext[] =
+	    "! this port speaks TLS: connect with a TLS client (openssl "
+	    "s_client, socat OPENSSL:...)\r\n";
 
 	if ((tc = calloc(1, sizeof(*tc))) == NULL ||
 	    telnet_init(&tc->tc_tn, (size_t)cf->cf_chat_max_message) == -1) {
@@ -192,15 +209,16 @@ telnetchat_start(struct conn *c)
 	}
 	c->c_telnet = tc;
 	c->c_in_max = TELNETCHAT_READ_MAX;
+	tc->tc_status = 200;
 	clock_gettime(CLOCK_REALTIME, &tc->tc_start);
 	clock_gettime(CLOCK_MONOTONIC_COARSE, &tc->tc_input);
+	if (c->c_cleartext)
+		return telnetchat_refuse(c, cleartext, 400);
 	if (c->c_worker->w_draining ||
-	    chat_client_start(&tc->tc_cc, c, 1, cf->cf_chat_default_room, NULL,
-		NULL, telnetchat_close) == -1) {
-		buf_add(&c->c_out, busy, sizeof(busy) - 1);
-		tc->tc_closing = 1;
-		return telnetchat_writable(c);
-	}
+	    chat_client_start(&tc->tc_cc, c, 1, cf->cf_chat_default_room,
+		chat_tls_nick(c, nick, sizeof(nick)), NULL,
+		telnetchat_close) == -1)
+		return telnetchat_refuse(c, busy, 200);
 	conn_read_update(c);
 	telnetchat_idle_arm(c, cf->cf_chat_idle_timeout);
 	return telnetchat_readable(c);
@@ -221,7 +239,7 @@ telnetchat_free(struct conn *c)
 	memcpy(room, tc->tc_cc.cc_want, sizeof(room));
 	clock_gettime(CLOCK_REALTIME, &now);
 	memset(&ac, 0, sizeof(ac));
-	ac.ac_status = 200;
+	ac.ac_status = tc->tc_status;
 	ac.ac_duration_usec =
 	    telnetchat_usec(&now) - telnetchat_usec(&tc->tc_start);
 	ac.ac_bytes = tc->tc_cc.cc_bytes_out;

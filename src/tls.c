@@ -17,7 +17,7 @@
  * file part is read there with pread(2)) and SSL_write() sends it. Bytes
  * copied there count as sent. When the socket is full, OpenSSL keeps the
  * record it made and SSL_write() must be called again with the same bytes;
- * they stay in the buffer until then (tc_sealed), whatever the kind does
+ * they stay in the buffer until then (tl_sealed), whatever the kind does
  * with its queues meanwhile. So memory per connection is bounded by one
  * record, freed once sent. Kernel TLS is not used: it cannot be tested
  * where pfhttpd is built (no tls module), see the design document.
@@ -45,13 +45,13 @@
 
 /* The TLS state of one connection (c_tls). */
 struct tls_conn {
-	SSL *tc_ssl;	  /* OpenSSL's connection */
-	char *tc_rec;	  /* the record being built or sent, or NULL */
-	size_t tc_len;	  /* bytes in tc_rec */
-	int tc_sealed;	  /* SSL_write() took tc_rec and wants it again */
-	int tc_peeked;	  /* the client's first byte was looked at */
-	int tc_broken;	  /* a fatal error: no close_notify may follow */
-	char *tc_subject; /* verified client certificate's subject, or NULL */
+	SSL *tl_ssl;	  /* OpenSSL's connection */
+	char *tl_rec;	  /* the record being built or sent, or NULL */
+	size_t tl_len;	  /* bytes in tl_rec */
+	int tl_sealed;	  /* SSL_write() took tl_rec and wants it again */
+	int tl_peeked;	  /* the client's first byte was looked at */
+	int tl_broken;	  /* a fatal error: no close_notify may follow */
+	char *tl_subject; /* verified client certificate's subject, or NULL */
 };
 
 /* Write what failed and OpenSSL's reason for it into why; clear errors. */
@@ -136,8 +136,8 @@ tls_check_dates(X509 *x, char *why, size_t len)
  * they match and that the certificate is valid now; *key blames one.
  */
 static int
-tls_context_certificate(SSL_CTX *ctx, const struct config *cf,
-    const char **key, char *why, size_t len)
+tls_context_certificate(SSL_CTX *ctx, const struct config *cf, const char **key,
+    char *why, size_t len)
 {
 	*key = "certificate";
 	if (!tls_readable(cf->cf_tls_certificate, why, len))
@@ -232,8 +232,7 @@ tls_context_options(SSL_CTX *ctx, const struct config *cf)
 		SSL_OP_IGNORE_UNEXPECTED_EOF);
 	SSL_CTX_set_mode(ctx,
 	    SSL_MODE_ENABLE_PARTIAL_WRITE |
-		SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
-		SSL_MODE_RELEASE_BUFFERS);
+		SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
 	SSL_CTX_set_session_id_context(ctx,
 	    (const unsigned char *)TLS_SESSION_ID_CTX,
@@ -251,8 +250,8 @@ tls_context_options(SSL_CTX *ctx, const struct config *cf)
  * failure, with the key to blame in *key and the reason in why.
  */
 SSL_CTX *
-tls_context_new(const struct config *cf, const char **key, char *why,
-    size_t len)
+tls_context_new(
+    const struct config *cf, const char **key, char *why, size_t len)
 {
 	SSL_CTX *ctx;
 
@@ -301,7 +300,7 @@ tls_failed(struct conn *c, enum shm_tls_fail class, const char *why)
 {
 	shm_count(&c->c_worker->w_slot->ss_c.sc_tls_failed[class], 1);
 	log_debug("%s: TLS handshake failed: %s", c->c_peer, why);
-	c->c_tls->tc_broken = 1;
+	c->c_tls->tl_broken = 1;
 	ERR_clear_error();
 }
 
@@ -309,19 +308,19 @@ tls_failed(struct conn *c, enum shm_tls_fail class, const char *why)
 static int
 tls_open(struct conn *c)
 {
-	struct tls_conn *tc;
+	struct tls_conn *tl;
 
-	if ((tc = calloc(1, sizeof(*tc))) == NULL)
+	if ((tl = calloc(1, sizeof(*tl))) == NULL)
 		return -1;
-	if ((tc->tc_ssl = SSL_new(c->c_worker->w_cf->cf_tls_ctx)) == NULL ||
-	    SSL_set_fd(tc->tc_ssl, c->c_fd) != 1) {
-		SSL_free(tc->tc_ssl);
-		free(tc);
+	if ((tl->tl_ssl = SSL_new(c->c_worker->w_cf->cf_tls_ctx)) == NULL ||
+	    SSL_set_fd(tl->tl_ssl, c->c_fd) != 1) {
+		SSL_free(tl->tl_ssl);
+		free(tl);
 		ERR_clear_error();
 		return -1;
 	}
-	SSL_set_accept_state(tc->tc_ssl);
-	c->c_tls = tc;
+	SSL_set_accept_state(tl->tl_ssl);
+	c->c_tls = tl;
 	return 0;
 }
 
@@ -329,12 +328,12 @@ tls_open(struct conn *c)
 static void
 tls_close(struct conn *c)
 {
-	struct tls_conn *tc = c->c_tls;
+	struct tls_conn *tl = c->c_tls;
 
-	SSL_free(tc->tc_ssl);
-	free(tc->tc_rec);
-	free(tc->tc_subject);
-	free(tc);
+	SSL_free(tl->tl_ssl);
+	free(tl->tl_rec);
+	free(tl->tl_subject);
+	free(tl);
 	c->c_tls = NULL;
 }
 
@@ -352,7 +351,7 @@ tls_peek(struct conn *c)
 	ssize_t n;
 
 	if ((n = recv(c->c_fd, &b, 1, MSG_PEEK)) == 1) {
-		c->c_tls->tc_peeked = 1;
+		c->c_tls->tl_peeked = 1;
 		if (b < 0x20 || b > 0x7e)
 			return CONN_IO_DONE;
 		tls_failed(c, SHM_TLS_FAIL_PLAIN_HTTP, "plain text, not TLS");
@@ -369,7 +368,7 @@ tls_peek(struct conn *c)
 
 /* The class of the handshake failure OpenSSL just reported. */
 static enum shm_tls_fail
-tls_failure_class(const struct tls_conn *tc)
+tls_failure_class(const struct tls_conn *tl)
 {
 	int reason = ERR_GET_REASON(ERR_peek_last_error());
 
@@ -377,21 +376,21 @@ tls_failure_class(const struct tls_conn *tc)
 		return SHM_TLS_FAIL_CLOSED;
 	if (reason == SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE ||
 	    reason == SSL_R_CERTIFICATE_VERIFY_FAILED ||
-	    SSL_get_verify_result(tc->tc_ssl) != X509_V_OK)
+	    SSL_get_verify_result(tl->tl_ssl) != X509_V_OK)
 		return SHM_TLS_FAIL_CERT;
 	return SHM_TLS_FAIL_PROTOCOL;
 }
 
 /* Keep the subject of a verified client certificate, RFC 2253 style. */
 static void
-tls_keep_subject(struct tls_conn *tc)
+tls_keep_subject(struct tls_conn *tl)
 {
-	X509 *peer = SSL_get0_peer_certificate(tc->tc_ssl);
+	X509 *peer = SSL_get0_peer_certificate(tl->tl_ssl);
 	char buf[TLS_SUBJECT_MAX];
 	BIO *bio;
 	int n;
 
-	if (peer == NULL || SSL_get_verify_result(tc->tc_ssl) != X509_V_OK)
+	if (peer == NULL || SSL_get_verify_result(tl->tl_ssl) != X509_V_OK)
 		return;
 	if ((bio = BIO_new(BIO_s_mem())) == NULL)
 		return;
@@ -399,7 +398,7 @@ tls_keep_subject(struct tls_conn *tc)
 		XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) >= 0 &&
 	    (n = BIO_read(bio, buf, sizeof(buf) - 1)) > 0) {
 		buf[n] = '\0';
-		tc->tc_subject = strdup(buf);
+		tl->tl_subject = strdup(buf);
 	}
 	BIO_free(bio);
 	ERR_clear_error();
@@ -409,22 +408,22 @@ tls_keep_subject(struct tls_conn *tc)
 static int
 tls_handshake(struct conn *c)
 {
-	struct tls_conn *tc = c->c_tls;
+	struct tls_conn *tl = c->c_tls;
 	struct shm_counters *sc = &c->c_worker->w_slot->ss_c;
 	int rv;
 
-	if (!tc->tc_peeked && (rv = tls_peek(c)) != CONN_IO_DONE)
+	if (!tl->tl_peeked && (rv = tls_peek(c)) != CONN_IO_DONE)
 		return rv;
 	ERR_clear_error();
-	if ((rv = SSL_do_handshake(tc->tc_ssl)) == 1) {
-		if (SSL_session_reused(tc->tc_ssl))
+	if ((rv = SSL_do_handshake(tl->tl_ssl)) == 1) {
+		if (SSL_session_reused(tl->tl_ssl))
 			shm_count(&sc->sc_tls_resumed, 1);
 		else
 			shm_count(&sc->sc_tls_full, 1);
-		tls_keep_subject(tc);
+		tls_keep_subject(tl);
 		return CONN_IO_DONE;
 	}
-	switch (SSL_get_error(tc->tc_ssl, rv)) {
+	switch (SSL_get_error(tl->tl_ssl, rv)) {
 	case SSL_ERROR_WANT_READ:
 		c->c_io_wants_write = 0;
 		return CONN_IO_WAIT;
@@ -437,7 +436,7 @@ tls_handshake(struct conn *c)
 		    errno != 0 ? strerror(errno) : "closed");
 		return -1;
 	default:
-		tls_failed(c, tls_failure_class(tc),
+		tls_failed(c, tls_failure_class(tl),
 		    ERR_reason_error_string(ERR_peek_last_error()) != NULL
 			? ERR_reason_error_string(ERR_peek_last_error())
 			: "protocol error");
@@ -454,9 +453,9 @@ tls_handshake(struct conn *c)
 static ssize_t
 tls_io_error(struct conn *c, int rv, int writing)
 {
-	struct tls_conn *tc = c->c_tls;
+	struct tls_conn *tl = c->c_tls;
 
-	switch (SSL_get_error(tc->tc_ssl, rv)) {
+	switch (SSL_get_error(tl->tl_ssl, rv)) {
 	case SSL_ERROR_ZERO_RETURN:
 		if (!writing)
 			return 0;
@@ -489,7 +488,7 @@ tls_io_error(struct conn *c, int rv, int writing)
 		errno = EPROTO;
 		break;
 	}
-	tc->tc_broken = 1;
+	tl->tl_broken = 1;
 	ERR_clear_error();
 	return -1;
 }
@@ -501,7 +500,7 @@ tls_read(struct conn *c, void *buf, size_t len)
 	int n;
 
 	ERR_clear_error();
-	n = SSL_read(c->c_tls->tc_ssl, buf, len > INT_MAX ? INT_MAX : (int)len);
+	n = SSL_read(c->c_tls->tl_ssl, buf, len > INT_MAX ? INT_MAX : (int)len);
 	return n > 0 ? n : tls_io_error(c, n, 0);
 }
 
@@ -513,24 +512,24 @@ tls_read(struct conn *c, void *buf, size_t len)
 static int
 tls_push(struct conn *c)
 {
-	struct tls_conn *tc = c->c_tls;
+	struct tls_conn *tl = c->c_tls;
 	int n;
 
-	while (tc->tc_len > 0) {
+	while (tl->tl_len > 0) {
 		ERR_clear_error();
-		n = SSL_write(tc->tc_ssl, tc->tc_rec, (int)tc->tc_len);
+		n = SSL_write(tl->tl_ssl, tl->tl_rec, (int)tl->tl_len);
 		if (n <= 0) {
 			if (tls_io_error(c, n, 1) == -1 && errno == EAGAIN)
-				tc->tc_sealed = 1;
+				tl->tl_sealed = 1;
 			return -1;
 		}
 		/* A client's max_fragment_length may have cut the record. */
-		tc->tc_sealed = 0;
-		memmove(tc->tc_rec, tc->tc_rec + n, tc->tc_len - (size_t)n);
-		tc->tc_len -= (size_t)n;
+		tl->tl_sealed = 0;
+		memmove(tl->tl_rec, tl->tl_rec + n, tl->tl_len - (size_t)n);
+		tl->tl_len -= (size_t)n;
 	}
-	free(tc->tc_rec);
-	tc->tc_rec = NULL;
+	free(tl->tl_rec);
+	tl->tl_rec = NULL;
 	return 1;
 }
 
@@ -541,15 +540,15 @@ tls_push(struct conn *c)
 static size_t
 tls_room(struct conn *c)
 {
-	struct tls_conn *tc = c->c_tls;
+	struct tls_conn *tl = c->c_tls;
 
-	if (tc->tc_sealed && tls_push(c) == -1)
+	if (tl->tl_sealed && tls_push(c) == -1)
 		return 0;
-	if (tc->tc_rec == NULL && (tc->tc_rec = malloc(TLS_RECORD)) == NULL) {
+	if (tl->tl_rec == NULL && (tl->tl_rec = malloc(TLS_RECORD)) == NULL) {
 		errno = ENOMEM;
 		return 0;
 	}
-	return TLS_RECORD - tc->tc_len;
+	return TLS_RECORD - tl->tl_len;
 }
 
 /*
@@ -560,7 +559,7 @@ tls_room(struct conn *c)
 static ssize_t
 tls_taken(struct conn *c, size_t n, int more)
 {
-	if (more && c->c_tls->tc_len < TLS_RECORD)
+	if (more && c->c_tls->tl_len < TLS_RECORD)
 		return (ssize_t)n;
 	if (tls_push(c) == -1 && errno != EAGAIN)
 		return -1;
@@ -571,15 +570,15 @@ tls_taken(struct conn *c, size_t n, int more)
 static ssize_t
 tls_send(struct conn *c, const void *buf, size_t len, int more)
 {
-	struct tls_conn *tc = c->c_tls;
+	struct tls_conn *tl = c->c_tls;
 	size_t n;
 
 	if ((n = tls_room(c)) == 0)
 		return -1;
 	if (n > len)
 		n = len;
-	memcpy(tc->tc_rec + tc->tc_len, buf, n);
-	tc->tc_len += n;
+	memcpy(tl->tl_rec + tl->tl_len, buf, n);
+	tl->tl_len += n;
 	return tls_taken(c, n, more && n == len);
 }
 
@@ -587,7 +586,7 @@ tls_send(struct conn *c, const void *buf, size_t len, int more)
 static ssize_t
 tls_sendv(struct conn *c, const struct iovec *iov, int iovcnt)
 {
-	struct tls_conn *tc = c->c_tls;
+	struct tls_conn *tl = c->c_tls;
 	size_t room, n, total = 0;
 	int i;
 
@@ -595,8 +594,8 @@ tls_sendv(struct conn *c, const struct iovec *iov, int iovcnt)
 		return -1;
 	for (i = 0; i < iovcnt && room > 0; i++) {
 		n = iov[i].iov_len < room ? iov[i].iov_len : room;
-		memcpy(tc->tc_rec + tc->tc_len, iov[i].iov_base, n);
-		tc->tc_len += n;
+		memcpy(tl->tl_rec + tl->tl_len, iov[i].iov_base, n);
+		tl->tl_len += n;
 		total += n;
 		room -= n;
 	}
@@ -607,16 +606,16 @@ tls_sendv(struct conn *c, const struct iovec *iov, int iovcnt)
 static ssize_t
 tls_sendfile(struct conn *c, int fd, off_t *off, size_t len)
 {
-	struct tls_conn *tc = c->c_tls;
+	struct tls_conn *tl = c->c_tls;
 	size_t room;
 	ssize_t n;
 
 	if ((room = tls_room(c)) == 0)
 		return -1;
-	if ((n = pread(fd, tc->tc_rec + tc->tc_len, len < room ? len : room,
+	if ((n = pread(fd, tl->tl_rec + tl->tl_len, len < room ? len : room,
 		 *off)) <= 0)
 		return n;
-	tc->tc_len += (size_t)n;
+	tl->tl_len += (size_t)n;
 	*off += n;
 	return tls_taken(c, (size_t)n, 0);
 }
@@ -626,7 +625,7 @@ tls_sendfile(struct conn *c, int fd, off_t *off, size_t len)
 static int
 tls_flush(struct conn *c)
 {
-	if (c->c_tls->tc_len == 0)
+	if (c->c_tls->tl_len == 0)
 		return 0;
 	return tls_push(c);
 }
@@ -635,7 +634,7 @@ tls_flush(struct conn *c)
 static size_t
 tls_pending(struct conn *c)
 {
-	int n = SSL_pending(c->c_tls->tc_ssl);
+	int n = SSL_pending(c->c_tls->tl_ssl);
 
 	return n > 0 ? (size_t)n : 0;
 }
@@ -647,12 +646,12 @@ tls_pending(struct conn *c)
 static int
 tls_shutdown(struct conn *c)
 {
-	struct tls_conn *tc = c->c_tls;
+	struct tls_conn *tl = c->c_tls;
 
-	if (!tc->tc_broken && tc->tc_len == 0 &&
-	    SSL_is_init_finished(tc->tc_ssl)) {
+	if (!tl->tl_broken && tl->tl_len == 0 &&
+	    SSL_is_init_finished(tl->tl_ssl)) {
 		ERR_clear_error();
-		if (SSL_shutdown(tc->tc_ssl) < 0)
+		if (SSL_shutdown(tl->tl_ssl) < 0)
 			ERR_clear_error();
 	}
 	return shutdown(c->c_fd, SHUT_WR);
@@ -675,21 +674,21 @@ const struct conn_io io_tls = {
 const char *
 tls_version(const struct conn *c)
 {
-	return c->c_tls != NULL ? SSL_get_version(c->c_tls->tc_ssl) : NULL;
+	return c->c_tls != NULL ? SSL_get_version(c->c_tls->tl_ssl) : NULL;
 }
 
 /* The cipher of a TLS connection (OpenSSL's name), or NULL. */
 const char *
 tls_cipher(const struct conn *c)
 {
-	return c->c_tls != NULL ? SSL_get_cipher_name(c->c_tls->tc_ssl) : NULL;
+	return c->c_tls != NULL ? SSL_get_cipher_name(c->c_tls->tl_ssl) : NULL;
 }
 
 /* The subject of the client's verified certificate, or NULL. */
 const char *
 tls_client_subject(const struct conn *c)
 {
-	return c->c_tls != NULL ? c->c_tls->tc_subject : NULL;
+	return c->c_tls != NULL ? c->c_tls->tl_subject : NULL;
 }
 
 /*
@@ -704,8 +703,8 @@ tls_client_cn(const struct conn *c, char *buf, size_t len)
 	X509 *peer;
 	int i, n;
 
-	if (c->c_tls == NULL || c->c_tls->tc_subject == NULL ||
-	    (peer = SSL_get0_peer_certificate(c->c_tls->tc_ssl)) == NULL)
+	if (c->c_tls == NULL || c->c_tls->tl_subject == NULL ||
+	    (peer = SSL_get0_peer_certificate(c->c_tls->tl_ssl)) == NULL)
 		return -1;
 	name = X509_get_subject_name(peer);
 	if ((i = X509_NAME_get_index_by_NID(name, NID_commonName, -1)) < 0)

@@ -143,17 +143,21 @@ wschat_start(struct conn *c)
 {
 	const struct config *cf = c->c_worker->w_cf;
 	const struct wschat_query *wq = &c->c_chatq;
+	char cn[CHAT_NAME_MAX + 1];
+	const char *nick;
 	struct wschat *wc;
 
+	nick = wq->wq_nick[0] != '\0' ? wq->wq_nick : NULL;
+	if (nick == NULL && !wq->wq_bad_nick)
+		nick = chat_tls_nick(c, cn, sizeof(cn));
 	if ((wc = calloc(1, sizeof(*wc))) == NULL ||
 	    (wc->wc_msg = malloc((size_t)cf->cf_chat_max_message)) == NULL) {
 		free(wc);
 		return NULL;
 	}
 	wc->wc_max = (size_t)cf->cf_chat_max_message;
-	if (chat_client_start(&wc->wc_cc, c, 0, wq->wq_room,
-		wq->wq_nick[0] != '\0' ? wq->wq_nick : NULL, &wq->wq_since,
-		wschat_close) == -1) {
+	if (chat_client_start(&wc->wc_cc, c, 0, wq->wq_room, nick,
+		&wq->wq_since, wschat_close) == -1) {
 		free(wc->wc_msg);
 		free(wc);
 		return NULL;

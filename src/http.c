@@ -234,6 +234,13 @@ http_process(struct conn *c)
 		avail = (size_t)cf->cf_max_header_size + 1;
 	p = buf_data(&c->c_in);
 	n = http_scan_header(&c->c_scan, p, avail);
+	if (c->c_scan.hs_bad) {
+		/* No request starts so (a TLS ClientHello on a plain port,
+		 * say): answer now rather than wait header_timeout for more. */
+		logrec_line_save(&c->c_line, p, avail, NULL);
+		http_reject(c, 400);
+		return 1;
+	}
 	if (n == 0 && avail <= (size_t)cf->cf_max_header_size) {
 		/* Wait for more, header_timeout from the first byte. A header
 		 * that arrives whole, the common case, sets no timer. */

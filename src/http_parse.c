@@ -24,10 +24,12 @@
 enum http_scan_state {
 	HTTP_SCAN_START = 0, /* before the request line */
 	HTTP_SCAN_START_CR,  /* CR before the request line */
+	HTTP_SCAN_METHOD,    /* in the method, before its SP */
 	HTTP_SCAN_LINE,	     /* inside the request line or a field line */
 	HTTP_SCAN_BOL,	     /* at the start of a line after the request line */
 	HTTP_SCAN_BOL_CR,    /* CR at the start of such a line */
 	HTTP_SCAN_DONE,	     /* block found; hs_off is its length */
+	HTTP_SCAN_BAD,	     /* not a request; hs_off is the bad byte */
 };
 
 enum http_chunked_state {
@@ -199,10 +201,26 @@ http_scan_init(struct http_scan *hs)
 	memset(hs, 0, sizeof(*hs));
 }
 
+/* Stop the scan at the byte buf[i] that no request can have there. */
+static size_t
+http_scan_fail(struct http_scan *hs, size_t i)
+{
+	hs->hs_state = HTTP_SCAN_BAD;
+	hs->hs_bad = 1;
+	hs->hs_off = i;
+	return 0;
+}
+
 /*
  * Look for the empty line ending the header block in buf[0..len), going on
  * from where the previous call stopped; return the block's length or 0.
  * hs_line_end becomes the offset just past the request line's LF.
+ *
+ * hs_bad becomes 1, for good, at the first byte that shows the input is no
+ * request, to which http_parse_request() would answer 400 however it went
+ * on: after any empty lines ("\n" or "\r\n", RFC 9112 2.2), a byte of the
+ * method other than a tchar before its SP (a TLS ClientHello's 0x16, a NUL,
+ * a CR or LF), or a CR not followed by LF.
  */
 size_t
 http_scan_header(struct http_scan *hs, const char *buf, size_t len)
@@ -218,17 +236,24 @@ http_scan_header(struct http_scan *hs, const char *buf, size_t len)
 		case HTTP_SCAN_START:
 			if (buf[i] == '\r')
 				hs->hs_state = HTTP_SCAN_START_CR;
+			else if (http_is_tchar((unsigned char)buf[i]))
+				hs->hs_state = HTTP_SCAN_METHOD;
 			else if (buf[i] != '\n')
-				hs->hs_state = HTTP_SCAN_LINE;
+				return http_scan_fail(hs, i);
 			i++;
 			break;
 		case HTTP_SCAN_START_CR:
-			/* CR LF is an empty line; CR then anything else is
-			 * the request line, left for the parser to reject. */
-			if (buf[i] == '\n')
-				hs->hs_state = HTTP_SCAN_START;
-			else
+			/* CR LF is an empty line; a CR alone is a bare CR. */
+			if (buf[i] != '\n')
+				return http_scan_fail(hs, i);
+			hs->hs_state = HTTP_SCAN_START;
+			i++;
+			break;
+		case HTTP_SCAN_METHOD:
+			if (buf[i] == ' ')
 				hs->hs_state = HTTP_SCAN_LINE;
+			else if (!http_is_tchar((unsigned char)buf[i]))
+				return http_scan_fail(hs, i);
 			i++;
 			break;
 		case HTTP_SCAN_LINE:
@@ -255,6 +280,7 @@ http_scan_header(struct http_scan *hs, const char *buf, size_t len)
 				hs->hs_state = HTTP_SCAN_LINE;
 			i++;
 			break;
+		case HTTP_SCAN_BAD:
 		default:
 			return 0;
 		}

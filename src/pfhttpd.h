@@ -593,6 +593,7 @@ struct http_request {
 struct http_scan {
 	size_t hs_off;	    /* bytes of the buffer already examined */
 	size_t hs_line_end; /* length of the request line, 0 until seen */
+	int hs_bad;	    /* 1 once the input cannot be a request: 400 */
 	int hs_state;	    /* private */
 };
 

@@ -6,14 +6,16 @@
  *
  * - Scanning: http_scan_header() over the whole buffer returns 0 or a
  *   block length in 1..size ending in LF, with hs_line_end in 1..that
- *   length, just past the request line (after any empty lines). Fed
+ *   length, just past the request line (after any empty lines). It gives
+ *   up (hs_bad) exactly where a reference says no request can start so,
+ *   and http_parse_request() then answers 400 to the input. Fed
  *   incrementally as conn.c does (the same scanner state, a longer buffer
  *   each call), one byte more at a time, and in two pieces split at every
  *   offset of the block (64 sampled offsets beyond 1024 bytes) with the
  *   first piece in an exact-size copy at another address (as a moved
  *   evbuffer gives it, and so that a read past the length given is
- *   caught), it finds the same block end and the same hs_line_end (which
- *   conn.c uses to choose 414 or 431).
+ *   caught), it finds the same block end, the same hs_line_end (which
+ *   http.c uses to choose 414 or 431) and gives up at the same byte.
  * - Parsing: http_parse_request() on the block, in an exact-size copy,
  *   returns 0, 400, 431, 501 or 505. On 0, every pointer of struct
  *   http_request points inside the block and every length stays within
@@ -85,6 +87,15 @@ scan_split(const char *buf, size_t len, size_t k, struct http_scan *hs)
 	return http_scan_header(hs, buf, len);
 }
 
+/* Tell whether c is a tchar (RFC 9110 5.6.2). */
+static int
+is_tchar(unsigned char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
+	    (c >= 'A' && c <= 'Z') ||
+	    (c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL);
+}
+
 /*
  * The reference for hs_line_end: past the first LF of the request line,
  * which starts after any empty lines ("\n" or "\r\n"); 0 if none yet.
@@ -109,16 +120,71 @@ ref_line_end(const char *buf, size_t len)
 	return lf == NULL ? 0 : (size_t)(lf - buf) + 1;
 }
 
+/*
+ * The reference for hs_bad: the offset of the first byte that shows no
+ * request starts so, after any empty lines (a CR not followed by LF, a
+ * byte of the method other than a tchar before its SP), or -1 if none.
+ */
+static long
+ref_bad_at(const char *buf, size_t len)
+{
+	size_t i = 0, start;
+
+	for (;;) {
+		if (i < len && buf[i] == '\n')
+			i++;
+		else if (i + 1 < len && buf[i] == '\r' && buf[i + 1] == '\n')
+			i += 2;
+		else
+			break;
+	}
+	if (i < len && buf[i] == '\r')
+		return i + 1 < len ? (long)i + 1 : -1;
+	for (start = i; i < len && is_tchar((unsigned char)buf[i]); i++)
+		;
+	if (i == len || (buf[i] == ' ' && i > start))
+		return -1;
+	return (long)i;
+}
+
+/* Assert that a scan hs gave up as the whole scan did, where it did. */
+static void
+check_same_bad(const struct http_scan *hs, const struct http_scan *whole)
+{
+	FUZZ_ASSERT(hs->hs_bad == whole->hs_bad);
+	if (whole->hs_bad)
+		FUZZ_ASSERT(hs->hs_off == whole->hs_off);
+}
+
+/* The scanner gave up on buf[0..len): the parser refuses it too. */
+static void
+check_bad(const char *buf, size_t len)
+{
+	struct http_request req;
+	char *c;
+
+	c = fuzz_copy(buf, len);
+	FUZZ_ASSERT(http_parse_request(c, len, &req) == 400);
+	free(c);
+}
+
 /* Check the incremental scans of buf[0..len) against the whole scan. */
 static size_t
 check_scan(const char *buf, size_t len, uint64_t *rng)
 {
 	struct http_scan whole, hs;
 	size_t n, m, k, limit, i;
+	long bad;
 
 	n = scan_whole(buf, len, &whole);
 	FUZZ_ASSERT(n <= len);
-	if (n > 0) {
+	bad = ref_bad_at(buf, len);
+	FUZZ_ASSERT(whole.hs_bad == (bad >= 0));
+	if (whole.hs_bad) {
+		FUZZ_ASSERT(n == 0 && whole.hs_off == (size_t)bad);
+		FUZZ_ASSERT(whole.hs_line_end == 0);
+		check_bad(buf, len);
+	} else if (n > 0) {
 		/* The block ends with LF, after the request line. */
 		FUZZ_ASSERT(buf[n - 1] == '\n');
 		FUZZ_ASSERT(whole.hs_line_end > 0 && whole.hs_line_end <= n);
@@ -127,7 +193,9 @@ check_scan(const char *buf, size_t len, uint64_t *rng)
 		FUZZ_ASSERT(http_scan_header(&whole, buf, len) == n);
 	} else
 		FUZZ_ASSERT(whole.hs_line_end <= len);
-	FUZZ_ASSERT(whole.hs_line_end == ref_line_end(buf, n > 0 ? n : len));
+	if (!whole.hs_bad)
+		FUZZ_ASSERT(
+		    whole.hs_line_end == ref_line_end(buf, n > 0 ? n : len));
 
 	/* One byte more each call, on the same buffer. */
 	http_scan_init(&hs);
@@ -136,6 +204,7 @@ check_scan(const char *buf, size_t len, uint64_t *rng)
 		m = http_scan_header(&hs, buf, i);
 	FUZZ_ASSERT(m == n);
 	FUZZ_ASSERT(hs.hs_line_end == whole.hs_line_end);
+	check_same_bad(&hs, &whole);
 
 	/* Two pieces, split at every offset within the block. */
 	limit = n > 0 ? n : len;
@@ -144,6 +213,7 @@ check_scan(const char *buf, size_t len, uint64_t *rng)
 			m = scan_split(buf, len, k, &hs);
 			FUZZ_ASSERT(m == n);
 			FUZZ_ASSERT(hs.hs_line_end == whole.hs_line_end);
+			check_same_bad(&hs, &whole);
 		}
 	} else {
 		for (i = 0; i < FUZZ_SOME_SPLITS; i++) {
@@ -151,18 +221,10 @@ check_scan(const char *buf, size_t len, uint64_t *rng)
 			m = scan_split(buf, len, k, &hs);
 			FUZZ_ASSERT(m == n);
 			FUZZ_ASSERT(hs.hs_line_end == whole.hs_line_end);
+			check_same_bad(&hs, &whole);
 		}
 	}
 	return n;
-}
-
-/* Tell whether c is a tchar (RFC 9110 5.6.2). */
-static int
-is_tchar(unsigned char c)
-{
-	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
-	    (c >= 'A' && c <= 'Z') ||
-	    (c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL);
 }
 
 /* A reference for http_token_list_has(): split at ',', trim OWS. */

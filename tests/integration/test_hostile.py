@@ -283,11 +283,12 @@ ANY_ANSWER = {200, 206, 301, 304, 400, 403, 404, 405, 412, 414, 416, 426,
 # name: (weight, generator, statuses allowed, a close without an answer
 # allowed). 501 (a method token the server does not know) and 505 (HTTP/2
 # or later in the request line) are the documented answers to those
-# requests, not server failures.
+# requests, not server failures. A TLS ClientHello must be answered: its
+# first byte cannot begin a method, so no line end is waited for.
 CATEGORIES = {
     "garbage_text": (6, gen_garbage_text, {400}, False),
     "binary": (6, gen_binary, {400}, True),
-    "tls_client_hello": (3, gen_tls_client_hello, {400}, True),
+    "tls_client_hello": (3, gen_tls_client_hello, {400}, False),
     "http2_preface": (2, gen_http2_preface, {505}, False),
     "h2c_upgrade": (1, gen_h2c_upgrade, {200}, False),
     "huge_field": (3, gen_huge_field, {431}, False),

@@ -1,10 +1,13 @@
 """HTTP/1.1 request parsing, over raw sockets."""
 
+import json
+import ssl
 import time
 
 import pytest
 
-from conftest import DOCROOT_FILES, Reader, request_bytes
+from conftest import DOCROOT_FILES, Reader, poll, request_bytes
+from test_shm_log import access_lines
 
 
 def exchange(server, data, **kw):
@@ -23,6 +26,57 @@ def assert_rejected_and_closed(server, data, status):
     assert reader.at_eof(5), "connection left open after the error"
     reader.sock.close()
     return resp
+
+
+def tls_client_hello():
+    """The first flight of a real TLS client: a record holding its
+    ClientHello, made in memory."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    out = ssl.MemoryBIO()
+    tls = ctx.wrap_bio(ssl.MemoryBIO(), out, server_hostname="localhost")
+    with pytest.raises(ssl.SSLWantReadError):
+        tls.do_handshake()
+    hello = out.read()
+    assert hello[:3] == b"\x16\x03\x01", hello[:16]  # a handshake record
+    return hello
+
+
+# No line end comes; the bytes cannot begin a request line (a method is a
+# token) and get 400 without the wait for header_timeout, which far
+# exceeds the read timeout here: a late answer fails the read.
+@pytest.mark.parametrize("data", [
+    tls_client_hello(),
+    b"GET\x00",
+], ids=["tls_client_hello", "nul_in_unfinished_method"])
+def test_bytes_no_request_starts_with_get_400_at_once(start_server, data):
+    server = start_server(header_timeout="30s")
+    sock = server.connect()
+    sock.sendall(data)
+    reader = Reader(sock, timeout=5)
+    resp = reader.read_response()
+    assert resp.status == 400, resp
+    assert resp.header("Connection") == "close", resp
+    assert reader.at_eof(5), "connection left open after the error"
+    sock.close()
+
+
+def test_tls_client_hello_is_logged_as_400_with_its_first_bytes(
+        start_server):
+    # The record keeps what came, up to the first NUL (the length of a
+    # record under 16 KiB, or of the ClientHello in it): all the target.
+    server = start_server(format="json")
+    hello = tls_client_hello()
+    sock = server.connect()
+    sock.sendall(hello)
+    assert Reader(sock).read_response().status == 400
+    sock.close()
+    poll(lambda: access_lines(server), 5, what="the access-log line")
+    record = json.loads(access_lines(server)[0])
+    assert record["status"] == 400
+    assert (record["method"], record["protocol"]) == ("", "")
+    assert record["target"].encode("latin-1") == hello[:hello.index(0)]
 
 
 def test_request_split_one_byte_per_send_is_answered(server):

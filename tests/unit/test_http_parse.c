@@ -28,15 +28,26 @@ assert_span(const char *p, size_t len, const char *want)
 		assert_memory_equal(p, want, len);
 }
 
-/* Scan buf[0..len), which must be exactly one block, and parse it. */
+/*
+ * Scan buf[0..len), which must be exactly one block unless the scanner
+ * refuses it early, and parse it: a block the scanner refused must be one
+ * the parser refuses with 400 too.
+ */
 static int
 parse_len(const char *buf, size_t len, struct http_request *req)
 {
 	struct http_scan hs;
+	size_t n;
+	int rc;
 
 	http_scan_init(&hs);
-	assert_int_equal(http_scan_header(&hs, buf, len), len);
-	return http_parse_request(buf, len, req);
+	n = http_scan_header(&hs, buf, len);
+	rc = http_parse_request(buf, len, req);
+	if (hs.hs_bad)
+		assert_int_equal(rc, 400);
+	else
+		assert_int_equal(n, len);
+	return rc;
 }
 
 /* Scan and parse the NUL-terminated block s. */
@@ -267,17 +278,104 @@ test_scan_cr_does_not_end_a_line(void **state)
 	assert_int_equal(http_scan_header(&hs, LIT(req)), sizeof(req) - 1);
 }
 
-static void
-test_scan_cr_alone_at_start_begins_request_line(void **state)
+/* Scan s from a fresh scanner; return where it found s bad, or -1. */
+static long
+scan_bad_at(const char *s, size_t len)
 {
-	/* "\rX\n" is a (bad) request line, not an empty line. */
-	static const char req[] = "\rGET / HTTP/1.1\r\n\r\n";
+	struct http_scan hs;
+
+	http_scan_init(&hs);
+	assert_int_equal(http_scan_header(&hs, s, len), 0);
+	if (!hs.hs_bad)
+		return -1;
+	assert_int_equal(hs.hs_line_end, 0);
+	return (long)hs.hs_off;
+}
+
+static void
+test_scan_cr_alone_before_request_line_is_bad(void **state)
+{
+	/* "\rX" is neither an empty line nor the start of a method. */
+	(void)state;
+	assert_int_equal(scan_bad_at(LIT("\rGET / HTTP/1.1\r\n")), 1);
+	assert_int_equal(scan_bad_at(LIT("\r\n\r\r\n")), 3);
+}
+
+static void
+test_scan_tls_client_hello_is_bad_at_its_first_byte(void **state)
+{
+	/* A TLS record header (handshake, TLS 1.0 record version, length)
+	 * and the start of a ClientHello: no line end for the scanner. */
+	static const char hello[] = "\x16\x03\x01\x02\x00\x01\x00\x01\xfc";
+
+	(void)state;
+	assert_int_equal(scan_bad_at(LIT(hello)), 0);
+	assert_int_equal(scan_bad_at(hello, 1), 0);
+}
+
+static void
+test_scan_byte_that_cannot_start_a_method_is_bad(void **state)
+{
+	static const char bad[] = " \t\"(),/:;<=>?@[\\]{}\x7f\x80\xff";
+	size_t i;
+
+	(void)state;
+	assert_int_equal(scan_bad_at("\0", 1), 0);
+	for (i = 0; i < sizeof(bad) - 1; i++)
+		assert_int_equal(scan_bad_at(bad + i, 1), 0);
+}
+
+static void
+test_scan_bad_byte_after_empty_lines_is_bad(void **state)
+{
+	(void)state;
+	assert_int_equal(scan_bad_at(LIT("\r\n\n\r\n\x16\x03\x01")), 5);
+}
+
+static void
+test_scan_non_tchar_in_unfinished_method_is_bad(void **state)
+{
+	(void)state;
+	assert_int_equal(scan_bad_at(LIT("GE(T")), 2);
+	assert_int_equal(scan_bad_at(LIT("G\xc3\xa9")), 1);
+	assert_int_equal(scan_bad_at(LIT("GET\t/")), 3);
+}
+
+static void
+test_scan_line_end_before_method_ends_is_bad(void **state)
+{
+	(void)state;
+	assert_int_equal(scan_bad_at(LIT("GET\r\n")), 3);
+	assert_int_equal(scan_bad_at(LIT("GET\n")), 3);
+}
+
+static void
+test_scan_tchars_then_space_are_not_bad(void **state)
+{
+	/* Every tchar may be in a method; after its SP the scanner looks
+	 * for line ends only, and the parser judges the rest. */
+	static const char line[] = "\r\n\n!#$%&'*+-.^_`|~09azAZ \x16\x00";
+
+	(void)state;
+	assert_int_equal(scan_bad_at(LIT(line)), -1);
+	assert_int_equal(scan_bad_at(LIT("\r\n\r")), -1);
+	assert_int_equal(scan_bad_at(LIT("GET")), -1);
+}
+
+static void
+test_scan_stays_bad_as_more_arrives(void **state)
+{
+	static const char req[] = "G@T / HTTP/1.1\r\nHost: a\r\n\r\n";
 	struct http_scan hs;
 
 	(void)state;
 	http_scan_init(&hs);
-	assert_int_equal(http_scan_header(&hs, LIT(req)), sizeof(req) - 1);
-	assert_int_equal(hs.hs_line_end, strlen("\rGET / HTTP/1.1\r\n"));
+	assert_int_equal(http_scan_header(&hs, req, 3), 0);
+	assert_int_equal(hs.hs_bad, 1);
+	assert_int_equal(http_scan_header(&hs, LIT(req)), 0);
+	assert_int_equal(hs.hs_bad, 1);
+	assert_int_equal(hs.hs_off, 1);
+	assert_int_equal(hs.hs_line_end, 0);
 }
 
 static void
@@ -1990,7 +2088,15 @@ main(void)
 	    cmocka_unit_test(test_scan_leading_empty_lines_are_part_of_block),
 	    cmocka_unit_test(test_scan_only_empty_lines_is_incomplete),
 	    cmocka_unit_test(test_scan_cr_does_not_end_a_line),
-	    cmocka_unit_test(test_scan_cr_alone_at_start_begins_request_line),
+	    cmocka_unit_test(test_scan_cr_alone_before_request_line_is_bad),
+	    cmocka_unit_test(
+		test_scan_tls_client_hello_is_bad_at_its_first_byte),
+	    cmocka_unit_test(test_scan_byte_that_cannot_start_a_method_is_bad),
+	    cmocka_unit_test(test_scan_bad_byte_after_empty_lines_is_bad),
+	    cmocka_unit_test(test_scan_non_tchar_in_unfinished_method_is_bad),
+	    cmocka_unit_test(test_scan_line_end_before_method_ends_is_bad),
+	    cmocka_unit_test(test_scan_tchars_then_space_are_not_bad),
+	    cmocka_unit_test(test_scan_stays_bad_as_more_arrives),
 	    cmocka_unit_test(test_scan_fed_byte_at_a_time_matches_whole),
 	    cmocka_unit_test(test_scan_line_end_set_when_request_line_ends),
 	    cmocka_unit_test(test_scan_long_request_line_keeps_line_end_zero),

@@ -66,6 +66,10 @@ struct statsdump_worker {
 	uint64_t sw_bytes_out;
 	uint64_t sw_chat_members; /* chat clients, WebSocket and telnet */
 	uint64_t sw_chat_read;	  /* the last broadcast event it read */
+	uint64_t sw_tls_full;	  /* TLS handshakes done in full */
+	uint64_t sw_tls_resumed;  /* TLS sessions resumed */
+	uint64_t sw_tls_failed;	  /* TLS handshakes failed, any class */
+	uint64_t sw_tls_done;	  /* sw_tls_full + sw_tls_resumed */
 };
 
 /* The chat hub's state and counters, as read (struct shm_chat). */
@@ -135,6 +139,15 @@ struct statsdump_opts {
 static const char *statsdump_close_class[SHM_WS_CLOSE_CLASSES] = {
     "1000", "1001", "1002-1011", "3000-4999", "other"};
 
+/* The short name of each class of failed TLS handshake (enum shm_tls_fail). */
+static const char *statsdump_tls_fail_class[SHM_TLS_FAIL_CLASSES] = {
+    [SHM_TLS_FAIL_PROTOCOL] = "protocol",
+    [SHM_TLS_FAIL_CERT] = "client_cert",
+    [SHM_TLS_FAIL_PLAIN_HTTP] = "plain_http",
+    [SHM_TLS_FAIL_TIMEOUT] = "timeout",
+    [SHM_TLS_FAIL_CLOSED] = "closed",
+};
+
 static const struct option statsdump_longopts[] = {
     {"config", required_argument, NULL, 'c'},
     {"shm", required_argument, NULL, 's'},
@@ -157,6 +170,8 @@ static void statsdump_log_taken(
 static uint64_t statsdump_log_pending(const struct statsdump_snap *sn);
 static void statsdump_read_header(
     struct shm_header *sh, struct statsdump_snap *sn);
+static void statsdump_read_worker_tls(
+    const struct shm_slot *slot, struct statsdump_worker *sw);
 static void statsdump_read_worker(const struct shm_slot *slot, uint32_t i,
     uint64_t state, struct statsdump_worker *sw);
 static void statsdump_read_workers(
@@ -179,6 +194,9 @@ static void statsdump_rate(const struct statsdump_snap *prev,
 static uint64_t statsdump_chat_restarts(const struct statsdump_chat *ct);
 static int statsdump_chat_lag(const struct statsdump_snap *sn,
     const struct statsdump_worker *sw, uint64_t *lag);
+static uint64_t statsdump_tls_failed(const uint64_t *failed);
+static int statsdump_tls_resumed_ratio(
+    const struct shm_counters *t, double *ratio);
 static uint64_t statsdump_hist_count(const uint64_t *b);
 static int statsdump_percentile(
     const uint64_t *b, unsigned permille, uint64_t *usec);
@@ -197,6 +215,7 @@ static void statsdump_text_header(
 static void statsdump_text_totals(
     FILE *fp, const struct shm_counters *t, const struct statsdump_rate *rt);
 static void statsdump_text_log(FILE *fp, const struct statsdump_snap *sn);
+static void statsdump_text_tls(FILE *fp, const struct shm_counters *t);
 static void statsdump_text_websocket(FILE *fp, const struct shm_counters *t);
 static void statsdump_text_chat_hub(FILE *fp, const struct statsdump_snap *sn);
 static void statsdump_text_chat_events(
@@ -218,6 +237,7 @@ static void statsdump_json_totals(
     FILE *fp, const struct shm_counters *t, const struct statsdump_rate *rt);
 static void statsdump_json_responses(FILE *fp, const struct shm_counters *t);
 static void statsdump_json_log(FILE *fp, const struct statsdump_snap *sn);
+static void statsdump_json_tls(FILE *fp, const struct shm_counters *t);
 static void statsdump_json_websocket(FILE *fp, const struct shm_counters *t);
 static void statsdump_json_chat_counts(
     FILE *fp, const struct statsdump_snap *sn);
@@ -228,6 +248,8 @@ static void statsdump_json_chat(
     FILE *fp, const struct statsdump_snap *sn, const struct statsdump_rate *rt);
 static void statsdump_json_worker_chat(FILE *fp,
     const struct statsdump_snap *sn, const struct statsdump_worker *sw);
+static void statsdump_json_worker_tls(
+    FILE *fp, const struct statsdump_worker *sw);
 static void statsdump_json_latency(FILE *fp, const struct shm_counters *t);
 static void statsdump_json_workers(FILE *fp, const struct statsdump_snap *sn);
 static void statsdump_json(FILE *fp, const char *path,
@@ -243,6 +265,7 @@ static void statsdump_prom_master(FILE *fp, const struct statsdump_snap *sn);
 static void statsdump_prom_responses(FILE *fp, const struct shm_counters *t);
 static void statsdump_prom_totals(FILE *fp, const struct shm_counters *t);
 static void statsdump_prom_log(FILE *fp, const struct statsdump_snap *sn);
+static void statsdump_prom_tls(FILE *fp, const struct shm_counters *t);
 static void statsdump_prom_websocket(FILE *fp, const struct shm_counters *t);
 static void statsdump_prom_chat_hub(FILE *fp, const struct statsdump_snap *sn);
 static void statsdump_prom_chat_workers(FILE *fp, const struct shm_counters *t);
@@ -452,6 +475,25 @@ statsdump_read_header(struct shm_header *sh, struct statsdump_snap *sn)
 	sn->sn_stale = statsdump_master_alive(sh);
 }
 
+/* Read the TLS handshake counters of the worker in slot into sw. */
+static void
+statsdump_read_worker_tls(
+    const struct shm_slot *slot, struct statsdump_worker *sw)
+{
+	uint64_t failed[SHM_TLS_FAIL_CLASSES];
+	uint32_t i;
+
+	sw->sw_tls_full =
+	    __atomic_load_n(&slot->ss_c.sc_tls_full, __ATOMIC_RELAXED);
+	sw->sw_tls_resumed =
+	    __atomic_load_n(&slot->ss_c.sc_tls_resumed, __ATOMIC_RELAXED);
+	for (i = 0; i < SHM_TLS_FAIL_CLASSES; i++)
+		failed[i] = __atomic_load_n(
+		    &slot->ss_c.sc_tls_failed[i], __ATOMIC_RELAXED);
+	sw->sw_tls_failed = statsdump_tls_failed(failed);
+	sw->sw_tls_done = sw->sw_tls_full + sw->sw_tls_resumed;
+}
+
 /* Read the identity and counters of the worker in slot i into sw. */
 static void
 statsdump_read_worker(const struct shm_slot *slot, uint32_t i, uint64_t state,
@@ -480,6 +522,7 @@ statsdump_read_worker(const struct shm_slot *slot, uint32_t i, uint64_t state,
 		&slot->ss_c.sc_chat_members_telnet, __ATOMIC_RELAXED);
 	sw->sw_chat_read =
 	    __atomic_load_n(&slot->ss_c.sc_chat_read, __ATOMIC_RELAXED);
+	statsdump_read_worker_tls(slot, sw);
 }
 
 /* Read every slot that is not free into sn's worker array. */
@@ -705,6 +748,33 @@ statsdump_chat_lag(const struct statsdump_snap *sn,
 		return -1;
 	/* Read before the head, the worker may be a little ahead of it. */
 	*lag = head > sw->sw_chat_read ? head - sw->sw_chat_read : 0;
+	return 0;
+}
+
+/* Return the failed TLS handshakes of every class in failed[]. */
+static uint64_t
+statsdump_tls_failed(const uint64_t *failed)
+{
+	uint64_t n = 0;
+	uint32_t i;
+
+	for (i = 0; i < SHM_TLS_FAIL_CLASSES; i++)
+		n += failed[i];
+	return n;
+}
+
+/*
+ * Set *ratio to the share of the TLS handshakes done in t that resumed a
+ * session: resumed / (full + resumed). Return -1 if none was done.
+ */
+static int
+statsdump_tls_resumed_ratio(const struct shm_counters *t, double *ratio)
+{
+	uint64_t done = t->sc_tls_full + t->sc_tls_resumed;
+
+	if (done == 0)
+		return -1;
+	*ratio = (double)t->sc_tls_resumed / (double)done;
 	return 0;
 }
 
@@ -952,6 +1022,29 @@ statsdump_text_log(FILE *fp, const struct statsdump_snap *sn)
 	    statsdump_log_pending(sn));
 }
 
+/*
+ * Print the text report's TLS lines: handshakes done in full or resumed
+ * (with the share resumed, once there is one), then failed, by class.
+ */
+static void
+statsdump_text_tls(FILE *fp, const struct shm_counters *t)
+{
+	double ratio;
+	uint32_t i;
+
+	fprintf(fp,
+	    "tls          handshakes full %" PRIu64 "  resumed %" PRIu64,
+	    t->sc_tls_full, t->sc_tls_resumed);
+	if (statsdump_tls_resumed_ratio(t, &ratio) == 0)
+		fprintf(fp, " (%.1f%%)", ratio * 100);
+	fprintf(fp, "  failed %" PRIu64 "\ntls failed  ",
+	    statsdump_tls_failed(t->sc_tls_failed));
+	for (i = 0; i < SHM_TLS_FAIL_CLASSES; i++)
+		fprintf(fp, "%s%s %" PRIu64, i == 0 ? " " : "  ",
+		    statsdump_tls_fail_class[i], t->sc_tls_failed[i]);
+	fputc('\n', fp);
+}
+
 /* Print the text report's WebSocket line. */
 static void
 statsdump_text_websocket(FILE *fp, const struct shm_counters *t)
@@ -1129,6 +1222,7 @@ statsdump_text(FILE *fp, const char *path, const struct statsdump_snap *sn,
 	statsdump_text_totals(fp, &sn->sn_total, rt);
 	statsdump_text_log(fp, sn);
 	statsdump_text_logger(fp, sn);
+	statsdump_text_tls(fp, &sn->sn_total);
 	statsdump_text_websocket(fp, &sn->sn_total);
 	statsdump_text_chat(fp, sn, rt);
 	statsdump_text_responses(fp, &sn->sn_total);
@@ -1250,6 +1344,26 @@ statsdump_json_log(FILE *fp, const struct statsdump_snap *sn)
 		fprintf(fp, "%" PRIu64 "}", sn->sn_logger_wrote);
 }
 
+/* Print the JSON report's tls object: handshakes, failures by class. */
+static void
+statsdump_json_tls(FILE *fp, const struct shm_counters *t)
+{
+	double ratio;
+	uint32_t i;
+
+	fprintf(fp, ",\"tls\":{\"full\":%" PRIu64 ",\"resumed\":%" PRIu64,
+	    t->sc_tls_full, t->sc_tls_resumed);
+	if (statsdump_tls_resumed_ratio(t, &ratio) == 0)
+		fprintf(fp, ",\"resumed_ratio\":%.3f", ratio);
+	else
+		fprintf(fp, ",\"resumed_ratio\":null");
+	fprintf(fp, ",\"failed\":{");
+	for (i = 0; i < SHM_TLS_FAIL_CLASSES; i++)
+		fprintf(fp, "%s\"%s\":%" PRIu64, i == 0 ? "" : ",",
+		    statsdump_tls_fail_class[i], t->sc_tls_failed[i]);
+	fprintf(fp, "}}");
+}
+
 /* Print the JSON report's websocket object, closes by class included. */
 static void
 statsdump_json_websocket(FILE *fp, const struct shm_counters *t)
@@ -1364,6 +1478,16 @@ statsdump_json_worker_chat(FILE *fp, const struct statsdump_snap *sn,
 		fprintf(fp, ",\"chat_lag\":null");
 }
 
+/* Print a JSON worker's TLS handshakes: full, resumed, failed. */
+static void
+statsdump_json_worker_tls(FILE *fp, const struct statsdump_worker *sw)
+{
+	fprintf(fp,
+	    ",\"tls_full\":%" PRIu64 ",\"tls_resumed\":%" PRIu64
+	    ",\"tls_failed\":%" PRIu64,
+	    sw->sw_tls_full, sw->sw_tls_resumed, sw->sw_tls_failed);
+}
+
 /* Print the JSON report's latency percentiles and histogram buckets. */
 static void
 statsdump_json_latency(FILE *fp, const struct shm_counters *t)
@@ -1404,6 +1528,7 @@ statsdump_json_workers(FILE *fp, const struct statsdump_snap *sn)
 		    sw->sw_started, sw->sw_conn_accepted, sw->sw_conn_active,
 		    sw->sw_requests, sw->sw_bytes_in, sw->sw_bytes_out);
 		statsdump_json_worker_chat(fp, sn, sw);
+		statsdump_json_worker_tls(fp, sw);
 		fputc('}', fp);
 	}
 	fputc(']', fp);
@@ -1418,6 +1543,7 @@ statsdump_json(FILE *fp, const char *path, const struct statsdump_snap *sn,
 	statsdump_json_totals(fp, &sn->sn_total, rt);
 	statsdump_json_responses(fp, &sn->sn_total);
 	statsdump_json_log(fp, sn);
+	statsdump_json_tls(fp, &sn->sn_total);
 	statsdump_json_websocket(fp, &sn->sn_total);
 	statsdump_json_chat(fp, sn, rt);
 	statsdump_json_latency(fp, &sn->sn_total);
@@ -1537,6 +1663,27 @@ statsdump_prom_log(FILE *fp, const struct statsdump_snap *sn)
 	    "Access log records queued and not yet written or discarded: the "
 	    "logger's backlog.",
 	    "gauge", statsdump_log_pending(sn));
+}
+
+/* Print the TLS handshakes, done by kind and failed by class. */
+static void
+statsdump_prom_tls(FILE *fp, const struct shm_counters *t)
+{
+	uint32_t i;
+
+	statsdump_prom_family(fp, "pfhttpd_tls_handshakes_total", "counter",
+	    "TLS handshakes done, in full or resuming a session.");
+	fprintf(fp,
+	    "pfhttpd_tls_handshakes_total{kind=\"full\"} %" PRIu64 "\n"
+	    "pfhttpd_tls_handshakes_total{kind=\"resumed\"} %" PRIu64 "\n",
+	    t->sc_tls_full, t->sc_tls_resumed);
+	statsdump_prom_family(fp, "pfhttpd_tls_handshake_failures_total",
+	    "counter", "TLS handshakes that failed, by class.");
+	for (i = 0; i < SHM_TLS_FAIL_CLASSES; i++)
+		fprintf(fp,
+		    "pfhttpd_tls_handshake_failures_total{class=\"%s\"} "
+		    "%" PRIu64 "\n",
+		    statsdump_tls_fail_class[i], t->sc_tls_failed[i]);
 }
 
 /* Print the WebSocket counters, closes by close code class included. */
@@ -1712,6 +1859,10 @@ statsdump_prom_workers(FILE *fp, const struct statsdump_snap *sn)
 	    "pfhttpd_worker_connections_active", "gauge",
 	    "Connections open now in a running worker.",
 	    offsetof(struct statsdump_worker, sw_conn_active));
+	statsdump_prom_worker_family(fp, sn,
+	    "pfhttpd_worker_tls_handshakes_total", "counter",
+	    "TLS handshakes done (in full or resumed) by a running worker.",
+	    offsetof(struct statsdump_worker, sw_tls_done));
 }
 
 /* Print the report in the Prometheus text exposition format 0.0.4. */
@@ -1721,6 +1872,7 @@ statsdump_prometheus(FILE *fp, const struct statsdump_snap *sn)
 	statsdump_prom_master(fp, sn);
 	statsdump_prom_totals(fp, &sn->sn_total);
 	statsdump_prom_log(fp, sn);
+	statsdump_prom_tls(fp, &sn->sn_total);
 	statsdump_prom_websocket(fp, &sn->sn_total);
 	statsdump_prom_chat_hub(fp, sn);
 	statsdump_prom_chat_workers(fp, &sn->sn_total);

@@ -54,6 +54,7 @@ FIELDS = {
         "sc_chat_in", "sc_chat_unavailable", "sc_chat_deliveries",
         "sc_chat_rate_limited", "sc_chat_oversize", "sc_chat_refused",
         "sc_chat_slow_closed", "sc_chat_gaps", "sc_chat_missed",
+        "sc_tls_full", "sc_tls_resumed", "sc_tls_failed",
         "sc_latency", "sc_responses",
     ],
     "shm_ring": ["rg_head", "rg_tail", "rg_written", "rg_discarded",
@@ -77,7 +78,10 @@ CHAT_GEOMETRY = dict(ch_ring_size=4096, ch_bcast_size=131072, ch_max_rooms=4,
 CONSTANTS = ["SHM_MAGIC", "SHM_VERSION", "SHM_CACHELINE", "SHM_STATUS_MAX",
              "SHM_LATENCY_BUCKETS", "SHM_WS_CLOSE_CLASSES", "SHM_SLOT_FREE",
              "SHM_SLOT_STARTING", "SHM_SLOT_SERVING", "SHM_SLOT_DRAINING",
-             "SHM_SLOT_EXITED", "CHAT_NAME_MAX",
+             "SHM_SLOT_EXITED", "CHAT_NAME_MAX", "SHM_TLS_FAIL_CLASSES",
+             "SHM_TLS_FAIL_PROTOCOL", "SHM_TLS_FAIL_CERT",
+             "SHM_TLS_FAIL_PLAIN_HTTP", "SHM_TLS_FAIL_TIMEOUT",
+             "SHM_TLS_FAIL_CLOSED",
              f"CHATMSG_OUT_EVENT_MAX({CHAT_GEOMETRY['ch_max_message']})",
              f"SHM_CHAT_ENTRIES({CHAT_GEOMETRY['ch_history']})"]
 PAGE = 4096  # SHM_PAGE in shm.c
@@ -1130,6 +1134,134 @@ def test_rooms_option_prints_a_bad_room_name_safely(statsdump_bin, segment):
     assert doc["chat"]["room_list"][0]["name"] == "a?b??2J"
     out = run_ok(statsdump_bin, "-s", str(seg.path), "--rooms")
     assert "\x1b" not in out
+
+
+# -- TLS ---------------------------------------------------------------------
+
+# The short name statsdump gives each class of enum shm_tls_fail.
+TLS_CLASS = {"PROTOCOL": "protocol", "CERT": "client_cert",
+             "PLAIN_HTTP": "plain_http", "TIMEOUT": "timeout",
+             "CLOSED": "closed"}
+# Handshakes done, retired and per live slot of the busy segment (0
+# serving, 1 draining, 3 starting); the exited and free slots hold 900s
+# that must not count.
+TLS_DONE = {"retired": dict(sc_tls_full=100, sc_tls_resumed=300),
+            0: dict(sc_tls_full=20, sc_tls_resumed=60),
+            1: dict(sc_tls_full=5, sc_tls_resumed=15),
+            3: dict(sc_tls_full=1)}
+# Failed handshakes by class (a key of TLS_CLASS), a distinct sum each.
+TLS_FAILED = {"retired": dict(PROTOCOL=1, CERT=2, PLAIN_HTTP=3, TIMEOUT=4,
+                              CLOSED=5),
+              0: dict(PROTOCOL=10, CLOSED=50), 1: dict(PLAIN_HTTP=30)}
+TLS_NO_TLS = {"full": 0, "resumed": 0, "resumed_ratio": None,
+              "failed": {name: 0 for name in TLS_CLASS.values()}}
+
+
+def tls_failed(layout, cls):
+    """The index in sc_tls_failed of a class named as in TLS_CLASS."""
+    return layout.const["SHM_TLS_FAIL_" + cls]
+
+
+@pytest.fixture
+def tlsy(segment, layout):
+    """The busy segment, with TLS handshakes done and failed."""
+    seg = busy_segment(segment)
+    assert layout.SHM_TLS_FAIL_CLASSES == len(TLS_CLASS)
+    for where, values in TLS_DONE.items():
+        seg.counters(where, **values)
+    for where, classes in TLS_FAILED.items():
+        for cls, n in classes.items():
+            seg.counter(where, "sc_tls_failed", n,
+                        index=tls_failed(layout, cls))
+    for where in (2, 4):
+        seg.counters(where, sc_tls_full=900, sc_tls_resumed=900)
+        for cls in TLS_CLASS:
+            seg.counter(where, "sc_tls_failed", 900,
+                        index=tls_failed(layout, cls))
+    return seg
+
+
+def test_json_tls_object_sums_handshakes_and_failures_by_class(
+        statsdump_bin, tlsy):
+    # full 100 + 20 + 5 + 1, resumed 300 + 60 + 15: the ratio is that of
+    # the handshakes done, failures left out.
+    assert run_json(statsdump_bin, tlsy)["tls"] == {
+        "full": 126, "resumed": 375, "resumed_ratio": 0.749,
+        "failed": {"protocol": 11, "client_cert": 2, "plain_http": 33,
+                   "timeout": 4, "closed": 55},
+    }
+
+
+def test_json_tls_object_of_a_segment_without_tls_is_zeros_and_no_ratio(
+        statsdump_bin, busy):
+    assert run_json(statsdump_bin, busy)["tls"] == TLS_NO_TLS
+
+
+def test_json_workers_carry_their_own_tls_handshakes(statsdump_bin, tlsy):
+    workers = {w["slot"]: w for w in run_json(statsdump_bin,
+                                              tlsy)["workers"]}
+    tls = {slot: (w["tls_full"], w["tls_resumed"], w["tls_failed"])
+           for slot, w in workers.items()}
+    # the exited slot shows its own numbers, as it does its requests
+    assert tls == {0: (20, 60, 60), 1: (5, 15, 30), 2: (900, 900, 4500),
+                   3: (1, 0, 0)}
+
+
+def tls_lines(out):
+    return [x for x in out.splitlines() if x.startswith("tls")]
+
+
+def test_text_tls_lines_show_handshakes_resumption_and_failures_by_class(
+        statsdump_bin, tlsy):
+    assert tls_lines(run_ok(statsdump_bin, "-s", str(tlsy.path))) == [
+        "tls          handshakes full 126  resumed 375 (74.9%)  failed 105",
+        "tls failed   protocol 11  client_cert 2  plain_http 33  timeout 4"
+        "  closed 55",
+    ]
+
+
+def test_text_tls_lines_of_a_segment_without_tls_show_zeros_and_no_ratio(
+        statsdump_bin, busy):
+    assert tls_lines(run_ok(statsdump_bin, "-s", str(busy.path))) == [
+        "tls          handshakes full 0  resumed 0  failed 0",
+        "tls failed   protocol 0  client_cert 0  plain_http 0  timeout 0"
+        "  closed 0",
+    ]
+
+
+def test_prometheus_tls_families_count_handshakes_by_kind_and_failures(
+        statsdump_bin, tlsy):
+    fams = prometheus(statsdump_bin, tlsy)
+    assert fams["pfhttpd_tls_handshakes_total"]["type"] == "counter"
+    assert fams["pfhttpd_tls_handshake_failures_total"]["type"] == "counter"
+    kinds = {lb["kind"]: v for _, lb, v in
+             fams["pfhttpd_tls_handshakes_total"]["samples"]}
+    assert kinds == {"full": 126, "resumed": 375}
+    classes = {lb["class"]: v for _, lb, v in
+               fams["pfhttpd_tls_handshake_failures_total"]["samples"]}
+    assert classes == {"protocol": 11, "client_cert": 2, "plain_http": 33,
+                       "timeout": 4, "closed": 55}
+
+
+def test_prometheus_tls_families_have_zero_samples_without_tls(
+        statsdump_bin, busy):
+    fams = prometheus(statsdump_bin, busy)
+    for kind in ("full", "resumed"):
+        assert value(fams, "pfhttpd_tls_handshakes_total", kind=kind) == 0
+    for cls in TLS_CLASS.values():
+        assert value(fams, "pfhttpd_tls_handshake_failures_total",
+                     **{"class": cls}) == 0
+
+
+def test_prometheus_worker_tls_handshakes_are_full_and_resumed_per_worker(
+        statsdump_bin, tlsy):
+    fams = prometheus(statsdump_bin, tlsy)
+    assert fams["pfhttpd_worker_tls_handshakes_total"]["type"] == "counter"
+    workers = {(lb["slot"], lb["pid"]): v for _, lb, v in
+               fams["pfhttpd_worker_tls_handshakes_total"]["samples"]}
+    # running workers only: the exited slot is already in the totals
+    assert workers == {("0", "4242"): 80, ("1", "4243"): 20,
+                       ("3", "4245"): 1}
 
 
 # -- -w: repeated reports and rates ----------------------------------------

@@ -861,6 +861,9 @@ enum log_format {
 	LOG_FORMAT_JSON,
 };
 
+/* Room for any access line whole, every byte escaped: the logger's. */
+#define LOGFMT_LINE_MAX 20480
+
 size_t logfmt_access(
     const struct logrec *lr, enum log_format fmt, char *buf, size_t len);
 

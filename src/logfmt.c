@@ -20,10 +20,13 @@
 
 /*
  * Longer than the longest line any record can make, every byte of every
- * field escaped (13150 bytes in JSON): with a buffer this large the
- * measuring pass is skipped.
+ * field escaped (16748 bytes in JSON, TLS fields included): with a buffer
+ * this large, as the logger's LOGFMT_LINE_MAX, the measuring pass is
+ * skipped.
  */
-#define LOGFMT_WORST_LINE 14000
+#define LOGFMT_WORST_LINE 17000
+
+_Static_assert(LOGFMT_WORST_LINE < LOGFMT_LINE_MAX, "one pass a logger line");
 
 #define LOGFMT_UNIT_MAX 8  /* longest output of one input unit */
 #define LOGFMT_TIME_MAX 32 /* time text and NUL */
@@ -40,6 +43,9 @@ enum logfmt_field_id {
 	LOGFMT_PROTO,
 	LOGFMT_REFERER,
 	LOGFMT_AGENT,
+	LOGFMT_TLS_VERSION,
+	LOGFMT_TLS_CIPHER,
+	LOGFMT_TLS_SUBJECT,
 	LOGFMT_NFIELDS
 };
 
@@ -361,6 +367,25 @@ logfmt_time(uint64_t t, int iso, char buf[LOGFMT_TIME_MAX])
 }
 
 /*
+ * Set up the TLS fields of ll for lr: JSON alone shows them, and only for
+ * a TLS connection (a version), the subject only when there is one. The
+ * keys are fixed text, there or not whatever room the line has.
+ */
+static void
+logfmt_line_tls(struct logfmt_line *ll, const struct logrec *lr)
+{
+	ll->ll_max[LOGFMT_TLS_VERSION] = LOGREC_TLS_VERSION_MAX;
+	ll->ll_max[LOGFMT_TLS_CIPHER] = LOGREC_TLS_CIPHER_MAX;
+	ll->ll_max[LOGFMT_TLS_SUBJECT] = LOGREC_TLS_SUBJECT_MAX;
+	if (ll->ll_fmt != LOG_FORMAT_JSON || lr->lr_tls_version[0] == '\0')
+		return;
+	ll->ll_str[LOGFMT_TLS_VERSION] = lr->lr_tls_version;
+	ll->ll_str[LOGFMT_TLS_CIPHER] = lr->lr_tls_cipher;
+	if (lr->lr_tls_subject[0] != '\0')
+		ll->ll_str[LOGFMT_TLS_SUBJECT] = lr->lr_tls_subject;
+}
+
+/*
  * Set up ll for lr in fmt: the fields fmt shows and the room each takes
  * when empty, one byte for the "-" of combined and common, none for the
  * "" of JSON. Combined and common show the request as "-" when no request
@@ -397,6 +422,7 @@ logfmt_line_init(
 	}
 	ll->ll_max[LOGFMT_REFERER] = LOGREC_REFERER_MAX;
 	ll->ll_max[LOGFMT_AGENT] = LOGREC_AGENT_MAX;
+	logfmt_line_tls(ll, lr);
 
 	for (i = 0; i < LOGFMT_NFIELDS; i++) {
 		ll->ll_min[i] = ll->ll_str[i] != NULL && !json ? 1 : 0;
@@ -462,7 +488,10 @@ logfmt_render_clf(struct logfmt_line *ll)
 	LOGFMT_PUT_LITERAL(lb, "\n");
 }
 
-/* Write a JSON line: one object, keys in a fixed order. */
+/*
+ * Write a JSON line: one object, keys in a fixed order; the TLS keys last,
+ * on the lines that show them.
+ */
 static void
 logfmt_render_json(struct logfmt_line *ll)
 {
@@ -489,7 +518,20 @@ logfmt_render_json(struct logfmt_line *ll)
 	logfmt_str(ll, LOGFMT_REFERER);
 	LOGFMT_PUT_LITERAL(lb, "\",\"user_agent\":\"");
 	logfmt_str(ll, LOGFMT_AGENT);
-	LOGFMT_PUT_LITERAL(lb, "\"}\n");
+	LOGFMT_PUT_LITERAL(lb, "\"");
+	if (ll->ll_str[LOGFMT_TLS_VERSION] != NULL) {
+		LOGFMT_PUT_LITERAL(lb, ",\"tls_protocol\":\"");
+		logfmt_str(ll, LOGFMT_TLS_VERSION);
+		LOGFMT_PUT_LITERAL(lb, "\",\"tls_cipher\":\"");
+		logfmt_str(ll, LOGFMT_TLS_CIPHER);
+		LOGFMT_PUT_LITERAL(lb, "\"");
+	}
+	if (ll->ll_str[LOGFMT_TLS_SUBJECT] != NULL) {
+		LOGFMT_PUT_LITERAL(lb, ",\"tls_client_subject\":\"");
+		logfmt_str(ll, LOGFMT_TLS_SUBJECT);
+		LOGFMT_PUT_LITERAL(lb, "\"");
+	}
+	LOGFMT_PUT_LITERAL(lb, "}\n");
 }
 
 /*
@@ -554,10 +596,11 @@ logfmt_share(struct logfmt_line *ll, const size_t *need, size_t budget)
  * NUL excluded. When the whole line does not fit, the string fields are
  * cut (at escape and UTF-8 boundaries) so that the line keeps its form;
  * if len cannot hold even the fixed text, or fmt is unknown, buf gets ""
- * and 0 is returned (a line needs at most 81, 73 or 209 bytes of it for
+ * and 0 is returned (a line needs at most 81, 73 or 267 bytes of it for
  * combined, common and JSON). With len >= 8192 fields at their LOGREC_*_MAX
- * bounds fit whole unless escaping grows them past it; with 16384 every
- * record fits whole (the worst, each byte escaped to 6 in JSON, is 13150).
+ * bounds fit whole unless escaping grows them past it; with LOGFMT_LINE_MAX
+ * every record fits whole (the worst, each byte escaped to 6 in JSON, is
+ * 16748).
  */
 size_t
 logfmt_access(

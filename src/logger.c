@@ -49,7 +49,6 @@
 #include "shm.h"
 
 #define LOGGER_BUF	   (64 * 1024) /* bytes batched per file */
-#define LOGGER_LINE_MAX	   16384       /* a whole line, even all escaped */
 #define LOGGER_SLEEP_MAX_S 1	       /* futex timeout: a safety net */
 #define LOGGER_NAP_MS	   10	       /* pause between drains under load */
 
@@ -216,7 +215,7 @@ logger_append(struct logger_file *lgf, const char *line, size_t len)
 static void
 logger_record(const struct logrec *lr)
 {
-	char line[LOGGER_LINE_MAX];
+	char line[LOGFMT_LINE_MAX];
 	size_t n;
 
 	if (lr->lr_type == LOGREC_ACCESS) {

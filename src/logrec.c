@@ -11,7 +11,10 @@
  *	u64	duration	lr_duration_usec
  *	u64	bytes		lr_bytes
  *	i32	status		lr_status
- *	str	addr, method, target, protocol, referer, agent
+ *	str	addr, method, target, protocol, referer, agent,
+ *		tls_version, tls_cipher, tls_subject ("" on a plain
+ *		connection; tls_subject "" without a verified client
+ *		certificate)
  *   LOGREC_ERROR:
  *	u64	time		lr_time_usec
  *	str	message
@@ -27,6 +30,19 @@
 
 #include "pfhttpd.h"
 
+/* The longest access record: every string at its bound. */
+#define LOGREC_ACCESS_WORST                                                    \
+	(1 + 3 * sizeof(uint64_t) + sizeof(int32_t) +                          \
+	    LOGREC_NSTR * sizeof(uint16_t) + LOGREC_ADDR_MAX +                 \
+	    LOGREC_METHOD_MAX + LOGREC_TARGET_MAX + LOGREC_PROTO_MAX +         \
+	    LOGREC_REFERER_MAX + LOGREC_AGENT_MAX + LOGREC_TLS_VERSION_MAX +   \
+	    LOGREC_TLS_CIPHER_MAX + LOGREC_TLS_SUBJECT_MAX)
+
+_Static_assert(LOGREC_ACCESS_WORST <= LOGREC_MAX, "an access record fits");
+_Static_assert(
+    1 + sizeof(uint64_t) + sizeof(uint16_t) + LOGREC_MESSAGE_MAX <= LOGREC_MAX,
+    "an error record fits");
+
 /* A string field of an access record: its member and bound, in order. */
 struct logrec_field {
 	size_t lf_off; /* offsetof the char array in struct logrec */
@@ -40,6 +56,9 @@ static const struct logrec_field logrec_fields[LOGREC_NSTR] = {
     {offsetof(struct logrec, lr_protocol), LOGREC_PROTO_MAX},
     {offsetof(struct logrec, lr_referer), LOGREC_REFERER_MAX},
     {offsetof(struct logrec, lr_agent), LOGREC_AGENT_MAX},
+    {offsetof(struct logrec, lr_tls_version), LOGREC_TLS_VERSION_MAX},
+    {offsetof(struct logrec, lr_tls_cipher), LOGREC_TLS_CIPHER_MAX},
+    {offsetof(struct logrec, lr_tls_subject), LOGREC_TLS_SUBJECT_MAX},
 };
 
 /* Append the string s, cut at its NUL or at max bytes, as a str field. */
@@ -182,6 +201,8 @@ logrec_line_clear(struct logrec_line *rl)
  * Point the string fields of an access record at where the worker has
  * them: the client address, the kept request line's method, target and
  * protocol, the Referer and the User-Agent (NUL-terminated, "" if none).
+ * The TLS fields are set to "", a plain connection's: logrec_access_tls()
+ * sets them for a TLS one.
  */
 void
 logrec_access_strings(struct logrec_access *ac, const char *addr,
@@ -193,6 +214,22 @@ logrec_access_strings(struct logrec_access *ac, const char *addr,
 	logrec_str_span(&ac->ac_protocol, rl->rl_protocol, rl->rl_protocol_len);
 	logrec_str_set(&ac->ac_referer, referer);
 	logrec_str_set(&ac->ac_agent, agent);
+	logrec_access_tls(ac, NULL, NULL, NULL);
+}
+
+/*
+ * Point the TLS fields of an access record at the connection's protocol
+ * version ("TLSv1.3"), cipher (OpenSSL's name) and verified client
+ * certificate's subject (RFC 2253), each NUL-terminated or NULL for "".
+ * They must outlive the record's encoding, as the other fields.
+ */
+void
+logrec_access_tls(struct logrec_access *ac, const char *version,
+    const char *cipher, const char *subject)
+{
+	logrec_str_set(&ac->ac_tls_version, version != NULL ? version : "");
+	logrec_str_set(&ac->ac_tls_cipher, cipher != NULL ? cipher : "");
+	logrec_str_set(&ac->ac_tls_subject, subject != NULL ? subject : "");
 }
 
 /* Fill fields[] with the string fields of ac, in the encoding's order. */
@@ -206,6 +243,9 @@ logrec_access_fields(
 	fields[3] = &ac->ac_protocol;
 	fields[4] = &ac->ac_referer;
 	fields[5] = &ac->ac_agent;
+	fields[6] = &ac->ac_tls_version;
+	fields[7] = &ac->ac_tls_cipher;
+	fields[8] = &ac->ac_tls_subject;
 }
 
 /* Return the bytes of string field i of ac as encoded: cut to its bound. */
@@ -279,7 +319,7 @@ logrec_decode(const void *buf, size_t len, struct logrec *lr)
 	int i;
 
 	wire_in_init(&r, buf, len);
-	/* Each field, not the whole 2.7 KB struct: this runs once a line. */
+	/* Each field, not the whole 3.8 KB struct: this runs once a line. */
 	lr->lr_duration_usec = 0;
 	lr->lr_bytes = 0;
 	lr->lr_status = 0;

@@ -773,14 +773,17 @@ void rate_init(struct rate *r, unsigned per_second, unsigned burst);
 int rate_allow(struct rate *r, long long now_ms);
 
 /* logrec.c */
-#define LOGREC_MAX	   4096 /* largest encoded record, bytes */
-#define LOGREC_ADDR_MAX	   63	/* bounds of the logged fields, bytes */
-#define LOGREC_METHOD_MAX  31
-#define LOGREC_TARGET_MAX  1024
-#define LOGREC_PROTO_MAX   15
-#define LOGREC_REFERER_MAX 512
-#define LOGREC_AGENT_MAX   512
-#define LOGREC_MESSAGE_MAX 1024
+#define LOGREC_MAX	       4096 /* largest encoded record, bytes */
+#define LOGREC_ADDR_MAX	       63   /* bounds of the logged fields, bytes */
+#define LOGREC_METHOD_MAX      31
+#define LOGREC_TARGET_MAX      1024
+#define LOGREC_PROTO_MAX       15
+#define LOGREC_REFERER_MAX     512
+#define LOGREC_AGENT_MAX       512
+#define LOGREC_MESSAGE_MAX     1024
+#define LOGREC_TLS_VERSION_MAX 15  /* "TLSv1.3" */
+#define LOGREC_TLS_CIPHER_MAX  63  /* an OpenSSL cipher name */
+#define LOGREC_TLS_SUBJECT_MAX 512 /* a certificate subject, RFC 2253 */
 
 enum logrec_type {
 	LOGREC_ACCESS = 1, /* a finished request */
@@ -800,10 +803,13 @@ struct logrec {
 	char lr_protocol[LOGREC_PROTO_MAX + 1];	 /* "HTTP/1.1" */
 	char lr_referer[LOGREC_REFERER_MAX + 1]; /* "" if absent */
 	char lr_agent[LOGREC_AGENT_MAX + 1];	 /* "" if absent */
+	char lr_tls_version[LOGREC_TLS_VERSION_MAX + 1]; /* "" if plain */
+	char lr_tls_cipher[LOGREC_TLS_CIPHER_MAX + 1];	 /* "" if plain */
+	char lr_tls_subject[LOGREC_TLS_SUBJECT_MAX + 1]; /* "" if none */
 	char lr_message[LOGREC_MESSAGE_MAX + 1]; /* LOGREC_ERROR: one line */
 };
 
-#define LOGREC_NSTR 6 /* string fields of an access record */
+#define LOGREC_NSTR 9 /* string fields of an access record */
 
 /*
  * A request line kept for the access log, split into its method, target
@@ -834,9 +840,12 @@ struct logrec_access {
 	struct logrec_str ac_addr;   /* client address */
 	struct logrec_str ac_method; /* "" if no request line was read */
 	struct logrec_str ac_target; /* request target */
-	struct logrec_str ac_protocol; /* "HTTP/1.1" */
-	struct logrec_str ac_referer;  /* "" if absent */
-	struct logrec_str ac_agent;    /* "" if absent */
+	struct logrec_str ac_protocol;	  /* "HTTP/1.1" */
+	struct logrec_str ac_referer;	  /* "" if absent */
+	struct logrec_str ac_agent;	  /* "" if absent */
+	struct logrec_str ac_tls_version; /* "TLSv1.3", "" if plain */
+	struct logrec_str ac_tls_cipher;  /* OpenSSL's name, "" if plain */
+	struct logrec_str ac_tls_subject; /* verified client's, "" if none */
 };
 
 void logrec_line_save(struct logrec_line *rl, const char *p, size_t len,
@@ -844,6 +853,8 @@ void logrec_line_save(struct logrec_line *rl, const char *p, size_t len,
 void logrec_line_clear(struct logrec_line *rl);
 void logrec_access_strings(struct logrec_access *ac, const char *addr,
     const struct logrec_line *rl, const char *referer, const char *agent);
+void logrec_access_tls(struct logrec_access *ac, const char *version,
+    const char *cipher, const char *subject);
 size_t logrec_encode(const struct logrec *lr, void *buf, size_t len);
 size_t logrec_access_size(const struct logrec_access *ac);
 void logrec_encode_access(const struct logrec_access *ac, void *buf);
@@ -855,6 +866,9 @@ enum log_format {
 	LOG_FORMAT_COMMON,
 	LOG_FORMAT_JSON,
 };
+
+/* Room for any access line whole, every byte escaped: the logger's. */
+#define LOGFMT_LINE_MAX 20480
 
 size_t logfmt_access(
     const struct logrec *lr, enum log_format fmt, char *buf, size_t len);

@@ -31,12 +31,17 @@
 #define T_COMMON                                                               \
 	"192.0.2.7 - - [21/Nov/2026:10:43:10 +0000] "                          \
 	"\"GET /index.html?q=1 HTTP/1.1\" 200 1234\n"
-#define T_JSON                                                                 \
+#define T_JSON_KEYS                                                            \
 	"{\"time\":\"2026-11-21T10:43:10.123456Z\","                           \
 	"\"remote_addr\":\"192.0.2.7\",\"method\":\"GET\","                    \
 	"\"target\":\"/index.html?q=1\",\"protocol\":\"HTTP/1.1\","            \
 	"\"status\":200,\"bytes\":1234,\"duration_us\":456,"                   \
-	"\"referer\":\"https://example.com/\",\"user_agent\":\"curl/8.0\"}\n"
+	"\"referer\":\"https://example.com/\",\"user_agent\":\"curl/8.0\""
+#define T_JSON T_JSON_KEYS "}\n"
+#define T_JSON_TLS                                                             \
+	T_JSON_KEYS ",\"tls_protocol\":\"TLSv1.3\","                           \
+		    "\"tls_cipher\":\"TLS_AES_256_GCM_SHA384\","               \
+		    "\"tls_client_subject\":\"CN=client,O=Example\"}\n"
 
 /* JSON string values of a line, in order, as the checker decoded them. */
 struct t_json {
@@ -69,7 +74,16 @@ t_sample(struct logrec *lr)
 	strcpy(lr->lr_agent, "curl/8.0");
 }
 
-/* Fill every string field of lr to its bound with c. */
+/* Make lr's connection a TLS one with a verified client certificate. */
+static void
+t_sample_tls(struct logrec *lr)
+{
+	strcpy(lr->lr_tls_version, "TLSv1.3");
+	strcpy(lr->lr_tls_cipher, "TLS_AES_256_GCM_SHA384");
+	strcpy(lr->lr_tls_subject, "CN=client,O=Example");
+}
+
+/* Fill every string field of lr, the TLS ones too, to its bound with c. */
 static void
 t_fill(struct logrec *lr, int c)
 {
@@ -79,6 +93,9 @@ t_fill(struct logrec *lr, int c)
 	memset(lr->lr_protocol, c, LOGREC_PROTO_MAX);
 	memset(lr->lr_referer, c, LOGREC_REFERER_MAX);
 	memset(lr->lr_agent, c, LOGREC_AGENT_MAX);
+	memset(lr->lr_tls_version, c, LOGREC_TLS_VERSION_MAX);
+	memset(lr->lr_tls_cipher, c, LOGREC_TLS_CIPHER_MAX);
+	memset(lr->lr_tls_subject, c, LOGREC_TLS_SUBJECT_MAX);
 }
 
 /*
@@ -606,6 +623,110 @@ test_json_empty_fields_are_empty_strings(void **state)
 	    "\"user_agent\":\"\"}\n");
 }
 
+/* A TLS record's JSON line ends in its protocol, cipher and subject. */
+static void
+test_json_tls_line_is_exact(void **state)
+{
+	struct logrec lr;
+
+	(void)state;
+	t_sample(&lr);
+	t_sample_tls(&lr);
+	assert_string_equal(t_fmt(&lr, LOG_FORMAT_JSON), T_JSON_TLS);
+	t_assert_json(t_buf);
+	assert_int_equal(t_js.tj_nvals, 10);
+}
+
+/* Without a client certificate the line has no tls_client_subject. */
+static void
+test_json_tls_without_client_certificate_has_no_subject(void **state)
+{
+	struct logrec lr;
+
+	(void)state;
+	t_sample(&lr);
+	t_sample_tls(&lr);
+	lr.lr_tls_subject[0] = '\0';
+	assert_string_equal(t_fmt(&lr, LOG_FORMAT_JSON),
+	    T_JSON_KEYS ",\"tls_protocol\":\"TLSv1.3\","
+			"\"tls_cipher\":\"TLS_AES_256_GCM_SHA384\"}\n");
+}
+
+/*
+ * Without a TLS version (a plain connection) the line has no TLS key at
+ * all, whatever else the record holds: it is the plain line.
+ */
+static void
+test_json_without_tls_version_has_no_tls_keys(void **state)
+{
+	struct logrec lr;
+
+	(void)state;
+	t_sample(&lr);
+	t_sample_tls(&lr);
+	lr.lr_tls_version[0] = '\0';
+	assert_string_equal(t_fmt(&lr, LOG_FORMAT_JSON), T_JSON);
+}
+
+/* A TLS version with an empty cipher shows the cipher as "". */
+static void
+test_json_tls_empty_cipher_is_empty_string(void **state)
+{
+	struct logrec lr;
+
+	(void)state;
+	t_sample(&lr);
+	t_sample_tls(&lr);
+	lr.lr_tls_cipher[0] = '\0';
+	assert_non_null(strstr(t_fmt(&lr, LOG_FORMAT_JSON),
+	    ",\"tls_protocol\":\"TLSv1.3\",\"tls_cipher\":\"\","
+	    "\"tls_client_subject\":\"CN=client,O=Example\"}\n"));
+}
+
+/* Combined and common lines are the same over TLS as in the clear. */
+static void
+test_combined_and_common_leave_tls_out(void **state)
+{
+	struct logrec lr;
+
+	(void)state;
+	t_sample(&lr);
+	t_sample_tls(&lr);
+	assert_string_equal(t_fmt(&lr, LOG_FORMAT_COMBINED), T_COMBINED);
+	assert_string_equal(t_fmt(&lr, LOG_FORMAT_COMMON), T_COMMON);
+}
+
+/*
+ * A subject as OpenSSL prints it (RFC 2253: \" and \, escaped with a
+ * backslash), with UTF-8, a control byte and a byte that is not UTF-8, is
+ * one JSON string: backslashes and quotes escaped, UTF-8 kept, the
+ * control as \u00XX, the stray byte as \ufffd.
+ */
+static void
+test_json_escapes_tls_subject(void **state)
+{
+	static const char subject[] =
+	    "CN=Zo\xc3\xab \\\"Q\\\",O=Example\\, Inc.,L=M\xc3\xbcnchen\x01";
+	struct logrec lr;
+
+	(void)state;
+	t_sample(&lr);
+	t_sample_tls(&lr);
+	strcpy(lr.lr_tls_subject, subject);
+	t_fmt(&lr, LOG_FORMAT_JSON);
+	assert_non_null(strstr(t_buf,
+	    "\"tls_client_subject\":\"CN=Zo\xc3\xab \\\\\\\"Q\\\\\\\","
+	    "O=Example\\\\, Inc.,L=M\xc3\xbcnchen\\u0001\"}\n"));
+	t_assert_json(t_buf);
+	assert_string_equal(t_js.tj_val[9], subject);
+
+	strcpy(lr.lr_tls_subject, "CN=\xff");
+	t_fmt(&lr, LOG_FORMAT_JSON);
+	assert_non_null(
+	    strstr(t_buf, "\"tls_client_subject\":\"CN=\\ufffd\"}\n"));
+	t_assert_json(t_buf);
+}
+
 /* Quote and backslash in combined are written as \x22 and \x5C. */
 static void
 test_combined_escapes_quote_and_backslash(void **state)
@@ -1044,9 +1165,15 @@ test_fields_are_read_up_to_their_bounds(void **state)
 	t_sample(&lr);
 	memset(lr.lr_target, 'a', sizeof(lr.lr_target));
 	memset(lr.lr_agent, 'b', sizeof(lr.lr_agent));
+	memset(lr.lr_tls_version, 'v', sizeof(lr.lr_tls_version));
+	memset(lr.lr_tls_cipher, 'c', sizeof(lr.lr_tls_cipher));
+	memset(lr.lr_tls_subject, 's', sizeof(lr.lr_tls_subject));
 	t_assert_json(t_fmt(&lr, LOG_FORMAT_JSON));
 	assert_int_equal(t_js.tj_len[3], LOGREC_TARGET_MAX);
 	assert_int_equal(t_js.tj_len[6], LOGREC_AGENT_MAX);
+	assert_int_equal(t_js.tj_len[7], LOGREC_TLS_VERSION_MAX);
+	assert_int_equal(t_js.tj_len[8], LOGREC_TLS_CIPHER_MAX);
+	assert_int_equal(t_js.tj_len[9], LOGREC_TLS_SUBJECT_MAX);
 }
 
 /* With 8192 bytes, a record of maximal fields fits whole. */
@@ -1068,6 +1195,35 @@ test_maximal_fields_fit_in_8192(void **state)
 		assert_true(strlen(whole) > LOGREC_TARGET_MAX);
 		assert_string_equal(t_fmt_len(&lr, fmt, 8192), whole);
 	}
+}
+
+/*
+ * The longest line, every byte of every field escaped to six, TLS fields
+ * included, fits whole in the logger's LOGFMT_LINE_MAX; one byte less
+ * than it needs still gives a line, cut.
+ */
+static void
+test_worst_json_line_fits_the_loggers_line(void **state)
+{
+	static char whole[T_BUF_LEN];
+	struct logrec lr;
+	size_t n;
+
+	(void)state;
+	t_sample(&lr);
+	t_fill(&lr, '\x01');
+	lr.lr_bytes = UINT64_MAX;
+	lr.lr_duration_usec = UINT64_MAX;
+	lr.lr_status = INT_MIN;
+	lr.lr_time_usec = UINT64_MAX;
+	strcpy(whole, t_fmt(&lr, LOG_FORMAT_JSON));
+	n = strlen(whole);
+	assert_true(n > 16384 && n < LOGFMT_LINE_MAX);
+	assert_string_equal(
+	    t_fmt_len(&lr, LOG_FORMAT_JSON, LOGFMT_LINE_MAX), whole);
+	t_fmt_len(&lr, LOG_FORMAT_JSON, n);
+	assert_true(strlen(t_buf) > 0 && strlen(t_buf) < n);
+	t_assert_json(t_buf);
 }
 
 /*
@@ -1144,8 +1300,8 @@ static void
 test_truncation_never_splits_utf8(void **state)
 {
 	struct logrec lr;
-	char *f[6];
-	size_t max[6], i, n;
+	char *f[9];
+	size_t max[9], i, n;
 
 	(void)state;
 	t_sample(&lr);
@@ -1161,7 +1317,13 @@ test_truncation_never_splits_utf8(void **state)
 	max[4] = LOGREC_REFERER_MAX;
 	f[5] = lr.lr_agent;
 	max[5] = LOGREC_AGENT_MAX;
-	for (i = 0; i < 6; i++) {
+	f[6] = lr.lr_tls_version;
+	max[6] = LOGREC_TLS_VERSION_MAX;
+	f[7] = lr.lr_tls_cipher;
+	max[7] = LOGREC_TLS_CIPHER_MAX;
+	f[8] = lr.lr_tls_subject;
+	max[8] = LOGREC_TLS_SUBJECT_MAX;
+	for (i = 0; i < 9; i++) {
 		for (n = 0; n + 9 <= max[i]; n += 9)
 			memcpy(f[i] + n, "\xf0\x9f\x98\x80\xe2\x82\xac\xc3\xa9",
 			    9);
@@ -1205,6 +1367,49 @@ test_truncation_shares_room_among_fields(void **state)
 	assert_true(t > 50 && r > 50 && a > 50);
 	assert_true(t_diff(t, r) <= 1 && t_diff(t, a) <= 1);
 	assert_int_equal(strlen(line), 299);
+}
+
+/* Return how many times c occurs in s. */
+static size_t
+t_count(const char *s, int c)
+{
+	size_t n = 0;
+
+	for (; *s != '\0'; s++)
+		n += *s == c;
+	return n;
+}
+
+/*
+ * Over TLS, a short JSON line keeps the protocol and cipher whole, and
+ * the long subject gets the same room as the other long fields.
+ */
+static void
+test_truncation_shares_room_with_tls_subject(void **state)
+{
+	struct logrec lr;
+	const char *line;
+	size_t t, r, a, s;
+
+	(void)state;
+	t_sample(&lr);
+	t_sample_tls(&lr);
+	memset(lr.lr_target, 'x', LOGREC_TARGET_MAX);
+	memset(lr.lr_referer, 'y', LOGREC_REFERER_MAX);
+	memset(lr.lr_agent, 'z', LOGREC_AGENT_MAX);
+	memset(lr.lr_tls_subject, 'w', LOGREC_TLS_SUBJECT_MAX);
+	line = t_fmt_len(&lr, LOG_FORMAT_JSON, 700);
+	t_assert_json(line);
+	assert_int_equal(strlen(line), 699);
+	assert_string_equal(t_js.tj_val[7], "TLSv1.3");
+	assert_string_equal(t_js.tj_val[8], "TLS_AES_256_GCM_SHA384");
+	t = t_count(t_js.tj_val[3], 'x');
+	r = t_count(t_js.tj_val[5], 'y');
+	a = t_count(t_js.tj_val[6], 'z');
+	s = t_count(t_js.tj_val[9], 'w');
+	assert_true(t > 50 && t == t_js.tj_len[3] && s == t_js.tj_len[9]);
+	assert_true(
+	    t_diff(t, r) <= 1 && t_diff(t, a) <= 1 && t_diff(t, s) <= 1);
 }
 
 /* Too small a buffer for the fixed text gets an empty string and 0. */
@@ -1258,6 +1463,13 @@ main(void)
 	    cmocka_unit_test(test_empty_protocol_is_left_out),
 	    cmocka_unit_test(test_empty_address_and_target_are_dashes),
 	    cmocka_unit_test(test_json_empty_fields_are_empty_strings),
+	    cmocka_unit_test(test_json_tls_line_is_exact),
+	    cmocka_unit_test(
+		test_json_tls_without_client_certificate_has_no_subject),
+	    cmocka_unit_test(test_json_without_tls_version_has_no_tls_keys),
+	    cmocka_unit_test(test_json_tls_empty_cipher_is_empty_string),
+	    cmocka_unit_test(test_combined_and_common_leave_tls_out),
+	    cmocka_unit_test(test_json_escapes_tls_subject),
 	    cmocka_unit_test(test_combined_escapes_quote_and_backslash),
 	    cmocka_unit_test(test_combined_escapes_cr_lf),
 	    cmocka_unit_test(test_combined_escapes_control_bytes),
@@ -1280,10 +1492,12 @@ main(void)
 	    cmocka_unit_test(test_numbers_are_written_in_full),
 	    cmocka_unit_test(test_fields_are_read_up_to_their_bounds),
 	    cmocka_unit_test(test_maximal_fields_fit_in_8192),
+	    cmocka_unit_test(test_worst_json_line_fits_the_loggers_line),
 	    cmocka_unit_test(test_truncation_keeps_one_well_formed_line),
 	    cmocka_unit_test(test_truncation_never_splits_an_escape),
 	    cmocka_unit_test(test_truncation_never_splits_utf8),
 	    cmocka_unit_test(test_truncation_shares_room_among_fields),
+	    cmocka_unit_test(test_truncation_shares_room_with_tls_subject),
 	    cmocka_unit_test(test_too_small_buffer_gives_empty_string),
 	    cmocka_unit_test(test_unknown_format_gives_empty_string),
 	};

@@ -32,6 +32,12 @@ static const struct t_field t_fields[] = {
     {"protocol", offsetof(struct logrec, lr_protocol), LOGREC_PROTO_MAX},
     {"referer", offsetof(struct logrec, lr_referer), LOGREC_REFERER_MAX},
     {"agent", offsetof(struct logrec, lr_agent), LOGREC_AGENT_MAX},
+    {"tls_version", offsetof(struct logrec, lr_tls_version),
+	LOGREC_TLS_VERSION_MAX},
+    {"tls_cipher", offsetof(struct logrec, lr_tls_cipher),
+	LOGREC_TLS_CIPHER_MAX},
+    {"tls_subject", offsetof(struct logrec, lr_tls_subject),
+	LOGREC_TLS_SUBJECT_MAX},
 };
 
 #define T_NFIELDS (sizeof(t_fields) / sizeof(t_fields[0]))
@@ -43,7 +49,7 @@ t_field(struct logrec *lr, size_t i)
 	return (char *)lr + t_fields[i].tf_off;
 }
 
-/* Fill lr with a typical access record. */
+/* Fill lr with a typical access record, over TLS with a client certificate. */
 static void
 t_sample_access(struct logrec *lr)
 {
@@ -59,6 +65,9 @@ t_sample_access(struct logrec *lr)
 	strcpy(lr->lr_protocol, "HTTP/1.1");
 	strcpy(lr->lr_referer, "https://example.com/");
 	strcpy(lr->lr_agent, "curl/8.0");
+	strcpy(lr->lr_tls_version, "TLSv1.3");
+	strcpy(lr->lr_tls_cipher, "TLS_AES_256_GCM_SHA384");
+	strcpy(lr->lr_tls_subject, "CN=Zo\xc3\xab \\\"Q\\\",O=Example\\, Inc.");
 }
 
 /* Fill lr with a typical error record. */
@@ -86,6 +95,9 @@ t_assert_same(const struct logrec *a, const struct logrec *b)
 	assert_string_equal(a->lr_protocol, b->lr_protocol);
 	assert_string_equal(a->lr_referer, b->lr_referer);
 	assert_string_equal(a->lr_agent, b->lr_agent);
+	assert_string_equal(a->lr_tls_version, b->lr_tls_version);
+	assert_string_equal(a->lr_tls_cipher, b->lr_tls_cipher);
+	assert_string_equal(a->lr_tls_subject, b->lr_tls_subject);
 	assert_string_equal(a->lr_message, b->lr_message);
 }
 
@@ -141,11 +153,11 @@ t_put_str(unsigned char *buf, size_t *pos, size_t n, int c)
 }
 
 /*
- * Build by hand an access record whose string field i has length n[i],
- * into buf; return its length.
+ * Build by hand an access record of nstr string fields, field i of length
+ * n[i], into buf; return its length.
  */
 static size_t
-t_build_access(unsigned char *buf, const size_t n[T_NFIELDS])
+t_build_access_n(unsigned char *buf, const size_t *n, size_t nstr)
 {
 	uint64_t u;
 	int32_t status;
@@ -161,9 +173,16 @@ t_build_access(unsigned char *buf, const size_t n[T_NFIELDS])
 	t_put(buf, &pos, &u, 8);
 	status = 200;
 	t_put(buf, &pos, &status, 4);
-	for (i = 0; i < T_NFIELDS; i++)
+	for (i = 0; i < nstr; i++)
 		t_put_str(buf, &pos, n[i], 'a');
 	return pos;
+}
+
+/* Build by hand an access record whose string field i has length n[i]. */
+static size_t
+t_build_access(unsigned char *buf, const size_t n[T_NFIELDS])
+{
+	return t_build_access_n(buf, n, T_NFIELDS);
 }
 
 /* An access record survives encoding and decoding unchanged. */
@@ -190,7 +209,8 @@ test_encode_access_matches_encode(void **state)
 	unsigned char want[LOGREC_MAX], got[LOGREC_MAX + 1];
 	struct logrec_access ac;
 	struct logrec_str *fields[] = {&ac.ac_addr, &ac.ac_method,
-	    &ac.ac_target, &ac.ac_protocol, &ac.ac_referer, &ac.ac_agent};
+	    &ac.ac_target, &ac.ac_protocol, &ac.ac_referer, &ac.ac_agent,
+	    &ac.ac_tls_version, &ac.ac_tls_cipher, &ac.ac_tls_subject};
 	struct logrec lr;
 	size_t n, i, round;
 
@@ -305,7 +325,8 @@ test_empty_strings_round_trip(void **state)
 	(void)state;
 	memset(&lr, 0, sizeof(lr));
 	lr.lr_type = LOGREC_ACCESS;
-	assert_int_equal(t_round_trip(&lr, buf, &out), T_FIXED_LEN + 2 * 6);
+	assert_int_equal(
+	    t_round_trip(&lr, buf, &out), T_FIXED_LEN + 2 * T_NFIELDS);
 	t_assert_same(&lr, &out);
 }
 
@@ -527,6 +548,29 @@ test_decode_rejects_string_over_bound(void **state)
 	t_put(buf, &pos, &t, 8);
 	t_put_str(buf, &pos, 0xffff, 'm');
 	assert_int_equal(t_decode_exact(buf, pos, &lr), -1);
+}
+
+/*
+ * A record with more or fewer string fields than the layout has is
+ * rejected: the six of the layout before TLS, one short, one too many.
+ */
+static void
+test_decode_rejects_wrong_string_count(void **state)
+{
+	static const size_t counts[] = {6, T_NFIELDS - 1, T_NFIELDS + 1};
+	unsigned char buf[LOGREC_MAX];
+	size_t n[T_NFIELDS + 1], len, i;
+	struct logrec lr;
+
+	(void)state;
+	memset(n, 0, sizeof(n));
+	len = t_build_access_n(buf, n, T_NFIELDS);
+	assert_int_equal(t_decode_exact(buf, len, &lr), 0);
+	for (i = 0; i < sizeof(counts) / sizeof(counts[0]); i++) {
+		len = t_build_access_n(buf, n, counts[i]);
+		if (t_decode_exact(buf, len, &lr) != -1)
+			fail_msg("%zu string fields accepted", counts[i]);
+	}
 }
 
 /* A string holding a NUL byte, which no encoder writes, is rejected. */
@@ -764,6 +808,87 @@ test_access_strings_take_address_and_fields(void **state)
 	assert_memory_equal(ac.ac_agent.lstr_ptr, "UA 1", 4);
 }
 
+/* The access strings set the TLS fields to "": a plain connection's. */
+static void
+test_access_strings_leave_tls_fields_empty(void **state)
+{
+	struct logrec_access ac;
+	struct logrec_line rl;
+
+	(void)state;
+	memset(&ac, 0xa5, sizeof(ac));
+	logrec_line_clear(&rl);
+	logrec_access_strings(&ac, "192.0.2.1", &rl, "", "");
+	assert_int_equal(ac.ac_tls_version.lstr_len, 0);
+	assert_int_equal(ac.ac_tls_cipher.lstr_len, 0);
+	assert_int_equal(ac.ac_tls_subject.lstr_len, 0);
+	assert_string_equal(ac.ac_tls_version.lstr_ptr, "");
+	assert_string_equal(ac.ac_tls_cipher.lstr_ptr, "");
+	assert_string_equal(ac.ac_tls_subject.lstr_ptr, "");
+}
+
+/* The TLS fields point at the connection's strings; NULL stands for "". */
+static void
+test_access_tls_takes_version_cipher_and_subject(void **state)
+{
+	static const char subject[] = "CN=a\\,b";
+	struct logrec_access ac;
+	struct logrec_line rl;
+
+	(void)state;
+	logrec_line_clear(&rl);
+	logrec_access_strings(&ac, "192.0.2.1", &rl, "", "");
+	logrec_access_tls(
+	    &ac, "TLSv1.2", "ECDHE-ECDSA-AES128-GCM-SHA256", subject);
+	assert_int_equal(ac.ac_tls_version.lstr_len, 7);
+	assert_memory_equal(ac.ac_tls_version.lstr_ptr, "TLSv1.2", 7);
+	assert_int_equal(ac.ac_tls_cipher.lstr_len, 29);
+	assert_memory_equal(
+	    ac.ac_tls_cipher.lstr_ptr, "ECDHE-ECDSA-AES128-GCM-SHA256", 29);
+	assert_ptr_equal(ac.ac_tls_subject.lstr_ptr, subject);
+	assert_int_equal(ac.ac_tls_subject.lstr_len, sizeof(subject) - 1);
+
+	logrec_access_tls(&ac, "TLSv1.3", "TLS_AES_128_GCM_SHA256", NULL);
+	assert_int_equal(ac.ac_tls_subject.lstr_len, 0);
+	assert_string_equal(ac.ac_tls_subject.lstr_ptr, "");
+	logrec_access_tls(&ac, NULL, NULL, NULL);
+	assert_int_equal(ac.ac_tls_version.lstr_len, 0);
+	assert_int_equal(ac.ac_tls_cipher.lstr_len, 0);
+}
+
+/*
+ * A TLS access record encoded from where the worker has its fields
+ * decodes to them, a subject over its bound cut to it.
+ */
+static void
+test_access_tls_record_decodes_to_its_fields(void **state)
+{
+	char subject[LOGREC_TLS_SUBJECT_MAX + 10];
+	unsigned char buf[LOGREC_MAX];
+	struct logrec_access ac;
+	struct logrec_line rl;
+	struct logrec lr;
+	size_t n;
+
+	(void)state;
+	memset(subject, 's', sizeof(subject) - 1);
+	subject[sizeof(subject) - 1] = '\0';
+	memset(&ac, 0, sizeof(ac));
+	logrec_line_save(&rl, "GET / HTTP/1.1", 14, NULL);
+	logrec_access_strings(&ac, "192.0.2.1", &rl, "", "");
+	logrec_access_tls(
+	    &ac, "TLSv1.3", "TLS_CHACHA20_POLY1305_SHA256", subject);
+	n = logrec_access_size(&ac);
+	assert_true(n <= sizeof(buf));
+	logrec_encode_access(&ac, buf);
+	assert_int_equal(t_decode_exact(buf, n, &lr), 0);
+	assert_string_equal(lr.lr_tls_version, "TLSv1.3");
+	assert_string_equal(lr.lr_tls_cipher, "TLS_CHACHA20_POLY1305_SHA256");
+	subject[LOGREC_TLS_SUBJECT_MAX] = '\0';
+	assert_string_equal(lr.lr_tls_subject, subject);
+	assert_string_equal(lr.lr_target, "/");
+}
+
 int
 main(void)
 {
@@ -779,6 +904,9 @@ main(void)
 	    cmocka_unit_test(test_line_parts_are_cut_to_their_bounds),
 	    cmocka_unit_test(test_line_cleared_is_empty),
 	    cmocka_unit_test(test_access_strings_take_address_and_fields),
+	    cmocka_unit_test(test_access_strings_leave_tls_fields_empty),
+	    cmocka_unit_test(test_access_tls_takes_version_cipher_and_subject),
+	    cmocka_unit_test(test_access_tls_record_decodes_to_its_fields),
 	    cmocka_unit_test(test_error_record_round_trips),
 	    cmocka_unit_test(test_first_byte_is_the_type),
 	    cmocka_unit_test(test_encoded_length_is_compact),
@@ -794,6 +922,7 @@ main(void)
 	    cmocka_unit_test(test_decode_rejects_every_truncated_prefix),
 	    cmocka_unit_test(test_decode_rejects_trailing_bytes),
 	    cmocka_unit_test(test_decode_rejects_string_over_bound),
+	    cmocka_unit_test(test_decode_rejects_wrong_string_count),
 	    cmocka_unit_test(test_decode_rejects_nul_inside_string),
 	    cmocka_unit_test(test_decode_survives_random_garbage),
 	    cmocka_unit_test(test_decode_survives_corrupted_records),

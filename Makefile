@@ -69,7 +69,7 @@ UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
 .PHONY: all run test unit integration install uninstall clean format \
 	format-check lint-man bench bench-log bench-compare syscount
 
-all: $(B)/pfhttpd $(B)/statsdump $(B)/wsload $(B)/chatload
+all: $(B)/pfhttpd $(B)/statsdump $(B)/wsload $(B)/chatload $(B)/tlsload
 
 HEADERS	 = src/pfhttpd.h src/shm.h
 
@@ -87,13 +87,24 @@ $(B)/pfhttpd: $(B)/obj/main.o $(B)/libpfhttpd.a
 $(B)/statsdump: tools/statsdump.c $(B)/libpfhttpd.a $(HEADERS)
 	$(CC) $(ALL_CFLAGS) -Isrc -o $@ $< $(B)/libpfhttpd.a $(PKG_LIBS) -lm
 
-# The load generators: libevent only, none of the server's code; the
-# WebSocket client pieces they share are tools/wsclient.c.
+# The load generators: libevent, and libssl for TLS (wsload's wss,
+# tlsload), none of the server's code; the client pieces they share are
+# tools/wsclient.c (WebSocket, options, clock, histogram) and
+# tools/tlsclient.c (TLS).
 WSCLIENT = tools/wsclient.c tools/wsclient.h
+TLSCLIENT = tools/tlsclient.c tools/tlsclient.h
+TLS_CFLAGS := $(shell pkg-config --cflags libssl 2>/dev/null)
+TLS_LIBS   := $(shell pkg-config --libs libssl 2>/dev/null)
 
-$(B)/wsload: tools/wsload.c $(WSCLIENT)
+$(B)/wsload: tools/wsload.c $(WSCLIENT) $(TLSCLIENT)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -o $@ $< tools/wsclient.c $(PKG_LIBS) -lm
+	$(CC) $(ALL_CFLAGS) $(TLS_CFLAGS) -o $@ $< tools/wsclient.c \
+	    tools/tlsclient.c $(PKG_LIBS) $(TLS_LIBS) -lm
+
+$(B)/tlsload: tools/tlsload.c $(WSCLIENT) $(TLSCLIENT)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(TLS_CFLAGS) -o $@ $< tools/wsclient.c \
+	    tools/tlsclient.c $(PKG_LIBS) $(TLS_LIBS) -lm
 
 $(B)/chatload: tools/chatload.c tools/chatmark.c tools/chatmark.h $(WSCLIENT)
 	@mkdir -p $(@D)

@@ -4,13 +4,16 @@
 #   make run        install missing packages, build, run on etc/pfhttpd.ini
 #   make test       install missing packages, build, run every test (unit,
 #                   fuzzing corpora replayed, man pages, integration)
-#   make bench      install wrk, nginx, nchan, lighttpd and Node's ws,
-#                   build, then pfhttpd against nginx and lighttpd (static
-#                   files), Node's ws (WebSocket echo), and nchan and a ws
-#                   chat server (a chat room) side by side: BENCH_SECONDS
-#                   per run, BENCH_RUNS runs, BENCH_FLAGS for tools/bench
-#                   (e.g. "--cases 1k-ka-50 --workers 1"; tools/bench -h);
-#                   results in build/bench/results-*.json and last.json
+#   make bench      install wrk, nginx, nchan, lighttpd, openssl and
+#                   Node's ws, build, then pfhttpd against nginx and
+#                   lighttpd (static files), nginx over TLS (tls-*:
+#                   keep-alive, and Connection: close with full and
+#                   resumed handshakes), Node's ws (WebSocket echo, plain
+#                   and wss-*), and nchan and a ws chat server (a chat
+#                   room) side by side: BENCH_SECONDS per run, BENCH_RUNS
+#                   runs, BENCH_FLAGS for tools/bench (e.g. "--cases
+#                   1k-ka-50 --workers 1"; tools/bench -h); results in
+#                   build/bench/results-*.json and last.json
 #   make bench-log  the access log's cost: pfhttpd with it on and off
 #   make bench-compare  the last bench against the one before it, or
 #                   against BASE=build/bench/results-....json; runs nothing
@@ -148,8 +151,10 @@ test:
 BENCH_ARGS = --seconds $(BENCH_SECONDS) --runs $(BENCH_RUNS)
 
 # pfhttpd (access log on and off), nginx and lighttpd on static files,
-# pfhttpd and Node's ws on WebSocket echo, and pfhttpd, nchan and Node's
-# ws in a chat room, side by side (tools/bench).
+# pfhttpd and nginx on static files over TLS (build/tlsload for the
+# handshakes), pfhttpd and Node's ws on WebSocket echo (plain and over
+# TLS), and pfhttpd, nchan and Node's ws in a chat room, side by side
+# (tools/bench).
 bench:
 	@tools/install-deps bench
 	$(MAKE) all

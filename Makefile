@@ -4,13 +4,16 @@
 #   make run        install missing packages, build, run on etc/pfhttpd.ini
 #   make test       install missing packages, build, run every test (unit,
 #                   fuzzing corpora replayed, man pages, integration)
-#   make bench      install wrk, nginx, nchan, lighttpd and Node's ws,
-#                   build, then pfhttpd against nginx and lighttpd (static
-#                   files), Node's ws (WebSocket echo), and nchan and a ws
-#                   chat server (a chat room) side by side: BENCH_SECONDS
-#                   per run, BENCH_RUNS runs, BENCH_FLAGS for tools/bench
-#                   (e.g. "--cases 1k-ka-50 --workers 1"; tools/bench -h);
-#                   results in build/bench/results-*.json and last.json
+#   make bench      install wrk, nginx, nchan, lighttpd, openssl and
+#                   Node's ws, build, then pfhttpd against nginx and
+#                   lighttpd (static files), nginx over TLS (tls-*:
+#                   keep-alive, and Connection: close with full and
+#                   resumed handshakes), Node's ws (WebSocket echo, plain
+#                   and wss-*), and nchan and a ws chat server (a chat
+#                   room) side by side: BENCH_SECONDS per run, BENCH_RUNS
+#                   runs, BENCH_FLAGS for tools/bench (e.g. "--cases
+#                   1k-ka-50 --workers 1"; tools/bench -h); results in
+#                   build/bench/results-*.json and last.json
 #   make bench-log  the access log's cost: pfhttpd with it on and off
 #   make bench-compare  the last bench against the one before it, or
 #                   against BASE=build/bench/results-....json; runs nothing
@@ -69,7 +72,7 @@ UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
 .PHONY: all run test unit integration install uninstall clean format \
 	format-check lint-man bench bench-log bench-compare syscount
 
-all: $(B)/pfhttpd $(B)/statsdump $(B)/wsload $(B)/chatload
+all: $(B)/pfhttpd $(B)/statsdump $(B)/wsload $(B)/chatload $(B)/tlsload
 
 HEADERS	 = src/pfhttpd.h src/shm.h
 
@@ -87,13 +90,24 @@ $(B)/pfhttpd: $(B)/obj/main.o $(B)/libpfhttpd.a
 $(B)/statsdump: tools/statsdump.c $(B)/libpfhttpd.a $(HEADERS)
 	$(CC) $(ALL_CFLAGS) -Isrc -o $@ $< $(B)/libpfhttpd.a $(PKG_LIBS) -lm
 
-# The load generators: libevent only, none of the server's code; the
-# WebSocket client pieces they share are tools/wsclient.c.
+# The load generators: libevent, and libssl for TLS (wsload's wss,
+# tlsload), none of the server's code; the client pieces they share are
+# tools/wsclient.c (WebSocket, options, clock, histogram) and
+# tools/tlsclient.c (TLS).
 WSCLIENT = tools/wsclient.c tools/wsclient.h
+TLSCLIENT = tools/tlsclient.c tools/tlsclient.h
+TLS_CFLAGS := $(shell pkg-config --cflags libssl 2>/dev/null)
+TLS_LIBS   := $(shell pkg-config --libs libssl 2>/dev/null)
 
-$(B)/wsload: tools/wsload.c $(WSCLIENT)
+$(B)/wsload: tools/wsload.c $(WSCLIENT) $(TLSCLIENT)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -o $@ $< tools/wsclient.c $(PKG_LIBS) -lm
+	$(CC) $(ALL_CFLAGS) $(TLS_CFLAGS) -o $@ $< tools/wsclient.c \
+	    tools/tlsclient.c $(PKG_LIBS) $(TLS_LIBS) -lm
+
+$(B)/tlsload: tools/tlsload.c $(WSCLIENT) $(TLSCLIENT)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(TLS_CFLAGS) -o $@ $< tools/wsclient.c \
+	    tools/tlsclient.c $(PKG_LIBS) $(TLS_LIBS) -lm
 
 $(B)/chatload: tools/chatload.c tools/chatmark.c tools/chatmark.h $(WSCLIENT)
 	@mkdir -p $(@D)
@@ -137,8 +151,10 @@ test:
 BENCH_ARGS = --seconds $(BENCH_SECONDS) --runs $(BENCH_RUNS)
 
 # pfhttpd (access log on and off), nginx and lighttpd on static files,
-# pfhttpd and Node's ws on WebSocket echo, and pfhttpd, nchan and Node's
-# ws in a chat room, side by side (tools/bench).
+# pfhttpd and nginx on static files over TLS (build/tlsload for the
+# handshakes), pfhttpd and Node's ws on WebSocket echo (plain and over
+# TLS), and pfhttpd, nchan and Node's ws in a chat room, side by side
+# (tools/bench).
 bench:
 	@tools/install-deps bench
 	$(MAKE) all

@@ -84,7 +84,7 @@ check-asan:
 	@if [ "$$(cat $(ASAN_B)/flags 2>/dev/null)" != "$(ASAN_ID)" ]; then \
 	    rm -rf $(ASAN_B)/obj $(ASAN_B)/tests $(ASAN_B)/*.a \
 		$(ASAN_B)/pfhttpd $(ASAN_B)/statsdump $(ASAN_B)/wsload \
-		$(ASAN_B)/chatload; \
+		$(ASAN_B)/chatload $(ASAN_B)/tlsload; \
 	    echo "$(ASAN_ID)" > $(ASAN_B)/flags; fi
 	$(ASAN_MAKE) all $(UNIT_BINS:$(B)/%=$(ASAN_B)/%)
 	rm -rf $(ASAN_REPORTS) $(ASAN_TMP)

@@ -11,7 +11,9 @@
  * and every buffer allocated before the first message: the tool costs
  * about what the server's side of an echo costs, a recv() and a send().
  * The handshake, framing, clock and histogram are wsclient.c's, shared
- * with chatload.
+ * with chatload. With --tls (wss) each connection makes a TLS handshake
+ * before the upgrade, and its bytes go through SSL_read and SSL_write
+ * (tlsclient.c's context, shared with tlsload).
  */
 
 #include <sys/types.h>
@@ -32,7 +34,9 @@
 #include <unistd.h>
 
 #include <event2/event.h>
+#include <openssl/ssl.h>
 
+#include "tlsclient.h"
 #include "wsclient.h"
 
 #define WSLOAD_NAME	 "wsload"
@@ -44,10 +48,12 @@
 #define WSLOAD_SHOWN	 10    /* error messages printed, at most */
 #define WSLOAD_STAMP_LEN 16    /* hex digits that number each message */
 #define WSLOAD_OPT_JSON	 256   /* getopt_long value of --json */
+#define WSLOAD_OPT_TLS	 257   /* getopt_long value of --tls */
 
 /* Where a connection is in its life. */
 enum wsload_state {
 	WSLOAD_CONNECTING = 0, /* connect() in progress */
+	WSLOAD_SECURING,       /* --tls: TLS handshake in progress */
 	WSLOAD_UPGRADING,      /* handshake request sent, reading response */
 	WSLOAD_READY,	       /* upgraded, no message in flight */
 	WSLOAD_BUSY,	       /* one message in flight */
@@ -70,6 +76,7 @@ struct wsload_conn {
 	struct wsload *wc_wl;	      /* the run it belongs to */
 	unsigned wc_id;		      /* index, 0..N-1 */
 	int wc_fd;		      /* socket, -1 once closed */
+	SSL *wc_ssl;		      /* --tls: its TLS connection, or NULL */
 	enum wsload_state wc_state;   /* see the enum */
 	struct event *wc_rev;	      /* readable, persistent */
 	struct event *wc_wev;	      /* writable, added when send() is short */
@@ -108,8 +115,10 @@ struct wsload {
 	double wl_timeout;	/* -t, seconds */
 	uint64_t wl_timeout_ns; /* the same in ns */
 	int wl_json;		/* --json */
-	size_t wl_hdrlen;	/* frame header of a message, mask included */
-	size_t wl_rbuf_size;	/* receive buffer of a connection */
+	SSL_CTX *wl_ctx;	/* --tls: the TLS context; NULL: plain */
+	char wl_tls_msg[WSCLIENT_MSG_MAX]; /* the last TLS error (EPROTO) */
+	size_t wl_hdrlen;    /* frame header of a message, mask included */
+	size_t wl_rbuf_size; /* receive buffer of a connection */
 	struct wsload_conn *wl_conns;
 	unsigned wl_nready; /* connections upgraded during setup */
 	unsigned wl_nopen;  /* connections not done */
@@ -135,6 +144,12 @@ static void wsload_error(struct wsload_conn *c, const char *fmt, ...)
 static void wsload_conn_fail(struct wsload_conn *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 static void wsload_conn_done(struct wsload_conn *c);
+static int wsload_tls_status(struct wsload_conn *c, int ret, int eof);
+static ssize_t wsload_recv(struct wsload_conn *c, void *buf, size_t len);
+static ssize_t wsload_send(struct wsload_conn *c, const void *buf, size_t len);
+static const char *wsload_strerror(int err, const struct wsload_conn *c);
+static int wsload_pending(const struct wsload_conn *c);
+static void wsload_secure(struct wsload_conn *c);
 static int wsload_flush(struct wsload_conn *c);
 static int wsload_write(
     struct wsload_conn *c, const unsigned char *buf, size_t len);
@@ -143,7 +158,7 @@ static int wsload_send_close(struct wsload_conn *c);
 static void wsload_start(struct wsload *wl);
 static void wsload_stop(struct wsload *wl);
 static int wsload_handshake_check(struct wsload_conn *c, size_t hlen);
-static void wsload_handshake_read(struct wsload_conn *c);
+static int wsload_handshake_read(struct wsload_conn *c);
 static int wsload_frame_header(
     struct wsload_conn *c, const unsigned char *p, size_t avail);
 static int wsload_frame_payload(
@@ -168,7 +183,7 @@ wsload_usage(FILE *fp)
 	fprintf(fp,
 	    "usage: %s [-b] [-c CONNECTIONS] [-d SECONDS] [-p PATH] "
 	    "[-s MESSAGE_SIZE]\n"
-	    "              [-t SECONDS] [-w WARMUP_SECONDS] [--json] "
+	    "              [-t SECONDS] [-w WARMUP_SECONDS] [--json] [--tls] "
 	    "HOST:PORT\n"
 	    "  -b          send binary messages (default: text, ASCII)\n"
 	    "  -c N        open N connections, one message in flight on "
@@ -182,6 +197,8 @@ wsload_usage(FILE *fp)
 	    "  -w SECONDS  warm up for SECONDS first, not counted (default "
 	    "1)\n"
 	    "  --json      print the result as one JSON object\n"
+	    "  --tls       connect with TLS (wss); no certificate is "
+	    "verified\n"
 	    "  -h          print this help and exit\n",
 	    WSLOAD_NAME);
 }
@@ -266,6 +283,10 @@ wsload_conn_done(struct wsload_conn *c)
 		return;
 	event_del(c->wc_rev);
 	event_del(c->wc_wev);
+	/* No close_notify: the server closes first, and one sent to a
+	 * closed socket would only draw a reset. */
+	SSL_free(c->wc_ssl);
+	c->wc_ssl = NULL;
 	close(c->wc_fd);
 	c->wc_fd = -1;
 	c->wc_state = WSLOAD_DONE;
@@ -275,22 +296,132 @@ wsload_conn_done(struct wsload_conn *c)
 		event_base_loopbreak(wl->wl_base);
 }
 
-/* Send what is left of the current frame; wait for POLLOUT if short. */
+/*
+ * Map an SSL call of c that returned ret without success to what recv()
+ * and send() would say: 0 at the end of the stream (-1 with EPIPE if not
+ * eof, for a write), or -1 with errno EAGAIN (wait: for a write the read
+ * event is always there, for a read the write event is added) or EPROTO
+ * (the reason in wl_tls_msg).
+ */
+static int
+wsload_tls_status(struct wsload_conn *c, int ret, int eof)
+{
+	struct wsload *wl = c->wc_wl;
+
+	switch (tlsclient_status(
+	    c->wc_ssl, ret, wl->wl_tls_msg, sizeof(wl->wl_tls_msg))) {
+	case TLSCLIENT_WANT_WRITE:
+		event_add(c->wc_wev, NULL);
+		/* FALLTHROUGH */
+	case TLSCLIENT_WANT_READ:
+		errno = EAGAIN;
+		return -1;
+	case TLSCLIENT_EOF:
+		if (eof)
+			return 0;
+		errno = EPIPE;
+		return -1;
+	default:
+		errno = EPROTO;
+		return -1;
+	}
+}
+
+/* Receive up to len bytes on c, as recv() does, with TLS if it has it. */
+static ssize_t
+wsload_recv(struct wsload_conn *c, void *buf, size_t len)
+{
+	size_t n;
+	int r;
+
+	if (c->wc_ssl == NULL)
+		return recv(c->wc_fd, buf, len, 0);
+	if ((r = SSL_read_ex(c->wc_ssl, buf, len, &n)) == 1)
+		return (ssize_t)n;
+	return wsload_tls_status(c, r, 1);
+}
+
+/*
+ * Send up to len bytes on c, as send() does, with TLS if it has it; with
+ * TLS, an EAGAIN has its event added already.
+ */
+static ssize_t
+wsload_send(struct wsload_conn *c, const void *buf, size_t len)
+{
+	size_t n;
+	int r;
+
+	if (c->wc_ssl == NULL)
+		return send(c->wc_fd, buf, len, MSG_NOSIGNAL);
+	if ((r = SSL_write_ex(c->wc_ssl, buf, len, &n)) == 1)
+		return (ssize_t)n;
+	return wsload_tls_status(c, r, 0);
+}
+
+/* Return the message of err for c: the TLS error's own for EPROTO. */
+static const char *
+wsload_strerror(int err, const struct wsload_conn *c)
+{
+	if (err == EPROTO && c->wc_ssl != NULL)
+		return c->wc_wl->wl_tls_msg;
+	return strerror(err);
+}
+
+/*
+ * Return whether TLS holds bytes of c that it read from the socket ahead
+ * (tlsclient.c): no event announces them, so a read goes on until none.
+ */
+static int
+wsload_pending(const struct wsload_conn *c)
+{
+	return c->wc_ssl != NULL && SSL_has_pending(c->wc_ssl);
+}
+
+/*
+ * Go on with the TLS handshake of c (whose read event is added); once it
+ * is done, send the upgrade request.
+ */
+static void
+wsload_secure(struct wsload_conn *c)
+{
+	struct wsload *wl = c->wc_wl;
+	int r;
+
+	if ((r = SSL_connect(c->wc_ssl)) != 1) {
+		if (wsload_tls_status(c, r, 1) == 0)
+			wsload_conn_fail(
+			    c, "connection closed during the TLS handshake");
+		else if (errno != EAGAIN)
+			wsload_conn_fail(
+			    c, "TLS handshake: %s", wsload_strerror(errno, c));
+		return;
+	}
+	c->wc_state = WSLOAD_UPGRADING;
+	wsload_write(
+	    c, (const unsigned char *)wl->wl_request, wl->wl_request_len);
+}
+
+/*
+ * Send what is left of the current frame; wait for POLLOUT if short
+ * (with TLS, for what the call asked).
+ */
 static int
 wsload_flush(struct wsload_conn *c)
 {
 	ssize_t n;
 
 	while (c->wc_wleft > 0) {
-		n = send(c->wc_fd, c->wc_wptr, c->wc_wleft, MSG_NOSIGNAL);
+		n = wsload_send(c, c->wc_wptr, c->wc_wleft);
 		if (n == -1) {
 			if (errno == EINTR)
 				continue;
 			if (errno == EAGAIN || errno == EWOULDBLOCK) {
-				event_add(c->wc_wev, NULL);
+				if (c->wc_ssl == NULL)
+					event_add(c->wc_wev, NULL);
 				return 0;
 			}
-			wsload_conn_fail(c, "send: %s", strerror(errno));
+			wsload_conn_fail(
+			    c, "send: %s", wsload_strerror(errno, c));
 			return -1;
 		}
 		c->wc_wptr += n;
@@ -410,8 +541,9 @@ wsload_handshake_check(struct wsload_conn *c, size_t hlen)
 /*
  * Read the handshake response of c. Once it is whole and good, keep any
  * bytes after it as frames, and start the run if c was the last one.
+ * Return whether bytes came and c is still open.
  */
-static void
+static int
 wsload_handshake_read(struct wsload_conn *c)
 {
 	struct wsload *wl = c->wc_wl;
@@ -419,40 +551,41 @@ wsload_handshake_read(struct wsload_conn *c)
 	size_t hlen;
 	ssize_t n;
 
-	n = recv(c->wc_fd, c->wc_rbuf + c->wc_rlen,
-	    wl->wl_rbuf_size - c->wc_rlen, 0);
+	n = wsload_recv(
+	    c, c->wc_rbuf + c->wc_rlen, wl->wl_rbuf_size - c->wc_rlen);
 	if (n == -1) {
 		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-			wsload_conn_fail(
-			    c, "handshake: recv: %s", strerror(errno));
-		return;
+			wsload_conn_fail(c, "handshake: recv: %s",
+			    wsload_strerror(errno, c));
+		return 0;
 	}
 	if (n == 0) {
 		wsload_conn_fail(c, "connection closed during the handshake");
-		return;
+		return 0;
 	}
 	c->wc_rlen += (size_t)n;
 	eoh = memmem(c->wc_rbuf, c->wc_rlen, "\r\n\r\n", 4);
 	if (eoh == NULL) {
-		if (c->wc_rlen == wl->wl_rbuf_size)
-			wsload_conn_fail(c,
-			    "handshake: response header longer than %zu "
-			    "bytes",
-			    wl->wl_rbuf_size);
-		return;
+		if (c->wc_rlen < wl->wl_rbuf_size)
+			return 1;
+		wsload_conn_fail(c,
+		    "handshake: response header longer than %zu bytes",
+		    wl->wl_rbuf_size);
+		return 0;
 	}
 	hlen = (size_t)(eoh - c->wc_rbuf) + 2; /* up to the last CRLF */
 	if (wsload_handshake_check(c, hlen) == -1)
-		return;
+		return 0;
 	hlen += 2;
 	c->wc_rlen -= hlen;
 	memmove(c->wc_rbuf, c->wc_rbuf + hlen, c->wc_rlen);
 	c->wc_state = WSLOAD_READY;
 	c->wc_deadline = 0;
 	if (c->wc_rlen > 0 && wsload_frames(c) == -1)
-		return;
+		return 0;
 	if (++wl->wl_nready == wl->wl_nconns)
 		wsload_start(wl);
+	return c->wc_state != WSLOAD_DONE;
 }
 
 /*
@@ -658,7 +791,11 @@ wsload_frames(struct wsload_conn *c)
 	return 0;
 }
 
-/* c is readable: read and parse, a bounded number of times. */
+/*
+ * c is readable: read and parse, a bounded number of times, and then as
+ * long as TLS holds bytes it read ahead (wsload_pending()). With TLS,
+ * first retry a write that waited for this.
+ */
 static void
 wsload_read_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -668,20 +805,28 @@ wsload_read_cb(evutil_socket_t fd, short what, void *arg)
 	ssize_t n;
 	int i;
 
+	(void)fd;
 	(void)what;
-	if (c->wc_state == WSLOAD_UPGRADING) {
-		wsload_handshake_read(c);
+	if (c->wc_state == WSLOAD_SECURING) {
+		wsload_secure(c);
 		return;
 	}
-	for (i = 0; i < WSLOAD_READS && c->wc_state != WSLOAD_DONE; i++) {
+	if (c->wc_ssl != NULL && c->wc_wleft > 0 && wsload_flush(c) == -1)
+		return;
+	while (c->wc_state == WSLOAD_UPGRADING)
+		if (!wsload_handshake_read(c) || !wsload_pending(c))
+			return;
+	for (i = 0; c->wc_state != WSLOAD_DONE &&
+	     (i < WSLOAD_READS || wsload_pending(c));
+	     i++) {
 		space = wl->wl_rbuf_size - c->wc_rlen;
-		n = recv(fd, c->wc_rbuf + c->wc_rlen, space, 0);
+		n = wsload_recv(c, c->wc_rbuf + c->wc_rlen, space);
 		if (n == -1) {
 			if (errno == EINTR)
 				continue;
 			if (errno != EAGAIN && errno != EWOULDBLOCK)
 				wsload_conn_fail(
-				    c, "recv: %s", strerror(errno));
+				    c, "recv: %s", wsload_strerror(errno, c));
 			return;
 		}
 		if (n == 0) {
@@ -694,12 +839,17 @@ wsload_read_cb(evutil_socket_t fd, short what, void *arg)
 			return;
 		}
 		c->wc_rlen += (size_t)n;
-		if (wsload_frames(c) == -1 || (size_t)n < space)
+		if (wsload_frames(c) == -1 ||
+		    ((size_t)n < space && !wsload_pending(c)))
 			return;
 	}
 }
 
-/* c is writable: finish connecting, or send the rest of a frame. */
+/*
+ * c is writable: finish connecting (and start TLS with --tls), go on
+ * with the TLS handshake, or send the rest of a frame (with TLS, then
+ * retry a read that waited for this).
+ */
 static void
 wsload_write_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -709,8 +859,13 @@ wsload_write_cb(evutil_socket_t fd, short what, void *arg)
 	int error = 0;
 
 	(void)what;
+	if (c->wc_state == WSLOAD_SECURING) {
+		wsload_secure(c);
+		return;
+	}
 	if (c->wc_state != WSLOAD_CONNECTING) {
-		wsload_flush(c);
+		if (wsload_flush(c) == 0 && c->wc_ssl != NULL)
+			wsload_read_cb(fd, EV_READ, c);
 		return;
 	}
 	len = sizeof(error);
@@ -720,10 +875,21 @@ wsload_write_cb(evutil_socket_t fd, short what, void *arg)
 		wsload_conn_fail(c, "connect: %s", strerror(error));
 		return;
 	}
-	c->wc_state = WSLOAD_UPGRADING;
 	event_add(c->wc_rev, NULL);
-	wsload_write(
-	    c, (const unsigned char *)wl->wl_request, wl->wl_request_len);
+	if (wl->wl_ctx == NULL) {
+		c->wc_state = WSLOAD_UPGRADING;
+		wsload_write(c, (const unsigned char *)wl->wl_request,
+		    wl->wl_request_len);
+		return;
+	}
+	if ((c->wc_ssl = SSL_new(wl->wl_ctx)) == NULL ||
+	    SSL_set_fd(c->wc_ssl, fd) != 1) {
+		wsload_conn_fail(c, "cannot make a TLS connection");
+		return;
+	}
+	SSL_set_connect_state(c->wc_ssl);
+	c->wc_state = WSLOAD_SECURING;
+	wsload_secure(c);
 }
 
 /* The warm-up or the measurement is over. */
@@ -766,6 +932,10 @@ wsload_tick_cb(evutil_socket_t fd, short what, void *arg)
 		case WSLOAD_CONNECTING:
 			wsload_conn_fail(
 			    c, "connect: timed out after %g s", wl->wl_timeout);
+			break;
+		case WSLOAD_SECURING:
+			wsload_conn_fail(
+			    c, "no TLS handshake within %g s", wl->wl_timeout);
 			break;
 		case WSLOAD_UPGRADING:
 			wsload_conn_fail(c, "no handshake response within %g s",
@@ -983,6 +1153,7 @@ wsload_free(struct wsload *wl)
 
 	for (n = 0; wl->wl_conns != NULL && n < wl->wl_nconns; n++) {
 		c = &wl->wl_conns[n];
+		SSL_free(c->wc_ssl);
 		if (c->wc_fd != -1)
 			close(c->wc_fd);
 		if (c->wc_rev != NULL)
@@ -1001,6 +1172,7 @@ wsload_free(struct wsload *wl)
 	if (wl->wl_sigterm != NULL)
 		event_free(wl->wl_sigterm);
 	free(wl->wl_request);
+	SSL_CTX_free(wl->wl_ctx);
 	if (wl->wl_base != NULL)
 		event_base_free(wl->wl_base);
 }
@@ -1011,13 +1183,14 @@ main(int argc, char *argv[])
 {
 	static const struct option longopts[] = {
 	    {"json", no_argument, NULL, WSLOAD_OPT_JSON},
+	    {"tls", no_argument, NULL, WSLOAD_OPT_TLS},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
 	static struct wsload wl; /* the histogram is large: not on stack */
 	const char *p;
 	long long v;
-	int ch, status = 0;
+	int ch, tls = 0, status = 0;
 
 	wl.wl_nconns = 1;
 	wl.wl_size = 32;
@@ -1096,6 +1269,9 @@ main(int argc, char *argv[])
 		case WSLOAD_OPT_JSON:
 			wl.wl_json = 1;
 			break;
+		case WSLOAD_OPT_TLS:
+			tls = 1;
+			break;
 		case 'h':
 			wsload_usage(stdout);
 			return 0;
@@ -1116,11 +1292,13 @@ main(int argc, char *argv[])
 	signal(SIGPIPE, SIG_IGN);
 
 	if (wsclient_files(WSLOAD_NAME, wl.wl_nconns) == -1 ||
-	    wsclient_resolve(
-		WSLOAD_NAME, argv[optind], wl.wl_timeout, &wl.wl_server) == -1)
+	    wsclient_resolve(WSLOAD_NAME, argv[optind], wl.wl_timeout,
+		&wl.wl_server) == -1 ||
+	    (tls && (wl.wl_ctx = tlsclient_ctx(WSLOAD_NAME)) == NULL))
 		return 1;
 	if ((wl.wl_base = event_base_new()) == NULL) {
 		fprintf(stderr, "%s: event_base_new failed\n", WSLOAD_NAME);
+		SSL_CTX_free(wl.wl_ctx);
 		return 1;
 	}
 	if (wsload_setup(&wl) == -1) {

@@ -614,7 +614,7 @@ def test_install_deps_for_bench_asks_for_every_peer_and_load_tool(
     packages = set(asked_for(tmp_path, "bench"))
     assert set(asked_for(tmp_path, "run")) <= packages
     assert {"wrk", "nginx", "libnginx-mod-nchan", "lighttpd", "curl",
-            "util-linux"} <= packages
+            "util-linux", "openssl"} <= packages
 
 
 def test_install_deps_asks_for_the_packages_named_after_the_purpose(

@@ -282,6 +282,9 @@ http_request_done(struct conn *c)
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	logrec_access_strings(
 	    &ac, c->c_peer, &c->c_line, c->c_referer, c->c_agent);
+	if (c->c_tls != NULL)
+		logrec_access_tls(
+		    &ac, tls_version(c), tls_cipher(c), tls_client_subject(c));
 	ac.ac_status = c->c_status;
 	ac.ac_bytes = c->c_resp_bytes - c->c_head_bytes;
 	ac.ac_duration_usec =

@@ -249,6 +249,8 @@ telnetchat_free(struct conn *c)
 	ac.ac_protocol = (struct logrec_str){"", 0};
 	ac.ac_referer = (struct logrec_str){"", 0};
 	ac.ac_agent = (struct logrec_str){"", 0};
+	logrec_access_tls(
+	    &ac, tls_version(c), tls_cipher(c), tls_client_subject(c));
 	chat_client_end(&tc->tc_cc);
 	telnet_free(&tc->tc_tn);
 	free(tc);

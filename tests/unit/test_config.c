@@ -920,7 +920,7 @@ test_unknown_section_reports_file_and_line(void **state)
 	(void)state;
 	expect_error("[server]\nworkers = 2\n\n[nosuch]\nx = 1\n", 4,
 	    "unknown section [nosuch] (expected [server], [http], [log], "
-	    "[websocket], [chat], [stats])");
+	    "[websocket], [chat], [stats], [tls])");
 	/* Even when nothing follows the header. */
 	expect_error("[ws]\n", 1, "unknown section [ws]");
 }

@@ -14,8 +14,17 @@ Helpers:
                               the prefix chat_ (chat_rate="1000/s");
                               rlimit_nofile=N sets the daemon's RLIMIT_NOFILE;
                               telnet=True adds a [chat] listen address on a
-                              free port (Server.chat_port)
-  Server.connect(), .request(), .get()   raw-socket clients
+                              free port (Server.chat_port); tls=True adds a
+                              TLS listener (Server.tls_port) and [tls] with
+                              the session's test certificates, and with
+                              telnet=True makes the chat port TLS too;
+                              [tls] keys take the prefix tls_
+                              (tls_verify_client="require")
+  tls_certs                   session fixture: a private CA, an ECDSA P-256
+                              server certificate for localhost/127.0.0.1,
+                              client certificates (see TlsCerts)
+  Server.connect(), .request(), .get()   raw-socket clients;
+  Server.connect_tls(), .tls_context()   the same over TLS
   Reader                      reads responses (by Content-Length) from a
                               socket, keeping leftover bytes for pipelining
   worker_pids(pid), proc_title(pid), vm_rss_kib(pid), cpu_ticks(pid)
@@ -27,6 +36,7 @@ by the tests that run it), PFHTTPD_SANITIZED.
 
 import hashlib
 import os
+import ssl
 import resource
 import shutil
 import signal
@@ -89,7 +99,14 @@ CHAT_KEYS = {
     "max_message_size", "rate", "burst", "idle_timeout", "max_queue",
     "transcript", "ring_size", "broadcast_size", "listen",
 }
-SECTION_ORDER = ("server", "http", "websocket", "log", "stats", "chat")
+# The keys of [tls], written with the prefix TLS_PREFIX.
+TLS_PREFIX = "tls_"
+TLS_KEYS = {
+    "certificate", "key", "protocols", "ciphers", "session_tickets",
+    "session_timeout", "client_ca", "verify_client", "hsts",
+}
+SECTION_ORDER = ("server", "http", "websocket", "log", "stats", "chat",
+                 "tls")
 
 
 def config_key(key):
@@ -98,6 +115,10 @@ def config_key(key):
         name = key[len(CHAT_PREFIX):]
         assert name in CHAT_KEYS, f"no [chat] key {name!r}"
         return "chat", name
+    if key.startswith(TLS_PREFIX):
+        name = key[len(TLS_PREFIX):]
+        assert name in TLS_KEYS, f"no [tls] key {name!r}"
+        return "tls", name
     return SECTIONS[key], key
 
 
@@ -437,10 +458,89 @@ def connect_refused(server):
     return False
 
 
+class TlsCerts:
+    """Test certificates made with the openssl command, once a session.
+
+    ca_pem: the private CA; server_pem/server_key: ECDSA P-256 for
+    localhost and 127.0.0.1, signed by it; client_pem/client_key: CN=alice
+    (a valid chat nick), signed by it; stranger_pem/stranger_key: CN=mallory,
+    signed by another CA the server does not trust; expired_pem/
+    expired_key: a server certificate whose validity ended.
+    """
+
+    def __init__(self, d):
+        self.dir = d
+        for name in ("ca", "server", "client", "stranger", "expired",
+                     "other_ca"):
+            setattr(self, f"{name}_pem", d / f"{name}.pem")
+            setattr(self, f"{name}_key", d / f"{name}.key")
+        self._openssl("ecparam", "-name", "prime256v1", "-genkey",
+                      "-noout", "-out", self.ca_key)
+        self._openssl("req", "-x509", "-new", "-key", self.ca_key,
+                      "-subj", "/CN=pfhttpd test CA", "-days", "30",
+                      "-out", self.ca_pem)
+        self._openssl("ecparam", "-name", "prime256v1", "-genkey",
+                      "-noout", "-out", self.other_ca_key)
+        self._openssl("req", "-x509", "-new", "-key", self.other_ca_key,
+                      "-subj", "/CN=another CA", "-days", "30",
+                      "-out", self.other_ca_pem)
+        san = "subjectAltName=DNS:localhost,IP:127.0.0.1"
+        self._issue("server", "/CN=localhost", "ca", san)
+        self._issue("client", "/CN=alice/O=pfhttpd tests", "ca", None)
+        self._issue("stranger", "/CN=mallory", "other_ca", None)
+        self._issue("expired", "/CN=localhost", "ca", san, expired=True)
+
+    def _openssl(self, *args):
+        subprocess.run(["openssl", *map(str, args)], check=True,
+                       capture_output=True, timeout=30)
+
+    def _issue(self, name, subject, ca, san, expired=False):
+        key, pem = self.dir / f"{name}.key", self.dir / f"{name}.pem"
+        csr, ext = self.dir / f"{name}.csr", self.dir / f"{name}.ext"
+        self._openssl("ecparam", "-name", "prime256v1", "-genkey",
+                      "-noout", "-out", key)
+        self._openssl("req", "-new", "-key", key, "-subj", subject,
+                      "-out", csr)
+        ext.write_text((san or "basicConstraints=CA:FALSE") + "\n")
+        ca_pem, ca_key = self.dir / f"{ca}.pem", self.dir / f"{ca}.key"
+        if expired:  # x509 -req cannot date it in the past; ca can
+            self._backdate(pem, ca_pem, ca_key, csr, ext)
+            return
+        self._openssl("x509", "-req", "-in", csr, "-CA", ca_pem, "-CAkey",
+                      ca_key, "-CAcreateserial", "-days", "30", "-extfile",
+                      ext, "-out", pem)
+
+    def _backdate(self, pem, ca_pem, ca_key, csr, ext):
+        """Re-sign pem with dates in the past (openssl ca can set them)."""
+        d = self.dir / "ca-db"
+        d.mkdir(exist_ok=True)
+        (d / "index.txt").write_text("")
+        (d / "serial").write_text("1000\n")
+        conf = d / "ca.cnf"
+        conf.write_text(
+            "[ca]\ndefault_ca = test\n[test]\n"
+            f"database = {d}/index.txt\nserial = {d}/serial\n"
+            f"new_certs_dir = {d}\ndefault_md = sha256\n"
+            "policy = any\nunique_subject = no\n"
+            "[any]\ncommonName = supplied\n")
+        self._openssl("ca", "-batch", "-config", conf, "-cert", ca_pem,
+                      "-keyfile", ca_key, "-in", csr, "-out", pem,
+                      "-startdate", "20200101000000Z", "-enddate",
+                      "20200201000000Z", "-extfile", ext, "-notext")
+
+    def client_context(self, cert=None, key=None):
+        """An ssl.SSLContext that trusts the test CA (and presents cert)."""
+        ctx = ssl.create_default_context(cafile=str(self.ca_pem))
+        if cert is not None:
+            ctx.load_cert_chain(str(cert), str(key))
+        return ctx
+
+
 class Server:
     """One pfhttpd daemon in its own directory."""
 
-    def __init__(self, tmp, overrides, rlimit_nofile=None, telnet=False):
+    def __init__(self, tmp, overrides, rlimit_nofile=None, telnet=False,
+                 tls=None):
         self.tmp = tmp
         self.root = tmp / "htdocs"
         self.conf = tmp / "pfhttpd.ini"
@@ -456,6 +556,8 @@ class Server:
         self.port = None
         self.chat_telnet = telnet  # telnet chat on a port of its own
         self.chat_port = None
+        self.tls = tls  # TlsCerts: a TLS listener with them, or None
+        self.tls_port = None
         self.known_workers = set()
         self.nworkers = int(overrides.get("workers", 2))
 
@@ -471,8 +573,16 @@ class Server:
             "access_log": str(self.access_log),
             "shm_path": str(self.shm_path),
         }
+        suffix = " tls" if self.tls is not None else ""
         if self.chat_telnet:
-            values[CHAT_PREFIX + "listen"] = f"127.0.0.1:{self.chat_port}"
+            values[CHAT_PREFIX + "listen"] = \
+                f"127.0.0.1:{self.chat_port}{suffix}"
+        if self.tls is not None:
+            values["listen"] = [values["listen"],
+                                f"127.0.0.1:{self.tls_port} tls"]
+            values[TLS_PREFIX + "certificate"] = str(self.tls.server_pem)
+            values[TLS_PREFIX + "key"] = str(self.tls.server_key)
+            values[TLS_PREFIX + "client_ca"] = str(self.tls.ca_pem)
         values.update(self.overrides)
         out = []
         for section in SECTION_ORDER:
@@ -491,10 +601,16 @@ class Server:
         """Start the daemon; retry on a port taken meanwhile."""
         for _attempt in range(5):
             self.port = free_port()
+            taken = {self.port}
             if self.chat_telnet:
                 self.chat_port = free_port()
-                while self.chat_port == self.port:
+                while self.chat_port in taken:
                     self.chat_port = free_port()
+                taken.add(self.chat_port)
+            if self.tls is not None:
+                self.tls_port = free_port()
+                while self.tls_port in taken:
+                    self.tls_port = free_port()
             self.conf.write_text(self.config_text(self.port))
             with open(self.stdout_path, "wb") as out, \
                     open(self.stderr_path, "wb") as err:
@@ -650,6 +766,23 @@ class Server:
         s.connect(("127.0.0.1", self.port))
         return s
 
+    def tls_context(self, cert=None, key=None):
+        """A client context trusting the test CA, presenting cert."""
+        assert self.tls is not None, "started without tls=True"
+        return self.tls.client_context(cert, key)
+
+    def connect_tls(self, timeout=IO_TIMEOUT, context=None, port=None):
+        """A TLS connection to the TLS listener (or port), handshake done,
+        server name localhost."""
+        ctx = context if context is not None else self.tls_context()
+        s = socket.create_connection(
+            ("127.0.0.1", port or self.tls_port), timeout)
+        try:
+            return ctx.wrap_socket(s, server_hostname="localhost")
+        except BaseException:
+            s.close()
+            raise
+
     def connect_telnet(self, timeout=IO_TIMEOUT, rcvbuf=None):
         """A connection to the telnet chat port (start with telnet=True)."""
         assert self.chat_port is not None, "started without telnet=True"
@@ -715,24 +848,33 @@ def big_sha256(big_file):
     return big_file[1]
 
 
+@pytest.fixture(scope="session")
+def tls_certs(tmp_path_factory):
+    """The test certificates (TlsCerts), made once a session."""
+    return TlsCerts(tmp_path_factory.mktemp("tls"))
+
+
 @pytest.fixture
-def start_server(tmp_path, big_file):
+def start_server(request, tmp_path, big_file):
     """Factory: start_server(**config overrides) -> a running Server.
 
     rlimit_nofile=N or (SOFT, HARD) (not a config key) starts the daemon
     with that RLIMIT_NOFILE; telnet=True gives it a [chat] listen address
-    on a free port, Server.chat_port.
+    on a free port, Server.chat_port; tls=True a TLS listener,
+    Server.tls_port, with the tls_certs certificates.
     """
     servers = []
     make_docroot(tmp_path, big_file[0])
 
-    def start(rlimit_nofile=None, telnet=False, **overrides):
+    def start(rlimit_nofile=None, telnet=False, tls=False, **overrides):
         sub = tmp_path if not servers else tmp_path / f"s{len(servers)}"
         if sub != tmp_path:
             sub.mkdir()
             os.symlink(tmp_path / "htdocs", sub / "htdocs")
         srv = Server(sub, overrides, rlimit_nofile=rlimit_nofile,
-                     telnet=telnet)
+                     telnet=telnet,
+                     tls=request.getfixturevalue("tls_certs") if tls
+                     else None)
         servers.append(srv)
         return srv.start()
 

@@ -17,6 +17,9 @@
 #   make bench-log  the access log's cost: pfhttpd with it on and off
 #   make bench-compare  the last bench against the one before it, or
 #                   against BASE=build/bench/results-....json; runs nothing
+#   make testssl    testssl.sh against pfhttpd's default TLS settings (a
+#                   private certificate): protocols and findings of
+#                   severity LOW or above, which should be none
 #   make syscount   the system calls of one worker per fixed workload
 #                   (strace -c), side by side with SYSCOUNT_BASE=another
 #                   pfhttpd binary if given; fails if the counts differ
@@ -70,7 +73,7 @@ UNIT_SRCS = $(wildcard tests/unit/test_*.c)
 UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
 
 .PHONY: all run test unit integration install uninstall clean format \
-	format-check lint-man bench bench-log bench-compare syscount
+	format-check lint-man bench bench-log bench-compare syscount testssl
 
 all: $(B)/pfhttpd $(B)/statsdump $(B)/wsload $(B)/chatload $(B)/tlsload
 
@@ -173,6 +176,11 @@ bench-compare:
 
 # What one worker asks of the kernel per workload, or whether another
 # binary asks the same (a refactoring that must not change it).
+testssl:
+	@tools/install-deps testssl
+	$(MAKE) all
+	tools/testssl --binary $(B)/pfhttpd --out $(B)/testssl
+
 syscount:
 	@tools/install-deps syscount
 	$(MAKE) all

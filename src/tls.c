@@ -218,18 +218,19 @@ tls_alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outlen,
 }
 
 /*
- * Set what every connection gets: no renegotiation, no compression, a
- * peer that closes without close_notify is an end of input like any
- * other; partial writes from a buffer that may move; buffers released
- * while a connection is idle. Resumption is by session ticket only: no
- * per-process cache, which would resume on one worker in N.
+ * Set what every connection gets: no renegotiation, no compression, the
+ * server's cipher order (strongest first), a peer that closes without
+ * close_notify is an end of input like any other; partial writes from a
+ * buffer that may move; buffers released while a connection is idle. Resumption
+ * is by session ticket only: no per-process cache, which would resume on one
+ * worker in N.
  */
 static void
 tls_context_options(SSL_CTX *ctx, const struct config *cf)
 {
 	SSL_CTX_set_options(ctx,
 	    SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION |
-		SSL_OP_IGNORE_UNEXPECTED_EOF);
+		SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_IGNORE_UNEXPECTED_EOF);
 	SSL_CTX_set_mode(ctx,
 	    SSL_MODE_ENABLE_PARTIAL_WRITE |
 		SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);

@@ -560,7 +560,7 @@ def test_logrotate_makes_the_server_reopen_its_logs(service, tmp_path):
 
 INSTALL_DEPS = REPO / "tools" / "install-deps"
 PURPOSES = ["run", "test", "bench", "bench-log", "asan", "valgrind", "lint",
-            "fuzz", "format", "syscount"]
+            "fuzz", "format", "syscount", "testssl"]
 MAKE_FILES = ["Makefile", "tools/check.mk", "tests/fuzz/fuzz.mk"]
 
 
@@ -606,7 +606,7 @@ def test_install_deps_for_test_asks_for_every_program_the_tests_call(
     assert set(asked_for(tmp_path, "run")) <= packages
     assert {"libcmocka-dev", "python3-pytest", "python3-websockets", "curl",
             "chromium", "logrotate", "systemd", "shellcheck", "mandoc",
-            "groff-base", "util-linux"} <= packages
+            "groff-base", "util-linux", "openssl"} <= packages
 
 
 def test_install_deps_for_bench_asks_for_every_peer_and_load_tool(
@@ -654,3 +654,9 @@ def test_install_deps_passes_sh_n_and_shellcheck():
     lint = subprocess.run(["shellcheck", INSTALL_DEPS], capture_output=True,
                           text=True, timeout=60)
     assert lint.returncode == 0, lint.stdout
+
+
+def test_install_deps_for_testssl_asks_for_testssl_and_openssl(tmp_path):
+    packages = set(asked_for(tmp_path, "testssl"))
+    assert set(asked_for(tmp_path, "run")) <= packages
+    assert {"testssl.sh", "openssl", "python3"} <= packages

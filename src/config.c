@@ -209,6 +209,7 @@ struct config_parse {
 	int cp_seen[CONFIG_NKEYS]; /* line of a key's first use, or 0 */
 	int cp_listen_line[CONFIG_MAX_LISTEN]; /* line of each listen */
 	int cp_failed;			       /* cp_err holds an error */
+	int cp_load_tls;		       /* read the [tls] files */
 	int cp_error_line; /* line of that error, 0 if none */
 	char *cp_err;	   /* caller's error buffer */
 	size_t cp_errlen;  /* its size */
@@ -1100,11 +1101,12 @@ config_defaults(struct config_parse *cp)
 }
 
 /*
- * Read and validate the configuration file. Return a new config, or NULL
- * with one message "FILE:LINE: message" (or "FILE: message") in err.
+ * Read and validate the configuration file, and with load_tls the TLS
+ * certificate, key and CAs it names. Return a new config, or NULL with
+ * one message "FILE:LINE: message" (or "FILE: message") in err.
  */
-struct config *
-config_load(const char *file, char *err, size_t errlen)
+static struct config *
+config_read(const char *file, int load_tls, char *err, size_t errlen)
 {
 	struct config_parse cp;
 	struct config *cf;
@@ -1112,6 +1114,7 @@ config_load(const char *file, char *err, size_t errlen)
 
 	memset(&cp, 0, sizeof(cp));
 	cp.cp_file = file;
+	cp.cp_load_tls = load_tls;
 	cp.cp_err = err;
 	cp.cp_errlen = errlen;
 	if (errlen > 0)
@@ -1163,6 +1166,27 @@ done:
 		return NULL;
 	}
 	return cf;
+}
+
+/*
+ * Read and validate the configuration file and the TLS files it names:
+ * everything the server needs. A config, or NULL with the error in err.
+ */
+struct config *
+config_load(const char *file, char *err, size_t errlen)
+{
+	return config_read(file, 1, err, errlen);
+}
+
+/*
+ * Read and validate the configuration file alone: its TLS files are not
+ * read (cf_tls_ctx stays NULL). For a reader of the settings, such as
+ * statsdump, that may not read a key file meant for root.
+ */
+struct config *
+config_load_keys(const char *file, char *err, size_t errlen)
+{
+	return config_read(file, 0, err, errlen);
 }
 
 /* Return the line where the file sets key of section, or 0 if it does not. */
@@ -1261,7 +1285,7 @@ config_check_tls(struct config_parse *cp)
 		    "certificates client certificates are verified against");
 		return -1;
 	}
-	if (cf->cf_tls_certificate == NULL)
+	if (cf->cf_tls_certificate == NULL || !cp->cp_load_tls)
 		return 0;
 	if ((cf->cf_tls_ctx = tls_context_new(cf, &key, why, sizeof(why))) ==
 	    NULL) {

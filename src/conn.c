@@ -630,6 +630,10 @@ conn_write_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	if (what & EV_TIMEOUT) {
+		if (c->c_handshaking)
+			shm_count(&c->c_worker->w_slot->ss_c
+				       .sc_tls_failed[SHM_TLS_FAIL_TIMEOUT],
+			    1);
 		conn_close(c, "send timeout");
 		return;
 	}

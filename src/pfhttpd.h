@@ -220,6 +220,7 @@ struct config {
 };
 
 struct config *config_load(const char *file, char *err, size_t errlen);
+struct config *config_load_keys(const char *file, char *err, size_t errlen);
 int config_restart_keys(
     struct config *next, const struct config *running, char *buf, size_t len);
 void config_free(struct config *cf);

@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
@@ -132,6 +133,38 @@ tls_check_dates(X509 *x, char *why, size_t len)
 }
 
 /*
+ * Load the private key of the certificate already loaded from path, and
+ * check that they match (before OpenSSL would refuse it for a reason of
+ * its own); 0 or -1.
+ */
+static int
+tls_context_key(SSL_CTX *ctx, const char *path, char *why, size_t len)
+{
+	EVP_PKEY *pkey;
+	FILE *fp;
+	int rv = -1;
+
+	if ((fp = fopen(path, "r")) == NULL) {
+		snprintf(why, len, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	pkey = PEM_read_PrivateKey(fp, NULL, tls_no_passphrase, NULL);
+	fclose(fp);
+	if (pkey == NULL)
+		tls_why(why, len,
+		    "not a PEM private key (or one with a passphrase)");
+	else if (X509_check_private_key(SSL_CTX_get0_certificate(ctx), pkey) !=
+	    1)
+		tls_why(why, len, "does not match [tls] certificate");
+	else if (SSL_CTX_use_PrivateKey(ctx, pkey) != 1)
+		tls_why(why, len, "cannot use the key");
+	else
+		rv = 0;
+	EVP_PKEY_free(pkey);
+	return rv;
+}
+
+/*
  * Load the certificate with its chain and the private key, and check that
  * they match and that the certificate is valid now; *key blames one.
  */
@@ -150,20 +183,7 @@ tls_context_certificate(SSL_CTX *ctx, const struct config *cf, const char **key,
 	if (tls_check_dates(SSL_CTX_get0_certificate(ctx), why, len) == -1)
 		return -1;
 	*key = "key";
-	if (!tls_readable(cf->cf_tls_key, why, len))
-		return -1;
-	SSL_CTX_set_default_passwd_cb(ctx, tls_no_passphrase);
-	if (SSL_CTX_use_PrivateKey_file(
-		ctx, cf->cf_tls_key, SSL_FILETYPE_PEM) != 1) {
-		tls_why(why, len,
-		    "not a PEM private key (or one with a passphrase)");
-		return -1;
-	}
-	if (SSL_CTX_check_private_key(ctx) != 1) {
-		tls_why(why, len, "does not match [tls] certificate");
-		return -1;
-	}
-	return 0;
+	return tls_context_key(ctx, cf->cf_tls_key, why, len);
 }
 
 /* Load the CAs client certificates are verified against; 0 or -1. */

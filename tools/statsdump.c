@@ -335,7 +335,7 @@ statsdump_shm_path(const char *spath, const char *cfile)
 	if (spath != NULL)
 		path = strdup(spath);
 	else {
-		cf = config_load(
+		cf = config_load_keys(
 		    cfile != NULL ? cfile : PFHTTPD_CONF, err, sizeof(err));
 		if (cf == NULL) {
 			fprintf(stderr, "%s: %s%s\n", STATSDUMP_NAME, err,

@@ -606,7 +606,7 @@ def test_install_deps_for_test_asks_for_every_program_the_tests_call(
     assert set(asked_for(tmp_path, "run")) <= packages
     assert {"libcmocka-dev", "python3-pytest", "python3-websockets", "curl",
             "chromium", "logrotate", "systemd", "shellcheck", "mandoc",
-            "groff-base", "util-linux"} <= packages
+            "groff-base", "util-linux", "openssl"} <= packages
 
 
 def test_install_deps_for_bench_asks_for_every_peer_and_load_tool(

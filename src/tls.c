@@ -345,12 +345,33 @@ tls_open(struct conn *c)
 	return 0;
 }
 
-/* Free the connection's TLS state (the socket is conn.c's to close). */
+/*
+ * Send a close_notify alert, once, if the connection can carry one: not
+ * broken, its handshake done, no record waiting before it. Best effort:
+ * a full socket loses it, and the FIN or the close follows anyway.
+ */
+static void
+tls_notify_close(struct tls_conn *tl)
+{
+	if (tl->tl_broken || tl->tl_len > 0 ||
+	    !SSL_is_init_finished(tl->tl_ssl) ||
+	    (SSL_get_shutdown(tl->tl_ssl) & SSL_SENT_SHUTDOWN))
+		return;
+	ERR_clear_error();
+	if (SSL_shutdown(tl->tl_ssl) < 0)
+		ERR_clear_error();
+}
+
+/*
+ * Free the connection's TLS state; the client is told of the close first
+ * (the socket is conn.c's to close).
+ */
 static void
 tls_close(struct conn *c)
 {
 	struct tls_conn *tl = c->c_tls;
 
+	tls_notify_close(tl);
 	SSL_free(tl->tl_ssl);
 	free(tl->tl_rec);
 	free(tl->tl_subject);
@@ -667,14 +688,7 @@ tls_pending(struct conn *c)
 static int
 tls_shutdown(struct conn *c)
 {
-	struct tls_conn *tl = c->c_tls;
-
-	if (!tl->tl_broken && tl->tl_len == 0 &&
-	    SSL_is_init_finished(tl->tl_ssl)) {
-		ERR_clear_error();
-		if (SSL_shutdown(tl->tl_ssl) < 0)
-			ERR_clear_error();
-	}
+	tls_notify_close(c->c_tls);
 	return shutdown(c->c_fd, SHUT_WR);
 }
 

@@ -4,6 +4,9 @@
  *
  *	DIR/conf/pfhttpd.ini	the config file under test
  *	DIR/htdocs/		the default root (../htdocs from conf/)
+ *	DIR/tls			the [tls] tests' files (../tls from conf/), a
+ *				link to the files the group setup made once
+ *				with the openssl command (tls_make_files())
  */
 
 #include <sys/types.h>
@@ -36,6 +39,8 @@ static char conf_dir[512];	 /* test_dir/conf */
 static char conf_file[1024];	 /* test_dir/conf/pfhttpd.ini */
 static char saved_cwd[PATH_MAX]; /* restored after each test */
 static char err[CONFIG_ERR_LEN]; /* the last config_load() error */
+static char tls_dir[256];	 /* the [tls] tests' files, or "" */
+static int tls_have_openssl;	 /* the openssl command made them */
 
 static void write_file(const char *path, const char *text);
 static void make_dir(const char *fmt, ...) PRINTFLIKE(1, 2);
@@ -51,6 +56,15 @@ static int setup(void **state);
 static int teardown(void **state);
 static int remove_entry(
     const char *path, const struct stat *st, int flag, struct FTW *ftw);
+static int run_openssl(const char *fmt, ...) PRINTFLIKE(1, 2);
+static int tls_make_files(void);
+static int group_setup(void **state);
+static int group_teardown(void **state);
+static int setup_tls(void **state);
+static void need_tls_files(void);
+static struct config *load_tls(const char *tls_keys);
+static void expect_tls_error(
+    const char *tls_keys, int line, const char *message);
 
 /* Write text to path, replacing the file. */
 static void
@@ -223,6 +237,136 @@ teardown(void **state)
 	if (chdir(saved_cwd) == -1)
 		return -1;
 	return nftw(test_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* Run "openssl ARGS" (formatted from fmt), quietly; 0 if it succeeded. */
+static int
+run_openssl(const char *fmt, ...)
+{
+	char args[1024], cmd[1200];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(args, sizeof(args), fmt, ap);
+	va_end(ap);
+	snprintf(cmd, sizeof(cmd), "openssl %s >/dev/null 2>&1", args);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+/*
+ * Make the [tls] tests' files in tls_dir: server.pem and server.key (a
+ * self-signed ECDSA P-256 certificate for localhost), other.key (another
+ * P-256 key), ed25519.key (a key of another type), expired.pem
+ * (server.key's, expired yesterday), secret.key (server.key under a
+ * passphrase), garbage.pem (no PEM). Return 0 or -1.
+ */
+static int
+tls_make_files(void)
+{
+	const char *d = tls_dir;
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/garbage.pem", d);
+	write_file(path, "this is no certificate\n");
+	if (run_openssl("req -x509 -newkey ec -pkeyopt "
+			"ec_paramgen_curve:P-256 -nodes -subj /CN=localhost "
+			"-days 30 -keyout %s/server.key -out %s/server.pem",
+		d, d) == -1 ||
+	    run_openssl("genpkey -algorithm EC -pkeyopt "
+			"ec_paramgen_curve:P-256 -out %s/other.key",
+		d) == -1 ||
+	    run_openssl("genpkey -algorithm ED25519 -out %s/ed25519.key", d) ==
+		-1 ||
+	    run_openssl("req -new -key %s/server.key -subj /CN=localhost "
+			"-out %s/server.csr",
+		d, d) == -1 ||
+	    run_openssl("x509 -req -in %s/server.csr -signkey %s/server.key "
+			"-days -1 -out %s/expired.pem",
+		d, d, d) == -1 ||
+	    run_openssl("pkey -in %s/server.key -aes256 -passout pass:secret "
+			"-out %s/secret.key",
+		d, d) == -1)
+		return -1;
+	return 0;
+}
+
+/*
+ * Make the [tls] tests' files once for all tests, if there is an openssl
+ * command; without one, the tests that need them are skipped.
+ */
+static int
+group_setup(void **state)
+{
+	char tmpl[] = "/tmp/pfhttpd-test-tls.XXXXXX";
+
+	(void)state;
+	if (system("command -v openssl >/dev/null 2>&1") != 0)
+		return 0;
+	if (mkdtemp(tmpl) == NULL)
+		return -1;
+	snprintf(tls_dir, sizeof(tls_dir), "%s", tmpl);
+	tls_have_openssl = 1;
+	return tls_make_files();
+}
+
+/* Remove the [tls] tests' files. */
+static int
+group_teardown(void **state)
+{
+	(void)state;
+	if (tls_dir[0] == '\0')
+		return 0;
+	return nftw(tls_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* setup(), then link DIR/tls to the [tls] tests' files. */
+static int
+setup_tls(void **state)
+{
+	char path[PATH_MAX];
+
+	if (setup(state) == -1)
+		return -1;
+	if (!tls_have_openssl)
+		return 0;
+	snprintf(path, sizeof(path), "%s/tls", test_dir);
+	return symlink(tls_dir, path);
+}
+
+/* Skip the test when there is no openssl command to make its files. */
+static void
+need_tls_files(void)
+{
+	if (!tls_have_openssl)
+		skip();
+}
+
+/*
+ * Load a config with a TLS listener on line 2 and tls_keys from line 4 on
+ * ("[tls]" is line 3); it must succeed.
+ */
+static struct config *
+load_tls(const char *tls_keys)
+{
+	struct config *cf;
+	char text[2048];
+
+	snprintf(text, sizeof(text),
+	    "[server]\nlisten = 127.0.0.1:8443 tls\n[tls]\n%s", tls_keys);
+	if ((cf = load(text)) == NULL)
+		fail_msg("%s", err);
+	return cf;
+}
+
+/* As load_tls(), but the load must fail at line with message. */
+static void
+expect_tls_error(const char *tls_keys, int line, const char *message)
+{
+	char text[2048];
+
+	snprintf(text, sizeof(text),
+	    "[server]\nlisten = 127.0.0.1:8443 tls\n[tls]\n%s", tls_keys);
+	expect_error(text, line, message);
 }
 
 /* The [log] and [stats] keys of the shared-memory log have defaults. */
@@ -2170,7 +2314,391 @@ test_restart_keys_keep_the_chat_geometry(void **state)
 	config_free(next);
 }
 
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+/* The certificate and key of the [tls] tests, as [tls] lines. */
+#define TLS_PAIR "certificate = ../tls/server.pem\nkey = ../tls/server.key\n"
+
+/* protocols takes TLSv1.2, TLSv1.3 or both, in any case; both by default. */
+static void
+test_tls_protocols_take_tlsv12_tlsv13_or_both(void **state)
+{
+	static const struct {
+		const char *value;
+		int bits;
+	} good[] = {
+	    {"TLSv1.2", TLS_PROTO_TLSV1_2},
+	    {"TLSv1.3", TLS_PROTO_TLSV1_3},
+	    {"TLSv1.2 TLSv1.3", TLS_PROTO_TLSV1_2 | TLS_PROTO_TLSV1_3},
+	    {"tlsv1.3 \t TLSV1.2", TLS_PROTO_TLSV1_2 | TLS_PROTO_TLSV1_3},
+	    {"TLSv1.3 TLSv1.3", TLS_PROTO_TLSV1_3},
+	};
+	struct config *cf;
+	char text[128];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		snprintf(text, sizeof(text), "[tls]\nprotocols = %s\n",
+		    good[i].value);
+		if ((cf = load(text)) == NULL)
+			fail_msg("%s: %s", good[i].value, err);
+		assert_int_equal(cf->cf_tls_protocols, good[i].bits);
+		config_free(cf);
+	}
+	cf = load("");
+	assert_non_null(cf);
+	assert_int_equal(
+	    cf->cf_tls_protocols, TLS_PROTO_TLSV1_2 | TLS_PROTO_TLSV1_3);
+	config_free(cf);
+}
+
+/* Any other protocol word is an error that lists what is accepted. */
+static void
+test_tls_unknown_protocol_lists_what_is_accepted(void **state)
+{
+	static const char *const bad[] = {"TLSv1.1", "SSLv3", "TLSv1",
+	    "TLSv1.2,TLSv1.3", "TLSv1.2 junk", "TLSv1.3x", "1.3"};
+	char text[128];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(
+		    text, sizeof(text), "[tls]\n\nprotocols = %s\n", bad[i]);
+		expect_error(text, 3,
+		    "[tls] protocols: expected TLSv1.2, TLSv1.3 or both, "
+		    "got '");
+		assert_non_null(strstr(err, bad[i]));
+	}
+	expect_error("[tls]\nprotocols =\n", 2,
+	    "[tls] protocols: missing value, expected TLSv1.2, TLSv1.3 or "
+	    "both");
+}
+
+/* verify_client takes no, optional or require; no by default. */
+static void
+test_tls_verify_client_takes_no_optional_or_require(void **state)
+{
+	static const char *const words[] = {"no", "optional", "require"};
+	static const int modes[] = {
+	    TLS_VERIFY_NO, TLS_VERIFY_OPTIONAL, TLS_VERIFY_REQUIRE};
+	struct config *cf;
+	char text[128];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+		snprintf(text, sizeof(text),
+		    "[tls]\nclient_ca = ca.pem\nverify_client = %s\n",
+		    words[i]);
+		if ((cf = load(text)) == NULL)
+			fail_msg("%s: %s", words[i], err);
+		assert_int_equal(cf->cf_tls_verify_client, modes[i]);
+		config_free(cf);
+	}
+	cf = load("");
+	assert_non_null(cf);
+	assert_int_equal(cf->cf_tls_verify_client, TLS_VERIFY_NO);
+	config_free(cf);
+}
+
+/* Any other verify_client word is an error that lists the three. */
+static void
+test_tls_bad_verify_client_is_rejected(void **state)
+{
+	static const char *const bad[] = {
+	    "yes", "required", "Require", "optional require", "1"};
+	char text[128];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text),
+		    "[tls]\nclient_ca = ca.pem\nverify_client = %s\n", bad[i]);
+		expect_error(text, 3,
+		    "[tls] verify_client: expected no, optional or require, "
+		    "got '");
+		assert_non_null(strstr(err, bad[i]));
+	}
+}
+
+/* hsts is kept as written; empty (the default) means none. */
+static void
+test_tls_hsts_takes_printable_text(void **state)
+{
+	struct config *cf;
+
+	(void)state;
+	cf = load("[tls]\nhsts = max-age=63072000; includeSubDomains\n");
+	if (cf == NULL)
+		fail_msg("%s", err);
+	assert_string_equal(
+	    cf->cf_tls_hsts, "max-age=63072000; includeSubDomains");
+	config_free(cf);
+	cf = load("[tls]\nhsts =\n");
+	assert_non_null(cf);
+	assert_null(cf->cf_tls_hsts);
+	config_free(cf);
+	cf = load("");
+	assert_non_null(cf);
+	assert_null(cf->cf_tls_hsts);
+	config_free(cf);
+}
+
+/* An hsts value with a control or non-ASCII byte is refused. */
+static void
+test_tls_hsts_with_control_characters_is_rejected(void **state)
+{
+	static const char *const bad[] = {"max-age=60\x01",
+	    "max-age=60;\tpreload", "max-age=60\x1b[2J", "max-age=60\x7f",
+	    "max-age=60 caf\xc3\xa9"};
+	char text[128];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text), "[tls]\nhsts = %s\n", bad[i]);
+		expect_error(
+		    text, 2, "[tls] hsts: expected printable ASCII text, got");
+	}
+}
+
+/* session_timeout is a duration from 1s to 24 hours, 5m by default. */
+static void
+test_tls_session_timeout_is_1s_to_24_hours(void **state)
+{
+	struct config *cf;
+
+	(void)state;
+	cf = load("");
+	assert_non_null(cf);
+	assert_int_equal(cf->cf_tls_session_timeout, 5 * 60 * 1000);
+	config_free(cf);
+	cf = load("[tls]\nsession_timeout = 1s\n");
+	assert_non_null(cf);
+	assert_int_equal(cf->cf_tls_session_timeout, 1000);
+	config_free(cf);
+	cf = load("[tls]\nsession_timeout = 1440m\n");
+	assert_non_null(cf);
+	assert_int_equal(cf->cf_tls_session_timeout, 24 * 3600 * 1000);
+	config_free(cf);
+	expect_error("[tls]\nsession_timeout = 0\n", 2,
+	    "[tls] session_timeout: 0 is out of range (1s..1440m)");
+	expect_error("[tls]\nsession_timeout = 999ms\n", 2,
+	    "[tls] session_timeout: 999ms is out of range (1s..1440m)");
+	expect_error("[tls]\nsession_timeout = 1441m\n", 2,
+	    "[tls] session_timeout: 1441m is out of range (1s..1440m)");
+	expect_error("[tls]\nsession_timeout = 1h\n", 2,
+	    "[tls] session_timeout: expected a duration from 1s to 1440m");
+}
+
+/* "ADDRESS tls" marks a TLS listener of [server] or [chat]. */
+static void
+test_listen_tls_marks_a_tls_listener(void **state)
+{
+	struct config *cf;
+
+	(void)state;
+	need_tls_files();
+	cf = load("[server]\nlisten = 127.0.0.1:8443 tls\n"
+		  "listen = 127.0.0.1:8080\n"
+		  "[chat]\nlisten = 127.0.0.1:7000\ttls\n"
+		  "[tls]\n" TLS_PAIR);
+	if (cf == NULL)
+		fail_msg("%s", err);
+	assert_int_equal(cf->cf_nlisten, 3);
+	assert_string_equal(cf->cf_listen[0].la_name, "127.0.0.1:8443");
+	assert_int_equal(cf->cf_listen[0].la_tls, 1);
+	assert_int_equal(cf->cf_listen[1].la_tls, 0);
+	assert_string_equal(cf->cf_listen[2].la_name, "127.0.0.1:7000");
+	assert_int_equal(cf->cf_listen[2].la_tls, 1);
+	assert_int_equal(cf->cf_listen[2].la_chat, 1);
+	config_free(cf);
+}
+
+/* A word after the address other than tls is an error at its line. */
+static void
+test_unknown_listen_option_is_rejected(void **state)
+{
+	(void)state;
+	expect_error("[server]\nlisten = 127.0.0.1:8080\nlisten = 8443 junk\n",
+	    3,
+	    "[server] listen: unknown listen option 'junk' (expected tls or "
+	    "nothing)");
+	expect_error("[server]\nlisten = 8443 TLS\n", 2,
+	    "[server] listen: unknown listen option 'TLS'");
+	expect_error("[server]\nlisten = 8443 tls tls\n", 2,
+	    "[server] listen: unknown listen option 'tls tls'");
+	expect_error("[chat]\nlisten = 7000 ssl\n", 2,
+	    "[chat] listen: unknown listen option 'ssl'");
+}
+
+/* A TLS listener without [tls] certificate is an error at its line. */
+static void
+test_tls_listener_without_certificate_is_an_error_at_its_line(void **state)
+{
+	(void)state;
+	expect_error("[server]\nlisten = 8080\n\nlisten = 8443 tls\n", 4,
+	    "a tls listener needs [tls] certificate and key");
+	expect_error("[server]\nlisten = 8080\n[chat]\nlisten = 7000 tls\n"
+		     "[tls]\nkey = server.key\n",
+	    4, "a tls listener needs [tls] certificate and key");
+}
+
+/* A certificate needs a key and a key a certificate, at its own line. */
+static void
+test_tls_certificate_and_key_need_each_other(void **state)
+{
+	(void)state;
+	expect_tls_error("protocols = TLSv1.3\ncertificate = server.pem\n", 5,
+	    "[tls] certificate: needs [tls] key too");
+	expect_error("[tls]\nhsts = max-age=60\nkey = server.key\n", 3,
+	    "[tls] key: needs [tls] certificate too");
+}
+
+/* verify_client optional or require needs client_ca, at its line. */
+static void
+test_tls_verify_client_without_client_ca_is_rejected(void **state)
+{
+	(void)state;
+	expect_error("[tls]\n\nverify_client = require\n", 3,
+	    "[tls] verify_client: needs [tls] client_ca");
+	expect_error("[tls]\nverify_client = optional\n", 2,
+	    "[tls] verify_client: needs [tls] client_ca");
+}
+
+/* No certificate, no context: a server without TLS builds none. */
+static void
+test_no_tls_certificate_builds_no_context(void **state)
+{
+	struct config *cf;
+
+	(void)state;
+	cf = load("[tls]\nprotocols = TLSv1.3\n");
+	if (cf == NULL)
+		fail_msg("%s", err);
+	assert_null(cf->cf_tls_ctx);
+	assert_null(cf->cf_tls_certificate);
+	config_free(cf);
+}
+
+/* A good [tls] section loads its files into a context at config load. */
+static void
+test_tls_good_section_builds_the_context(void **state)
+{
+	struct config *cf;
+	char path[PATH_MAX];
+
+	(void)state;
+	need_tls_files();
+	cf = load_tls(TLS_PAIR "protocols = TLSv1.2 TLSv1.3\n"
+			       "ciphers = ECDHE+AESGCM\n"
+			       "session_tickets = no\nsession_timeout = 10m\n"
+			       "client_ca = ../tls/server.pem\n"
+			       "verify_client = require\nhsts = max-age=60\n");
+	assert_non_null(cf->cf_tls_ctx);
+	snprintf(path, sizeof(path), "%s/tls/server.pem", test_dir);
+	assert_same_path(cf->cf_tls_certificate, path);
+	assert_same_path(cf->cf_tls_client_ca, path);
+	snprintf(path, sizeof(path), "%s/tls/server.key", test_dir);
+	assert_same_path(cf->cf_tls_key, path);
+	assert_string_equal(cf->cf_tls_ciphers, "ECDHE+AESGCM");
+	assert_int_equal(cf->cf_tls_tickets, 0);
+	assert_int_equal(cf->cf_tls_session_timeout, 10 * 60 * 1000);
+	config_free(cf);
+}
+
+/* Missing certificate, key or client_ca files: FILE:LINE at that key. */
+static void
+test_tls_missing_file_is_an_error_at_its_key(void **state)
+{
+	(void)state;
+	need_tls_files();
+	expect_tls_error("hsts = max-age=60\ncertificate = ../tls/none.pem\n"
+			 "key = ../tls/server.key\n",
+	    5, "[tls] certificate: ");
+	assert_non_null(strstr(err, "none.pem: No such file or directory"));
+	expect_tls_error("certificate = ../tls/server.pem\n\n"
+			 "key = ../tls/none.key\n",
+	    6, "[tls] key: ");
+	assert_non_null(strstr(err, "none.key: No such file or directory"));
+	expect_tls_error(
+	    TLS_PAIR "client_ca = ../tls/none.pem\n", 6, "[tls] client_ca: ");
+	assert_non_null(strstr(err, "none.pem: No such file or directory"));
+}
+
+/* A file that is no PEM is an error at the key that names it. */
+static void
+test_tls_file_that_is_not_pem_is_an_error_at_its_key(void **state)
+{
+	(void)state;
+	need_tls_files();
+	expect_tls_error("certificate = ../tls/garbage.pem\n"
+			 "key = ../tls/server.key\n",
+	    4, "[tls] certificate: not a PEM certificate chain");
+	expect_tls_error("certificate = ../tls/server.pem\n"
+			 "key = ../tls/garbage.pem\n",
+	    5, "[tls] key: not a PEM private key");
+	/* A certificate where the key belongs is no key either. */
+	expect_tls_error("certificate = ../tls/server.pem\n"
+			 "key = ../tls/server.pem\n",
+	    5, "[tls] key: not a PEM private key");
+	expect_tls_error(TLS_PAIR "\nclient_ca = ../tls/garbage.pem\n", 7,
+	    "[tls] client_ca: no PEM certificate in it");
+}
+
+/*
+ * A key of another certificate is an error at the key line, whether it is
+ * of the certificate's type or not.
+ */
+static void
+test_tls_key_that_does_not_match_is_an_error_at_the_key_line(void **state)
+{
+	(void)state;
+	need_tls_files();
+	expect_tls_error("key = ../tls/ed25519.key\nsession_tickets = yes\n"
+			 "certificate = ../tls/server.pem\n",
+	    4, "[tls] key: does not match [tls] certificate");
+	expect_tls_error("key = ../tls/other.key\nsession_tickets = yes\n"
+			 "certificate = ../tls/server.pem\n",
+	    4, "[tls] key: does not match [tls] certificate");
+}
+
+/* An expired certificate is an error at the certificate line. */
+static void
+test_tls_expired_certificate_is_rejected(void **state)
+{
+	(void)state;
+	need_tls_files();
+	expect_tls_error("key = ../tls/server.key\n"
+			 "certificate = ../tls/expired.pem\n",
+	    5, "[tls] certificate: the certificate has expired");
+}
+
+/* A key under a passphrase is refused, never asked for. */
+static void
+test_tls_key_with_passphrase_is_rejected(void **state)
+{
+	(void)state;
+	need_tls_files();
+	expect_tls_error("certificate = ../tls/server.pem\n"
+			 "key = ../tls/secret.key\n",
+	    5, "[tls] key: not a PEM private key (or one with a passphrase)");
+}
+
+/* A cipher list that matches no cipher is an error at its line. */
+static void
+test_tls_cipher_list_matching_nothing_is_rejected(void **state)
+{
+	(void)state;
+	need_tls_files();
+	expect_tls_error(TLS_PAIR "ciphers = NOSUCH\n", 6,
+	    "[tls] ciphers: no usable cipher in the list");
+	expect_tls_error("ciphers = !ALL\n" TLS_PAIR, 4,
+	    "[tls] ciphers: no usable cipher in the list");
+}
+
+#define T(f)	 cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define TLS_T(f) cmocka_unit_test_setup_teardown(f, setup_tls, teardown)
 
 int
 main(void)
@@ -2276,7 +2804,27 @@ main(void)
 	    T(test_chat_listen_on_a_server_address_is_rejected),
 	    T(test_shm_path_is_derived_from_the_http_listener_when_chat_comes_first),
 	    T(test_restart_keys_keep_the_chat_geometry),
+	    T(test_tls_protocols_take_tlsv12_tlsv13_or_both),
+	    T(test_tls_unknown_protocol_lists_what_is_accepted),
+	    T(test_tls_verify_client_takes_no_optional_or_require),
+	    T(test_tls_bad_verify_client_is_rejected),
+	    T(test_tls_hsts_takes_printable_text),
+	    T(test_tls_hsts_with_control_characters_is_rejected),
+	    T(test_tls_session_timeout_is_1s_to_24_hours),
+	    TLS_T(test_listen_tls_marks_a_tls_listener),
+	    T(test_unknown_listen_option_is_rejected),
+	    T(test_tls_listener_without_certificate_is_an_error_at_its_line),
+	    T(test_tls_certificate_and_key_need_each_other),
+	    T(test_tls_verify_client_without_client_ca_is_rejected),
+	    T(test_no_tls_certificate_builds_no_context),
+	    TLS_T(test_tls_good_section_builds_the_context),
+	    TLS_T(test_tls_missing_file_is_an_error_at_its_key),
+	    TLS_T(test_tls_file_that_is_not_pem_is_an_error_at_its_key),
+	    TLS_T(test_tls_key_that_does_not_match_is_an_error_at_the_key_line),
+	    TLS_T(test_tls_expired_certificate_is_rejected),
+	    TLS_T(test_tls_key_with_passphrase_is_rejected),
+	    TLS_T(test_tls_cipher_list_matching_nothing_is_rejected),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

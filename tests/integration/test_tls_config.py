@@ -380,6 +380,8 @@ def s_client(server, *args):
          "-verify_return_error", "-ign_eof", *map(str, args)],
         input=REQUEST.decode(), capture_output=True, text=True,
         timeout=TIMEOUT)
+    # 0: the server's close_notify ended the stream, not a bare EOF.
+    assert proc.returncode == 0, proc.stdout + proc.stderr
     return proc.stdout + proc.stderr
 
 

@@ -52,9 +52,10 @@ STATE_JS = """Object.assign({}, document.getElementById("state").dataset)"""
 
 
 class Chromium:
-    """Headless Chromium driven over the DevTools protocol on a pipe."""
+    """Headless Chromium driven over the DevTools protocol on a pipe,
+    started with FLAGS and the extra flags given."""
 
-    def __init__(self, profile):
+    def __init__(self, profile, flags=()):
         to_child, self.out_fd = os.pipe()
         self.in_fd, from_child = os.pipe()
         # Above 2 and out of the way of 3 and 4, closed on exec.
@@ -67,7 +68,7 @@ class Chromium:
         # close_fds=False: the ones made in preexec must survive to exec
         # (Python's own descriptors are not inheritable anyway).
         self.proc = subprocess.Popen(
-            [CHROMIUM, *FLAGS, f"--user-data-dir={profile}",
+            [CHROMIUM, *FLAGS, *flags, f"--user-data-dir={profile}",
              "--remote-debugging-pipe", "about:blank"],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL, close_fds=False, preexec_fn=preexec)

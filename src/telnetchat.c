@@ -61,14 +61,18 @@ telnetchat_close(struct conn *c, int code, const char *reason)
 	conn_read_update(c);
 }
 
-/* Send what is queued; once a closing connection's last line is out, end. */
+/*
+ * Send what is queued; once a closing connection's last line is out, end.
+ * A client refused for speaking in the clear has sent what was never
+ * read: the end lingers, so that no reset destroys the line it is sent.
+ */
 static int
 telnetchat_writable(struct conn *c)
 {
 	if (conn_flush(c) == CONN_GONE)
 		return CONN_GONE;
 	if (c->c_telnet->tc_closing && conn_out_pending(c) == 0)
-		return conn_linger(c, 0);
+		return conn_linger(c, c->c_cleartext);
 	return CONN_OK;
 }
 

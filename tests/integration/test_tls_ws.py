@@ -224,9 +224,6 @@ def test_raw_client_over_tls_server_close_ends_with_close_notify(
         assert tls_end(ws.sock) == "close_notify"
 
 
-@pytest.mark.xfail(strict=True, reason="a close the client began ends in "
-                   "conn_close() at once (conn_linger: nothing to read), "
-                   "which never calls ci_shutdown: no close_notify")
 def test_raw_client_over_tls_client_close_ends_with_close_notify(
         start_server):
     srv = start_server(tls=True)
@@ -428,9 +425,6 @@ def test_openssl_s_client_with_the_client_certificate_is_alice(
         sc.close()
 
 
-@pytest.mark.xfail(strict=True, reason="/quit ends the session in "
-                   "conn_close() at once, which never calls ci_shutdown: "
-                   "no close_notify")
 def test_tls_telnet_quit_ends_with_close_notify(start_server):
     srv = start_server(tls=True, telnet=True)
     with TlsEndpoint(srv, shared=False, close_notify=True) \
@@ -483,9 +477,6 @@ def test_cleartext_client_does_not_join_the_room(start_server):
         assert [e for e in got if e.get("type") == "join"] == [got[-1]], got
 
 
-@pytest.mark.xfail(strict=True, reason="the refused cleartext session is "
-                   "closed with its input unread: the client gets a TCP "
-                   "reset, which may discard the line before it is read")
 def test_cleartext_client_gets_an_orderly_end_not_a_reset(start_server):
     srv = start_server(tls=True, telnet=True)
     got, end = cleartext_session(srv, b"hello\r\n")

@@ -236,7 +236,13 @@ chat_slow(struct chat_client *cc)
 	cc->cc_member = SHM_CHAT_NONE;
 }
 
-/* Tell whether n more bytes would take cc over its bound (it is closed). */
+/*
+ * Tell whether n more bytes would take cc over its bound (it is closed).
+ * The bound is max_queue, plus the history a newcomer was shown, until
+ * what waits is back under max_queue: a history (history entries of
+ * max_message_size at most) may well be larger, and a client reading it
+ * is no slow client.
+ */
 static int
 chat_over(struct chat_client *cc, size_t n)
 {
@@ -244,6 +250,11 @@ chat_over(struct chat_client *cc, size_t n)
 
 	if (cc->cc_closing)
 		return 1;
+	if (cc->cc_in_history)
+		return 0;
+	if (conn_out_pending(cc->cc_conn) <= max)
+		cc->cc_history_bytes = 0;
+	max += cc->cc_history_bytes;
 	if (conn_out_pending(cc->cc_conn) + n <= max)
 		return 0;
 	/* A burst: what the socket takes now is not this client's fault. */
@@ -731,6 +742,7 @@ chat_history(
 	uint64_t hist = shm_chat_geometry()->cg_history, from, oldest, s;
 	uint64_t missed = 0;
 	struct chat_out out;
+	size_t before = conn_out_pending(cc->cc_conn);
 
 	oldest = last >= hist ? last - hist + 1 : 1;
 	from = oldest;
@@ -743,6 +755,7 @@ chat_history(
 			from = oldest;
 		}
 	}
+	cc->cc_in_history = 1;
 	for (s = from; s <= last; s++) {
 		if (chat_history_get(r, s, &out) == -1 ||
 		    out.co_kind != CHATOUT_EVENT) {
@@ -757,6 +770,9 @@ chat_history(
 	}
 	if (missed > 0)
 		chat_gap(cc, room, missed);
+	cc->cc_in_history = 0;
+	if (conn_out_pending(cc->cc_conn) > before)
+		cc->cc_history_bytes = conn_out_pending(cc->cc_conn) - before;
 }
 
 /* The hub sequenced cc's join into room r at seq: welcome, history. */

@@ -1304,6 +1304,9 @@ struct chat_client {
 	int cc_telnet;			 /* lines, not WebSocket frames */
 	int cc_started;			 /* chat_client_start() took it */
 	int cc_closing;			 /* closed: send nothing more */
+	int cc_in_history;		 /* its history is being queued */
+	size_t cc_history_bytes;	 /* queued with its history: allowed
+					  * over max_queue until it drains */
 	int cc_bad_nick;		 /* the nick asked for was not one */
 	int cc_dirty;			 /* on the flush list */
 	int cc_resume;			 /* joined: take its input */

@@ -126,10 +126,6 @@ def test_since_at_or_past_the_last_seq_sends_no_history(start_server,
     filler.close()
 
 
-@pytest.mark.xfail(strict=True, reason="the whole history is queued at "
-                   "once, and history * max_message_size is more than "
-                   "max_queue: a newcomer that reads is closed 1008 "
-                   "too slow")
 def test_newcomer_to_a_room_of_long_messages_gets_the_whole_history(
         start_server):
     # The defaults (history 100, max_message_size 4k, max_queue 256k) but

@@ -116,8 +116,11 @@ struct shm_counters {
 	uint64_t sc_tls_full;			      /* full handshakes */
 	uint64_t sc_tls_resumed;		      /* resumed sessions */
 	uint64_t sc_tls_failed[SHM_TLS_FAIL_CLASSES]; /* failed handshakes */
-	uint64_t sc_latency[SHM_LATENCY_BUCKETS];     /* request durations */
-	uint64_t sc_responses[SHM_STATUS_MAX];	      /* by status code */
+	uint64_t sc_tls_errors; /* connections a TLS error ended after the
+				   handshake: a bad record, a fatal alert */
+	uint64_t sc_tls_renegotiations;		  /* renegotiations refused */
+	uint64_t sc_latency[SHM_LATENCY_BUCKETS]; /* request durations */
+	uint64_t sc_responses[SHM_STATUS_MAX];	  /* by status code */
 };
 
 /* One worker slot. Cache-line aligned so workers never share a line. */

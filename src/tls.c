@@ -238,8 +238,25 @@ tls_alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outlen,
 }
 
 /*
- * Set what every connection gets: no renegotiation, no compression, the
- * server's cipher order (strongest first), a peer that closes without
+ * The info callback: count the renegotiations refused, which OpenSSL
+ * answers on its own with a no_renegotiation alert.
+ */
+static void
+tls_info(const SSL *ssl, int where, int value)
+{
+	struct conn *c;
+
+	if (!(where & SSL_CB_WRITE_ALERT) ||
+	    (value & 0xff) != SSL_AD_NO_RENEGOTIATION ||
+	    (c = SSL_get_app_data(ssl)) == NULL)
+		return;
+	shm_count(&c->c_worker->w_slot->ss_c.sc_tls_renegotiations, 1);
+	log_debug("%s: TLS renegotiation refused", c->c_peer);
+}
+
+/*
+ * Set what every connection gets: no renegotiation (counted), no compression,
+ * the server's cipher order (strongest first), a peer that closes without
  * close_notify is an end of input like any other; partial writes from a
  * buffer that may move; buffers released while a connection is idle. Resumption
  * is by session ticket only: no per-process cache, which would resume on one
@@ -264,6 +281,7 @@ tls_context_options(SSL_CTX *ctx, const struct config *cf)
 		SSL_CTX_set_num_tickets(ctx, 0);
 	}
 	SSL_CTX_set_alpn_select_cb(ctx, tls_alpn_select, NULL);
+	SSL_CTX_set_info_callback(ctx, tls_info);
 }
 
 /*
@@ -341,6 +359,7 @@ tls_open(struct conn *c)
 		return -1;
 	}
 	SSL_set_accept_state(tl->tl_ssl);
+	SSL_set_app_data(tl->tl_ssl, c);
 	c->c_tls = tl;
 	return 0;
 }
@@ -527,6 +546,7 @@ tls_io_error(struct conn *c, int rv, int writing)
 		    ERR_reason_error_string(ERR_peek_last_error()) != NULL
 			? ERR_reason_error_string(ERR_peek_last_error())
 			: "protocol error");
+		shm_count(&c->c_worker->w_slot->ss_c.sc_tls_errors, 1);
 		errno = EPROTO;
 		break;
 	}

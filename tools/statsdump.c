@@ -1042,7 +1042,10 @@ statsdump_text_tls(FILE *fp, const struct shm_counters *t)
 	for (i = 0; i < SHM_TLS_FAIL_CLASSES; i++)
 		fprintf(fp, "%s%s %" PRIu64, i == 0 ? " " : "  ",
 		    statsdump_tls_fail_class[i], t->sc_tls_failed[i]);
-	fputc('\n', fp);
+	fprintf(fp,
+	    "\ntls after    errors %" PRIu64 "  renegotiations refused %" PRIu64
+	    "\n",
+	    t->sc_tls_errors, t->sc_tls_renegotiations);
 }
 
 /* Print the text report's WebSocket line. */
@@ -1361,7 +1364,9 @@ statsdump_json_tls(FILE *fp, const struct shm_counters *t)
 	for (i = 0; i < SHM_TLS_FAIL_CLASSES; i++)
 		fprintf(fp, "%s\"%s\":%" PRIu64, i == 0 ? "" : ",",
 		    statsdump_tls_fail_class[i], t->sc_tls_failed[i]);
-	fprintf(fp, "}}");
+	fprintf(fp,
+	    "},\"errors\":%" PRIu64 ",\"renegotiations_refused\":%" PRIu64 "}",
+	    t->sc_tls_errors, t->sc_tls_renegotiations);
 }
 
 /* Print the JSON report's websocket object, closes by class included. */
@@ -1684,6 +1689,13 @@ statsdump_prom_tls(FILE *fp, const struct shm_counters *t)
 		    "pfhttpd_tls_handshake_failures_total{class=\"%s\"} "
 		    "%" PRIu64 "\n",
 		    statsdump_tls_fail_class[i], t->sc_tls_failed[i]);
+	statsdump_prom_family(fp, "pfhttpd_tls_errors_total", "counter",
+	    "Connections a TLS error ended after the handshake.");
+	fprintf(fp, "pfhttpd_tls_errors_total %" PRIu64 "\n", t->sc_tls_errors);
+	statsdump_prom_family(fp, "pfhttpd_tls_renegotiations_refused_total",
+	    "counter", "TLS renegotiations refused.");
+	fprintf(fp, "pfhttpd_tls_renegotiations_refused_total %" PRIu64 "\n",
+	    t->sc_tls_renegotiations);
 }
 
 /* Print the WebSocket counters, closes by close code class included. */

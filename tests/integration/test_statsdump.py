@@ -54,8 +54,8 @@ FIELDS = {
         "sc_chat_in", "sc_chat_unavailable", "sc_chat_deliveries",
         "sc_chat_rate_limited", "sc_chat_oversize", "sc_chat_refused",
         "sc_chat_slow_closed", "sc_chat_gaps", "sc_chat_missed",
-        "sc_tls_full", "sc_tls_resumed", "sc_tls_failed",
-        "sc_latency", "sc_responses",
+        "sc_tls_full", "sc_tls_resumed", "sc_tls_failed", "sc_tls_errors",
+        "sc_tls_renegotiations", "sc_latency", "sc_responses",
     ],
     "shm_ring": ["rg_head", "rg_tail", "rg_written", "rg_discarded",
                  "rg_jwritten", "rg_jdiscarded", "rg_jtail"],
@@ -1145,8 +1145,10 @@ TLS_CLASS = {"PROTOCOL": "protocol", "CERT": "client_cert",
 # Handshakes done, retired and per live slot of the busy segment (0
 # serving, 1 draining, 3 starting); the exited and free slots hold 900s
 # that must not count.
-TLS_DONE = {"retired": dict(sc_tls_full=100, sc_tls_resumed=300),
-            0: dict(sc_tls_full=20, sc_tls_resumed=60),
+TLS_DONE = {"retired": dict(sc_tls_full=100, sc_tls_resumed=300,
+                           sc_tls_errors=7, sc_tls_renegotiations=2),
+            0: dict(sc_tls_full=20, sc_tls_resumed=60, sc_tls_errors=1,
+                    sc_tls_renegotiations=1),
             1: dict(sc_tls_full=5, sc_tls_resumed=15),
             3: dict(sc_tls_full=1)}
 # Failed handshakes by class (a key of TLS_CLASS), a distinct sum each.
@@ -1154,7 +1156,8 @@ TLS_FAILED = {"retired": dict(PROTOCOL=1, CERT=2, PLAIN_HTTP=3, TIMEOUT=4,
                               CLOSED=5),
               0: dict(PROTOCOL=10, CLOSED=50), 1: dict(PLAIN_HTTP=30)}
 TLS_NO_TLS = {"full": 0, "resumed": 0, "resumed_ratio": None,
-              "failed": {name: 0 for name in TLS_CLASS.values()}}
+              "failed": {name: 0 for name in TLS_CLASS.values()},
+              "errors": 0, "renegotiations_refused": 0}
 
 
 def tls_failed(layout, cls):
@@ -1174,7 +1177,8 @@ def tlsy(segment, layout):
             seg.counter(where, "sc_tls_failed", n,
                         index=tls_failed(layout, cls))
     for where in (2, 4):
-        seg.counters(where, sc_tls_full=900, sc_tls_resumed=900)
+        seg.counters(where, sc_tls_full=900, sc_tls_resumed=900,
+                     sc_tls_errors=900, sc_tls_renegotiations=900)
         for cls in TLS_CLASS:
             seg.counter(where, "sc_tls_failed", 900,
                         index=tls_failed(layout, cls))
@@ -1189,6 +1193,7 @@ def test_json_tls_object_sums_handshakes_and_failures_by_class(
         "full": 126, "resumed": 375, "resumed_ratio": 0.749,
         "failed": {"protocol": 11, "client_cert": 2, "plain_http": 33,
                    "timeout": 4, "closed": 55},
+        "errors": 8, "renegotiations_refused": 3,
     }
 
 
@@ -1217,6 +1222,7 @@ def test_text_tls_lines_show_handshakes_resumption_and_failures_by_class(
         "tls          handshakes full 126  resumed 375 (74.9%)  failed 105",
         "tls failed   protocol 11  client_cert 2  plain_http 33  timeout 4"
         "  closed 55",
+        "tls after    errors 8  renegotiations refused 3",
     ]
 
 
@@ -1226,6 +1232,7 @@ def test_text_tls_lines_of_a_segment_without_tls_show_zeros_and_no_ratio(
         "tls          handshakes full 0  resumed 0  failed 0",
         "tls failed   protocol 0  client_cert 0  plain_http 0  timeout 0"
         "  closed 0",
+        "tls after    errors 0  renegotiations refused 0",
     ]
 
 
@@ -1241,6 +1248,8 @@ def test_prometheus_tls_families_count_handshakes_by_kind_and_failures(
                fams["pfhttpd_tls_handshake_failures_total"]["samples"]}
     assert classes == {"protocol": 11, "client_cert": 2, "plain_http": 33,
                        "timeout": 4, "closed": 55}
+    assert value(fams, "pfhttpd_tls_errors_total") == 8
+    assert value(fams, "pfhttpd_tls_renegotiations_refused_total") == 3
 
 
 def test_prometheus_tls_families_have_zero_samples_without_tls(

@@ -38,7 +38,8 @@ def served(server):
 def test_plain_server_reports_no_tls_handshake_in_json(server):
     doc = served(server)
     assert doc["tls"] == {"full": 0, "resumed": 0, "resumed_ratio": None,
-                          "failed": {c: 0 for c in FAIL_CLASSES}}
+                          "failed": {c: 0 for c in FAIL_CLASSES},
+                          "errors": 0, "renegotiations_refused": 0}
     serving = [w for w in doc["workers"] if w["state"] == "serving"]
     assert len(serving) == 2
     for w in serving:

@@ -467,6 +467,27 @@ def test_truncated_request_record_then_eof_ends_the_connection(
     assert statsdump(server)["requests"] == 1  # tls_get's
 
 
+def test_corrupt_request_record_is_refused_and_counted_as_an_error(
+        start_server):
+    """A whole record of a request with one ciphertext byte flipped: the
+    server finds it forged (bad_record_mac), answers with an alert (under
+    TLS 1.3 an encrypted one, after the session tickets), closes, serves
+    nothing and counts a TLS error after the handshake."""
+    server, workers, before = start(start_server)
+    client = BioClient(server)
+    client.handshake()
+    record = bytearray(client.seal(GET))
+    record[-1] ^= 0x01
+    client.sock.sendall(record)
+    with pytest.raises(ssl.SSLError, match="BAD_RECORD_MAC"):
+        client.read_to_close()
+    client.sock.close()
+    poll(lambda: tls_counters(server)["errors"] == before["errors"] + 1,
+         IO_TIMEOUT, what="the TLS error to be counted")
+    assert_counted(server, before, full=1)
+    assert_unharmed(server, workers)
+
+
 def test_truncated_request_record_then_stall_is_closed_by_header_timeout(
         start_server):
     """Not one byte of a request could be decrypted: the connection is
@@ -614,7 +635,8 @@ def test_tls12_renegotiation_is_refused_and_the_worker_goes_on(
     """OpenSSL refuses it (SSL_OP_NO_RENEGOTIATION) with a warning
     no_renegotiation alert; s_client takes that as fatal, answers
     handshake_failure and exits: the connection is served no further,
-    the server closes it, and nothing counts as a failed handshake."""
+    the server closes it, nothing counts as a failed handshake, and the
+    refusal is counted."""
     server, workers, before = start(start_server)
     client = SClient(server, "-tls1_2")
     try:
@@ -628,6 +650,9 @@ def test_tls12_renegotiation_is_refused_and_the_worker_goes_on(
     assert "ServerHello" not in out.split("RENEGOTIATING", 1)[1], out
     assert status != 0
     assert_counted(server, before, full=1)
+    poll(lambda: tls_counters(server)["renegotiations_refused"] ==
+         before["renegotiations_refused"] + 1, IO_TIMEOUT,
+         what="the renegotiation refused to be counted")
     assert_unharmed(server, workers)
 
 

@@ -8,11 +8,11 @@
  * The expected sizes and offsets are worked out by hand below from shm.h,
  * not asked of the code under test:
  *
- *   struct shm_counters  13 + 5 + 12 + 7 + 32 + 600 = 669 uint64_t:
- *                        5352 bytes (the 12: chat; the 7: TLS)
+ *   struct shm_counters  13 + 5 + 12 + 9 + 32 + 600 = 671 uint64_t:
+ *                        5368 bytes (the 12: chat; the 9: TLS)
  *   struct shm_header    192 bytes of fields and padding, then
- *                        sh_retired: 5544, rounded up to 64: 5568
- *   struct shm_slot      64 bytes of identity, then ss_c: 5416,
+ *                        sh_retired: 5560, rounded up to 64: 5568
+ *   struct shm_slot      64 bytes of identity, then ss_c: 5432,
  *                        rounded up to 64: 5440
  *   struct shm_ring      rg_head and rg_tail on a line each: 128
  *   struct shm_chat      8 + 9 uint64_t, 2 uint32_t, the journal (9
@@ -62,7 +62,7 @@
 #define HEADER_SIZE   5568 /* sizeof(struct shm_header), by hand */
 #define SLOT_SIZE     5440 /* sizeof(struct shm_slot) */
 #define RING_SIZE     128  /* sizeof(struct shm_ring) */
-#define COUNTERS_SIZE 5352 /* sizeof(struct shm_counters) */
+#define COUNTERS_SIZE 5368 /* sizeof(struct shm_counters) */
 #define CHAT_SIZE     256  /* sizeof(struct shm_chat) */
 #define PAGE	      4096
 

@@ -159,6 +159,10 @@ conn_read_update(struct conn *c)
 {
 	int want = !c->c_eof && !c->c_paused && buf_len(&c->c_in) < c->c_in_max;
 
+	/* Input the io holds (the rest of a record the input buffer had no
+	 * room for): no event would say it is there. */
+	if (want && c->c_io->ci_pending != NULL && c->c_io->ci_pending(c) > 0)
+		event_active(c->c_rev, EV_READ, 0);
 	if (want == c->c_reading)
 		return;
 	if (want)
@@ -166,9 +170,6 @@ conn_read_update(struct conn *c)
 	else
 		event_del(c->c_rev);
 	c->c_reading = want;
-	/* Input the io holds: no event would say it is there. */
-	if (want && c->c_io->ci_pending != NULL && c->c_io->ci_pending(c) > 0)
-		event_active(c->c_rev, EV_READ, 0);
 }
 
 /* Queue len bytes of a cached file from off, sent after c_out. */

@@ -19,7 +19,7 @@
  * record it made and SSL_write() must be called again with the same bytes;
  * they stay in the buffer until then (tl_sealed), whatever the kind does
  * with its queues meanwhile. So memory per connection is bounded by one
- * record, freed once sent. Kernel TLS is not used: it cannot be tested
+ * record, freed once all is sent. Kernel TLS is not used: it cannot be tested
  * where pfhttpd is built (no tls module), see the design document.
  */
 
@@ -567,9 +567,10 @@ tls_read(struct conn *c, void *buf, size_t len)
 }
 
 /*
- * Send the record buffer. 1 once it is all sent (and freed), or -1 with
- * errno: with EAGAIN the record is sealed, its bytes may not change until
- * it is sent.
+ * Send the record buffer. 1 once it is all sent, or -1 with errno: with
+ * EAGAIN the record is sealed, its bytes may not change until it is sent.
+ * The buffer stays for the next record (a file goes out in many):
+ * tls_flush() frees it once nothing more is to send.
  */
 static int
 tls_push(struct conn *c)
@@ -590,8 +591,6 @@ tls_push(struct conn *c)
 		memmove(tl->tl_rec, tl->tl_rec + n, tl->tl_len - (size_t)n);
 		tl->tl_len -= (size_t)n;
 	}
-	free(tl->tl_rec);
-	tl->tl_rec = NULL;
 	return 1;
 }
 
@@ -682,13 +681,21 @@ tls_sendfile(struct conn *c, int fd, off_t *off, size_t len)
 	return tls_taken(c, (size_t)n, 0);
 }
 
-/* Send the record held back: 1 if there was one and it is sent, 0 if
- * none was held, -1 with errno. */
+/*
+ * Send the record held back: 1 if there was one and it is sent, 0 if
+ * none was held, -1 with errno. conn.c calls it once the queues are
+ * empty: with none held, the record buffer is freed until more output.
+ */
 static int
 tls_flush(struct conn *c)
 {
-	if (c->c_tls->tl_len == 0)
+	struct tls_conn *tl = c->c_tls;
+
+	if (tl->tl_len == 0) {
+		free(tl->tl_rec);
+		tl->tl_rec = NULL;
 		return 0;
+	}
 	return tls_push(c);
 }
 

@@ -771,8 +771,9 @@ chat_history(
 	if (missed > 0)
 		chat_gap(cc, room, missed);
 	cc->cc_in_history = 0;
-	if (conn_out_pending(cc->cc_conn) > before)
-		cc->cc_history_bytes = conn_out_pending(cc->cc_conn) - before;
+	cc->cc_history_bytes = conn_out_pending(cc->cc_conn) > before
+	    ? conn_out_pending(cc->cc_conn) - before
+	    : 0;
 }
 
 /* The hub sequenced cc's join into room r at seq: welcome, history. */

@@ -197,11 +197,15 @@ conn_output_queued(const struct conn *c)
 	    (ioctl(c->c_fd, TIOCOUTQ, &unsent) == 0 && unsent > 0);
 }
 
-/* Return the bytes queued here and not yet sent (the file part aside). */
+/*
+ * Return the bytes queued here and not yet sent (the file part aside),
+ * those the io holds (a TLS record) included.
+ */
 size_t
 conn_out_pending(const struct conn *c)
 {
-	return buf_len(&c->c_out) + c->c_q.oq_bytes;
+	return buf_len(&c->c_out) + c->c_q.oq_bytes +
+	    (c->c_io->ci_held != NULL ? c->c_io->ci_held(c) : 0);
 }
 
 /*

@@ -397,6 +397,8 @@ struct conn_io {
 	/* Optional: send the output the io held back (after a send with
 	 * more): 1 if some was held and is sent, 0 if none, -1 errno. */
 	int (*ci_flush)(struct conn *c);
+	/* Optional: bytes the io took and holds, not yet in the kernel. */
+	size_t (*ci_held)(const struct conn *c);
 	/* No more output: the client sees the end of it. */
 	int (*ci_shutdown)(struct conn *c);
 };

@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
@@ -214,6 +215,52 @@ tls_context_client_ca(SSL_CTX *ctx, const struct config *cf, const char **key,
 }
 
 /*
+ * Set the session id context to a digest of the client certificate policy
+ * (verify_client and the bytes of client_ca): a session resumes only
+ * under the policy it was made under. Ticket keys outlive a reload, and a
+ * resumed session skips the certificate request; without this, a ticket
+ * from before a reload that began to require certificates, or dropped a
+ * CA, would still let its holder in. 0, or -1 with why.
+ */
+static int
+tls_context_sid(SSL_CTX *ctx, const struct config *cf, char *why, size_t len)
+{
+	unsigned char md[EVP_MAX_MD_SIZE], buf[4096];
+	unsigned int mdlen = 0;
+	EVP_MD_CTX *m;
+	FILE *fp = NULL;
+	size_t n;
+	int ok;
+
+	if ((m = EVP_MD_CTX_new()) == NULL)
+		return -1;
+	ok = EVP_DigestInit_ex(m, EVP_sha256(), NULL) == 1 &&
+	    EVP_DigestUpdate(
+		m, TLS_SESSION_ID_CTX, sizeof(TLS_SESSION_ID_CTX)) == 1 &&
+	    EVP_DigestUpdate(m, &cf->cf_tls_verify_client,
+		sizeof(cf->cf_tls_verify_client)) == 1;
+	if (ok && cf->cf_tls_client_ca != NULL &&
+	    (fp = fopen(cf->cf_tls_client_ca, "r")) == NULL) {
+		snprintf(
+		    why, len, "%s: %s", cf->cf_tls_client_ca, strerror(errno));
+		EVP_MD_CTX_free(m);
+		return -1;
+	}
+	while (ok && fp != NULL && (n = fread(buf, 1, sizeof(buf), fp)) > 0)
+		ok = EVP_DigestUpdate(m, buf, n) == 1;
+	if (fp != NULL)
+		fclose(fp);
+	ok = ok && EVP_DigestFinal_ex(m, md, &mdlen) == 1 &&
+	    SSL_CTX_set_session_id_context(ctx, md,
+		mdlen < SSL_MAX_SID_CTX_LENGTH ? mdlen
+					       : SSL_MAX_SID_CTX_LENGTH) == 1;
+	EVP_MD_CTX_free(m);
+	if (!ok)
+		tls_why(why, len, "cannot set the session id context");
+	return ok ? 0 : -1;
+}
+
+/*
  * ALPN: choose http/1.1 when the client offers it; otherwise answer
  * without ALPN, and the client decides whether it goes on.
  */
@@ -272,9 +319,6 @@ tls_context_options(SSL_CTX *ctx, const struct config *cf)
 	    SSL_MODE_ENABLE_PARTIAL_WRITE |
 		SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
-	SSL_CTX_set_session_id_context(ctx,
-	    (const unsigned char *)TLS_SESSION_ID_CTX,
-	    sizeof(TLS_SESSION_ID_CTX) - 1);
 	SSL_CTX_set_timeout(ctx, (long)(cf->cf_tls_session_timeout / 1000));
 	if (!cf->cf_tls_tickets) {
 		SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
@@ -301,7 +345,8 @@ tls_context_new(
 	}
 	if (tls_context_protocols(ctx, cf, key, why, len) == -1 ||
 	    tls_context_certificate(ctx, cf, key, why, len) == -1 ||
-	    tls_context_client_ca(ctx, cf, key, why, len) == -1) {
+	    tls_context_client_ca(ctx, cf, key, why, len) == -1 ||
+	    tls_context_sid(ctx, cf, why, len) == -1) {
 		SSL_CTX_free(ctx);
 		return NULL;
 	}
@@ -476,6 +521,7 @@ tls_handshake(struct conn *c)
 	if (!tl->tl_peeked && (rv = tls_peek(c)) != CONN_IO_DONE)
 		return rv;
 	ERR_clear_error();
+	errno = 0;
 	if ((rv = SSL_do_handshake(tl->tl_ssl)) == 1) {
 		if (SSL_session_reused(tl->tl_ssl))
 			shm_count(&sc->sc_tls_resumed, 1);
@@ -562,6 +608,7 @@ tls_read(struct conn *c, void *buf, size_t len)
 	int n;
 
 	ERR_clear_error();
+	errno = 0;
 	n = SSL_read(c->c_tls->tl_ssl, buf, len > INT_MAX ? INT_MAX : (int)len);
 	return n > 0 ? n : tls_io_error(c, n, 0);
 }
@@ -578,8 +625,13 @@ tls_push(struct conn *c)
 	struct tls_conn *tl = c->c_tls;
 	int n;
 
+	if (tl->tl_broken) {
+		errno = EPIPE;
+		return -1;
+	}
 	while (tl->tl_len > 0) {
 		ERR_clear_error();
+		errno = 0;
 		n = SSL_write(tl->tl_ssl, tl->tl_rec, (int)tl->tl_len);
 		if (n <= 0) {
 			if (tls_io_error(c, n, 1) == -1 && errno == EAGAIN)
@@ -603,6 +655,10 @@ tls_room(struct conn *c)
 {
 	struct tls_conn *tl = c->c_tls;
 
+	if (tl->tl_broken) {
+		errno = EPIPE;
+		return 0;
+	}
 	if (tl->tl_sealed && tls_push(c) == -1)
 		return 0;
 	if (tl->tl_rec == NULL && (tl->tl_rec = malloc(TLS_RECORD)) == NULL) {
@@ -699,6 +755,13 @@ tls_flush(struct conn *c)
 	return tls_push(c);
 }
 
+/* Return the bytes taken from the kind and not yet sent: the record. */
+static size_t
+tls_held(const struct conn *c)
+{
+	return c->c_tls->tl_len;
+}
+
 /* Return the bytes OpenSSL has decrypted and not yet handed over. */
 static size_t
 tls_pending(struct conn *c)
@@ -729,6 +792,7 @@ const struct conn_io io_tls = {
     .ci_sendv = tls_sendv,
     .ci_sendfile = tls_sendfile,
     .ci_flush = tls_flush,
+    .ci_held = tls_held,
     .ci_shutdown = tls_shutdown,
 };
 

@@ -398,6 +398,30 @@ def test_session_from_before_a_reload_resumes_after_it(
     assert "\nReused, TLS" in out and "Hello, world!" in out, out
 
 
+@pytest.mark.parametrize("protocol", ["-tls1_2", "-tls1_3"])
+def test_session_from_before_a_reload_that_requires_certificates_is_refused(
+        start_server, tmp_path, protocol):
+    # A resumed session skips the certificate request: a ticket made
+    # without a certificate must not resume once one is required.
+    server = start_server(tls=True)
+    sess = tmp_path / "session.pem"
+    out = s_client(server, protocol, "-sess_out", sess)
+    assert "\nNew, TLS" in out, out
+    server.overrides["tls_verify_client"] = "require"
+    server.conf.write_text(server.config_text(server.port))
+    gen = reload(server)
+    wait_reload_done(server, gen)
+    proc = subprocess.run(
+        ["openssl", "s_client", "-connect", f"127.0.0.1:{server.tls_port}",
+         "-servername", "localhost", "-CAfile", str(server.tls.ca_pem),
+         "-ign_eof", protocol, "-sess_in", str(sess)],
+        input=REQUEST.decode(), capture_output=True, text=True,
+        timeout=TIMEOUT)
+    out = proc.stdout + proc.stderr
+    assert "\nReused, TLS" not in out, out
+    assert "Hello, world!" not in out, out
+
+
 def test_reload_closes_wss_of_old_workers_with_1001(start_server):
     server = start_server(tls=True)
     url = f"wss://127.0.0.1:{server.tls_port}/echo"

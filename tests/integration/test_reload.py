@@ -463,8 +463,15 @@ def test_sighups_in_quick_succession_end_with_the_last_generation_alone(
                 live[0]["generation"] == report["generation"] and
                 live[0]["state"] == "serving")
     poll(last_alone, RELOAD_TIMEOUT, what="the last generation alone")
-    if not SANITIZED:  # LSan's check at exit holds a drained slot longer
-        assert "no free worker slot" not in server.error_log_text()
+    # Five generations of one worker each in 10 ms may outnumber the four
+    # slots while the first ones are still exiting: the master then ends
+    # the oldest drainer early (it has no client here) or has the new
+    # worker wait, and says so. Whether it must depends on how fast the
+    # machine forks and reaps, so that is not asserted; what is, is that
+    # it never went further than that, and the last generation serves.
+    log = server.error_log_text()
+    for sign in ("killing", "killed by signal", "exited with status"):
+        assert sign not in log, log
     assert server.get("/hello.txt").status == 200
 
 

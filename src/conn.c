@@ -569,6 +569,16 @@ conn_handshake_done(struct conn *c)
 	return c->c_drain_later ? conn_drain(c) : CONN_OK;
 }
 
+/* The handshake ran out of time (header_timeout, or send_timeout waiting
+ * to write): count it and close. */
+static void
+conn_handshake_expired(struct conn *c)
+{
+	shm_count(
+	    &c->c_worker->w_slot->ss_c.sc_tls_failed[SHM_TLS_FAIL_TIMEOUT], 1);
+	conn_close(c, "handshake timeout");
+}
+
 /* Take the io's handshake as far as it goes now. */
 static void
 conn_handshake(struct conn *c)
@@ -636,10 +646,9 @@ conn_write_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	if (what & EV_TIMEOUT) {
 		if (c->c_handshaking)
-			shm_count(&c->c_worker->w_slot->ss_c
-				       .sc_tls_failed[SHM_TLS_FAIL_TIMEOUT],
-			    1);
-		conn_close(c, "send timeout");
+			conn_handshake_expired(c);
+		else
+			conn_close(c, "send timeout");
 		return;
 	}
 	c->c_writing = 0; /* the event fired: it is no longer added */
@@ -673,10 +682,7 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	c->c_deadline = 0;
 	if (c->c_handshaking) {
-		shm_count(&c->c_worker->w_slot->ss_c
-			       .sc_tls_failed[SHM_TLS_FAIL_TIMEOUT],
-		    1);
-		conn_close(c, "handshake timeout");
+		conn_handshake_expired(c);
 		return;
 	}
 	c->c_kind->kd_timer(c);

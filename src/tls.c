@@ -70,16 +70,34 @@ tls_why(char *why, size_t len, const char *what)
 	ERR_clear_error();
 }
 
+/* OpenSSL's reason for the last error in the queue, for a log line. */
+static const char *
+tls_reason(void)
+{
+	const char *reason = ERR_reason_error_string(ERR_peek_last_error());
+
+	return reason != NULL ? reason : "protocol error";
+}
+
+/* Open path for reading; NULL, saying why in why. */
+static FILE *
+tls_fopen(const char *path, char *why, size_t len)
+{
+	FILE *fp;
+
+	if ((fp = fopen(path, "r")) == NULL)
+		snprintf(why, len, "%s: %s", path, strerror(errno));
+	return fp;
+}
+
 /* Tell whether path can be opened for reading; else say why in why. */
 static int
 tls_readable(const char *path, char *why, size_t len)
 {
 	FILE *fp;
 
-	if ((fp = fopen(path, "r")) == NULL) {
-		snprintf(why, len, "%s: %s", path, strerror(errno));
+	if ((fp = tls_fopen(path, why, len)) == NULL)
 		return 0;
-	}
 	fclose(fp);
 	return 1;
 }
@@ -145,10 +163,8 @@ tls_context_key(SSL_CTX *ctx, const char *path, char *why, size_t len)
 	FILE *fp;
 	int rv = -1;
 
-	if ((fp = fopen(path, "r")) == NULL) {
-		snprintf(why, len, "%s: %s", path, strerror(errno));
+	if ((fp = tls_fopen(path, why, len)) == NULL)
 		return -1;
-	}
 	pkey = PEM_read_PrivateKey(fp, NULL, tls_no_passphrase, NULL);
 	fclose(fp);
 	if (pkey == NULL)
@@ -240,9 +256,7 @@ tls_context_sid(SSL_CTX *ctx, const struct config *cf, char *why, size_t len)
 	    EVP_DigestUpdate(m, &cf->cf_tls_verify_client,
 		sizeof(cf->cf_tls_verify_client)) == 1;
 	if (ok && cf->cf_tls_client_ca != NULL &&
-	    (fp = fopen(cf->cf_tls_client_ca, "r")) == NULL) {
-		snprintf(
-		    why, len, "%s: %s", cf->cf_tls_client_ca, strerror(errno));
+	    (fp = tls_fopen(cf->cf_tls_client_ca, why, len)) == NULL) {
 		EVP_MD_CTX_free(m);
 		return -1;
 	}
@@ -543,10 +557,7 @@ tls_handshake(struct conn *c)
 		    errno != 0 ? strerror(errno) : "closed");
 		return -1;
 	default:
-		tls_failed(c, tls_failure_class(tl),
-		    ERR_reason_error_string(ERR_peek_last_error()) != NULL
-			? ERR_reason_error_string(ERR_peek_last_error())
-			: "protocol error");
+		tls_failed(c, tls_failure_class(tl), tls_reason());
 		return -1;
 	}
 }
@@ -588,10 +599,7 @@ tls_io_error(struct conn *c, int rv, int writing)
 			errno = ECONNRESET;
 		break;
 	default:
-		log_debug("%s: TLS: %s", c->c_peer,
-		    ERR_reason_error_string(ERR_peek_last_error()) != NULL
-			? ERR_reason_error_string(ERR_peek_last_error())
-			: "protocol error");
+		log_debug("%s: TLS: %s", c->c_peer, tls_reason());
 		shm_count(&c->c_worker->w_slot->ss_c.sc_tls_errors, 1);
 		errno = EPROTO;
 		break;

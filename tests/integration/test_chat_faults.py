@@ -222,12 +222,15 @@ def read_frames(sock, leftover, timeout=IO_TIMEOUT):
 SLOW_MESSAGES, SLOW_SIZE = 300, 3000  # 900 KB: far over max_queue = 64k
 
 
-def overrun_slow_reader(srv):
+def overrun_slow_reader(srv, endpoint=None, server_port=None):
     """A member that stops reading after its join, a normal member and a
     publisher who says SLOW_MESSAGES messages of SLOW_SIZE bytes, all on
     one worker: return (slow, normal, pub). The messages are more than
     max_queue and what the kernel holds for the slow one together, so the
-    server must have found it too slow by then."""
+    server must have found it too slow by then. endpoint and server_port:
+    where the clients connect (a TlsEndpoint and srv.tls_port for wss),
+    srv and srv.port by default."""
+    srv, server_port = endpoint or srv, server_port or srv.port
     slow = WsChat(srv, "r1", nick="slow", rcvbuf=4096, read=False)
     while True:  # read up to its own join, then nothing
         _, payload = slow.ws.recv_message()
@@ -242,8 +245,8 @@ def overrun_slow_reader(srv):
             pub.send(f"{j} " + "x" * SLOW_SIZE)
         normal.wait_count(of_type("message"), i + 10)
     port = slow.sock.getsockname()[1]
-    tx = tcp_queues(srv.port, port)
-    rx = tcp_queues(port, srv.port)
+    tx = tcp_queues(server_port, port)
+    rx = tcp_queues(port, server_port)
     held = (tx[0] if tx else 0) + (rx[1] if rx else 0)
     assert held + 64 * 1024 < SLOW_MESSAGES * SLOW_SIZE, \
         f"the kernel holds {held} bytes: the test proves nothing"

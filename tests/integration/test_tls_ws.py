@@ -27,8 +27,8 @@ import websockets
 
 from chatclient import (FAST, TelnetChat, WsChat, brief, consecutive,
                         message_line, of_type, seqs, sequenced)
-from conftest import IO_TIMEOUT, pid_alive, poll, tcp_queues
-from test_chat_faults import SLOW_MESSAGES, SLOW_SIZE, read_frames
+from conftest import IO_TIMEOUT, pid_alive, poll
+from test_chat_faults import overrun_slow_reader, read_frames
 from test_ws_conformance import run_case, utf8_text
 from tlsclient import TlsEndpoint
 from wsclient import (OP_BINARY, OP_CLOSE, OP_CONT, OP_PING, OP_PONG,
@@ -487,31 +487,8 @@ def test_cleartext_client_gets_an_orderly_end_not_a_reset(start_server):
 # -- a member over wss that stops reading -----------------------------------
 
 def overrun_tls_slow_reader(srv):
-    """test_chat_faults.overrun_slow_reader over wss: a member that stops
-    reading after its join, a normal member and a publisher who says more
-    than max_queue and the kernel's buffers hold, on one worker. Return
-    (slow, normal, pub)."""
-    tls = TlsEndpoint(srv)
-    slow = WsChat(tls, "r1", nick="slow", rcvbuf=4096, read=False)
-    while True:  # read up to its own join, then nothing
-        _, payload = slow.ws.recv_message()
-        if b'"type":"join"' in payload:
-            break
-    normal = WsChat(tls, "r1", nick="normal")
-    normal.joined()
-    pub = WsChat(tls, "r1", nick="pub")
-    pub.joined()
-    for i in range(0, SLOW_MESSAGES, 10):  # under max_queue at a time
-        for j in range(i, i + 10):
-            pub.send(f"{j} " + "x" * SLOW_SIZE)
-        normal.wait_count(of_type("message"), i + 10)
-    port = slow.sock.getsockname()[1]
-    tx = tcp_queues(srv.tls_port, port)
-    rx = tcp_queues(port, srv.tls_port)
-    held = (tx[0] if tx else 0) + (rx[1] if rx else 0)
-    assert held + 64 * 1024 < SLOW_MESSAGES * SLOW_SIZE, \
-        f"the kernel holds {held} bytes: the test proves nothing"
-    return slow, normal, pub
+    """test_chat_faults.overrun_slow_reader over wss."""
+    return overrun_slow_reader(srv, TlsEndpoint(srv), srv.tls_port)
 
 
 def test_wss_slow_reader_is_closed_1008_too_slow_and_the_worker_survives(

@@ -115,11 +115,11 @@ wsinflate_run(struct wsinflate *wi, const void *in, size_t n, uint64_t max,
 
 	z->next_in = (Bytef *)(uintptr_t)in;
 	z->avail_in = (uInt)n;
-	while (z->avail_in > 0) {
-		if (wi->wi_ended)
+	/* A full chunk may leave output behind in zlib: go on until not. */
+	do {
+		if (wi->wi_ended && z->avail_in > 0)
 			return WS_CLOSE_INVALID_DATA; /* bytes after the end */
-		/* One byte past max is enough to know the message is too big.
-		 */
+		/* One byte past max tells that the message is too big. */
 		room = max - wi->wi_out + 1;
 		z->next_out = out;
 		z->avail_out = room < sizeof(out) ? (uInt)room : sizeof(out);
@@ -137,7 +137,7 @@ wsinflate_run(struct wsinflate *wi, const void *in, size_t n, uint64_t max,
 			wi->wi_ended = 1;
 		else if (got == 0 && z->avail_in > 0)
 			return WS_CLOSE_INVALID_DATA; /* no progress */
-	}
+	} while (z->avail_in > 0 || z->avail_out == 0);
 	return 0;
 }
 

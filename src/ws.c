@@ -468,6 +468,19 @@ ws_gathered_frame(struct conn *c)
 }
 
 /*
+ * Return the most bytes the message may take on the wire: max_message_size,
+ * or what a message of that size may compress to if it is compressed (its
+ * inflated size is bounded as it inflates).
+ */
+static uint64_t
+ws_wire_max(const struct conn *c)
+{
+	uint64_t max = (uint64_t)c->c_worker->w_cf->cf_ws_max_message;
+
+	return c->c_ws->ws_msg_deflated ? wsdeflate_bound(max) : max;
+}
+
+/*
  * Read the next frame header from in. Return 1 when one is read and
  * accepted, 0 when more bytes are needed, -1 when the connection failed.
  */
@@ -505,9 +518,7 @@ ws_read_header(struct conn *c)
 			if (ws_message_start(c) == -1)
 				return -1;
 		}
-		if (fh->wf_len >
-		    (uint64_t)c->c_worker->w_cf->cf_ws_max_message -
-			ws->ws_msg_len) {
+		if (fh->wf_len > ws_wire_max(c) - ws->ws_msg_len) {
 			ws_close(c, WS_CLOSE_TOO_BIG, "message too big");
 			return -1;
 		}

@@ -101,12 +101,16 @@ wsinflate_restart(struct wsinflate *wi)
 /*
  * Inflate in[0..n) and hand the output to sink, while the message's
  * output stays within max bytes. 0, or the close code to fail with: the
- * sink's, 1009 past max, 1007 for invalid data, 1011 out of memory.
+ * sink's, 1009 past max, 1007 for invalid data (bytes after a final
+ * block among them, unless in is the sync flush's tail, which a final
+ * block may end within), 1011 out of memory.
  */
 static int
 wsinflate_run(struct wsinflate *wi, const void *in, size_t n, uint64_t max,
     wsinflate_sink sink, void *arg)
 {
+	int tail = in == wsdeflate_tail;
+
 	static unsigned char out[WSDEFLATE_CHUNK];
 	z_stream *z = &wi->wi_z;
 	uint64_t room;
@@ -118,7 +122,7 @@ wsinflate_run(struct wsinflate *wi, const void *in, size_t n, uint64_t max,
 	/* A full chunk may leave output behind in zlib: go on until not. */
 	do {
 		if (wi->wi_ended && z->avail_in > 0)
-			return WS_CLOSE_INVALID_DATA; /* bytes after the end */
+			return tail ? 0 : WS_CLOSE_INVALID_DATA;
 		/* One byte past max tells that the message is too big. */
 		room = max - wi->wi_out + 1;
 		z->next_out = out;
@@ -238,8 +242,8 @@ wsdeflate_shared(int bits, int level)
 size_t
 wsdeflate_bound(size_t n)
 {
-	/* Stored blocks cost 5 bytes per 16 KiB at worst; the flush 10. */
-	return n + (n >> 10) * 5 + 64;
+	/* Stored blocks of memLevel 2 hold 255 bytes behind 5 of header. */
+	return n + (n >> 5) + 64;
 }
 
 /*
@@ -252,17 +256,25 @@ wsdeflate_message(struct wsdeflate *wd, const struct iovec *iov, int cnt,
     void *out, size_t size)
 {
 	z_stream *z = &wd->wd_z;
-	size_t len;
+	size_t len = 0;
 	int i;
 
+	for (i = 0; i < cnt; i++)
+		len += iov[i].iov_len;
+	if (len == 0 && size > 0) {
+		/* An empty stored block (RFC 7692, 7.2.3.6): zlib has no
+		 * output for an empty sync flush right after another. */
+		*(unsigned char *)out = 0x00;
+		return 1;
+	}
 	if (wd->wd_no_ctx && deflateReset(z) != Z_OK)
 		return -1;
 	z->next_out = out;
 	z->avail_out = (uInt)size;
-	for (i = 0; i < cnt || i == 0; i++) {
-		z->next_in = cnt > 0 ? iov[i].iov_base : NULL;
-		z->avail_in = cnt > 0 ? (uInt)iov[i].iov_len : 0;
-		if (deflate(z, i >= cnt - 1 ? Z_SYNC_FLUSH : Z_NO_FLUSH) ==
+	for (i = 0; i < cnt; i++) {
+		z->next_in = iov[i].iov_base;
+		z->avail_in = (uInt)iov[i].iov_len;
+		if (deflate(z, i == cnt - 1 ? Z_SYNC_FLUSH : Z_NO_FLUSH) ==
 			Z_STREAM_ERROR ||
 		    z->avail_in > 0)
 			return -1;

@@ -85,16 +85,18 @@ wsext_value(struct wsext_scan *s, char *val)
 		val[len] = '\0';
 		return 0;
 	}
+	/* Read the whole string, however long, to end outside it. */
 	for (s->ws_p++; s->ws_p < s->ws_end && *s->ws_p != '"'; s->ws_p++) {
 		if (*s->ws_p == '\\' && ++s->ws_p == s->ws_end)
 			return -1;
-		if (n == WSEXT_VALUE_MAX)
-			return -1;
-		val[n++] = *s->ws_p;
+		if (n <= WSEXT_VALUE_MAX)
+			val[n++] = *s->ws_p;
 	}
 	if (s->ws_p == s->ws_end)
 		return -1; /* no closing quote */
 	s->ws_p++;
+	if (n > WSEXT_VALUE_MAX)
+		return -1;
 	val[n] = '\0';
 	/* RFC 7692, 7.1: a quoted value must still be a token. */
 	for (len = 0; len < n; len++)
@@ -208,7 +210,7 @@ static int
 wsext_find(const char *value, size_t len, struct wsext_offer *o)
 {
 	struct wsext_scan s = {value, value + len};
-	const char *name;
+	const char *name, *start;
 	size_t nlen;
 	int known;
 
@@ -218,13 +220,16 @@ wsext_find(const char *value, size_t len, struct wsext_offer *o)
 			s.ws_p++;
 			continue;
 		}
+		start = s.ws_p;
 		nlen = wsext_token(&s, &name);
 		known = nlen == sizeof(WSEXT_NAME) - 1 &&
 		    strncasecmp(name, WSEXT_NAME, nlen) == 0;
 		memset(o, 0, sizeof(*o));
-		if (nlen == 0 || wsext_params(&s, known, o) == -1)
+		if (nlen == 0 || wsext_params(&s, known, o) == -1) {
+			/* Skip it from its start: quotes are then paired. */
+			s.ws_p = start;
 			wsext_skip(&s);
-		else if (known)
+		} else if (known)
 			return 1;
 	}
 	return 0;

@@ -2,10 +2,6 @@
  * Unit tests for wsdeflate.c: the permessage-deflate codec, checked
  * against zlib itself (a plain raw inflater and deflater written here),
  * not against the server's own other half.
- *
- * A test of a known bug in src/ starts with T_KNOWN_BUG(): it is skipped,
- * unless PFHTTPD_KNOWN_BUGS is set in the environment, to see it fail.
- * Remove the line with the fix.
  */
 
 #include <sys/uio.h>
@@ -22,12 +18,6 @@
 #include <zlib.h>
 
 #include "pfhttpd.h"
-
-#define T_KNOWN_BUG()                                                          \
-	do {                                                                   \
-		if (getenv("PFHTTPD_KNOWN_BUGS") == NULL)                      \
-			skip();                                                \
-	} while (0)
 
 #define T_BIG	(1u << 20)   /* a max no test message reaches */
 #define T_CHUNK 16384	     /* what wsinflate hands a sink at most */
@@ -467,7 +457,6 @@ test_deflate_empty_message_after_message_with_context(void **state)
 	z_stream z;
 
 	(void)state;
-	T_KNOWN_BUG();
 	wd = wsdeflate_new(15, 1, 0);
 	assert_non_null(wd);
 	t_zinflate_init(&z, 15);
@@ -553,7 +542,6 @@ static void
 test_bound_holds_incompressible_data_small_windows(void **state)
 {
 	(void)state;
-	T_KNOWN_BUG();
 	t_bound_holds(9);
 	t_bound_holds(10);
 }
@@ -894,7 +882,6 @@ test_inflate_final_block_of_any_length(void **state)
 	size_t n, i, b, plen;
 
 	(void)state;
-	T_KNOWN_BUG();
 	in = t_alloc(70000);
 	pay = t_alloc(71000);
 	for (i = 0; i < 70000; i++)

@@ -1,10 +1,6 @@
 /*
  * Unit tests for wsext.c: permessage-deflate negotiation (RFC 7692, 7),
  * the offers read, the parameters agreed and the exact answer.
- *
- * A test of a known bug in src/ starts with T_KNOWN_BUG(): it is skipped,
- * unless PFHTTPD_KNOWN_BUGS is set in the environment, to see it fail.
- * Remove the line with the fix.
  */
 
 #include <stdarg.h>
@@ -18,12 +14,6 @@
 #include <cmocka.h>
 
 #include "pfhttpd.h"
-
-#define T_KNOWN_BUG()                                                          \
-	do {                                                                   \
-		if (getenv("PFHTTPD_KNOWN_BUGS") == NULL)                      \
-			skip();                                                \
-	} while (0)
 
 #define PMD "permessage-deflate"
 #define SNC "; server_no_context_takeover"
@@ -597,7 +587,6 @@ static void
 test_long_quoted_value_of_other_extension_skipped_whole(void **state)
 {
 	(void)state;
-	T_KNOWN_BUG();
 	t_echo_answers("foo; bar=\"a long value, with commas\", " PMD, PMD);
 	t_skips(PMD "; client_max_window_bits=\"000000000010\"");
 }
@@ -609,7 +598,6 @@ static void
 test_offer_inside_quoted_value_not_taken(void **state)
 {
 	(void)state;
-	T_KNOWN_BUG();
 	t_refuses("foo; bar=\"abcdefghij, " PMD ", z=\"");
 }
 

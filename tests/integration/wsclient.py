@@ -19,7 +19,8 @@ permessage-deflate (RFC 7692), with Python's zlib on raw deflate streams:
   Pmd.from_response(resp)       what the server's answer agreed, or None
   Compressor, Decompressor      one direction's codec, with or without
                                 context takeover; deflate(), inflate()
-                                for one message with a fresh context
+                                for one message with a fresh context;
+                                shrinks(): does a message deflate smaller
   WsConn.pmd                    the agreement (None: no extension)
   WsConn.message_bytes(), .send_message()   a message, compressed or
                                 not, in one frame or fragments
@@ -145,6 +146,7 @@ class ProtocolError(AssertionError):
 # -- permessage-deflate (RFC 7692) --------------------------------------------
 
 TAIL = b"\x00\x00\xff\xff"  # ends a sync flush; stripped from a message
+INFLATE_PIECE = 256  # bytes Decompressor has zlib inflate at once
 TCHARS = frozenset("!#$%&'*+-.^_`|~0123456789"
                    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
 
@@ -332,9 +334,10 @@ class Decompressor:
     zlib stream for all of them (context takeover), or a fresh one per
     message, which fails on data that refers to an earlier message.
 
-    Output comes in pieces of at most the window: zlib checks a distance
-    against its window only when it reaches back past the output of the
-    call, so data made with a larger window than bits fails here.
+    Output comes in pieces of INFLATE_PIECE bytes: zlib checks a distance
+    against its window only where it reaches back past the output of the
+    call, so data that refers further back than the window by more than a
+    piece fails here.
     """
 
     def __init__(self, bits=15, takeover=True):
@@ -348,7 +351,7 @@ class Decompressor:
         than the appended 00 00 ff ff."""
         if self.obj is None or not self.takeover:
             self.obj = zlib.decompressobj(-self.bits)
-        piece = 1 << self.bits
+        piece = INFLATE_PIECE
         try:
             out = [self.obj.decompress(payload + TAIL, piece)]
             while self.obj.unconsumed_tail or len(out[-1]) == piece:
@@ -374,6 +377,14 @@ def deflate(data, bits=15, level=6):
 def inflate(payload, bits=15):
     """The message a compressed payload made with a fresh context holds."""
     return Decompressor(bits, takeover=False).decompress(payload)
+
+
+def shrinks(data, bits=15, level=1):
+    """Whether data deflates afresh, as pfhttpd deflates a message without
+    context takeover (zlib level, memLevel bits - 7, a sync flush), to
+    fewer bytes than it has: if not, pfhttpd sends it uncompressed."""
+    c = zlib.compressobj(level, zlib.DEFLATED, -bits, bits - 7)
+    return len(c.compress(data) + c.flush(zlib.Z_SYNC_FLUSH)) - 4 < len(data)
 
 
 # A data message read by WsConn.recv_data(): opcode, the message (inflated

@@ -29,7 +29,7 @@ import urllib.parse
 
 from conftest import IO_TIMEOUT, Reader, poll
 from wsclient import OP_BINARY, OP_CLOSE, OP_PING, OP_PONG, OP_TEXT, \
-    WsConn, accept_for, close_body, frame, handshake_request, make_key
+    Pmd, WsConn, accept_for, close_body, frame, handshake_request, make_key
 
 CHAT_TIMEOUT = 10.0  # seconds for any one awaited event
 EVENT_TYPES = ("message", "me", "join", "leave", "nick")
@@ -166,32 +166,45 @@ def shut(sock):
     sock.close()
 
 
-def ws_connect(server, target, timeout=IO_TIMEOUT, rcvbuf=None):
-    """Open a WebSocket on target (SO_RCVBUF rcvbuf, if given); return the
-    WsConn. The answer must be 101."""
+def ws_connect(server, target, timeout=IO_TIMEOUT, rcvbuf=None,
+               extensions=None):
+    """Open a WebSocket on target (SO_RCVBUF rcvbuf, if given), offering
+    extensions (see handshake_request()); return the WsConn, which holds
+    the permessage-deflate agreement (.pmd) and the answer (.response).
+    The answer must be 101."""
     key = make_key()
     sock = server.connect(timeout, rcvbuf=rcvbuf)
     try:
-        sock.sendall(handshake_request(target, key=key))
+        sock.sendall(handshake_request(target, key=key,
+                                       extensions=extensions))
         reader = Reader(sock, timeout)
         resp = reader.read_response()
+        if resp.status != 101:
+            raise AssertionError(f"{target}: handshake answered {resp}")
+        assert resp.header("Sec-WebSocket-Accept") == accept_for(key), resp
+        conn = WsConn(sock, bytes(reader.buf), timeout,
+                      Pmd.from_response(resp))
     except BaseException:
         sock.close()
         raise
-    if resp.status != 101:
-        sock.close()
-        raise AssertionError(f"{target}: handshake answered {resp}")
-    assert resp.header("Sec-WebSocket-Accept") == accept_for(key), resp
-    return WsConn(sock, bytes(reader.buf), timeout)
+    conn.response = resp
+    return conn
 
 
 class WsChat(Inbox):
-    """A WebSocket chat client: GET PATH/ROOM?nick=&since=."""
+    """A WebSocket chat client: GET PATH/ROOM?nick=&since=.
+
+    With extensions (e.g. "permessage-deflate") offered and agreed, .pmd
+    holds the agreement; compressed frames are inflated as they come, and
+    .wire holds, for each item of .events, (compressed, the payload as it
+    came) of its frame.
+    """
 
     def __init__(self, server, room=None, nick=None, since=None,
                  path="/chat", query=None, rcvbuf=None, read=True,
-                 timeout=IO_TIMEOUT):
+                 timeout=IO_TIMEOUT, extensions=None):
         super().__init__()
+        self.wire = []
         target = path if room is None else f"{path}/{room}"
         params = []
         if nick is not None:
@@ -206,7 +219,9 @@ class WsChat(Inbox):
         self.close_code = None  # the server's close code, once it came
         self.close_reason = None
         self.nick = None  # the nick the welcome gave
-        self.ws = ws_connect(server, target, timeout, rcvbuf)
+        self.ws = ws_connect(server, target, timeout, rcvbuf, extensions)
+        self.pmd = self.ws.pmd
+        self.response = self.ws.response
         self.sock = self.ws.sock
         self._send_lock = threading.Lock()
         self._thread = None
@@ -219,7 +234,8 @@ class WsChat(Inbox):
     def start_reading(self):
         """Read in a thread of its own from now on."""
         rsock = self.sock.dup()
-        self._reader = WsConn(rsock, bytes(self.ws.reader.buf))
+        self._reader = WsConn(rsock, bytes(self.ws.reader.buf),
+                              pmd=self.pmd)
         self.ws.reader.buf.clear()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
@@ -229,12 +245,16 @@ class WsChat(Inbox):
         try:
             while True:
                 try:
-                    _fin, opcode, payload = conn.recv_frame(3600)
+                    _fin, rsv, opcode, payload = conn.recv_frame_rsv(3600)
                 except EOFError:
                     self._end()
                     return
                 if opcode == OP_TEXT:
-                    self._push(json.loads(payload.decode("utf-8")))
+                    text = conn.decompressor.decompress(payload) if rsv \
+                        else payload
+                    with self.cond:
+                        self.wire.append((bool(rsv), payload))
+                    self._push(json.loads(text.decode("utf-8")))
                 elif opcode == OP_CLOSE:
                     self.close_code = struct.unpack(">H", payload[:2])[0] \
                         if len(payload) >= 2 else None
@@ -274,10 +294,16 @@ class WsChat(Inbox):
             self.sock.settimeout(IO_TIMEOUT)
             self.sock.sendall(data)
 
-    def send(self, text):
-        """Send one text message (str, or raw bytes as they are)."""
+    def send(self, text, compress=False):
+        """Send one text message (str, or raw bytes as they are); with
+        compress, deflated (permessage-deflate must have been agreed)."""
         if isinstance(text, str):
             text = text.encode("utf-8")
+        if compress:
+            with self._send_lock:
+                data = self.ws.message_bytes(OP_TEXT, text, compress=True)
+            self.send_raw(data)
+            return
         self.send_frame(OP_TEXT, text)
 
     def send_binary(self, data):
@@ -305,10 +331,10 @@ class WsChat(Inbox):
             and e.get("nick") == wel["nick"], timeout)
         return wel, before[:-1], before[-1]
 
-    def say(self, text, timeout=CHAT_TIMEOUT):
+    def say(self, text, timeout=CHAT_TIMEOUT, compress=False):
         """Send a message and wait until it comes back; return its event
         and what came before it."""
-        self.send(text)
+        self.send(text, compress)
         got = self.until(lambda e: e.get("type") == "message"
                          and e.get("text") == text
                          and not e.get("history"), timeout)

@@ -88,6 +88,10 @@ SECTIONS = {
     "max_message_size": "websocket",
     "idle_timeout": "websocket",
     "allowed_origins": "websocket",
+    "compression": "websocket",
+    "compression_level": "websocket",
+    "compression_min_size": "websocket",
+    "compression_window_bits": "websocket",
     "shm_path": "stats",
 }
 

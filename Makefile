@@ -8,9 +8,11 @@
 #                   Node's ws, build, then pfhttpd against nginx and
 #                   lighttpd (static files), nginx over TLS (tls-*:
 #                   keep-alive, and Connection: close with full and
-#                   resumed handshakes), Node's ws (WebSocket echo, plain
-#                   and wss-*), and nchan and a ws chat server (a chat
-#                   room) side by side: BENCH_SECONDS per run, BENCH_RUNS
+#                   resumed handshakes), Node's ws (WebSocket echo, plain,
+#                   wss-* and compressed: ws-4k-json-deflate), and nchan
+#                   and a ws chat server (a chat room, plain and
+#                   compressed: chat-1k-json, chat-1k-deflate) side by
+#                   side: BENCH_SECONDS per run, BENCH_RUNS
 #                   runs, BENCH_FLAGS for tools/bench (e.g. "--cases
 #                   1k-ka-50 --workers 1"; tools/bench -h); results in
 #                   build/bench/results-*.json and last.json
@@ -187,9 +189,9 @@ BENCH_ARGS = --seconds $(BENCH_SECONDS) --runs $(BENCH_RUNS)
 
 # pfhttpd (access log on and off), nginx and lighttpd on static files,
 # pfhttpd and nginx on static files over TLS (build/tlsload for the
-# handshakes), pfhttpd and Node's ws on WebSocket echo (plain and over
-# TLS), and pfhttpd, nchan and Node's ws in a chat room, side by side
-# (tools/bench).
+# handshakes), pfhttpd and Node's ws on WebSocket echo (plain, over TLS,
+# and compressed), and pfhttpd, nchan and Node's ws in a chat room
+# (plain and compressed), side by side (tools/bench).
 bench:
 	@tools/install-deps bench
 	$(MAKE) all

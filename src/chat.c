@@ -13,6 +13,11 @@
  * said it waits: cs_waiting). Each event is rendered once per form (a
  * WebSocket frame of JSON, a telnet line) into a shared frame queued on
  * every local member of its room; the members are flushed once per batch.
+ * A WebSocket client with permessage-deflate gets the event compressed
+ * (when it is at least compression_min_size): chat connections always
+ * agree on server_no_context_takeover, so the compressed frame is the same
+ * bytes for all of them and is made once per event and window size, with
+ * the worker's shared compressor (wsdeflate.c).
  * A room's events are delivered in sequence order exactly once: the
  * worker remembers the last sequence number it delivered in each room and
  * skips anything at or below it.
@@ -30,6 +35,8 @@
  * and the history's seqlock).
  */
 
+#include <sys/uio.h>
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,6 +52,10 @@
 #define CHAT_RETRY_MS	100  /* a refused leave is tried again after */
 #define CHAT_BATCH	1024 /* broadcast records read before flushing */
 #define CHAT_WS_HDR_MAX 10   /* header of an unmasked server frame */
+#define CHAT_FORM_WS	0    /* chat_render forms: WebSocket, plain */
+#define CHAT_FORM_LINE	1    /* telnet line */
+#define CHAT_FORM_DEFL	2    /* compressed WebSocket, window 9 (to 15) */
+#define CHAT_FORMS	9
 
 TAILQ_HEAD(chat_client_list, chat_client);
 
@@ -265,28 +276,92 @@ chat_over(struct chat_client *cc, size_t n)
 	return 1;
 }
 
+/*
+ * Return the window cc's WebSocket messages of n bytes are compressed
+ * with, or 0 if they go as they are (telnet, no permessage-deflate, a
+ * window of 8, or shorter than compression_min_size).
+ */
+static int
+chat_deflate_bits(const struct chat_client *cc, size_t n)
+{
+	const struct conn *c = cc->cc_conn;
+
+	if (cc->cc_telnet ||
+	    n < (size_t)c->c_worker->w_cf->cf_ws_compression_min_size)
+		return 0;
+	return c->c_deflate.dp_server_bits;
+}
+
+/* Return the bytes chat_frame() may write for text of n bytes. */
+static size_t
+chat_frame_max(size_t n)
+{
+	return CHAT_WS_HDR_MAX + wsdeflate_bound(n);
+}
+
+/* Write a plain WebSocket text frame of text[0..n) at p; its length. */
+static size_t
+chat_frame_plain(char *p, const char *text, size_t n)
+{
+	size_t hlen = wsproto_build_header(p, 1, WS_OP_TEXT, n);
+
+	memcpy(p + hlen, text, n);
+	return hlen + n;
+}
+
+/*
+ * Write the output of text[0..n) at p (chat_frame_max(n) bytes): a telnet
+ * line as it is, or a WebSocket text frame, compressed for a window of
+ * bits if that is set and it shrinks. Return its length, or 0 if
+ * compression failed.
+ */
+static size_t
+chat_frame(char *p, const char *text, size_t n, int telnet, int bits)
+{
+	const struct config *cf = chat.cw_w->w_cf;
+	struct wsdeflate *wd;
+	struct iovec iov = {(void *)(uintptr_t)text, n};
+	size_t hlen;
+	ssize_t z;
+
+	if (telnet) {
+		memcpy(p, text, n);
+		return n;
+	}
+	if (bits == 0)
+		return chat_frame_plain(p, text, n);
+	if ((wd = wsdeflate_shared(bits, (int)cf->cf_ws_compression_level)) ==
+		NULL ||
+	    (z = wsdeflate_message(
+		 wd, &iov, 1, p + CHAT_WS_HDR_MAX, wsdeflate_bound(n))) == -1)
+		return 0;
+	if ((size_t)z >= n) /* no gain: without context, send it plain */
+		return chat_frame_plain(p, text, n);
+	hlen = wsproto_build_header(p, 1, WS_OP_TEXT, (uint64_t)z);
+	p[0] |= WS_HDR_RSV1;
+	memmove(p + hlen, p + CHAT_WS_HDR_MAX, (size_t)z);
+	return hlen + (size_t)z;
+}
+
 /* Queue text[0..n) for cc alone: a frame of its own, or a line. */
 static void
 chat_send(struct chat_client *cc, const char *text, size_t n)
 {
-	unsigned char hdr[CHAT_WS_HDR_MAX];
-	size_t hlen = 0;
+	size_t len;
 	char *p;
 
 	if (n == 0 || chat_over(cc, n + CHAT_WS_HDR_MAX))
 		return;
-	if (!cc->cc_telnet)
-		hlen = wsproto_build_header(hdr, 1, WS_OP_TEXT, n);
-	if ((p = conn_out_reserve(cc->cc_conn, hlen + n)) == NULL) {
+	if ((p = conn_out_reserve(cc->cc_conn, chat_frame_max(n))) == NULL ||
+	    (len = chat_frame(
+		 p, text, n, cc->cc_telnet, chat_deflate_bits(cc, n))) == 0) {
 		log_warnx(
 		    "%s: out of memory for chat output", cc->cc_conn->c_peer);
 		return;
 	}
-	memcpy(p, hdr, hlen);
-	memcpy(p + hlen, text, n);
-	conn_out_commit(cc->cc_conn, hlen + n);
-	cc->cc_bytes_out += hlen + n;
-	shm_count(&chat_counters()->sc_bytes_out, hlen + n);
+	conn_out_commit(cc->cc_conn, len);
+	cc->cc_bytes_out += len;
+	shm_count(&chat_counters()->sc_bytes_out, len);
 	if (!cc->cc_telnet) {
 		shm_count(&chat_counters()->sc_ws_messages_out, 1);
 		shm_count(&chat_counters()->sc_ws_bytes_out, n);
@@ -335,34 +410,65 @@ chat_send_history(struct chat_client *cc, const struct chat_event *ev)
 /* An event rendered for the members of its room, each form once. */
 struct chat_render {
 	const struct chat_event *rd_ev;
-	struct outq_frame *rd_frame[2]; /* [0] WebSocket, [1] telnet */
-	size_t rd_ws_payload;		/* the WebSocket frame's payload */
+	struct outq_frame *rd_frame[CHAT_FORMS]; /* by CHAT_FORM_* */
+	int rd_text;	      /* what cw_text holds: -1 nothing of it, 0
+			       * its JSON, 1 its telnet line */
+	size_t rd_text_len;   /* its length */
+	size_t rd_ws_payload; /* the JSON's length, once rendered */
 };
+
+/* Render the event's JSON (telnet 0) or line (1) into cw_text; its size. */
+static size_t
+chat_render_text(struct chat_render *rd, int telnet)
+{
+	if (rd->rd_text == telnet)
+		return rd->rd_text_len;
+	rd->rd_text_len = telnet
+	    ? chatfmt_line(rd->rd_ev, chat.cw_text, sizeof(chat.cw_text))
+	    : chatfmt_json(rd->rd_ev, 0, chat.cw_text, sizeof(chat.cw_text));
+	rd->rd_text = telnet;
+	if (!telnet)
+		rd->rd_ws_payload = rd->rd_text_len;
+	return rd->rd_text_len;
+}
+
+/* Return the form cc takes of a text of n bytes (CHAT_FORM_*). */
+static int
+chat_form(const struct chat_client *cc, size_t n)
+{
+	int bits;
+
+	if (cc->cc_telnet)
+		return CHAT_FORM_LINE;
+	bits = chat_deflate_bits(cc, n);
+	return bits == 0 ? CHAT_FORM_WS : CHAT_FORM_DEFL + bits - 9;
+}
 
 /* Return the event's shared frame in cc's form, rendering it if needed. */
 static struct outq_frame *
-chat_render_for(struct chat_render *rd, int telnet)
+chat_render_for(struct chat_render *rd, const struct chat_client *cc)
 {
-	unsigned char hdr[CHAT_WS_HDR_MAX];
 	struct outq_frame *f;
-	size_t n, hlen = 0;
+	size_t n = cc->cc_telnet ? 0 : rd->rd_ws_payload;
+	int form;
 
-	if (rd->rd_frame[telnet] != NULL)
-		return rd->rd_frame[telnet];
-	n = telnet
-	    ? chatfmt_line(rd->rd_ev, chat.cw_text, sizeof(chat.cw_text))
-	    : chatfmt_json(rd->rd_ev, 0, chat.cw_text, sizeof(chat.cw_text));
-	if (n == 0)
+	/* Whether a WebSocket client's copy is compressed hangs on the size
+	 * of the JSON: render it first. */
+	if (n == 0 && (n = chat_render_text(rd, cc->cc_telnet)) == 0)
 		return NULL;
-	if (!telnet) {
-		hlen = wsproto_build_header(hdr, 1, WS_OP_TEXT, n);
-		rd->rd_ws_payload = n;
+	form = chat_form(cc, n);
+	if (rd->rd_frame[form] != NULL)
+		return rd->rd_frame[form];
+	n = chat_render_text(rd, cc->cc_telnet);
+	if ((f = outq_frame_new(chat_frame_max(n))) == NULL)
+		return NULL;
+	f->of_len = chat_frame(f->of_data, chat.cw_text, n, cc->cc_telnet,
+	    form >= CHAT_FORM_DEFL ? form - CHAT_FORM_DEFL + 9 : 0);
+	if (f->of_len == 0) {
+		outq_frame_unref(f);
+		return NULL;
 	}
-	if ((f = outq_frame_new(hlen + n)) == NULL)
-		return NULL;
-	memcpy(f->of_data, hdr, hlen);
-	memcpy(f->of_data + hlen, chat.cw_text, n);
-	rd->rd_frame[telnet] = f;
+	rd->rd_frame[form] = f;
 	return f;
 }
 
@@ -370,14 +476,15 @@ chat_render_for(struct chat_render *rd, int telnet)
 static void
 chat_deliver(struct chat_room *r, const struct chat_event *ev)
 {
-	struct chat_render rd = {ev, {NULL, NULL}, 0};
+	struct chat_render rd = {.rd_ev = ev, .rd_text = -1};
 	struct chat_client *cc, *next;
 	struct outq_frame *f;
 	uint64_t n = 0, nws = 0;
+	int i;
 
 	for (cc = TAILQ_FIRST(&r->cr_clients); cc != NULL; cc = next) {
 		next = TAILQ_NEXT(cc, cc_room_entry);
-		if ((f = chat_render_for(&rd, cc->cc_telnet)) == NULL ||
+		if ((f = chat_render_for(&rd, cc)) == NULL ||
 		    chat_over(cc, f->of_len))
 			continue;
 		if (conn_queue_frame(cc->cc_conn, f) == -1)
@@ -391,8 +498,8 @@ chat_deliver(struct chat_room *r, const struct chat_event *ev)
 	shm_count(&chat_counters()->sc_chat_deliveries, n);
 	shm_count(&chat_counters()->sc_ws_messages_out, nws);
 	shm_count(&chat_counters()->sc_ws_bytes_out, nws * rd.rd_ws_payload);
-	outq_frame_unref(rd.rd_frame[0]);
-	outq_frame_unref(rd.rd_frame[1]);
+	for (i = 0; i < CHAT_FORMS; i++)
+		outq_frame_unref(rd.rd_frame[i]);
 }
 
 /* ------------------------------------------------------------------ */

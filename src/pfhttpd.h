@@ -182,7 +182,12 @@ struct config {
 	char *cf_ws_echo_path;	      /* the echo endpoint, or NULL for none */
 	long long cf_ws_max_message;  /* bytes of one message, all frames */
 	long long cf_ws_idle_timeout; /* ping after this silence, ms; 0 off */
-	char *cf_ws_origins; /* allowed Origin values, spaces; NULL: any */
+	char *cf_ws_origins;   /* allowed Origin values, spaces; NULL: any */
+	int cf_ws_compression; /* accept permessage-deflate offers */
+	long long cf_ws_compression_level;    /* zlib level, 1..9 */
+	long long cf_ws_compression_min_size; /* smaller messages go plain */
+	long long cf_ws_compression_bits;     /* window the server compresses
+					       * with, 9..15 */
 
 	/* [chat] */
 	char *cf_chat_path;	     /* WebSocket chat endpoint, or NULL: off */
@@ -670,9 +675,11 @@ int etag_list_match(const char *list, size_t len, const char *etag, int weak);
 #define WS_CLOSE_INTERNAL     1011
 #define WS_CLOSE_TRY_AGAIN    1013
 
-#define WS_CONTROL_MAX 125 /* payload bytes of a control frame */
-#define WS_HEADER_MAX  14  /* longest frame header, mask included */
-#define WS_ACCEPT_LEN  29  /* base64 of a SHA-1 digest, and NUL */
+#define WS_CONTROL_MAX 125  /* payload bytes of a control frame */
+#define WS_HEADER_MAX  14   /* longest frame header, mask included */
+#define WS_ACCEPT_LEN  29   /* base64 of a SHA-1 digest, and NUL */
+#define WS_RSV1	       4    /* in wf_rsv: a compressed message (RFC 7692) */
+#define WS_HDR_RSV1    0x40 /* in a header's first byte */
 
 /* A frame header as sent on the wire. */
 struct ws_frame {
@@ -685,7 +692,7 @@ struct ws_frame {
 };
 
 ssize_t wsproto_parse_header(const void *buf, size_t n, struct ws_frame *fh);
-int wsproto_check_frame(const struct ws_frame *fh, int in_message);
+int wsproto_check_frame(const struct ws_frame *fh, int in_message, int deflate);
 size_t wsproto_build_header(void *buf, int fin, int opcode, uint64_t len);
 void wsproto_unmask(
     void *dst, const void *src, size_t n, const uint8_t mask[4], uint64_t off);
@@ -694,6 +701,51 @@ int wsproto_close_class(unsigned code);
 int wsproto_accept(const char *key, size_t len, char accept[WS_ACCEPT_LEN]);
 int wsproto_handshake(const struct http_request *req, const char *origins,
     char accept[WS_ACCEPT_LEN]);
+
+/* wsext.c */
+#define WSEXT_ANSWER_MAX 160 /* the longest answer, NUL included */
+
+/* What the server allows when it negotiates permessage-deflate. */
+struct wsext_policy {
+	int wx_enabled;	    /* [websocket] compression */
+	int wx_window_bits; /* [websocket] compression_window_bits */
+	int wx_shared;	    /* answer server_no_context_takeover always */
+};
+
+/* permessage-deflate as agreed on a connection (RFC 7692). */
+struct wsdeflate_params {
+	int dp_on;	      /* agreed: RSV1 marks a compressed message */
+	int dp_server_no_ctx; /* the server's context resets per message */
+	int dp_client_no_ctx; /* the client's does */
+	int dp_server_bits;   /* window the server compresses with; 0: it
+			       * sends every message uncompressed */
+	int dp_client_bits;   /* window the client compresses with */
+};
+
+int wsext_negotiate_value(const char *value, size_t len,
+    const struct wsext_policy *pol, struct wsdeflate_params *dp, char *answer);
+int wsext_negotiate(const struct http_request *req,
+    const struct wsext_policy *pol, struct wsdeflate_params *dp, char *answer);
+
+/* wsdeflate.c */
+struct wsinflate;
+struct wsdeflate;
+
+/* Where inflated bytes go: return 0, or a close code to stop with. */
+typedef int (*wsinflate_sink)(void *arg, const unsigned char *p, size_t n);
+
+struct wsinflate *wsinflate_new(int bits, int no_ctx);
+void wsinflate_free(struct wsinflate *wi);
+int wsinflate_data(struct wsinflate *wi, const void *in, size_t n, uint64_t max,
+    wsinflate_sink sink, void *arg);
+int wsinflate_end(
+    struct wsinflate *wi, uint64_t max, wsinflate_sink sink, void *arg);
+struct wsdeflate *wsdeflate_new(int bits, int level, int no_ctx);
+void wsdeflate_free(struct wsdeflate *wd);
+struct wsdeflate *wsdeflate_shared(int bits, int level);
+size_t wsdeflate_bound(size_t n);
+ssize_t wsdeflate_message(struct wsdeflate *wd, const struct iovec *iov,
+    int cnt, void *out, size_t size);
 
 /* utf8.c */
 #define UTF8_ACCEPT 0	       /* between sequences: a text may end here */
@@ -1410,7 +1462,8 @@ struct conn {
 	const struct conn_kind *c_upgrade;	/* the kind to switch to once
 						 * the queued 101 is sent */
 
-	struct wschat_query c_chatq; /* a chat handshake's */
+	struct wschat_query c_chatq;	   /* a chat handshake's */
+	struct wsdeflate_params c_deflate; /* what the handshake agreed */
 
 	/* WebSocket echo and chat (ws.c, wschat.c) */
 	struct ws *c_ws; /* its state, from the switch on */

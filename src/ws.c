@@ -13,6 +13,14 @@
  * validated as its bytes arrive, so an invalid byte fails the connection at
  * once (1007), and a frame is never sent before it is known to be valid.
  *
+ * With permessage-deflate agreed (RFC 7692; wsext.c negotiates, wsdeflate.c
+ * compresses) a message is handled whole instead: its frames are gathered,
+ * inflated as they arrive if the first had RSV1 (the inflated size bounded
+ * by max_message_size as it grows, the text validated as it comes out),
+ * and the echo is one frame, compressed when it is at least
+ * compression_min_size. A chat connection's compressed messages are
+ * inflated on their way to wschat.c the same way.
+ *
  * Back-pressure: when the output buffer passes WS_OUT_HIGH the connection
  * stops reading until it drains to WS_OUT_LOW. Nothing is sent after a
  * close frame; once it is out, the server closes TCP (lingering while the
@@ -22,6 +30,8 @@
  * The connection's timer is the idle timer: after idle_timeout without
  * input the server sends a ping; after as long again it closes with 1001.
  */
+
+#include <sys/uio.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +48,7 @@
 #define WS_OUT_LOW  (64 * 1024)	  /* and read again at or below this */
 #define WS_SMALL    4096	  /* frames gathered in ws_small */
 #define WS_READ_MAX (256 * 1024)  /* input buffered before it is handled */
+#define WS_CHUNK    16384	  /* gathered payload unmasked at once */
 
 /* A connection after the upgrade: where its input stands. */
 struct ws {
@@ -57,10 +68,17 @@ struct ws {
 	long long ws_idle_ms;	       /* ping after this silence; 0: off */
 	struct timespec ws_last_input; /* when input last arrived */
 	struct wschat *ws_chat;	       /* a chat client's state, or NULL */
+	struct wsdeflate_params ws_pmd; /* permessage-deflate, if dp_on */
+	int ws_gather;			/* this message is handled whole */
+	int ws_msg_deflated;		/* this message is compressed */
+	struct wsinflate *ws_inflate;	/* from the first compressed message */
+	struct wsdeflate *ws_deflate;	/* own compressor: context takeover */
 };
 
 static int ws_written(struct conn *c);
 static void ws_chat_frame(struct conn *c);
+static int ws_gather_payload(struct conn *c, size_t n);
+static void ws_gathered_frame(struct conn *c);
 
 /* Return the worker counters of the connection. */
 static struct shm_counters *
@@ -193,6 +211,8 @@ ws_take_payload(struct conn *c, size_t n)
 	struct evbuffer_iovec v;
 	unsigned char *p;
 
+	if (ws->ws_gather && fh->wf_opcode < WS_OP_CLOSE)
+		return ws_gather_payload(c, n);
 	if (fh->wf_len <= WS_SMALL)
 		p = ws->ws_small + ws->ws_frame_got;
 	else if (evbuffer_reserve_space(ws->ws_payload, (ev_ssize_t)n, &v, 1) <
@@ -241,6 +261,213 @@ ws_echo(struct conn *c)
 }
 
 /*
+ * A data message begins: decide whether it is handled whole (compressed,
+ * or on a compressed echo connection) and ready its decompressor. 0, or
+ * -1 when the connection failed.
+ */
+static int
+ws_message_start(struct conn *c)
+{
+	struct ws *ws = c->c_ws;
+	const struct wsdeflate_params *dp = &ws->ws_pmd;
+
+	ws->ws_msg_deflated = (ws->ws_frame.wf_rsv & WS_RSV1) != 0;
+	ws->ws_gather = ws->ws_msg_deflated || (dp->dp_on && !ws->ws_chat);
+	if (ws->ws_msg_deflated && ws->ws_inflate == NULL &&
+	    (ws->ws_inflate = wsinflate_new(
+		 dp->dp_client_bits, dp->dp_client_no_ctx)) == NULL) {
+		ws_close(c, WS_CLOSE_INTERNAL, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+/* Close for a failure of a gathered message (a close code); return it. */
+static int
+ws_gather_fail(struct conn *c, int code)
+{
+	switch (code) {
+	case WS_CLOSE_TOO_BIG:
+		ws_close(c, code, "message too big");
+		break;
+	case WS_CLOSE_INVALID_DATA:
+		ws_close(c, code, "invalid compressed data");
+		break;
+	default:
+		ws_close(c, code, "out of memory");
+	}
+	return code;
+}
+
+/*
+ * Take n bytes of a gathered message, as they are or inflated: validate
+ * text, count them, and keep them (echo) or hand them on (chat). 0, or a
+ * close code after closing.
+ */
+static int
+ws_message_sink(void *arg, const unsigned char *p, size_t n)
+{
+	struct conn *c = arg;
+	struct ws *ws = c->c_ws;
+
+	if (ws->ws_msg_text && utf8_validate(&ws->ws_utf8, p, n) != n) {
+		ws_close(c, WS_CLOSE_INVALID_DATA, "text is not UTF-8");
+		return WS_CLOSE_INVALID_DATA;
+	}
+	shm_count(&ws_counters(c)->sc_ws_bytes_in, n);
+	if (ws->ws_chat != NULL) {
+		wschat_frame(ws->ws_chat, c, ws->ws_msg_text, p, n, 0);
+		return ws->ws_close_sent ? WS_CLOSE_UNSUPPORTED : 0;
+	}
+	if (evbuffer_add(ws->ws_payload, p, n) == -1)
+		return ws_gather_fail(c, WS_CLOSE_INTERNAL);
+	return 0;
+}
+
+/*
+ * Move n payload bytes of a gathered message's frame from the input,
+ * unmasked and inflated if the message is compressed, to the sink. 0, or
+ * a close code after closing.
+ */
+static int
+ws_gather_payload(struct conn *c, size_t n)
+{
+	static unsigned char chunk[WS_CHUNK];
+	struct ws *ws = c->c_ws;
+	uint64_t max = (uint64_t)c->c_worker->w_cf->cf_ws_max_message;
+	uint64_t off = ws->ws_frame_got;
+	size_t k;
+	int code;
+
+	for (; n > 0; n -= k, off += k) {
+		k = n < sizeof(chunk) ? n : sizeof(chunk);
+		memcpy(chunk, buf_data(&c->c_in), k);
+		buf_drain(&c->c_in, k);
+		wsproto_unmask(chunk, chunk, k, ws->ws_frame.wf_mask, off);
+		if (!ws->ws_msg_deflated)
+			code = ws_message_sink(c, chunk, k);
+		else if ((code = wsinflate_data(ws->ws_inflate, chunk, k, max,
+			      ws_message_sink, c)) != 0 &&
+		    !ws->ws_close_sent)
+			ws_gather_fail(c, code);
+		if (code != 0)
+			return code;
+	}
+	return 0;
+}
+
+/* Return the compressor for the connection's next message, or NULL. */
+static struct wsdeflate *
+ws_compressor(struct conn *c)
+{
+	const struct config *cf = c->c_worker->w_cf;
+	struct ws *ws = c->c_ws;
+	int bits = ws->ws_pmd.dp_server_bits;
+	int level = (int)cf->cf_ws_compression_level;
+
+	if (ws->ws_pmd.dp_server_no_ctx)
+		return wsdeflate_shared(bits, level);
+	if (ws->ws_deflate == NULL)
+		ws->ws_deflate = wsdeflate_new(bits, level, 0);
+	return ws->ws_deflate;
+}
+
+/*
+ * Queue msg as one compressed frame (RSV1) of opcode. 0; 1 if it did not
+ * shrink and, the compressor keeping no context, may go as it is instead;
+ * -1 when out of memory or the compressor failed (the caller closes).
+ */
+static int
+ws_send_deflated(struct conn *c, int opcode, struct evbuffer *msg)
+{
+	struct wsdeflate *wd = ws_compressor(c);
+	struct ws *ws = c->c_ws;
+	unsigned char hdr[WS_HEADER_MAX];
+	struct iovec iov;
+	size_t bound, hlen;
+	ssize_t n;
+	char *p;
+
+	iov.iov_len = evbuffer_get_length(msg);
+	bound = wsdeflate_bound(iov.iov_len);
+	if (wd == NULL || (iov.iov_base = evbuffer_pullup(msg, -1)) == NULL ||
+	    (p = conn_out_reserve(c, WS_HEADER_MAX + bound)) == NULL)
+		return -1;
+	if ((n = wsdeflate_message(wd, &iov, 1, p + WS_HEADER_MAX, bound)) ==
+	    -1)
+		return -1;
+	if ((size_t)n >= iov.iov_len && ws->ws_pmd.dp_server_no_ctx)
+		return 1;
+	hlen = wsproto_build_header(hdr, 1, opcode, (uint64_t)n);
+	hdr[0] |= WS_HDR_RSV1;
+	memmove(p + hlen, p + WS_HEADER_MAX, (size_t)n);
+	memcpy(p, hdr, hlen);
+	conn_out_commit(c, hlen + (size_t)n);
+	shm_count(&ws_counters(c)->sc_bytes_out, hlen + (size_t)n);
+	evbuffer_drain(msg, iov.iov_len);
+	return 0;
+}
+
+/*
+ * Echo the gathered message as one frame: compressed when the server may
+ * compress and it is at least compression_min_size (and shrinks, unless
+ * the context is kept: then it must go compressed), else as it is.
+ */
+static void
+ws_echo_message(struct conn *c)
+{
+	const struct config *cf = c->c_worker->w_cf;
+	struct ws *ws = c->c_ws;
+	struct shm_counters *sc = ws_counters(c);
+	size_t len = evbuffer_get_length(ws->ws_payload);
+	int opcode = ws->ws_msg_text ? WS_OP_TEXT : WS_OP_BINARY, rv = 0;
+
+	if (ws->ws_pmd.dp_server_bits == 0 ||
+	    len < (size_t)cf->cf_ws_compression_min_size ||
+	    (rv = ws_send_deflated(c, opcode, ws->ws_payload)) == 1)
+		ws_send(c, 1, opcode, NULL, 0, ws->ws_payload);
+	else if (rv == -1) {
+		ws_close(c, WS_CLOSE_INTERNAL, "compression failed");
+		return;
+	}
+	shm_count(&sc->sc_ws_bytes_out, len);
+	shm_count(&sc->sc_ws_messages_out, 1);
+}
+
+/*
+ * A frame of a gathered message arrived whole: at the message's end,
+ * inflate what is left, check the text is complete, and echo it or hand
+ * its end to the chat.
+ */
+static void
+ws_gathered_frame(struct conn *c)
+{
+	struct ws *ws = c->c_ws;
+	uint64_t max = (uint64_t)c->c_worker->w_cf->cf_ws_max_message;
+	int code;
+
+	if (!ws->ws_frame.wf_fin)
+		return;
+	if (ws->ws_msg_deflated &&
+	    (code = wsinflate_end(ws->ws_inflate, max, ws_message_sink, c)) !=
+		0) {
+		if (!ws->ws_close_sent)
+			ws_gather_fail(c, code);
+		return;
+	}
+	if (ws->ws_msg_text && !utf8_complete(ws->ws_utf8)) {
+		ws_close(c, WS_CLOSE_INVALID_DATA, "text is not UTF-8");
+		return;
+	}
+	ws->ws_msg_open = 0;
+	shm_count(&ws_counters(c)->sc_ws_messages_in, 1);
+	if (ws->ws_chat != NULL)
+		wschat_frame(ws->ws_chat, c, ws->ws_msg_text, "", 0, 1);
+	else
+		ws_echo_message(c);
+}
+
+/*
  * Read the next frame header from in. Return 1 when one is read and
  * accepted, 0 when more bytes are needed, -1 when the connection failed.
  */
@@ -264,7 +491,8 @@ ws_read_header(struct conn *c)
 		ws_close(c, WS_CLOSE_PROTOCOL, "invalid frame length");
 		return -1;
 	}
-	if ((code = wsproto_check_frame(fh, ws->ws_msg_open)) != 0) {
+	if ((code = wsproto_check_frame(
+		 fh, ws->ws_msg_open, ws->ws_pmd.dp_on)) != 0) {
 		ws_close(c, code, "protocol error");
 		return -1;
 	}
@@ -274,6 +502,8 @@ ws_read_header(struct conn *c)
 			ws->ws_msg_text = fh->wf_opcode == WS_OP_TEXT;
 			ws->ws_msg_len = 0;
 			ws->ws_utf8 = UTF8_ACCEPT;
+			if (ws_message_start(c) == -1)
+				return -1;
 		}
 		if (fh->wf_len >
 		    (uint64_t)c->c_worker->w_cf->cf_ws_max_message -
@@ -309,6 +539,7 @@ ws_process(struct conn *c)
 		    ? (size_t)(fh->wf_len - ws->ws_frame_got)
 		    : avail;
 		if (n > 0 && (code = ws_take_payload(c, n)) != 0) {
+			/* A gathered message's failures closed already. */
 			ws_close(c, code,
 			    code == WS_CLOSE_INVALID_DATA ? "text is not UTF-8"
 							  : "out of memory");
@@ -321,6 +552,8 @@ ws_process(struct conn *c)
 		ws->ws_in_frame = 0;
 		if (fh->wf_opcode >= WS_OP_CLOSE)
 			ws_control(c);
+		else if (ws->ws_gather)
+			ws_gathered_frame(c);
 		else if (ws->ws_chat != NULL)
 			ws_chat_frame(c);
 		else
@@ -375,6 +608,7 @@ ws_start_common(struct conn *c, int chat)
 	}
 	c->c_ws = ws;
 	c->c_in_max = WS_READ_MAX;
+	ws->ws_pmd = c->c_deflate;
 	ws->ws_idle_ms =
 	    chat ? cf->cf_chat_idle_timeout : cf->cf_ws_idle_timeout;
 	shm_count(&ws_counters(c)->sc_ws_upgrades, 1);
@@ -531,6 +765,8 @@ ws_free(struct conn *c)
 	shm_count(&sc->sc_ws_open, (uint64_t)-1);
 	if (ws->ws_chat != NULL)
 		wschat_free(ws->ws_chat);
+	wsinflate_free(ws->ws_inflate);
+	wsdeflate_free(ws->ws_deflate);
 	evbuffer_free(ws->ws_payload);
 	free(ws);
 	c->c_ws = NULL;
@@ -609,8 +845,11 @@ ws_handshake_kind(struct conn *c, const struct http_request *req,
     const struct conn_kind *kind)
 {
 	const struct config *cf = c->c_worker->w_cf;
-	char accept[WS_ACCEPT_LEN], headers[128];
-	int status;
+	struct wsext_policy pol = {cf->cf_ws_compression,
+	    (int)cf->cf_ws_compression_bits, kind == &ws_chat_kind};
+	char accept[WS_ACCEPT_LEN], answer[WSEXT_ANSWER_MAX];
+	char headers[128 + WSEXT_ANSWER_MAX];
+	int status, n;
 
 	if (http_header_find(req, "Upgrade") == NULL) {
 		http_response_error(c, 426,
@@ -634,10 +873,14 @@ ws_handshake_kind(struct conn *c, const struct http_request *req,
 		http_response_error(c, 503, NULL);
 		return;
 	}
-	snprintf(headers, sizeof(headers),
+	n = snprintf(headers, sizeof(headers),
 	    "Upgrade: websocket\r\nConnection: Upgrade\r\n"
 	    "Sec-WebSocket-Accept: %s\r\n",
 	    accept);
+	/* Chat shares one compressor per broadcast: no server context. */
+	if (wsext_negotiate(req, &pol, &c->c_deflate, answer))
+		snprintf(headers + n, sizeof(headers) - (size_t)n,
+		    "Sec-WebSocket-Extensions: %s\r\n", answer);
 	c->c_close_after = 0;
 	c->c_upgrade = kind;
 	http_response_head(c, 101, NULL, -1, headers);

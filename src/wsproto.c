@@ -71,12 +71,18 @@ wsproto_parse_header(const void *buf, size_t n, struct ws_frame *fh)
 
 /*
  * Check a client frame against the protocol, given whether a fragmented
- * message is open. Return 0 or the close code to fail with (1002).
+ * message is open and whether permessage-deflate was agreed (then RSV1 may
+ * mark the first frame of a data message: RFC 7692, 6). Return 0 or the
+ * close code to fail with (1002).
  */
 int
-wsproto_check_frame(const struct ws_frame *fh, int in_message)
+wsproto_check_frame(const struct ws_frame *fh, int in_message, int deflate)
 {
-	if (!fh->wf_masked || fh->wf_rsv != 0)
+	if (!fh->wf_masked || (fh->wf_rsv & ~WS_RSV1) != 0)
+		return WS_CLOSE_PROTOCOL;
+	if ((fh->wf_rsv & WS_RSV1) &&
+	    (!deflate ||
+		(fh->wf_opcode != WS_OP_TEXT && fh->wf_opcode != WS_OP_BINARY)))
 		return WS_CLOSE_PROTOCOL;
 	switch (fh->wf_opcode) {
 	case WS_OP_CONTINUATION:

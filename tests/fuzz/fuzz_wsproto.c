@@ -17,7 +17,9 @@
  * - wsproto_check_frame() agrees with the rules of RFC 6455 5.2-5.5 (a
  *   client frame is masked, RSV bits clear, opcodes known, control
  *   frames final and at most 125 bytes, continuation only inside a
- *   message, data frames only outside one): 0 or 1002, never another.
+ *   message, data frames only outside one) and RFC 7692 6 (RSV1 only on
+ *   a text or binary frame, and only with permessage-deflate agreed):
+ *   0 or 1002, never another.
  * - wsproto_unmask() gives payload[i] ^ mask[(off + i) % 4] for any
  *   offset, in place or not; unmasking twice is the identity; unmasking in
  *   two pieces at any split point (the second with the offset moved on)
@@ -48,11 +50,16 @@ static const char fuzz_b64[] =
 
 /* The reference for wsproto_check_frame(). */
 static int
-ref_check(const struct ws_frame *fh, int in_message)
+ref_check(const struct ws_frame *fh, int in_message, int deflate)
 {
 	int control = fh->wf_opcode >= 0x8;
 
-	if (!fh->wf_masked || fh->wf_rsv != 0)
+	if (!fh->wf_masked || (fh->wf_rsv & 3) != 0)
+		return 1002;
+	/* RSV1: the first frame of a compressed message, nothing else. */
+	if ((fh->wf_rsv & 4) &&
+	    (!deflate ||
+		(fh->wf_opcode != WS_OP_TEXT && fh->wf_opcode != WS_OP_BINARY)))
 		return 1002;
 	if (fh->wf_opcode != WS_OP_CONTINUATION &&
 	    fh->wf_opcode != WS_OP_TEXT && fh->wf_opcode != WS_OP_BINARY &&
@@ -288,12 +295,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		free(c);
 		check_fields(data + pos, hlen, &fh);
 
-		for (i = 0; i < 2; i++) {
-			cr = wsproto_check_frame(&fh, i);
+		for (i = 0; i < 4; i++) {
+			cr = wsproto_check_frame(&fh, i & 1, i >> 1);
 			FUZZ_ASSERT(cr == 0 || cr == WS_CLOSE_PROTOCOL);
-			FUZZ_ASSERT(cr == ref_check(&fh, i));
+			FUZZ_ASSERT(cr == ref_check(&fh, i & 1, i >> 1));
 		}
-		cr = wsproto_check_frame(&fh, in_message);
+		cr = wsproto_check_frame(&fh, in_message, 0);
 
 		pos += hlen;
 		n = size - pos;

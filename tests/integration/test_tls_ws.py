@@ -78,9 +78,11 @@ def test_wss_message_is_echoed_exactly(start_server, size, kind):
     srv = start_server(tls=True)
     msg = text_of(size) if kind == "text" else os.urandom(size)
 
+    # Compressed with context takeover, 1 MiB of random bytes comes back
+    # a little longer than 1 MiB, websockets' default max_size.
     async def session():
-        async with websockets.connect(wss_url(srv),
-                                      ssl=srv.tls_context()) as ws:
+        async with websockets.connect(wss_url(srv), ssl=srv.tls_context(),
+                                      max_size=2 << 20) as ws:
             await ws.send(msg)
             return await ws.recv()
 

@@ -137,7 +137,7 @@ t_check(int fin, int opcode, uint64_t len, int in_message)
 {
 	struct ws_frame fh = t_frame(fin, opcode, len);
 
-	return wsproto_check_frame(&fh, in_message);
+	return wsproto_check_frame(&fh, in_message, 0);
 }
 
 /* Run wsproto_accept() on the NUL-terminated key. */
@@ -382,11 +382,11 @@ test_check_unmasked_frame_is_protocol_error(void **state)
 		fh.wf_masked = 0;
 		memset(fh.wf_mask, 0, 4);
 		assert_int_equal(
-		    wsproto_check_frame(&fh, 0), WS_CLOSE_PROTOCOL);
+		    wsproto_check_frame(&fh, 0, 0), WS_CLOSE_PROTOCOL);
 	}
 	fh = t_frame(1, WS_OP_CONTINUATION, 5);
 	fh.wf_masked = 0;
-	assert_int_equal(wsproto_check_frame(&fh, 1), WS_CLOSE_PROTOCOL);
+	assert_int_equal(wsproto_check_frame(&fh, 1, 0), WS_CLOSE_PROTOCOL);
 }
 
 /* Any RSV bit set (no extension is negotiated) is a protocol error. */
@@ -401,11 +401,11 @@ test_check_rsv_bit_is_protocol_error(void **state)
 		fh = t_frame(1, WS_OP_TEXT, 5);
 		fh.wf_rsv = rsv;
 		assert_int_equal(
-		    wsproto_check_frame(&fh, 0), WS_CLOSE_PROTOCOL);
+		    wsproto_check_frame(&fh, 0, 0), WS_CLOSE_PROTOCOL);
 		fh = t_frame(1, WS_OP_PING, 5);
 		fh.wf_rsv = rsv;
 		assert_int_equal(
-		    wsproto_check_frame(&fh, 1), WS_CLOSE_PROTOCOL);
+		    wsproto_check_frame(&fh, 1, 0), WS_CLOSE_PROTOCOL);
 	}
 }
 

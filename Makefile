@@ -115,14 +115,11 @@ PMDCLIENT = tools/pmdclient.c tools/pmdclient.h
 TLSCLIENT = tools/tlsclient.c tools/tlsclient.h
 TLS_CFLAGS := $(shell pkg-config --cflags libssl 2>/dev/null)
 TLS_LIBS   := $(shell pkg-config --libs libssl 2>/dev/null)
-ZLIB_CFLAGS := $(shell pkg-config --cflags zlib 2>/dev/null)
-ZLIB_LIBS   := $(shell pkg-config --libs zlib 2>/dev/null)
 
 $(B)/wsload: tools/wsload.c $(WSCLIENT) $(PMDCLIENT) $(TLSCLIENT)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(TLS_CFLAGS) $(ZLIB_CFLAGS) -o $@ $< \
-	    tools/wsclient.c tools/pmdclient.c tools/tlsclient.c $(PKG_LIBS) \
-	    $(TLS_LIBS) $(ZLIB_LIBS) -lm
+	$(CC) $(ALL_CFLAGS) $(TLS_CFLAGS) -o $@ $< tools/wsclient.c \
+	    tools/pmdclient.c tools/tlsclient.c $(PKG_LIBS) $(TLS_LIBS) -lm
 
 $(B)/tlsload: tools/tlsload.c $(WSCLIENT) $(TLSCLIENT)
 	@mkdir -p $(@D)
@@ -132,13 +129,13 @@ $(B)/tlsload: tools/tlsload.c $(WSCLIENT) $(TLSCLIENT)
 $(B)/chatload: tools/chatload.c tools/chatmark.c tools/chatmark.h $(WSCLIENT) \
     $(PMDCLIENT)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(ZLIB_CFLAGS) -o $@ $< tools/chatmark.c \
-	    tools/wsclient.c tools/pmdclient.c $(PKG_LIBS) $(ZLIB_LIBS) -lm
+	$(CC) $(ALL_CFLAGS) -o $@ $< tools/chatmark.c tools/wsclient.c \
+	    tools/pmdclient.c $(PKG_LIBS) -lm
 
 $(B)/wsidle: tools/wsidle.c $(WSCLIENT) $(PMDCLIENT)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(ZLIB_CFLAGS) -o $@ $< tools/wsclient.c \
-	    tools/pmdclient.c $(PKG_LIBS) $(ZLIB_LIBS) -lm
+	$(CC) $(ALL_CFLAGS) -o $@ $< tools/wsclient.c tools/pmdclient.c \
+	    $(PKG_LIBS) -lm
 
 # The chat benchmark's marker, tested without the server's library.
 $(B)/tests/test_chatmark: tests/unit/test_chatmark.c tools/chatmark.c \
@@ -154,8 +151,8 @@ $(B)/tests/test_wsclient: tests/unit/test_wsclient.c $(WSCLIENT)
 
 $(B)/tests/test_pmdclient: tests/unit/test_pmdclient.c $(PMDCLIENT)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(ZLIB_CFLAGS) -Itools -o $@ $< tools/pmdclient.c \
-	    -lcmocka $(ZLIB_LIBS)
+	$(CC) $(ALL_CFLAGS) -Itools -o $@ $< tools/pmdclient.c -lcmocka \
+	    $(PKG_LIBS)
 
 $(B)/tests/%: tests/unit/%.c $(B)/libpfhttpd.a $(HEADERS)
 	@mkdir -p $(@D)

@@ -8,13 +8,20 @@
 #                   Node's ws, build, then pfhttpd against nginx and
 #                   lighttpd (static files), nginx over TLS (tls-*:
 #                   keep-alive, and Connection: close with full and
-#                   resumed handshakes), Node's ws (WebSocket echo, plain
-#                   and wss-*), and nchan and a ws chat server (a chat
-#                   room) side by side: BENCH_SECONDS per run, BENCH_RUNS
+#                   resumed handshakes), Node's ws (WebSocket echo, plain,
+#                   wss-* and compressed: ws-4k-json-deflate), and nchan
+#                   and a ws chat server (a chat room, plain and
+#                   compressed: chat-1k-json, chat-1k-deflate) side by
+#                   side: BENCH_SECONDS per run, BENCH_RUNS
 #                   runs, BENCH_FLAGS for tools/bench (e.g. "--cases
 #                   1k-ka-50 --workers 1"; tools/bench -h); results in
 #                   build/bench/results-*.json and last.json
 #   make bench-log  the access log's cost: pfhttpd with it on and off
+#   make bench-wsmem  a worker's memory per idle WebSocket connection,
+#                   plain and with permessage-deflate (tools/wsmem, with
+#                   build/wsidle): WSMEM_CONNS connections (10000) per
+#                   scenario, WSMEM_FLAGS for tools/wsmem (e.g.
+#                   "--scenarios echo,echo-deflate-msg"); about a minute
 #   make bench-compare  the last bench against the one before it, or
 #                   against BASE=build/bench/results-....json; runs nothing
 #   make testssl    testssl.sh against pfhttpd's default TLS settings (a
@@ -54,6 +61,8 @@ PYTEST_FLAGS ?= -q
 BENCH_SECONDS ?= 5
 BENCH_RUNS ?= 3
 BENCH_FLAGS ?=
+WSMEM_CONNS ?= 10000
+WSMEM_FLAGS ?=
 BASE	?=
 SYSCOUNT_BASE ?=
 
@@ -73,9 +82,11 @@ UNIT_SRCS = $(wildcard tests/unit/test_*.c)
 UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
 
 .PHONY: all run test unit integration install uninstall clean format \
-	format-check lint-man bench bench-log bench-compare syscount testssl
+	format-check lint-man bench bench-log bench-compare bench-wsmem \
+	syscount testssl
 
-all: $(B)/pfhttpd $(B)/statsdump $(B)/wsload $(B)/chatload $(B)/tlsload
+all: $(B)/pfhttpd $(B)/statsdump $(B)/wsload $(B)/chatload $(B)/tlsload \
+    $(B)/wsidle
 
 HEADERS	 = src/pfhttpd.h src/shm.h
 
@@ -93,28 +104,37 @@ $(B)/pfhttpd: $(B)/obj/main.o $(B)/libpfhttpd.a
 $(B)/statsdump: tools/statsdump.c $(B)/libpfhttpd.a $(HEADERS)
 	$(CC) $(ALL_CFLAGS) -Isrc -o $@ $< $(B)/libpfhttpd.a $(PKG_LIBS) -lm
 
-# The load generators: libevent, and libssl for TLS (wsload's wss,
-# tlsload), none of the server's code; the client pieces they share are
-# tools/wsclient.c (WebSocket, options, clock, histogram) and
-# tools/tlsclient.c (TLS).
+# The load generators: libevent, libssl for TLS (wsload's wss,
+# tlsload) and zlib for permessage-deflate (wsload, chatload, wsidle),
+# none of the server's code; the client pieces they share are
+# tools/wsclient.c (WebSocket, options, clock, histogram, JSON-like
+# payloads), tools/pmdclient.c (permessage-deflate) and tools/tlsclient.c
+# (TLS).
 WSCLIENT = tools/wsclient.c tools/wsclient.h
+PMDCLIENT = tools/pmdclient.c tools/pmdclient.h
 TLSCLIENT = tools/tlsclient.c tools/tlsclient.h
 TLS_CFLAGS := $(shell pkg-config --cflags libssl 2>/dev/null)
 TLS_LIBS   := $(shell pkg-config --libs libssl 2>/dev/null)
 
-$(B)/wsload: tools/wsload.c $(WSCLIENT) $(TLSCLIENT)
+$(B)/wsload: tools/wsload.c $(WSCLIENT) $(PMDCLIENT) $(TLSCLIENT)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(TLS_CFLAGS) -o $@ $< tools/wsclient.c \
-	    tools/tlsclient.c $(PKG_LIBS) $(TLS_LIBS) -lm
+	    tools/pmdclient.c tools/tlsclient.c $(PKG_LIBS) $(TLS_LIBS) -lm
 
 $(B)/tlsload: tools/tlsload.c $(WSCLIENT) $(TLSCLIENT)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(TLS_CFLAGS) -o $@ $< tools/wsclient.c \
 	    tools/tlsclient.c $(PKG_LIBS) $(TLS_LIBS) -lm
 
-$(B)/chatload: tools/chatload.c tools/chatmark.c tools/chatmark.h $(WSCLIENT)
+$(B)/chatload: tools/chatload.c tools/chatmark.c tools/chatmark.h $(WSCLIENT) \
+    $(PMDCLIENT)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -o $@ $< tools/chatmark.c tools/wsclient.c \
+	    tools/pmdclient.c $(PKG_LIBS) -lm
+
+$(B)/wsidle: tools/wsidle.c $(WSCLIENT) $(PMDCLIENT)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ $< tools/wsclient.c tools/pmdclient.c \
 	    $(PKG_LIBS) -lm
 
 # The chat benchmark's marker, tested without the server's library.
@@ -122,6 +142,17 @@ $(B)/tests/test_chatmark: tests/unit/test_chatmark.c tools/chatmark.c \
     tools/chatmark.h
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -Itools -o $@ $< tools/chatmark.c -lcmocka
+
+# The load tools' WebSocket pieces and permessage-deflate, tested without
+# the server's library.
+$(B)/tests/test_wsclient: tests/unit/test_wsclient.c $(WSCLIENT)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Itools -o $@ $< tools/wsclient.c -lcmocka -lm
+
+$(B)/tests/test_pmdclient: tests/unit/test_pmdclient.c $(PMDCLIENT)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Itools -o $@ $< tools/pmdclient.c -lcmocka \
+	    $(PKG_LIBS)
 
 $(B)/tests/%: tests/unit/%.c $(B)/libpfhttpd.a $(HEADERS)
 	@mkdir -p $(@D)
@@ -155,9 +186,9 @@ BENCH_ARGS = --seconds $(BENCH_SECONDS) --runs $(BENCH_RUNS)
 
 # pfhttpd (access log on and off), nginx and lighttpd on static files,
 # pfhttpd and nginx on static files over TLS (build/tlsload for the
-# handshakes), pfhttpd and Node's ws on WebSocket echo (plain and over
-# TLS), and pfhttpd, nchan and Node's ws in a chat room, side by side
-# (tools/bench).
+# handshakes), pfhttpd and Node's ws on WebSocket echo (plain, over TLS,
+# and compressed), and pfhttpd, nchan and Node's ws in a chat room
+# (plain and compressed), side by side (tools/bench).
 bench:
 	@tools/install-deps bench
 	$(MAKE) all
@@ -169,6 +200,13 @@ bench-log:
 	$(MAKE) all
 	tools/bench $(BENCH_ARGS) --cases 1k-ka-50 --workers 1 \
 	    --servers pfhttpd,pfhttpd-nolog $(BENCH_FLAGS)
+
+# The RSS of a worker per idle WebSocket connection, plain and
+# compressed, before and after one message each way (tools/wsmem).
+bench-wsmem:
+	@tools/install-deps bench-wsmem
+	$(MAKE) all
+	tools/wsmem --connections $(WSMEM_CONNS) $(WSMEM_FLAGS)
 
 # pfhttpd in the last results against the results before, or BASE.
 bench-compare:

@@ -8,9 +8,10 @@
 # selected cases in order, each with its name, title and kind), "servers"
 # (the order to show them in) and "results": one entry per case, worker
 # count and server, with every run's figures ("runs": rate, count,
-# p50_us, p99_us, cpu_s, cpu_per_100k, errors, ...), their "summary"
-# (median, min and max of each figure) and "error" when the case could not
-# run on that server.
+# p50_us, p99_us, cpu_s, cpu_per_100k, errors; for WebSocket and chat
+# wire_up and wire_down, the WebSocket bytes per message; ...), their
+# "summary" (median, min and max of each figure) and "error" when the
+# case could not run on that server.
 
 import json
 
@@ -19,6 +20,9 @@ FORMAT = "pfhttpd-bench/1"
 PEERS = ("nginx", "lighttpd", "nchan", "node")
 # The figures summarized, in the order the table shows them.
 FIGURES = ("rate", "p50_us", "p99_us", "cpu_per_100k")
+# Figures summarized too, which the table shows in a column of their own:
+# WebSocket bytes per message, sent and received.
+WIRE = ("wire_up", "wire_down")
 
 
 class ResultsError(Exception):
@@ -43,7 +47,7 @@ def spread(runs, figure):
 
 # Summarize every figure of an entry's runs.
 def summarize(runs):
-    return {f: spread(runs, f) for f in FIGURES}
+    return {f: spread(runs, f) for f in FIGURES + WIRE}
 
 
 # Return the median rate of an entry, or None.

@@ -37,6 +37,21 @@
  * "measured" on lines of their own as those moments pass, so that a
  * caller can read the server's CPU time over exactly that window.
  *
+ * With --deflate every connection offers permessage-deflate (pmdclient.c)
+ * and fails unless the server agrees. Publishers send their messages
+ * compressed (with a deflate stream each, kept from message to message
+ * unless the server answered client_no_context_takeover) and ignore what
+ * they receive without inflating it; subscribers inflate each compressed
+ * frame (with an inflate stream each, reset at every message when the
+ * server keeps no context, as a chat server should, so that it can
+ * compress a message once for all) and look for the marker in what comes
+ * out. The WebSocket bytes that subscribers receive (frame headers and
+ * payloads) are counted per delivery, and publishers' per message. With
+ * --payload json the padding after the marker is JSON-like text
+ * (wsclient_json(): a slice of CHATLOAD_POOL bytes of it, from an offset
+ * of the message's own) instead of 'x', so that compression has what
+ * real traffic gives it.
+ *
  * One thread, one libevent loop, nonblocking sockets with TCP_NODELAY;
  * frames are parsed in place in each connection's receive buffer.
  */
@@ -61,6 +76,7 @@
 #include <event2/event.h>
 
 #include "chatmark.h"
+#include "pmdclient.h"
 #include "wsclient.h"
 
 #define CHATLOAD_NAME	    "chatload"
@@ -80,6 +96,10 @@
 #define CHATLOAD_PATH_MAX   1024  /* a URL's path and query */
 #define CHATLOAD_OPT_JSON   256	  /* getopt_long values of the long options */
 #define CHATLOAD_OPT_PHASES 257
+
+#define CHATLOAD_OPT_DEFLATE 258
+#define CHATLOAD_OPT_PAYLOAD 259
+#define CHATLOAD_POOL	     (2 * CHATLOAD_MAX_SIZE) /* --payload json */
 
 /* Where a connection is in its life. */
 enum chatload_state {
@@ -136,6 +156,12 @@ struct chatload_conn {
 					 by number % window */
 	uint64_t cc_progress;	      /* publisher: when cc_done last grew,
 					 or a send into an empty window */
+	int cc_z;		      /* --deflate: agreed */
+	struct pmdclient_params cc_pmd;	 /* what the server agreed */
+	z_stream cc_def;		 /* publisher: its messages' deflate */
+	int cc_def_on;			 /* made: compress what it sends */
+	struct pmdclient_inflate cc_inf; /* subscriber: what it gets */
+	int cc_msg_z;			 /* the message coming is compressed */
 };
 
 /* The run: options, connections, counters. */
@@ -156,6 +182,16 @@ struct chatload {
 	uint64_t cl_timeout_ns;		/* the same in ns */
 	int cl_json;			/* --json */
 	int cl_phases;			/* --phases */
+	int cl_deflate;			/* --deflate */
+	int cl_payload_json;		/* --payload json */
+	unsigned char *cl_pool;		/* its padding */
+	size_t cl_frame_max;		/* a message's frame, at most */
+	unsigned char *cl_zbuf;		/* a message deflated */
+	unsigned char *cl_zout;		/* a frame inflated */
+	size_t cl_zout_size;		/* its size */
+	size_t cl_zout_len;		/* bytes in it */
+	int cl_zout_over;		/* more came than it holds */
+	char cl_ext[WSCLIENT_EXT_MAX];	/* --deflate: the first answer */
 	size_t cl_rbuf_size;		/* receive buffer of a connection */
 	struct chatload_conn *cl_conns; /* subscribers, then publishers */
 	uint64_t *cl_seen;		/* every subscriber's cc_seen */
@@ -183,6 +219,10 @@ struct chatload {
 	uint64_t cl_stale;	/* marked frames of an earlier run */
 	uint64_t cl_oversized;	/* frames too long to look at */
 	uint64_t cl_pings;	/* pings and pongs from the server */
+	uint64_t cl_up_bytes;	/* frame bytes publishers sent, measuring */
+	uint64_t cl_down_bytes; /* frame bytes subscribers got, measuring */
+	uint64_t cl_dframes;	/* data frames subscribers got, measuring */
+	uint64_t cl_zframes;	/* of those, compressed */
 	uint64_t cl_errors;	/* connections that failed */
 	unsigned cl_shown;	/* error messages printed */
 	uint64_t cl_rng;	/* xorshift64* state for masks */
@@ -197,7 +237,7 @@ static void chatload_usage(FILE *fp);
 static int chatload_url_parse(
     const char *url, double timeout, struct chatload_url *cu);
 static char *chatload_url_request(
-    const struct chatload_url *cu, unsigned n, size_t *len);
+    const struct chatload_url *cu, unsigned n, const char *offer, size_t *len);
 static void chatload_error(struct chatload_conn *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 static void chatload_conn_fail(struct chatload_conn *c, const char *fmt, ...)
@@ -209,6 +249,9 @@ static int chatload_queue(
     struct chatload_conn *c, const void *buf, size_t len, size_t keep);
 static int chatload_queue_frame(struct chatload_conn *c, int opcode,
     const void *payload, size_t len, size_t keep);
+static size_t chatload_text(struct chatload *cl, const struct chatmark *m);
+static int chatload_queue_deflated(
+    struct chatload_conn *c, const void *text, size_t len);
 static int chatload_publish(struct chatload_conn *c, uint64_t now);
 static void chatload_fill(struct chatload_conn *c, uint64_t now);
 static void chatload_send_close(struct chatload_conn *c);
@@ -224,9 +267,13 @@ static void chatload_delivered(
 static void chatload_advance(struct chatload_conn *c, uint64_t now);
 static void chatload_data(
     struct chatload_conn *c, const unsigned char *p, size_t n, uint64_t now);
+static int chatload_collect(void *arg, const unsigned char *p, size_t n);
+static int chatload_message(struct chatload_conn *c,
+    const struct wsclient_frame *f, const unsigned char *p, uint64_t now);
 static int chatload_frame(struct chatload_conn *c,
     const struct wsclient_frame *f, const unsigned char *p, uint64_t now);
 static int chatload_frames(struct chatload_conn *c, uint64_t now);
+static int chatload_deflate_agreed(struct chatload_conn *c, const char *ext);
 static void chatload_handshake_read(struct chatload_conn *c);
 static void chatload_read_cb(evutil_socket_t fd, short what, void *arg);
 static void chatload_write_cb(evutil_socket_t fd, short what, void *arg);
@@ -238,6 +285,7 @@ static int chatload_connect(struct chatload_conn *c);
 static void chatload_connect_more(struct chatload *cl);
 static int chatload_conn_init(struct chatload *cl, unsigned id);
 static int chatload_setup(struct chatload *cl);
+static void chatload_report_json(struct chatload *cl, double secs, double rate);
 static void chatload_report(struct chatload *cl);
 static void chatload_free(struct chatload *cl);
 static int chatload_opt_count(int ch, unsigned min, unsigned max, unsigned *v);
@@ -251,7 +299,9 @@ chatload_usage(FILE *fp)
 	fprintf(fp,
 	    "usage: %s [-P PUBLISHERS] [-r RATE] [-S SUBSCRIBERS] [-s SIZE]\n"
 	    "                [-W WINDOW] [-d SECONDS] [-t SECONDS] [-w SECONDS]\n"
-	    "                [--json] [--phases] SUB_URL [PUB_URL]\n"
+	    "                [--deflate] [--json] [--payload ascii|json] "
+	    "[--phases]\n"
+	    "                SUB_URL [PUB_URL]\n"
 	    "  SUB_URL     ws://HOST:PORT/PATH the subscribers connect to;\n"
 	    "              {n} in it becomes the connection's number\n"
 	    "              (?nick=s{n})\n"
@@ -272,7 +322,13 @@ chatload_usage(FILE *fp)
 	    "              the measurement takes (default 10)\n"
 	    "  -w SECONDS  settle at most this long before measuring\n"
 	    "              (default 1)\n"
+	    "  --deflate   offer permessage-deflate, fail unless the server "
+	    "agrees;\n"
+	    "              publishers compress, subscribers inflate\n"
 	    "  --json      print the result as one JSON object\n"
+	    "  --payload ascii|json\n"
+	    "              pad the marker with 'x' (default) or with "
+	    "JSON-like text\n"
 	    "  --phases    print a line \"measuring\" when the measurement\n"
 	    "              starts and \"measured\" when it ends\n"
 	    "  -h          print this help and exit\n",
@@ -321,10 +377,12 @@ chatload_url_parse(const char *url, double timeout, struct chatload_url *cu)
 
 /*
  * Return the handshake request of connection number n (1..) to cu, with
- * each {n} of its path replaced by n, allocated; its length in len.
+ * each {n} of its path replaced by n and offering the extensions offer
+ * (NULL: none), allocated; its length in len.
  */
 static char *
-chatload_url_request(const struct chatload_url *cu, unsigned n, size_t *len)
+chatload_url_request(
+    const struct chatload_url *cu, unsigned n, const char *offer, size_t *len)
 {
 	char path[2 * CHATLOAD_PATH_MAX], num[16];
 	const char *p = cu->cu_path, *brace;
@@ -345,7 +403,7 @@ chatload_url_request(const struct chatload_url *cu, unsigned n, size_t *len)
 		return NULL;
 	memcpy(path + pos, p, k + 1);
 	return wsclient_request(
-	    CHATLOAD_NAME, path, cu->cu_server.wa_host, len);
+	    CHATLOAD_NAME, path, cu->cu_server.wa_host, offer, len);
 }
 
 /*
@@ -493,23 +551,81 @@ chatload_queue_frame(struct chatload_conn *c, int opcode, const void *payload,
 }
 
 /*
- * Queue the next message of publisher c, sent at now; do not flush.
- * Return -1 if its buffer is full (nothing queued, nothing numbered).
+ * Write the text of the message m says into cl_text: its marker, padded
+ * to the message size with 'x' or (--payload json) with a slice of the
+ * JSON-like pool from an offset of the message's own. Return its length.
+ */
+static size_t
+chatload_text(struct chatload *cl, const struct chatmark *m)
+{
+	size_t n, pad;
+
+	if (cl->cl_pool == NULL)
+		return chatmark_format(m, cl->cl_size, cl->cl_text);
+	n = chatmark_format(m, 0, cl->cl_text);
+	if (n >= cl->cl_size)
+		return n;
+	pad = cl->cl_size - n;
+	memcpy(cl->cl_text + n,
+	    cl->cl_pool +
+		(m->cm_num * 7919 + m->cm_pub * 104729) %
+		    (CHATLOAD_POOL - pad + 1),
+	    pad);
+	return cl->cl_size;
+}
+
+/*
+ * Queue len bytes of text on publisher c as a compressed message (RSV1),
+ * if there is room for any that it could deflate to: the deflate stream
+ * must not take a message that is then not sent. Return 0, or -1 (the
+ * buffer full, or c failed).
+ */
+static int
+chatload_queue_deflated(struct chatload_conn *c, const void *text, size_t len)
+{
+	struct chatload *cl = c->cc_cl;
+	uint32_t key = (uint32_t)(wsclient_random(&cl->cl_rng) >> 32);
+	size_t start;
+	long n;
+
+	if (chatload_room(c, WSCLIENT_HDR_MAX + PMDCLIENT_BOUND(len),
+		CHATLOAD_SLACK) == -1)
+		return -1;
+	n = pmdclient_deflate(&c->cc_def, &c->cc_pmd, text, len, cl->cl_zbuf,
+	    PMDCLIENT_BOUND(cl->cl_text_max));
+	if (n == -1) {
+		chatload_conn_fail(c, "deflate failed");
+		return -1;
+	}
+	start = c->cc_slen;
+	c->cc_slen += wsclient_frame(
+	    c->cc_sbuf + start, WSCLIENT_OP_TEXT, cl->cl_zbuf, (size_t)n, key);
+	c->cc_sbuf[start] |= 0x40; /* RSV1: compressed */
+	return 0;
+}
+
+/*
+ * Queue the next message of publisher c, sent at now, compressed if c
+ * compresses; do not flush. Return -1 if its buffer is full (nothing
+ * queued, nothing numbered) or c failed.
  */
 static int
 chatload_publish(struct chatload_conn *c, uint64_t now)
 {
 	struct chatload *cl = c->cc_cl;
 	struct chatmark m;
-	size_t n;
+	size_t n, queued = c->cc_slen - c->cc_spos; /* a move keeps it */
 
 	m.cm_pub = c->cc_pub;
 	m.cm_num = c->cc_sent + 1;
 	m.cm_sent = now;
-	n = chatmark_format(&m, cl->cl_size, cl->cl_text);
-	if (chatload_queue_frame(
-		c, WSCLIENT_OP_TEXT, cl->cl_text, n, CHATLOAD_SLACK) == -1)
+	n = chatload_text(cl, &m);
+	if ((c->cc_def_on ? chatload_queue_deflated(c, cl->cl_text, n)
+			  : chatload_queue_frame(c, WSCLIENT_OP_TEXT,
+				cl->cl_text, n, CHATLOAD_SLACK)) == -1)
 		return -1;
+	if (cl->cl_phase == CHATLOAD_MEASURE)
+		cl->cl_up_bytes += c->cc_slen - c->cc_spos - queued;
 	if (c->cc_sent == c->cc_done)
 		c->cc_progress = now;
 	c->cc_sent++;
@@ -762,6 +878,67 @@ chatload_data(
 }
 
 /*
+ * Keep n inflated bytes at p of a frame in the run's cl_zout (arg), as
+ * many as it holds; note it if more came.
+ */
+static int
+chatload_collect(void *arg, const unsigned char *p, size_t n)
+{
+	struct chatload *cl = arg;
+	size_t room = cl->cl_zout_size - cl->cl_zout_len;
+
+	if (n > room) {
+		cl->cl_zout_over = 1;
+		n = room;
+	}
+	memcpy(cl->cl_zout + cl->cl_zout_len, p, n);
+	cl->cl_zout_len += n;
+	return 0;
+}
+
+/*
+ * Take the whole data frame f, payload at p, that came to c at now:
+ * inflate it if its message is compressed (unless c is a publisher,
+ * which ignores what it gets), look for a marker. Return 0, or -1 if the
+ * connection is gone.
+ */
+static int
+chatload_message(struct chatload_conn *c, const struct wsclient_frame *f,
+    const unsigned char *p, uint64_t now)
+{
+	struct chatload *cl = c->cc_cl;
+
+	if (f->wf_opcode != WSCLIENT_OP_CONT)
+		c->cc_msg_z = f->wf_rsv1;
+	if (c->cc_pub == 0 && cl->cl_phase == CHATLOAD_MEASURE) {
+		cl->cl_dframes++;
+		cl->cl_zframes += (uint64_t)c->cc_msg_z;
+	}
+	if (!c->cc_msg_z) {
+		chatload_data(c, p, (size_t)f->wf_len, now);
+		return 0;
+	}
+	if (c->cc_pub != 0)
+		return 0;
+	cl->cl_zout_len = 0;
+	cl->cl_zout_over = 0;
+	if (pmdclient_inflate_data(&c->cc_inf, p, (size_t)f->wf_len, f->wf_fin,
+		chatload_collect, cl) == -1 ||
+	    (f->wf_fin &&
+		pmdclient_inflate_reset(
+		    &c->cc_inf, !c->cc_pmd.pp_server_no_context) == -1)) {
+		chatload_conn_fail(c, "compressed frame: %s",
+		    c->cc_inf.pi_err != NULL ? c->cc_inf.pi_err
+					     : "inflateReset failed");
+		return -1;
+	}
+	if (cl->cl_zout_over)
+		cl->cl_oversized++;
+	chatload_data(c, cl->cl_zout, cl->cl_zout_len, now);
+	return 0;
+}
+
+/*
  * Take the whole frame f, payload at p, that came to c at now. Return 0,
  * or -1 if the connection is gone.
  */
@@ -779,8 +956,7 @@ chatload_frame(struct chatload_conn *c, const struct wsclient_frame *f,
 	case WSCLIENT_OP_CONT:
 	case WSCLIENT_OP_TEXT:
 	case WSCLIENT_OP_BINARY:
-		chatload_data(c, p, (size_t)f->wf_len, now);
-		return 0;
+		return chatload_message(c, f, p, now);
 	case WSCLIENT_OP_PING:
 		cl->cl_pings++;
 		if (c->cc_state != CHATLOAD_OPEN ||
@@ -834,7 +1010,7 @@ chatload_frames(struct chatload_conn *c, uint64_t now)
 			continue;
 		}
 		hlen = wsclient_frame_parse(
-		    p, (size_t)(end - p), &f, msg, sizeof(msg));
+		    p, (size_t)(end - p), c->cc_z, &f, msg, sizeof(msg));
 		if (hlen == -1) {
 			chatload_conn_fail(c, "%s", msg);
 			return -1;
@@ -842,6 +1018,16 @@ chatload_frames(struct chatload_conn *c, uint64_t now)
 		if (hlen == 0)
 			break;
 		if (f.wf_len > cl->cl_rbuf_size - (size_t)hlen) {
+			if (c->cc_pub == 0 &&
+			    (f.wf_rsv1 ||
+				(f.wf_opcode == WSCLIENT_OP_CONT &&
+				    c->cc_msg_z))) {
+				chatload_conn_fail(c,
+				    "a compressed frame of %" PRIu64
+				    " bytes, too long to inflate",
+				    f.wf_len);
+				return -1;
+			}
 			cl->cl_oversized++;
 			c->cc_skip = f.wf_len;
 			p += hlen;
@@ -849,6 +1035,8 @@ chatload_frames(struct chatload_conn *c, uint64_t now)
 		}
 		if ((uint64_t)(end - p - hlen) < f.wf_len)
 			break;
+		if (c->cc_pub == 0 && cl->cl_phase == CHATLOAD_MEASURE)
+			cl->cl_down_bytes += (uint64_t)hlen + f.wf_len;
 		if (chatload_frame(c, &f, p + hlen, now) == -1 ||
 		    c->cc_state == CHATLOAD_DONE)
 			return -1;
@@ -861,6 +1049,41 @@ chatload_frames(struct chatload_conn *c, uint64_t now)
 }
 
 /*
+ * --deflate: take the server's answer ext (empty if none) on c: fail
+ * unless it agrees to permessage-deflate; a publisher makes its deflate
+ * stream unless the window agreed is 8 bits, which zlib cannot write (it
+ * sends uncompressed then). Return 0, or -1 if c failed.
+ */
+static int
+chatload_deflate_agreed(struct chatload_conn *c, const char *ext)
+{
+	struct chatload *cl = c->cc_cl;
+	char msg[WSCLIENT_MSG_MAX];
+
+	if (ext[0] == '\0') {
+		chatload_conn_fail(c,
+		    "the server did not agree to permessage-deflate (no "
+		    "Sec-WebSocket-Extensions in its 101)");
+		return -1;
+	}
+	if (pmdclient_parse(ext, &c->cc_pmd, msg, sizeof(msg)) == -1) {
+		chatload_conn_fail(c, "%s", msg);
+		return -1;
+	}
+	c->cc_z = 1;
+	if (cl->cl_ext[0] == '\0' && c->cc_pub == 0)
+		snprintf(cl->cl_ext, sizeof(cl->cl_ext), "%s", ext);
+	if (c->cc_pub != 0 && c->cc_pmd.pp_client_bits > 8) {
+		if (pmdclient_deflate_init(&c->cc_def, &c->cc_pmd) == -1) {
+			chatload_conn_fail(c, "deflateInit2 failed");
+			return -1;
+		}
+		c->cc_def_on = 1;
+	}
+	return 0;
+}
+
+/*
  * Read the handshake response of c. Once it is whole and good, take any
  * bytes after it as frames, and start setting up the next connection.
  */
@@ -869,7 +1092,7 @@ chatload_handshake_read(struct chatload_conn *c)
 {
 	struct chatload *cl = c->cc_cl;
 	const unsigned char *eoh;
-	char msg[WSCLIENT_MSG_MAX];
+	char msg[WSCLIENT_MSG_MAX], ext[WSCLIENT_EXT_MAX] = "";
 	size_t hlen;
 	ssize_t n;
 
@@ -895,11 +1118,14 @@ chatload_handshake_read(struct chatload_conn *c)
 		return;
 	}
 	hlen = (size_t)(eoh - c->cc_rbuf) + 2; /* up to the last CRLF */
-	if (wsclient_handshake_check(c->cc_rbuf, hlen, msg, sizeof(msg)) ==
-	    -1) {
+	if (wsclient_handshake_check(c->cc_rbuf, hlen,
+		cl->cl_deflate ? ext : NULL, sizeof(ext), msg,
+		sizeof(msg)) == -1) {
 		chatload_conn_fail(c, "%s", msg);
 		return;
 	}
+	if (cl->cl_deflate && chatload_deflate_agreed(c, ext) == -1)
+		return;
 	hlen += 2;
 	c->cc_rlen -= hlen;
 	memmove(c->cc_rbuf, c->cc_rbuf + hlen, c->cc_rlen);
@@ -1158,16 +1384,18 @@ chatload_conn_init(struct chatload *cl, unsigned id)
 	if (id < cl->cl_nsubs) {
 		c->cc_seen = cl->cl_seen + (size_t)id * cl->cl_npubs;
 		c->cc_ssize = CHATLOAD_SBUF;
-		req = chatload_url_request(&cl->cl_sub_url, id + 1, &len);
+		req = chatload_url_request(&cl->cl_sub_url, id + 1,
+		    cl->cl_deflate ? PMDCLIENT_OFFER : NULL, &len);
 	} else {
 		c->cc_pub = id - cl->cl_nsubs + 1;
 		c->cc_got =
 		    cl->cl_got + (size_t)(c->cc_pub - 1) * cl->cl_window;
 		c->cc_ssize =
 		    (cl->cl_rate > 0 ? CHATLOAD_QUEUE : cl->cl_window) *
-			(WSCLIENT_HDR_MAX + cl->cl_text_max) +
+			cl->cl_frame_max +
 		    CHATLOAD_SBUF;
-		req = chatload_url_request(&cl->cl_pub_url, c->cc_pub, &len);
+		req = chatload_url_request(&cl->cl_pub_url, c->cc_pub,
+		    cl->cl_deflate ? PMDCLIENT_OFFER : NULL, &len);
 	}
 	c->cc_rbuf = malloc(cl->cl_rbuf_size);
 	c->cc_sbuf = malloc(c->cc_ssize);
@@ -1196,6 +1424,21 @@ chatload_setup(struct chatload *cl)
 	cl->cl_rbuf_size = 2 * cl->cl_text_max + 4096;
 	if (cl->cl_rbuf_size < CHATLOAD_RBUF_MIN)
 		cl->cl_rbuf_size = CHATLOAD_RBUF_MIN;
+	cl->cl_frame_max = WSCLIENT_HDR_MAX +
+	    (cl->cl_deflate ? PMDCLIENT_BOUND(cl->cl_text_max)
+			    : cl->cl_text_max);
+	if (cl->cl_deflate) {
+		cl->cl_zout_size = 2 * cl->cl_rbuf_size;
+		if ((cl->cl_zbuf = malloc(PMDCLIENT_BOUND(cl->cl_text_max))) ==
+			NULL ||
+		    (cl->cl_zout = malloc(cl->cl_zout_size)) == NULL)
+			return -1;
+	}
+	if (cl->cl_payload_json) {
+		if ((cl->cl_pool = malloc(CHATLOAD_POOL)) == NULL)
+			return -1;
+		wsclient_json(cl->cl_pool, CHATLOAD_POOL, 1);
+	}
 	cl->cl_conns = calloc(cl->cl_nconns, sizeof(*cl->cl_conns));
 	cl->cl_seen =
 	    calloc((size_t)cl->cl_nsubs * cl->cl_npubs, sizeof(*cl->cl_seen));
@@ -1229,57 +1472,75 @@ chatload_setup(struct chatload *cl)
 	return 0;
 }
 
+/*
+ * Print the result as one JSON object: secs measured, rate deliveries a
+ * second.
+ */
+static void
+chatload_report_json(struct chatload *cl, double secs, double rate)
+{
+	const struct wsclient_hist *h = &cl->cl_hist;
+
+	printf("{\"subscribers\":%u,\"publishers\":%u,\"mode\":\"%s\","
+	       "\"rate\":%u,\"window\":%u,\"message_size\":%zu,"
+	       "\"payload\":\"%s\",\"seconds\":%.3f,\"sent\":%" PRIu64
+	       ",\"delivered\":%" PRIu64 ",\"delivered_per_sec\":%.1f",
+	    cl->cl_nsubs, cl->cl_npubs, cl->cl_rate ? "rate" : "saturation",
+	    cl->cl_rate, cl->cl_rate ? 0 : cl->cl_window, cl->cl_size,
+	    cl->cl_payload_json ? "json" : "ascii", secs, cl->cl_sent,
+	    cl->cl_delivered, rate);
+	if (h->wh_count > 0)
+		printf(",\"mean_us\":%.1f,\"p50_us\":%.1f,"
+		       "\"p99_us\":%.1f,\"p999_us\":%.1f,"
+		       "\"max_us\":%.1f",
+		    h->wh_sum / (double)h->wh_count / 1e3,
+		    wsclient_hist_percentile(h, 0.50) / 1e3,
+		    wsclient_hist_percentile(h, 0.99) / 1e3,
+		    wsclient_hist_percentile(h, 0.999) / 1e3,
+		    (double)h->wh_max / 1e3);
+	else
+		printf(",\"mean_us\":null,\"p50_us\":null,"
+		       "\"p99_us\":null,\"p999_us\":null,"
+		       "\"max_us\":null");
+	printf(",\"deflate\":%s,\"extension\":",
+	    cl->cl_deflate ? "true" : "false");
+	wsclient_print_string(cl->cl_deflate ? cl->cl_ext : NULL);
+	printf(",\"data_frames\":%" PRIu64 ",\"compressed_frames\":%" PRIu64
+	       ",\"down_bytes_per_delivery\":%.1f"
+	       ",\"up_bytes_per_msg\":%.1f",
+	    cl->cl_dframes, cl->cl_zframes,
+	    (double)cl->cl_down_bytes /
+		(double)(cl->cl_delivered ? cl->cl_delivered : 1),
+	    (double)cl->cl_up_bytes / (double)(cl->cl_sent ? cl->cl_sent : 1));
+	printf(",\"lost\":%" PRIu64 ",\"duplicates\":%" PRIu64
+	       ",\"stale\":%" PRIu64 ",\"unsent\":%" PRIu64
+	       ",\"oversized\":%" PRIu64 ",\"pings\":%" PRIu64
+	       ",\"errors\":%" PRIu64 "}\n",
+	    cl->cl_lost, cl->cl_dups, cl->cl_stale, cl->cl_unsent,
+	    cl->cl_oversized, cl->cl_pings, cl->cl_errors);
+}
+
 /* Print the result, as text or as one JSON object. */
 static void
 chatload_report(struct chatload *cl)
 {
 	const struct wsclient_hist *h = &cl->cl_hist;
-	double secs = 0, rate = 0, p50 = 0, p99 = 0, p999 = 0, mean = 0;
-	double max = 0;
-	int have = h->wh_count > 0;
+	double secs = 0, rate = 0;
 
 	if (cl->cl_t1 > cl->cl_t0 && cl->cl_t0 != 0)
 		secs = (double)(cl->cl_t1 - cl->cl_t0) / 1e9;
 	if (secs > 0)
 		rate = (double)cl->cl_delivered / secs;
-	if (have) {
-		p50 = wsclient_hist_percentile(h, 0.50) / 1e3;
-		p99 = wsclient_hist_percentile(h, 0.99) / 1e3;
-		p999 = wsclient_hist_percentile(h, 0.999) / 1e3;
-		mean = h->wh_sum / (double)h->wh_count / 1e3;
-		max = (double)h->wh_max / 1e3;
-	}
 	if (cl->cl_json) {
-		printf("{\"subscribers\":%u,\"publishers\":%u,\"mode\":\"%s\","
-		       "\"rate\":%u,\"window\":%u,\"message_size\":%zu,"
-		       "\"seconds\":%.3f,\"sent\":%" PRIu64
-		       ",\"delivered\":%" PRIu64 ",\"delivered_per_sec\":%.1f",
-		    cl->cl_nsubs, cl->cl_npubs,
-		    cl->cl_rate ? "rate" : "saturation", cl->cl_rate,
-		    cl->cl_rate ? 0 : cl->cl_window, cl->cl_size, secs,
-		    cl->cl_sent, cl->cl_delivered, rate);
-		if (have)
-			printf(",\"mean_us\":%.1f,\"p50_us\":%.1f,"
-			       "\"p99_us\":%.1f,\"p999_us\":%.1f,"
-			       "\"max_us\":%.1f",
-			    mean, p50, p99, p999, max);
-		else
-			printf(",\"mean_us\":null,\"p50_us\":null,"
-			       "\"p99_us\":null,\"p999_us\":null,"
-			       "\"max_us\":null");
-		printf(",\"lost\":%" PRIu64 ",\"duplicates\":%" PRIu64
-		       ",\"stale\":%" PRIu64 ",\"unsent\":%" PRIu64
-		       ",\"oversized\":%" PRIu64 ",\"pings\":%" PRIu64
-		       ",\"errors\":%" PRIu64 "}\n",
-		    cl->cl_lost, cl->cl_dups, cl->cl_stale, cl->cl_unsent,
-		    cl->cl_oversized, cl->cl_pings, cl->cl_errors);
+		chatload_report_json(cl, secs, rate);
 		return;
 	}
-	printf("%s: %u subscriber%s, %u publisher%s, %s, %zu-byte texts, "
+	printf("%s: %u subscriber%s, %u publisher%s, %s, %zu-byte %stexts, "
 	       "%.3f s measured\n",
 	    cl->cl_sub_url.cu_url, cl->cl_nsubs, cl->cl_nsubs == 1 ? "" : "s",
 	    cl->cl_npubs, cl->cl_npubs == 1 ? "" : "s",
-	    cl->cl_rate ? "fixed rate" : "saturation", cl->cl_size, secs);
+	    cl->cl_rate ? "fixed rate" : "saturation", cl->cl_size,
+	    cl->cl_payload_json ? "JSON-like " : "", secs);
 	if (cl->cl_rate)
 		printf("  sent       %" PRIu64 " at %u/s (%" PRIu64
 		       " left out: buffer full)\n",
@@ -1289,12 +1550,25 @@ chatload_report(struct chatload *cl)
 		       "publisher\n",
 		    cl->cl_sent, cl->cl_window);
 	printf("  delivered  %" PRIu64 ", %.1f/s\n", cl->cl_delivered, rate);
-	if (have)
+	if (h->wh_count > 0)
 		printf("  latency    mean %.1f us, p50 %.1f us, p99 %.1f us, "
 		       "p99.9 %.1f us, max %.1f us\n",
-		    mean, p50, p99, p999, max);
+		    h->wh_sum / (double)h->wh_count / 1e3,
+		    wsclient_hist_percentile(h, 0.50) / 1e3,
+		    wsclient_hist_percentile(h, 0.99) / 1e3,
+		    wsclient_hist_percentile(h, 0.999) / 1e3,
+		    (double)h->wh_max / 1e3);
 	else
 		printf("  latency    nothing delivered\n");
+	printf("  wire       %.1f bytes per delivery (frames to subscribers), "
+	       "%.1f per message sent\n",
+	    (double)cl->cl_down_bytes /
+		(double)(cl->cl_delivered ? cl->cl_delivered : 1),
+	    (double)cl->cl_up_bytes / (double)(cl->cl_sent ? cl->cl_sent : 1));
+	if (cl->cl_deflate)
+		printf("  deflate    %s; %" PRIu64 " of %" PRIu64
+		       " data frames to subscribers compressed\n",
+		    cl->cl_ext, cl->cl_zframes, cl->cl_dframes);
 	printf("  lost %" PRIu64 ", duplicates %" PRIu64 ", stale %" PRIu64
 	       ", oversized %" PRIu64 ", pings %" PRIu64 "\n",
 	    cl->cl_lost, cl->cl_dups, cl->cl_stale, cl->cl_oversized,
@@ -1319,8 +1593,13 @@ chatload_free(struct chatload *cl)
 			event_free(c->cc_wev);
 		free(c->cc_rbuf);
 		free(c->cc_sbuf);
+		pmdclient_deflate_end(&c->cc_def);
+		pmdclient_inflate_end(&c->cc_inf);
 	}
 	free(cl->cl_conns);
+	free(cl->cl_pool);
+	free(cl->cl_zbuf);
+	free(cl->cl_zout);
 	free(cl->cl_seen);
 	free(cl->cl_got);
 	free(cl->cl_text);
@@ -1373,7 +1652,9 @@ static int
 chatload_options(struct chatload *cl, int argc, char *argv[])
 {
 	static const struct option longopts[] = {
+	    {"deflate", no_argument, NULL, CHATLOAD_OPT_DEFLATE},
 	    {"json", no_argument, NULL, CHATLOAD_OPT_JSON},
+	    {"payload", required_argument, NULL, CHATLOAD_OPT_PAYLOAD},
 	    {"phases", no_argument, NULL, CHATLOAD_OPT_PHASES},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
@@ -1415,8 +1696,22 @@ chatload_options(struct chatload *cl, int argc, char *argv[])
 		case 'w':
 			r = chatload_opt_seconds(ch, 0, &cl->cl_settle);
 			break;
+		case CHATLOAD_OPT_DEFLATE:
+			cl->cl_deflate = 1;
+			break;
 		case CHATLOAD_OPT_JSON:
 			cl->cl_json = 1;
+			break;
+		case CHATLOAD_OPT_PAYLOAD:
+			if (strcmp(optarg, "ascii") != 0 &&
+			    strcmp(optarg, "json") != 0) {
+				fprintf(stderr,
+				    "%s: --payload %s: expected ascii or "
+				    "json\n",
+				    CHATLOAD_NAME, optarg);
+				r = -1;
+			}
+			cl->cl_payload_json = optarg[0] == 'j';
 			break;
 		case CHATLOAD_OPT_PHASES:
 			cl->cl_phases = 1;

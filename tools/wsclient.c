@@ -1,7 +1,7 @@
 /*
- * wsclient: the WebSocket client pieces that wsload and chatload share
- * (see wsclient.h). Functions that can fail before a tool starts print
- * why on stderr, prefixed with the tool's name; the per-connection ones
+ * wsclient: the WebSocket client pieces that wsload, chatload and wsidle
+ * share (see wsclient.h). Functions that can fail before a tool starts
+ * print why on stderr, prefixed with the tool's name; the per-connection ones
  * (the handshake check, frame headers) write their reason into a buffer
  * instead, so that the tool counts it against the connection.
  */
@@ -35,6 +35,9 @@ static unsigned wsclient_hist_index(uint64_t v);
 static uint64_t wsclient_hist_value(unsigned i);
 static int wsclient_header_value(
     const char *name, const char *line, size_t len, char *value, size_t vlen);
+static int wsclient_extensions_add(char *ext, size_t extlen, const char *value);
+static size_t wsclient_json_item(
+    char *item, size_t size, unsigned k, uint64_t *rng);
 
 /* Parse a count with an optional k or m suffix (times 1024, 1024^2). */
 int
@@ -371,12 +374,13 @@ wsclient_frame(unsigned char *dst, int opcode, const void *payload, size_t len,
 }
 
 /*
- * Return the opening handshake request for path on host, allocated, and
- * its length in len; NULL if out of memory.
+ * Return the opening handshake request for path on host, offering
+ * extensions (a Sec-WebSocket-Extensions value) unless NULL, allocated,
+ * and its length in len; NULL if out of memory.
  */
 char *
-wsclient_request(
-    const char *prog, const char *path, const char *host, size_t *len)
+wsclient_request(const char *prog, const char *path, const char *host,
+    const char *extensions, size_t *len)
 {
 	char *req;
 	int n;
@@ -388,9 +392,11 @@ wsclient_request(
 	    "Connection: Upgrade\r\n"
 	    "Sec-WebSocket-Key: " WSCLIENT_KEY "\r\n"
 	    "Sec-WebSocket-Version: 13\r\n"
+	    "%s%s%s"
 	    "User-Agent: %s\r\n"
 	    "\r\n",
-	    path, host, prog);
+	    path, host, extensions ? "Sec-WebSocket-Extensions: " : "",
+	    extensions ? extensions : "", extensions ? "\r\n" : "", prog);
 	if (n == -1)
 		return NULL;
 	*len = (size_t)n;
@@ -424,19 +430,44 @@ wsclient_header_value(
 }
 
 /*
+ * Append the value of a Sec-WebSocket-Extensions line to ext (extlen
+ * bytes, NUL-terminated), after ", " if it has one already: several
+ * lines are one list. Return -1 if it does not fit.
+ */
+static int
+wsclient_extensions_add(char *ext, size_t extlen, const char *value)
+{
+	size_t have = strlen(ext), vlen = strlen(value);
+
+	if (have + 2 + vlen >= extlen)
+		return -1;
+	if (have > 0) {
+		memcpy(ext + have, ", ", 2);
+		have += 2;
+	}
+	memcpy(ext + have, value, vlen + 1);
+	return 0;
+}
+
+/*
  * Check a handshake response whose header is the first hlen bytes of buf,
  * up to and with its last CRLF: status 101 and the headers RFC 6455 4.1
- * asks the client to check. Return 0, or -1 with the reason in msg.
+ * asks the client to check. With ext, extensions were offered: their
+ * answer goes into ext (extlen bytes; "" if none), for the caller to
+ * check; without, an answer is an error. Return 0, or -1 with the reason
+ * in msg.
  */
 int
-wsclient_handshake_check(
-    const unsigned char *buf, size_t hlen, char *msg, size_t msglen)
+wsclient_handshake_check(const unsigned char *buf, size_t hlen, char *ext,
+    size_t extlen, char *msg, size_t msglen)
 {
 	const char *p = (const char *)buf, *end = p + hlen, *eol;
 	char value[256];
 	int status, upgrade = 0, connection = 0, accept = 0;
 	size_t len;
 
+	if (ext != NULL)
+		ext[0] = '\0';
 	eol = memmem(p, (size_t)(end - p), "\r\n", 2);
 	len = (size_t)(eol - p);
 	if (len < 12 || strncmp(p, "HTTP/1.", 7) != 0 || p[8] != ' ' ||
@@ -465,13 +496,17 @@ wsclient_handshake_check(
 		else if (wsclient_header_value("Sec-WebSocket-Accept", p, len,
 			     value, sizeof(value)))
 			accept = strcmp(value, WSCLIENT_ACCEPT) == 0;
-		else if (wsclient_header_value("Sec-WebSocket-Extensions", p,
-			     len, value, sizeof(value)) ||
+		else if ((wsclient_header_value("Sec-WebSocket-Extensions", p,
+			      len, value, sizeof(value)) &&
+			     (ext == NULL ||
+				 wsclient_extensions_add(ext, extlen, value) ==
+				     -1)) ||
 		    wsclient_header_value("Sec-WebSocket-Protocol", p, len,
 			value, sizeof(value))) {
-			snprintf(msg, msglen,
-			    "handshake: %.*s, which was not asked for",
-			    (int)(len > 80 ? 80 : len), p);
+			snprintf(msg, msglen, "handshake: %.*s, %s",
+			    (int)(len > 80 ? 80 : len), p,
+			    ext == NULL ? "which was not asked for"
+					: "too long");
 			return -1;
 		}
 	}
@@ -487,13 +522,15 @@ wsclient_handshake_check(
 
 /*
  * Parse the header of a frame from the server at p (avail bytes) into f,
- * and check what any frame from a server must satisfy: no RSV bit (no
- * extension was asked for), no mask, a length without the top bit, a
- * close, ping or pong whole and of at most 125 bytes. Return the header's
- * length, 0 if it is incomplete, or -1 with the reason in msg.
+ * and check what any frame from a server must satisfy: no RSV bit but
+ * RSV1 on a text or binary frame if rsv1_ok (permessage-deflate was
+ * agreed; on a continuation frame the caller checks), no mask, a length
+ * without the top bit, a close, ping or pong whole and of at most 125
+ * bytes. Return the header's length, 0 if it is incomplete, or -1 with
+ * the reason in msg.
  */
 int
-wsclient_frame_parse(const unsigned char *p, size_t avail,
+wsclient_frame_parse(const unsigned char *p, size_t avail, int rsv1_ok,
     struct wsclient_frame *f, char *msg, size_t msglen)
 {
 	size_t hlen;
@@ -506,6 +543,7 @@ wsclient_frame_parse(const unsigned char *p, size_t avail,
 	if (avail < hlen)
 		return 0;
 	f->wf_fin = (p[0] & 0x80) != 0;
+	f->wf_rsv1 = (p[0] & 0x40) != 0;
 	f->wf_opcode = p[0] & 0x0f;
 	len = p[1] & 0x7f;
 	if (len == 126)
@@ -514,9 +552,14 @@ wsclient_frame_parse(const unsigned char *p, size_t avail,
 		for (len = 0, i = 0; i < 8; i++)
 			len = len << 8 | p[2 + i];
 	f->wf_len = len;
-	if ((p[0] & 0x70) != 0) {
-		snprintf(
-		    msg, msglen, "frame with RSV bits 0x%02x", p[0] & 0x70);
+	if ((p[0] & 0x30) != 0 ||
+	    (f->wf_rsv1 &&
+		(!rsv1_ok ||
+		    (f->wf_opcode != WSCLIENT_OP_TEXT &&
+			f->wf_opcode != WSCLIENT_OP_BINARY)))) {
+		snprintf(msg, msglen,
+		    "frame (opcode 0x%x) with RSV bits 0x%02x", f->wf_opcode,
+		    p[0] & 0x70);
 		return -1;
 	}
 	if ((p[1] & 0x80) != 0) {
@@ -536,4 +579,111 @@ wsclient_frame_parse(const unsigned char *p, size_t avail,
 		return -1;
 	}
 	return (int)hlen;
+}
+
+/*
+ * Write the JSON of item k of a wsclient_json() document into item (size
+ * bytes, enough for any), with what it says drawn from rng; return its
+ * length.
+ */
+static size_t
+wsclient_json_item(char *item, size_t size, unsigned k, uint64_t *rng)
+{
+	static const char *const words[] = {"the", "a", "to", "and", "is", "it",
+	    "we", "you", "can", "now", "hello", "thanks", "build", "deploy",
+	    "release", "review", "merge", "ticket", "meeting", "today",
+	    "tomorrow", "server", "client", "message", "update", "ready",
+	    "done", "looks", "good", "please", "check", "fixed"};
+	static const char *const types[] = {
+	    "message", "message", "message", "edit", "reaction"};
+	static const char *const rooms[] = {
+	    "general", "random", "dev", "ops", "design", "support"};
+	char text[256];
+	size_t tlen = 0, wlen;
+	uint64_t r = wsclient_random(rng);
+	unsigned i, nwords = 3 + (unsigned)(r % 12);
+	int n;
+
+	for (i = 0; i < nwords; i++) {
+		r = wsclient_random(rng);
+		wlen = strlen(words[r % 32]);
+		if (i > 0)
+			text[tlen++] = ' ';
+		memcpy(text + tlen, words[r % 32], wlen);
+		tlen += wlen;
+	}
+	text[tlen] = '\0';
+	r = wsclient_random(rng);
+	n = snprintf(item, size,
+	    "{\"id\":%u,\"user\":\"user_%04u\",\"type\":\"%s\","
+	    "\"room\":\"%s\",\"ts\":\"2026-12-02T%02u:%02u:%02u.%03uZ\","
+	    "\"text\":\"%s\",\"likes\":%u,\"read\":%s}",
+	    1048576U + (unsigned)(r >> 44) + k, (unsigned)(r % 500),
+	    types[(r >> 9) % 5], rooms[(r >> 12) % 6], (unsigned)(r >> 15) % 24,
+	    (unsigned)(r >> 20) % 60, (unsigned)(r >> 26) % 60,
+	    (unsigned)(r >> 32) % 1000, text, (unsigned)(r >> 42) % 20,
+	    (r >> 50) % 2 ? "true" : "false");
+	return n < 0 ? 0 : (size_t)n < size ? (size_t)n : size - 1;
+}
+
+/*
+ * Fill buf with size bytes of JSON-like text from seed: a document as a
+ * chat or API server sends them, {"seq":"0000000000000000","items":[...]},
+ * objects of the same keys with ids, names, times and texts of common
+ * words; spaces before the closing "]}" make the size exact (a size too
+ * small for that gets the document's start). The 16 zeros are at
+ * WSCLIENT_JSON_STAMP, for a caller to number the document.
+ */
+void
+wsclient_json(unsigned char *buf, size_t size, uint64_t seed)
+{
+	static const char head[] = "{\"seq\":\"0000000000000000\",\"items\":[";
+	char item[512];
+	size_t pos = sizeof(head) - 1, n;
+	uint64_t rng = seed * 2 + 1; /* odd, and one per seed */
+	unsigned k;
+
+	for (k = 0; k < 4; k++) /* away from the seeds' likeness */
+		wsclient_random(&rng);
+	if (size < pos + 2) {
+		memcpy(buf, head, size);
+		return;
+	}
+	memcpy(buf, head, pos);
+	for (k = 0;; k++) {
+		n = wsclient_json_item(item, sizeof(item), k, &rng);
+		if (pos + (k > 0) + n + 2 > size)
+			break;
+		if (k > 0)
+			buf[pos++] = ',';
+		memcpy(buf + pos, item, n);
+		pos += n;
+	}
+	memset(buf + pos, ' ', size - 2 - pos);
+	memcpy(buf + size - 2, "]}", 2);
+}
+
+/*
+ * Print s on standard output as a JSON string (bytes outside printable
+ * ASCII as \u00XX), or null if s is NULL.
+ */
+void
+wsclient_print_string(const char *s)
+{
+	const unsigned char *p;
+
+	if (s == NULL) {
+		fputs("null", stdout);
+		return;
+	}
+	putchar('"');
+	for (p = (const unsigned char *)s; *p != '\0'; p++) {
+		if (*p == '"' || *p == '\\')
+			printf("\\%c", *p);
+		else if (*p < 0x20 || *p >= 0x7f)
+			printf("\\u%04x", *p);
+		else
+			putchar(*p);
+	}
+	putchar('"');
 }

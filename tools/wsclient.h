@@ -1,9 +1,9 @@
 /*
  * wsclient: the WebSocket client pieces that the load tools (wsload.c,
- * chatload.c) share: option parsing, finding the server, the opening
- * handshake, client frames, server frame headers, the clock and a latency
- * histogram. Nothing here keeps state between calls; each tool owns its
- * connections and its event loop.
+ * chatload.c, wsidle.c) share: option parsing, finding the server, the
+ * opening handshake, client frames, server frame headers, the clock, a
+ * latency histogram and JSON-like payloads. Nothing here keeps state
+ * between calls; each tool owns its connections and its event loop.
  */
 
 #ifndef WSCLIENT_H
@@ -21,6 +21,9 @@
 #define WSCLIENT_CTL_MAX  125 /* payload bytes of a control frame */
 #define WSCLIENT_HDR_MAX  14  /* a client frame's header, mask included */
 #define WSCLIENT_MSG_MAX  512 /* an error message, NUL included */
+
+#define WSCLIENT_EXT_MAX    256 /* an extensions answer, NUL included */
+#define WSCLIENT_JSON_STAMP 8	/* wsclient_json(): where "seq" is */
 
 #define WSCLIENT_OP_CONT   0x0
 #define WSCLIENT_OP_TEXT   0x1
@@ -51,6 +54,7 @@ struct wsclient_hist {
 /* The header of a frame from the server, as wsclient_frame_parse() read. */
 struct wsclient_frame {
 	int wf_fin;	 /* FIN bit */
+	int wf_rsv1;	 /* RSV1 bit: a compressed message */
 	int wf_opcode;	 /* WSCLIENT_OP_* or another value */
 	uint64_t wf_len; /* payload bytes */
 };
@@ -77,11 +81,13 @@ void wsclient_mask(unsigned char *dst, const unsigned char *src, size_t n,
     const unsigned char key[4]);
 size_t wsclient_frame(unsigned char *dst, int opcode, const void *payload,
     size_t len, uint32_t key);
-char *wsclient_request(
-    const char *prog, const char *path, const char *host, size_t *len);
-int wsclient_handshake_check(
-    const unsigned char *buf, size_t hlen, char *msg, size_t msglen);
-int wsclient_frame_parse(const unsigned char *p, size_t avail,
+char *wsclient_request(const char *prog, const char *path, const char *host,
+    const char *extensions, size_t *len);
+int wsclient_handshake_check(const unsigned char *buf, size_t hlen, char *ext,
+    size_t extlen, char *msg, size_t msglen);
+int wsclient_frame_parse(const unsigned char *p, size_t avail, int rsv1_ok,
     struct wsclient_frame *f, char *msg, size_t msglen);
+void wsclient_json(unsigned char *buf, size_t size, uint64_t seed);
+void wsclient_print_string(const char *s);
 
 #endif /* WSCLIENT_H */

@@ -14,6 +14,19 @@
  * with chatload. With --tls (wss) each connection makes a TLS handshake
  * before the upgrade, and its bytes go through SSL_read and SSL_write
  * (tlsclient.c's context, shared with tlsload).
+ *
+ * With --deflate each connection offers permessage-deflate (pmdclient.c)
+ * and fails unless the server agrees; it then sends every message
+ * compressed (RSV1) with a deflate stream of its own, kept from message
+ * to message unless the server answered client_no_context_takeover, and
+ * inflates each compressed echo with an inflate stream of its own (kept
+ * unless server_no_context_takeover) as it comes, checking the bytes
+ * that come out; an uncompressed echo is checked as it is. With
+ * --payload json the messages are JSON-like documents (wsclient_json(),
+ * WSLOAD_DOCS of them in turn, each numbered in its "seq") instead of
+ * ASCII letters, so that compression has what real traffic gives it. The
+ * WebSocket bytes each way (frame headers and payloads) are counted per
+ * message.
  */
 
 #include <sys/types.h>
@@ -36,6 +49,7 @@
 #include <event2/event.h>
 #include <openssl/ssl.h>
 
+#include "pmdclient.h"
 #include "tlsclient.h"
 #include "wsclient.h"
 
@@ -49,6 +63,17 @@
 #define WSLOAD_STAMP_LEN 16    /* hex digits that number each message */
 #define WSLOAD_OPT_JSON	 256   /* getopt_long value of --json */
 #define WSLOAD_OPT_TLS	 257   /* getopt_long value of --tls */
+
+#define WSLOAD_OPT_DEFLATE 258	     /* getopt_long value of --deflate */
+#define WSLOAD_OPT_PAYLOAD 259	     /* getopt_long value of --payload */
+#define WSLOAD_DOCS	   16	     /* --payload json: documents, at most */
+#define WSLOAD_DOCS_BYTES  (1 << 20) /* and their bytes, at most */
+
+/* What the messages say (--payload). */
+enum wsload_payload {
+	WSLOAD_ASCII = 0, /* letters and digits, a connection's own */
+	WSLOAD_JSON,	  /* JSON-like documents, in turn */
+};
 
 /* Where a connection is in its life. */
 enum wsload_state {
@@ -98,6 +123,14 @@ struct wsload_conn {
 	unsigned char wc_ctl[WSCLIENT_CTL_MAX]; /* control frame payload */
 	size_t wc_ctl_len;			/* bytes in wc_ctl */
 	unsigned char wc_cbuf[8];		/* our close frame */
+	int wc_z;				/* --deflate: agreed */
+	struct pmdclient_params wc_pmd;		/* what the server agreed */
+	z_stream wc_def;		 /* our messages' deflate stream */
+	int wc_def_on;			 /* made: compress what we send */
+	struct pmdclient_inflate wc_inf; /* the echoes' inflate stream */
+	int wc_msg_z;			 /* the echo coming is compressed */
+	uint64_t wc_up;			 /* bytes of the frame in flight */
+	uint64_t wc_down;		 /* bytes of its echo's frames so far */
 };
 
 /* The run: options, connections, counters. */
@@ -107,15 +140,22 @@ struct wsload {
 	const char *wl_path;		/* request path */
 	char *wl_request;		/* the handshake request */
 	size_t wl_request_len;
-	unsigned wl_nconns;	/* -c */
-	size_t wl_size;		/* -s */
-	int wl_opcode;		/* text, or binary with -b */
-	double wl_duration;	/* -d, seconds */
-	double wl_warmup;	/* -w, seconds */
-	double wl_timeout;	/* -t, seconds */
-	uint64_t wl_timeout_ns; /* the same in ns */
-	int wl_json;		/* --json */
-	SSL_CTX *wl_ctx;	/* --tls: the TLS context; NULL: plain */
+	unsigned wl_nconns;		/* -c */
+	size_t wl_size;			/* -s */
+	int wl_opcode;			/* text, or binary with -b */
+	double wl_duration;		/* -d, seconds */
+	double wl_warmup;		/* -w, seconds */
+	double wl_timeout;		/* -t, seconds */
+	uint64_t wl_timeout_ns;		/* the same in ns */
+	int wl_json;			/* --json */
+	int wl_deflate;			/* --deflate */
+	enum wsload_payload wl_payload; /* --payload */
+	unsigned char *wl_docs;		/* --payload json: the documents */
+	size_t wl_ndocs;		/* how many */
+	size_t wl_stamp_off;		/* where a message's number goes */
+	size_t wl_frame_max;		/* a connection's frame area */
+	char wl_ext[WSCLIENT_EXT_MAX];	/* --deflate: the first answer */
+	SSL_CTX *wl_ctx; /* --tls: the TLS context; NULL: plain */
 	char wl_tls_msg[WSCLIENT_MSG_MAX]; /* the last TLS error (EPROTO) */
 	size_t wl_hdrlen;    /* frame header of a message, mask included */
 	size_t wl_rbuf_size; /* receive buffer of a connection */
@@ -127,6 +167,10 @@ struct wsload {
 	int wl_interrupted;	/* SIGINT or SIGTERM */
 	uint64_t wl_t0, wl_t1;	/* measurement start and end, ns */
 	uint64_t wl_messages;	/* echoes completed while measuring */
+	uint64_t wl_up_bytes;	/* their messages' frame bytes */
+	uint64_t wl_down_bytes; /* their echoes' frame bytes */
+	uint64_t wl_zsent;	/* of those messages, compressed */
+	uint64_t wl_zechoes;	/* of those echoes, compressed */
 	uint64_t wl_errors;	/* connections that failed */
 	uint64_t wl_pings;	/* pings and pongs from the server */
 	unsigned wl_shown;	/* error messages printed */
@@ -153,14 +197,20 @@ static void wsload_secure(struct wsload_conn *c);
 static int wsload_flush(struct wsload_conn *c);
 static int wsload_write(
     struct wsload_conn *c, const unsigned char *buf, size_t len);
+static long wsload_deflate_frame(
+    struct wsload_conn *c, uint32_t k, unsigned char **frame);
 static int wsload_send_message(struct wsload_conn *c);
 static int wsload_send_close(struct wsload_conn *c);
 static void wsload_start(struct wsload *wl);
 static void wsload_stop(struct wsload *wl);
 static int wsload_handshake_check(struct wsload_conn *c, size_t hlen);
+static int wsload_deflate_agreed(struct wsload_conn *c, const char *ext);
 static int wsload_handshake_read(struct wsload_conn *c);
 static int wsload_frame_header(
     struct wsload_conn *c, const unsigned char *p, size_t avail);
+static int wsload_echo_check(void *arg, const unsigned char *p, size_t n);
+static int wsload_inflate(
+    struct wsload_conn *c, const unsigned char *p, size_t n, int fin);
 static int wsload_frame_payload(
     struct wsload_conn *c, const unsigned char *p, size_t n);
 static int wsload_message_done(struct wsload_conn *c);
@@ -172,7 +222,9 @@ static void wsload_timer_cb(evutil_socket_t fd, short what, void *arg);
 static void wsload_tick_cb(evutil_socket_t fd, short what, void *arg);
 static void wsload_signal_cb(evutil_socket_t fd, short what, void *arg);
 static int wsload_connect(struct wsload_conn *c);
+static int wsload_docs(struct wsload *wl);
 static int wsload_setup(struct wsload *wl);
+static void wsload_report_json(struct wsload *wl, double secs, double rate);
 static void wsload_report(struct wsload *wl);
 static void wsload_free(struct wsload *wl);
 
@@ -183,9 +235,10 @@ wsload_usage(FILE *fp)
 	fprintf(fp,
 	    "usage: %s [-b] [-c CONNECTIONS] [-d SECONDS] [-p PATH] "
 	    "[-s MESSAGE_SIZE]\n"
-	    "              [-t SECONDS] [-w WARMUP_SECONDS] [--json] [--tls] "
-	    "HOST:PORT\n"
-	    "  -b          send binary messages (default: text, ASCII)\n"
+	    "              [-t SECONDS] [-w WARMUP_SECONDS] [--deflate] "
+	    "[--json]\n"
+	    "              [--payload ascii|json] [--tls] HOST:PORT\n"
+	    "  -b          send binary messages (default: text)\n"
 	    "  -c N        open N connections, one message in flight on "
 	    "each (default 1)\n"
 	    "  -d SECONDS  measure for SECONDS (default 5)\n"
@@ -196,7 +249,14 @@ wsload_usage(FILE *fp)
 	    "              a handshake, an echo or a close (default 10)\n"
 	    "  -w SECONDS  warm up for SECONDS first, not counted (default "
 	    "1)\n"
+	    "  --deflate   offer permessage-deflate, fail unless the server "
+	    "agrees,\n"
+	    "              compress every message and inflate the echoes\n"
 	    "  --json      print the result as one JSON object\n"
+	    "  --payload ascii|json\n"
+	    "              what a message says: letters and digits "
+	    "(default), or\n"
+	    "              JSON-like documents, as an API or a chat sends\n"
 	    "  --tls       connect with TLS (wss); no certificate is "
 	    "verified\n"
 	    "  -h          print this help and exit\n",
@@ -445,25 +505,71 @@ wsload_write(struct wsload_conn *c, const unsigned char *buf, size_t len)
 	return wsload_flush(c);
 }
 
-/* Number, mask and send the next message on c. */
+/*
+ * Deflate the payload of c into a masked compressed frame (RSV1) that
+ * ends where the payload area of its frame area ends; point frame at it.
+ * Return its length, or fail c and return -1.
+ */
+static long
+wsload_deflate_frame(struct wsload_conn *c, uint32_t k, unsigned char **frame)
+{
+	struct wsload *wl = c->wc_wl;
+	unsigned char hdr[WSCLIENT_HDR_MAX];
+	unsigned char *z = c->wc_sbuf + WSCLIENT_HDR_MAX;
+	size_t hlen;
+	long n;
+
+	n = pmdclient_deflate(&c->wc_def, &c->wc_pmd, c->wc_payload,
+	    wl->wl_size, z, wl->wl_frame_max - WSCLIENT_HDR_MAX);
+	if (n == -1) {
+		wsload_conn_fail(c, "deflate failed");
+		return -1;
+	}
+	hlen = wsclient_frame_prefix(hdr, wl->wl_opcode, (uint64_t)n);
+	hdr[0] |= 0x40; /* RSV1: compressed */
+	memcpy(hdr + hlen - 4, &k, sizeof(k));
+	wsclient_mask(z, z, (size_t)n, hdr + hlen - 4);
+	*frame = z - hlen;
+	memcpy(*frame, hdr, hlen);
+	return (long)hlen + n;
+}
+
+/*
+ * Number, compress (with --deflate), mask and send the next message on
+ * c; with --payload json, the next document in turn.
+ */
 static int
 wsload_send_message(struct wsload_conn *c)
 {
 	struct wsload *wl = c->wc_wl;
-	unsigned char *key = c->wc_sbuf + wl->wl_hdrlen - 4;
+	unsigned char *frame = c->wc_sbuf, *key = frame + wl->wl_hdrlen - 4;
 	uint32_t k = (uint32_t)(wsclient_random(&wl->wl_rng) >> 32);
+	long len = (long)(wl->wl_hdrlen + wl->wl_size);
 
 	c->wc_seq++;
-	wsload_stamp(c->wc_payload, wl->wl_size,
+	if (wl->wl_docs != NULL)
+		memcpy(c->wc_payload,
+		    wl->wl_docs +
+			(c->wc_id + c->wc_seq) % wl->wl_ndocs * wl->wl_size,
+		    wl->wl_size);
+	wsload_stamp(c->wc_payload + wl->wl_stamp_off,
+	    wl->wl_size - wl->wl_stamp_off,
 	    ((uint64_t)c->wc_id << 40) | (c->wc_seq & 0xffffffffffULL));
-	memcpy(key, &k, sizeof(k));
-	wsclient_mask(
-	    c->wc_sbuf + wl->wl_hdrlen, c->wc_payload, wl->wl_size, key);
+	if (c->wc_def_on) {
+		if ((len = wsload_deflate_frame(c, k, &frame)) == -1)
+			return -1;
+	} else {
+		memcpy(key, &k, sizeof(k));
+		wsclient_mask(c->wc_sbuf + wl->wl_hdrlen, c->wc_payload,
+		    wl->wl_size, key);
+	}
 	c->wc_state = WSLOAD_BUSY;
 	c->wc_msg_got = 0;
+	c->wc_up = (uint64_t)len;
+	c->wc_down = 0;
 	c->wc_sent = wsclient_now();
 	c->wc_deadline = c->wc_sent + wl->wl_timeout_ns;
-	return wsload_write(c, c->wc_sbuf, wl->wl_hdrlen + wl->wl_size);
+	return wsload_write(c, frame, (size_t)len);
 }
 
 /* Send a close frame with code 1000 on c and wait for the server's. */
@@ -524,18 +630,57 @@ wsload_stop(struct wsload *wl)
 
 /*
  * Check the handshake response of c, whose header is the first hlen
- * bytes of its buffer (wsclient_handshake_check()). Return 0, or fail the
- * connection and return -1.
+ * bytes of its buffer (wsclient_handshake_check()), and with --deflate
+ * the extension's answer. Return 0, or fail the connection and return -1.
  */
 static int
 wsload_handshake_check(struct wsload_conn *c, size_t hlen)
 {
+	struct wsload *wl = c->wc_wl;
+	char msg[WSCLIENT_MSG_MAX], ext[WSCLIENT_EXT_MAX] = "";
+
+	if (wsclient_handshake_check(c->wc_rbuf, hlen,
+		wl->wl_deflate ? ext : NULL, sizeof(ext), msg,
+		sizeof(msg)) == -1) {
+		wsload_conn_fail(c, "%s", msg);
+		return -1;
+	}
+	return wl->wl_deflate ? wsload_deflate_agreed(c, ext) : 0;
+}
+
+/*
+ * --deflate: take the server's answer ext (empty if none) on c: fail
+ * unless it agrees to permessage-deflate; make the deflate stream unless
+ * the window agreed is 8 bits, which zlib cannot write (messages go
+ * uncompressed then). Return 0, or -1 if c failed.
+ */
+static int
+wsload_deflate_agreed(struct wsload_conn *c, const char *ext)
+{
+	struct wsload *wl = c->wc_wl;
 	char msg[WSCLIENT_MSG_MAX];
 
-	if (wsclient_handshake_check(c->wc_rbuf, hlen, msg, sizeof(msg)) == 0)
-		return 0;
-	wsload_conn_fail(c, "%s", msg);
-	return -1;
+	if (ext[0] == '\0') {
+		wsload_conn_fail(c,
+		    "the server did not agree to permessage-deflate (no "
+		    "Sec-WebSocket-Extensions in its 101)");
+		return -1;
+	}
+	if (pmdclient_parse(ext, &c->wc_pmd, msg, sizeof(msg)) == -1) {
+		wsload_conn_fail(c, "%s", msg);
+		return -1;
+	}
+	c->wc_z = 1;
+	if (wl->wl_ext[0] == '\0')
+		snprintf(wl->wl_ext, sizeof(wl->wl_ext), "%s", ext);
+	if (c->wc_pmd.pp_client_bits > 8) {
+		if (pmdclient_deflate_init(&c->wc_def, &c->wc_pmd) == -1) {
+			wsload_conn_fail(c, "deflateInit2 failed");
+			return -1;
+		}
+		c->wc_def_on = 1;
+	}
+	return 0;
 }
 
 /*
@@ -601,7 +746,7 @@ wsload_frame_header(struct wsload_conn *c, const unsigned char *p, size_t avail)
 	char msg[WSCLIENT_MSG_MAX];
 	int hlen, opcode;
 
-	hlen = wsclient_frame_parse(p, avail, &f, msg, sizeof(msg));
+	hlen = wsclient_frame_parse(p, avail, c->wc_z, &f, msg, sizeof(msg));
 	if (hlen <= 0) {
 		if (hlen == -1)
 			wsload_conn_fail(c, "%s", msg);
@@ -627,6 +772,7 @@ wsload_frame_header(struct wsload_conn *c, const unsigned char *p, size_t avail)
 		}
 		c->wc_in_msg = 1;
 		c->wc_msg_got = 0;
+		c->wc_msg_z = f.wf_rsv1;
 		if (c->wc_state == WSLOAD_CLOSING)
 			break; /* data after our close: ignored */
 		if (c->wc_state != WSLOAD_BUSY) {
@@ -651,11 +797,17 @@ wsload_frame_header(struct wsload_conn *c, const unsigned char *p, size_t avail)
 		wsload_conn_fail(c, "unexpected opcode 0x%x", opcode);
 		return -1;
 	}
-	if (opcode < WSCLIENT_OP_CLOSE && c->wc_state != WSLOAD_CLOSING &&
-	    f.wf_len > wl->wl_size - c->wc_msg_got) {
-		wsload_conn_fail(
-		    c, "echo longer than the %zu bytes sent", wl->wl_size);
-		return -1;
+	if (opcode < WSCLIENT_OP_CLOSE && c->wc_state != WSLOAD_CLOSING) {
+		if (c->wc_msg_z ? f.wf_len > PMDCLIENT_BOUND(wl->wl_size)
+				: f.wf_len > wl->wl_size - c->wc_msg_got) {
+			wsload_conn_fail(c,
+			    "echo%s longer than the %zu bytes "
+			    "sent",
+			    c->wc_msg_z ? " frame, compressed, much" : "",
+			    wl->wl_size);
+			return -1;
+		}
+		c->wc_down += (uint64_t)hlen + f.wf_len;
 	}
 	c->wc_in_frame = 1;
 	c->wc_fr_opcode = opcode;
@@ -664,19 +816,22 @@ wsload_frame_header(struct wsload_conn *c, const unsigned char *p, size_t avail)
 	return hlen;
 }
 
-/* Take n payload bytes at p of the current frame of c. */
+/*
+ * Check n bytes at p of the echo on connection arg (inflated if it came
+ * compressed) against what was sent. Return 0, or fail it and return -1.
+ */
 static int
-wsload_frame_payload(struct wsload_conn *c, const unsigned char *p, size_t n)
+wsload_echo_check(void *arg, const unsigned char *p, size_t n)
 {
+	struct wsload_conn *c = arg;
+	struct wsload *wl = c->wc_wl;
 	size_t i;
 
-	if (c->wc_fr_opcode >= WSCLIENT_OP_CLOSE) {
-		memcpy(c->wc_ctl + c->wc_ctl_len, p, n);
-		c->wc_ctl_len += n;
-		return 0;
+	if (n > wl->wl_size - c->wc_msg_got) {
+		wsload_conn_fail(
+		    c, "echo longer than the %zu bytes sent", wl->wl_size);
+		return -1;
 	}
-	if (c->wc_state == WSLOAD_CLOSING)
-		return 0;
 	if (memcmp(p, c->wc_payload + c->wc_msg_got, n) != 0) {
 		for (i = 0; i < n && p[i] == c->wc_payload[c->wc_msg_got + i];
 		     i++)
@@ -688,6 +843,45 @@ wsload_frame_payload(struct wsload_conn *c, const unsigned char *p, size_t n)
 	}
 	c->wc_msg_got += n;
 	return 0;
+}
+
+/*
+ * Inflate n bytes at p of the compressed echo on c (with fin, its end)
+ * and check what comes out. Return 0, or fail c and return -1.
+ */
+static int
+wsload_inflate(struct wsload_conn *c, const unsigned char *p, size_t n, int fin)
+{
+	if (pmdclient_inflate_data(
+		&c->wc_inf, p, n, fin, wsload_echo_check, c) == -1) {
+		if (c->wc_inf.pi_err != NULL)
+			wsload_conn_fail(c, "echo of message %" PRIu64 ": %s",
+			    c->wc_seq, c->wc_inf.pi_err);
+		return -1;
+	}
+	if (fin &&
+	    pmdclient_inflate_reset(
+		&c->wc_inf, !c->wc_pmd.pp_server_no_context) == -1) {
+		wsload_conn_fail(c, "inflateReset failed");
+		return -1;
+	}
+	return 0;
+}
+
+/* Take n payload bytes at p of the current frame of c. */
+static int
+wsload_frame_payload(struct wsload_conn *c, const unsigned char *p, size_t n)
+{
+	if (c->wc_fr_opcode >= WSCLIENT_OP_CLOSE) {
+		memcpy(c->wc_ctl + c->wc_ctl_len, p, n);
+		c->wc_ctl_len += n;
+		return 0;
+	}
+	if (c->wc_state == WSLOAD_CLOSING)
+		return 0;
+	if (c->wc_msg_z)
+		return wsload_inflate(c, p, n, 0);
+	return wsload_echo_check(c, p, n);
 }
 
 /* The echo of the message in flight on c is whole: count it, go on. */
@@ -704,6 +898,10 @@ wsload_message_done(struct wsload_conn *c)
 	if (wl->wl_phase == WSLOAD_MEASURE) {
 		wsclient_hist_add(&wl->wl_hist, wsclient_now() - c->wc_sent);
 		wl->wl_messages++;
+		wl->wl_up_bytes += c->wc_up;
+		wl->wl_down_bytes += c->wc_down;
+		wl->wl_zsent += c->wc_def_on;
+		wl->wl_zechoes += c->wc_msg_z;
 	}
 	c->wc_state = WSLOAD_READY;
 	c->wc_deadline = 0;
@@ -746,6 +944,8 @@ wsload_frame_end(struct wsload_conn *c)
 		c->wc_in_msg = 0;
 		if (c->wc_state == WSLOAD_CLOSING)
 			return 0;
+		if (c->wc_msg_z && wsload_inflate(c, NULL, 0, 1) == -1)
+			return -1;
 		return wsload_message_done(c);
 	}
 }
@@ -1018,8 +1218,38 @@ wsload_connect(struct wsload_conn *c)
 }
 
 /*
+ * --payload json: make the documents that the messages take in turn, as
+ * many as fit in WSLOAD_DOCS_BYTES (1 to WSLOAD_DOCS), and number each
+ * message in its "seq". Return -1 if out of memory.
+ */
+static int
+wsload_docs(struct wsload *wl)
+{
+	size_t d;
+
+	if (wl->wl_payload != WSLOAD_JSON || wl->wl_size == 0)
+		return 0;
+	wl->wl_ndocs = WSLOAD_DOCS_BYTES / wl->wl_size;
+	if (wl->wl_ndocs > WSLOAD_DOCS)
+		wl->wl_ndocs = WSLOAD_DOCS;
+	if (wl->wl_ndocs == 0)
+		wl->wl_ndocs = 1;
+	if ((wl->wl_docs = malloc(wl->wl_ndocs * wl->wl_size)) == NULL)
+		return -1;
+	for (d = 0; d < wl->wl_ndocs; d++)
+		wsclient_json(
+		    wl->wl_docs + d * wl->wl_size, wl->wl_size, d + 1);
+	if (wl->wl_size >= WSCLIENT_JSON_STAMP + WSLOAD_STAMP_LEN)
+		wl->wl_stamp_off = WSCLIENT_JSON_STAMP;
+	return 0;
+}
+
+/*
  * Allocate every buffer, build the request, and start connecting every
- * connection; the loop does the rest.
+ * connection; the loop does the rest. A connection's buffer is its frame
+ * area (the frame it sends: header, masked payload; with --deflate room
+ * for the largest compressed payload after WSCLIENT_HDR_MAX bytes), then
+ * its payload in clear, then its receive buffer.
  */
 static int
 wsload_setup(struct wsload *wl)
@@ -1029,15 +1259,21 @@ wsload_setup(struct wsload *wl)
 	struct wsload_conn *c;
 	unsigned char hdr[16];
 	struct timeval sec = {1, 0};
-	size_t i;
+	size_t i, zmax;
 	unsigned n;
 
-	wl->wl_request = wsclient_request(WSLOAD_NAME, wl->wl_path,
-	    wl->wl_server.wa_host, &wl->wl_request_len);
-	if (wl->wl_request == NULL)
+	wl->wl_request =
+	    wsclient_request(WSLOAD_NAME, wl->wl_path, wl->wl_server.wa_host,
+		wl->wl_deflate ? PMDCLIENT_OFFER : NULL, &wl->wl_request_len);
+	if (wl->wl_request == NULL || wsload_docs(wl) == -1)
 		return -1;
 
 	wl->wl_hdrlen = wsclient_frame_prefix(hdr, wl->wl_opcode, wl->wl_size);
+	wl->wl_frame_max = wl->wl_hdrlen + wl->wl_size;
+	zmax = PMDCLIENT_BOUND(wl->wl_size);
+	if (wl->wl_deflate)
+		wl->wl_frame_max = WSCLIENT_HDR_MAX +
+		    (zmax > wl->wl_size ? zmax : wl->wl_size);
 	wl->wl_rbuf_size = wl->wl_size + 64;
 	if (wl->wl_rbuf_size < WSLOAD_RBUF_MIN)
 		wl->wl_rbuf_size = WSLOAD_RBUF_MIN;
@@ -1052,13 +1288,13 @@ wsload_setup(struct wsload *wl)
 		c->wc_fd = -1;
 		c->wc_state = WSLOAD_DONE;
 		c->wc_sbuf =
-		    malloc(wl->wl_hdrlen + 2 * wl->wl_size + wl->wl_rbuf_size);
+		    malloc(wl->wl_frame_max + wl->wl_size + wl->wl_rbuf_size);
 		if (c->wc_sbuf == NULL)
 			return -1;
 		memcpy(c->wc_sbuf, hdr, wl->wl_hdrlen);
-		c->wc_payload = c->wc_sbuf + wl->wl_hdrlen + wl->wl_size;
+		c->wc_payload = c->wc_sbuf + wl->wl_frame_max;
 		c->wc_rbuf = c->wc_payload + wl->wl_size;
-		for (i = 0; i < wl->wl_size; i++)
+		for (i = 0; wl->wl_docs == NULL && i < wl->wl_size; i++)
 			c->wc_payload[i] =
 			    alphabet[(i + n) % (sizeof(alphabet) - 1)];
 	}
@@ -1084,61 +1320,90 @@ wsload_setup(struct wsload *wl)
 	return 0;
 }
 
+/*
+ * Print the result as one JSON object: secs measured, rate messages a
+ * second.
+ */
+static void
+wsload_report_json(struct wsload *wl, double secs, double rate)
+{
+	const struct wsclient_hist *h = &wl->wl_hist;
+	double m = wl->wl_messages > 0 ? (double)wl->wl_messages : 1;
+
+	printf("{\"connections\":%u,\"message_size\":%zu,"
+	       "\"binary\":%s,\"payload\":\"%s\",\"seconds\":%.3f,"
+	       "\"messages\":%" PRIu64
+	       ",\"msgs_per_sec\":%.1f,\"mbytes_per_sec\":%.3f",
+	    wl->wl_nconns, wl->wl_size,
+	    wl->wl_opcode == WSCLIENT_OP_BINARY ? "true" : "false",
+	    wl->wl_payload == WSLOAD_JSON ? "json" : "ascii", secs,
+	    wl->wl_messages, rate, rate * (double)wl->wl_size / 1e6);
+	if (h->wh_count > 0)
+		printf(",\"mean_us\":%.1f,\"p50_us\":%.1f,"
+		       "\"p90_us\":%.1f,\"p99_us\":%.1f,"
+		       "\"p999_us\":%.1f,\"max_us\":%.1f",
+		    h->wh_sum / (double)h->wh_count / 1e3,
+		    wsclient_hist_percentile(h, 0.50) / 1e3,
+		    wsclient_hist_percentile(h, 0.90) / 1e3,
+		    wsclient_hist_percentile(h, 0.99) / 1e3,
+		    wsclient_hist_percentile(h, 0.999) / 1e3,
+		    (double)h->wh_max / 1e3);
+	else
+		printf(",\"mean_us\":null,\"p50_us\":null,"
+		       "\"p90_us\":null,\"p99_us\":null,"
+		       "\"p999_us\":null,\"max_us\":null");
+	printf(",\"deflate\":%s,\"extension\":",
+	    wl->wl_deflate ? "true" : "false");
+	wsclient_print_string(wl->wl_deflate ? wl->wl_ext : NULL);
+	printf(",\"compressed_sent\":%" PRIu64 ",\"compressed_echoes\":%" PRIu64
+	       ",\"up_bytes_per_msg\":%.1f,\"down_bytes_per_msg\":%.1f",
+	    wl->wl_zsent, wl->wl_zechoes, (double)wl->wl_up_bytes / m,
+	    (double)wl->wl_down_bytes / m);
+	printf(",\"pings\":%" PRIu64 ",\"errors\":%" PRIu64 "}\n", wl->wl_pings,
+	    wl->wl_errors);
+}
+
 /* Print the result, as text or as one JSON object. */
 static void
 wsload_report(struct wsload *wl)
 {
 	const struct wsclient_hist *h = &wl->wl_hist;
-	double secs = 0, rate = 0, p50 = 0, p90 = 0, p99 = 0, p999 = 0;
-	double mean = 0, max = 0;
-	int have = h->wh_count > 0;
+	double secs = 0, rate = 0, m;
 
 	if (wl->wl_t1 > wl->wl_t0 && wl->wl_t0 != 0)
 		secs = (double)(wl->wl_t1 - wl->wl_t0) / 1e9;
 	if (secs > 0)
 		rate = (double)wl->wl_messages / secs;
-	if (have) {
-		p50 = wsclient_hist_percentile(h, 0.50) / 1e3;
-		p90 = wsclient_hist_percentile(h, 0.90) / 1e3;
-		p99 = wsclient_hist_percentile(h, 0.99) / 1e3;
-		p999 = wsclient_hist_percentile(h, 0.999) / 1e3;
-		mean = h->wh_sum / (double)h->wh_count / 1e3;
-		max = (double)h->wh_max / 1e3;
-	}
 	if (wl->wl_json) {
-		printf("{\"connections\":%u,\"message_size\":%zu,"
-		       "\"binary\":%s,\"seconds\":%.3f,\"messages\":%" PRIu64
-		       ",\"msgs_per_sec\":%.1f,\"mbytes_per_sec\":%.3f",
-		    wl->wl_nconns, wl->wl_size,
-		    wl->wl_opcode == WSCLIENT_OP_BINARY ? "true" : "false",
-		    secs, wl->wl_messages, rate,
-		    rate * (double)wl->wl_size / 1e6);
-		if (have)
-			printf(",\"mean_us\":%.1f,\"p50_us\":%.1f,"
-			       "\"p90_us\":%.1f,\"p99_us\":%.1f,"
-			       "\"p999_us\":%.1f,\"max_us\":%.1f",
-			    mean, p50, p90, p99, p999, max);
-		else
-			printf(",\"mean_us\":null,\"p50_us\":null,"
-			       "\"p90_us\":null,\"p99_us\":null,"
-			       "\"p999_us\":null,\"max_us\":null");
-		printf(",\"pings\":%" PRIu64 ",\"errors\":%" PRIu64 "}\n",
-		    wl->wl_pings, wl->wl_errors);
+		wsload_report_json(wl, secs, rate);
 		return;
 	}
-	printf("%s%s: %u connection%s, %zu-byte %s messages, %.3f s "
+	m = wl->wl_messages > 0 ? (double)wl->wl_messages : 1;
+	printf("%s%s: %u connection%s, %zu-byte %s %s messages, %.3f s "
 	       "measured\n",
 	    wl->wl_server.wa_host, wl->wl_path, wl->wl_nconns,
 	    wl->wl_nconns == 1 ? "" : "s", wl->wl_size,
+	    wl->wl_payload == WSLOAD_JSON ? "JSON-like" : "ASCII",
 	    wl->wl_opcode == WSCLIENT_OP_BINARY ? "binary" : "text", secs);
 	printf("  messages  %" PRIu64 ", %.1f/s, %.3f MB/s each way\n",
 	    wl->wl_messages, rate, rate * (double)wl->wl_size / 1e6);
-	if (have)
+	if (h->wh_count > 0)
 		printf("  latency   mean %.1f us, p50 %.1f us, p90 %.1f us, "
 		       "p99 %.1f us, p99.9 %.1f us, max %.1f us\n",
-		    mean, p50, p90, p99, p999, max);
+		    h->wh_sum / (double)h->wh_count / 1e3,
+		    wsclient_hist_percentile(h, 0.50) / 1e3,
+		    wsclient_hist_percentile(h, 0.90) / 1e3,
+		    wsclient_hist_percentile(h, 0.99) / 1e3,
+		    wsclient_hist_percentile(h, 0.999) / 1e3,
+		    (double)h->wh_max / 1e3);
 	else
 		printf("  latency   no echo measured\n");
+	printf("  wire      %.1f bytes up, %.1f down per message (frames)\n",
+	    (double)wl->wl_up_bytes / m, (double)wl->wl_down_bytes / m);
+	if (wl->wl_deflate)
+		printf("  deflate   %s; %" PRIu64 " messages and %" PRIu64
+		       " echoes compressed\n",
+		    wl->wl_ext, wl->wl_zsent, wl->wl_zechoes);
 	if (wl->wl_pings > 0)
 		printf("  pings     %" PRIu64 " (ignored)\n", wl->wl_pings);
 	printf("  errors    %" PRIu64 "\n", wl->wl_errors);
@@ -1161,8 +1426,11 @@ wsload_free(struct wsload *wl)
 		if (c->wc_wev != NULL)
 			event_free(c->wc_wev);
 		free(c->wc_sbuf);
+		pmdclient_deflate_end(&c->wc_def);
+		pmdclient_inflate_end(&c->wc_inf);
 	}
 	free(wl->wl_conns);
+	free(wl->wl_docs);
 	if (wl->wl_timer != NULL)
 		event_free(wl->wl_timer);
 	if (wl->wl_tick != NULL)
@@ -1182,7 +1450,9 @@ int
 main(int argc, char *argv[])
 {
 	static const struct option longopts[] = {
+	    {"deflate", no_argument, NULL, WSLOAD_OPT_DEFLATE},
 	    {"json", no_argument, NULL, WSLOAD_OPT_JSON},
+	    {"payload", required_argument, NULL, WSLOAD_OPT_PAYLOAD},
 	    {"tls", no_argument, NULL, WSLOAD_OPT_TLS},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
@@ -1266,8 +1536,23 @@ main(int argc, char *argv[])
 				return 1;
 			}
 			break;
+		case WSLOAD_OPT_DEFLATE:
+			wl.wl_deflate = 1;
+			break;
 		case WSLOAD_OPT_JSON:
 			wl.wl_json = 1;
+			break;
+		case WSLOAD_OPT_PAYLOAD:
+			if (strcmp(optarg, "ascii") != 0 &&
+			    strcmp(optarg, "json") != 0) {
+				fprintf(stderr,
+				    "%s: --payload %s: expected ascii or "
+				    "json\n",
+				    WSLOAD_NAME, optarg);
+				return 1;
+			}
+			wl.wl_payload =
+			    optarg[0] == 'j' ? WSLOAD_JSON : WSLOAD_ASCII;
 			break;
 		case WSLOAD_OPT_TLS:
 			tls = 1;

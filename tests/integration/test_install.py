@@ -559,8 +559,8 @@ def test_logrotate_makes_the_server_reopen_its_logs(service, tmp_path):
 # and the command it would have run is what it prints.
 
 INSTALL_DEPS = REPO / "tools" / "install-deps"
-PURPOSES = ["run", "test", "bench", "bench-log", "asan", "valgrind", "lint",
-            "fuzz", "format", "syscount", "testssl"]
+PURPOSES = ["run", "test", "bench", "bench-log", "bench-wsmem", "asan",
+            "valgrind", "lint", "fuzz", "format", "syscount", "testssl"]
 MAKE_FILES = ["Makefile", "tools/check.mk", "tests/fuzz/fuzz.mk"]
 
 
@@ -594,7 +594,7 @@ def asked_for(tmp_path, *args):
 def test_install_deps_for_run_asks_only_for_what_builds_and_runs(tmp_path):
     packages = asked_for(tmp_path, "run")
     assert {"build-essential", "pkg-config", "libevent-dev", "libinih-dev",
-            "libssl-dev"} <= set(packages)
+            "libssl-dev", "zlib1g-dev"} <= set(packages)
     assert set(packages) & {"chromium", "systemd", "shellcheck",
                             "libcmocka-dev", "python3-pytest",
                             "clang-format"} == set()

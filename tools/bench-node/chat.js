@@ -11,15 +11,20 @@
 // room, the sender included, as
 //   {"type":"message","room":R,"seq":S,"time":T,"nick":N,"text":X}
 // with T the time in RFC 3339 UTC with milliseconds; a client that leaves
-// is a leave event. No commands, no rate limit, no compression; binary
-// messages are ignored. A plain HTTP request gets 426 Upgrade Required.
+// is a leave event. No commands, no rate limit; binary messages are
+// ignored. A plain HTTP request gets 426 Upgrade Required. Compression:
+// off, unless PERMESSAGE_DEFLATE=1 (deflate.js says what ws then does:
+// each event is compressed for each client that agreed to it, with that
+// client's own context, since ws has no way to compress once for many).
 //
-// usage: NODE_PATH=build/bench-node/node_modules node chat.js PORT
+// usage: NODE_PATH=build/bench-node/node_modules [PERMESSAGE_DEFLATE=1]
+//        node chat.js PORT
 // (tools/bench installs ws there with npm ci and starts it on 127.0.0.1.)
 'use strict';
 
 const http = require('http');
 const { WebSocketServer, WebSocket } = require('ws');
+const { perMessageDeflate } = require('./deflate');
 
 const HISTORY = 100;
 const NAME = /^[A-Za-z0-9_-]{1,32}$/;
@@ -76,7 +81,7 @@ const server = http.createServer((req, res) => {
 
 const wss = new WebSocketServer({
   noServer: true,
-  perMessageDeflate: false,
+  perMessageDeflate,
   maxPayload: 16 * 1024 * 1024,
 });
 

@@ -1,8 +1,11 @@
 // The WebSocket echo server that tools/bench compares pfhttpd's echo with:
 // Node.js and the `ws` package (the version in package-lock.json), one
 // process, echoing every message on /echo back as it came (text or binary),
-// without compression, with pfhttpd's default limit of 16 MiB a message.
-// Other paths are refused; a plain HTTP request gets 426 Upgrade Required.
+// with pfhttpd's default limit of 16 MiB a message. Other paths are
+// refused; a plain HTTP request gets 426 Upgrade Required.
+//
+// Compression: off, unless PERMESSAGE_DEFLATE=1 (deflate.js says what ws
+// then does, and why its threshold is 256 bytes).
 //
 // With CERT and KEY (PEM files) it serves wss over TLS instead, through
 // https.createServer: TLS 1.2 and 1.3, CIPHERS (an OpenSSL cipher list
@@ -10,7 +13,7 @@
 // (Node's default) and sessions kept for 5 minutes, as the bench sets for
 // pfhttpd and nginx.
 //
-// usage: NODE_PATH=build/bench-node/node_modules
+// usage: NODE_PATH=build/bench-node/node_modules [PERMESSAGE_DEFLATE=1]
 //        node echo.js PORT [CERT KEY [CIPHERS]]
 // (tools/bench installs ws there with npm ci and starts it on 127.0.0.1.)
 'use strict';
@@ -18,6 +21,7 @@
 const fs = require('fs');
 const https = require('https');
 const { WebSocketServer } = require('ws');
+const { perMessageDeflate } = require('./deflate');
 
 const [portArg, cert, key, ciphers] = process.argv.slice(2);
 const port = Number(portArg);
@@ -29,7 +33,7 @@ if (!Number.isInteger(port) || port < 1 || port > 65535 ||
 
 const wsOptions = {
   path: '/echo',
-  perMessageDeflate: false,
+  perMessageDeflate,
   maxPayload: 16 * 1024 * 1024,
 };
 

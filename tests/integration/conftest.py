@@ -892,6 +892,36 @@ def start_server(request, tmp_path, big_file):
     assert not errors, errors
 
 
+@pytest.fixture(scope="module")
+def start_module_server(tmp_path_factory, big_file):
+    """Factory: start_module_server(**config overrides) -> a running
+    Server that every case of the module asking for the same overrides
+    shares (started once; first_workers holds its first workers' pids).
+    start_module_server.started maps the overrides to the servers."""
+    started = {}
+
+    def start(**overrides):
+        key = tuple(sorted(overrides.items()))
+        if key not in started:
+            tmp = tmp_path_factory.mktemp("mod")
+            make_docroot(tmp, big_file[0])
+            srv = Server(tmp, overrides)
+            srv.start()
+            srv.first_workers = set(srv.workers())
+            started[key] = srv
+        return started[key]
+
+    start.started = started
+    yield start
+    errors = []
+    for srv in started.values():
+        try:
+            srv.stop()
+        except AssertionError as e:
+            errors.append(str(e))
+    assert not errors, errors
+
+
 @pytest.fixture
 def server(start_server):
     """A daemon with the default test configuration (2 workers)."""

@@ -31,7 +31,7 @@ import random
 
 import pytest
 
-from conftest import Server, make_docroot, worker_pids
+from conftest import worker_pids
 from wsclient import (OP_BINARY, OP_CLOSE, OP_CONT, OP_PING, OP_PONG,
                       OP_TEXT, RSV1, Compressor, Decompressor, close_body,
                       deflate, frame, frames_for, handshake, join_sender,
@@ -43,33 +43,6 @@ BIG_TIMEOUT = 60.0  # seconds for a few MiB each way on a loaded machine
 
 DEFAULT_OFFER = ("permessage-deflate; client_no_context_takeover; "
                  "client_max_window_bits")
-
-
-@pytest.fixture(scope="module")
-def start_module_server(tmp_path_factory, big_file):
-    """Factory: a daemon shared by the module's cases, by overrides."""
-    started = {}
-
-    def start(**overrides):
-        key = tuple(sorted(overrides.items()))
-        if key not in started:
-            tmp = tmp_path_factory.mktemp("pmd")
-            make_docroot(tmp, big_file[0])
-            srv = Server(tmp, overrides)
-            srv.start()
-            srv.first_workers = set(srv.workers())
-            started[key] = srv
-        return started[key]
-
-    start.started = started
-    yield start
-    errors = []
-    for srv in started.values():
-        try:
-            srv.stop()
-        except AssertionError as e:
-            errors.append(str(e))
-    assert not errors, errors
 
 
 @pytest.fixture(scope="module")

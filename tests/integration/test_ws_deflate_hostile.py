@@ -17,7 +17,7 @@ import zlib
 
 import pytest
 
-from conftest import Server, make_docroot, worker_pids
+from conftest import worker_pids
 from wsclient import (OP_BINARY, OP_CLOSE, OP_CONT, OP_PING, OP_PONG,
                       OP_TEXT, RSV1, RSV2, RSV3, Compressor, close_body,
                       connect, deflate, frame, handshake)
@@ -25,33 +25,6 @@ from wsclient import (OP_BINARY, OP_CLOSE, OP_CONT, OP_PING, OP_PONG,
 MIB = 1 << 20
 FAST = 5.0  # seconds: "at once", for an answer that needs no more input
 PMD = "permessage-deflate"
-
-
-@pytest.fixture(scope="module")
-def start_module_server(tmp_path_factory, big_file):
-    """Factory: a daemon shared by the module's cases, by overrides."""
-    started = {}
-
-    def start(**overrides):
-        key = tuple(sorted(overrides.items()))
-        if key not in started:
-            tmp = tmp_path_factory.mktemp("pmd")
-            make_docroot(tmp, big_file[0])
-            srv = Server(tmp, overrides)
-            srv.start()
-            srv.first_workers = set(srv.workers())
-            started[key] = srv
-        return started[key]
-
-    start.started = started
-    yield start
-    errors = []
-    for srv in started.values():
-        try:
-            srv.stop()
-        except AssertionError as e:
-            errors.append(str(e))
-    assert not errors, errors
 
 
 @pytest.fixture(scope="module")

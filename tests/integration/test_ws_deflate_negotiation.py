@@ -21,7 +21,7 @@ import random
 
 import pytest
 
-from conftest import Server, make_docroot, run_pfhttpd, worker_pids
+from conftest import run_pfhttpd, worker_pids
 from test_cli import assert_config_error, base_lines, write_config
 from test_reload import reload, rewrite_config
 from wsclient import (OP_BINARY, OP_CLOSE, OP_TEXT, RSV1, Decompressor,
@@ -42,32 +42,6 @@ def repeated(seed):
     half = bytes(random.Random(seed).choices(b"abcdefghijklmnopqrstuvwxyz",
                                              k=REPEAT))
     return half + half
-
-
-@pytest.fixture(scope="module")
-def start_module_server(tmp_path_factory, big_file):
-    """Factory: a daemon shared by the module's cases, by overrides."""
-    started = {}
-
-    def start(**overrides):
-        key = tuple(sorted(overrides.items()))
-        if key not in started:
-            tmp = tmp_path_factory.mktemp("pmd")
-            make_docroot(tmp, big_file[0])
-            srv = Server(tmp, overrides)
-            srv.start()
-            srv.first_workers = set(srv.workers())
-            started[key] = srv
-        return started[key]
-
-    yield start
-    errors = []
-    for srv in started.values():
-        try:
-            srv.stop()
-        except AssertionError as e:
-            errors.append(str(e))
-    assert not errors, errors
 
 
 @pytest.fixture(scope="module")

@@ -312,8 +312,8 @@ chat_frame_plain(char *p, const char *text, size_t n)
 /*
  * Write the output of text[0..n) at p (chat_frame_max(n) bytes): a telnet
  * line as it is, or a WebSocket text frame, compressed for a window of
- * bits if that is set and it shrinks. Return its length, or 0 if
- * compression failed.
+ * bits if that is set and it shrinks (if compression fails, plain: no
+ * context is kept, so the client takes either). Return its length.
  */
 static size_t
 chat_frame(char *p, const char *text, size_t n, int telnet, int bits)
@@ -330,12 +330,11 @@ chat_frame(char *p, const char *text, size_t n, int telnet, int bits)
 	}
 	if (bits == 0)
 		return chat_frame_plain(p, text, n);
-	if ((wd = wsdeflate_shared(bits, (int)cf->cf_ws_compression_level)) ==
-		NULL ||
-	    (z = wsdeflate_message(
-		 wd, &iov, 1, p + CHAT_WS_HDR_MAX, wsdeflate_bound(n))) == -1)
-		return 0;
-	if ((size_t)z >= n) /* no gain: without context, send it plain */
+	wd = wsdeflate_shared(bits, (int)cf->cf_ws_compression_level);
+	z = wd == NULL ? -1
+		       : wsdeflate_message(wd, &iov, 1, p + CHAT_WS_HDR_MAX,
+			     wsdeflate_bound(n));
+	if (z == -1 || (size_t)z >= n) /* failed, or no gain */
 		return chat_frame_plain(p, text, n);
 	hlen = wsproto_build_header(p, 1, WS_OP_TEXT, (uint64_t)z);
 	p[0] |= WS_HDR_RSV1;
@@ -352,13 +351,12 @@ chat_send(struct chat_client *cc, const char *text, size_t n)
 
 	if (n == 0 || chat_over(cc, n + CHAT_WS_HDR_MAX))
 		return;
-	if ((p = conn_out_reserve(cc->cc_conn, chat_frame_max(n))) == NULL ||
-	    (len = chat_frame(
-		 p, text, n, cc->cc_telnet, chat_deflate_bits(cc, n))) == 0) {
+	if ((p = conn_out_reserve(cc->cc_conn, chat_frame_max(n))) == NULL) {
 		log_warnx(
 		    "%s: out of memory for chat output", cc->cc_conn->c_peer);
 		return;
 	}
+	len = chat_frame(p, text, n, cc->cc_telnet, chat_deflate_bits(cc, n));
 	conn_out_commit(cc->cc_conn, len);
 	cc->cc_bytes_out += len;
 	shm_count(&chat_counters()->sc_bytes_out, len);
@@ -441,7 +439,8 @@ chat_form(const struct chat_client *cc, size_t n)
 	if (cc->cc_telnet)
 		return CHAT_FORM_LINE;
 	bits = chat_deflate_bits(cc, n);
-	return bits == 0 ? CHAT_FORM_WS : CHAT_FORM_DEFL + bits - 9;
+	return bits == 0 ? CHAT_FORM_WS
+			 : CHAT_FORM_DEFL + bits - WS_DEFLATE_MIN_BITS;
 }
 
 /* Return the event's shared frame in cc's form, rendering it if needed. */
@@ -449,25 +448,24 @@ static struct outq_frame *
 chat_render_for(struct chat_render *rd, const struct chat_client *cc)
 {
 	struct outq_frame *f;
-	size_t n = cc->cc_telnet ? 0 : rd->rd_ws_payload;
-	int form;
+	size_t n = rd->rd_ws_payload;
+	int form = CHAT_FORM_LINE;
 
 	/* Whether a WebSocket client's copy is compressed hangs on the size
 	 * of the JSON: render it first. */
-	if (n == 0 && (n = chat_render_text(rd, cc->cc_telnet)) == 0)
-		return NULL;
-	form = chat_form(cc, n);
+	if (!cc->cc_telnet) {
+		if (n == 0 && (n = chat_render_text(rd, 0)) == 0)
+			return NULL;
+		form = chat_form(cc, n);
+	}
 	if (rd->rd_frame[form] != NULL)
 		return rd->rd_frame[form];
-	n = chat_render_text(rd, cc->cc_telnet);
-	if ((f = outq_frame_new(chat_frame_max(n))) == NULL)
+	if ((n = chat_render_text(rd, cc->cc_telnet)) == 0 ||
+	    (f = outq_frame_new(chat_frame_max(n))) == NULL)
 		return NULL;
 	f->of_len = chat_frame(f->of_data, chat.cw_text, n, cc->cc_telnet,
-	    form >= CHAT_FORM_DEFL ? form - CHAT_FORM_DEFL + 9 : 0);
-	if (f->of_len == 0) {
-		outq_frame_unref(f);
-		return NULL;
-	}
+	    form >= CHAT_FORM_DEFL ? form - CHAT_FORM_DEFL + WS_DEFLATE_MIN_BITS
+				   : 0);
 	rd->rd_frame[form] = f;
 	return f;
 }
@@ -484,9 +482,12 @@ chat_deliver(struct chat_room *r, const struct chat_event *ev)
 
 	for (cc = TAILQ_FIRST(&r->cr_clients); cc != NULL; cc = next) {
 		next = TAILQ_NEXT(cc, cc_room_entry);
-		if ((f = chat_render_for(&rd, cc)) == NULL ||
-		    chat_over(cc, f->of_len))
+		if ((f = chat_render_for(&rd, cc)) == NULL)
 			continue;
+		if (chat_over(cc, f->of_len)) {
+			rd.rd_text = -1; /* closing it may have used cw_text */
+			continue;
+		}
 		if (conn_queue_frame(cc->cc_conn, f) == -1)
 			continue;
 		cc->cc_bytes_out += f->of_len;

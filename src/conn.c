@@ -234,9 +234,11 @@ conn_queue_clear(struct conn *c)
 char *
 conn_out_reserve(struct conn *c, size_t n)
 {
+	/* A reservation never committed is dropped, wherever it was. */
+	outq_frame_unref(c->c_reserved);
+	c->c_reserved = NULL;
 	if (c->c_q.oq_len == 0)
 		return buf_space(&c->c_out, n);
-	outq_frame_unref(c->c_reserved);
 	if ((c->c_reserved = outq_frame_new(n)) == NULL)
 		return NULL;
 	return c->c_reserved->of_data;

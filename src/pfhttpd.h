@@ -731,7 +731,11 @@ int wsext_negotiate(const struct http_request *req,
 struct wsinflate;
 struct wsdeflate;
 
-/* Where inflated bytes go: return 0, or a close code to stop with. */
+#define WS_DEFLATE_MIN_BITS 9 /* the smallest raw window zlib writes */
+#define WSINFLATE_STOPPED   1 /* a sink's "closed already: stop" */
+
+/* Where inflated bytes go: return 0, a close code to stop with, or
+ * WSINFLATE_STOPPED when the caller closed the connection itself. */
 typedef int (*wsinflate_sink)(void *arg, const unsigned char *p, size_t n);
 
 struct wsinflate *wsinflate_new(int bits, int no_ctx);

@@ -55,7 +55,8 @@ struct ws {
 	struct ws_frame ws_frame;      /* header of the frame being read */
 	int ws_in_frame;	       /* its header is read, payload not all */
 	uint64_t ws_frame_got;	       /* its payload bytes read so far */
-	struct evbuffer *ws_payload;   /* payload of a frame over WS_SMALL */
+	struct evbuffer *ws_payload;   /* payload of a frame over WS_SMALL,
+					* or a gathered echo message */
 	uint8_t ws_small[WS_SMALL];    /* payload of a smaller frame */
 	int ws_msg_open;	       /* a fragmented message goes on */
 	int ws_msg_text;	       /* it is text: validate UTF-8 */
@@ -201,7 +202,8 @@ ws_control(struct conn *c)
  * Move n payload bytes of the current frame from the input to ws_small or
  * ws_payload, unmasked, and validate them if they are text. Return 0, or
  * the close code to fail with: 1007 at the first invalid UTF-8 byte, 1011
- * if memory ran out.
+ * if memory ran out. A gathered message's bytes go to ws_gather_payload(),
+ * which closes by itself on failure.
  */
 static int
 ws_take_payload(struct conn *c, size_t n)
@@ -282,6 +284,25 @@ ws_message_start(struct conn *c)
 	return 0;
 }
 
+/*
+ * Return the most bytes a compressed message may inflate to:
+ * max_message_size, and for chat the chat's own max_message_size. A chat
+ * message must be inflated whole to keep the client's context, so one
+ * that inflates past the chat's bound closes (1009) instead of being
+ * answered too_long: otherwise a few KiB could cost a worker the inflating
+ * of max_message_size.
+ */
+static uint64_t
+ws_inflated_max(const struct conn *c)
+{
+	const struct config *cf = c->c_worker->w_cf;
+
+	if (c->c_ws->ws_chat != NULL &&
+	    cf->cf_chat_max_message < cf->cf_ws_max_message)
+		return (uint64_t)cf->cf_chat_max_message;
+	return (uint64_t)cf->cf_ws_max_message;
+}
+
 /* Close for a failure of a gathered message (a close code); return it. */
 static int
 ws_gather_fail(struct conn *c, int code)
@@ -317,7 +338,7 @@ ws_message_sink(void *arg, const unsigned char *p, size_t n)
 	shm_count(&ws_counters(c)->sc_ws_bytes_in, n);
 	if (ws->ws_chat != NULL) {
 		wschat_frame(ws->ws_chat, c, ws->ws_msg_text, p, n, 0);
-		return ws->ws_close_sent ? WS_CLOSE_UNSUPPORTED : 0;
+		return ws->ws_close_sent ? WSINFLATE_STOPPED : 0;
 	}
 	if (evbuffer_add(ws->ws_payload, p, n) == -1)
 		return ws_gather_fail(c, WS_CLOSE_INTERNAL);
@@ -334,7 +355,7 @@ ws_gather_payload(struct conn *c, size_t n)
 {
 	static unsigned char chunk[WS_CHUNK];
 	struct ws *ws = c->c_ws;
-	uint64_t max = (uint64_t)c->c_worker->w_cf->cf_ws_max_message;
+	uint64_t max = ws_inflated_max(c);
 	uint64_t off = ws->ws_frame_got;
 	size_t k;
 	int code;
@@ -390,7 +411,9 @@ ws_send_deflated(struct conn *c, int opcode, struct evbuffer *msg)
 
 	iov.iov_len = evbuffer_get_length(msg);
 	bound = wsdeflate_bound(iov.iov_len);
-	if (wd == NULL || (iov.iov_base = evbuffer_pullup(msg, -1)) == NULL ||
+	/* evbuffer_pullup() has no pointer for an empty buffer. */
+	iov.iov_base = iov.iov_len > 0 ? evbuffer_pullup(msg, -1) : NULL;
+	if (wd == NULL || (iov.iov_len > 0 && iov.iov_base == NULL) ||
 	    (p = conn_out_reserve(c, WS_HEADER_MAX + bound)) == NULL)
 		return -1;
 	if ((n = wsdeflate_message(wd, &iov, 1, p + WS_HEADER_MAX, bound)) ==
@@ -420,16 +443,17 @@ ws_echo_message(struct conn *c)
 	struct ws *ws = c->c_ws;
 	struct shm_counters *sc = ws_counters(c);
 	size_t len = evbuffer_get_length(ws->ws_payload);
-	int opcode = ws->ws_msg_text ? WS_OP_TEXT : WS_OP_BINARY, rv = 0;
+	int opcode = ws->ws_msg_text ? WS_OP_TEXT : WS_OP_BINARY, rv = 1;
 
-	if (ws->ws_pmd.dp_server_bits == 0 ||
-	    len < (size_t)cf->cf_ws_compression_min_size ||
-	    (rv = ws_send_deflated(c, opcode, ws->ws_payload)) == 1)
-		ws_send(c, 1, opcode, NULL, 0, ws->ws_payload);
-	else if (rv == -1) {
+	if (ws->ws_pmd.dp_server_bits != 0 &&
+	    len >= (size_t)cf->cf_ws_compression_min_size)
+		rv = ws_send_deflated(c, opcode, ws->ws_payload);
+	if (rv == -1) {
 		ws_close(c, WS_CLOSE_INTERNAL, "compression failed");
 		return;
 	}
+	if (rv == 1) /* not compressed */
+		ws_send(c, 1, opcode, NULL, 0, ws->ws_payload);
 	shm_count(&sc->sc_ws_bytes_out, len);
 	shm_count(&sc->sc_ws_messages_out, 1);
 }
@@ -443,7 +467,7 @@ static void
 ws_gathered_frame(struct conn *c)
 {
 	struct ws *ws = c->c_ws;
-	uint64_t max = (uint64_t)c->c_worker->w_cf->cf_ws_max_message;
+	uint64_t max = ws_inflated_max(c);
 	int code;
 
 	if (!ws->ws_frame.wf_fin)
@@ -469,15 +493,16 @@ ws_gathered_frame(struct conn *c)
 
 /*
  * Return the most bytes the message may take on the wire: max_message_size,
- * or what a message of that size may compress to if it is compressed (its
- * inflated size is bounded as it inflates).
+ * or, if it is compressed (its inflated size is bounded as it inflates),
+ * what any deflate stream may make of that many bytes: stored blocks as
+ * small as 128 bytes (zlib's memLevel 1) cost 5 bytes each, under 1/16.
  */
 static uint64_t
 ws_wire_max(const struct conn *c)
 {
 	uint64_t max = (uint64_t)c->c_worker->w_cf->cf_ws_max_message;
 
-	return c->c_ws->ws_msg_deflated ? wsdeflate_bound(max) : max;
+	return c->c_ws->ws_msg_deflated ? max + (max >> 4) + 64 : max;
 }
 
 /*

@@ -25,9 +25,8 @@
 
 #include "pfhttpd.h"
 
-#define WSDEFLATE_CHUNK	   16384 /* inflated bytes handed to a sink at once */
-#define WSDEFLATE_MIN_BITS 9	 /* the smallest raw window zlib writes */
-#define WSDEFLATE_NBITS	   7	 /* window sizes 9..15 */
+#define WSDEFLATE_CHUNK 16384 /* inflated bytes handed to a sink at once */
+#define WSDEFLATE_NBITS 7     /* window sizes 9..15 */
 
 /* The four bytes a sync flush ends with, removed from every message. */
 static const unsigned char wsdeflate_tail[4] = {0x00, 0x00, 0xff, 0xff};
@@ -39,6 +38,7 @@ struct wsinflate {
 	int wi_bits;	 /* the client's window */
 	int wi_no_ctx;	 /* reset after each message */
 	int wi_ended;	 /* this message's stream had its final block */
+	uint64_t wi_in;	 /* compressed bytes of this message so far */
 	uint64_t wi_out; /* bytes this message inflated to so far */
 };
 
@@ -52,8 +52,10 @@ struct wsdeflate {
 /* The shared compressors of this process, by window (9..15). */
 static struct wsdeflate *wsdeflate_shared_by_bits[WSDEFLATE_NBITS];
 
-/* Make a decompressor for a client window of bits (8..15), no_ctx if the
- * client resets its context after each message. NULL if out of memory. */
+/*
+ * Make a decompressor for a client window of bits (8..15), no_ctx if the
+ * client resets its context after each message. NULL if out of memory.
+ */
 struct wsinflate *
 wsinflate_new(int bits, int no_ctx)
 {
@@ -63,7 +65,7 @@ wsinflate_new(int bits, int no_ctx)
 		return NULL;
 	/* A larger window inflates anything a smaller one made; zlib's raw
 	 * deflate has no 8-bit window, so clients that offered 8 write 9. */
-	wi->wi_bits = bits < WSDEFLATE_MIN_BITS ? WSDEFLATE_MIN_BITS : bits;
+	wi->wi_bits = bits < WS_DEFLATE_MIN_BITS ? WS_DEFLATE_MIN_BITS : bits;
 	wi->wi_no_ctx = no_ctx;
 	return wi;
 }
@@ -109,13 +111,11 @@ static int
 wsinflate_run(struct wsinflate *wi, const void *in, size_t n, uint64_t max,
     wsinflate_sink sink, void *arg)
 {
-	int tail = in == wsdeflate_tail;
-
 	static unsigned char out[WSDEFLATE_CHUNK];
 	z_stream *z = &wi->wi_z;
 	uint64_t room;
 	size_t got;
-	int rv, code;
+	int rv, code, tail = in == wsdeflate_tail;
 
 	z->next_in = (Bytef *)(uintptr_t)in;
 	z->avail_in = (uInt)n;
@@ -159,13 +159,16 @@ wsinflate_data(struct wsinflate *wi, const void *in, size_t n, uint64_t max,
 			return WS_CLOSE_INTERNAL;
 		wi->wi_ready = 1;
 	}
+	wi->wi_in += n;
 	return n > 0 ? wsinflate_run(wi, in, n, max, sink, arg) : 0;
 }
 
 /*
  * The message's last compressed bytes are in: inflate what the sync
- * flush's tail releases, then ready the stream for the next message. 0 or
- * a close code.
+ * flush's tail releases, check the data ended on a block boundary (a
+ * message cut short in a block is invalid), then ready the stream for the
+ * next message. A message of no compressed bytes at all is taken as the
+ * empty message. 0 or a close code.
  */
 int
 wsinflate_end(
@@ -175,9 +178,15 @@ wsinflate_end(
 
 	if ((code = wsinflate_data(wi, NULL, 0, max, sink, arg)) != 0)
 		return code;
+	if (wi->wi_in == 0)
+		return 0;
+	wi->wi_in = 0;
 	if (!wi->wi_ended)
 		code = wsinflate_run(
 		    wi, wsdeflate_tail, sizeof(wsdeflate_tail), max, sink, arg);
+	/* zlib: data_type has 128 when inflate stopped between blocks. */
+	if (code == 0 && !wi->wi_ended && !(wi->wi_z.data_type & 128))
+		code = WS_CLOSE_INVALID_DATA;
 	if (code == 0 && wi->wi_ended)
 		code = wsinflate_restart(wi);
 	else if (code == 0 && wi->wi_no_ctx && inflateReset(&wi->wi_z) != Z_OK)
@@ -227,10 +236,12 @@ struct wsdeflate *
 wsdeflate_shared(int bits, int level)
 {
 	struct wsdeflate **slot =
-	    &wsdeflate_shared_by_bits[bits - WSDEFLATE_MIN_BITS];
+	    &wsdeflate_shared_by_bits[bits - WS_DEFLATE_MIN_BITS];
 
+	/* A worker's level never changes (a reload starts new workers), but
+	 * the level asked for is the level given, whoever asks. */
 	if (*slot != NULL && (*slot)->wd_level != level) {
-		wsdeflate_free(*slot); /* a reload changed the level */
+		wsdeflate_free(*slot);
 		*slot = NULL;
 	}
 	if (*slot == NULL)
@@ -242,7 +253,13 @@ wsdeflate_shared(int bits, int level)
 size_t
 wsdeflate_bound(size_t n)
 {
-	/* Stored blocks of memLevel 2 hold 255 bytes behind 5 of header. */
+	/*
+	 * zlib writes each block the smallest way, never larger than stored:
+	 * 5 bytes of header per block, and a block ends after at most
+	 * 2^(memLevel + 6) symbols, at least 256 bytes with memLevel 2 (a
+	 * window of 9, the smallest) and more with more. The sync flush adds
+	 * an empty stored block and a partial byte.
+	 */
 	return n + (n >> 5) + 64;
 }
 

@@ -78,7 +78,9 @@ wsext_value(struct wsext_scan *s, char *val)
 	const char *tok;
 	size_t n = 0, len;
 
-	if (s->ws_p < s->ws_end && *s->ws_p != '"') {
+	if (s->ws_p == s->ws_end)
+		return -1;
+	if (*s->ws_p != '"') {
 		if ((len = wsext_token(s, &tok)) == 0 || len > WSEXT_VALUE_MAX)
 			return -1;
 		memcpy(val, tok, len);

@@ -18,7 +18,8 @@
  *   1009 (1011, out of memory, cannot happen here) and is the verdict of
  *   a reference written with plain zlib: the message whole, then 00 00 ff
  *   ff unless a final block ended it, inflated with room for max + 1
- *   bytes: an error or bytes after a final block are 1007, more than max
+ *   bytes (no bytes at all: the empty message): an error, bytes after a
+ *   final block or an end inside a block are 1007, more than max
  *   bytes 1009 (either, for invalid data after more than max bytes: the
  *   split decides which shows first; and with a window under 2^15 the
  *   reference's 0 may be 1007, for a distance past the window that zlib
@@ -178,6 +179,8 @@ fuzz_ref_message(struct fuzz_ref *r, const uint8_t *m, size_t n, uint64_t max)
 	int ended = 0, code;
 
 	r->fr_len = 0;
+	if (n == 0)
+		return 0; /* no compressed bytes: the empty message */
 	if ((code = fuzz_ref_run(r, m, n, max, &ended, &left)) != 0)
 		return code;
 	if (ended && left > 0)
@@ -187,6 +190,9 @@ fuzz_ref_message(struct fuzz_ref *r, const uint8_t *m, size_t n, uint64_t max)
 	    (code = fuzz_ref_run(
 		 r, fuzz_tail, sizeof(fuzz_tail), max, &ended, &left)) != 0)
 		return code;
+	/* Cut short inside a block: zlib stopped elsewhere than between. */
+	if (!ended && !(r->fr_z.data_type & 128))
+		return 1007;
 	fuzz_ref_keep(r, r->fr_out, r->fr_len);
 	if (ended || r->fr_no_ctx)
 		FUZZ_ASSERT(inflateReset(&r->fr_z) == Z_OK);

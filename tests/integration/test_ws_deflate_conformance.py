@@ -424,6 +424,29 @@ def test_empty_compressed_message_is_echoed_empty_and_plain(server):
     close_cleanly(ws)
 
 
+def test_empty_message_is_echoed_compressed_at_min_size_0(
+        start_module_server):
+    # With compression_min_size = 0 even the empty message goes compressed:
+    # the one byte 0x00 of RFC 7692 7.2.3.6, then a message after it.
+    srv = start_module_server(compression_min_size="0")
+    ws = open_pmd(srv)
+    for data in (b"", b"after", b""):
+        ws.send_message(OP_TEXT, data)
+        ws.expect_data(OP_TEXT, data, compressed=True)
+    close_cleanly(ws)
+
+
+def test_compressed_message_of_no_bytes_is_the_empty_message(server):
+    # RSV1 and a payload of nothing: lenient, the empty message; the
+    # client's context goes on untouched.
+    ws = open_pmd(server)
+    ws.send_frame(OP_TEXT, b"", rsv=RSV1)
+    ws.expect_data(OP_TEXT, b"", compressed=False)
+    ws.send_message(OP_TEXT, b"next")
+    ws.expect_data(OP_TEXT, b"next")
+    close_cleanly(ws)
+
+
 # -- fragments and control frames ---------------------------------------------
 
 def test_compressed_message_in_1_byte_fragments_is_echoed_as_one_frame(

@@ -293,6 +293,22 @@ def test_corrupt_deflate_data_closes_1007(server, opcode, payload):
         ws.expect_close(1007, timeout=FAST)
 
 
+def test_deflate_stream_cut_short_inside_a_block_closes_1007(server):
+    # Half of a message (one dynamic block, level 9): it ends inside the
+    # block, and the sync flush's tail, read as codes of that block, does
+    # not end it either. (A fixed block may end there: its end-of-block
+    # code is seven zero bits, and the message is then what RFC 7692 7.2.2
+    # makes of payload and tail.)
+    r = random.Random(5)
+    text = " ".join(r.choice(["alpha", "beta", "gamma", "delta", "epsilon",
+                              "zeta", "eta", "theta"]) for _ in range(400))
+    z = zlib.compressobj(9, zlib.DEFLATED, -15)
+    whole = z.compress(text.encode()) + z.flush(zlib.Z_SYNC_FLUSH)
+    with open_pmd(server) as ws:
+        ws.send_frame(OP_TEXT, whole[:len(whole) // 2], rsv=RSV1)
+        ws.expect_close(1007, timeout=FAST)
+
+
 def test_corrupt_deflate_data_after_good_messages_closes_1007(server):
     with open_pmd(server) as ws:
         for _ in range(3):

@@ -892,6 +892,16 @@ def start_server(request, tmp_path, big_file):
     assert not errors, errors
 
 
+def assert_workers_unchanged(srv):
+    """A daemon shared by a module's cases still runs, with the workers it
+    started with (srv.first_workers): no case crashed one."""
+    assert srv.proc.poll() is None, "the master exited"
+    now = set(worker_pids(srv.pid))
+    assert now == srv.first_workers, \
+        f"workers changed from {srv.first_workers} to {now}: " \
+        f"{srv.error_log_text()[-2000:]}"
+
+
 @pytest.fixture(scope="module")
 def start_module_server(tmp_path_factory, big_file):
     """Factory: start_module_server(**config overrides) -> a running

@@ -5,6 +5,7 @@ import json
 import os
 import socket
 import subprocess
+import threading
 import time
 
 from conftest import REPO, cpu_ticks
@@ -66,3 +67,15 @@ def timed_get(server, path="/hello.txt"):
     t0 = time.monotonic()
     resp = server.get(path)
     return resp, time.monotonic() - t0
+
+
+def run_clients(target, args_list, timeout=120):
+    """Run target(*args) in a thread for each args of args_list, all at
+    once, and wait for them (each within timeout seconds)."""
+    threads = [threading.Thread(target=target, args=args)
+               for args in args_list]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout)
+    assert not any(t.is_alive() for t in threads), "clients hung"

@@ -10,13 +10,12 @@ checked: the sanitizer's quarantine and shadow memory grow by design.
 """
 
 import itertools
-import threading
 
 import pytest
 
 from conftest import (DOCROOT_FILES, SANITIZED, Reader, fd_count,
                       open_connections, poll, request_bytes)
-from hostile_util import proc_status_kib, statsdump
+from hostile_util import proc_status_kib, run_clients, statsdump
 from wsclient import OP_BINARY, OP_CLOSE, OP_TEXT, close_body, connect
 
 WARMUP = 1000  # requests per warm-up round
@@ -88,14 +87,8 @@ def run_requests(server, mix, total):
                 sock.close()
 
     share = total // CLIENTS
-    threads = [threading.Thread(
-        target=client, args=(k, share + (total % CLIENTS if k == 0 else 0)))
-        for k in range(CLIENTS)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(120)
-    assert not any(t.is_alive() for t in threads), "clients hung"
+    run_clients(client, [(k, share + (total % CLIENTS if k == 0 else 0))
+                         for k in range(CLIENTS)])
     assert not errors, errors[:3]
 
 

@@ -31,7 +31,7 @@ import pytest
 
 from conftest import (DOCROOT_FILES, IO_TIMEOUT, SANITIZED, fd_count,
                       open_connections, poll, request_bytes, tcp_queues)
-from hostile_util import proc_status_kib, statsdump
+from hostile_util import proc_status_kib, run_clients, statsdump
 
 CLOSE_BOUND = IO_TIMEOUT  # seconds the server may take to answer or close
 LONG_HEADER_TIMEOUT = "60s"  # far beyond CLOSE_BOUND
@@ -817,13 +817,7 @@ def fail_many(server, ctx, fail, n):
         except Exception as e:  # noqa: BLE001 - reported below
             errors.append(repr(e))
 
-    threads = [threading.Thread(target=run, args=(n // LEAK_THREADS,))
-               for _ in range(LEAK_THREADS)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(120)
-    assert not any(t.is_alive() for t in threads), "clients hung"
+    run_clients(run, [(n // LEAK_THREADS,)] * LEAK_THREADS)
     assert not errors, errors[:3]
 
 

@@ -21,7 +21,7 @@ import time
 
 import pytest
 
-from conftest import Server, make_docroot, worker_pids
+from conftest import Server, assert_workers_unchanged, make_docroot
 from wsclient import (OP_BINARY, OP_CLOSE, OP_CONT, OP_PING, OP_PONG,
                       OP_TEXT, close_body, connect, frame, join_sender)
 
@@ -73,12 +73,7 @@ def no_worker_died(request):
     for name in ("server", "small_server"):
         if name not in request.fixturenames:
             continue
-        srv = request.getfixturevalue(name)
-        assert srv.proc.poll() is None, "the master exited"
-        now = set(worker_pids(srv.pid))
-        assert now == srv.first_workers, \
-            f"workers changed from {srv.first_workers} to {now}: " \
-            f"{srv.error_log_text()[-2000:]}"
+        assert_workers_unchanged(request.getfixturevalue(name))
 
 
 def utf8_text(n):

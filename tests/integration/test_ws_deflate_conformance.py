@@ -31,7 +31,7 @@ import random
 
 import pytest
 
-from conftest import worker_pids
+from conftest import assert_workers_unchanged
 from wsclient import (OP_BINARY, OP_CLOSE, OP_CONT, OP_PING, OP_PONG,
                       OP_TEXT, RSV1, Compressor, Decompressor, close_body,
                       deflate, frame, frames_for, handshake, join_sender,
@@ -60,11 +60,7 @@ def no_worker_died(request):
         return
     for srv in request.getfixturevalue("start_module_server").started \
             .values():
-        assert srv.proc.poll() is None, "the master exited"
-        now = set(worker_pids(srv.pid))
-        assert now == srv.first_workers, \
-            f"workers changed from {srv.first_workers} to {now}: " \
-            f"{srv.error_log_text()[-2000:]}"
+        assert_workers_unchanged(srv)
 
 
 def open_pmd(server, offer="permessage-deflate", answer=None):

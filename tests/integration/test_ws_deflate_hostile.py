@@ -17,7 +17,7 @@ import zlib
 
 import pytest
 
-from conftest import worker_pids
+from conftest import assert_workers_unchanged
 from wsclient import (OP_BINARY, OP_CLOSE, OP_CONT, OP_PING, OP_PONG,
                       OP_TEXT, RSV1, RSV2, RSV3, Compressor, close_body,
                       connect, deflate, frame, handshake)
@@ -47,11 +47,7 @@ def no_worker_died(request):
         return
     for srv in request.getfixturevalue("start_module_server").started \
             .values():
-        assert srv.proc.poll() is None, "the master exited"
-        now = set(worker_pids(srv.pid))
-        assert now == srv.first_workers, \
-            f"workers changed from {srv.first_workers} to {now}: " \
-            f"{srv.error_log_text()[-2000:]}"
+        assert_workers_unchanged(srv)
 
 
 def open_pmd(server, offer=PMD):

@@ -21,7 +21,7 @@ import random
 
 import pytest
 
-from conftest import run_pfhttpd, worker_pids
+from conftest import assert_workers_unchanged, run_pfhttpd
 from test_cli import assert_config_error, base_lines, write_config
 from test_reload import reload, rewrite_config
 from wsclient import (OP_BINARY, OP_CLOSE, OP_TEXT, RSV1, Decompressor,
@@ -63,12 +63,7 @@ def no_worker_died(request):
     for name in ("server", "server10"):
         if name not in request.fixturenames:
             continue
-        srv = request.getfixturevalue(name)
-        assert srv.proc.poll() is None, "the master exited"
-        now = set(worker_pids(srv.pid))
-        assert now == srv.first_workers, \
-            f"workers changed from {srv.first_workers} to {now}: " \
-            f"{srv.error_log_text()[-2000:]}"
+        assert_workers_unchanged(request.getfixturevalue(name))
 
 
 def offer_text(snct, cnct, smwb, cmwb):

@@ -600,28 +600,13 @@ class WsConn:
     def recv_message(self, timeout=None):
         """Read the frames of one data message; return (opcode, payload).
 
-        Control frames are not expected meanwhile: one is a failure.
+        Control frames are not expected meanwhile: one is a failure; so is
+        a compressed message (see recv_data()).
         """
-        deadline = time.monotonic() + (timeout or self.timeout)
-        parts = []
-        first = None
-        while True:
-            fin, opcode, payload = self.recv_frame(
-                max(0.01, deadline - time.monotonic()))
-            if opcode >= OP_CLOSE:
-                raise AssertionError(
-                    f"control frame {opcode:#x} {payload[:20]!r} inside "
-                    f"a message")
-            if first is None:
-                assert opcode in (OP_TEXT, OP_BINARY), \
-                    f"message starts with opcode {opcode:#x}"
-                first = opcode
-            else:
-                assert opcode == OP_CONT, \
-                    f"fragment with opcode {opcode:#x}, not continuation"
-            parts.append(payload)
-            if fin:
-                return first, b"".join(parts)
+        got = self.recv_data(timeout)
+        if got.compressed:
+            raise ProtocolError("the server set RSV bits 100")
+        return got.opcode, got.data
 
     def expect_frame(self, fin, opcode, payload, timeout=None):
         """Read one frame and check it is exactly (fin, opcode, payload)."""

@@ -56,6 +56,7 @@ enum config_type {
 	CONFIG_TEXT,	  /* printable ASCII, spaces inside; char * */
 	CONFIG_VERIFY,	  /* no, optional or require; int (tls_verify) */
 	CONFIG_PROTOCOLS, /* TLSv1.2 and/or TLSv1.3; int (TLS_PROTO_*) */
+	CONFIG_REDIS,	  /* HOST:PORT or a socket path, stored numeric */
 };
 
 #define CONFIG_RELOADABLE 0x01 /* a reload may change the value */
@@ -78,6 +79,7 @@ struct config_key {
 struct config_parse;
 static int config_check_paths(struct config_parse *cp);
 static int config_check_tls(struct config_parse *cp);
+static int config_check_redis(struct config_parse *cp);
 static int config_finish(struct config_parse *cp);
 
 /*
@@ -174,6 +176,13 @@ static const struct config_key config_keys[] = {
 	1024 * CONFIG_MB, "4m", 0},
     {"chat", "listen", CONFIG_LISTEN, CF(cf_listen), 0, 0, "",
 	CONFIG_EMPTY_NONE | CONFIG_RELOADABLE | CONFIG_REPEATABLE},
+    {"chat", "redis", CONFIG_REDIS, CF(cf_chat_redis), 0, 0, "",
+	CONFIG_EMPTY_NONE | CONFIG_RELOADABLE},
+    {"chat", "redis_prefix", CONFIG_CHATNAME, CF(cf_chat_redis_prefix), 0, 0,
+	"pfhttpd", CONFIG_RELOADABLE},
+    {"chat", "redis_stream_length", CONFIG_INTEGER,
+	CF(cf_chat_redis_stream_length), 1, 10000000, "1000",
+	CONFIG_RELOADABLE},
 
     {"stats", "shm_path", CONFIG_PATH, CF(cf_shm_path), 0, 0, "",
 	CONFIG_EMPTY_NONE},
@@ -301,6 +310,7 @@ config_is_string(enum config_type type)
 	case CONFIG_ORIGINS:
 	case CONFIG_CHATNAME:
 	case CONFIG_TEXT:
+	case CONFIG_REDIS:
 		return 1;
 	default:
 		return 0;
@@ -418,6 +428,10 @@ config_expected(const struct config_key *ck, char *buf, size_t len)
 		break;
 	case CONFIG_PROTOCOLS:
 		snprintf(buf, len, "TLSv1.2, TLSv1.3 or both");
+		break;
+	case CONFIG_REDIS:
+		snprintf(
+		    buf, len, "HOST:PORT, [V6ADDR]:PORT or a unix socket path");
 		break;
 	}
 }
@@ -720,6 +734,42 @@ config_check_text(const char *text)
 }
 
 /*
+ * Set [chat] redis from value: resolved now, stored numeric (a relative
+ * socket path is relative to the config file's directory).
+ */
+static int
+config_set_redis(struct config_parse *cp, const struct config_key *ck,
+    const char *value, int line)
+{
+	char why[CONFIG_ERR_LEN], canon[160], **sp;
+	struct redis_addr ra;
+	char *path = NULL;
+	int rc;
+
+	if (strchr(value, '/') != NULL &&
+	    (path = config_join(cp->cp_dir, value)) == NULL) {
+		config_error(cp, line, "%s", strerror(errno));
+		return -1;
+	}
+	rc = redis_addr_parse(
+	    path != NULL ? path : value, &ra, why, sizeof(why));
+	free(path);
+	if (rc == -1) {
+		config_error(
+		    cp, line, "[%s] %s: %s", ck->ck_section, ck->ck_key, why);
+		return -1;
+	}
+	redis_addr_format(&ra, canon, sizeof(canon));
+	sp = config_member(cp->cp_cf, ck);
+	free(*sp);
+	if ((*sp = strdup(canon)) == NULL) {
+		config_error(cp, line, "%s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/*
  * Set a path, directory, file name, user, group, URL path, origins, chat
  * name or text key from value.
  */
@@ -797,6 +847,8 @@ config_set_string(struct config_parse *cp, const struct config_key *ck,
 		break;
 	}
 
+	if (ck->ck_type == CONFIG_REDIS)
+		return config_set_redis(cp, ck, value, line);
 	if (ck->ck_type == CONFIG_PATH || ck->ck_type == CONFIG_DIRECTORY)
 		s = config_join(cp->cp_dir, value);
 	else
@@ -1163,6 +1215,8 @@ config_read(const char *file, int load_tls, char *err, size_t errlen)
 		config_error(&cp, 0, "%s", strerror(errno));
 	if (!cp.cp_failed)
 		config_check_tls(&cp);
+	if (!cp.cp_failed)
+		config_check_redis(&cp);
 
 done:
 	if (cp.cp_fp != NULL)
@@ -1330,6 +1384,28 @@ config_pow2(long long v)
 	for (size = 1; size < v; size *= 2)
 		continue;
 	return size;
+}
+
+/*
+ * A room's Redis stream must keep at least the history a newcomer is
+ * shown, or a hub loading the room could not fill it. Return 0 or -1.
+ */
+static int
+config_check_redis(struct config_parse *cp)
+{
+	const struct config *cf = cp->cp_cf;
+	int line;
+
+	if (cf->cf_chat_redis == NULL ||
+	    cf->cf_chat_redis_stream_length >= cf->cf_chat_history)
+		return 0;
+	if ((line = config_line_of(cp, "chat", "redis_stream_length")) == 0)
+		line = config_line_of(cp, "chat", "history");
+	config_error(cp, line,
+	    "[chat] redis_stream_length: %lld is less than [chat] history "
+	    "(%lld); a room's stream keeps at least the history",
+	    cf->cf_chat_redis_stream_length, cf->cf_chat_history);
+	return -1;
 }
 
 /*

@@ -122,6 +122,19 @@ struct listen_addr {
 
 int listen_parse(
     const char *text, struct listen_addr *la, char *err, size_t errlen);
+
+/* redisaddr.c */
+
+/* [chat] redis: a numeric TCP address or a unix socket path. */
+struct redis_addr {
+	char ra_host[64]; /* numeric IPv4 or IPv6; "" for a unix socket */
+	int ra_port;
+	char ra_path[108]; /* the unix socket; "" for TCP */
+};
+
+int redis_addr_parse(
+    const char *text, struct redis_addr *ra, char *why, size_t len);
+void redis_addr_format(const struct redis_addr *ra, char *buf, size_t len);
 int listen_bind(struct listen_addr *la, int reuseport, long long notsent_lowat);
 int listen_reuseport(const struct listen_addr *la, long long notsent_lowat);
 int listen_tune(int fd, long long notsent_lowat);
@@ -203,6 +216,11 @@ struct config {
 	char *cf_chat_transcript;	/* JSON-lines file, or NULL: none */
 	long long cf_chat_ring_size;	/* chat-in ring bytes per worker slot */
 	long long cf_chat_bcast_size;	/* broadcast ring bytes */
+	char *cf_chat_redis;	    /* numeric HOST:PORT or a unix socket path
+				       (redisaddr.c), or NULL: one machine */
+	char *cf_chat_redis_prefix; /* of every Redis key */
+	long long cf_chat_redis_stream_length; /* events a room's stream
+						  keeps, at least */
 
 	/* [stats] */
 	char *cf_shm_path;	 /* shared-memory segment */

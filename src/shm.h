@@ -29,7 +29,7 @@
 #include <stdint.h>
 
 #define SHM_MAGIC     0x3144485454484650ULL /* "PFHTTHD1" little-endian */
-#define SHM_VERSION   4
+#define SHM_VERSION   5
 #define SHM_CACHELINE 64
 
 #define SHM_STATUS_MAX	     600 /* responses[] is indexed by status 0..599 */
@@ -271,6 +271,36 @@ struct shm_chat_journal {
 	uint64_t cj_seq[2];  /* and the sequence number it takes */
 };
 
+/* Where the hub's link to Redis stands (rd_state). */
+enum shm_redis_state {
+	SHM_REDIS_OFF = 0,	  /* no [chat] redis: one machine */
+	SHM_REDIS_CONNECTING = 1, /* connecting, or loading the rooms */
+	SHM_REDIS_UP = 2,	  /* events go through Redis */
+	SHM_REDIS_DOWN = 3,	  /* lost; the next try is on a timer */
+};
+
+/*
+ * The hub's link to Redis ([chat] redis), shown by statsdump and
+ * /metrics. Written by the hub alone with relaxed stores; readers take
+ * each field whole, not a snapshot of all. rd_epoch is also the hub's
+ * memory across restarts: the epoch of the Redis data set it last
+ * worked with, to tell a Redis that came back empty (hubredis.c).
+ */
+struct shm_chat_redis {
+	uint64_t rd_state;	 /* enum shm_redis_state */
+	uint64_t rd_since;	 /* unix ms it took that state */
+	uint64_t rd_connects;	 /* connections made, both links */
+	uint64_t rd_failures;	 /* links lost, or connects that failed */
+	uint64_t rd_published;	 /* events Redis took from this hub */
+	uint64_t rd_applied;	 /* events read back and sequenced */
+	uint64_t rd_unavailable; /* requests refused: Redis unreachable */
+	uint64_t rd_inflight;	 /* gauge: publishes awaiting a reply */
+	uint64_t rd_last_event;	 /* unix ms of the last event read, 0: none */
+	uint64_t rd_skipped;	 /* sequence numbers a stream no longer had */
+	uint64_t rd_reseeds;	 /* rooms written back into an empty Redis */
+	uint64_t rd_epoch;	 /* the data set's epoch, 0: none seen yet */
+};
+
 /* The chat region's header. */
 struct shm_chat {
 	/* master, at creation: the geometry */
@@ -295,6 +325,7 @@ struct shm_chat {
 	uint32_t ch_hub_asleep; /* the hub waits on its eventfd */
 	uint32_t ch_restored;	/* the transcript was read into the rooms */
 	struct shm_chat_journal ch_journal;
+	struct shm_chat_redis ch_redis;
 } __attribute__((aligned(SHM_CACHELINE)));
 
 /* A worker slot's chat wake flag, on a line of its own. */

@@ -16,7 +16,8 @@
  *                        rounded up to 64: 5440
  *   struct shm_ring      rg_head and rg_tail on a line each: 128
  *   struct shm_chat      8 + 9 uint64_t, 2 uint32_t, the journal (9
- *                        uint64_t): 216, rounded up to 64: 256
+ *                        uint64_t), the Redis link (12 uint64_t): 312,
+ *                        rounded up to 64: 320
  *
  *   slots offset         the header rounded up to a line: 5568
  *   rings offset         slots offset + nslots * 5440, rounded up to a
@@ -25,7 +26,7 @@
  *   chat offset          rings offset + nslots * ring stride (a page)
  *   the chat region      with chat_geom below: struct shm_chat and
  *                        nslots 64-byte wake flags, to a page (4096 up to
- *                        60 slots); nslots chat-in rings of 128 + 4096,
+ *                        59 slots); nslots chat-in rings of 128 + 4096,
  *                        a page each: 8192; the broadcast ring, 64 +
  *                        131072, to a page: 135168; 2 rooms of 128 and 4
  *                        members of 96, to a page: 4096; the history, 2
@@ -63,7 +64,7 @@
 #define SLOT_SIZE     5440 /* sizeof(struct shm_slot) */
 #define RING_SIZE     128  /* sizeof(struct shm_ring) */
 #define COUNTERS_SIZE 5368 /* sizeof(struct shm_counters) */
-#define CHAT_SIZE     256  /* sizeof(struct shm_chat) */
+#define CHAT_SIZE     320  /* sizeof(struct shm_chat) */
 #define PAGE	      4096
 
 #define NSLOTS 4    /* the segment of the tests that need one */
@@ -311,14 +312,14 @@ teardown_seg(void **state)
 
 /*
  * The structures have the sizes and the member offsets worked out above:
- * what version 3 readers (statsdump) expect. A change here needs a new
+ * what version 5 readers (statsdump) expect. A change here needs a new
  * SHM_VERSION.
  */
 static void
-test_structures_have_version_4_sizes(void **state)
+test_structures_have_version_5_sizes(void **state)
 {
 	(void)state;
-	assert_int_equal(SHM_VERSION, 4);
+	assert_int_equal(SHM_VERSION, 5);
 	assert_int_equal(sizeof(struct shm_chat), CHAT_SIZE);
 	assert_int_equal(offsetof(struct shm_header, sh_chat_offset), 136);
 	assert_int_equal(sizeof(struct shm_counters), COUNTERS_SIZE);
@@ -536,7 +537,7 @@ test_attach_refuses_other_version(void **state)
 	(void)state;
 	seg = create(NSLOTS, RING);
 	corrupt32(&seg->sh_version, SHM_VERSION + 1,
-	    "segment layout version 5, this program reads 4");
+	    "segment layout version 6, this program reads 5");
 	corrupt32(&seg->sh_version, 0, "version 0");
 }
 
@@ -834,7 +835,7 @@ main(void)
 #define T(f)  cmocka_unit_test_teardown(f, teardown_seg)
 #define TS(f) cmocka_unit_test_setup_teardown(f, setup_seg, teardown_seg)
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_structures_have_version_4_sizes),
+	    cmocka_unit_test(test_structures_have_version_5_sizes),
 	    T(test_create_lays_out_slots_and_rings),
 	    T(test_layout_parts_are_aligned_and_disjoint),
 	    T(test_create_initialises_header_slots_and_rings),

@@ -251,6 +251,40 @@ statsjson_rooms(FILE *fp, const struct statsnap *sn)
 	fputc(']', fp);
 }
 
+/* Print "name": the seconds from when (unix ms) to the read, or null. */
+static void
+statsjson_age(
+    FILE *fp, const char *name, const struct statsnap *sn, uint64_t when)
+{
+	uint64_t ms;
+
+	if (statsnap_age_ms(sn, when, &ms) == -1)
+		fprintf(fp, ",\"%s\":null", name);
+	else
+		fprintf(fp, ",\"%s\":%" PRIu64 ".%03" PRIu64, name, ms / 1000,
+		    ms % 1000);
+}
+
+/* Print the JSON chat object's redis object: the hub's link to Redis. */
+static void
+statsjson_redis(FILE *fp, const struct statsnap *sn)
+{
+	const struct statsnap_redis *rs = &sn->sn_chat.ct_redis;
+
+	fprintf(fp, ",\"redis\":{\"state\":\"%s\"",
+	    statsnap_redis_state_name(rs->rs_state));
+	statsjson_age(fp, "state_seconds", sn, rs->rs_since);
+	fprintf(fp,
+	    ",\"connects\":%" PRIu64 ",\"failures\":%" PRIu64
+	    ",\"published\":%" PRIu64 ",\"applied\":%" PRIu64
+	    ",\"unavailable\":%" PRIu64 ",\"inflight\":%" PRIu64,
+	    rs->rs_connects, rs->rs_failures, rs->rs_published, rs->rs_applied,
+	    rs->rs_unavailable, rs->rs_inflight);
+	statsjson_age(fp, "last_event_seconds", sn, rs->rs_last_event);
+	fprintf(fp, ",\"skipped\":%" PRIu64 ",\"reseeds\":%" PRIu64 "}",
+	    rs->rs_skipped, rs->rs_reseeds);
+}
+
 /* Print the JSON report's chat object, with the rooms after --rooms. */
 static void
 statsjson_chat(
@@ -259,6 +293,7 @@ statsjson_chat(
 	fprintf(fp, ",\"chat\":{");
 	statsjson_chat_counts(fp, sn);
 	statsjson_chat_hub(fp, sn, rt);
+	statsjson_redis(fp, sn);
 	if (sn->sn_rooms != NULL)
 		statsjson_rooms(fp, sn);
 	fputc('}', fp);

@@ -237,6 +237,76 @@ statsprom_chat_hub(FILE *fp, const struct statsnap *sn)
 		    ct->ct_last_event / 1000, ct->ct_last_event % 1000);
 }
 
+/* Print an age family: seconds from when (unix ms) to the read, if any. */
+static void
+statsprom_age(FILE *fp, const struct statsnap *sn, const char *name,
+    const char *help, uint64_t when)
+{
+	uint64_t ms;
+
+	statsprom_family(fp, name, "gauge", help);
+	if (statsnap_age_ms(sn, when, &ms) == 0)
+		fprintf(fp, "%s %" PRIu64 ".%03" PRIu64 "\n", name, ms / 1000,
+		    ms % 1000);
+}
+
+/* Print the state of the hub's link to Redis: 1 for it, 0 for the others. */
+static void
+statsprom_redis_state(FILE *fp, const struct statsnap *sn)
+{
+	const struct statsnap_redis *rs = &sn->sn_chat.ct_redis;
+	uint64_t s;
+
+	statsprom_family(fp, "pfhttpd_chat_redis_state", "gauge",
+	    "State of the chat hub's link to Redis: 1 for the one it is in.");
+	for (s = SHM_REDIS_OFF; s <= SHM_REDIS_DOWN; s++)
+		fprintf(fp, "pfhttpd_chat_redis_state{state=\"%s\"} %d\n",
+		    statsnap_redis_state_name(s), rs->rs_state == s);
+	statsprom_age(fp, sn, "pfhttpd_chat_redis_state_age_seconds",
+	    "Seconds since the link to Redis took its state; no sample if it "
+	    "never did.",
+	    rs->rs_since);
+}
+
+/*
+ * Print the metrics of the hub's link to Redis ([chat] redis), always:
+ * the state "off" and zeros on one machine.
+ */
+static void
+statsprom_redis(FILE *fp, const struct statsnap *sn)
+{
+	const struct statsnap_redis *rs = &sn->sn_chat.ct_redis;
+
+	statsprom_redis_state(fp, sn);
+	statsprom_value(fp, "pfhttpd_chat_redis_connects_total",
+	    "Connections made to Redis.", "counter", rs->rs_connects);
+	statsprom_value(fp, "pfhttpd_chat_redis_failures_total",
+	    "Links to Redis lost, and connects that failed.", "counter",
+	    rs->rs_failures);
+	statsprom_value(fp, "pfhttpd_chat_redis_published_total",
+	    "Chat events Redis took from this hub.", "counter",
+	    rs->rs_published);
+	statsprom_value(fp, "pfhttpd_chat_redis_applied_total",
+	    "Chat events read back from Redis and sequenced.", "counter",
+	    rs->rs_applied);
+	statsprom_value(fp, "pfhttpd_chat_redis_unavailable_total",
+	    "Chat requests refused because Redis was unreachable.", "counter",
+	    rs->rs_unavailable);
+	statsprom_value(fp, "pfhttpd_chat_redis_inflight",
+	    "Events published to Redis and awaiting its reply.", "gauge",
+	    rs->rs_inflight);
+	statsprom_age(fp, sn, "pfhttpd_chat_redis_last_event_age_seconds",
+	    "Seconds since the hub last read an event from Redis; no sample "
+	    "if none.",
+	    rs->rs_last_event);
+	statsprom_value(fp, "pfhttpd_chat_redis_skipped_total",
+	    "Sequence numbers a Redis stream no longer had.", "counter",
+	    rs->rs_skipped);
+	statsprom_value(fp, "pfhttpd_chat_redis_reseeds_total",
+	    "Rooms written back into a Redis that came back empty.", "counter",
+	    rs->rs_reseeds);
+}
+
 /* Print the workers' chat metrics: clients, deliveries, refusals, losses. */
 static void
 statsprom_chat_workers(FILE *fp, const struct shm_counters *t)
@@ -362,6 +432,7 @@ statsprom_print(FILE *fp, const struct statsnap *sn)
 	statsprom_websocket(fp, &sn->sn_total);
 	statsprom_chat_hub(fp, sn);
 	statsprom_chat_workers(fp, &sn->sn_total);
+	statsprom_redis(fp, sn);
 	statsprom_latency(fp, &sn->sn_total);
 	statsprom_workers(fp, sn);
 	statsprom_chat_lag(fp, sn);

@@ -250,6 +250,34 @@ statstext_chat(
 	    t->sc_chat_gaps, t->sc_chat_missed);
 }
 
+/*
+ * Print the text report's two lines on the hub's link to Redis: its
+ * state, for how long, the connections and the last event read; then
+ * the events through it. Always, "off" without [chat] redis.
+ */
+static void
+statstext_redis(FILE *fp, const struct statsnap *sn)
+{
+	const struct statsnap_redis *rs = &sn->sn_chat.ct_redis;
+	uint64_t ms;
+
+	fprintf(fp, "redis        %s", statsnap_redis_state_name(rs->rs_state));
+	if (statsnap_age_ms(sn, rs->rs_since, &ms) == 0)
+		fprintf(fp, " for %" PRIu64 " s", ms / 1000);
+	fprintf(fp, ", connects %" PRIu64 ", failures %" PRIu64 ", last event ",
+	    rs->rs_connects, rs->rs_failures);
+	if (statsnap_age_ms(sn, rs->rs_last_event, &ms) == 0)
+		fprintf(fp, "%" PRIu64 " s ago\n", ms / 1000);
+	else
+		fprintf(fp, "never\n");
+	fprintf(fp,
+	    "redis events published %" PRIu64 "  applied %" PRIu64
+	    "  inflight %" PRIu64 "  unavailable %" PRIu64 "  skipped %" PRIu64
+	    "  reseeds %" PRIu64 "\n",
+	    rs->rs_published, rs->rs_applied, rs->rs_inflight,
+	    rs->rs_unavailable, rs->rs_skipped, rs->rs_reseeds);
+}
+
 /* Print the text report's responses by status code, a few per line. */
 static void
 statstext_responses(FILE *fp, const struct shm_counters *t)
@@ -353,6 +381,7 @@ statstext_print(FILE *fp, const char *path, const struct statsnap *sn,
 	statstext_tls(fp, &sn->sn_total);
 	statstext_websocket(fp, &sn->sn_total);
 	statstext_chat(fp, sn, rt);
+	statstext_redis(fp, sn);
 	statstext_responses(fp, &sn->sn_total);
 	statstext_latency(fp, &sn->sn_total);
 	fputc('\n', fp);

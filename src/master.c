@@ -1,8 +1,9 @@
 /*
- * The master process: forks the logger and the workers, respawns the ones
- * that die (with back-off when they die at once), runs reloads, and turns
- * signals into actions. Signals arrive as libevent signal events; no work
- * is done in a raw handler.
+ * The master process: forks the logger, the chat hub, the metrics process
+ * (with [stats] listen) and the workers, respawns the ones that die (with
+ * back-off when they die at once), runs reloads, and turns signals into
+ * actions. Signals arrive as libevent signal events; no work is done in a raw
+ * handler.
  *
  *   SIGTERM, SIGINT  fast stop: workers exit now
  *   SIGQUIT          graceful stop: workers finish what is in flight,

@@ -74,10 +74,10 @@ static struct {
 	struct event *mt_accept;		    /* mt_fd is readable */
 	struct event *mt_retry;			    /* resumes accept */
 	struct event *mt_signals[METRICS_NSIGNALS]; /* one per signal */
-	TAILQ_HEAD(, metrics_conn) mt_conns;	    /* open connections */
-	int mt_nconns;				    /* entries of mt_conns */
-	int mt_paused;				    /* mt_accept is not added */
-	struct statsnap mt_snap;		    /* the last snapshot read */
+	TAILQ_HEAD(metrics_conns, metrics_conn) mt_conns; /* open connections */
+	int mt_nconns;		 /* entries of mt_conns */
+	int mt_paused;		 /* mt_accept is not added */
+	struct statsnap mt_snap; /* the last snapshot read */
 } metrics;
 
 /* Fill a timeval with a duration in milliseconds. */
@@ -135,8 +135,8 @@ metrics_wait(struct metrics_conn *mc, short how, event_callback_fn cb)
 {
 	if (mc->mc_ev != NULL)
 		event_free(mc->mc_ev);
-	mc->mc_ev =
-	    event_new(metrics.mt_base, mc->mc_fd, how | EV_PERSIST, cb, mc);
+	mc->mc_ev = event_new(
+	    metrics.mt_base, mc->mc_fd, (short)(how | EV_PERSIST), cb, mc);
 	if (mc->mc_ev == NULL || event_add(mc->mc_ev, NULL) == -1) {
 		log_warnx("cannot wait for a metrics client");
 		return -1;

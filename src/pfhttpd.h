@@ -225,6 +225,8 @@ struct config {
 	/* [stats] */
 	char *cf_shm_path;	 /* shared-memory segment */
 	int cf_shm_path_derived; /* not set: named after the HTTP port */
+	struct listen_addr cf_stats_listen; /* the metrics endpoint; la_sslen
+					       0: none (metrics.c) */
 
 	/* [tls] */
 	char *cf_tls_certificate; /* PEM: the certificate, then its chain */

@@ -72,15 +72,18 @@ chatredis_encode(
 static int
 chatredis_number(const char *s, size_t n, uint64_t max, uint64_t *v)
 {
+	uint64_t d;
 	size_t i;
 
 	if (n == 0 || n > 20 || (n > 1 && s[0] == '0'))
 		return -1;
 	for (*v = 0, i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9' ||
-		    *v > (max - (uint64_t)(s[i] - '0')) / 10)
+		if (s[i] < '0' || s[i] > '9')
 			return -1;
-		*v = *v * 10 + (uint64_t)(s[i] - '0');
+		d = (uint64_t)(s[i] - '0');
+		if (d > max || *v > (max - d) / 10)
+			return -1;
+		*v = *v * 10 + d;
 	}
 	return 0;
 }

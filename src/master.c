@@ -1088,7 +1088,26 @@ master_same_path(const char *a, const char *b)
 	return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
 }
 
-/* The hub takes the transcript's new path by handing over to a successor. */
+/*
+ * Tell whether a reload changes what the hub reads only at its start: the
+ * transcript's path, and the Redis keys ([chat] redis...).
+ */
+static int
+master_hub_keys_changed(const struct config *next, const struct config *cur)
+{
+	return !master_same_path(
+		   next->cf_chat_transcript, cur->cf_chat_transcript) ||
+	    !master_same_path(next->cf_chat_redis, cur->cf_chat_redis) ||
+	    strcmp(next->cf_chat_redis_prefix, cur->cf_chat_redis_prefix) !=
+	    0 ||
+	    next->cf_chat_redis_stream_length !=
+	    cur->cf_chat_redis_stream_length;
+}
+
+/*
+ * The hub takes a new transcript path or Redis by handing over to a
+ * successor.
+ */
 static void
 master_hub_handover(void)
 {
@@ -1101,10 +1120,12 @@ master_hub_handover(void)
 		log_warn("chat transcript %s", master.m_cf->cf_chat_transcript);
 	hub->ch_state = CHILD_HANDING_OVER;
 	kill(hub->ch_pid, SIGTERM);
-	log_info("chat transcript %s: a new chat hub takes over",
+	log_info("chat transcript %s, redis %s: a new chat hub takes over",
 	    master.m_cf->cf_chat_transcript != NULL
 		? master.m_cf->cf_chat_transcript
-		: "(none)");
+		: "(none)",
+	    master.m_cf->cf_chat_redis != NULL ? master.m_cf->cf_chat_redis
+					       : "(none)");
 }
 
 /*
@@ -1160,8 +1181,7 @@ master_reload(void)
 	/* A generation that is ready by now takes over before the next. */
 	if (evtimer_pending(master.m_handover, NULL) && master_handover_try())
 		evtimer_del(master.m_handover);
-	hub_changed = !master_same_path(
-	    next->cf_chat_transcript, master.m_cf->cf_chat_transcript);
+	hub_changed = master_hub_keys_changed(next, master.m_cf);
 	config_free(master.m_cf);
 	master.m_cf = next;
 

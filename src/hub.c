@@ -69,6 +69,8 @@ static struct {
 	int h_transcript;		/* fd, or -1 */
 	int h_published;		/* something went into the ring */
 	int h_stopping;			/* SIGTERM: empty the rings, exit */
+	int h_stopped;			/* emptied: exiting (Redis: once its
+					   replies are in) */
 	struct shm_chat_journal h_redo; /* a predecessor's unfinished action */
 	int h_redoing;			/* h_redo applies to this action */
 	unsigned char h_req[CHATMSG_REQ_MAX];
@@ -863,6 +865,7 @@ hub_sleep(void)
 static void
 hub_stop(void)
 {
+	hub.h_stopped = 1;
 	if (hubredis_enabled())
 		hubredis_stop();
 	else
@@ -875,6 +878,8 @@ hub_run(void)
 {
 	unsigned n;
 
+	if (hub.h_stopped)
+		return; /* what comes now is the successor's */
 	__atomic_store_n(&hub.h_ch->ch_hub_asleep, 0, __ATOMIC_RELAXED);
 	for (;;) {
 		n = hubredis_busy() ? 0 : hub_drain();
@@ -886,8 +891,10 @@ hub_run(void)
 			event_active(hub.h_more, EV_TIMEOUT, 0);
 			return; /* let signals and timers in first */
 		}
-		if (hub.h_stopping && !hub_pending())
+		if (hub.h_stopping && !hub_pending()) {
 			hub_stop();
+			return;
+		}
 		if (hub_sleep())
 			return;
 	}
@@ -1142,9 +1149,9 @@ hub_main(const struct config *cf, struct shm_header *sh)
 	if (getppid() != master_pid)
 		exit(0);
 	hub_restore();
-	hub_recover();
 	hub_events();
-	hubredis_start(cf, sh, hub.h_base);
+	hubredis_start(cf, sh, hub.h_base); /* before a redo publishes */
+	hub_recover();
 	hub_count(&hub.h_ch->ch_hub_starts, 1);
 	__atomic_store_n(
 	    &hub.h_ch->ch_hub_pid, (uint64_t)getpid(), __ATOMIC_RELEASE);

@@ -223,7 +223,7 @@ def stop_load_and_check(sender, followers):
     return followers
 
 
-# -- HAProxy in front of pfhttpd ----------------------------------------------
+# -- HAProxy in front of pfhttpd ---------------------------------------------
 
 def test_haproxy_checks_pass_and_websockets_spread_over_the_instances(
         tmp_path, start_server):
@@ -244,7 +244,7 @@ def test_haproxy_checks_pass_and_websockets_spread_over_the_instances(
         hap.stop()
 
 
-# -- an instance lost -----------------------------------------------------------
+# -- an instance lost --------------------------------------------------------
 
 def test_killed_instance_new_clients_go_to_the_others_and_the_room_goes_on(
         deployment):
@@ -302,7 +302,7 @@ def test_stopped_instance_clients_resume_elsewhere_missing_nothing(
         "no follower was on the stopped instance"
 
 
-# -- a rolling reload -----------------------------------------------------------
+# -- a rolling reload --------------------------------------------------------
 
 def test_rolling_reload_under_chat_load_loses_and_repeats_no_event(
         deployment):

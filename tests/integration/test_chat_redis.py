@@ -129,7 +129,7 @@ def say_when_back(client, text, timeout=RECOVERY_TIMEOUT):
     return poll(attempt, timeout, interval=0.1, what=f"{text} delivered")
 
 
-# -- one room across instances ----------------------------------------------
+# -- one room across instances -----------------------------------------------
 
 def test_clients_on_different_instances_share_one_room_in_one_order(
         instances):
@@ -244,7 +244,7 @@ def test_redis_prefix_separates_deployments_sharing_one_redis(
     b.close()
 
 
-# -- Redis down ---------------------------------------------------------------
+# -- Redis down --------------------------------------------------------------
 
 def test_sender_gets_unavailable_while_redis_is_down_and_nothing_crashes(
         instances, redis):
@@ -305,7 +305,7 @@ def test_join_during_an_outage_gets_its_welcome_and_the_history(
     b.close()
 
 
-# -- Redis back ---------------------------------------------------------------
+# -- Redis back --------------------------------------------------------------
 
 def test_chat_resumes_after_redis_restarts_empty_and_seq_goes_on(
         instances, redis):

@@ -276,12 +276,13 @@ def test_killed_instance_new_clients_go_to_the_others_and_the_room_goes_on(
             (e["seq"], e.get("text")) for e in before_join], \
             brief(before_join)
         newcomers.append(n)
-    sessions = hap.sessions()
-    assert sessions["s1"] == 0 and sessions["s0"] + sessions["s2"] == 6, \
-        sessions
+    poll(lambda: (s := hap.sessions())["s1"] == 0
+         and s["s0"] + s["s2"] == 6, CHAT_TIMEOUT,
+         what="the survivors and newcomers on the other instances")
     after, _ = survivors[0].say("after")
-    for c in survivors + newcomers:
+    for c in survivors[1:] + newcomers:
         c.until(of_type("message", text="after"))
+    for c in survivors + newcomers:
         got = seqs(sequenced(c.snapshot(), history=False))
         assert consecutive(got) and got[-1] == after["seq"], got
     for c in survivors + newcomers:

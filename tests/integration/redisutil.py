@@ -13,6 +13,7 @@
                               200 ms, timeout tunnel; .port, .connect(),
                               .get() (a server-like endpoint for
                               chatclient.WsChat), .stat(), .wait_status()
+  wait_redis_up(server)       until an instance's hub has its Redis link
   hub_redis_ports(hub, redis) the local ports of a hub's connections to a
                               TCP Redis (to cut exactly those)
 
@@ -239,6 +240,15 @@ class RedisServer:
             return self.log_path.read_text(errors="replace")[-n:]
         except FileNotFoundError:
             return ""
+
+
+def wait_redis_up(server, times=1, timeout=START_TIMEOUT):
+    """Wait until server's hub has said times times that its Redis link is
+    up (the error log's "up; rooms are shared"). Until the first, the
+    instance takes chat clients as during an outage: their joins are not
+    published, so a test must not start before it."""
+    poll(lambda: server.error_log_text().count("up; rooms are shared")
+         >= times, timeout, what="the hub's Redis link up")
 
 
 def hub_redis_ports(hub, redis):

@@ -15,7 +15,7 @@ import pytest
 from chatclient import (CHAT_TIMEOUT, FAST, Closed, WsChat, brief,
                         consecutive, is_event, of_type, seqs, sequenced)
 from conftest import poll
-from redisutil import HAProxy, RedisServer, have_programs
+from redisutil import HAProxy, RedisServer, have_programs, wait_redis_up
 
 pytestmark = pytest.mark.skipif(
     not have_programs(), reason="needs redis-server and haproxy "
@@ -44,6 +44,8 @@ def deployment(tmp_path, redis, start_server):
         servers = [start_server(chat_redis=redis.address,
                                 **{**FAST, **overrides})
                    for _ in range(n)]
+        for srv in servers:
+            wait_redis_up(srv)
         hap = HAProxy(tmp_path / "haproxy", servers)
         proxies.append(hap)
         return servers, hap.start()
@@ -195,6 +197,11 @@ def start_load(hap, room, followers=3):
     return sender, fs
 
 
+def breaks(numbers):
+    """Where numbers do not go up by one: [(one, the next)]."""
+    return [(a, b) for a, b in zip(numbers, numbers[1:]) if b != a + 1]
+
+
 def stop_load_and_check(sender, followers):
     """Stop the sender, let the followers see its last message, stop
     them; then each follower saw one consecutive run of sequence numbers,
@@ -211,7 +218,7 @@ def stop_load_and_check(sender, followers):
     for f in followers:
         assert not f.anomalies, brief(f.anomalies)
         got = seqs(f.events)
-        assert consecutive(got), f"not consecutive: {got}"
+        assert consecutive(got), f"not consecutive: {breaks(got)}"
         for e in f.events:
             key = (e["type"], e["nick"], e.get("text"))
             assert by_seq.setdefault(e["seq"], key) == key, \

@@ -11,7 +11,8 @@ import pytest
 from chatclient import (CHAT_TIMEOUT, FAST, TelnetChat, WsChat, brief,
                         consecutive, of_type, seqs, sequenced, spread_ws)
 from conftest import poll
-from redisutil import RedisServer, have_programs, hub_redis_ports
+from redisutil import (RedisServer, have_programs, hub_redis_ports,
+                       wait_redis_up)
 
 pytestmark = pytest.mark.skipif(
     not have_programs(), reason="needs redis-server and haproxy "
@@ -41,12 +42,14 @@ def redis_tcp(tmp_path):
 
 
 def start_instances(start_server, redis, n=2, **overrides):
-    """n instances sharing redis, no rate limit; each remembers its first
-    workers and hub (for assert_processes_kept())."""
+    """n instances sharing redis, no rate limit, their Redis links up;
+    each remembers its first workers and hub (for
+    assert_processes_kept())."""
     out = []
     for _ in range(n):
         srv = start_server(chat_redis=redis.address, **{**FAST,
                                                          **overrides})
+        wait_redis_up(srv)
         srv.first_workers = set(srv.workers())
         srv.first_hub = poll(srv.hub, CHAT_TIMEOUT, what="the chat hub")
         out.append(srv)
@@ -274,6 +277,7 @@ def test_sender_gets_unavailable_while_redis_is_down_and_nothing_crashes(
 def test_telnet_sender_gets_unavailable_while_redis_is_down(
         redis, start_server):
     srv = start_server(chat_redis=redis.address, telnet=True)
+    wait_redis_up(srv)
     t = TelnetChat(srv)
     t.joined()
     redis.kill()
@@ -366,6 +370,9 @@ def test_instance_cut_off_from_redis_catches_up_without_loss_or_repeat(
     assert texts == ["before"] + [f"while away {i}" for i in range(n)] + \
         ["caught up"], texts
     live_ok(b)
+    again = hub_redis_ports(b_srv.first_hub, redis_tcp)
+    assert again and not set(again) & set(ports), \
+        f"bob's hub was not cut off: {ports} then {again}"
     assert_processes_kept([a_srv, b_srv])
     a.close()
     b.close()

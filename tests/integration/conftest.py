@@ -103,7 +103,8 @@ CHAT_PREFIX = "chat_"
 CHAT_KEYS = {
     "path", "default_room", "history", "max_rooms", "max_members",
     "max_message_size", "rate", "burst", "idle_timeout", "max_queue",
-    "transcript", "ring_size", "broadcast_size", "listen",
+    "transcript", "ring_size", "broadcast_size", "listen", "redis",
+    "redis_prefix", "redis_stream_length",
 }
 # The keys of [tls], written with the prefix TLS_PREFIX.
 TLS_PREFIX = "tls_"

@@ -209,3 +209,59 @@ def test_listen_address_in_use_exits_1_with_clear_message(tmp_path):
     assert f"127.0.0.1:{port}" in proc.stderr, proc.stderr
     assert "Address already in use" in proc.stderr, proc.stderr
     assert not (tmp_path / "pfhttpd.pid").exists()
+
+
+@pytest.mark.parametrize("value", ["nonsense", "0.0.0.0:6379", "[::]:6379",
+                                   "127.0.0.1:99999"])
+def test_config_test_reports_bad_chat_redis_with_line(tmp_path, value):
+    lines = base_lines(tmp_path) + ["[chat]", f"redis = {value}"]  # 10
+    conf = write_config(tmp_path, lines)
+    proc = run_pfhttpd("-t", "-c", str(conf))
+    assert_config_error(proc, conf, 10, "[chat] redis", value)
+
+
+def test_config_test_reports_redis_stream_length_below_history_at_its_line(
+        tmp_path):
+    lines = base_lines(tmp_path) + [
+        "[chat]",  # 9
+        "redis = 127.0.0.1:6379",  # 10
+        "redis_stream_length = 50",  # 11
+        "history = 100",  # 12
+    ]
+    conf = write_config(tmp_path, lines)
+    proc = run_pfhttpd("-t", "-c", str(conf))
+    assert_config_error(proc, conf, 11, "[chat] redis_stream_length", "50",
+                        "history (100)")
+
+
+def test_config_test_reports_history_over_the_default_stream_length(
+        tmp_path):
+    lines = base_lines(tmp_path) + [
+        "[chat]",  # 9
+        "history = 2000",  # 10
+        "redis = 127.0.0.1:6379",  # 11
+    ]
+    conf = write_config(tmp_path, lines)
+    proc = run_pfhttpd("-t", "-c", str(conf))
+    assert_config_error(proc, conf, 10, "redis_stream_length", "1000",
+                        "history (2000)")
+
+
+def test_config_test_accepts_a_redis_socket_relative_to_the_config(
+        tmp_path):
+    lines = base_lines(tmp_path) + [
+        "[chat]",  # 9
+        "redis = run/redis.sock",  # 10
+        "redis_prefix = site-1",  # 11
+        "redis_stream_length = 100",  # 12
+    ]
+    conf = write_config(tmp_path, lines)
+    proc = run_pfhttpd("-t", "-c", str(conf))
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_config_test_reports_bad_redis_prefix_with_line(tmp_path):
+    lines = base_lines(tmp_path) + ["[chat]", "redis_prefix = a:b"]  # 10
+    conf = write_config(tmp_path, lines)
+    proc = run_pfhttpd("-t", "-c", str(conf))
+    assert_config_error(proc, conf, 10, "[chat] redis_prefix", "a:b")

@@ -162,6 +162,8 @@ static struct {
 	struct hr_link hr_read; /* XREAD alone */
 	int hr_ready;		/* hr_pub: scripts loaded, epoch known */
 	int hr_reseed;		/* re-seed every room at the next connect */
+	int hr_starting;	/* neither up nor down yet since the start:
+				   the hub holds its requests meanwhile */
 	int hr_stopping;	/* hubredis_stop() */
 	int hr_stopped;		/* ... and both links are gone */
 	long long hr_reader_id; /* CLIENT ID of hr_read, -1: not known */
@@ -235,6 +237,10 @@ hr_state_update(void)
 		state = SHM_REDIS_DOWN;
 	else
 		state = SHM_REDIS_CONNECTING;
+	if (state != SHM_REDIS_CONNECTING && hr.hr_starting) {
+		hr.hr_starting = 0;
+		hub_redis_resume();
+	}
 	if (__atomic_load_n(&rd->rd_state, __ATOMIC_RELAXED) == state)
 		return;
 	__atomic_store_n(&rd->rd_since, hr_now_ms(), __ATOMIC_RELAXED);
@@ -1124,11 +1130,16 @@ hubredis_ready(void)
 	return hr.hr_ready && hr.hr_reader_id >= 0 && !hr.hr_stopping;
 }
 
-/* Tell whether the hub must stop taking requests: publishes at bound. */
+/*
+ * Tell whether the hub must not take requests now: publishes at their
+ * bound, or the link still coming up for the first time (a join taken
+ * then would be welcomed unannounced, as in an outage).
+ */
 int
 hubredis_busy(void)
 {
-	return hubredis_enabled() && hr.hr_qlen >= HR_INFLIGHT_MAX;
+	return hubredis_enabled() &&
+	    (hr.hr_qlen >= HR_INFLIGHT_MAX || hr.hr_starting);
 }
 
 /* Room r has a member here again: follow it. */
@@ -1197,6 +1208,7 @@ hubredis_start(
 	hr.hr_base = base;
 	hr.hr_reader_id = -1;
 	hr.hr_logged_state = -1;
+	hr.hr_starting = 1;
 	redis_addr_format(&hr.hr_addr, hr.hr_name, sizeof(hr.hr_name));
 	hr.hr_nrooms = (uint32_t)shm_chat_geometry()->cg_max_rooms;
 	hr.hr_room = calloc(hr.hr_nrooms, sizeof(*hr.hr_room));

@@ -31,6 +31,16 @@ redis_addr_unix(const char *text, struct redis_addr *ra, char *why, size_t len)
 	return 0;
 }
 
+/* Make listen_parse()'s "bad listen address ..." a "bad address ...". */
+static void
+redis_addr_unlisten(char *why)
+{
+	static const char listen[] = "bad listen address";
+
+	if (strncmp(why, listen, sizeof(listen) - 1) == 0)
+		memmove(why + 4, why + 11, strlen(why + 11) + 1);
+}
+
 /* Tell whether the address is the wildcard (0.0.0.0 or ::). */
 static int
 redis_addr_any(const struct listen_addr *la)
@@ -64,8 +74,10 @@ redis_addr_parse(const char *text, struct redis_addr *ra, char *why, size_t len)
 		    text);
 		return -1;
 	}
-	if (listen_parse(text, &la, why, len) == -1)
+	if (listen_parse(text, &la, why, len) == -1) {
+		redis_addr_unlisten(why);
 		return -1;
+	}
 	if (redis_addr_any(&la)) {
 		snprintf(why, len, "'%s' names no host to connect to", text);
 		return -1;

@@ -6,17 +6,24 @@ what the clients see when Redis dies and comes back: the `unavailable`
 error, no process lost, sequence numbers that go on, no event missed or
 repeated. HAProxy in front of the instances is test_chat_haproxy.py."""
 
+import json
+import os
+import subprocess
+
 import pytest
 
 from chatclient import (CHAT_TIMEOUT, FAST, TelnetChat, WsChat, brief,
                         consecutive, of_type, seqs, sequenced, spread_ws)
-from conftest import poll
+from conftest import REPO, poll
 from redisutil import (RedisServer, have_programs, hub_redis_ports,
                        wait_redis_up)
 
 pytestmark = pytest.mark.skipif(
     not have_programs(), reason="needs redis-server and haproxy "
     "(tools/install-deps test)")
+
+STATSDUMP = os.environ.get("PFHTTPD_STATSDUMP",
+                           str(REPO / "build" / "statsdump"))
 
 # The hub reconnects with a back-off doubling from 100 ms to 5 s, and a
 # reply may take 2 s to time out: Redis back, chat resumes within this.
@@ -374,5 +381,39 @@ def test_instance_cut_off_from_redis_catches_up_without_loss_or_repeat(
     assert again and not set(again) & set(ports), \
         f"bob's hub was not cut off: {ports} then {again}"
     assert_processes_kept([a_srv, b_srv])
+    a.close()
+    b.close()
+
+
+# -- what statsdump shows ------------------------------------------------------
+
+def redis_report(srv):
+    """The redis object of statsdump --json on srv's segment."""
+    out = subprocess.run([STATSDUMP, "-s", str(srv.shm_path), "--json"],
+                         capture_output=True, text=True, timeout=10,
+                         check=True).stdout
+    return json.loads(out)["chat"]["redis"]
+
+
+def test_statsdump_shows_the_redis_link_up_then_down(instances, redis):
+    a_srv, b_srv = instances(2)
+    a = WsChat(a_srv, "r1", nick="alice")
+    a.joined()
+    b = WsChat(b_srv, "r1", nick="bob")
+    b.joined()
+    a.say("counted")
+    b.until(of_type("message", text="counted"))
+    up = poll(lambda: (r := redis_report(a_srv))["published"] >= 2
+              and r["applied"] >= 3 and r, CHAT_TIMEOUT,
+              what="a's publishes counted")
+    assert up["state"] == "up" and up["connects"] >= 2, up
+    assert up["inflight"] == 0 and up["unavailable"] == 0, up
+    assert up["last_event_seconds"] is not None, up
+    redis.kill()
+    send_unavailable(a, "refused")
+    down = poll(lambda: (r := redis_report(a_srv))["state"] == "down"
+                and r, CHAT_TIMEOUT, what="a's link down")
+    assert down["failures"] >= 1 and down["unavailable"] >= 1, down
+    assert redis_report(b_srv)["state"] in ("down", "connecting")
     a.close()
     b.close()

@@ -20,7 +20,7 @@
 # changes only with fuzz-merge.
 
 FUZZ_TARGETS = http_parse path range wsproto utf8 config chatev telnet \
-	       chatcmd chatmsg transcript wsinflate wsext
+	       chatcmd chatmsg transcript wsinflate wsext chatredis
 FUZZ_SECONDS ?= 60
 FUZZ_CC	     ?= clang
 FUZZ_FLAGS   ?=
@@ -28,11 +28,13 @@ FUZZ_D	      = tests/fuzz
 FUZZ_B	      = $(B)/fuzz
 
 # The server's sources the harnesses exercise, built for each harness
-# (config.c loads TLS certificates: tls.c and what it logs with). They
-# link with PKG_LIBS, zlib included (wsdeflate.c).
+# (config.c loads TLS certificates: tls.c and what it logs with; it reads
+# [chat] redis with redisaddr.c). They link with PKG_LIBS, zlib included
+# (wsdeflate.c).
 FUZZ_SRCS    = http_parse path range wsproto utf8 config listen chatev \
 	       chatfmt telnet chatcmd httpdate chatmsg transcript \
-	       tls log logrec logring shm bcast wsdeflate wsext
+	       tls log logrec logring shm bcast wsdeflate wsext redisaddr \
+	       chatredis
 FUZZ_SAN     = -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_CFLAGS  = $(ALL_CFLAGS) -O1 -g -fno-omit-frame-pointer -Isrc -I$(FUZZ_D)
 FUZZ_HEADERS = $(HEADERS) $(FUZZ_D)/fuzz.h

@@ -146,7 +146,7 @@ fuzz_out(const uint8_t *data, size_t size)
 			break;
 		case CHATOUT_ERROR:
 			FUZZ_ASSERT(out.co_error >= CHATERR_NICK_TAKEN &&
-			    out.co_error <= CHATERR_FULL);
+			    out.co_error <= CHATERR_UNAVAILABLE);
 			break;
 		default:
 			FUZZ_ASSERT(0);

@@ -41,7 +41,9 @@
 #
 # make install puts pfhttpd in PREFIX/sbin, statsdump in PREFIX/bin, the
 # man pages in PREFIX/share/man, the default site in
-# PREFIX/share/pfhttpd/htdocs, and etc/pfhttpd.production.ini as
+# PREFIX/share/pfhttpd/htdocs, etc/haproxy.cfg.example (HAProxy in front
+# of several instances) in PREFIX/share/doc/pfhttpd, and
+# etc/pfhttpd.production.ini as
 # PREFIX/etc/pfhttpd/pfhttpd.ini.default and, only if there is none, as
 # pfhttpd.ini (the path compiled into pfhttpd). Outside PREFIX, under
 # DESTDIR: /etc/init.d/pfhttpd, SYSTEMDUNITDIR/pfhttpd.service,
@@ -235,6 +237,7 @@ lint-man:
 SUBST	 = sed -e 's|@PREFIX@|$(PREFIX)|g'
 ETCDIR	 = $(DESTDIR)$(PREFIX)/etc/pfhttpd
 HTDOCSDIR = $(DESTDIR)$(PREFIX)/share/pfhttpd/htdocs
+DOCDIR	 = $(DESTDIR)$(PREFIX)/share/doc/pfhttpd
 UNITDIR	 = $(DESTDIR)$(SYSTEMDUNITDIR)
 
 install: all
@@ -242,7 +245,7 @@ install: all
 	    $(DESTDIR)$(PREFIX)/share/man/man1 \
 	    $(DESTDIR)$(PREFIX)/share/man/man5 \
 	    $(DESTDIR)$(PREFIX)/share/man/man8 $(ETCDIR) $(HTDOCSDIR) \
-	    $(DESTDIR)/etc/init.d $(DESTDIR)/etc/logrotate.d \
+	    $(DOCDIR) $(DESTDIR)/etc/init.d $(DESTDIR)/etc/logrotate.d \
 	    $(UNITDIR)
 	install -d -m 755 $(DESTDIR)/var/log/pfhttpd
 	install -m 755 $(B)/pfhttpd $(DESTDIR)$(PREFIX)/sbin/pfhttpd
@@ -254,6 +257,8 @@ install: all
 	chmod 644 $(ETCDIR)/pfhttpd.ini.default
 	test -e $(ETCDIR)/pfhttpd.ini || \
 	    install -m 644 $(ETCDIR)/pfhttpd.ini.default $(ETCDIR)/pfhttpd.ini
+	$(SUBST) etc/haproxy.cfg.example > $(DOCDIR)/haproxy.cfg.example
+	chmod 644 $(DOCDIR)/haproxy.cfg.example
 	$(SUBST) etc/init.d/pfhttpd > $(DESTDIR)/etc/init.d/pfhttpd
 	chmod 755 $(DESTDIR)/etc/init.d/pfhttpd
 	$(SUBST) etc/pfhttpd.service > $(UNITDIR)/pfhttpd.service
@@ -272,9 +277,11 @@ uninstall:
 	    $(DESTDIR)$(PREFIX)/share/man/man5/pfhttpd.ini.5 \
 	    $(DESTDIR)$(PREFIX)/share/man/man8/pfhttpd.8 \
 	    $(ETCDIR)/pfhttpd.ini.default $(DESTDIR)/etc/init.d/pfhttpd \
-	    $(UNITDIR)/pfhttpd.service $(DESTDIR)/etc/logrotate.d/pfhttpd
+	    $(UNITDIR)/pfhttpd.service $(DESTDIR)/etc/logrotate.d/pfhttpd \
+	    $(DOCDIR)/haproxy.cfg.example
 	rm -rf $(HTDOCSDIR)
-	rmdir $(DESTDIR)$(PREFIX)/share/pfhttpd $(ETCDIR) 2>/dev/null || true
+	rmdir $(DESTDIR)$(PREFIX)/share/pfhttpd $(DOCDIR) $(ETCDIR) \
+	    2>/dev/null || true
 
 # Fuzzing (tests/fuzz/fuzz.mk); sanitizers, valgrind, static analysis
 # (tools/check.mk).

@@ -2,8 +2,9 @@
 operators to: it parses (haproxy -c) once real addresses are in it, and,
 in front of two pfhttpd instances, does what its comments promise:
 WebSocket connections spread over the instances, a drained instance gets
-no new connection, its WebSockets get close 1001 when it stops, and a
-graceful stop without a drain loses no request.
+no new connection, its WebSockets get close 1001 when it stops, a
+graceful stop without a drain loses no request, and a reload (SIGHUP)
+fails no check and loses no request.
 
 Each live test runs haproxy -db (foreground) on the example with a free
 loopback port in `bind`, the instances' addresses in the `server` lines,
@@ -264,3 +265,30 @@ def test_graceful_stop_without_drain_loses_no_request(haproxy, instances):
         stop.set()
         t.join(IO_TIMEOUT)
     assert set(statuses) == {200}, statuses
+
+
+def test_reload_fails_no_check_and_loses_no_request(haproxy, instances):
+    statuses, stop = [], threading.Event()
+
+    def client():
+        while not stop.is_set():
+            statuses.append(haproxy.get("/id.txt").status)
+
+    a = instances["a"]
+    old = a.workers()
+    t = threading.Thread(target=client)
+    t.start()
+    try:
+        poll(lambda: len(statuses) >= 20, IO_TIMEOUT,
+             what="requests before the reload")
+        a.signal(signal.SIGHUP)
+        a.wait_workers(1, exclude=old)
+        a.wait_workers_gone(old)
+        n = len(statuses)
+        poll(lambda: len(statuses) >= n + 20, IO_TIMEOUT,
+             what="requests after the reload")
+    finally:
+        stop.set()
+        t.join(IO_TIMEOUT)
+    assert set(statuses) == {200}, statuses
+    assert haproxy.stat()["a"]["chkfail"] == "0"

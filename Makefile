@@ -128,11 +128,11 @@ $(B)/tlsload: tools/tlsload.c $(WSCLIENT) $(TLSCLIENT)
 	$(CC) $(ALL_CFLAGS) $(TLS_CFLAGS) -o $@ $< tools/wsclient.c \
 	    tools/tlsclient.c $(PKG_LIBS) $(TLS_LIBS) -lm
 
-$(B)/chatload: tools/chatload.c tools/chatmark.c tools/chatmark.h $(WSCLIENT) \
-    $(PMDCLIENT)
+$(B)/chatload: tools/chatload.c tools/chatmark.c tools/chatmark.h \
+    tools/chaturl.c tools/chaturl.h $(WSCLIENT) $(PMDCLIENT)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -o $@ $< tools/chatmark.c tools/wsclient.c \
-	    tools/pmdclient.c $(PKG_LIBS) -lm
+	$(CC) $(ALL_CFLAGS) -o $@ $< tools/chatmark.c tools/chaturl.c \
+	    tools/wsclient.c tools/pmdclient.c $(PKG_LIBS) -lm
 
 $(B)/wsidle: tools/wsidle.c $(WSCLIENT) $(PMDCLIENT)
 	@mkdir -p $(@D)
@@ -144,6 +144,12 @@ $(B)/tests/test_chatmark: tests/unit/test_chatmark.c tools/chatmark.c \
     tools/chatmark.h
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -Itools -o $@ $< tools/chatmark.c -lcmocka
+
+# chatload's URL lists, tested alone.
+$(B)/tests/test_chaturl: tests/unit/test_chaturl.c tools/chaturl.c \
+    tools/chaturl.h
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Itools -o $@ $< tools/chaturl.c -lcmocka
 
 # The load tools' WebSocket pieces and permessage-deflate, tested without
 # the server's library.

@@ -4,14 +4,16 @@
 #   make run        install missing packages, build, run on etc/pfhttpd.ini
 #   make test       install missing packages, build, run every test (unit,
 #                   fuzzing corpora replayed, man pages, integration)
-#   make bench      install wrk, nginx, nchan, lighttpd, openssl and
-#                   Node's ws, build, then pfhttpd against nginx and
+#   make bench      install wrk, nginx, nchan, lighttpd, openssl,
+#                   redis-server and Node's ws, build, then pfhttpd against nginx and
 #                   lighttpd (static files), nginx over TLS (tls-*:
 #                   keep-alive, and Connection: close with full and
 #                   resumed handshakes), Node's ws (WebSocket echo, plain,
 #                   wss-* and compressed: ws-4k-json-deflate), and nchan
 #                   and a ws chat server (a chat room, plain and
-#                   compressed: chat-1k-json, chat-1k-deflate) side by
+#                   compressed: chat-1k-json, chat-1k-deflate), and nchan
+#                   in a room on two instances sharing a private
+#                   redis-server (chat-2x-sat, chat-2x-rate) side by
 #                   side: BENCH_SECONDS per run, BENCH_RUNS
 #                   runs, BENCH_FLAGS for tools/bench (e.g. "--cases
 #                   1k-ka-50 --workers 1"; tools/bench -h); results in
@@ -195,8 +197,9 @@ BENCH_ARGS = --seconds $(BENCH_SECONDS) --runs $(BENCH_RUNS)
 # pfhttpd (access log on and off), nginx and lighttpd on static files,
 # pfhttpd and nginx on static files over TLS (build/tlsload for the
 # handshakes), pfhttpd and Node's ws on WebSocket echo (plain, over TLS,
-# and compressed), and pfhttpd, nchan and Node's ws in a chat room
-# (plain and compressed), side by side (tools/bench).
+# and compressed), pfhttpd, nchan and Node's ws in a chat room (plain and
+# compressed), and pfhttpd and nchan in a room on two instances sharing a
+# Redis, side by side (tools/bench).
 bench:
 	@tools/install-deps bench
 	$(MAKE) all

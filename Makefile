@@ -92,7 +92,7 @@ UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
 all: $(B)/pfhttpd $(B)/statsdump $(B)/wsload $(B)/chatload $(B)/tlsload \
     $(B)/wsidle
 
-HEADERS	 = src/pfhttpd.h src/shm.h
+HEADERS	 = src/pfhttpd.h src/shm.h src/stats.h
 
 $(B)/obj/%.o: src/%.c $(HEADERS)
 	@mkdir -p $(@D)

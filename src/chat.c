@@ -983,6 +983,27 @@ chat_event(const struct chat_out *out)
 		chat_unlink(cc);
 }
 
+/*
+ * The hub had a client join without an event (its join could not reach
+ * Redis): the same welcome as chat_own_event() gives on its join.
+ */
+static void
+chat_welcome_reply(const struct chat_out *out)
+{
+	struct chat_client *cc = chat_find(out->co_conn);
+
+	if (cc == NULL) {
+		/* It closed before the hub had it join: it leaves now. */
+		chat_leave(out->co_conn, out->co_member);
+		return;
+	}
+	if (out->co_room >= chat.cw_nrooms)
+		return;
+	chat_room(out->co_room, out->co_epoch);
+	if (cc->cc_member != out->co_member || cc->cc_room != out->co_room)
+		chat_welcome(cc, out);
+}
+
 /* Handle a reply of the hub to one of this worker's clients. */
 static void
 chat_reply(const struct chat_out *out)
@@ -991,8 +1012,13 @@ chat_reply(const struct chat_out *out)
 	struct chat_client *cc;
 	size_t n;
 
-	if (out->co_slot != chat.cw_slot || out->co_pid != chat.cw_pid ||
-	    (cc = chat_find(out->co_conn)) == NULL)
+	if (out->co_slot != chat.cw_slot || out->co_pid != chat.cw_pid)
+		return;
+	if (out->co_kind == CHATOUT_WELCOME) {
+		chat_welcome_reply(out);
+		return;
+	}
+	if ((cc = chat_find(out->co_conn)) == NULL)
 		return;
 	if (out->co_kind == CHATOUT_WHO) {
 		n = chatmsg_who_names(out, names);
@@ -1004,6 +1030,11 @@ chat_reply(const struct chat_out *out)
 		return;
 	}
 	switch (out->co_error) {
+	case CHATERR_UNAVAILABLE:
+		chat_client_error(cc, "unavailable",
+		    "the chat cannot reach its store (Redis) now; not sent, "
+		    "try again");
+		break;
 	case CHATERR_NICK_TAKEN:
 		chat_client_error(cc, "nick_taken",
 		    "another member of the room has that nick");

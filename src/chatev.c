@@ -32,6 +32,37 @@
 _Static_assert(CHAT_NAME_MAX <= UINT8_MAX, "a name's length is a u8");
 _Static_assert(CHAT_TEXT_MAX <= UINT16_MAX, "a text's length is a u16");
 
+/* Each event type's name (JSON, the transcript, Redis), by enum chat_type. */
+static const char *const chatev_type_names[] = {
+    [CHAT_MESSAGE] = "message",
+    [CHAT_ME] = "me",
+    [CHAT_JOIN] = "join",
+    [CHAT_LEAVE] = "leave",
+    [CHAT_NICK] = "nick",
+};
+
+/* Return the name of event type type (a valid one). */
+const char *
+chatev_type_name(enum chat_type type)
+{
+	return chatev_type_names[type];
+}
+
+/* Find the type named s[0..n) into *type; 0, or -1 if there is none. */
+int
+chatev_type_parse(const char *s, size_t n, enum chat_type *type)
+{
+	int t;
+
+	for (t = CHAT_MESSAGE; t <= CHAT_NICK; t++)
+		if (strlen(chatev_type_names[t]) == n &&
+		    memcmp(chatev_type_names[t], s, n) == 0) {
+			*type = (enum chat_type)t;
+			return 0;
+		}
+	return -1;
+}
+
 /* Tell whether events of the type carry the previous nick. */
 static int
 chatev_has_old(enum chat_type type)

@@ -67,15 +67,6 @@ struct chatfmt_buf {
 	int cb_nul;    /* cb_buf has room for a NUL at least (len > 0) */
 };
 
-/* The "type" of each event in JSON, by enum chat_type. */
-static const char *const chatfmt_type_name[] = {
-    [CHAT_MESSAGE] = "message",
-    [CHAT_ME] = "me",
-    [CHAT_JOIN] = "join",
-    [CHAT_LEAVE] = "leave",
-    [CHAT_NICK] = "nick",
-};
-
 /* Start writing into buf[0..len). */
 static void
 chatfmt_init(struct chatfmt_buf *b, char *buf, size_t len)
@@ -373,7 +364,7 @@ chatfmt_json(const struct chat_event *ev, int history, char *buf, size_t len)
 	if (!chatfmt_event_ok(ev))
 		b.cb_bad = 1;
 	else {
-		type = chatfmt_type_name[ev->ce_type];
+		type = chatev_type_name(ev->ce_type);
 		CHATFMT_PUT_LITERAL(&b, "{\"type\":\"");
 		chatfmt_put(&b, type, strlen(type));
 		CHATFMT_PUT_LITERAL(&b, "\",\"room\":\"");

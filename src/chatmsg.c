@@ -20,7 +20,8 @@
  * An out-record, in the broadcast ring and the rooms' history (hub to
  * every worker):
  *
- *	u8	kind		CHATOUT_EVENT, CHATOUT_WHO, CHATOUT_ERROR
+ *	u8	kind		CHATOUT_EVENT, CHATOUT_WHO, CHATOUT_ERROR,
+ *				CHATOUT_WELCOME
  *	u8	flags		CHATOUT_NICK_TAKEN on a join
  *	u16	slot		the event's origin, or the reply's addressee
  *	u32	pid		likewise (0: the hub's own event)
@@ -29,7 +30,7 @@
  *				the worker its client's), or SHM_CHAT_NONE
  *	u32	room		the room's index in the room table
  *	u32	epoch		the room entry's epoch (rm_epoch)
- *   CHATOUT_EVENT:
+ *   CHATOUT_EVENT, CHATOUT_WELCOME (a join event, not sequenced):
  *	...	the event	chatev.c, the rest of the record
  *   CHATOUT_WHO:
  *	name	room
@@ -202,6 +203,7 @@ chatmsg_out_encode(const struct chat_out *out, const char *const nicks[],
 	chatmsg_put_head(&w, out);
 	switch (out->co_kind) {
 	case CHATOUT_EVENT:
+	case CHATOUT_WELCOME:
 		if (w.wo_full ||
 		    (evlen = chatev_encode(&out->co_ev, w.wo_buf + w.wo_pos,
 			 w.wo_len - w.wo_pos)) == 0)
@@ -222,7 +224,7 @@ chatmsg_out_encode(const struct chat_out *out, const char *const nicks[],
 		break;
 	case CHATOUT_ERROR:
 		if (out->co_error < CHATERR_NICK_TAKEN ||
-		    out->co_error > CHATERR_FULL)
+		    out->co_error > CHATERR_UNAVAILABLE)
 			return 0;
 		wire_put(&w, &code, sizeof(code));
 		break;
@@ -280,6 +282,7 @@ chatmsg_out_decode(const void *buf, size_t len, struct chat_out *out)
 	out->co_slot = slot;
 	switch (kind) {
 	case CHATOUT_EVENT:
+	case CHATOUT_WELCOME:
 		return chatev_decode(
 		    r.wi_buf + r.wi_pos, r.wi_len - r.wi_pos, &out->co_ev);
 	case CHATOUT_WHO:
@@ -288,7 +291,7 @@ chatmsg_out_decode(const void *buf, size_t len, struct chat_out *out)
 		break;
 	case CHATOUT_ERROR:
 		if (wire_get(&r, &code, sizeof(code)) == -1 ||
-		    code < CHATERR_NICK_TAKEN || code > CHATERR_FULL)
+		    code < CHATERR_NICK_TAKEN || code > CHATERR_UNAVAILABLE)
 			return -1;
 		out->co_error = code;
 		break;

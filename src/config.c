@@ -57,6 +57,7 @@ enum config_type {
 	CONFIG_VERIFY,	  /* no, optional or require; int (tls_verify) */
 	CONFIG_PROTOCOLS, /* TLSv1.2 and/or TLSv1.3; int (TLS_PROTO_*) */
 	CONFIG_REDIS,	  /* HOST:PORT or a socket path, stored numeric */
+	CONFIG_ADDRESS,	  /* one listen address, no tls; struct listen_addr */
 };
 
 #define CONFIG_RELOADABLE 0x01 /* a reload may change the value */
@@ -80,6 +81,7 @@ struct config_parse;
 static int config_check_paths(struct config_parse *cp);
 static int config_check_tls(struct config_parse *cp);
 static int config_check_redis(struct config_parse *cp);
+static int config_check_stats(struct config_parse *cp);
 static int config_finish(struct config_parse *cp);
 
 /*
@@ -186,6 +188,8 @@ static const struct config_key config_keys[] = {
 
     {"stats", "shm_path", CONFIG_PATH, CF(cf_shm_path), 0, 0, "",
 	CONFIG_EMPTY_NONE},
+    {"stats", "listen", CONFIG_ADDRESS, CF(cf_stats_listen), 0, 0, "",
+	CONFIG_EMPTY_NONE | CONFIG_RELOADABLE},
 
     {"tls", "certificate", CONFIG_PATH, CF(cf_tls_certificate), 0, 0, "",
 	CONFIG_EMPTY_NONE | CONFIG_RELOADABLE},
@@ -398,6 +402,9 @@ config_expected(const struct config_key *ck, char *buf, size_t len)
 		snprintf(buf, len,
 		    "host:port, [v6addr]:port, *:port or port, then tls for "
 		    "a TLS listener");
+		break;
+	case CONFIG_ADDRESS:
+		snprintf(buf, len, "host:port, [v6addr]:port, *:port or port");
 		break;
 	case CONFIG_FORMAT:
 		snprintf(buf, len, "combined, common or json");
@@ -960,6 +967,28 @@ config_set_listen(struct config_parse *cp, const struct config_key *ck,
 	return 0;
 }
 
+/*
+ * Set the one address of key ck ([stats] listen) from value, or none if
+ * value is empty.
+ */
+static int
+config_set_address(struct config_parse *cp, const struct config_key *ck,
+    const char *value, int line)
+{
+	struct listen_addr *la = config_member(cp->cp_cf, ck);
+	char reason[CONFIG_ERR_LEN];
+
+	if (*value == '\0')
+		return 0;
+	if (listen_parse(value, la, reason, sizeof(reason)) == -1) {
+		config_error(cp, line, "[%s] %s: %s", ck->ck_section,
+		    ck->ck_key, reason);
+		return -1;
+	}
+	la->la_line = line;
+	return 0;
+}
+
 /* Parse value for key ck (line 0 for a default) and store it in the config. */
 static int
 config_set(struct config_parse *cp, const struct config_key *ck,
@@ -978,6 +1007,8 @@ config_set(struct config_parse *cp, const struct config_key *ck,
 		return config_set_number(cp, ck, value, line);
 	case CONFIG_LISTEN:
 		return config_set_listen(cp, ck, value, line);
+	case CONFIG_ADDRESS:
+		return config_set_address(cp, ck, value, line);
 	default:
 		return config_set_string(cp, ck, value, line);
 	}
@@ -1186,6 +1217,7 @@ config_read(const char *file, int load_tls, char *err, size_t errlen)
 	}
 	for (i = 0; i < CONFIG_MAX_LISTEN; i++)
 		cf->cf_listen[i].la_fd = -1;
+	cf->cf_stats_listen.la_fd = -1;
 	cp.cp_cf = cf;
 
 	if ((cp.cp_fp = fopen(file, "r")) == NULL) {
@@ -1217,6 +1249,8 @@ config_read(const char *file, int load_tls, char *err, size_t errlen)
 		config_check_tls(&cp);
 	if (!cp.cp_failed)
 		config_check_redis(&cp);
+	if (!cp.cp_failed)
+		config_check_stats(&cp);
 
 done:
 	if (cp.cp_fp != NULL)
@@ -1409,6 +1443,32 @@ config_check_redis(struct config_parse *cp)
 }
 
 /*
+ * The metrics endpoint ([stats] listen) needs an address of its own: not
+ * one that a [server] or [chat] listen line takes. Return 0 or -1.
+ */
+static int
+config_check_stats(struct config_parse *cp)
+{
+	const struct config *cf = cp->cp_cf;
+	const struct listen_addr *st = &cf->cf_stats_listen, *la;
+	int i;
+
+	for (i = 0; st->la_sslen != 0 && i < cf->cf_nlisten; i++) {
+		la = &cf->cf_listen[i];
+		if (la->la_sslen != st->la_sslen ||
+		    memcmp(&la->la_ss, &st->la_ss, st->la_sslen) != 0)
+			continue;
+		config_error(cp, st->la_line,
+		    "[stats] listen: '%s' is the same address as [%s] listen "
+		    "'%s'%s",
+		    st->la_name, la->la_chat ? "chat" : "server", la->la_name,
+		    la->la_line == 0 ? " (its default)" : "");
+		return -1;
+	}
+	return 0;
+}
+
+/*
  * Derive what the table cannot express: the default shm_path names the
  * first [server] listen port (/dev/shm/pfhttpd-8080); the ring sizes are
  * rounded up to a power of two; a chat burst of 0 is twice the rate.
@@ -1453,6 +1513,7 @@ config_key_equal(
 		return *(const int *)va == *(const int *)vb;
 	switch (ck->ck_type) {
 	case CONFIG_LISTEN:
+	case CONFIG_ADDRESS:
 		return 1; /* reloadable: the master compares addresses */
 	default:
 		return *(const long long *)va == *(const long long *)vb;
@@ -1513,7 +1574,8 @@ config_restart_keys(
 
 /*
  * Free cf and everything it holds. A listening socket still open in
- * cf_listen[] is closed: set its la_fd to -1 first to keep it.
+ * cf_listen[] or cf_stats_listen is closed: set its la_fd to -1 first to
+ * keep it.
  */
 void
 config_free(struct config *cf)
@@ -1532,6 +1594,7 @@ config_free(struct config *cf)
 	}
 	for (j = 0; j < cf->cf_nlisten; j++)
 		listen_close(&cf->cf_listen[j]);
+	listen_close(&cf->cf_stats_listen);
 	tls_context_free(cf->cf_tls_ctx);
 	free(cf->cf_file);
 	free(cf);

@@ -210,8 +210,10 @@ hub_link(uint32_t m, uint32_t r)
 	if (rm->rm_first != SHM_CHAT_NONE)
 		hub_member(rm->rm_first)->mb_prev = m;
 	rm->rm_first = m;
-	if (rm->rm_members++ == 0)
+	if (rm->rm_members++ == 0) {
 		hub_count(&hub.h_ch->ch_rooms_live, 1);
+		hubredis_follow(r);
+	}
 }
 
 /* Take member m off its room's list. */
@@ -228,8 +230,10 @@ hub_unlink(uint32_t m)
 	if (mb->mb_next != SHM_CHAT_NONE)
 		hub_member(mb->mb_next)->mb_prev = mb->mb_prev;
 	mb->mb_next = mb->mb_prev = SHM_CHAT_NONE;
-	if (--rm->rm_members == 0)
+	if (--rm->rm_members == 0) {
 		hub_count(&hub.h_ch->ch_rooms_live, -1);
+		hubredis_unfollow(mb->mb_room);
+	}
 }
 
 /* Free member m (it left): off its room, back on the free stack. */
@@ -327,38 +331,28 @@ hub_transcript(const struct chat_event *ev)
 }
 
 /*
- * Sequence out (an event of room r, co_ev filled but for seq and time):
- * journal, history, broadcast, commit, transcript. Skipped if a killed
- * predecessor committed it. Return its sequence number.
+ * Sequence out, an event of room r numbered seq: history, broadcast,
+ * commit (rm_seq), transcript. co_room, co_epoch and ce_room are set
+ * here.
  */
-static uint64_t
-hub_emit(uint32_t r, struct chat_out *out)
+static void
+hub_sequence(uint32_t r, struct chat_out *out, uint64_t seq)
 {
-	struct shm_chat_journal *j = &hub.h_ch->ch_journal;
 	struct shm_chat_room *rm = hub_room(r);
-	uint64_t seq, now = hub_now_ms();
+	uint64_t now = hub_now_ms();
 	size_t len;
-	int done;
 
-	seq = hub_next_seq(r, &done);
-	if (j->cj_n < 2) {
-		j->cj_room[j->cj_n] = r;
-		j->cj_seq[j->cj_n] = seq;
-		__atomic_store_n(&j->cj_n, j->cj_n + 1, __ATOMIC_RELEASE);
-	}
-	if (done)
-		return seq;
 	out->co_kind = CHATOUT_EVENT;
 	out->co_room = r;
 	out->co_epoch = rm->rm_epoch;
 	out->co_ev.ce_seq = seq;
-	out->co_ev.ce_time_ms = now;
 	hub_name_copy(out->co_ev.ce_room, rm->rm_name);
 	if ((len = chatmsg_out_encode(
 		 out, NULL, 0, hub.h_out, sizeof(hub.h_out))) == 0 ||
 	    len > shm_chat_entry_room()) {
 		log_warnx("an event of room %s does not encode", rm->rm_name);
-		return seq;
+		hub_apply_none(r, seq);
+		return;
 	}
 	hub_history_put(r, seq, hub.h_out, len);
 	bcast_publish(
@@ -369,20 +363,66 @@ hub_emit(uint32_t r, struct chat_out *out)
 	__atomic_store_n(&hub.h_ch->ch_last_event, now, __ATOMIC_RELAXED);
 	hub.h_published = 1;
 	hub_transcript(&out->co_ev);
-	return seq;
 }
 
-/* Publish a reply (not sequenced) to the client of request req. */
+/*
+ * Give out (an event of room r, co_ev filled but for seq and time) its
+ * number. On one machine: journal, then hub_sequence(); skipped if a
+ * killed predecessor committed it. With Redis: publish it; it is
+ * sequenced when read back (hub_apply()), or told to its client as not
+ * sent (hub_unpublished()).
+ */
 static void
-hub_reply(uint32_t slot, const struct chat_req *req, struct chat_out *out,
-    const char *const nicks[], size_t n)
+hub_emit(uint32_t r, struct chat_out *out)
+{
+	struct shm_chat_journal *j = &hub.h_ch->ch_journal;
+	uint64_t seq;
+	int done;
+
+	out->co_ev.ce_time_ms = hub_now_ms();
+	if (hubredis_enabled()) {
+		out->co_kind = CHATOUT_EVENT;
+		out->co_room = r;
+		out->co_epoch = hub_room(r)->rm_epoch;
+		hub_name_copy(out->co_ev.ce_room, hub_room(r)->rm_name);
+		if (hubredis_publish(r, out) == -1)
+			hub_unpublished(out);
+		return;
+	}
+	seq = hub_next_seq(r, &done);
+	if (j->cj_n < 2) {
+		j->cj_room[j->cj_n] = r;
+		j->cj_seq[j->cj_n] = seq;
+		__atomic_store_n(&j->cj_n, j->cj_n + 1, __ATOMIC_RELEASE);
+	}
+	if (!done)
+		hub_sequence(r, out, seq);
+}
+
+/* Sequence out, an event of room r read from Redis, with its number. */
+void
+hub_apply(uint32_t r, struct chat_out *out)
+{
+	hub_sequence(r, out, out->co_ev.ce_seq);
+}
+
+/*
+ * Room r's number seq is taken by nothing this hub can show (an entry it
+ * cannot read): commit the number alone, so that reading goes on past it.
+ */
+void
+hub_apply_none(uint32_t r, uint64_t seq)
+{
+	if (seq > hub_room(r)->rm_seq)
+		__atomic_store_n(&hub_room(r)->rm_seq, seq, __ATOMIC_RELEASE);
+}
+
+/* Publish a reply (not sequenced) to the client out is addressed to. */
+static void
+hub_reply_to(const struct chat_out *out, const char *const nicks[], size_t n)
 {
 	size_t len;
 
-	out->co_slot = slot;
-	out->co_pid = req->cr_pid;
-	out->co_conn = req->cr_conn;
-	out->co_member = req->cr_member;
 	if ((len = chatmsg_out_encode(
 		 out, nicks, n, hub.h_out, sizeof(hub.h_out))) == 0)
 		return;
@@ -391,6 +431,18 @@ hub_reply(uint32_t slot, const struct chat_req *req, struct chat_out *out,
 	hub.h_published = 1;
 	if (out->co_kind == CHATOUT_ERROR)
 		hub_count(&hub.h_ch->ch_refused, 1);
+}
+
+/* Publish a reply (not sequenced) to the client of request req. */
+static void
+hub_reply(uint32_t slot, const struct chat_req *req, struct chat_out *out,
+    const char *const nicks[], size_t n)
+{
+	out->co_slot = slot;
+	out->co_pid = req->cr_pid;
+	out->co_conn = req->cr_conn;
+	out->co_member = req->cr_member;
+	hub_reply_to(out, nicks, n);
 }
 
 /* Answer req with error code. */
@@ -404,6 +456,61 @@ hub_error(uint32_t slot, const struct chat_req *req, enum chatout_error code)
 	out.co_error = code;
 	out.co_room = SHM_CHAT_NONE;
 	hub_reply(slot, req, &out, NULL, 0);
+}
+
+/*
+ * Tell whether member m is still the one event out came from, in room r
+ * (and not an entry freed and taken again since).
+ */
+static int
+hub_member_is(const struct chat_out *out, uint32_t m)
+{
+	struct shm_chat_member *mb;
+
+	if (m >= hub.h_geom.cg_max_members)
+		return 0;
+	mb = hub_member(m);
+	return mb->mb_conn == out->co_conn && mb->mb_slot == out->co_slot &&
+	    mb->mb_room == out->co_room &&
+	    hub_room(out->co_room)->rm_epoch == out->co_epoch;
+}
+
+/*
+ * Event out could not be published (Redis unreachable; hubredis.c): a
+ * join is welcomed all the same, without an event (the others are not
+ * told); a message is refused with `unavailable`; a nick change too, and
+ * the old nick is back; a leave goes untold.
+ */
+void
+hub_unpublished(const struct chat_out *out)
+{
+	struct chat_out reply = *out;
+	uint32_t m = out->co_member;
+
+	if (out->co_ev.ce_type == CHAT_LEAVE || out->co_conn == 0)
+		return;
+	hub_count(&hub.h_ch->ch_redis.rd_unavailable, 1);
+	if (out->co_ev.ce_type == CHAT_JOIN) {
+		if (!hub_member_is(out, m))
+			return; /* gone meanwhile */
+		reply.co_kind = CHATOUT_WELCOME;
+		reply.co_ev.ce_seq = hub_room(out->co_room)->rm_seq + 1;
+		hub_name_copy(reply.co_ev.ce_nick, hub_member(m)->mb_nick);
+		hub_reply_to(&reply, NULL, 0);
+		return;
+	}
+	if (out->co_ev.ce_type == CHAT_NICK && hub_member_is(out, m) &&
+	    strcmp(hub_member(m)->mb_nick, out->co_ev.ce_nick) == 0)
+		hub_name_copy(hub_member(m)->mb_nick, out->co_ev.ce_old);
+	memset(&reply, 0, sizeof(reply));
+	reply.co_kind = CHATOUT_ERROR;
+	reply.co_error = CHATERR_UNAVAILABLE;
+	reply.co_room = SHM_CHAT_NONE;
+	reply.co_slot = out->co_slot;
+	reply.co_pid = out->co_pid;
+	reply.co_conn = out->co_conn;
+	reply.co_member = out->co_member;
+	hub_reply_to(&reply, NULL, 0);
 }
 
 /* Fill an event out from member m (origin, nick) of type type. */
@@ -526,6 +633,11 @@ hub_nick(uint32_t slot, const struct chat_req *req, uint32_t m)
 
 	if (strcmp(mb->mb_nick, req->cr_nick) == 0)
 		return;
+	if (hubredis_enabled() && !hubredis_ready()) {
+		hub_count(&hub.h_ch->ch_redis.rd_unavailable, 1);
+		hub_error(slot, req, CHATERR_UNAVAILABLE);
+		return;
+	}
 	if (hub_nick_taken(mb->mb_room, req->cr_nick, m)) {
 		hub_error(slot, req, CHATERR_NICK_TAKEN);
 		return;
@@ -744,6 +856,19 @@ hub_sleep(void)
 	return 0;
 }
 
+/*
+ * Stopping, with every ring empty: exit, once the Redis link has its
+ * replies in (hub_redis_stopped()).
+ */
+static void
+hub_stop(void)
+{
+	if (hubredis_enabled())
+		hubredis_stop();
+	else
+		event_base_loopexit(hub.h_base, NULL);
+}
+
 /* Do what there is to do, then sleep, or come back for more. */
 static void
 hub_run(void)
@@ -752,18 +877,41 @@ hub_run(void)
 
 	__atomic_store_n(&hub.h_ch->ch_hub_asleep, 0, __ATOMIC_RELAXED);
 	for (;;) {
-		n = hub_drain();
+		n = hubredis_busy() ? 0 : hub_drain();
 		hub_check_workers();
 		hub_wake_workers();
+		if (hubredis_busy())
+			return; /* hub_redis_resume() comes back */
 		if (n >= HUB_BATCH) {
 			event_active(hub.h_more, EV_TIMEOUT, 0);
 			return; /* let signals and timers in first */
 		}
 		if (hub.h_stopping && !hub_pending())
-			event_base_loopexit(hub.h_base, NULL);
+			hub_stop();
 		if (hub_sleep())
 			return;
 	}
+}
+
+/* The Redis link applied events: wake the workers that wait. */
+void
+hub_redis_applied(void)
+{
+	hub_wake_workers();
+}
+
+/* The Redis link can take publishes again: take requests again. */
+void
+hub_redis_resume(void)
+{
+	event_active(hub.h_more, EV_TIMEOUT, 0);
+}
+
+/* The Redis link is closed, the hub stopping: exit. */
+void
+hub_redis_stopped(void)
+{
+	event_base_loopexit(hub.h_base, NULL);
 }
 
 /* The eventfd is readable: a worker has published. */
@@ -783,6 +931,7 @@ hub_timer_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	(void)arg;
+	hubredis_tick();
 	hub_run();
 }
 
@@ -995,6 +1144,7 @@ hub_main(const struct config *cf, struct shm_header *sh)
 	hub_restore();
 	hub_recover();
 	hub_events();
+	hubredis_start(cf, sh, hub.h_base);
 	hub_count(&hub.h_ch->ch_hub_starts, 1);
 	__atomic_store_n(
 	    &hub.h_ch->ch_hub_pid, (uint64_t)getpid(), __ATOMIC_RELEASE);

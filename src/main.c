@@ -33,16 +33,23 @@ main_usage(FILE *fp)
 	    PFHTTPD_NAME, PFHTTPD_CONF);
 }
 
-/* Bind every listen address, or report the first failure and exit. */
+/*
+ * Bind every listen address and [stats] listen, or report the first
+ * failure and exit.
+ */
 static void
 main_bind(struct config *cf)
 {
+	struct listen_addr *st = &cf->cf_stats_listen;
 	int i;
 
 	for (i = 0; i < cf->cf_nlisten; i++)
 		if (listen_bind(&cf->cf_listen[i], cf->cf_reuseport,
 			cf->cf_notsent_lowat) == -1)
 			fatal("cannot listen on %s", cf->cf_listen[i].la_name);
+	if (st->la_sslen != 0 && listen_bind(st, 0, 0) == -1)
+		fatal("%s:%d: [stats] listen: cannot listen on %s", cf->cf_file,
+		    st->la_line, st->la_name);
 }
 
 /* Run pfhttpd. */

@@ -1,8 +1,9 @@
 /*
- * The master process: forks the logger and the workers, respawns the ones
- * that die (with back-off when they die at once), runs reloads, and turns
- * signals into actions. Signals arrive as libevent signal events; no work
- * is done in a raw handler.
+ * The master process: forks the logger, the chat hub, the metrics process
+ * (with [stats] listen) and the workers, respawns the ones that die (with
+ * back-off when they die at once), runs reloads, and turns signals into
+ * actions. Signals arrive as libevent signal events; no work is done in a raw
+ * handler.
  *
  *   SIGTERM, SIGINT  fast stop: workers exit now
  *   SIGQUIT          graceful stop: workers finish what is in flight,
@@ -35,6 +36,7 @@
 
 #include "pfhttpd.h"
 #include "shm.h"
+#include "stats.h"
 
 #define MASTER_QUICK_DEATH_MS	     1000 /* a worker dying sooner died "at once" */
 #define MASTER_BACKOFF_MIN_MS	     250   /* first delay after a quick death */
@@ -67,9 +69,10 @@ enum master_stop {
  * generation and no shm slot, and its respawn timer runs during a stop.
  */
 enum child_kind {
-	CHILD_LOGGER, /* drains the workers' log rings */
-	CHILD_HUB,    /* orders the chat rooms' events */
-	CHILD_WORKER, /* accepts and serves connections */
+	CHILD_LOGGER,  /* drains the workers' log rings */
+	CHILD_HUB,     /* orders the chat rooms' events */
+	CHILD_METRICS, /* serves /metrics on [stats] listen, if set */
+	CHILD_WORKER,  /* accepts and serves connections */
 };
 #define MASTER_NSPECIAL ((int)CHILD_WORKER) /* the special children */
 
@@ -77,6 +80,7 @@ enum child_kind {
 static const char *const master_kind_names[] = {
     [CHILD_LOGGER] = "logger",
     [CHILD_HUB] = "chat hub",
+    [CHILD_METRICS] = "metrics",
     [CHILD_WORKER] = "worker",
 };
 
@@ -107,8 +111,12 @@ static const char *const master_kind_names[] = {
  *                                 shutdown_timeout
  *   RUNNING .. KILLED -> EMPTY    W died, old or during a stop
  *   RUNNING -> HANDING_OVER       L sent SIGTERM: the access log changed
- *                                 (H: the chat transcript changed)
- *   HANDING_OVER -> forked        L, H died: its successor starts at once
+ *                                 (H: the chat transcript changed; M: a
+ *                                 reload moved or removed [stats] listen)
+ *   HANDING_OVER -> forked        L, H, M died: its successor starts at
+ *                                 once (M: if [stats] listen is set)
+ *   EMPTY -> forked               M a reload set [stats] listen
+ *   RUNNING, BACKOFF -> EMPTY     M a stop began (sent SIGTERM)
  *   RUNNING -> EMPTY              H died during a stop
  *   RUNNING -> forked             L died during a stop with records left
  *                                 (MASTER_STOP_LOGGER_TRIES times at most)
@@ -417,12 +425,17 @@ master_child(enum child_kind kind, int id, int slot, pid_t parent)
 		fatalx("event_reinit failed");
 	master_free();
 	daemon_forget();
-	if (kind == CHILD_LOGGER || kind == CHILD_HUB) {
-		/* They take no connections. */
+	/* Only the metrics process holds the metrics socket. */
+	if (kind != CHILD_METRICS)
+		listen_close(&master.m_cf->cf_stats_listen);
+	if (kind != CHILD_WORKER) {
+		/* They take no connections of the workers. */
 		for (i = 0; i < master.m_cf->cf_nlisten; i++)
 			listen_close(&master.m_cf->cf_listen[i]);
 		if (kind == CHILD_HUB)
 			hub_main(master.m_cf, master.m_sh);
+		if (kind == CHILD_METRICS)
+			metrics_main(master.m_cf, master.m_sh);
 		logger_main(master.m_cf, master.m_sh);
 	}
 	if ((base = event_base_new()) == NULL)
@@ -496,8 +509,17 @@ master_spawn(struct child *ch)
 	    (int)pid, (unsigned long long)ch->ch_generation);
 }
 
-/* Respawn timer: fork the child again, if it still belongs (a special one
- * always: during a stop the logger still has records to write). */
+/* Tell whether the metrics process is wanted: [stats] listen is set. */
+static int
+master_metrics_wanted(void)
+{
+	return master.m_stop == MASTER_RUNNING &&
+	    master.m_cf->cf_stats_listen.la_fd != -1;
+}
+
+/* Respawn timer: fork the child again, if it still belongs (the logger
+ * and the hub always: during a stop the logger still has records to
+ * write). */
 static void
 master_respawn_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -507,7 +529,9 @@ master_respawn_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (!master_waiting(ch))
 		return;
-	if (ch->ch_kind != CHILD_WORKER ||
+	if (ch->ch_kind == CHILD_METRICS && !master_metrics_wanted())
+		ch->ch_state = CHILD_EMPTY;
+	else if (ch->ch_kind != CHILD_WORKER ||
 	    (master.m_stop == MASTER_RUNNING && !master_is_old(ch)))
 		master_spawn(ch);
 }
@@ -632,6 +656,22 @@ master_hub_died(struct child *ch)
 		ch->ch_state = CHILD_EMPTY;
 }
 
+/*
+ * Handle the death of the metrics process: its successor starts at once
+ * after a handover, or after a back-off if it died at start; not during a
+ * stop, nor once [stats] listen is gone.
+ */
+static void
+master_metrics_died(struct child *ch)
+{
+	if (!master_metrics_wanted())
+		ch->ch_state = CHILD_EMPTY;
+	else if (ch->ch_state == CHILD_HANDING_OVER)
+		master_spawn(ch);
+	else
+		master_schedule_respawn(ch);
+}
+
 /* Handle the death of a worker: a respawn, or the end of its entry. */
 static void
 master_worker_died(struct child *ch)
@@ -673,6 +713,8 @@ master_reap(void)
 			master_logger_died(ch);
 		else if (ch->ch_kind == CHILD_HUB)
 			master_hub_died(ch);
+		else if (ch->ch_kind == CHILD_METRICS)
+			master_metrics_died(ch);
 		else {
 			old_died |= master_is_old(ch);
 			master_worker_died(ch);
@@ -761,6 +803,20 @@ master_drain_bound_ms(void)
 	return bound;
 }
 
+/* A stop ends the metrics process at once, and closes its socket. */
+static void
+master_metrics_stop(void)
+{
+	struct child *ch = &master.m_children[CHILD_METRICS];
+
+	listen_close(&master.m_cf->cf_stats_listen);
+	evtimer_del(ch->ch_respawn);
+	if (ch->ch_pid != 0)
+		kill(ch->ch_pid, SIGTERM);
+	else
+		ch->ch_state = CHILD_EMPTY;
+}
+
 /* Begin a fast or graceful stop (a fast one may cut a graceful short). */
 static void
 master_stop(enum master_stop how)
@@ -782,6 +838,7 @@ master_stop(enum master_stop how)
 			master_release(&master.m_children[i]);
 	for (i = 0; i < master.m_cf->cf_nlisten; i++)
 		listen_close(&master.m_cf->cf_listen[i]);
+	master_metrics_stop();
 	master_signal_workers(how == MASTER_STOP_FAST ? SIGTERM : SIGQUIT);
 	tv = master_tv(how == MASTER_STOP_FAST
 		? MASTER_KILL_FAST_MS
@@ -1031,7 +1088,26 @@ master_same_path(const char *a, const char *b)
 	return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
 }
 
-/* The hub takes the transcript's new path by handing over to a successor. */
+/*
+ * Tell whether a reload changes what the hub reads only at its start: the
+ * transcript's path, and the Redis keys ([chat] redis...).
+ */
+static int
+master_hub_keys_changed(const struct config *next, const struct config *cur)
+{
+	return !master_same_path(
+		   next->cf_chat_transcript, cur->cf_chat_transcript) ||
+	    !master_same_path(next->cf_chat_redis, cur->cf_chat_redis) ||
+	    strcmp(next->cf_chat_redis_prefix, cur->cf_chat_redis_prefix) !=
+	    0 ||
+	    next->cf_chat_redis_stream_length !=
+	    cur->cf_chat_redis_stream_length;
+}
+
+/*
+ * The hub takes a new transcript path or Redis by handing over to a
+ * successor.
+ */
 static void
 master_hub_handover(void)
 {
@@ -1044,10 +1120,34 @@ master_hub_handover(void)
 		log_warn("chat transcript %s", master.m_cf->cf_chat_transcript);
 	hub->ch_state = CHILD_HANDING_OVER;
 	kill(hub->ch_pid, SIGTERM);
-	log_info("chat transcript %s: a new chat hub takes over",
+	log_info("chat transcript %s, redis %s: a new chat hub takes over",
 	    master.m_cf->cf_chat_transcript != NULL
 		? master.m_cf->cf_chat_transcript
-		: "(none)");
+		: "(none)",
+	    master.m_cf->cf_chat_redis != NULL ? master.m_cf->cf_chat_redis
+					       : "(none)");
+}
+
+/*
+ * After a reload that moved, added or removed [stats] listen (fd was the
+ * old socket, -1 if none): the metrics process takes the new socket by
+ * handing over to a successor, or ends; or one starts.
+ */
+static void
+master_metrics_reload(int fd)
+{
+	struct child *ch = &master.m_children[CHILD_METRICS];
+	const struct listen_addr *la = &master.m_cf->cf_stats_listen;
+
+	if (la->la_fd == fd)
+		return;
+	if (la->la_fd != -1)
+		log_info("metrics on %s", la->la_name);
+	if (ch->ch_state == CHILD_RUNNING) {
+		ch->ch_state = CHILD_HANDING_OVER;
+		kill(ch->ch_pid, SIGTERM);
+	} else if (ch->ch_state == CHILD_EMPTY && la->la_fd != -1)
+		master_spawn(ch);
 }
 
 /*
@@ -1059,7 +1159,7 @@ master_reload(void)
 {
 	struct config *next;
 	char err[CONFIG_ERR_LEN];
-	int logger_changed, hub_changed;
+	int logger_changed, hub_changed, stats_fd;
 	struct timeval tv;
 
 	if (master.m_stop != MASTER_RUNNING) {
@@ -1067,6 +1167,7 @@ master_reload(void)
 		return;
 	}
 	log_info("reloading %s", master.m_cf->cf_file);
+	stats_fd = master.m_cf->cf_stats_listen.la_fd;
 	next = reload_prepare(
 	    master.m_cf, shm_nslots(), &logger_changed, err, sizeof(err));
 	if (next == NULL) {
@@ -1080,8 +1181,7 @@ master_reload(void)
 	/* A generation that is ready by now takes over before the next. */
 	if (evtimer_pending(master.m_handover, NULL) && master_handover_try())
 		evtimer_del(master.m_handover);
-	hub_changed = !master_same_path(
-	    next->cf_chat_transcript, master.m_cf->cf_chat_transcript);
+	hub_changed = master_hub_keys_changed(next, master.m_cf);
 	config_free(master.m_cf);
 	master.m_cf = next;
 
@@ -1098,6 +1198,7 @@ master_reload(void)
 		master_logger_handover();
 	if (hub_changed)
 		master_hub_handover();
+	master_metrics_reload(stats_fd);
 	log_info("generation %llu starting: %lld worker(s), %d listener(s)",
 	    (unsigned long long)master.m_generation, master.m_cf->cf_workers,
 	    master.m_cf->cf_nlisten);
@@ -1249,7 +1350,8 @@ master_run(struct config *cf)
 
 	master_table();
 	for (i = 0; i < MASTER_NSPECIAL; i++)
-		master_spawn(&master.m_children[i]);
+		if (i != CHILD_METRICS || master_metrics_wanted())
+			master_spawn(&master.m_children[i]);
 	master_spawn_generation();
 	log_info("%s %s started: %lld worker(s), %d listener(s)", PFHTTPD_NAME,
 	    PFHTTPD_VERSION, cf->cf_workers, cf->cf_nlisten);

@@ -225,6 +225,8 @@ struct config {
 	/* [stats] */
 	char *cf_shm_path;	 /* shared-memory segment */
 	int cf_shm_path_derived; /* not set: named after the HTTP port */
+	struct listen_addr cf_stats_listen; /* the metrics endpoint; la_sslen
+					       0: none (metrics.c) */
 
 	/* [tls] */
 	char *cf_tls_certificate; /* PEM: the certificate, then its chain */
@@ -302,6 +304,26 @@ void logger_main(const struct config *cf, struct shm_header *sh) NORETURN;
 
 /* hub.c */
 void hub_main(const struct config *cf, struct shm_header *sh) NORETURN;
+/* ... and what hubredis.c calls back */
+struct chat_out;
+void hub_apply(uint32_t r, struct chat_out *out);
+void hub_apply_none(uint32_t r, uint64_t seq);
+void hub_unpublished(const struct chat_out *out);
+void hub_redis_applied(void);
+void hub_redis_resume(void);
+void hub_redis_stopped(void);
+
+/* hubredis.c (the hub's link to Redis) */
+void hubredis_start(
+    const struct config *cf, struct shm_header *sh, struct event_base *base);
+void hubredis_stop(void);
+int hubredis_enabled(void);
+int hubredis_ready(void);
+int hubredis_busy(void);
+int hubredis_publish(uint32_t r, const struct chat_out *out);
+void hubredis_follow(uint32_t r);
+void hubredis_unfollow(uint32_t r);
+void hubredis_tick(void);
 
 /* worker.c */
 struct conn;
@@ -985,6 +1007,8 @@ struct chat_event {
 			      * types without text */
 };
 
+const char *chatev_type_name(enum chat_type type);
+int chatev_type_parse(const char *s, size_t n, enum chat_type *type);
 int chatev_name_valid(const char *s, size_t len);
 void chatev_put_name(struct wire_out *w, const char *s);
 int chatev_get_name(struct wire_in *r, char *s, int empty_ok);
@@ -1040,6 +1064,9 @@ enum chatout_kind {
 	CHATOUT_EVENT = 1, /* co_ev, from co_conn (or the hub: 0) */
 	CHATOUT_WHO,	   /* to co_conn: the members of co_ev.ce_room */
 	CHATOUT_ERROR,	   /* to co_conn: co_error */
+	CHATOUT_WELCOME,   /* to co_conn: it is in room co_room as co_ev's
+			      nick, after event co_ev.ce_seq - 1; a join that
+			      could not be published (Redis unreachable) */
 };
 
 /* The errors only the hub can tell (the workers check the others). */
@@ -1047,6 +1074,7 @@ enum chatout_error {
 	CHATERR_NICK_TAKEN = 1, /* another member of the room has it */
 	CHATERR_TOO_MANY_ROOMS, /* max_rooms rooms have members */
 	CHATERR_FULL,		/* max_members clients are in rooms */
+	CHATERR_UNAVAILABLE,	/* Redis cannot be reached: not sent */
 };
 
 /* An out-record; pointers point into the record it was decoded from. */
@@ -1071,6 +1099,33 @@ size_t chatmsg_out_encode(const struct chat_out *out, const char *const nicks[],
     size_t n, void *buf, size_t len);
 int chatmsg_out_decode(const void *buf, size_t len, struct chat_out *out);
 size_t chatmsg_who_names(const struct chat_out *out, const char *names[]);
+
+/* chatredis.c */
+
+#define CHATREDIS_ARGS 12 /* an entry's field and value strings, at most */
+
+/* The fields of an event's stream entry (chatredis_encode()). */
+struct chatredis_fields {
+	const char *cf_argv[CHATREDIS_ARGS];
+	size_t cf_len[CHATREDIS_ARGS];
+	int cf_n;	    /* strings used */
+	char cf_time[24];   /* the time field's value */
+	char cf_origin[96]; /* the origin field's value */
+};
+
+/* What a stream entry is read as: its room and number, and by whom. */
+struct chatredis_entry {
+	const char *re_room;  /* the room, a valid name */
+	uint64_t re_seq;      /* from the entry's ID */
+	uint64_t re_instance; /* the reading hub's instance id */
+	size_t re_max_text;   /* [chat] max_message_size */
+};
+
+int chatredis_encode(
+    const struct chat_out *out, uint64_t instance, struct chatredis_fields *f);
+int chatredis_decode(const char *const argv[], const size_t len[], size_t n,
+    const struct chatredis_entry *en, struct chat_out *out);
+int chatredis_id_seq(const char *id, size_t len, uint64_t *seq);
 
 /* chatfmt.c */
 

@@ -8,6 +8,11 @@
  * now, while the master still may; the master's copy of a removed one is
  * closed at once, and the socket closes when the old workers, which hold
  * their own copies and accept on them until they drain, let go of it.
+ * [stats] listen is carried over the same way: a socket whose address
+ * stays goes on; a new address is bound now, and the master tells the
+ * metrics process to hand over to a successor that takes it (an error
+ * binding it fails the reload); the old socket closes with the old
+ * metrics process.
  *
  * Either the whole reload is prepared, or nothing changes: the running
  * configuration keeps serving and the error says why.
@@ -51,6 +56,17 @@ reload_same_string(const char *a, const char *b)
 	return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
 }
 
+/* Tell whether next's [stats] listen is running's, whose socket is open. */
+static int
+reload_same_stats(const struct config *running, const struct config *next)
+{
+	const struct listen_addr *a = &running->cf_stats_listen;
+	const struct listen_addr *b = &next->cf_stats_listen;
+
+	return a->la_fd != -1 && a->la_sslen == b->la_sslen &&
+	    memcmp(&a->la_ss, &b->la_ss, a->la_sslen) == 0;
+}
+
 /* Close the sockets of next that reload_bind_new() opened. */
 static void
 reload_close_new(struct config *running, struct config *next)
@@ -60,6 +76,42 @@ reload_close_new(struct config *running, struct config *next)
 	for (i = 0; i < next->cf_nlisten; i++)
 		if (reload_find_listener(running, &next->cf_listen[i]) == NULL)
 			listen_close(&next->cf_listen[i]);
+	if (!reload_same_stats(running, next))
+		listen_close(&next->cf_stats_listen);
+}
+
+/*
+ * Bind next's [stats] listen if it is set and not running's. On failure
+ * write the reason to err and return -1.
+ */
+static int
+reload_bind_stats(
+    struct config *running, struct config *next, char *err, size_t errlen)
+{
+	struct listen_addr *la = &next->cf_stats_listen;
+
+	if (la->la_sslen == 0 || reload_same_stats(running, next) ||
+	    listen_bind(la, 0, 0) == 0)
+		return 0;
+	snprintf(err, errlen, "%s:%d: [stats] listen: cannot listen on %s: %s",
+	    next->cf_file, la->la_line, la->la_name, strerror(errno));
+	return -1;
+}
+
+/* Hand running's [stats] listen socket to next if the address stayed. */
+static void
+reload_move_stats(struct config *running, struct config *next)
+{
+	struct listen_addr *old = &running->cf_stats_listen;
+
+	if (reload_same_stats(running, next)) {
+		next->cf_stats_listen.la_fd = old->la_fd;
+		old->la_fd = -1;
+	} else if (old->la_fd != -1) {
+		log_info("%s: no longer serving metrics on %s", next->cf_file,
+		    old->la_name);
+		listen_close(old);
+	}
 }
 
 /*
@@ -139,6 +191,11 @@ reload_prepare(struct config *running, uint32_t nslots, int *logger_changed,
 		config_free(next);
 		return NULL;
 	}
+	if (reload_bind_stats(running, next, err, errlen) == -1) {
+		reload_close_new(running, next);
+		config_free(next);
+		return NULL;
+	}
 	/* The logger may run as the user: give it a file it can open. */
 	if (priv_prepare_file(next, next->cf_access_log) == -1) {
 		snprintf(err, errlen, "%s: access log %s: %s", next->cf_file,
@@ -169,6 +226,7 @@ reload_prepare(struct config *running, uint32_t nslots, int *logger_changed,
 		    next->cf_file, running->cf_listen[i].la_name);
 		listen_close(&running->cf_listen[i]);
 	}
+	reload_move_stats(running, next);
 	*logger_changed =
 	    !reload_same_string(running->cf_access_log, next->cf_access_log) ||
 	    running->cf_log_format != next->cf_log_format;

@@ -299,6 +299,8 @@ struct shm_chat_redis {
 	uint64_t rd_skipped;	 /* sequence numbers a stream no longer had */
 	uint64_t rd_reseeds;	 /* rooms written back into an empty Redis */
 	uint64_t rd_epoch;	 /* the data set's epoch, 0: none seen yet */
+	uint64_t rd_instance;	 /* this segment's instance id (its events'
+				    origin), made by the first hub */
 };
 
 /* The chat region's header. */

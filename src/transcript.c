@@ -64,15 +64,6 @@
 /* 9999-12-31T23:59:59.999Z: chatfmt writes any later time as this one. */
 #define TRANSCRIPT_TIME_MAX 253402300799999ULL
 
-/* The "type" of each event, by enum chat_type, as chatfmt writes it. */
-static const char *const transcript_types[] = {
-    [CHAT_MESSAGE] = "message",
-    [CHAT_ME] = "me",
-    [CHAT_JOIN] = "join",
-    [CHAT_LEAVE] = "leave",
-    [CHAT_NICK] = "nick",
-};
-
 /* A transcript being read back: tr_fn gets its events, one by one. */
 struct transcript_reader {
 	void (*tr_fn)(void *, const struct chat_event *);
@@ -123,17 +114,10 @@ transcript_type(struct wire_in *in, enum chat_type *type)
 {
 	const char *s;
 	size_t n;
-	int t;
 
 	if (transcript_token(in, &s, &n) == -1)
 		return -1;
-	for (t = CHAT_MESSAGE; t <= CHAT_NICK; t++)
-		if (strlen(transcript_types[t]) == n &&
-		    memcmp(transcript_types[t], s, n) == 0) {
-			*type = (enum chat_type)t;
-			return 0;
-		}
-	return -1;
+	return chatev_type_parse(s, n, type);
 }
 
 /*

@@ -19,7 +19,9 @@ Helpers:
                               the session's test certificates, and with
                               telnet=True makes the chat port TLS too;
                               [tls] keys take the prefix tls_
-                              (tls_verify_client="require")
+                              (tls_verify_client="require"), [stats]
+                              keys the prefix stats_ (stats_listen=...;
+                              shm_path also works bare)
   tls_certs                   session fixture: a private CA, an ECDSA P-256
                               server certificate for localhost/127.0.0.1,
                               client certificates (see TlsCerts)
@@ -109,6 +111,9 @@ TLS_KEYS = {
     "certificate", "key", "protocols", "ciphers", "session_tickets",
     "session_timeout", "client_ca", "verify_client", "hsts",
 }
+# The keys of [stats], written with the prefix STATS_PREFIX.
+STATS_PREFIX = "stats_"
+STATS_KEYS = {"shm_path", "listen"}
 SECTION_ORDER = ("server", "http", "websocket", "log", "stats", "chat",
                  "tls")
 
@@ -123,6 +128,10 @@ def config_key(key):
         name = key[len(TLS_PREFIX):]
         assert name in TLS_KEYS, f"no [tls] key {name!r}"
         return "tls", name
+    if key.startswith(STATS_PREFIX):
+        name = key[len(STATS_PREFIX):]
+        assert name in STATS_KEYS, f"no [stats] key {name!r}"
+        return "stats", name
     return SECTIONS[key], key
 
 

@@ -63,7 +63,12 @@ FIELDS = {
         "ch_ring_size", "ch_bcast_size", "ch_max_rooms", "ch_max_members",
         "ch_history", "ch_entry_size", "ch_max_message", "ch_hub_pid",
         "ch_hub_starts", "ch_rooms_live", "ch_members", "ch_events",
-        "ch_requests", "ch_refused", "ch_last_event",
+        "ch_requests", "ch_refused", "ch_last_event", "ch_redis",
+    ],
+    "shm_chat_redis": [
+        "rd_state", "rd_since", "rd_connects", "rd_failures",
+        "rd_published", "rd_applied", "rd_unavailable", "rd_inflight",
+        "rd_last_event", "rd_skipped", "rd_reseeds",
     ],
     "shm_chat_slot": [],
     "shm_chat_room": ["rm_seq", "rm_members", "rm_used", "rm_epoch",
@@ -81,7 +86,8 @@ CONSTANTS = ["SHM_MAGIC", "SHM_VERSION", "SHM_CACHELINE", "SHM_STATUS_MAX",
              "SHM_SLOT_EXITED", "CHAT_NAME_MAX", "SHM_TLS_FAIL_CLASSES",
              "SHM_TLS_FAIL_PROTOCOL", "SHM_TLS_FAIL_CERT",
              "SHM_TLS_FAIL_PLAIN_HTTP", "SHM_TLS_FAIL_TIMEOUT",
-             "SHM_TLS_FAIL_CLOSED",
+             "SHM_TLS_FAIL_CLOSED", "SHM_REDIS_OFF", "SHM_REDIS_CONNECTING",
+             "SHM_REDIS_UP", "SHM_REDIS_DOWN",
              f"CHATMSG_OUT_EVENT_MAX({CHAT_GEOMETRY['ch_max_message']})",
              f"SHM_CHAT_ENTRIES({CHAT_GEOMETRY['ch_history']})"]
 PAGE = 4096  # SHM_PAGE in shm.c
@@ -276,6 +282,14 @@ class Segment:
         """Set a field of the chat region's header (struct shm_chat)."""
         off, size = self.l.field["shm_chat", name]
         self._put(self.chat_offset + off, size, value)
+
+    def redis(self, **values):
+        """Set fields of the hub's link to Redis (struct shm_chat_redis):
+        redis(rd_state=2, rd_connects=1)."""
+        base = self.chat_offset + self.l.field["shm_chat", "ch_redis"][0]
+        for name, value in values.items():
+            off, size = self.l.field["shm_chat_redis", name]
+            self._put(base + off, size, value)
 
     def broadcast_next(self, event):
         """Set the number the next broadcast event gets (br_next_event)."""
@@ -976,6 +990,7 @@ def test_json_chat_object_has_the_hub_and_the_workers_sums(statsdump_bin,
         "hub_pid": 4300, "hub_restarts": 2,
         "last_event": "2026-12-06T00:27:39.622Z",
         "events_per_second": None, "deliveries_per_second": None,
+        "redis": REDIS_OFF_JSON,
     }
 
 
@@ -1078,6 +1093,98 @@ def test_prometheus_chat_families_have_their_types_and_values(statsdump_bin,
     assert value(fams, "pfhttpd_chat_clients", transport="websocket") == 4
     assert value(fams, "pfhttpd_chat_clients", transport="telnet") == 1
     assert fams["pfhttpd_chat_worker_lag_events"]["type"] == "gauge"
+
+
+# -- the hub's link to Redis --------------------------------------------------
+
+# What every format says of a hub without [chat] redis.
+REDIS_OFF_JSON = {"state": "off", "state_seconds": None, "connects": 0,
+                  "failures": 0, "published": 0, "applied": 0,
+                  "unavailable": 0, "inflight": 0,
+                  "last_event_seconds": None, "skipped": 0, "reseeds": 0}
+# A link that is up: the fields, and the ages its times stand for.
+REDIS_UP = dict(rd_connects=3, rd_failures=2, rd_published=40,
+                rd_applied=44, rd_unavailable=5, rd_inflight=1,
+                rd_skipped=6, rd_reseeds=7)
+REDIS_UP_SINCE_S = 120  # the state changed this long ago
+REDIS_UP_EVENT_S = 30  # the last event was read this long ago
+REDIS_COUNTERS = {"connects": "rd_connects", "failures": "rd_failures",
+                  "published": "rd_published", "applied": "rd_applied",
+                  "unavailable": "rd_unavailable", "skipped": "rd_skipped",
+                  "reseeds": "rd_reseeds"}
+
+
+@pytest.fixture
+def linked(segment, layout):
+    """A segment whose hub's link to Redis is up."""
+    seg = segment()
+    now_ms = int(time.time() * 1000)
+    seg.redis(rd_state=layout.SHM_REDIS_UP,
+              rd_since=now_ms - REDIS_UP_SINCE_S * 1000,
+              rd_last_event=now_ms - REDIS_UP_EVENT_S * 1000, **REDIS_UP)
+    return seg
+
+
+def test_json_redis_object_has_the_state_its_age_and_the_counters(
+        statsdump_bin, linked):
+    rd = run_json(statsdump_bin, linked)["chat"]["redis"]
+    assert rd["state"] == "up"
+    assert REDIS_UP_SINCE_S <= rd["state_seconds"] < REDIS_UP_SINCE_S + 5
+    assert REDIS_UP_EVENT_S <= rd["last_event_seconds"] \
+        < REDIS_UP_EVENT_S + 5
+    assert {k: rd[k] for k in REDIS_COUNTERS} == \
+        {k: REDIS_UP[f] for k, f in REDIS_COUNTERS.items()}
+    assert rd["inflight"] == 1
+
+
+def test_text_redis_lines_show_the_state_its_age_and_the_counters(
+        statsdump_bin, linked):
+    out = run_ok(statsdump_bin, "-s", str(linked.path))
+    lines = [x for x in out.splitlines() if x.startswith("redis")]
+    assert re.fullmatch(r"redis        up for (\d+) s, connects 3, "
+                        r"failures 2, last event (\d+) s ago", lines[0]), \
+        lines
+    assert lines[1] == ("redis events published 40  applied 44  inflight 1"
+                        "  unavailable 5  skipped 6  reseeds 7")
+
+
+def test_prometheus_redis_families_have_their_types_and_values(
+        statsdump_bin, linked):
+    fams = prometheus(statsdump_bin, linked)
+    states = {lb["state"]: v for _, lb, v in
+              fams["pfhttpd_chat_redis_state"]["samples"]}
+    assert states == {"off": 0, "connecting": 0, "up": 1, "down": 0}
+    for key, field in REDIS_COUNTERS.items():
+        name = f"pfhttpd_chat_redis_{key}_total"
+        assert fams[name]["type"] == "counter", name
+        assert value(fams, name) == REDIS_UP[field], name
+    assert value(fams, "pfhttpd_chat_redis_inflight") == 1
+    for name, age in (("state_age", REDIS_UP_SINCE_S),
+                      ("last_event_age", REDIS_UP_EVENT_S)):
+        family = f"pfhttpd_chat_redis_{name}_seconds"
+        assert fams[family]["type"] == "gauge"
+        assert age <= value(fams, family) < age + 5
+
+
+def test_redis_link_is_off_in_every_format_on_one_machine(statsdump_bin,
+                                                          busy):
+    assert run_json(statsdump_bin, busy)["chat"]["redis"] == REDIS_OFF_JSON
+    out = run_ok(statsdump_bin, "-s", str(busy.path))
+    assert ("redis        off, connects 0, failures 0, last event never"
+            in out.splitlines()), out
+    fams = prometheus(statsdump_bin, busy)
+    assert value(fams, "pfhttpd_chat_redis_state", state="off") == 1
+    assert fams["pfhttpd_chat_redis_state_age_seconds"]["samples"] == []
+    assert fams["pfhttpd_chat_redis_last_event_age_seconds"]["samples"] \
+        == []
+
+
+def test_redis_ages_are_zero_not_negative_for_a_time_ahead_of_the_clock(
+        statsdump_bin, linked):
+    ahead = int(time.time() * 1000) + 60000
+    linked.redis(rd_since=ahead, rd_last_event=ahead)
+    rd = run_json(statsdump_bin, linked)["chat"]["redis"]
+    assert rd["state_seconds"] == 0 and rd["last_event_seconds"] == 0
 
 
 def test_prometheus_chat_hub_is_down_without_a_hub_or_a_master(

@@ -35,8 +35,8 @@ static const enum chatreq_op t_ops[] = {CHATREQ_JOIN, CHATREQ_LEAVE,
     CHATREQ_SAY, CHATREQ_ME, CHATREQ_NICK, CHATREQ_WHO};
 static const enum chat_type t_types[] = {
     CHAT_MESSAGE, CHAT_ME, CHAT_JOIN, CHAT_LEAVE, CHAT_NICK};
-static const enum chatout_error t_errors[] = {
-    CHATERR_NICK_TAKEN, CHATERR_TOO_MANY_ROOMS, CHATERR_FULL};
+static const enum chatout_error t_errors[] = {CHATERR_NICK_TAKEN,
+    CHATERR_TOO_MANY_ROOMS, CHATERR_FULL, CHATERR_UNAVAILABLE};
 
 /* A record as large as any, and more, for hand-built input. */
 static unsigned char t_rec[CHATMSG_OUT_MAX + 64];
@@ -1157,7 +1157,7 @@ t_out_assert_refused(const struct chat_out *out, size_t n, const char *what)
 		fail_msg("encoded: %s", what);
 }
 
-/* A kind other than event, who and error is not encoded. */
+/* A kind other than event, who, error and welcome is not encoded. */
 static void
 test_out_encode_refuses_unknown_kind(void **state)
 {
@@ -1167,8 +1167,8 @@ test_out_encode_refuses_unknown_kind(void **state)
 	t_out_error(&out, CHATERR_FULL);
 	out.co_kind = (enum chatout_kind)0;
 	t_out_assert_refused(&out, 0, "kind 0");
-	out.co_kind = (enum chatout_kind)(CHATOUT_ERROR + 1);
-	t_out_assert_refused(&out, 0, "kind past CHATOUT_ERROR");
+	out.co_kind = (enum chatout_kind)(CHATOUT_WELCOME + 1);
+	t_out_assert_refused(&out, 0, "kind past CHATOUT_WELCOME");
 	out.co_kind = (enum chatout_kind)(0x100 + CHATOUT_ERROR);
 	t_out_assert_refused(&out, 0, "kind whose low byte is a known one");
 }
@@ -1183,8 +1183,8 @@ test_out_encode_refuses_unknown_error_code(void **state)
 	t_out_error(&out, CHATERR_FULL);
 	out.co_error = 0;
 	t_out_assert_refused(&out, 0, "code 0");
-	out.co_error = CHATERR_FULL + 1;
-	t_out_assert_refused(&out, 0, "code past CHATERR_FULL");
+	out.co_error = CHATERR_UNAVAILABLE + 1;
+	t_out_assert_refused(&out, 0, "code past CHATERR_UNAVAILABLE");
 }
 
 /* An event chatev_encode() refuses is not encoded as an out-record. */
@@ -1349,7 +1349,7 @@ static void
 test_out_decode_rejects_unknown_kind(void **state)
 {
 	static const unsigned char bad[] = {
-	    0, CHATOUT_ERROR + 1, 0x7f, 0x80, 0xff};
+	    0, CHATOUT_WELCOME + 1, 0x7f, 0x80, 0xff};
 	struct chat_out out;
 	size_t n, i;
 
@@ -1368,7 +1368,7 @@ static void
 test_out_decode_rejects_unknown_error_code(void **state)
 {
 	static const unsigned char bad[] = {
-	    0, CHATERR_FULL + 1, 0x7f, 0x80, 0xff};
+	    0, CHATERR_UNAVAILABLE + 1, 0x7f, 0x80, 0xff};
 	struct chat_out out;
 	size_t n, i;
 

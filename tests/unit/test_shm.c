@@ -16,8 +16,7 @@
  *                        rounded up to 64: 5440
  *   struct shm_ring      rg_head and rg_tail on a line each: 128
  *   struct shm_chat      8 + 9 uint64_t, 2 uint32_t, the journal (9
- *                        uint64_t), the Redis link (12 uint64_t): 312,
- *                        rounded up to 64: 320
+ *                        uint64_t), the Redis link (13 uint64_t): 320
  *
  *   slots offset         the header rounded up to a line: 5568
  *   rings offset         slots offset + nslots * 5440, rounded up to a

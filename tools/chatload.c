@@ -5,10 +5,10 @@
  * becomes the connection's number: ?nick=s{n}), upgrades them, and lets
  * them settle. Each kind may have several URLs (servers sharing a room:
  * chaturl.h): subscriber i connects to the subscribers' URL i mod their
- * count, publisher j to the publishers' URL j mod theirs. Settled means: every
- * connection has had a first frame (pfhttpd and node send a welcome first) and
- * no frame came for CHATLOAD_QUIET_NS, or the settle time is over. Then it
- * measures for a fixed time:
+ * count, publisher j to the publishers' URL j mod theirs. Settled means:
+ * every connection has had a first frame (pfhttpd and node send a welcome
+ * first) and no frame came for CHATLOAD_QUIET_NS, or the settle time is
+ * over. Then it measures for a fixed time:
  *
  *  - saturation (-r 0): each publisher keeps up to W messages in flight.
  *    A message is in flight from its sending until every subscriber has
@@ -174,29 +174,30 @@ struct chatload {
 	struct chatload_url cl_sub_urls[CHATURL_LIST_MAX]; /* and split */
 	unsigned cl_nsub_urls;				   /* how many */
 	struct chatload_url cl_pub_urls[CHATURL_LIST_MAX]; /* publishers' */
-	unsigned cl_npub_urls;	/* how many (the subscribers' if not given) */
-	unsigned cl_nsubs;	/* -S */
-	unsigned cl_npubs;	/* -P */
-	unsigned cl_nconns;	/* both */
-	unsigned cl_rate;	/* -r; 0: saturation */
-	unsigned cl_window;	/* -W */
-	size_t cl_size;		/* -s */
-	size_t cl_text_max;	/* longest text: size or a marker */
-	double cl_duration;	/* -d, seconds */
-	double cl_settle;	/* -w, seconds */
-	double cl_timeout;	/* -t, seconds */
-	uint64_t cl_timeout_ns; /* the same in ns */
-	int cl_json;		/* --json */
-	int cl_phases;		/* --phases */
-	int cl_deflate;		/* --deflate */
-	int cl_payload_json;	/* --payload json */
-	unsigned char *cl_pool; /* its padding */
-	size_t cl_frame_max;	/* a message's frame, at most */
-	unsigned char *cl_zbuf; /* a message deflated */
-	unsigned char *cl_zout; /* a frame inflated */
-	size_t cl_zout_size;	/* its size */
-	size_t cl_zout_len;	/* bytes in it */
-	int cl_zout_over;	/* more came than it holds */
+	unsigned cl_npub_urls; /* how many (the subscribers' if not given) */
+
+	unsigned cl_nsubs;		/* -S */
+	unsigned cl_npubs;		/* -P */
+	unsigned cl_nconns;		/* both */
+	unsigned cl_rate;		/* -r; 0: saturation */
+	unsigned cl_window;		/* -W */
+	size_t cl_size;			/* -s */
+	size_t cl_text_max;		/* longest text: size or a marker */
+	double cl_duration;		/* -d, seconds */
+	double cl_settle;		/* -w, seconds */
+	double cl_timeout;		/* -t, seconds */
+	uint64_t cl_timeout_ns;		/* the same in ns */
+	int cl_json;			/* --json */
+	int cl_phases;			/* --phases */
+	int cl_deflate;			/* --deflate */
+	int cl_payload_json;		/* --payload json */
+	unsigned char *cl_pool;		/* its padding */
+	size_t cl_frame_max;		/* a message's frame, at most */
+	unsigned char *cl_zbuf;		/* a message deflated */
+	unsigned char *cl_zout;		/* a frame inflated */
+	size_t cl_zout_size;		/* its size */
+	size_t cl_zout_len;		/* bytes in it */
+	int cl_zout_over;		/* more came than it holds */
 	char cl_ext[WSCLIENT_EXT_MAX];	/* --deflate: the first answer */
 	size_t cl_rbuf_size;		/* receive buffer of a connection */
 	struct chatload_conn *cl_conns; /* subscribers, then publishers */

@@ -4,14 +4,16 @@
 #   make run        install missing packages, build, run on etc/pfhttpd.ini
 #   make test       install missing packages, build, run every test (unit,
 #                   fuzzing corpora replayed, man pages, integration)
-#   make bench      install wrk, nginx, nchan, lighttpd, openssl and
-#                   Node's ws, build, then pfhttpd against nginx and
+#   make bench      install wrk, nginx, nchan, lighttpd, openssl,
+#                   redis-server and Node's ws, build, then pfhttpd against nginx and
 #                   lighttpd (static files), nginx over TLS (tls-*:
 #                   keep-alive, and Connection: close with full and
 #                   resumed handshakes), Node's ws (WebSocket echo, plain,
 #                   wss-* and compressed: ws-4k-json-deflate), and nchan
 #                   and a ws chat server (a chat room, plain and
-#                   compressed: chat-1k-json, chat-1k-deflate) side by
+#                   compressed: chat-1k-json, chat-1k-deflate), and nchan
+#                   in a room on two instances sharing a private
+#                   redis-server (chat-2x-sat, chat-2x-rate) side by
 #                   side: BENCH_SECONDS per run, BENCH_RUNS
 #                   runs, BENCH_FLAGS for tools/bench (e.g. "--cases
 #                   1k-ka-50 --workers 1"; tools/bench -h); results in
@@ -41,7 +43,9 @@
 #
 # make install puts pfhttpd in PREFIX/sbin, statsdump in PREFIX/bin, the
 # man pages in PREFIX/share/man, the default site in
-# PREFIX/share/pfhttpd/htdocs, and etc/pfhttpd.production.ini as
+# PREFIX/share/pfhttpd/htdocs, etc/haproxy.cfg.example (HAProxy in front
+# of several instances) in PREFIX/share/doc/pfhttpd, and
+# etc/pfhttpd.production.ini as
 # PREFIX/etc/pfhttpd/pfhttpd.ini.default and, only if there is none, as
 # pfhttpd.ini (the path compiled into pfhttpd). Outside PREFIX, under
 # DESTDIR: /etc/init.d/pfhttpd, SYSTEMDUNITDIR/pfhttpd.service,
@@ -126,11 +130,11 @@ $(B)/tlsload: tools/tlsload.c $(WSCLIENT) $(TLSCLIENT)
 	$(CC) $(ALL_CFLAGS) $(TLS_CFLAGS) -o $@ $< tools/wsclient.c \
 	    tools/tlsclient.c $(PKG_LIBS) $(TLS_LIBS) -lm
 
-$(B)/chatload: tools/chatload.c tools/chatmark.c tools/chatmark.h $(WSCLIENT) \
-    $(PMDCLIENT)
+$(B)/chatload: tools/chatload.c tools/chatmark.c tools/chatmark.h \
+    tools/chaturl.c tools/chaturl.h $(WSCLIENT) $(PMDCLIENT)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -o $@ $< tools/chatmark.c tools/wsclient.c \
-	    tools/pmdclient.c $(PKG_LIBS) -lm
+	$(CC) $(ALL_CFLAGS) -o $@ $< tools/chatmark.c tools/chaturl.c \
+	    tools/wsclient.c tools/pmdclient.c $(PKG_LIBS) -lm
 
 $(B)/wsidle: tools/wsidle.c $(WSCLIENT) $(PMDCLIENT)
 	@mkdir -p $(@D)
@@ -142,6 +146,12 @@ $(B)/tests/test_chatmark: tests/unit/test_chatmark.c tools/chatmark.c \
     tools/chatmark.h
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -Itools -o $@ $< tools/chatmark.c -lcmocka
+
+# chatload's URL lists, tested alone.
+$(B)/tests/test_chaturl: tests/unit/test_chaturl.c tools/chaturl.c \
+    tools/chaturl.h
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Itools -o $@ $< tools/chaturl.c -lcmocka
 
 # The load tools' WebSocket pieces and permessage-deflate, tested without
 # the server's library.
@@ -187,8 +197,9 @@ BENCH_ARGS = --seconds $(BENCH_SECONDS) --runs $(BENCH_RUNS)
 # pfhttpd (access log on and off), nginx and lighttpd on static files,
 # pfhttpd and nginx on static files over TLS (build/tlsload for the
 # handshakes), pfhttpd and Node's ws on WebSocket echo (plain, over TLS,
-# and compressed), and pfhttpd, nchan and Node's ws in a chat room
-# (plain and compressed), side by side (tools/bench).
+# and compressed), pfhttpd, nchan and Node's ws in a chat room (plain and
+# compressed), and pfhttpd and nchan in a room on two instances sharing a
+# Redis, side by side (tools/bench).
 bench:
 	@tools/install-deps bench
 	$(MAKE) all
@@ -235,6 +246,7 @@ lint-man:
 SUBST	 = sed -e 's|@PREFIX@|$(PREFIX)|g'
 ETCDIR	 = $(DESTDIR)$(PREFIX)/etc/pfhttpd
 HTDOCSDIR = $(DESTDIR)$(PREFIX)/share/pfhttpd/htdocs
+DOCDIR	 = $(DESTDIR)$(PREFIX)/share/doc/pfhttpd
 UNITDIR	 = $(DESTDIR)$(SYSTEMDUNITDIR)
 
 install: all
@@ -242,7 +254,7 @@ install: all
 	    $(DESTDIR)$(PREFIX)/share/man/man1 \
 	    $(DESTDIR)$(PREFIX)/share/man/man5 \
 	    $(DESTDIR)$(PREFIX)/share/man/man8 $(ETCDIR) $(HTDOCSDIR) \
-	    $(DESTDIR)/etc/init.d $(DESTDIR)/etc/logrotate.d \
+	    $(DOCDIR) $(DESTDIR)/etc/init.d $(DESTDIR)/etc/logrotate.d \
 	    $(UNITDIR)
 	install -d -m 755 $(DESTDIR)/var/log/pfhttpd
 	install -m 755 $(B)/pfhttpd $(DESTDIR)$(PREFIX)/sbin/pfhttpd
@@ -254,6 +266,8 @@ install: all
 	chmod 644 $(ETCDIR)/pfhttpd.ini.default
 	test -e $(ETCDIR)/pfhttpd.ini || \
 	    install -m 644 $(ETCDIR)/pfhttpd.ini.default $(ETCDIR)/pfhttpd.ini
+	$(SUBST) etc/haproxy.cfg.example > $(DOCDIR)/haproxy.cfg.example
+	chmod 644 $(DOCDIR)/haproxy.cfg.example
 	$(SUBST) etc/init.d/pfhttpd > $(DESTDIR)/etc/init.d/pfhttpd
 	chmod 755 $(DESTDIR)/etc/init.d/pfhttpd
 	$(SUBST) etc/pfhttpd.service > $(UNITDIR)/pfhttpd.service
@@ -272,9 +286,11 @@ uninstall:
 	    $(DESTDIR)$(PREFIX)/share/man/man5/pfhttpd.ini.5 \
 	    $(DESTDIR)$(PREFIX)/share/man/man8/pfhttpd.8 \
 	    $(ETCDIR)/pfhttpd.ini.default $(DESTDIR)/etc/init.d/pfhttpd \
-	    $(UNITDIR)/pfhttpd.service $(DESTDIR)/etc/logrotate.d/pfhttpd
+	    $(UNITDIR)/pfhttpd.service $(DESTDIR)/etc/logrotate.d/pfhttpd \
+	    $(DOCDIR)/haproxy.cfg.example
 	rm -rf $(HTDOCSDIR)
-	rmdir $(DESTDIR)$(PREFIX)/share/pfhttpd $(ETCDIR) 2>/dev/null || true
+	rmdir $(DESTDIR)$(PREFIX)/share/pfhttpd $(DOCDIR) $(ETCDIR) \
+	    2>/dev/null || true
 
 # Fuzzing (tests/fuzz/fuzz.mk); sanitizers, valgrind, static analysis
 # (tools/check.mk).

@@ -3,9 +3,12 @@
  * nginx's nchan, tools/bench-node/chat.js). It opens S subscriber and P
  * publisher connections, each to a URL of its own kind ("{n}" in a URL
  * becomes the connection's number: ?nick=s{n}), upgrades them, and lets
- * them settle: every connection has had a first frame (pfhttpd and node
- * send a welcome first) and no frame came for CHATLOAD_QUIET_NS, or the
- * settle time is over. Then it measures for a fixed time:
+ * them settle. Each kind may have several URLs (servers sharing a room:
+ * chaturl.h): subscriber i connects to the subscribers' URL i mod their
+ * count, publisher j to the publishers' URL j mod theirs. Settled means:
+ * every connection has had a first frame (pfhttpd and node send a welcome
+ * first) and no frame came for CHATLOAD_QUIET_NS, or the settle time is
+ * over. Then it measures for a fixed time:
  *
  *  - saturation (-r 0): each publisher keeps up to W messages in flight.
  *    A message is in flight from its sending until every subscriber has
@@ -76,6 +79,7 @@
 #include <event2/event.h>
 
 #include "chatmark.h"
+#include "chaturl.h"
 #include "pmdclient.h"
 #include "wsclient.h"
 
@@ -93,7 +97,6 @@
 #define CHATLOAD_AT_ONCE    64 /* connections set up at once */
 #define CHATLOAD_QUIET_NS   (100 * 1000 * 1000ULL) /* settled: no frame */
 #define CHATLOAD_TICK_US    50000 /* deadlines, phases: 50 ms */
-#define CHATLOAD_PATH_MAX   1024  /* a URL's path and query */
 #define CHATLOAD_OPT_JSON   256	  /* getopt_long values of the long options */
 #define CHATLOAD_OPT_PHASES 257
 
@@ -121,16 +124,16 @@ enum chatload_phase {
 
 /* A URL to connect to: ws://HOST:PORT/PATH. */
 struct chatload_url {
-	const char *cu_url;		 /* as given */
-	struct wsclient_addr cu_server;	 /* where, and the Host header */
-	char cu_path[CHATLOAD_PATH_MAX]; /* path and query, {n} as given */
+	struct chaturl cu_url;		/* split */
+	struct wsclient_addr cu_server; /* where, and the Host header */
 };
 
 struct chatload;
 
 /* One WebSocket connection, a subscriber's or a publisher's. */
 struct chatload_conn {
-	struct chatload *cc_cl;	      /* the run it belongs to */
+	struct chatload *cc_cl;		   /* the run it belongs to */
+	const struct chatload_url *cc_url; /* where it connects */
 	unsigned cc_id;		      /* 0..S-1 subscribers, then publishers */
 	unsigned cc_pub;	      /* publisher 1..P; 0: a subscriber */
 	int cc_fd;		      /* socket, -1 once closed */
@@ -167,8 +170,12 @@ struct chatload_conn {
 /* The run: options, connections, counters. */
 struct chatload {
 	struct event_base *cl_base;
-	struct chatload_url cl_sub_url; /* the subscribers' URL */
-	struct chatload_url cl_pub_url; /* the publishers' (or the same) */
+	const char *cl_sub_arg; /* the subscribers' URLs as given */
+	struct chatload_url cl_sub_urls[CHATURL_LIST_MAX]; /* and split */
+	unsigned cl_nsub_urls;				   /* how many */
+	struct chatload_url cl_pub_urls[CHATURL_LIST_MAX]; /* publishers' */
+	unsigned cl_npub_urls; /* how many (the subscribers' if not given) */
+
 	unsigned cl_nsubs;		/* -S */
 	unsigned cl_npubs;		/* -P */
 	unsigned cl_nconns;		/* both */
@@ -234,8 +241,8 @@ struct chatload {
 };
 
 static void chatload_usage(FILE *fp);
-static int chatload_url_parse(
-    const char *url, double timeout, struct chatload_url *cu);
+static int chatload_urls(
+    const char *arg, double timeout, struct chatload_url *urls);
 static char *chatload_url_request(
     const struct chatload_url *cu, unsigned n, const char *offer, size_t *len);
 static void chatload_error(struct chatload_conn *c, const char *fmt, ...)
@@ -301,10 +308,11 @@ chatload_usage(FILE *fp)
 	    "                [-W WINDOW] [-d SECONDS] [-t SECONDS] [-w SECONDS]\n"
 	    "                [--deflate] [--json] [--payload ascii|json] "
 	    "[--phases]\n"
-	    "                SUB_URL [PUB_URL]\n"
+	    "                SUB_URL[,SUB_URL...] [PUB_URL[,PUB_URL...]]\n"
 	    "  SUB_URL     ws://HOST:PORT/PATH the subscribers connect to;\n"
 	    "              {n} in it becomes the connection's number\n"
-	    "              (?nick=s{n})\n"
+	    "              (?nick=s{n}); with several (at most 16), the\n"
+	    "              subscribers take them in turn\n"
 	    "  PUB_URL     the same for the publishers (default SUB_URL)\n"
 	    "  -S N        subscribers (default 100)\n"
 	    "  -P N        publishers (default 1)\n"
@@ -336,43 +344,28 @@ chatload_usage(FILE *fp)
 }
 
 /*
- * Parse ws://HOST:PORT/PATH into cu and find the server (within timeout
- * seconds). Print why on failure.
+ * Split arg, one URL ws://HOST:PORT/PATH or several separated by commas,
+ * into urls and find each server (within timeout seconds). Return how
+ * many, or -1 after printing why not.
  */
 static int
-chatload_url_parse(const char *url, double timeout, struct chatload_url *cu)
+chatload_urls(const char *arg, double timeout, struct chatload_url *urls)
 {
-	char target[sizeof(cu->cu_server.wa_host)];
-	const char *host, *path, *p;
-	size_t len;
+	struct chaturl split[CHATURL_LIST_MAX];
+	const char *why;
+	int i, n;
 
-	cu->cu_url = url;
-	if (strncmp(url, "ws://", 5) != 0) {
-		fprintf(stderr, "%s: %s: expected ws://HOST:PORT/PATH\n",
-		    CHATLOAD_NAME, url);
+	if ((n = chaturl_list(arg, split, &why)) == -1) {
+		fprintf(stderr, "%s: %s: %s\n", CHATLOAD_NAME, arg, why);
 		return -1;
 	}
-	host = url + 5;
-	if ((path = strchr(host, '/')) != NULL)
-		len = (size_t)(path - host);
-	else {
-		len = strlen(host);
-		path = "/";
+	for (i = 0; i < n; i++) {
+		urls[i].cu_url = split[i];
+		if (wsclient_resolve(CHATLOAD_NAME, split[i].cu_target, timeout,
+			&urls[i].cu_server) == -1)
+			return -1;
 	}
-	for (p = path; *p > ' ' && *p < 0x7f; p++)
-		;
-	if (*p != '\0' || len >= sizeof(target) ||
-	    strlen(path) >= sizeof(cu->cu_path)) {
-		fprintf(stderr,
-		    "%s: %s: expected a URL without spaces, of at most %d "
-		    "bytes\n",
-		    CHATLOAD_NAME, url, CHATLOAD_PATH_MAX - 1);
-		return -1;
-	}
-	memcpy(target, host, len);
-	target[len] = '\0';
-	memcpy(cu->cu_path, path, strlen(path) + 1);
-	return wsclient_resolve(CHATLOAD_NAME, target, timeout, &cu->cu_server);
+	return n;
 }
 
 /*
@@ -384,24 +377,10 @@ static char *
 chatload_url_request(
     const struct chatload_url *cu, unsigned n, const char *offer, size_t *len)
 {
-	char path[2 * CHATLOAD_PATH_MAX], num[16];
-	const char *p = cu->cu_path, *brace;
-	size_t pos = 0, k, nlen;
+	char path[2 * CHATURL_PATH_MAX];
 
-	nlen = (size_t)snprintf(num, sizeof(num), "%u", n);
-	while ((brace = strstr(p, "{n}")) != NULL) {
-		k = (size_t)(brace - p);
-		if (pos + k + nlen >= sizeof(path))
-			return NULL;
-		memcpy(path + pos, p, k);
-		memcpy(path + pos + k, num, nlen);
-		pos += k + nlen;
-		p = brace + 3;
-	}
-	k = strlen(p);
-	if (pos + k >= sizeof(path))
+	if (chaturl_path(&cu->cu_url, n, path, sizeof(path)) == -1)
 		return NULL;
-	memcpy(path + pos, p, k + 1);
 	return wsclient_request(
 	    CHATLOAD_NAME, path, cu->cu_server.wa_host, offer, len);
 }
@@ -1306,8 +1285,7 @@ static int
 chatload_connect(struct chatload_conn *c)
 {
 	struct chatload *cl = c->cc_cl;
-	const struct wsclient_addr *wa =
-	    c->cc_pub ? &cl->cl_pub_url.cu_server : &cl->cl_sub_url.cu_server;
+	const struct wsclient_addr *wa = &c->cc_url->cu_server;
 	int fd, one = 1;
 
 	fd = socket(wa->wa_addr.ss_family,
@@ -1384,7 +1362,8 @@ chatload_conn_init(struct chatload *cl, unsigned id)
 	if (id < cl->cl_nsubs) {
 		c->cc_seen = cl->cl_seen + (size_t)id * cl->cl_npubs;
 		c->cc_ssize = CHATLOAD_SBUF;
-		req = chatload_url_request(&cl->cl_sub_url, id + 1,
+		c->cc_url = &cl->cl_sub_urls[id % cl->cl_nsub_urls];
+		req = chatload_url_request(c->cc_url, id + 1,
 		    cl->cl_deflate ? PMDCLIENT_OFFER : NULL, &len);
 	} else {
 		c->cc_pub = id - cl->cl_nsubs + 1;
@@ -1394,7 +1373,9 @@ chatload_conn_init(struct chatload *cl, unsigned id)
 		    (cl->cl_rate > 0 ? CHATLOAD_QUEUE : cl->cl_window) *
 			cl->cl_frame_max +
 		    CHATLOAD_SBUF;
-		req = chatload_url_request(&cl->cl_pub_url, c->cc_pub,
+		c->cc_url =
+		    &cl->cl_pub_urls[(c->cc_pub - 1) % cl->cl_npub_urls];
+		req = chatload_url_request(c->cc_url, c->cc_pub,
 		    cl->cl_deflate ? PMDCLIENT_OFFER : NULL, &len);
 	}
 	c->cc_rbuf = malloc(cl->cl_rbuf_size);
@@ -1537,7 +1518,7 @@ chatload_report(struct chatload *cl)
 	}
 	printf("%s: %u subscriber%s, %u publisher%s, %s, %zu-byte %stexts, "
 	       "%.3f s measured\n",
-	    cl->cl_sub_url.cu_url, cl->cl_nsubs, cl->cl_nsubs == 1 ? "" : "s",
+	    cl->cl_sub_arg, cl->cl_nsubs, cl->cl_nsubs == 1 ? "" : "s",
 	    cl->cl_npubs, cl->cl_npubs == 1 ? "" : "s",
 	    cl->cl_rate ? "fixed rate" : "saturation", cl->cl_size,
 	    cl->cl_payload_json ? "JSON-like " : "", secs);
@@ -1741,7 +1722,7 @@ int
 main(int argc, char *argv[])
 {
 	static struct chatload cl; /* the histogram is large: not on stack */
-	int first, status = 0;
+	int first, nsub, npub, status = 0;
 
 	cl.cl_nsubs = 100;
 	cl.cl_npubs = 1;
@@ -1756,12 +1737,15 @@ main(int argc, char *argv[])
 	cl.cl_rng = wsclient_seed();
 	signal(SIGPIPE, SIG_IGN);
 
+	cl.cl_sub_arg = argv[first];
 	if (wsclient_files(CHATLOAD_NAME, cl.cl_nsubs + cl.cl_npubs) == -1 ||
-	    chatload_url_parse(argv[first], cl.cl_timeout, &cl.cl_sub_url) ==
-		-1 ||
-	    chatload_url_parse(argv[first + (argc - first > 1)], cl.cl_timeout,
-		&cl.cl_pub_url) == -1)
+	    (nsub = chatload_urls(
+		 argv[first], cl.cl_timeout, cl.cl_sub_urls)) == -1 ||
+	    (npub = chatload_urls(argv[first + (argc - first > 1)],
+		 cl.cl_timeout, cl.cl_pub_urls)) == -1)
 		return 1;
+	cl.cl_nsub_urls = (unsigned)nsub;
+	cl.cl_npub_urls = (unsigned)npub;
 	if ((cl.cl_base = event_base_new()) == NULL) {
 		fprintf(stderr, "%s: event_base_new failed\n", CHATLOAD_NAME);
 		return 1;

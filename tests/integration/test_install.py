@@ -38,6 +38,7 @@ INSTALLED = {
     f"{PREFIX}/share/man/man8/pfhttpd.8": 0o644,
     f"{PREFIX}/etc/pfhttpd/pfhttpd.ini": 0o644,
     f"{PREFIX}/etc/pfhttpd/pfhttpd.ini.default": 0o644,
+    f"{PREFIX}/share/doc/pfhttpd/haproxy.cfg.example": 0o644,
     "/etc/init.d/pfhttpd": 0o755,
     f"{SYSTEMDUNITDIR}/pfhttpd.service": 0o644,
     "/etc/logrotate.d/pfhttpd": 0o644,
@@ -46,6 +47,7 @@ INSTALLED = {
 TEXT_FILES = [
     f"{PREFIX}/etc/pfhttpd/pfhttpd.ini",
     f"{PREFIX}/etc/pfhttpd/pfhttpd.ini.default",
+    f"{PREFIX}/share/doc/pfhttpd/haproxy.cfg.example",
     "/etc/init.d/pfhttpd",
     f"{SYSTEMDUNITDIR}/pfhttpd.service",
     "/etc/logrotate.d/pfhttpd",

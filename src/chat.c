@@ -864,7 +864,7 @@ chat_history(
 		}
 	}
 	cc->cc_in_history = 1;
-	for (s = from; s <= last; s++) {
+	for (s = from; s <= last && s != 0; s++) { /* s wraps at the top */
 		if (chat_history_get(r, s, &out) == -1 ||
 		    out.co_kind != CHATOUT_EVENT) {
 			missed++; /* overwritten meanwhile: a busy room */
@@ -1095,6 +1095,7 @@ chat_room_catch_up(uint32_t r)
 {
 	struct shm_chat_room *rm = shm_chat_room(chat.cw_sh, r);
 	struct chat_room *room = &chat.cw_rooms[r];
+	uint64_t span = SHM_CHAT_ENTRIES(shm_chat_geometry()->cg_history);
 	uint64_t now, s, missed = 0;
 	struct chat_out out;
 	char name[CHAT_NAME_MAX + 1];
@@ -1104,7 +1105,12 @@ chat_room_catch_up(uint32_t r)
 		return;
 	now = __atomic_load_n(&rm->rm_seq, __ATOMIC_ACQUIRE);
 	snprintf(name, sizeof(name), "%.*s", CHAT_NAME_MAX, rm->rm_name);
-	for (s = room->cr_seq + 1; s <= now; s++) {
+	s = room->cr_seq + 1;
+	if (now >= span && s < now - span + 1) {
+		missed = now - span + 1 - s; /* not held: a jump (Redis) */
+		s = now - span + 1;
+	}
+	for (; s <= now && s != 0; s++) { /* s wraps at the top */
 		if (chat_history_get(r, s, &out) == -1 ||
 		    out.co_kind != CHATOUT_EVENT) {
 			missed++;

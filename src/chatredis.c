@@ -227,8 +227,8 @@ chatredis_decode(const char *const argv[], const size_t len[], size_t n,
 }
 
 /*
- * Parse a stream entry ID, "<seq>-<n>", into its sequence number (from
- * 1). 0, or -1 if it is not one.
+ * Parse a stream entry ID, "<seq>-<n>", into its sequence number (1 to
+ * CHATREDIS_SEQ_MAX). 0, or -1 if it is not one.
  */
 int
 chatredis_id_seq(const char *id, size_t len, uint64_t *seq)
@@ -237,7 +237,8 @@ chatredis_id_seq(const char *id, size_t len, uint64_t *seq)
 	uint64_t sub;
 
 	if (dash == NULL ||
-	    chatredis_number(id, (size_t)(dash - id), UINT64_MAX, seq) == -1 ||
+	    chatredis_number(id, (size_t)(dash - id), CHATREDIS_SEQ_MAX, seq) ==
+		-1 ||
 	    chatredis_number(dash + 1, len - (size_t)(dash - id) - 1,
 		UINT64_MAX, &sub) == -1 ||
 	    *seq == 0)

@@ -481,7 +481,8 @@ hub_member_is(const struct chat_out *out, uint32_t m)
  * Event out could not be published (Redis unreachable; hubredis.c): a
  * join is welcomed all the same, without an event (the others are not
  * told); a message is refused with `unavailable`; a nick change too, and
- * the old nick is back; a leave goes untold.
+ * the old nick is back; a leave waits to be published once the link is
+ * back (hubredis_defer()).
  */
 void
 hub_unpublished(const struct chat_out *out)
@@ -489,7 +490,11 @@ hub_unpublished(const struct chat_out *out)
 	struct chat_out reply = *out;
 	uint32_t m = out->co_member;
 
-	if (out->co_ev.ce_type == CHAT_LEAVE || out->co_conn == 0)
+	if (out->co_ev.ce_type == CHAT_LEAVE) {
+		hubredis_defer(out); /* told once the link is back */
+		return;
+	}
+	if (out->co_conn == 0)
 		return;
 	hub_count(&hub.h_ch->ch_redis.rd_unavailable, 1);
 	if (out->co_ev.ce_type == CHAT_JOIN) {
@@ -1150,7 +1155,7 @@ hub_main(const struct config *cf, struct shm_header *sh)
 		exit(0);
 	hub_restore();
 	hub_events();
-	hubredis_start(cf, sh, hub.h_base); /* before a redo publishes */
+	hubredis_start(cf, sh, hub.h_base); /* a redo must not number */
 	hub_recover();
 	hub_count(&hub.h_ch->ch_hub_starts, 1);
 	__atomic_store_n(

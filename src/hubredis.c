@@ -45,11 +45,19 @@
  * though Redis may have taken it: if so, it is delivered all the same.
  *
  * A Redis that came back empty (no persistence, or FLUSHALL) is found at
- * connect by its epoch; the publish script also refuses an event for a
- * room whose number in Redis is below the hub's (its floor). Either way
- * the hub writes each room's history back (the re-seed script, a no-op
- * where Redis holds as much) before publishing again, so no room's
- * numbers go back. Several hubs re-seeding at once write the same.
+ * connect by its epoch: the hub writes each room's history back (the
+ * re-seed script, a no-op where Redis holds as much) before publishing
+ * again, so no room's numbers go back; the epoch is the hub's once every
+ * re-seed is in. The publish script also refuses an event for a room
+ * whose number in Redis is below the hub's (its floor: the room was lost
+ * alone, or the epoch key was kept): that room is re-seeded at once, and
+ * the refused event told as not sent. The scripts take a room's number
+ * from its stream's last ID when the hash is missing or wrong, and
+ * Redis's IDs above CHATREDIS_SEQ_MAX are refused, so nothing written
+ * into Redis by hand can take a number back or make one wrap.
+ *
+ * Leaves that cannot be published wait (hubredis_defer()) and go out
+ * once the link is back.
  */
 
 #include <errno.h>
@@ -77,64 +85,79 @@
 #define HR_READ_COUNT	"1024" /* entries per stream per XREAD */
 #define HR_KEY_MAX	(CHAT_NAME_MAX + CHAT_NAME_MAX + 8)
 #define HR_EVENT_ARGS	(2 + CHATREDIS_ARGS) /* a re-seeded event's */
+#define HR_DEFER_MAX	1024		     /* leaves waiting for the link */
+
+_Static_assert(sizeof(uintptr_t) >= 8, "a room and its epoch in a pointer");
+
+/*
+ * The start of both scripts: s, the room's last number, from its meta
+ * hash (KEYS[2]) unless that is missing, not an integer, out of range or
+ * below the stream's (KEYS[1]) last ID, which then stands: a hash lost,
+ * evicted or written by hand cannot take a number back.
+ */
+#define HR_LUA_LAST                                                            \
+	"local s = tonumber(redis.call('HGET', KEYS[2], 's')) or 0\n"          \
+	"local t = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)\n"   \
+	"t = #t > 0 and tonumber(string.match(t[1][1], '^(%d+)')) or 0\n"      \
+	"if s ~= s or s % 1 ~= 0 or s > 9007199254740991 or s < t then\n"      \
+	"  s = t\n"                                                            \
+	"end\n"
 
 /*
  * publish: KEYS stream, meta; ARGV maxlen, floor (the hub's last applied
- * number), then the entry's fields. Returns the event's number, or -1 if
- * Redis holds less of the room than the hub has seen (re-seed first). A
- * meta hash lost with its stream kept (evicted) is rebuilt from the
- * stream's last ID.
+ * number), then the entry's fields. Returns the event's number; -1 if
+ * Redis holds less of the room than the hub has seen (re-seed it first);
+ * -2 if the room's numbers are exhausted (CHATREDIS_SEQ_MAX). The entry
+ * goes in before the hash, so a failing XADD changes nothing.
  */
 static const char hr_publish_lua[] =
-    "local s = tonumber(redis.call('HGET', KEYS[2], 's') or 0)\n"
-    "if s == 0 then\n"
-    "  local top = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)\n"
-    "  if #top > 0 then s = tonumber(string.match(top[1][1], '^%d+')) end\n"
-    "end\n"
-    "if s < tonumber(ARGV[2]) then return -1 end\n"
-    "s = s + 1\n"
-    "redis.call('HSET', KEYS[2], 's', s)\n"
-    "redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], s .. '-0',"
-    " unpack(ARGV, 3))\n"
-    "return s\n";
+    HR_LUA_LAST "if s < tonumber(ARGV[2]) then return -1 end\n"
+		"if s >= 9007199254740991 then return -2 end\n"
+		"s = s + 1\n"
+		"redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1],"
+		" string.format('%d-0', s), unpack(ARGV, 3))\n"
+		"redis.call('HSET', KEYS[2], 's', s)\n"
+		"return s\n";
 
 /*
  * re-seed: KEYS stream, meta; ARGV maxlen, the hub's last number, then
  * per event (ascending): its number, its count of field strings, the
- * fields. Adds the events above what Redis holds (its number, or its
- * stream's last ID if higher: another instance may have published
- * first); returns 1 if it wrote, 0 if Redis held as much already.
+ * fields. Adds the events above what Redis holds (another instance may
+ * have published first); returns 1 if it wrote, 0 if Redis held as much
+ * already (a bad hash is set right then).
  */
 static const char hr_reseed_lua[] =
-    "local s = tonumber(redis.call('HGET', KEYS[2], 's') or 0)\n"
-    "local top = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)\n"
-    "if #top > 0 then\n"
-    "  s = math.max(s, tonumber(string.match(top[1][1], '^%d+')))\n"
-    "end\n"
-    "local last = tonumber(ARGV[2])\n"
-    "if s >= last then return 0 end\n"
-    "local i = 3\n"
-    "while i <= #ARGV do\n"
-    "  local seq, n = tonumber(ARGV[i]), tonumber(ARGV[i + 1])\n"
-    "  if seq > s then\n"
-    "    redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], seq .. '-0',"
-    " unpack(ARGV, i + 2, i + 1 + n))\n"
-    "  end\n"
-    "  i = i + 2 + n\n"
-    "end\n"
-    "redis.call('HSET', KEYS[2], 's', last)\n"
-    "return 1\n";
+    HR_LUA_LAST "local last = tonumber(ARGV[2])\n"
+		"if s >= last then\n"
+		"  if tonumber(redis.call('HGET', KEYS[2], 's')) ~= s then\n"
+		"    redis.call('HSET', KEYS[2], 's', s)\n"
+		"  end\n"
+		"  return 0\n"
+		"end\n"
+		"local i = 3\n"
+		"while i <= #ARGV do\n"
+		"  local seq, n = tonumber(ARGV[i]), tonumber(ARGV[i + 1])\n"
+		"  if seq > s then\n"
+		"    redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1],"
+		" string.format('%d-0', seq), unpack(ARGV, i + 2, i + 1 + n))\n"
+		"  end\n"
+		"  i = i + 2 + n\n"
+		"end\n"
+		"redis.call('HSET', KEYS[2], 's', last)\n"
+		"return 1\n";
 
 /* A room as the link sees it (hr_room[]): valid for one rm_epoch. */
 enum hr_room_state {
 	HR_ROOM_IDLE = 0, /* not read: no members here */
 	HR_ROOM_LOADING,  /* its newest entries asked for */
 	HR_ROOM_FOLLOWED, /* read by XREAD */
+	HR_ROOM_BROKEN,	  /* its stream cannot be read (hr_room_broken()) */
 };
 
 struct hr_room {
-	uint32_t ro_epoch; /* the rm_epoch ro_state is for */
-	uint8_t ro_state;  /* enum hr_room_state */
+	uint32_t ro_epoch;    /* the rm_epoch ro_state is for */
+	uint8_t ro_state;     /* enum hr_room_state */
+	uint8_t ro_reseeding; /* a re-seed of it awaits its reply */
 };
 
 /* One connection to Redis. */
@@ -161,7 +184,10 @@ static struct {
 	struct hr_link hr_pub;	/* publishes, loads, re-seeds */
 	struct hr_link hr_read; /* XREAD alone */
 	int hr_ready;		/* hr_pub: scripts loaded, epoch known */
-	int hr_reseed;		/* re-seed every room at the next connect */
+	uint64_t hr_epoch_new;	/* the epoch read, stored once re-seeded */
+	int hr_warned;		/* a publish error was logged */
+	unsigned hr_seeding;	/* the epoch's re-seeds awaiting replies */
+	int hr_seed_failed;	/* ... and one of them failed */
 	int hr_starting;	/* neither up nor down yet since the start:
 				   the hub holds its requests meanwhile */
 	int hr_stopping;	/* hubredis_stop() */
@@ -176,11 +202,15 @@ static struct {
 	uint32_t hr_nrooms;
 	struct chat_out *hr_queue; /* publishes awaiting a reply, a ring */
 	size_t hr_qhead, hr_qlen;
+	struct chat_out *hr_defer; /* leaves refused, to publish later */
+	size_t hr_dhead, hr_dlen;
 	int hr_logged_state; /* the state last logged */
 } hr;
 
 static void hr_connect(struct hr_link *hl);
 static void hr_read_issue(void);
+static void hr_defer_flush(void);
+static void hr_reread(void);
 
 /* Return the monotonic clock, ms. */
 static uint64_t
@@ -274,6 +304,31 @@ hr_room_at(uint32_t r)
 		ro->ro_state = HR_ROOM_IDLE;
 	}
 	return ro;
+}
+
+/* Room r as it is now (its entry and epoch), as a callback's argument. */
+static void *
+hr_room_tag(uint32_t r)
+{
+	uint64_t epoch = shm_chat_room(hr.hr_sh, r)->rm_epoch;
+
+	return (void *)(uintptr_t)(epoch << 32 | r);
+}
+
+/*
+ * The room a callback's argument names, if its entry is still that room
+ * (not made another since), or SHM_CHAT_NONE.
+ */
+static uint32_t
+hr_room_untag(void *tag)
+{
+	uint64_t v = (uint64_t)(uintptr_t)tag;
+	uint32_t r = (uint32_t)v;
+
+	if (r >= hr.hr_nrooms ||
+	    shm_chat_room(hr.hr_sh, r)->rm_epoch != (uint32_t)(v >> 32))
+		return SHM_CHAT_NONE;
+	return r;
 }
 
 /* Write room r's stream key (or, with meta, its hash key) into buf. */
@@ -376,6 +431,7 @@ hr_lost(struct hr_link *hl)
 	if (hl == &hr.hr_pub) {
 		hr.hr_ready = 0;
 		hr.hr_unblocking = 0;
+		hr.hr_seeding = 0; /* not all in: the next connect re-seeds */
 	} else {
 		hr.hr_reader_id = -1;
 		hr.hr_reading = 0;
@@ -452,7 +508,6 @@ hr_connect_cb(const redisAsyncContext *ac, int status)
 		return;
 	}
 	hl->hl_connected = 1;
-	hl->hl_backoff = HR_BACKOFF_MIN;
 	hl->hl_progress = hr_mono_ms();
 	hr_count(&hr.hr_rd->rd_connects, 1);
 }
@@ -532,9 +587,11 @@ hr_watch(struct hr_link *hl, uint64_t now)
 /*
  * Apply entry (ID, fields) of room r's stream: skipped if at or below
  * what the room has. With counted, numbers it jumps over are counted as
- * skipped (the stream was trimmed past them while followed).
+ * skipped (the stream was trimmed past them while followed). 0, or -1 if
+ * its ID is no sequence number (not of pfhttpd's, or past
+ * CHATREDIS_SEQ_MAX): nothing after it can be read.
  */
-static void
+static int
 hr_apply_entry(uint32_t r, const redisReply *en, int counted)
 {
 	const struct shm_chat_room *rm = shm_chat_room(hr.hr_sh, r);
@@ -550,9 +607,9 @@ hr_apply_entry(uint32_t r, const redisReply *en, int counted)
 	    en->element[1]->type != REDIS_REPLY_ARRAY ||
 	    chatredis_id_seq(en->element[0]->str, en->element[0]->len, &seq) ==
 		-1)
-		return;
+		return -1;
 	if (seq <= rm->rm_seq)
-		return;
+		return 0;
 	if (counted && rm->rm_seq > 0 && seq > rm->rm_seq + 1)
 		hr_count(
 		    &hr.hr_rd->rd_skipped, (int64_t)(seq - rm->rm_seq - 1));
@@ -575,12 +632,33 @@ hr_apply_entry(uint32_t r, const redisReply *en, int counted)
 		    rm->rm_name, seq);
 		hr_count(&hr.hr_rd->rd_skipped, 1);
 		hub_apply_none(r, seq);
-		return;
+		return 0;
 	}
 	hub_apply(r, &out);
 	hr_count(&hr.hr_rd->rd_applied, 1);
 	__atomic_store_n(
 	    &hr.hr_rd->rd_last_event, hr_now_ms(), __ATOMIC_RELAXED);
+	return 0;
+}
+
+/*
+ * Room r's stream holds an entry that is no event of a number (written by
+ * hand): reading it again would loop; the room is not read any more here
+ * until its entry becomes another room (its messages are refused: the
+ * publish script cannot number them either).
+ */
+static void
+hr_room_broken(uint32_t r)
+{
+	struct hr_room *ro = hr_room_at(r);
+
+	if (ro->ro_state == HR_ROOM_BROKEN)
+		return;
+	ro->ro_state = HR_ROOM_BROKEN;
+	log_warnx("redis: room %s: its stream has an ID that is no sequence "
+		  "number (above %llu?); the room is not read",
+	    shm_chat_room(hr.hr_sh, r)->rm_name,
+	    (unsigned long long)CHATREDIS_SEQ_MAX);
 }
 
 /* The read link's XREAD came back: apply it all, then read again. */
@@ -612,7 +690,11 @@ hr_read_cb(redisAsyncContext *ac, void *reply, void *priv)
 			 st->element[0]->len)) == SHM_CHAT_NONE)
 			continue;
 		for (j = 0; j < st->element[1]->elements; j++)
-			hr_apply_entry(r, st->element[1]->element[j], 1);
+			if (hr_apply_entry(r, st->element[1]->element[j], 1) ==
+			    -1) {
+				hr_room_broken(r);
+				break;
+			}
 	}
 	hub_redis_applied();
 	hr_read_issue();
@@ -687,6 +769,8 @@ hr_unblock_cb(redisAsyncContext *ac, void *reply, void *priv)
 	(void)priv;
 	hr_reply_in(&hr.hr_pub);
 	hr.hr_unblocking = 0;
+	if (hr.hr_reread && hr.hr_reading)
+		hr_reread(); /* rooms followed since it was sent */
 }
 
 /*
@@ -716,12 +800,14 @@ static void
 hr_load_cb(redisAsyncContext *ac, void *reply, void *priv)
 {
 	const redisReply *rp = reply;
-	uint32_t r = (uint32_t)(uintptr_t)priv;
+	uint32_t r = hr_room_untag(priv);
 	struct hr_room *ro;
 	size_t i;
 
 	(void)ac;
 	hr_reply_in(&hr.hr_pub);
+	if (r == SHM_CHAT_NONE)
+		return; /* its entry is another room now */
 	ro = hr_room_at(r);
 	if (ro->ro_state != HR_ROOM_LOADING)
 		return;
@@ -736,10 +822,11 @@ hr_load_cb(redisAsyncContext *ac, void *reply, void *priv)
 		ro->ro_state = HR_ROOM_IDLE;
 		return;
 	}
-	for (i = rp->elements; i-- > 0;)
-		hr_apply_entry(r, rp->element[i], 0);
-	hub_redis_applied();
 	ro->ro_state = HR_ROOM_FOLLOWED;
+	for (i = rp->elements; i-- > 0;)
+		if (hr_apply_entry(r, rp->element[i], 0) == -1)
+			hr_room_broken(r);
+	hub_redis_applied();
 	hr_reread();
 }
 
@@ -763,8 +850,7 @@ hr_follow(uint32_t r)
 	}
 	hr_key(r, 0, key, sizeof(key));
 	snprintf(count, sizeof(count), "%lld", hr.hr_cf->cf_chat_history);
-	if (hr_sendv(&hr.hr_pub, hr_load_cb, (void *)(uintptr_t)r, 6, argv) ==
-	    0)
+	if (hr_sendv(&hr.hr_pub, hr_load_cb, hr_room_tag(r), 6, argv) == 0)
 		ro->ro_state = HR_ROOM_LOADING;
 }
 
@@ -784,28 +870,44 @@ hr_follow_all(void)
 /* ------------------------------------------------------------------ */
 /* Re-seeding an empty Redis */
 
-/* The re-seed script came back for a room: count it if it wrote. */
+/*
+ * The re-seed script came back for a room: count it if it wrote. The
+ * first replies are those of the re-seeds of a new data set: once all
+ * are in without an error, its epoch is the hub's (so a link lost before
+ * then re-seeds again).
+ */
 static void
 hr_reseed_cb(redisAsyncContext *ac, void *reply, void *priv)
 {
 	const redisReply *rp = reply;
+	uint32_t r = hr_room_untag(priv);
+	int ok;
 
 	(void)ac;
 	hr_reply_in(&hr.hr_pub);
 	if (rp == NULL)
 		return;
-	if (rp->type == REDIS_REPLY_INTEGER && rp->integer == 1)
+	if (r != SHM_CHAT_NONE)
+		hr_room_at(r)->ro_reseeding = 0;
+	ok = rp->type == REDIS_REPLY_INTEGER;
+	if (ok && rp->integer == 1)
 		hr_count(&hr.hr_rd->rd_reseeds, 1);
-	else if (rp->type == REDIS_REPLY_ERROR)
-		log_warnx("redis: re-seeding room %s: %s",
-		    shm_chat_room(hr.hr_sh, (uint32_t)(uintptr_t)priv)->rm_name,
-		    rp->str);
+	else if (!ok)
+		log_warnx("redis: re-seeding a room: %s",
+		    rp->type == REDIS_REPLY_ERROR ? rp->str : "bad reply");
+	if (hr.hr_seeding == 0)
+		return;
+	hr.hr_seed_failed |= !ok;
+	if (--hr.hr_seeding == 0 && !hr.hr_seed_failed)
+		__atomic_store_n(
+		    &hr.hr_rd->rd_epoch, hr.hr_epoch_new, __ATOMIC_RELAXED);
 }
 
 /* A history entry of room r re-seeded: its number, field count, fields. */
 struct hr_seed {
 	char hs_seq[24];
 	char hs_n[8];
+	struct chat_out hs_out; /* the event: hs_f points into it */
 	struct chatredis_fields hs_f;
 };
 
@@ -818,18 +920,18 @@ hr_seed_entry(uint32_t r, uint64_t seq, struct hr_seed *hs, const char **argv,
     size_t *lens, size_t *argc)
 {
 	const struct shm_chat_entry *he = shm_chat_entry(hr.hr_sh, r, seq);
-	struct chat_out out;
+	struct chat_out *out = &hs->hs_out;
 	int i, n;
 
 	if (he->he_seq != seq ||
-	    chatmsg_out_decode(he + 1, he->he_len, &out) == -1 ||
-	    out.co_kind != CHATOUT_EVENT)
+	    chatmsg_out_decode(he + 1, he->he_len, out) == -1 ||
+	    out->co_kind != CHATOUT_EVENT)
 		return 0;
-	out.co_slot = out.co_pid = 0;
-	out.co_conn = 0;
-	out.co_member = UINT32_MAX;
-	out.co_flags = 0;
-	n = chatredis_encode(&out, 0, &hs->hs_f);
+	out->co_slot = out->co_pid = 0;
+	out->co_conn = 0;
+	out->co_member = UINT32_MAX;
+	out->co_flags = 0;
+	n = chatredis_encode(out, 0, &hs->hs_f);
 	snprintf(hs->hs_seq, sizeof(hs->hs_seq), "%" PRIu64, seq);
 	snprintf(hs->hs_n, sizeof(hs->hs_n), "%d", n);
 	argv[*argc] = hs->hs_seq;
@@ -843,8 +945,11 @@ hr_seed_entry(uint32_t r, uint64_t seq, struct hr_seed *hs, const char **argv,
 	return 1;
 }
 
-/* Write room r's history back into Redis (a no-op if it has as much). */
-static void
+/*
+ * Write room r's history back into Redis (a no-op if it has as much); 0
+ * if sent, -1 if not.
+ */
+static int
 hr_reseed_room(uint32_t r)
 {
 	const struct shm_chat_room *rm = shm_chat_room(hr.hr_sh, r);
@@ -855,6 +960,7 @@ hr_reseed_room(uint32_t r)
 	struct hr_seed *seeds;
 	const char **argv;
 	size_t *lens;
+	int rc;
 
 	seeds = calloc((size_t)hist, sizeof(*seeds));
 	argv = calloc(max, sizeof(*argv));
@@ -877,23 +983,32 @@ hr_reseed_room(uint32_t r)
 		hr_seed_entry(r, seq, &seeds[seq - from], argv, lens, &argc);
 	for (size_t i = 0; i < 7; i++)
 		lens[i] = strlen(argv[i]);
-	hr_send(&hr.hr_pub, hr_reseed_cb, (void *)(uintptr_t)r, (int)argc, argv,
-	    lens);
+	rc = hr_send(
+	    &hr.hr_pub, hr_reseed_cb, hr_room_tag(r), (int)argc, argv, lens);
+	if (rc == 0)
+		hr_room_at(r)->ro_reseeding = 1;
 	free(seeds);
 	free(argv);
 	free(lens);
+	return rc;
 }
 
-/* Re-seed every room the hub has numbers for. */
+/*
+ * Re-seed every room the hub has numbers for: the re-seeds of a new data
+ * set, counted in hr_seeding.
+ */
 static void
 hr_reseed_all(void)
 {
 	uint32_t r;
 
+	hr.hr_seeding = 0;
+	hr.hr_seed_failed = 0;
 	for (r = 0; r < hr.hr_nrooms; r++)
 		if (shm_chat_room(hr.hr_sh, r)->rm_used &&
-		    shm_chat_room(hr.hr_sh, r)->rm_seq > 0)
-			hr_reseed_room(r);
+		    shm_chat_room(hr.hr_sh, r)->rm_seq > 0 &&
+		    hr_reseed_room(r) == 0)
+			hr.hr_seeding++;
 }
 
 /* ------------------------------------------------------------------ */
@@ -946,14 +1061,18 @@ hr_epoch_parse(const redisReply *rp, uint64_t *v)
 
 /*
  * The data set's epoch came back (the last of the publish link's first
- * commands): re-seed if Redis is not the one the hub last worked with,
- * then the link is ready; follow the rooms.
+ * commands): re-seed if Redis is not the one the hub last worked with
+ * (rd_epoch, stored once the re-seeds are in), then the link is ready;
+ * follow the rooms. An epoch that is not one of pfhttpd's (written by
+ * hand) is not taken: every connect re-seeds, which writes nothing where
+ * Redis holds as much.
  */
 static void
 hr_epoch_cb(redisAsyncContext *ac, void *reply, void *priv)
 {
 	const redisReply *rp = reply;
-	uint64_t epoch;
+	uint64_t epoch = 0;
+	int bad;
 
 	(void)ac;
 	(void)priv;
@@ -961,25 +1080,26 @@ hr_epoch_cb(redisAsyncContext *ac, void *reply, void *priv)
 	if (rp == NULL || hr.hr_sha_publish[0] == '\0' ||
 	    hr.hr_sha_reseed[0] == '\0')
 		return;
-	if (hr_epoch_parse(rp, &epoch) == -1) {
+	if ((bad = hr_epoch_parse(rp, &epoch) == -1))
 		log_warnx("redis: %s:epoch is not an epoch of pfhttpd's",
 		    hr.hr_cf->cf_chat_redis_prefix);
-		hr_drop_later(&hr.hr_pub, "bad epoch");
-		return;
-	}
-	if (epoch != hr.hr_rd->rd_epoch || hr.hr_reseed) {
-		if (hr.hr_rd->rd_epoch != 0)
+	if (bad || epoch != hr.hr_rd->rd_epoch) {
+		if (hr.hr_rd->rd_epoch != 0 && !bad)
 			log_info("redis %s: a data set the hub has not seen "
 				 "(restarted empty?); writing the rooms' "
 				 "history back",
 			    hr.hr_name);
+		hr.hr_epoch_new = bad ? hr.hr_rd->rd_epoch : epoch;
 		hr_reseed_all();
-		hr.hr_reseed = 0;
-		__atomic_store_n(&hr.hr_rd->rd_epoch, epoch, __ATOMIC_RELAXED);
+		if (hr.hr_seeding == 0)
+			__atomic_store_n(&hr.hr_rd->rd_epoch, hr.hr_epoch_new,
+			    __ATOMIC_RELAXED);
 	}
+	hr.hr_pub.hl_backoff = HR_BACKOFF_MIN; /* up: a new outage starts low */
 	hr.hr_ready = 1;
 	hr_state_update();
 	hr_follow_all();
+	hr_defer_flush();
 	hub_redis_resume();
 }
 
@@ -999,6 +1119,7 @@ hr_client_id_cb(redisAsyncContext *ac, void *reply, void *priv)
 		return;
 	}
 	hr.hr_reader_id = rp->integer;
+	hr.hr_read.hl_backoff = HR_BACKOFF_MIN;
 	hr_state_update();
 	hr_read_issue();
 	hub_redis_resume();
@@ -1031,6 +1152,36 @@ hr_greet(struct hr_link *hl)
 /* ------------------------------------------------------------------ */
 /* Publishing */
 
+/*
+ * Redis refused publish out (rp, not a number): -1, it holds less of the
+ * room than the hub: re-seed the room now, on this connection, ahead of
+ * what comes next (what was sent meanwhile is refused alike); a script
+ * missing (Redis restarted under the link): make the link again; any
+ * other error: this event alone fails (said once until one succeeds).
+ */
+static void
+hr_publish_refused(const struct chat_out *out, const redisReply *rp)
+{
+	uint32_t r = out->co_room;
+
+	if (rp->type == REDIS_REPLY_INTEGER && rp->integer == -1) {
+		if (r < hr.hr_nrooms &&
+		    shm_chat_room(hr.hr_sh, r)->rm_epoch == out->co_epoch &&
+		    !hr_room_at(r)->ro_reseeding)
+			hr_reseed_room(r);
+		return;
+	}
+	if (rp->type == REDIS_REPLY_ERROR &&
+	    strncmp(rp->str, "NOSCRIPT", 8) == 0) {
+		hr_drop_later(&hr.hr_pub, "scripts gone");
+		return;
+	}
+	if (!hr.hr_warned)
+		log_warnx("redis: publish: %s (said once until one succeeds)",
+		    rp->type == REDIS_REPLY_ERROR ? rp->str : "bad reply");
+	hr.hr_warned = 1;
+}
+
 /* A publish came back: tell its client if it did not make it. */
 static void
 hr_publish_cb(redisAsyncContext *ac, void *reply, void *priv)
@@ -1049,18 +1200,12 @@ hr_publish_cb(redisAsyncContext *ac, void *reply, void *priv)
 	hr.hr_qlen--;
 	hr_count(&hr.hr_rd->rd_inflight, -1);
 	ok = rp != NULL && rp->type == REDIS_REPLY_INTEGER && rp->integer > 0;
-	if (ok)
+	if (ok) {
 		hr_count(&hr.hr_rd->rd_published, 1);
-	else {
-		if (rp != NULL && rp->type == REDIS_REPLY_INTEGER) {
-			hr.hr_reseed = 1; /* Redis has less than the hub */
-			hr_drop_later(&hr.hr_pub, "Redis lost rooms' data");
-		} else if (rp != NULL) {
-			log_warnx("redis: publish: %s",
-			    rp->type == REDIS_REPLY_ERROR ? rp->str
-							  : "bad reply");
-			hr_drop_later(&hr.hr_pub, "publish failed");
-		}
+		hr.hr_warned = 0;
+	} else {
+		if (rp != NULL)
+			hr_publish_refused(out, rp);
 		hub_unpublished(out);
 	}
 	if (hr.hr_qlen == HR_INFLIGHT_MAX - 1)
@@ -1113,8 +1258,54 @@ hubredis_publish(uint32_t r, const struct chat_out *out)
 	return 0;
 }
 
+/*
+ * Publish the leaves that wait, while the link takes them; one whose
+ * room entry is another room now is dropped.
+ */
+static void
+hr_defer_flush(void)
+{
+	const struct shm_chat_room *rm;
+	struct chat_out *d;
+
+	while (hr.hr_dlen > 0 && hubredis_ready() &&
+	    hr.hr_qlen < HR_INFLIGHT_MAX) {
+		d = &hr.hr_defer[hr.hr_dhead];
+		rm = d->co_room < hr.hr_nrooms
+		    ? shm_chat_room(hr.hr_sh, d->co_room)
+		    : NULL;
+		if (rm != NULL && rm->rm_used && rm->rm_epoch == d->co_epoch &&
+		    hubredis_publish(d->co_room, d) == -1)
+			return;
+		hr.hr_dhead = (hr.hr_dhead + 1) % HR_DEFER_MAX;
+		hr.hr_dlen--;
+	}
+}
+
 /* ------------------------------------------------------------------ */
 /* The hub's calls */
+
+/*
+ * Keep leave out, which could not be published, to publish once the link
+ * takes it: the others must not keep a member who has gone. At most
+ * HR_DEFER_MAX wait; beyond, the oldest goes.
+ */
+void
+hubredis_defer(const struct chat_out *out)
+{
+	struct chat_out *d;
+
+	if (!hubredis_enabled() || hr.hr_stopping)
+		return;
+	if (hr.hr_dlen == HR_DEFER_MAX) {
+		hr.hr_dhead = (hr.hr_dhead + 1) % HR_DEFER_MAX;
+		hr.hr_dlen--;
+	}
+	d = &hr.hr_defer[(hr.hr_dhead + hr.hr_dlen++) % HR_DEFER_MAX];
+	*d = *out;
+	d->co_ev.ce_text = NULL;
+	d->co_ev.ce_text_len = 0;
+}
 
 /* Tell whether the chat goes through Redis ([chat] redis is set). */
 int
@@ -1154,9 +1345,13 @@ hubredis_follow(uint32_t r)
 void
 hubredis_unfollow(uint32_t r)
 {
+	struct hr_room *ro;
+
 	if (!hubredis_enabled())
 		return;
-	hr_room_at(r)->ro_state = HR_ROOM_IDLE;
+	ro = hr_room_at(r);
+	if (ro->ro_state != HR_ROOM_BROKEN)
+		ro->ro_state = HR_ROOM_IDLE;
 	hr.hr_reread = 1;
 }
 
@@ -1170,6 +1365,7 @@ hubredis_tick(void)
 		return;
 	hr_watch(&hr.hr_pub, now);
 	hr_watch(&hr.hr_read, now);
+	hr_defer_flush();
 }
 
 /* Make a link's timers. */
@@ -1213,7 +1409,8 @@ hubredis_start(
 	hr.hr_nrooms = (uint32_t)shm_chat_geometry()->cg_max_rooms;
 	hr.hr_room = calloc(hr.hr_nrooms, sizeof(*hr.hr_room));
 	hr.hr_queue = calloc(HR_INFLIGHT_MAX, sizeof(*hr.hr_queue));
-	if (hr.hr_room == NULL || hr.hr_queue == NULL)
+	hr.hr_defer = calloc(HR_DEFER_MAX, sizeof(*hr.hr_defer));
+	if (hr.hr_room == NULL || hr.hr_queue == NULL || hr.hr_defer == NULL)
 		fatal("calloc");
 	if (hr.hr_rd->rd_instance == 0)
 		__atomic_store_n(

@@ -321,6 +321,7 @@ int hubredis_enabled(void);
 int hubredis_ready(void);
 int hubredis_busy(void);
 int hubredis_publish(uint32_t r, const struct chat_out *out);
+void hubredis_defer(const struct chat_out *out);
 void hubredis_follow(uint32_t r);
 void hubredis_unfollow(uint32_t r);
 void hubredis_tick(void);
@@ -1103,6 +1104,12 @@ size_t chatmsg_who_names(const struct chat_out *out, const char *names[]);
 /* chatredis.c */
 
 #define CHATREDIS_ARGS 12 /* an entry's field and value strings, at most */
+/*
+ * The highest sequence number taken from Redis: 2^53 - 1, what the
+ * scripts' Lua numbers (doubles) and JavaScript clients hold exactly; an
+ * entry above it is refused, so no room's number can wrap.
+ */
+#define CHATREDIS_SEQ_MAX ((1ULL << 53) - 1)
 
 /* The fields of an event's stream entry (chatredis_encode()). */
 struct chatredis_fields {

@@ -93,7 +93,10 @@ ref_number(const char *s, size_t n, uint64_t *v)
 	return 0;
 }
 
-/* Reference: id[0..n) as "<seq>-<sub>", seq from 1; 0 or -1. */
+/*
+ * Reference: id[0..n) as "<seq>-<sub>", seq from 1 to CHATREDIS_SEQ_MAX;
+ * 0 or -1.
+ */
 static int
 ref_id(const char *id, size_t n, uint64_t *seq, uint64_t *sub)
 {
@@ -104,7 +107,8 @@ ref_id(const char *id, size_t n, uint64_t *seq, uint64_t *sub)
 		return -1;
 	d = (size_t)(dash - id);
 	if (ref_number(id, d, seq) == -1 ||
-	    ref_number(dash + 1, n - d - 1, sub) == -1 || *seq == 0)
+	    ref_number(dash + 1, n - d - 1, sub) == -1 || *seq == 0 ||
+	    *seq > CHATREDIS_SEQ_MAX)
 		return -1;
 	return 0;
 }

@@ -417,3 +417,90 @@ def test_statsdump_shows_the_redis_link_up_then_down(instances, redis):
     assert redis_report(b_srv)["state"] in ("down", "connecting")
     a.close()
     b.close()
+
+
+# -- what someone else wrote into Redis ----------------------------------------
+
+GHOST = "0000000000000001:0:0:0:0:0"  # the origin of an entry made by hand
+
+
+def ghost_entry(seq, text):
+    """XADD arguments of a message entry with ID seq, from no instance."""
+    return [f"{seq}-0", "type", "message", "nick", "ghost", "text", text,
+            "time", "1", "origin", GHOST]
+
+
+@pytest.mark.parametrize("value", ["garbage", "1", "-5", "1e300"])
+def test_bad_number_in_a_rooms_hash_is_set_right_and_the_link_stays_up(
+        instances, redis, value):
+    (srv,) = instances(1)
+    a = WsChat(srv, "r1", nick="alice")
+    a.joined()
+    a.say("one")
+    a.say("two")
+    failures = redis_report(srv)["failures"]
+    redis.command("HSET", "pfhttpd:{r1}:m", "s", value)
+    ev, _ = a.say("three")
+    assert ev["seq"] == 4, ev  # after join, one, two: the stream's top
+    assert a.say("four")[0]["seq"] == 5
+    assert redis.command("HGET", "pfhttpd:{r1}:m", "s") == b"5"
+    assert redis_report(srv)["failures"] == failures
+    live_ok(a)
+    a.close()
+
+
+def test_entry_past_the_sequence_bound_breaks_only_its_room(
+        redis, start_server):
+    redis.command("XADD", "pfhttpd:{evil}",
+                  *ghost_entry(18446744073709551615, "boom"))
+    (srv,) = start_instances(start_server, redis, 1, workers=1)
+    victim = WsChat(srv, "evil", nick="victim")
+    victim.welcome()  # welcomed, as in an outage: not numbered
+    send_unavailable(victim, "refused")
+    other = WsChat(srv, "calm", nick="other")  # the same worker
+    other.joined()
+    assert other.say("still fine")[0]["seq"] == 2
+    assert_processes_kept([srv])
+    assert "the room is not read" in srv.error_log_text()
+    victim.close()
+    other.close()
+
+
+def hub_requests(srv):
+    """Requests srv's hub has taken, from statsdump --json."""
+    out = subprocess.run([STATSDUMP, "-s", str(srv.shm_path), "--json"],
+                         capture_output=True, text=True, timeout=10,
+                         check=True).stdout
+    return json.loads(out)["chat"]["hub_requests"]
+
+
+def test_history_load_of_a_room_is_not_applied_to_the_room_taking_its_entry(
+        redis, start_server):
+    for i in range(1, 6):
+        redis.command("XADD", "pfhttpd:{X}", *ghost_entry(i, f"X {i}"))
+    (srv,) = start_instances(start_server, redis, 1, telnet=True,
+                             workers=1, chat_max_rooms=3)
+    keep = WsChat(srv, "P", nick="keeper")
+    keep.joined()
+    t = TelnetChat(srv)
+    _, nick = t.joined()
+    t.send("/join P")
+    t.until(lambda ln: ln == f"* {nick} joined P")
+    # X's load waits in a paused Redis while X empties and its entry is
+    # taken by W, whose own load comes after it on the same connection.
+    redis.command("CLIENT", "PAUSE", "2000", "ALL")
+    taken = hub_requests(srv)
+    t.send("/join X")
+    t.send("/join Q")
+    poll(lambda: hub_requests(srv) >= taken + 2, CHAT_TIMEOUT,
+         what="the hub took both joins")
+    w = WsChat(srv, "W", nick="newcomer")
+    wel = w.welcome()
+    joined = w.until(of_type("join", nick="newcomer"))
+    assert wel["seq"] == 0 and joined[-1]["seq"] == 1, brief(joined)
+    assert not [e for e in w.snapshot() if (e.get("text") or "").startswith(
+        "X ")], brief(w.snapshot())
+    stream = redis.command("XRANGE", "pfhttpd:{W}", "-", "+")
+    assert [e[0] for e in stream] == [b"1-0"], stream
+    for c in (keep, t, w):
+        c.close()

@@ -331,7 +331,7 @@ test_bad_values_refused(void **state)
 static void
 test_text_over_max_refused(void **state)
 {
-	static char text[4097];
+	static char text[4098]; /* 4,097 bytes and their NUL */
 	struct chat_out out;
 	struct t_entry e;
 

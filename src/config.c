@@ -12,6 +12,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <libgen.h>
 #include <limits.h>
@@ -58,6 +59,8 @@ enum config_type {
 	CONFIG_PROTOCOLS, /* TLSv1.2 and/or TLSv1.3; int (TLS_PROTO_*) */
 	CONFIG_REDIS,	  /* HOST:PORT or a socket path, stored numeric */
 	CONFIG_ADDRESS,	  /* one listen address, no tls; struct listen_addr */
+	CONFIG_CACHE,	  /* a cache rule added to struct cachectl */
+	CONFIG_ERRPAGE,	  /* an error page added to struct errpages */
 };
 
 #define CONFIG_RELOADABLE 0x01 /* a reload may change the value */
@@ -82,6 +85,7 @@ static int config_check_paths(struct config_parse *cp);
 static int config_check_tls(struct config_parse *cp);
 static int config_check_redis(struct config_parse *cp);
 static int config_check_stats(struct config_parse *cp);
+static int config_check_errpages(struct config_parse *cp);
 static int config_finish(struct config_parse *cp);
 
 /*
@@ -124,6 +128,10 @@ static const struct config_key config_keys[] = {
 	CONFIG_RELOADABLE},
     {"http", "notsent_lowat", CONFIG_SIZE, CF(cf_notsent_lowat), 0,
 	64 * CONFIG_MB, "32k", CONFIG_RELOADABLE},
+    {"http", "cache", CONFIG_CACHE, CF(cf_cache), 0, 0, "",
+	CONFIG_EMPTY_NONE | CONFIG_RELOADABLE | CONFIG_REPEATABLE},
+    {"http", "error_page", CONFIG_ERRPAGE, CF(cf_errpages), 0, 0, "",
+	CONFIG_EMPTY_NONE | CONFIG_RELOADABLE | CONFIG_REPEATABLE},
 
     {"log", "error_log", CONFIG_PATH, CF(cf_error_log), 0, 0,
 	"../var/log/error.log", CONFIG_EMPTY_NONE},
@@ -257,6 +265,8 @@ static int config_set_string(struct config_parse *cp,
 static int config_set_listen(struct config_parse *cp,
     const struct config_key *ck, const char *value, int line);
 static int config_set(struct config_parse *cp, const struct config_key *ck,
+    const char *value, int line);
+static int config_set_site(struct config_parse *cp, const struct config_key *ck,
     const char *value, int line);
 static int config_check_section(struct config_parse *cp, const char *s);
 static char *config_read_line(char *str, int num, void *stream);
@@ -439,6 +449,16 @@ config_expected(const struct config_key *ck, char *buf, size_t len)
 	case CONFIG_REDIS:
 		snprintf(
 		    buf, len, "HOST:PORT, [V6ADDR]:PORT or a unix socket path");
+		break;
+	case CONFIG_CACHE:
+		snprintf(buf, len,
+		    "a path prefix (/...) or an extension (.ext), then a "
+		    "Cache-Control value");
+		break;
+	case CONFIG_ERRPAGE:
+		snprintf(buf, len,
+		    "a status from %d to %d, then a path in the document root",
+		    ERRPAGE_FIRST, ERRPAGE_LAST);
 		break;
 	}
 }
@@ -1009,9 +1029,37 @@ config_set(struct config_parse *cp, const struct config_key *ck,
 		return config_set_listen(cp, ck, value, line);
 	case CONFIG_ADDRESS:
 		return config_set_address(cp, ck, value, line);
+	case CONFIG_CACHE:
+	case CONFIG_ERRPAGE:
+		return config_set_site(cp, ck, value, line);
 	default:
 		return config_set_string(cp, ck, value, line);
 	}
+}
+
+/*
+ * Add an [http] cache rule or error_page from value. An empty value is
+ * none: the default adds nothing, and a line with nothing is an error.
+ */
+static int
+config_set_site(struct config_parse *cp, const struct config_key *ck,
+    const char *value, int line)
+{
+	char why[CONFIG_ERR_LEN];
+	int rv;
+
+	if (*value == '\0' && line == 0)
+		return 0;
+	if (ck->ck_type == CONFIG_CACHE)
+		rv = cachectl_add(
+		    config_member(cp->cp_cf, ck), value, why, sizeof(why));
+	else
+		rv = errpage_add(config_member(cp->cp_cf, ck), value, line, why,
+		    sizeof(why));
+	if (rv == -1)
+		config_error(
+		    cp, line, "[%s] %s: %s", ck->ck_section, ck->ck_key, why);
+	return rv;
 }
 
 /*
@@ -1251,6 +1299,8 @@ config_read(const char *file, int load_tls, char *err, size_t errlen)
 		config_check_redis(&cp);
 	if (!cp.cp_failed)
 		config_check_stats(&cp);
+	if (!cp.cp_failed)
+		config_check_errpages(&cp);
 
 done:
 	if (cp.cp_fp != NULL)
@@ -1468,6 +1518,56 @@ config_check_stats(struct config_parse *cp)
 	return 0;
 }
 
+/* Why path (absolute) beneath rootfd is not a regular file, or NULL. */
+static const char *
+config_page_problem(int rootfd, const char *path)
+{
+	const char *why = NULL;
+	struct stat st;
+	int fd;
+
+	if ((fd = beneath_open(rootfd, path + 1, O_RDONLY)) == -1)
+		return strerror(errno);
+	if (fstat(fd, &st) == -1)
+		why = strerror(errno);
+	else if (!S_ISREG(st.st_mode))
+		why = "not a regular file";
+	close(fd);
+	return why;
+}
+
+/*
+ * Each [http] error_page must name a regular file beneath the document
+ * root, opened as file.c opens what it serves (beneath.c: no "..", no
+ * symbolic link out). Checked with the TLS files (cp_load_tls): a reader
+ * of the settings alone may not read the root. Return 0 or -1.
+ */
+static int
+config_check_errpages(struct config_parse *cp)
+{
+	const struct errpages *ep = &cp->cp_cf->cf_errpages;
+	const char *why;
+	int i, rootfd;
+
+	if (!cp->cp_load_tls)
+		return 0;
+	if ((rootfd = file_root_open(cp->cp_cf->cf_root)) == -1) {
+		config_error(cp, config_line_of(cp, "http", "root"),
+		    "[http] root %s: %s", cp->cp_cf->cf_root, strerror(errno));
+		return -1;
+	}
+	for (i = 0; i <= ERRPAGE_LAST - ERRPAGE_FIRST; i++) {
+		if (ep->ep_path[i] == NULL ||
+		    (why = config_page_problem(rootfd, ep->ep_path[i])) == NULL)
+			continue;
+		config_error(cp, ep->ep_line[i], "[http] error_page %d %s: %s",
+		    ERRPAGE_FIRST + i, ep->ep_path[i], why);
+		break;
+	}
+	close(rootfd);
+	return cp->cp_failed ? -1 : 0;
+}
+
 /*
  * Derive what the table cannot express: the default shm_path names the
  * first [server] listen port (/dev/shm/pfhttpd-8080); the ring sizes are
@@ -1595,6 +1695,8 @@ config_free(struct config *cf)
 	for (j = 0; j < cf->cf_nlisten; j++)
 		listen_close(&cf->cf_listen[j]);
 	listen_close(&cf->cf_stats_listen);
+	cachectl_free(&cf->cf_cache);
+	errpage_free(&cf->cf_errpages);
 	tls_context_free(cf->cf_tls_ctx);
 	free(cf->cf_file);
 	free(cf);

@@ -108,6 +108,29 @@ file_if_range_holds(
 }
 
 /*
+ * Queue length bytes of fe from first behind the response head just
+ * queued, unless the request is HEAD or the head could not be queued.
+ */
+static void
+file_send_body(
+    struct conn *c, struct fcache_entry *fe, off_t first, off_t length)
+{
+	if (c->c_head || length == 0 || c->c_resp_bytes == 0)
+		return;
+	if (fe->fe_body != NULL) {
+		if (buf_add(&c->c_out, fe->fe_body + first, (size_t)length) ==
+		    -1) {
+			/* The head is queued: the body cannot follow. */
+			log_warnx("%s: out of memory for a body", c->c_peer);
+			c->c_close_after = 1;
+			return;
+		}
+	} else
+		conn_send_file(c, fe, first, length);
+	c->c_resp_bytes += (unsigned long long)length;
+}
+
+/*
  * Send a regular file, honouring preconditions and Range. A small file's
  * bytes go into the output buffer right behind the head, so that both
  * leave in one send(2); a larger one follows the head with sendfile(2).
@@ -162,19 +185,7 @@ file_send(
 		}
 	}
 	http_response_head(c, status, fe->fe_type, length, headers);
-	if (c->c_head || length == 0 || c->c_resp_bytes == 0)
-		return;
-	if (fe->fe_body != NULL) {
-		if (buf_add(&c->c_out, fe->fe_body + first, (size_t)length) ==
-		    -1) {
-			/* The head is queued: the body cannot follow. */
-			log_warnx("%s: out of memory for a body", c->c_peer);
-			c->c_close_after = 1;
-			return;
-		}
-	} else
-		conn_send_file(c, fe, first, length);
-	c->c_resp_bytes += (unsigned long long)length;
+	file_send_body(c, fe, first, length);
 }
 
 /* Redirect a directory URL to its slashed form, keeping the query. */
@@ -229,7 +240,7 @@ file_lookup(struct conn *c, const char *path, struct fcache_entry *fe)
 	const struct config *cf = c->c_worker->w_cf;
 	int rootfd = c->c_worker->w_rootfd;
 	char rel[PATH_MAX + NAME_MAX + 2], lastmod[HTTPDATE_LEN];
-	const char *name;
+	const char *name, *served = path, *cache;
 	struct stat st;
 	int fd;
 
@@ -253,8 +264,9 @@ file_lookup(struct conn *c, const char *path, struct fcache_entry *fe)
 			fe->fe_status = 301;
 			return 1;
 		}
-		snprintf(rel, sizeof(rel), "%s%s", path + 1, cf->cf_index);
-		name = rel;
+		snprintf(rel, sizeof(rel), "%s%s", path, cf->cf_index);
+		served = rel;
+		name = rel + 1;
 		if ((fd = file_open(rootfd, name)) == -1) {
 			/* No index and no listings: forbidden. */
 			fe->fe_status =
@@ -278,9 +290,11 @@ file_lookup(struct conn *c, const char *path, struct fcache_entry *fe)
 	fe->fe_type = mime_type(name);
 	etag_make(&st.st_mtim, st.st_size, fe->fe_etag);
 	httpdate_format(st.st_mtim.tv_sec, lastmod);
+	cache = cachectl_match(&cf->cf_cache, served, strlen(served));
 	snprintf(fe->fe_fields, sizeof(fe->fe_fields),
-	    FCACHE_ACCEPT_RANGES "Last-Modified: %s\r\nETag: %s\r\n", lastmod,
-	    fe->fe_etag);
+	    FCACHE_ACCEPT_RANGES "Last-Modified: %s\r\nETag: %s\r\n%s%s%s",
+	    lastmod, fe->fe_etag, cache != NULL ? "Cache-Control: " : "",
+	    cache != NULL ? cache : "", cache != NULL ? "\r\n" : "");
 	if (st.st_size <= FCACHE_INLINE_MAX &&
 	    (fe->fe_body = malloc((size_t)st.st_size + 1)) != NULL) {
 		/* Small: keep the bytes, not the descriptor. A file that
@@ -297,26 +311,70 @@ file_lookup(struct conn *c, const char *path, struct fcache_entry *fe)
 	return 1;
 }
 
+/*
+ * Return the cache entry of path (normalised), looked up now if the cache
+ * has none, or NULL if memory ran out. fcache_release() it.
+ */
+static struct fcache_entry *
+file_entry(struct conn *c, const char *path)
+{
+	struct fcache_entry *fe;
+	size_t len = strlen(path);
+
+	if ((fe = fcache_get(path, len)) == NULL) {
+		if ((fe = fcache_new(path, len)) == NULL)
+			return NULL;
+		if (file_lookup(c, path, fe))
+			fcache_put(fe);
+	}
+	return fe;
+}
+
+/*
+ * Answer status with its [http] error_page: the page's bytes, media type
+ * and length, and the fields in headers (Allow, Content-Range), without
+ * validators, Cache-Control or ranges. The page comes through the
+ * open-file cache like any file, so the worker reads it from disk at most
+ * once a second (a small page; a larger one is sent with sendfile(2)).
+ * Return -1 when the status has no page, or its page cannot be served
+ * now (deleted, no longer a regular file): the caller sends the built-in
+ * page.
+ */
+int
+file_error_page(struct conn *c, int status, const char *headers)
+{
+	const char *path;
+	struct fcache_entry *fe;
+
+	path = errpage_path(&c->c_worker->w_cf->cf_errpages, status);
+	if (path == NULL || (fe = file_entry(c, path)) == NULL)
+		return -1;
+	if (fe->fe_status != 0) {
+		log_debug("%s: error page %s: status %d", c->c_peer, path,
+		    fe->fe_status);
+		fcache_release(fe);
+		return -1;
+	}
+	http_response_head(c, status, fe->fe_type, fe->fe_size, headers);
+	file_send_body(c, fe, 0, fe->fe_size);
+	fcache_release(fe);
+	return 0;
+}
+
 /* Answer a GET or HEAD request for path (normalised) from the root. */
 void
 file_serve(struct conn *c, struct http_request *req, const char *path)
 {
 	const struct config *cf = c->c_worker->w_cf;
 	struct fcache_entry *fe;
-	size_t len;
 
 	if (!cf->cf_serve_dotfiles && path_has_dotfile(path)) {
 		http_response_error(c, 404, NULL);
 		return;
 	}
-	len = strlen(path);
-	if ((fe = fcache_get(path, len)) == NULL) {
-		if ((fe = fcache_new(path, len)) == NULL) {
-			http_response_error(c, 503, NULL);
-			return;
-		}
-		if (file_lookup(c, path, fe))
-			fcache_put(fe);
+	if ((fe = file_entry(c, path)) == NULL) {
+		http_response_error(c, 503, NULL);
+		return;
 	}
 	if (fe->fe_status == 301)
 		file_redirect_slash(c, req, path);

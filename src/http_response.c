@@ -178,7 +178,8 @@ http_response_error(struct conn *c, int status, const char *headers)
 
 /*
  * Answer with an error status and a small HTML page that says why (a
- * sentence of plain text, or NULL for none).
+ * sentence of plain text, or NULL for none), or with the status's
+ * [http] error_page instead if it has one that can be served.
  */
 void
 http_response_error_why(
@@ -186,6 +187,9 @@ http_response_error_why(
 {
 	char body[768];
 	int len;
+
+	if (status >= ERRPAGE_FIRST && file_error_page(c, status, headers) == 0)
+		return;
 
 	len = snprintf(body, sizeof(body),
 	    "<!DOCTYPE html>\n<html><head><title>%d %s</title></head>\n"

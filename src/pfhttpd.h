@@ -140,6 +140,48 @@ int listen_reuseport(const struct listen_addr *la, long long notsent_lowat);
 int listen_tune(int fd, long long notsent_lowat);
 void listen_close(struct listen_addr *la);
 
+/* cachectl.c */
+#define CACHECTL_MAX	   64  /* [http] cache rules at most */
+#define CACHECTL_VALUE_MAX 256 /* bytes of a Cache-Control value, NUL too */
+
+/* One [http] cache rule. */
+struct cachectl_rule {
+	char *cr_match;	      /* "/prefix" or ".ext", then cr_value: one
+			       * allocation */
+	size_t cr_match_len;  /* of cr_match */
+	const char *cr_value; /* the Cache-Control value */
+};
+
+/*
+ * The [http] cache rules of a site, in the file's order: the first that
+ * matches the path of the file served gives its Cache-Control field.
+ */
+struct cachectl {
+	struct cachectl_rule cc_rules[CACHECTL_MAX];
+	int cc_n; /* rules used */
+};
+
+int cachectl_add(struct cachectl *cc, const char *value, char *why, size_t len);
+const char *cachectl_match(
+    const struct cachectl *cc, const char *path, size_t len);
+void cachectl_free(struct cachectl *cc);
+
+/* errpage.c */
+#define ERRPAGE_FIRST 400 /* the statuses a page may replace */
+#define ERRPAGE_LAST  599
+
+/* The [http] error_page pages of a site, by status. */
+struct errpages {
+	char *ep_path[ERRPAGE_LAST - ERRPAGE_FIRST + 1]; /* in the document
+							  * root, or NULL */
+	int ep_line[ERRPAGE_LAST - ERRPAGE_FIRST + 1];	 /* that set it */
+};
+
+int errpage_add(
+    struct errpages *ep, const char *value, int line, char *why, size_t len);
+const char *errpage_path(const struct errpages *ep, int status);
+void errpage_free(struct errpages *ep);
+
 /* config.c */
 #define CONFIG_MAX_LISTEN 16
 
@@ -183,7 +225,9 @@ struct config {
 	long long cf_max_header_size;	     /* request line + fields, bytes */
 	long long cf_max_keepalive_requests; /* per connection */
 	int cf_serve_dotfiles;		     /* serve names starting with . */
-	long long cf_notsent_lowat; /* unsent bytes per socket, 0: kernel's */
+	long long cf_notsent_lowat;  /* unsent bytes per socket, 0: kernel's */
+	struct cachectl cf_cache;    /* cache rules: Cache-Control by path */
+	struct errpages cf_errpages; /* error_page: pages by status */
 
 	/* [log] */
 	char *cf_error_log;	/* error log path, or NULL for stderr */
@@ -506,6 +550,7 @@ void http_response_error_why(
 
 /* file.c */
 int file_root_open(const char *root);
+int file_error_page(struct conn *c, int status, const char *headers);
 void file_serve(struct conn *c, struct http_request *req, const char *path);
 
 /* beneath.c */
@@ -517,8 +562,9 @@ int beneath_open_compat(int rootfd, const char *path, int flags);
 #define FCACHE_INLINE_MAX    (16 * 1024) /* files kept in memory up to this */
 #define FCACHE_ACCEPT_RANGES "Accept-Ranges: bytes\r\n" /* fe_fields' start */
 #define FCACHE_FIELDS_LEN                                                      \
-	(sizeof(FCACHE_ACCEPT_RANGES "Last-Modified: \r\nETag: \r\n") +        \
-	    HTTPDATE_LEN + ETAG_LEN)
+	(sizeof(FCACHE_ACCEPT_RANGES "Last-Modified: \r\nETag: \r\n"           \
+				     "Cache-Control: \r\n") +                  \
+	    HTTPDATE_LEN + ETAG_LEN + CACHECTL_VALUE_MAX)
 
 struct fcache_entry *fcache_get(const char *path, size_t len);
 struct fcache_entry *fcache_new(const char *path, size_t len);
@@ -1415,7 +1461,9 @@ struct fcache_entry {
 	char fe_fields[FCACHE_FIELDS_LEN]; /* the response fields it gives:
 					    * FCACHE_ACCEPT_RANGES, then the
 					    * validators, Last-Modified and
-					    * ETag, each line ending in CRLF */
+					    * ETag, then Cache-Control if a
+					    * [http] cache rule matches, each
+					    * line ending in CRLF */
 	long long fe_born; /* when it was looked up, monotonic ms */
 	uint64_t fe_hash;  /* of fe_path */
 	size_t fe_pathlen; /* of fe_path */

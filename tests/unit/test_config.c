@@ -1197,6 +1197,102 @@ test_root_that_is_a_file_is_rejected(void **state)
 	expect_error("[http]\nroot = file\n", 2, message);
 }
 
+/* [http] cache and error_page lines are read, in order, from the file. */
+static void
+test_cache_rules_and_error_pages_are_read(void **state)
+{
+	struct config *cf;
+	char path[PATH_MAX];
+
+	(void)state;
+	make_dir("%s/site", conf_dir);
+	make_dir("%s/site/errors", conf_dir);
+	snprintf(path, sizeof(path), "%s/site/errors/404.html", conf_dir);
+	write_file(path, "gone");
+	cf =
+	    load("[http]\nroot = site\ncache = /assets/ public, max-age=60\n"
+		 "cache = .html no-cache\nerror_page = 404 /errors/404.html\n");
+	assert_non_null(cf);
+	assert_int_equal(cf->cf_cache.cc_n, 2);
+	assert_string_equal(cachectl_match(&cf->cf_cache, "/assets/x.html", 14),
+	    "public, max-age=60");
+	assert_string_equal(
+	    errpage_path(&cf->cf_errpages, 404), "/errors/404.html");
+	assert_null(errpage_path(&cf->cf_errpages, 403));
+	config_free(cf);
+}
+
+/* By default there are no cache rules and no error pages. */
+static void
+test_no_cache_rules_or_error_pages_by_default(void **state)
+{
+	struct config *cf;
+	int status;
+
+	(void)state;
+	make_dir("%s/site", conf_dir);
+	cf = load("[http]\nroot = site\n");
+	assert_non_null(cf);
+	assert_int_equal(cf->cf_cache.cc_n, 0);
+	for (status = ERRPAGE_FIRST; status <= ERRPAGE_LAST; status++)
+		assert_null(errpage_path(&cf->cf_errpages, status));
+	config_free(cf);
+}
+
+/* A bad cache rule is an error at its line. */
+static void
+test_bad_cache_rule_reports_its_line(void **state)
+{
+	(void)state;
+	expect_error("[http]\ncache = .html no-cache\ncache = /assets/\n", 3,
+	    "[http] cache: expected a path prefix or an extension");
+	expect_error("[http]\n\ncache = assets max-age=1\n", 3,
+	    "[http] cache: 'assets': expected a path prefix");
+	expect_error("[http]\ncache =\n", 2, "[http] cache: expected");
+}
+
+/* A bad or repeated error_page is an error at its line. */
+static void
+test_bad_error_page_reports_its_line(void **state)
+{
+	(void)state;
+	expect_error("[http]\nerror_page = 302 /moved.html\n", 2,
+	    "[http] error_page: expected a status from 400 to 599");
+	expect_error("[http]\nerror_page = 404 ../x.html\n", 2,
+	    "[http] error_page: '../x.html': expected a path");
+	expect_error("[http]\nerror_page = 404 /a\nerror_page = 404 /b\n", 3,
+	    "[http] error_page: status 404 already has a page (line 2)");
+}
+
+/* An error page missing from the root is an error at its line. */
+static void
+test_missing_error_page_reports_its_line(void **state)
+{
+	(void)state;
+	make_dir("%s/site", conf_dir);
+	expect_error("[http]\nerror_page = 404 /nope.html\nroot = site\n", 2,
+	    "[http] error_page 404 /nope.html: No such file or directory");
+}
+
+/* An error page must be a regular file inside the root. */
+static void
+test_error_page_must_be_a_file_beneath_the_root(void **state)
+{
+	char path[PATH_MAX], target[PATH_MAX];
+
+	(void)state;
+	make_dir("%s/site", conf_dir);
+	make_dir("%s/site/dir", conf_dir);
+	expect_error("[http]\nroot = site\nerror_page = 403 /dir\n", 3,
+	    "[http] error_page 403 /dir: not a regular file");
+	snprintf(target, sizeof(target), "%s/outside.html", conf_dir);
+	write_file(target, "outside");
+	snprintf(path, sizeof(path), "%s/site/out.html", conf_dir);
+	assert_int_equal(symlink(target, path), 0);
+	expect_error("[http]\nroot = site\nerror_page = 404 /out.html\n", 3,
+	    "[http] error_page 404 /out.html: ");
+}
+
 /* A missing default root is reported against the file, without a line. */
 static void
 test_missing_default_root_reports_file_without_line(void **state)
@@ -2751,6 +2847,12 @@ main(void)
 	    T(test_duplicate_key_is_rejected),
 	    T(test_missing_root_reports_key_line),
 	    T(test_root_that_is_a_file_is_rejected),
+	    T(test_cache_rules_and_error_pages_are_read),
+	    T(test_no_cache_rules_or_error_pages_by_default),
+	    T(test_bad_cache_rule_reports_its_line),
+	    T(test_bad_error_page_reports_its_line),
+	    T(test_missing_error_page_reports_its_line),
+	    T(test_error_page_must_be_a_file_beneath_the_root),
 	    T(test_missing_default_root_reports_file_without_line),
 	    T(test_syntax_error_reports_line),
 	    T(test_section_header_with_trailing_text_is_rejected),

@@ -82,6 +82,8 @@ SECTIONS = {
     "max_keepalive_requests": "http",
     "serve_dotfiles": "http",
     "notsent_lowat": "http",
+    "cache": "http",
+    "error_page": "http",
     "error_log": "log",
     "access_log": "log",
     "format": "log",

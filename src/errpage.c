@@ -51,7 +51,9 @@ errpage_add(
 	const char *path = value + n + strspn(value + n, " \t");
 	int status, i;
 
-	status = n == 3 ? atoi(value) : 0;
+	status = n == 3
+	    ? (value[0] - '0') * 100 + (value[1] - '0') * 10 + value[2] - '0'
+	    : 0;
 	if (status < ERRPAGE_FIRST || status > ERRPAGE_LAST ||
 	    path == value + n) {
 		snprintf(why, len,

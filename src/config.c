@@ -1615,6 +1615,9 @@ config_key_equal(
 	case CONFIG_LISTEN:
 	case CONFIG_ADDRESS:
 		return 1; /* reloadable: the master compares addresses */
+	case CONFIG_CACHE:
+	case CONFIG_ERRPAGE:
+		return 1; /* reloadable: a struct, not a number to compare */
 	default:
 		return *(const long long *)va == *(const long long *)vb;
 	}

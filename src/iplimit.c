@@ -127,8 +127,8 @@ iplimit_cidr_match(
 		if (memcmp(set[i].ic_addr, addr, (size_t)full) != 0)
 			continue;
 		if (rest == 0 ||
-		    ((set[i].ic_addr[full] ^ addr[full]) &
-			(0xff00 >> rest)) == 0)
+		    ((set[i].ic_addr[full] ^ addr[full]) & (0xff00 >> rest)) ==
+			0)
 			return 1;
 	}
 	return 0;

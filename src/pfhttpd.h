@@ -168,8 +168,8 @@ int iplimit_key(const struct sockaddr *sa, uint8_t key[16]);
 enum iplimit_verdict iplimit_conn_take(struct shm_ipgroup *table,
     uint64_t ngroups, uint64_t seed, const uint8_t key[16], uint32_t max,
     uint64_t now_us, struct shm_ipentry **entry);
-void iplimit_conn_give(struct shm_ipgroup *table, uint64_t ngroups,
-    struct shm_ipentry *entry);
+void iplimit_conn_give(
+    struct shm_ipgroup *table, uint64_t ngroups, struct shm_ipentry *entry);
 enum iplimit_verdict iplimit_rate_take(struct shm_ipgroup *table,
     uint64_t ngroups, uint64_t seed, const uint8_t key[16], uint64_t rate,
     uint64_t burst, uint64_t now_us, uint64_t *retry_s);
@@ -214,7 +214,7 @@ struct config {
 	long long cf_limit_burst;      /* ... in a burst (0: twice the rate) */
 	char *cf_limit_exempt;	       /* CIDR ranges, spaces; NULL: none */
 	struct iplimit_cidr cf_exempt[IPLIMIT_CIDR_MAX]; /* parsed from it */
-	int cf_nexempt;			     /* entries of cf_exempt used */
+	int cf_nexempt;		    /* entries of cf_exempt used */
 	long long cf_ip_table_size; /* address table entries, a multiple of
 				       SHM_IP_WAYS groups, a power of two */
 
@@ -312,8 +312,6 @@ struct shm_chat_room;
 struct shm_chat_member;
 struct shm_chat_entry;
 struct bcast_ring;
-
-#define SHM_IP_GROUPS_MAX (1 << 20) /* groups of the address table */
 
 struct shm_ipgroup;
 

@@ -148,8 +148,8 @@ shm_ip_layout(uint64_t start, uint64_t groups)
 {
 	shm_geom.sg_ip_offset = SHM_ROUND(start, SHM_PAGE);
 	shm_geom.sg_ip_groups = groups;
-	return SHM_ROUND(shm_geom.sg_ip_offset +
-		groups * sizeof(struct shm_ipgroup),
+	return SHM_ROUND(
+	    shm_geom.sg_ip_offset + groups * sizeof(struct shm_ipgroup),
 	    SHM_PAGE);
 }
 
@@ -190,8 +190,8 @@ shm_create(const char *path, uint32_t nslots, uint64_t ring_size,
 	int fd;
 
 	if (!shm_chat_geom_ok(cg) || !shm_ip_groups_ok(ip_groups)) {
-		snprintf(err, errlen, "%s: chat or table sizes out of range",
-		    path);
+		snprintf(
+		    err, errlen, "%s: chat or table sizes out of range", path);
 		return NULL;
 	}
 	size = shm_layout(
@@ -525,8 +525,8 @@ shm_ip_seed(void)
 struct shm_ipgroup *
 shm_ip_table(struct shm_header *sh)
 {
-	return (struct shm_ipgroup *)(void *)((char *)sh +
-	    shm_geom.sg_ip_offset);
+	return (
+	    struct shm_ipgroup *)(void *)((char *)sh + shm_geom.sg_ip_offset);
 }
 
 /* Return the groups of the address table (of this process's copy). */

@@ -121,7 +121,7 @@ struct shm_counters {
 	uint64_t sc_tls_failed[SHM_TLS_FAIL_CLASSES]; /* failed handshakes */
 	uint64_t sc_tls_errors; /* connections a TLS error ended after the
 				   handshake: a bad record, a fatal alert */
-	uint64_t sc_tls_renegotiations;		  /* renegotiations refused */
+	uint64_t sc_tls_renegotiations; /* renegotiations refused */
 	/* Per-client-address limits (iplimit.c): each refusal is a 429. */
 	uint64_t sc_limit_conn_refused; /* over max_connections_per_ip */
 	uint64_t sc_limit_rate_refused; /* over limit_rate_per_ip */
@@ -407,7 +407,9 @@ struct shm_chat_entry {
  * without closing them stay counted until the master restarts (a reload
  * does not clear the table).
  */
-#define SHM_IP_WAYS 8 /* entries per group */
+#define SHM_IP_WAYS	   8	     /* entries per group */
+#define SHM_IP_GROUPS_MAX  (1 << 20) /* groups of the table at most */
+#define SHM_IP_ENTRIES_MAX ((long long)SHM_IP_WAYS * SHM_IP_GROUPS_MAX)
 
 struct shm_ipentry {
 	uint8_t ie_addr[16]; /* IPv6, or IPv4 as ::ffff:a.b.c.d */

@@ -2143,8 +2143,8 @@ test_bad_ip_limit_values_name_their_line(void **state)
 	    "range");
 	expect_error("[server]\nlimit_exempt = ::1 nowhere\n", 2,
 	    "[server] limit_exempt: 'nowhere'");
-	expect_error("[server]\nip_table_size = 4\n", 2,
-	    "[server] ip_table_size:");
+	expect_error(
+	    "[server]\nip_table_size = 4\n", 2, "[server] ip_table_size:");
 }
 
 /* default_room takes a chat name: 1 to 32 of A-Za-z0-9_-. */

@@ -72,7 +72,8 @@ t_refused(const char *list, const char *what)
 	struct iplimit_cidr set[2];
 	char why[256];
 
-	assert_int_equal(iplimit_cidr_parse(list, set, 2, why, sizeof(why)), -1);
+	assert_int_equal(
+	    iplimit_cidr_parse(list, set, 2, why, sizeof(why)), -1);
 	if (strstr(why, what) == NULL)
 		fail_msg("'%s': '%s' does not say '%s'", list, why, what);
 }
@@ -93,15 +94,14 @@ test_cidr_list_counts_ranges_separated_by_spaces(void **state)
 	char why[256];
 
 	(void)state;
-	assert_int_equal(iplimit_cidr_parse(" 10.0.0.0/8\t::1  192.0.2.7 ",
-			     set, IPLIMIT_CIDR_MAX, why, sizeof(why)),
+	assert_int_equal(iplimit_cidr_parse(" 10.0.0.0/8\t::1  192.0.2.7 ", set,
+			     IPLIMIT_CIDR_MAX, why, sizeof(why)),
 	    3);
 	assert_int_equal(set[0].ic_bits, 96 + 8);
 	assert_int_equal(set[1].ic_bits, 128);
 	assert_int_equal(set[2].ic_bits, 128);
 	assert_int_equal(
-	    iplimit_cidr_parse("", set, IPLIMIT_CIDR_MAX, why, sizeof(why)),
-	    0);
+	    iplimit_cidr_parse("", set, IPLIMIT_CIDR_MAX, why, sizeof(why)), 0);
 }
 
 static void
@@ -155,8 +155,7 @@ test_bad_ranges_are_refused(void **state)
 }
 
 static void
-test_connections_over_the_limit_are_refused_until_one_is_given(
-    void **state)
+test_connections_over_the_limit_are_refused_until_one_is_given(void **state)
 {
 	struct shm_ipentry *e[3], *none;
 	uint8_t a[16], b[16];
@@ -219,12 +218,11 @@ test_full_group_leaves_a_new_address_untracked(void **state)
 	(void)state;
 	t_key("198.51.100.7", a);
 	t_fill_group(a);
-	assert_int_equal(
-	    iplimit_conn_take(table, NGROUPS, SEED, a, 1, SEC, &e),
+	assert_int_equal(iplimit_conn_take(table, NGROUPS, SEED, a, 1, SEC, &e),
 	    IPLIMIT_UNTRACKED);
 	assert_null(e);
-	assert_int_equal(iplimit_rate_take(table, NGROUPS, SEED, a, 1, 1, SEC,
-			     &retry),
+	assert_int_equal(
+	    iplimit_rate_take(table, NGROUPS, SEED, a, 1, 1, SEC, &retry),
 	    IPLIMIT_UNTRACKED);
 }
 
@@ -240,8 +238,7 @@ test_idle_entry_is_taken_over_by_a_new_address(void **state)
 	g = t_fill_group(a);
 	g->ig_e[5].ie_conns = 0;
 	g->ig_e[5].ie_tat = 2 * SEC; /* its bucket is full again at 2 s */
-	assert_int_equal(
-	    iplimit_conn_take(table, NGROUPS, SEED, a, 1, SEC, &e),
+	assert_int_equal(iplimit_conn_take(table, NGROUPS, SEED, a, 1, SEC, &e),
 	    IPLIMIT_UNTRACKED);
 	assert_int_equal(
 	    iplimit_conn_take(table, NGROUPS, SEED, a, 1, 2 * SEC, &e),
@@ -322,9 +319,9 @@ test_lock_of_a_dead_process_is_taken_over(void **state)
 	    iplimit_conn_take(table, NGROUPS, SEED, a, 1, SEC, &e), IPLIMIT_OK);
 	assert_int_equal(e->ie_conns, 1);
 	/* Its group was taken over and given back; the others stay. */
-	assert_int_equal(table[(size_t)((char *)e - (char *)table) /
-				   sizeof(table[0])]
-			     .ig_lock,
+	assert_int_equal(
+	    table[(size_t)((char *)e - (char *)table) / sizeof(table[0])]
+		.ig_lock,
 	    0);
 }
 

@@ -67,9 +67,9 @@
 #define CHAT_SIZE     320  /* sizeof(struct shm_chat) */
 #define PAGE	      4096
 
-#define NSLOTS 4    /* the segment of the tests that need one */
-#define RING   4096 /* its ring size, the smallest allowed */
-#define IP_GROUPS 4 /* address table groups: 4 * 320 bytes, one page */
+#define NSLOTS	  4    /* the segment of the tests that need one */
+#define RING	  4096 /* its ring size, the smallest allowed */
+#define IP_GROUPS 4    /* address table groups: 4 * 320 bytes, one page */
 
 /* A geometry and the layout worked out by hand for it. */
 struct layout {
@@ -301,7 +301,8 @@ static int
 setup_seg(void **state)
 {
 	(void)state;
-	seg = shm_create(seg_path, NSLOTS, RING, &chat_geom, IP_GROUPS, err, sizeof(err));
+	seg = shm_create(
+	    seg_path, NSLOTS, RING, &chat_geom, IP_GROUPS, err, sizeof(err));
 	return seg == NULL ? -1 : 0;
 }
 
@@ -473,8 +474,8 @@ test_create_reports_impossible_path(void **state)
 	(void)state;
 	snprintf(path, sizeof(path), "%s/missing/seg", test_dir);
 	err[0] = '\0';
-	assert_null(
-	    shm_create(path, NSLOTS, RING, &chat_geom, IP_GROUPS, err, sizeof(err)));
+	assert_null(shm_create(
+	    path, NSLOTS, RING, &chat_geom, IP_GROUPS, err, sizeof(err)));
 	assert_non_null(strstr(err, path));
 	assert_non_null(strstr(err, strerror(ENOENT)));
 }
@@ -587,11 +588,13 @@ test_attach_refuses_impossible_ring_size(void **state)
 
 	(void)state;
 	/* Consistent layouts: shm_create() takes what it is given. */
-	seg = shm_create(seg_path, 1, 2048, &chat_geom, IP_GROUPS, err, sizeof(err));
+	seg = shm_create(
+	    seg_path, 1, 2048, &chat_geom, IP_GROUPS, err, sizeof(err));
 	assert_non_null(seg);
 	expect_refused(bad);
 	shm_detach(seg);
-	seg = shm_create(seg_path, 1, 3 * 4096, &chat_geom, IP_GROUPS, err, sizeof(err));
+	seg = shm_create(
+	    seg_path, 1, 3 * 4096, &chat_geom, IP_GROUPS, err, sizeof(err));
 	assert_non_null(seg);
 	expect_refused(bad);
 }

@@ -6,6 +6,7 @@ to be two addresses."""
 
 import json
 import os
+import signal
 import socket
 import subprocess
 
@@ -195,3 +196,24 @@ def test_limits_off_by_default_serve_many_connections_from_one_address(
         sock.close()
     assert limits(server) == {"connections_refused": 0,
                               "requests_refused": 0, "untracked": 0}
+
+
+def test_reload_applies_the_limits_and_keeps_the_table_size(start_server):
+    server = start_server(workers=1, ip_table_size=64)
+    first = connect_from(server, "127.0.0.2")
+    assert get(first).status == 200
+    server.overrides.update(max_connections_per_ip=1, ip_table_size=128)
+    server.conf.write_text(server.config_text(server.port))
+    server.signal(signal.SIGHUP)
+    poll(lambda: "reload done: generation 2 serves alone"
+         in server.error_log_text(), IO_TIMEOUT,
+         what="the reload to finish")
+    assert ("[server] ip_table_size changed, but only a restart applies "
+            "it") in server.error_log_text()
+    # The old worker's connection closed with it; the new limit holds.
+    held = connect_from(server, "127.0.0.2")
+    assert get(held).status == 200
+    over = connect_from(server, "127.0.0.2")
+    assert get(over).status == 429
+    for sock in (first, held, over):
+        sock.close()

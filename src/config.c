@@ -28,6 +28,7 @@
 #include <ini.h>
 
 #include "pfhttpd.h"
+#include "shm.h"
 
 #define CONFIG_NITEMS(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -61,6 +62,7 @@ enum config_type {
 	CONFIG_ADDRESS,	  /* one listen address, no tls; struct listen_addr */
 	CONFIG_CACHE,	  /* a cache rule added to struct cachectl */
 	CONFIG_ERRPAGE,	  /* an error page added to struct errpages */
+	CONFIG_CIDRS,	  /* address ranges (iplimit.c), spaces; char * */
 };
 
 #define CONFIG_RELOADABLE 0x01 /* a reload may change the value */
@@ -109,6 +111,16 @@ static const struct config_key config_keys[] = {
     {"server", "shutdown_timeout", CONFIG_DURATION, CF(cf_shutdown_timeout), 0,
 	CONFIG_HOUR, "10s", CONFIG_RELOADABLE},
     {"server", "reuseport", CONFIG_BOOL, CF(cf_reuseport), 0, 1, "no", 0},
+    {"server", "max_connections_per_ip", CONFIG_INTEGER,
+	CF(cf_max_conns_per_ip), 0, 1000000, "0", CONFIG_RELOADABLE},
+    {"server", "limit_rate_per_ip", CONFIG_RATE, CF(cf_limit_rate), 0, 1000000,
+	"0", CONFIG_RELOADABLE},
+    {"server", "limit_burst_per_ip", CONFIG_INTEGER, CF(cf_limit_burst), 0,
+	10000000, "0", CONFIG_RELOADABLE},
+    {"server", "limit_exempt", CONFIG_CIDRS, CF(cf_limit_exempt), 0, 0, "",
+	CONFIG_EMPTY_NONE | CONFIG_RELOADABLE},
+    {"server", "ip_table_size", CONFIG_INTEGER, CF(cf_ip_table_size),
+	SHM_IP_WAYS, SHM_IP_ENTRIES_MAX, "8192", 0},
 
     {"http", "root", CONFIG_DIRECTORY, CF(cf_root), 0, 0, "../htdocs",
 	CONFIG_RELOADABLE},
@@ -325,6 +337,7 @@ config_is_string(enum config_type type)
 	case CONFIG_CHATNAME:
 	case CONFIG_TEXT:
 	case CONFIG_REDIS:
+	case CONFIG_CIDRS:
 		return 1;
 	default:
 		return 0;
@@ -459,6 +472,11 @@ config_expected(const struct config_key *ck, char *buf, size_t len)
 		snprintf(buf, len,
 		    "a status from %d to %d, then a path in the document root",
 		    ERRPAGE_FIRST, ERRPAGE_LAST);
+		break;
+	case CONFIG_CIDRS:
+		snprintf(buf, len,
+		    "address ranges such as 192.0.2.0/24 2001:db8::/32, "
+		    "separated by spaces");
 		break;
 	}
 }
@@ -804,7 +822,7 @@ static int
 config_set_string(struct config_parse *cp, const struct config_key *ck,
     const char *value, int line)
 {
-	char expected[160], **sp;
+	char expected[160], why[CONFIG_ERR_LEN], **sp;
 	struct stat st;
 	char *s;
 
@@ -859,6 +877,14 @@ config_set_string(struct config_parse *cp, const struct config_key *ck,
 			config_expected(ck, expected, sizeof(expected));
 			config_error(cp, line, "[%s] %s: expected %s, got '%s'",
 			    ck->ck_section, ck->ck_key, expected, value);
+			return -1;
+		}
+		break;
+	case CONFIG_CIDRS:
+		if (iplimit_cidr_parse(value, cp->cp_cf->cf_exempt,
+			IPLIMIT_CIDR_MAX, why, sizeof(why)) == -1) {
+			config_error(cp, line, "[%s] %s: %s", ck->ck_section,
+			    ck->ck_key, why);
 			return -1;
 		}
 		break;
@@ -1571,7 +1597,9 @@ config_check_errpages(struct config_parse *cp)
 /*
  * Derive what the table cannot express: the default shm_path names the
  * first [server] listen port (/dev/shm/pfhttpd-8080); the ring sizes are
- * rounded up to a power of two; a chat burst of 0 is twice the rate.
+ * rounded up to a power of two, the address table to a power of two
+ * groups; a chat or address burst of 0 is twice the rate; the exempt
+ * ranges, checked as the line was read, are parsed.
  */
 static int
 config_finish(struct config_parse *cp)
@@ -1591,6 +1619,13 @@ config_finish(struct config_parse *cp)
 	cf->cf_chat_bcast_size = config_pow2(cf->cf_chat_bcast_size);
 	if (cf->cf_chat_burst == 0)
 		cf->cf_chat_burst = 2 * cf->cf_chat_rate;
+	if (cf->cf_limit_burst == 0)
+		cf->cf_limit_burst = 2 * cf->cf_limit_rate;
+	cf->cf_ip_table_size =
+	    SHM_IP_WAYS * config_pow2(cf->cf_ip_table_size / SHM_IP_WAYS);
+	if (cf->cf_limit_exempt != NULL)
+		cf->cf_nexempt = iplimit_cidr_parse(cf->cf_limit_exempt,
+		    cf->cf_exempt, IPLIMIT_CIDR_MAX, NULL, 0);
 	return 0;
 }
 

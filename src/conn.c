@@ -61,6 +61,16 @@ conn_now_ms(void)
 	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
 }
 
+/* Return the monotonic time now in microseconds. */
+static uint64_t
+conn_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
 /* Arm the libevent timer of c to fire ms milliseconds from now. */
 static void
 conn_timer_arm(struct conn *c, long long now, long long ms)
@@ -115,6 +125,9 @@ conn_close(struct conn *c, const char *reason)
 	if (c->c_io->ci_close != NULL)
 		c->c_io->ci_close(c);
 	shm_count(&w->w_slot->ss_c.sc_conn_active, (uint64_t)-1);
+	if (c->c_ip_entry != NULL)
+		iplimit_conn_give(
+		    shm_ip_table(w->w_sh), shm_ip_ngroups(), c->c_ip_entry);
 	event_free(c->c_timer);
 	event_free(c->c_rev);
 	event_free(c->c_wev);
@@ -720,6 +733,66 @@ conn_peer_name(struct conn *c, const struct sockaddr *sa)
 		    c->c_peer, sizeof(c->c_peer));
 }
 
+/*
+ * Count a new HTTP connection against [server] max_connections_per_ip,
+ * unless its address is exempt: one over the limit is marked to get 429.
+ */
+static void
+conn_ip_take(struct conn *c, const struct sockaddr *sa)
+{
+	const struct config *cf = c->c_worker->w_cf;
+	struct shm_counters *sc = &c->c_worker->w_slot->ss_c;
+	struct shm_header *sh = c->c_worker->w_sh;
+
+	if ((cf->cf_max_conns_per_ip == 0 && cf->cf_limit_rate == 0) ||
+	    iplimit_key(sa, c->c_ip_key) == -1 ||
+	    iplimit_cidr_match(cf->cf_exempt, cf->cf_nexempt, c->c_ip_key))
+		return;
+	c->c_ip_limited = 1;
+	if (cf->cf_max_conns_per_ip == 0)
+		return;
+	switch (iplimit_conn_take(shm_ip_table(sh), shm_ip_ngroups(),
+	    sh->sh_ip_seed, c->c_ip_key, (uint32_t)cf->cf_max_conns_per_ip,
+	    conn_now_us(), &c->c_ip_entry)) {
+	case IPLIMIT_REFUSED:
+		c->c_ip_refused = 1;
+		shm_count(&sc->sc_limit_conn_refused, 1);
+		break;
+	case IPLIMIT_UNTRACKED:
+		shm_count(&sc->sc_limit_untracked, 1);
+		break;
+	default:
+		break;
+	}
+}
+
+/*
+ * Meter a request of c against [server] limit_rate_per_ip: 1 if it may
+ * be answered, 0 if not, with the seconds to wait in *retry_s.
+ */
+int
+conn_ip_rate_ok(struct conn *c, uint64_t *retry_s)
+{
+	const struct config *cf = c->c_worker->w_cf;
+	struct shm_counters *sc = &c->c_worker->w_slot->ss_c;
+	struct shm_header *sh = c->c_worker->w_sh;
+
+	if (!c->c_ip_limited || cf->cf_limit_rate == 0)
+		return 1;
+	switch (iplimit_rate_take(shm_ip_table(sh), shm_ip_ngroups(),
+	    sh->sh_ip_seed, c->c_ip_key, (uint64_t)cf->cf_limit_rate,
+	    (uint64_t)cf->cf_limit_burst, conn_now_us(), retry_s)) {
+	case IPLIMIT_REFUSED:
+		shm_count(&sc->sc_limit_rate_refused, 1);
+		return 0;
+	case IPLIMIT_UNTRACKED:
+		shm_count(&sc->sc_limit_untracked, 1);
+		return 1;
+	default:
+		return 1;
+	}
+}
+
 /* Free what conn_accept() set up before it failed. */
 static void
 conn_abandon(struct conn *c)
@@ -769,6 +842,8 @@ conn_accept(struct worker *w, int fd, const struct sockaddr *sa,
 		return;
 	}
 	/* TCP options come from the listening socket (listen_tune()). */
+	if (kind == &http_kind)
+		conn_ip_take(c, sa);
 	TAILQ_INSERT_TAIL(&w->w_conns, c, c_entry);
 	w->w_nconns++;
 	shm_count(&w->w_slot->ss_c.sc_conn_accepted, 1);

@@ -21,6 +21,7 @@
  */
 
 #include <limits.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -514,6 +515,28 @@ const struct conn_kind http_kind = {
 };
 
 /*
+ * Answer 429 and close if the client's address is over a limit: it held
+ * max_connections_per_ip when this connection came (it may come back in a
+ * second), or it sent requests faster than limit_rate_per_ip.
+ */
+static int
+http_ip_limited(struct conn *c)
+{
+	char retry[48];
+	uint64_t secs = 1;
+
+	if (!c->c_ip_refused && conn_ip_rate_ok(c, &secs))
+		return 0;
+	snprintf(retry, sizeof(retry), "Retry-After: %llu\r\n",
+	    (unsigned long long)secs);
+	c->c_close_after = 1;
+	http_response_error_why(c, 429, retry,
+	    c->c_ip_refused ? "Too many connections from your address."
+			    : "Too many requests from your address.");
+	return 1;
+}
+
+/*
  * Answer a parsed request. Its path is normalised once, here, for the
  * echo endpoint and the document root alike.
  */
@@ -533,6 +556,8 @@ http_request_handle(struct conn *c, struct http_request *req)
 		    "use https://.");
 		return;
 	}
+	if (http_ip_limited(c))
+		return;
 	status =
 	    path_normalize(req->hr_path, req->hr_path_len, path, sizeof(path));
 	if (status == 0 && echo != NULL && strcmp(path, echo) == 0) {

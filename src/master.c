@@ -1332,9 +1332,9 @@ master_run(struct config *cf)
 	master_events();
 	/* Enough slots for two generations and their crashed predecessors. */
 	master_chat_geom(cf, &cg);
-	master.m_sh =
-	    shm_create(cf->cf_shm_path, (uint32_t)(4 * cf->cf_workers),
-		(uint64_t)cf->cf_ring_size, &cg, err, sizeof(err));
+	master.m_sh = shm_create(cf->cf_shm_path,
+	    (uint32_t)(4 * cf->cf_workers), (uint64_t)cf->cf_ring_size, &cg,
+	    (uint64_t)(cf->cf_ip_table_size / SHM_IP_WAYS), err, sizeof(err));
 	if (master.m_sh == NULL)
 		fatalx("shared memory: %s", err);
 	if (shm_chat_wake_init(shm_nslots()) == -1)

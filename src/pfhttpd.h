@@ -182,6 +182,40 @@ int errpage_add(
 const char *errpage_path(const struct errpages *ep, int status);
 void errpage_free(struct errpages *ep);
 
+/* iplimit.c: per-client-address limits (the table's contract: shm.h) */
+#define IPLIMIT_CIDR_MAX 64 /* ranges in [server] limit_exempt */
+
+/* An address range: a 16-byte address (IPv4 mapped) and a prefix. */
+struct iplimit_cidr {
+	uint8_t ic_addr[16]; /* the network, host bits zero */
+	int ic_bits;	     /* prefix length, 0..128 */
+};
+
+/* What iplimit_conn_take() decided. */
+enum iplimit_verdict {
+	IPLIMIT_OK = 0,	       /* counted: give the entry back at close */
+	IPLIMIT_REFUSED = 1,   /* over the limit: answer 429 */
+	IPLIMIT_UNTRACKED = 2, /* no entry free in its group: not limited */
+};
+
+struct sockaddr;
+struct shm_ipgroup;
+struct shm_ipentry;
+
+int iplimit_cidr_parse(const char *list, struct iplimit_cidr *out, int max,
+    char *why, size_t whylen);
+int iplimit_cidr_match(
+    const struct iplimit_cidr *set, int n, const uint8_t addr[16]);
+int iplimit_key(const struct sockaddr *sa, uint8_t key[16]);
+enum iplimit_verdict iplimit_conn_take(struct shm_ipgroup *table,
+    uint64_t ngroups, uint64_t seed, const uint8_t key[16], uint32_t max,
+    uint64_t now_us, struct shm_ipentry **entry);
+void iplimit_conn_give(
+    struct shm_ipgroup *table, uint64_t ngroups, struct shm_ipentry *entry);
+enum iplimit_verdict iplimit_rate_take(struct shm_ipgroup *table,
+    uint64_t ngroups, uint64_t seed, const uint8_t key[16], uint64_t rate,
+    uint64_t burst, uint64_t now_us, uint64_t *retry_s);
+
 /* config.c */
 #define CONFIG_MAX_LISTEN 16
 
@@ -215,6 +249,16 @@ struct config {
 	long long cf_max_connections;  /* per worker */
 	long long cf_shutdown_timeout; /* graceful stop bound, ms */
 	int cf_reuseport;	       /* a listening socket per worker */
+	long long cf_max_conns_per_ip; /* connections an address may hold
+					  at once, all workers; 0: any */
+	long long cf_limit_rate;       /* requests a second per address; 0:
+					  no limit */
+	long long cf_limit_burst;      /* ... in a burst (0: twice the rate) */
+	char *cf_limit_exempt;	       /* CIDR ranges, spaces; NULL: none */
+	struct iplimit_cidr cf_exempt[IPLIMIT_CIDR_MAX]; /* parsed from it */
+	int cf_nexempt;		    /* entries of cf_exempt used */
+	long long cf_ip_table_size; /* address table entries, a multiple of
+				       SHM_IP_WAYS groups, a power of two */
 
 	/* [http] */
 	char *cf_root;			     /* document root, a directory */
@@ -313,9 +357,13 @@ struct shm_chat_member;
 struct shm_chat_entry;
 struct bcast_ring;
 
+struct shm_ipgroup;
+
 struct shm_header *shm_create(const char *path, uint32_t nslots,
-    uint64_t ring_size, const struct shm_chat_geom *cg, char *err,
-    size_t errlen);
+    uint64_t ring_size, const struct shm_chat_geom *cg, uint64_t ip_groups,
+    char *err, size_t errlen);
+struct shm_ipgroup *shm_ip_table(struct shm_header *sh);
+uint64_t shm_ip_ngroups(void);
 struct shm_header *shm_attach(const char *path, char *err, size_t errlen);
 void shm_detach(struct shm_header *sh);
 uint32_t shm_nslots(void);
@@ -496,6 +544,7 @@ struct conn_io {
 void conn_accept(struct worker *w, int fd, const struct sockaddr *sa,
     const struct conn_kind *kind, const struct conn_io *io);
 int conn_set_kind(struct conn *c, const struct conn_kind *kind);
+int conn_ip_rate_ok(struct conn *c, uint64_t *retry_s);
 void conn_close(struct conn *c, const char *reason);
 int conn_drain(struct conn *c);
 int conn_flush(struct conn *c);
@@ -1571,6 +1620,12 @@ struct conn {
 	off_t c_file_off;		/* next byte of c_file to send */
 	off_t c_file_left;		/* bytes of c_file still to send */
 	char c_peer[64];		/* client address as text */
+	uint8_t c_ip_key[16];		/* client address, IPv4 mapped */
+	int c_ip_limited;		/* HTTP, not in [server] limit_exempt:
+					 * the per-address limits apply */
+	int c_ip_refused;		/* over max_connections_per_ip: the
+					 * first request gets 429 */
+	struct shm_ipentry *c_ip_entry; /* where it is counted, or NULL */
 
 	/* HTTP (http.c, http_response.c, file.c) */
 	enum http_state c_http_state;	/* where the request cycle stands */

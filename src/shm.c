@@ -6,6 +6,7 @@
 
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 
@@ -51,7 +52,11 @@ static struct {
 	uint64_t sg_members_offset;   /* shm_chat_member[] */
 	uint64_t sg_history_offset;   /* the rooms' history */
 	uint64_t sg_entry_size;	      /* bytes of one history entry */
+	uint64_t sg_ip_offset;	      /* shm_ipgroup[] */
+	uint64_t sg_ip_groups;	      /* its groups */
 } shm_geom;
+
+static uint64_t shm_ip_seed(void);
 
 /* The chat eventfds (shm_chat_wake_init()): the hub's, then a slot's. */
 static int *shm_wake_fds;
@@ -126,6 +131,28 @@ shm_chat_layout(uint64_t start, uint32_t nslots, const struct shm_chat_geom *cg)
 	return SHM_ROUND(off, SHM_PAGE);
 }
 
+/* Tell whether an address table of groups groups fits the layout. */
+static int
+shm_ip_groups_ok(uint64_t groups)
+{
+	return groups >= 1 && groups <= SHM_IP_GROUPS_MAX &&
+	    (groups & (groups - 1)) == 0;
+}
+
+/*
+ * Lay out the address table of groups groups from offset start into
+ * shm_geom; return the segment's total size.
+ */
+static uint64_t
+shm_ip_layout(uint64_t start, uint64_t groups)
+{
+	shm_geom.sg_ip_offset = SHM_ROUND(start, SHM_PAGE);
+	shm_geom.sg_ip_groups = groups;
+	return SHM_ROUND(
+	    shm_geom.sg_ip_offset + groups * sizeof(struct shm_ipgroup),
+	    SHM_PAGE);
+}
+
 /* Write the chat region's header and empty broadcast ring. */
 static void
 shm_chat_init(struct shm_header *sh)
@@ -148,25 +175,29 @@ shm_chat_init(struct shm_header *sh)
 }
 
 /*
- * Create the segment at path (replacing a stale one) with nslots slots and
- * rings of ring_size bytes (a power of two). Mode 0640: the owner and the
+ * Create the segment at path (replacing a stale one) with nslots slots,
+ * rings of ring_size bytes (a power of two) and an address table of
+ * ip_groups groups (a power of two). Mode 0640: the owner and the
  * group may read it; priv_chown() hands it to the configured user/group.
  */
 struct shm_header *
 shm_create(const char *path, uint32_t nslots, uint64_t ring_size,
-    const struct shm_chat_geom *cg, char *err, size_t errlen)
+    const struct shm_chat_geom *cg, uint64_t ip_groups, char *err,
+    size_t errlen)
 {
 	uint64_t size, slots_offset, rings_offset, ring_stride;
 	struct shm_header *sh;
 	int fd;
 
-	if (!shm_chat_geom_ok(cg)) {
-		snprintf(err, errlen, "%s: chat sizes out of range", path);
+	if (!shm_chat_geom_ok(cg) || !shm_ip_groups_ok(ip_groups)) {
+		snprintf(
+		    err, errlen, "%s: chat or table sizes out of range", path);
 		return NULL;
 	}
 	size = shm_layout(
 	    nslots, ring_size, &slots_offset, &rings_offset, &ring_stride);
 	size = shm_chat_layout(size, nslots, cg);
+	size = shm_ip_layout(size, ip_groups);
 	if (unlink(path) == -1 && errno != ENOENT) {
 		snprintf(err, errlen, "%s: cannot replace: %s", path,
 		    strerror(errno));
@@ -211,6 +242,9 @@ shm_create(const char *path, uint32_t nslots, uint64_t ring_size,
 	shm_geom.sg_ring_size = ring_size;
 	shm_geom.sg_ring_stride = ring_stride;
 	shm_chat_init(sh);
+	sh->sh_ip_offset = shm_geom.sg_ip_offset;
+	sh->sh_ip_groups = ip_groups;
+	sh->sh_ip_seed = shm_ip_seed();
 	/* The magic last: a reader never sees a half-made header as valid. */
 	__atomic_store_n(&sh->sh_magic, SHM_MAGIC, __ATOMIC_RELEASE);
 	return sh;
@@ -253,6 +287,7 @@ static int
 shm_geometry_fits(const struct shm_header *sh, uint64_t file_size)
 {
 	uint64_t size, slots_offset, rings_offset, ring_stride, ring_size;
+	uint64_t ip_groups;
 	struct shm_chat_geom cg;
 	uint32_t nslots;
 
@@ -266,7 +301,13 @@ shm_geometry_fits(const struct shm_header *sh, uint64_t file_size)
 	if (!shm_chat_geom_read(sh, size, file_size, &cg))
 		return 0;
 	size = shm_chat_layout(size, nslots, &cg);
+	ip_groups = __atomic_load_n(&sh->sh_ip_groups, __ATOMIC_RELAXED);
+	if (!shm_ip_groups_ok(ip_groups))
+		return 0;
+	size = shm_ip_layout(size, ip_groups);
 	if (size != file_size ||
+	    shm_geom.sg_ip_offset !=
+		__atomic_load_n(&sh->sh_ip_offset, __ATOMIC_RELAXED) ||
 	    size != __atomic_load_n(&sh->sh_size, __ATOMIC_RELAXED) ||
 	    slots_offset !=
 		__atomic_load_n(&sh->sh_slots_offset, __ATOMIC_RELAXED) ||
@@ -466,6 +507,33 @@ shm_logger_wake(struct shm_header *sh)
 		syscall(SYS_futex, &sh->sh_logger_wake, FUTEX_WAKE, 1, NULL,
 		    NULL, 0);
 	}
+}
+
+/* Return a seed for the address table's hash, random if the kernel can. */
+static uint64_t
+shm_ip_seed(void)
+{
+	uint64_t seed;
+
+	if (getrandom(&seed, sizeof(seed), 0) != (ssize_t)sizeof(seed))
+		seed = (uint64_t)time(NULL) * 0x9e3779b97f4a7c15ULL ^
+		    (uint64_t)getpid();
+	return seed;
+}
+
+/* Return the address table's first group (shm.h, iplimit.c). */
+struct shm_ipgroup *
+shm_ip_table(struct shm_header *sh)
+{
+	return (
+	    struct shm_ipgroup *)(void *)((char *)sh + shm_geom.sg_ip_offset);
+}
+
+/* Return the groups of the address table (of this process's copy). */
+uint64_t
+shm_ip_ngroups(void)
+{
+	return shm_geom.sg_ip_groups;
 }
 
 /* Return the chat parameters the segment was laid out with. */

@@ -15,6 +15,9 @@
  *   | chat region      |  struct shm_chat and what follows it (below):
  *   |                  |  written by the chat hub, but for the chat-in
  *   |                  |  rings' producer side and the slots' wake flags
+ *   +------------------+ sh_ip_offset
+ *   | shm_ipgroup[]    |  the per-client-address table (iplimit.c):
+ *   |                  |  sh_ip_groups groups, written by the workers
  *   +------------------+ sh_size
  *
  * Every field is naturally aligned and at most 64 bits wide, so a reader
@@ -29,7 +32,7 @@
 #include <stdint.h>
 
 #define SHM_MAGIC     0x3144485454484650ULL /* "PFHTTHD1" little-endian */
-#define SHM_VERSION   5
+#define SHM_VERSION   6
 #define SHM_CACHELINE 64
 
 #define SHM_STATUS_MAX	     600 /* responses[] is indexed by status 0..599 */
@@ -118,7 +121,13 @@ struct shm_counters {
 	uint64_t sc_tls_failed[SHM_TLS_FAIL_CLASSES]; /* failed handshakes */
 	uint64_t sc_tls_errors; /* connections a TLS error ended after the
 				   handshake: a bad record, a fatal alert */
-	uint64_t sc_tls_renegotiations;		  /* renegotiations refused */
+	uint64_t sc_tls_renegotiations; /* renegotiations refused */
+	/* Per-client-address limits (iplimit.c): each refusal is a 429. */
+	uint64_t sc_limit_conn_refused; /* over max_connections_per_ip */
+	uint64_t sc_limit_rate_refused; /* over limit_rate_per_ip */
+	uint64_t sc_limit_untracked;	/* connections or requests whose
+					   address found no entry in a full
+					   group: not limited */
 	uint64_t sc_latency[SHM_LATENCY_BUCKETS]; /* request durations */
 	uint64_t sc_responses[SHM_STATUS_MAX];	  /* by status code */
 };
@@ -209,7 +218,10 @@ struct shm_header {
 	uint64_t sh_logger_wrote; /* logger: unix seconds of the last write
 				     to the access log, 0 if none yet */
 	uint64_t sh_chat_offset;  /* the chat region (struct shm_chat) */
-	uint8_t sh_pad[SHM_CACHELINE - 16]; /* sh_retired on its own lines */
+	uint64_t sh_ip_offset;	  /* the address table (shm_ipgroup[]) */
+	uint64_t sh_ip_groups;	  /* its groups, a power of two */
+	uint64_t sh_ip_seed;	  /* the key of its hash (iplimit.c) */
+	uint8_t sh_pad[SHM_CACHELINE - 40]; /* sh_retired on its own lines */
 	struct shm_counters sh_retired; /* sum of reaped workers' counters */
 } __attribute__((aligned(SHM_CACHELINE)));
 
@@ -371,6 +383,47 @@ struct shm_chat_entry {
 	uint64_t he_len;  /* bytes of the out-record */
 	uint64_t he_pad;
 };
+
+/*
+ * The per-client-address table (iplimit.c): set-associative, open
+ * addressing within a group. An address hashes (keyed by sh_ip_seed) to
+ * one group and lives in any of its SHM_IP_WAYS entries; it never moves
+ * to another group, so a group full of busy addresses turns a new one
+ * away (not limited, counted in sc_limit_untracked) rather than spill.
+ *
+ * Every field of a group is read and written under its ig_lock alone, by
+ * any worker: a spinlock whose word is the holder's pid (0: free), taken
+ * with an acquire CAS and released with a release store. The critical
+ * section is a few loads and stores, no system call. A worker killed
+ * while it holds the lock would block the group for ever, so a waiter
+ * that has spun for long checks the holder with kill(pid, 0) and, when
+ * that process is gone, takes the lock over with a CAS on the dead pid
+ * (the entry the dead worker was changing may then be one connection or
+ * one request off, nothing worse: every field is whole).
+ *
+ * An entry is free when ie_used is 0, and may be taken over for another
+ * address when idle: no connection counted (ie_conns 0) and its token
+ * bucket full again (ie_tat <= now). Connections of a worker that dies
+ * without closing them stay counted until the master restarts (a reload
+ * does not clear the table).
+ */
+#define SHM_IP_WAYS	   8	     /* entries per group */
+#define SHM_IP_GROUPS_MAX  (1 << 20) /* groups of the table at most */
+#define SHM_IP_ENTRIES_MAX ((long long)SHM_IP_WAYS * SHM_IP_GROUPS_MAX)
+
+struct shm_ipentry {
+	uint8_t ie_addr[16]; /* IPv6, or IPv4 as ::ffff:a.b.c.d */
+	uint32_t ie_used;    /* 1: holds ie_addr */
+	uint32_t ie_conns;   /* its connections counted now */
+	uint64_t ie_tat;     /* rate: theoretical arrival time (GCRA),
+				monotonic microseconds; 0: none */
+};
+
+struct shm_ipgroup {
+	uint64_t ig_lock; /* pid of the worker that holds it, 0: free */
+	uint8_t ig_pad[SHM_CACHELINE - 8];
+	struct shm_ipentry ig_e[SHM_IP_WAYS];
+} __attribute__((aligned(SHM_CACHELINE)));
 
 /*
  * Add n to a counter of the caller's own slot. There is one writer per

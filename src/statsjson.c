@@ -164,6 +164,17 @@ statsjson_tls(FILE *fp, const struct shm_counters *t)
 	    t->sc_tls_errors, t->sc_tls_renegotiations);
 }
 
+/* Print the JSON report's limits object: per-client-address refusals. */
+static void
+statsjson_limits(FILE *fp, const struct shm_counters *t)
+{
+	fprintf(fp,
+	    ",\"limits\":{\"connections_refused\":%" PRIu64
+	    ",\"requests_refused\":%" PRIu64 ",\"untracked\":%" PRIu64 "}",
+	    t->sc_limit_conn_refused, t->sc_limit_rate_refused,
+	    t->sc_limit_untracked);
+}
+
 /* Print the JSON report's websocket object, closes by class included. */
 static void
 statsjson_websocket(FILE *fp, const struct shm_counters *t)
@@ -379,6 +390,7 @@ statsjson_print(FILE *fp, const char *path, const struct statsnap *sn,
 	statsjson_responses(fp, &sn->sn_total);
 	statsjson_log(fp, sn);
 	statsjson_tls(fp, &sn->sn_total);
+	statsjson_limits(fp, &sn->sn_total);
 	statsjson_websocket(fp, &sn->sn_total);
 	statsjson_chat(fp, sn, rt);
 	statsjson_latency(fp, &sn->sn_total);

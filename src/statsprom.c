@@ -174,6 +174,23 @@ statsprom_tls(FILE *fp, const struct shm_counters *t)
 	    t->sc_tls_renegotiations);
 }
 
+/* Print the per-client-address limit counters. */
+static void
+statsprom_limits(FILE *fp, const struct shm_counters *t)
+{
+	statsprom_family(fp, "pfhttpd_limit_refused_total", "counter",
+	    "Answered 429: over a per-client-address limit, by limit.");
+	fprintf(fp,
+	    "pfhttpd_limit_refused_total{limit=\"connections\"} %" PRIu64
+	    "\npfhttpd_limit_refused_total{limit=\"rate\"} %" PRIu64 "\n",
+	    t->sc_limit_conn_refused, t->sc_limit_rate_refused);
+	statsprom_family(fp, "pfhttpd_limit_untracked_total", "counter",
+	    "Connections or requests not limited: the address table was "
+	    "full.");
+	fprintf(fp, "pfhttpd_limit_untracked_total %" PRIu64 "\n",
+	    t->sc_limit_untracked);
+}
+
 /* Print the WebSocket counters, closes by close code class included. */
 static void
 statsprom_websocket(FILE *fp, const struct shm_counters *t)
@@ -429,6 +446,7 @@ statsprom_print(FILE *fp, const struct statsnap *sn)
 	statsprom_totals(fp, &sn->sn_total);
 	statsprom_log(fp, sn);
 	statsprom_tls(fp, &sn->sn_total);
+	statsprom_limits(fp, &sn->sn_total);
 	statsprom_websocket(fp, &sn->sn_total);
 	statsprom_chat_hub(fp, sn);
 	statsprom_chat_workers(fp, &sn->sn_total);

@@ -173,6 +173,17 @@ statstext_tls(FILE *fp, const struct shm_counters *t)
 	    t->sc_tls_errors, t->sc_tls_renegotiations);
 }
 
+/* Print the text report's line of per-client-address refusals. */
+static void
+statstext_limits(FILE *fp, const struct shm_counters *t)
+{
+	fprintf(fp,
+	    "limits       connections refused %" PRIu64
+	    "  requests refused %" PRIu64 "  untracked %" PRIu64 "\n",
+	    t->sc_limit_conn_refused, t->sc_limit_rate_refused,
+	    t->sc_limit_untracked);
+}
+
 /* Print the text report's WebSocket line. */
 static void
 statstext_websocket(FILE *fp, const struct shm_counters *t)
@@ -379,6 +390,7 @@ statstext_print(FILE *fp, const char *path, const struct statsnap *sn,
 	statstext_log(fp, sn);
 	statstext_logger(fp, sn);
 	statstext_tls(fp, &sn->sn_total);
+	statstext_limits(fp, &sn->sn_total);
 	statstext_websocket(fp, &sn->sn_total);
 	statstext_chat(fp, sn, rt);
 	statstext_redis(fp, sn);

@@ -39,7 +39,7 @@ FIELDS = {
         "sh_slot_size", "sh_slots_offset", "sh_rings_offset",
         "sh_ring_size", "sh_ring_stride", "sh_logger_pid", "sh_fold_seq",
         "sh_reloads_failed", "sh_logger_wrote", "sh_chat_offset",
-        "sh_retired",
+        "sh_ip_offset", "sh_ip_groups", "sh_retired",
     ],
     "shm_slot": [
         "ss_pid", "ss_worker_id", "ss_generation", "ss_started", "ss_state",
@@ -55,7 +55,9 @@ FIELDS = {
         "sc_chat_rate_limited", "sc_chat_oversize", "sc_chat_refused",
         "sc_chat_slow_closed", "sc_chat_gaps", "sc_chat_missed",
         "sc_tls_full", "sc_tls_resumed", "sc_tls_failed", "sc_tls_errors",
-        "sc_tls_renegotiations", "sc_latency", "sc_responses",
+        "sc_tls_renegotiations", "sc_limit_conn_refused",
+        "sc_limit_rate_refused", "sc_limit_untracked", "sc_latency",
+        "sc_responses",
     ],
     "shm_ring": ["rg_head", "rg_tail", "rg_written", "rg_discarded",
                  "rg_jwritten", "rg_jdiscarded", "rg_jtail"],
@@ -76,6 +78,7 @@ FIELDS = {
     "shm_chat_member": [],
     "shm_chat_entry": [],
     "bcast_ring": ["br_next_event"],
+    "shm_ipgroup": [],
 }
 # The chat region of a synthetic segment: small, within shm.c's bounds.
 CHAT_GEOMETRY = dict(ch_ring_size=4096, ch_bcast_size=131072, ch_max_rooms=4,
@@ -180,6 +183,9 @@ class Segment:
         self.ring_stride = round_up(layout.size["shm_ring"] + ring_size, PAGE)
         self.size = self._chat_layout(
             self.rings_offset + nslots * self.ring_stride)
+        # The address table: one group, a page (shm_ip_layout()).
+        self.ip_offset = self.size
+        self.size += round_up(layout.size["shm_ipgroup"], PAGE)
         with open(self.path, "wb") as f:
             f.truncate(self.size)
         os.chmod(self.path, 0o640)
@@ -202,6 +208,8 @@ class Segment:
         for name, value in h.items():
             self.header(name, value)
         self.header("sh_chat_offset", self.chat_offset)
+        self.header("sh_ip_offset", self.ip_offset)
+        self.header("sh_ip_groups", 1)
         for name, value in CHAT_GEOMETRY.items():
             self.chat(name, value)
         self.chat("ch_entry_size", self.entry_size)

@@ -2176,6 +2176,73 @@ test_chat_burst_that_is_set_is_kept(void **state)
 	config_free(cf);
 }
 
+/* The per-address limits are off by default, the table 8192 entries. */
+static void
+test_ip_limits_are_off_by_default(void **state)
+{
+	struct config *cf;
+
+	(void)state;
+	cf = load("[server]\n");
+	if (cf == NULL)
+		fail_msg("%s", err);
+	assert_int_equal(cf->cf_max_conns_per_ip, 0);
+	assert_int_equal(cf->cf_limit_rate, 0);
+	assert_int_equal(cf->cf_limit_burst, 0);
+	assert_null(cf->cf_limit_exempt);
+	assert_int_equal(cf->cf_nexempt, 0);
+	assert_int_equal(cf->cf_ip_table_size, 8192);
+	config_free(cf);
+}
+
+/* The address burst defaults to twice the rate; exempt ranges parse. */
+static void
+test_ip_limit_keys_are_read(void **state)
+{
+	struct config *cf;
+
+	(void)state;
+	cf = load("[server]\nmax_connections_per_ip = 16\n"
+		  "limit_rate_per_ip = 20/s\n"
+		  "limit_exempt = 10.0.0.0/8 2001:db8::/32\n"
+		  "ip_table_size = 100\n");
+	if (cf == NULL)
+		fail_msg("%s", err);
+	assert_int_equal(cf->cf_max_conns_per_ip, 16);
+	assert_int_equal(cf->cf_limit_rate, 20);
+	assert_int_equal(cf->cf_limit_burst, 40);
+	assert_int_equal(cf->cf_nexempt, 2);
+	assert_int_equal(cf->cf_exempt[0].ic_bits, 104);
+	/* 100 entries: 12 groups of 8, rounded up to 16 groups. */
+	assert_int_equal(cf->cf_ip_table_size, 128);
+	config_free(cf);
+	cf = load("[server]\nlimit_rate_per_ip = 5\nlimit_burst_per_ip = 1\n");
+	if (cf == NULL)
+		fail_msg("%s", err);
+	assert_int_equal(cf->cf_limit_burst, 1);
+	config_free(cf);
+}
+
+/* Bad limit values are FILE:LINE errors. */
+static void
+test_bad_ip_limit_values_name_their_line(void **state)
+{
+	(void)state;
+	expect_error("[server]\nmax_connections_per_ip = -1\n", 2,
+	    "[server] max_connections_per_ip:");
+	expect_error("[server]\n\nlimit_rate_per_ip = 5/m\n", 3,
+	    "[server] limit_rate_per_ip:");
+	expect_error("[server]\nlimit_burst_per_ip = x\n", 2,
+	    "[server] limit_burst_per_ip:");
+	expect_error("[server]\nlimit_exempt = 10.0.0.1/8\n", 2,
+	    "[server] limit_exempt: '10.0.0.1/8' is not an address or a "
+	    "range");
+	expect_error("[server]\nlimit_exempt = ::1 nowhere\n", 2,
+	    "[server] limit_exempt: 'nowhere'");
+	expect_error(
+	    "[server]\nip_table_size = 4\n", 2, "[server] ip_table_size:");
+}
+
 /* default_room takes a chat name: 1 to 32 of A-Za-z0-9_-. */
 static void
 test_chat_default_room_takes_a_chat_name(void **state)
@@ -2893,6 +2960,9 @@ main(void)
 	    T(test_chat_rate_with_bad_syntax_is_rejected),
 	    T(test_chat_burst_of_zero_is_twice_the_rate),
 	    T(test_chat_burst_that_is_set_is_kept),
+	    T(test_ip_limits_are_off_by_default),
+	    T(test_ip_limit_keys_are_read),
+	    T(test_bad_ip_limit_values_name_their_line),
 	    T(test_chat_default_room_takes_a_chat_name),
 	    T(test_chat_bad_default_room_is_rejected),
 	    T(test_chat_empty_path_turns_the_chat_off),

@@ -59,15 +59,17 @@
 #include "pfhttpd.h"
 #include "shm.h"
 
-#define HEADER_SIZE   5568 /* sizeof(struct shm_header), by hand */
-#define SLOT_SIZE     5440 /* sizeof(struct shm_slot) */
+#define HEADER_SIZE   5632 /* sizeof(struct shm_header), by hand */
+#define SLOT_SIZE     5504 /* sizeof(struct shm_slot) */
 #define RING_SIZE     128  /* sizeof(struct shm_ring) */
-#define COUNTERS_SIZE 5368 /* sizeof(struct shm_counters) */
+#define COUNTERS_SIZE 5392 /* sizeof(struct shm_counters) */
+#define IPGROUP_SIZE  320  /* sizeof(struct shm_ipgroup): 64 + 8 * 32 */
 #define CHAT_SIZE     320  /* sizeof(struct shm_chat) */
 #define PAGE	      4096
 
-#define NSLOTS 4    /* the segment of the tests that need one */
-#define RING   4096 /* its ring size, the smallest allowed */
+#define NSLOTS	  4    /* the segment of the tests that need one */
+#define RING	  4096 /* its ring size, the smallest allowed */
+#define IP_GROUPS 4    /* address table groups: 4 * 320 bytes, one page */
 
 /* A geometry and the layout worked out by hand for it. */
 struct layout {
@@ -81,23 +83,26 @@ struct layout {
 
 /* The chat region's size for n slots (up to 60), as worked out above. */
 #define CHAT_REGION(n) (4096 + (n)*8192 + 135168 + 4096 + 4096)
+/* The address table after it: IP_GROUPS groups in one page. */
+#define IP_REGION 4096
 
 static const struct layout layouts[] = {
-    /* 5568 + 5440 = 11008 -> 12288; 128 + 4096 -> 8192 */
-    {1, 4096, 12288, 8192, 12288 + 1 * 8192, 12288 + 1 * 8192 + CHAT_REGION(1)},
-    /* 5568 + 3 * 5440 = 21888 -> 24576; 128 + 65536 -> 69632 */
+    /* 5632 + 5504 = 11136 -> 12288; 128 + 4096 -> 8192 */
+    {1, 4096, 12288, 8192, 12288 + 1 * 8192,
+	12288 + 1 * 8192 + CHAT_REGION(1) + IP_REGION},
+    /* 5632 + 3 * 5504 = 22144 -> 24576; 128 + 65536 -> 69632 */
     {3, 65536, 24576, 69632, 24576 + 3 * 69632,
-	24576 + 3 * 69632 + CHAT_REGION(3)},
-    /* 5568 + 4 * 5440 = 27328 -> 28672 */
+	24576 + 3 * 69632 + CHAT_REGION(3) + IP_REGION},
+    /* 5632 + 4 * 5504 = 27648 -> 28672 */
     {4, 65536, 28672, 69632, 28672 + 4 * 69632,
-	28672 + 4 * 69632 + CHAT_REGION(4)},
-    /* 5568 + 8 * 5440 = 49088 -> 49152; 128 + 1 MiB -> 1 MiB + 4096 */
-    {8, 1048576, 49152, 1052672, 49152 + 8 * 1052672,
-	49152 + 8 * 1052672 + CHAT_REGION(8)},
-    /* 5568 + 64 * 5440 = 353728 -> 356352; the chat header and 64 wake
+	28672 + 4 * 69632 + CHAT_REGION(4) + IP_REGION},
+    /* 5632 + 8 * 5504 = 49664 -> 53248; 128 + 1 MiB -> 1 MiB + 4096 */
+    {8, 1048576, 53248, 1052672, 53248 + 8 * 1052672,
+	53248 + 8 * 1052672 + CHAT_REGION(8) + IP_REGION},
+    /* 5632 + 64 * 5504 = 357888 -> 360448; the chat header and 64 wake
      * flags, 256 + 4096, take two pages */
-    {64, 4096, 356352, 8192, 356352 + 64 * 8192,
-	356352 + 64 * 8192 + CHAT_REGION(64) + 4096},
+    {64, 4096, 360448, 8192, 360448 + 64 * 8192,
+	360448 + 64 * 8192 + CHAT_REGION(64) + 4096 + IP_REGION},
 };
 
 /* A reader of shm_totals() on a thread, and what it saw. */
@@ -143,8 +148,8 @@ create(uint32_t nslots, uint64_t ring_size)
 {
 	struct shm_header *sh;
 
-	sh = shm_create(
-	    seg_path, nslots, ring_size, &chat_geom, err, sizeof(err));
+	sh = shm_create(seg_path, nslots, ring_size, &chat_geom, IP_GROUPS, err,
+	    sizeof(err));
 	if (sh == NULL)
 		fail_msg("shm_create: %s", err);
 	return sh;
@@ -225,6 +230,10 @@ check_layout(struct shm_header *sh, const struct layout *ly)
 	assert_int_equal(sh->sh_size, ly->ly_size);
 	assert_int_equal(sh->sh_chat_offset, ly->ly_chat_offset);
 	assert_ptr_equal(shm_chat(sh), base + ly->ly_chat_offset);
+	assert_int_equal(sh->sh_ip_offset, ly->ly_size - IP_REGION);
+	assert_int_equal(sh->sh_ip_groups, IP_GROUPS);
+	assert_ptr_equal(shm_ip_table(sh), base + ly->ly_size - IP_REGION);
+	assert_int_equal(shm_ip_ngroups(), IP_GROUPS);
 	assert_int_equal(shm_chat(sh)->ch_history, chat_geom.cg_history);
 	assert_int_equal(shm_nslots(), ly->ly_nslots);
 	assert_int_equal(shm_ring_size(), ly->ly_ring_size);
@@ -292,7 +301,8 @@ static int
 setup_seg(void **state)
 {
 	(void)state;
-	seg = shm_create(seg_path, NSLOTS, RING, &chat_geom, err, sizeof(err));
+	seg = shm_create(
+	    seg_path, NSLOTS, RING, &chat_geom, IP_GROUPS, err, sizeof(err));
 	return seg == NULL ? -1 : 0;
 }
 
@@ -318,13 +328,14 @@ static void
 test_structures_have_version_5_sizes(void **state)
 {
 	(void)state;
-	assert_int_equal(SHM_VERSION, 5);
+	assert_int_equal(SHM_VERSION, 6);
 	assert_int_equal(sizeof(struct shm_chat), CHAT_SIZE);
 	assert_int_equal(offsetof(struct shm_header, sh_chat_offset), 136);
 	assert_int_equal(sizeof(struct shm_counters), COUNTERS_SIZE);
 	assert_int_equal(sizeof(struct shm_header), HEADER_SIZE);
 	assert_int_equal(sizeof(struct shm_slot), SLOT_SIZE);
 	assert_int_equal(sizeof(struct shm_ring), RING_SIZE);
+	assert_int_equal(sizeof(struct shm_ipgroup), IPGROUP_SIZE);
 	assert_int_equal(offsetof(struct shm_header, sh_size), 16);
 	assert_int_equal(offsetof(struct shm_header, sh_nslots), 48);
 	assert_int_equal(offsetof(struct shm_header, sh_fold_seq), 104);
@@ -463,8 +474,8 @@ test_create_reports_impossible_path(void **state)
 	(void)state;
 	snprintf(path, sizeof(path), "%s/missing/seg", test_dir);
 	err[0] = '\0';
-	assert_null(
-	    shm_create(path, NSLOTS, RING, &chat_geom, err, sizeof(err)));
+	assert_null(shm_create(
+	    path, NSLOTS, RING, &chat_geom, IP_GROUPS, err, sizeof(err)));
 	assert_non_null(strstr(err, path));
 	assert_non_null(strstr(err, strerror(ENOENT)));
 }
@@ -536,7 +547,7 @@ test_attach_refuses_other_version(void **state)
 	(void)state;
 	seg = create(NSLOTS, RING);
 	corrupt32(&seg->sh_version, SHM_VERSION + 1,
-	    "segment layout version 6, this program reads 5");
+	    "segment layout version 7, this program reads 6");
 	corrupt32(&seg->sh_version, 0, "version 0");
 }
 
@@ -563,6 +574,10 @@ test_attach_refuses_wrong_size_fields(void **state)
 	corrupt(&seg->sh_ring_size, 65536 / 2, bad);
 	/* Not a power of two, though the page rounding hides it. */
 	corrupt(&seg->sh_ring_size, 65536 - 8, bad);
+	corrupt(&seg->sh_ip_groups, IP_GROUPS * 16, bad);
+	corrupt(&seg->sh_ip_groups, 3, bad);
+	corrupt(&seg->sh_ip_groups, 0, bad);
+	corrupt(&seg->sh_ip_offset, seg->sh_ip_offset + PAGE, bad);
 }
 
 /* A ring size below 4096 or not a power of two is refused. */
@@ -573,11 +588,13 @@ test_attach_refuses_impossible_ring_size(void **state)
 
 	(void)state;
 	/* Consistent layouts: shm_create() takes what it is given. */
-	seg = shm_create(seg_path, 1, 2048, &chat_geom, err, sizeof(err));
+	seg = shm_create(
+	    seg_path, 1, 2048, &chat_geom, IP_GROUPS, err, sizeof(err));
 	assert_non_null(seg);
 	expect_refused(bad);
 	shm_detach(seg);
-	seg = shm_create(seg_path, 1, 3 * 4096, &chat_geom, err, sizeof(err));
+	seg = shm_create(
+	    seg_path, 1, 3 * 4096, &chat_geom, IP_GROUPS, err, sizeof(err));
 	assert_non_null(seg);
 	expect_refused(bad);
 }

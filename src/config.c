@@ -58,6 +58,7 @@ enum config_type {
 	CONFIG_PROTOCOLS, /* TLSv1.2 and/or TLSv1.3; int (TLS_PROTO_*) */
 	CONFIG_REDIS,	  /* HOST:PORT or a socket path, stored numeric */
 	CONFIG_ADDRESS,	  /* one listen address, no tls; struct listen_addr */
+	CONFIG_CODINGS,	  /* br and/or gzip, spaces; struct accenc_list */
 };
 
 #define CONFIG_RELOADABLE 0x01 /* a reload may change the value */
@@ -124,6 +125,8 @@ static const struct config_key config_keys[] = {
 	CONFIG_RELOADABLE},
     {"http", "notsent_lowat", CONFIG_SIZE, CF(cf_notsent_lowat), 0,
 	64 * CONFIG_MB, "32k", CONFIG_RELOADABLE},
+    {"http", "precompressed", CONFIG_CODINGS, CF(cf_precompressed), 0, 0, "",
+	CONFIG_RELOADABLE},
 
     {"log", "error_log", CONFIG_PATH, CF(cf_error_log), 0, 0,
 	"../var/log/error.log", CONFIG_EMPTY_NONE},
@@ -439,6 +442,10 @@ config_expected(const struct config_key *ck, char *buf, size_t len)
 	case CONFIG_REDIS:
 		snprintf(
 		    buf, len, "HOST:PORT, [V6ADDR]:PORT or a unix socket path");
+		break;
+	case CONFIG_CODINGS:
+		snprintf(buf, len,
+		    "br, gzip, both in order of preference, or nothing");
 		break;
 	}
 }
@@ -989,6 +996,22 @@ config_set_address(struct config_parse *cp, const struct config_key *ck,
 	return 0;
 }
 
+/* Set a list of content codings ([http] precompressed) from value. */
+static int
+config_set_codings(struct config_parse *cp, const struct config_key *ck,
+    const char *value, int line)
+{
+	char expected[160];
+
+	if (accenc_list_parse(value, config_member(cp->cp_cf, ck)) == -1) {
+		config_expected(ck, expected, sizeof(expected));
+		config_error(cp, line, "[%s] %s: expected %s, got '%s'",
+		    ck->ck_section, ck->ck_key, expected, value);
+		return -1;
+	}
+	return 0;
+}
+
 /* Parse value for key ck (line 0 for a default) and store it in the config. */
 static int
 config_set(struct config_parse *cp, const struct config_key *ck,
@@ -1009,6 +1032,8 @@ config_set(struct config_parse *cp, const struct config_key *ck,
 		return config_set_listen(cp, ck, value, line);
 	case CONFIG_ADDRESS:
 		return config_set_address(cp, ck, value, line);
+	case CONFIG_CODINGS:
+		return config_set_codings(cp, ck, value, line);
 	default:
 		return config_set_string(cp, ck, value, line);
 	}
@@ -1515,6 +1540,8 @@ config_key_equal(
 	case CONFIG_LISTEN:
 	case CONFIG_ADDRESS:
 		return 1; /* reloadable: the master compares addresses */
+	case CONFIG_CODINGS:
+		return memcmp(va, vb, sizeof(struct accenc_list)) == 0;
 	default:
 		return *(const long long *)va == *(const long long *)vb;
 	}

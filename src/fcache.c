@@ -103,12 +103,20 @@ fcache_put(struct fcache_entry *fe)
 	*slot = fe;
 }
 
-/* Drop a reference to fe; the last one closes its file and frees it. */
+/*
+ * Drop a reference to fe; the last one closes its file, drops its
+ * siblings' references and frees it.
+ */
 void
 fcache_release(struct fcache_entry *fe)
 {
+	size_t i;
+
 	if (--fe->fe_refs > 0)
 		return;
+	for (i = 0; i < ACCENC_NCODINGS; i++)
+		if (fe->fe_coded[i] != NULL)
+			fcache_release(fe->fe_coded[i]);
 	if (fe->fe_fd != -1)
 		close(fe->fe_fd);
 	free(fe->fe_body);

@@ -82,6 +82,7 @@ SECTIONS = {
     "max_keepalive_requests": "http",
     "serve_dotfiles": "http",
     "notsent_lowat": "http",
+    "precompressed": "http",
     "error_log": "log",
     "access_log": "log",
     "format": "log",

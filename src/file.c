@@ -7,7 +7,9 @@
  * order; a single byte range is honoured. What a path resolves to is kept
  * for a second in the open-file cache (fcache.c): a file up to
  * FCACHE_INLINE_MAX bytes is kept in memory and copied behind the head, a
- * larger one is sent with sendfile(2) from the cached descriptor.
+ * larger one is sent with sendfile(2) from the cached descriptor. With
+ * [http] precompressed, a file's .br and .gz siblings are looked up with
+ * it, and the request's Accept-Encoding picks the one sent (accenc.c).
  */
 
 #include <sys/stat.h>

@@ -298,3 +298,16 @@ def test_bad_precompressed_value_is_a_file_line_error(tmp_path):
         assert out.returncode != 0, value
         assert f"{conf}:3: [http] precompressed:" in out.stderr, \
             (value, out.stderr)
+
+
+def test_sibling_symlink_out_of_the_root_is_ignored(start_server, tmp_path):
+    make_site(tmp_path / "htdocs")
+    outside = put(tmp_path, "outside.gz", b"SECRET outside the root\n",
+                  1_800_000_000)
+    put(tmp_path / "htdocs", "link.txt", SMALL, 1_700_000_000)
+    os.symlink(outside, tmp_path / "htdocs" / "link.txt.gz")
+    server = start_server(precompressed="gzip")
+    resp = get(server, "/link.txt", "gzip")
+    assert resp.status == 200
+    assert resp.header("Content-Encoding") is None
+    assert resp.body == SMALL

@@ -63,6 +63,7 @@ enum config_type {
 	CONFIG_CACHE,	  /* a cache rule added to struct cachectl */
 	CONFIG_ERRPAGE,	  /* an error page added to struct errpages */
 	CONFIG_CIDRS,	  /* address ranges (iplimit.c), spaces; char * */
+	CONFIG_CODINGS,	  /* br and/or gzip, spaces; struct accenc_list */
 };
 
 #define CONFIG_RELOADABLE 0x01 /* a reload may change the value */
@@ -144,6 +145,8 @@ static const struct config_key config_keys[] = {
 	CONFIG_EMPTY_NONE | CONFIG_RELOADABLE | CONFIG_REPEATABLE},
     {"http", "error_page", CONFIG_ERRPAGE, CF(cf_errpages), 0, 0, "",
 	CONFIG_EMPTY_NONE | CONFIG_RELOADABLE | CONFIG_REPEATABLE},
+    {"http", "precompressed", CONFIG_CODINGS, CF(cf_precompressed), 0, 0, "",
+	CONFIG_RELOADABLE},
 
     {"log", "error_log", CONFIG_PATH, CF(cf_error_log), 0, 0,
 	"../var/log/error.log", CONFIG_EMPTY_NONE},
@@ -477,6 +480,10 @@ config_expected(const struct config_key *ck, char *buf, size_t len)
 		snprintf(buf, len,
 		    "address ranges such as 192.0.2.0/24 2001:db8::/32, "
 		    "separated by spaces");
+		break;
+	case CONFIG_CODINGS:
+		snprintf(buf, len,
+		    "br, gzip, both in order of preference, or nothing");
 		break;
 	}
 }
@@ -1035,6 +1042,22 @@ config_set_address(struct config_parse *cp, const struct config_key *ck,
 	return 0;
 }
 
+/* Set a list of content codings ([http] precompressed) from value. */
+static int
+config_set_codings(struct config_parse *cp, const struct config_key *ck,
+    const char *value, int line)
+{
+	char expected[160];
+
+	if (accenc_list_parse(value, config_member(cp->cp_cf, ck)) == -1) {
+		config_expected(ck, expected, sizeof(expected));
+		config_error(cp, line, "[%s] %s: expected %s, got '%s'",
+		    ck->ck_section, ck->ck_key, expected, value);
+		return -1;
+	}
+	return 0;
+}
+
 /* Parse value for key ck (line 0 for a default) and store it in the config. */
 static int
 config_set(struct config_parse *cp, const struct config_key *ck,
@@ -1058,6 +1081,8 @@ config_set(struct config_parse *cp, const struct config_key *ck,
 	case CONFIG_CACHE:
 	case CONFIG_ERRPAGE:
 		return config_set_site(cp, ck, value, line);
+	case CONFIG_CODINGS:
+		return config_set_codings(cp, ck, value, line);
 	default:
 		return config_set_string(cp, ck, value, line);
 	}
@@ -1577,7 +1602,8 @@ config_check_errpages(struct config_parse *cp)
 
 	if (!cp->cp_load_tls)
 		return 0;
-	if ((rootfd = file_root_open(cp->cp_cf->cf_root)) == -1) {
+	if ((rootfd = open(
+		 cp->cp_cf->cf_root, O_PATH | O_DIRECTORY | O_CLOEXEC)) == -1) {
 		config_error(cp, config_line_of(cp, "http", "root"),
 		    "[http] root %s: %s", cp->cp_cf->cf_root, strerror(errno));
 		return -1;
@@ -1653,6 +1679,8 @@ config_key_equal(
 	case CONFIG_CACHE:
 	case CONFIG_ERRPAGE:
 		return 1; /* reloadable: a struct, not a number to compare */
+	case CONFIG_CODINGS:
+		return memcmp(va, vb, sizeof(struct accenc_list)) == 0;
 	default:
 		return *(const long long *)va == *(const long long *)vb;
 	}

@@ -23,6 +23,20 @@ etag_make(const struct timespec *mtime, off_t size, char buf[ETAG_LEN])
 	    (unsigned long long)size);
 }
 
+/*
+ * Make the strong ETag of a precompressed sibling: etag_make()'s with
+ * "-" and its coding before the closing quote ("6543a1b2.0-1f4-br"), so
+ * that it never equals the original's, even for the same time and size.
+ */
+void
+etag_make_coded(const struct timespec *mtime, off_t size, const char *coding,
+    char buf[ETAG_LEN])
+{
+	(void)snprintf(buf, ETAG_LEN, "\"%llx.%lx-%llx-%s\"",
+	    (unsigned long long)mtime->tv_sec, (unsigned long)mtime->tv_nsec,
+	    (unsigned long long)size, coding);
+}
+
 /* Return 1 if c is optional whitespace (SP or HTAB), else 0. */
 static int
 etag_ows(int c)

@@ -9,7 +9,9 @@
  * entry replaces whatever was there. Entries are reference-counted: the
  * table holds one reference, and a response that sends from an entry's
  * descriptor holds another, so that a replaced entry lives (and its file
- * stays open) until the last response using it is sent.
+ * stays open) until the last response using it is sent. An entry for a
+ * file holds one reference on each of its precompressed siblings' entries
+ * (fe_coded[]), which are in no slot of their own.
  *
  * Each worker process has its own table; nothing here is shared.
  */
@@ -103,16 +105,32 @@ fcache_put(struct fcache_entry *fe)
 	*slot = fe;
 }
 
-/* Drop a reference to fe; the last one closes its file and frees it. */
-void
-fcache_release(struct fcache_entry *fe)
+/* Close fe's file and free it: its last reference is gone. */
+static void
+fcache_free(struct fcache_entry *fe)
 {
-	if (--fe->fe_refs > 0)
-		return;
 	if (fe->fe_fd != -1)
 		close(fe->fe_fd);
 	free(fe->fe_body);
 	free(fe);
+}
+
+/*
+ * Drop a reference to fe; the last one drops those it holds on its
+ * siblings (which hold none themselves), closes its file and frees it.
+ */
+void
+fcache_release(struct fcache_entry *fe)
+{
+	struct fcache_entry *se;
+	size_t i;
+
+	if (--fe->fe_refs > 0)
+		return;
+	for (i = 0; i < ACCENC_NCODINGS; i++)
+		if ((se = fe->fe_coded[i]) != NULL && --se->fe_refs == 0)
+			fcache_free(se);
+	fcache_free(fe);
 }
 
 /* Empty the table (to give back descriptors when they run out). */

@@ -7,7 +7,9 @@
  * order; a single byte range is honoured. What a path resolves to is kept
  * for a second in the open-file cache (fcache.c): a file up to
  * FCACHE_INLINE_MAX bytes is kept in memory and copied behind the head, a
- * larger one is sent with sendfile(2) from the cached descriptor.
+ * larger one is sent with sendfile(2) from the cached descriptor. With
+ * [http] precompressed, a file's .br and .gz siblings are looked up with
+ * it, and the request's Accept-Encoding picks the one sent (accenc.c).
  */
 
 #include <sys/stat.h>
@@ -151,8 +153,8 @@ file_send(
 	switch (file_preconditions(req, fe)) {
 	case 304:
 		/* The validators, without Accept-Ranges. */
-		http_response_head(c, 304, NULL, -1,
-		    fe->fe_fields + sizeof(FCACHE_ACCEPT_RANGES) - 1);
+		http_response_head(
+		    c, 304, NULL, -1, fe->fe_fields + fe->fe_cond);
 		return;
 	case 412:
 		http_response_error(c, 412, NULL);
@@ -227,6 +229,100 @@ file_open(int rootfd, const char *name)
 	return fd;
 }
 
+/* Tell whether the time a is before the time b. */
+static int
+file_older(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec < b->tv_sec ||
+	    (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
+/*
+ * Fill fe with the regular file fd (st its metadata), of media type
+ * type, in coding (ACCENC_IDENTITY: the original): its metadata, its
+ * fields (with Vary: Accept-Encoding if vary, as a sibling's always are,
+ * and the Cache-Control value cache unless NULL), and its bytes when
+ * small, else the descriptor, which fe then owns.
+ */
+static void
+file_fill(struct fcache_entry *fe, int fd, const struct stat *st,
+    const char *type, enum accenc_coding coding, int vary, const char *cache)
+{
+	char lastmod[HTTPDATE_LEN];
+	int n = 0;
+
+	fe->fe_size = st->st_size;
+	fe->fe_mtime = st->st_mtim;
+	fe->fe_type = type;
+	if (coding == ACCENC_IDENTITY)
+		etag_make(&st->st_mtim, st->st_size, fe->fe_etag);
+	else
+		etag_make_coded(&st->st_mtim, st->st_size, accenc_name(coding),
+		    fe->fe_etag);
+	httpdate_format(st->st_mtim.tv_sec, lastmod);
+	n = snprintf(fe->fe_fields, sizeof(fe->fe_fields),
+	    FCACHE_ACCEPT_RANGES "%s%s%s",
+	    coding != ACCENC_IDENTITY ? "Content-Encoding: " : "",
+	    coding != ACCENC_IDENTITY ? accenc_name(coding) : "",
+	    coding != ACCENC_IDENTITY ? "\r\n" : "");
+	fe->fe_cond = (size_t)n;
+	snprintf(fe->fe_fields + n, sizeof(fe->fe_fields) - (size_t)n,
+	    "Last-Modified: %s\r\nETag: %s\r\n%s%s%s%s", lastmod, fe->fe_etag,
+	    vary || coding != ACCENC_IDENTITY ? "Vary: Accept-Encoding\r\n"
+					      : "",
+	    cache != NULL ? "Cache-Control: " : "", cache != NULL ? cache : "",
+	    cache != NULL ? "\r\n" : "");
+	if (st->st_size <= FCACHE_INLINE_MAX &&
+	    (fe->fe_body = malloc((size_t)st->st_size + 1)) != NULL) {
+		/* Small: keep the bytes, not the descriptor. A file that
+		 * changes size while read is sent from its descriptor. */
+		if (pread(fd, fe->fe_body, (size_t)st->st_size + 1, 0) ==
+		    st->st_size) {
+			close(fd);
+			return;
+		}
+		free(fe->fe_body);
+		fe->fe_body = NULL;
+	}
+	fe->fe_fd = fd;
+}
+
+/*
+ * Look for the precompressed siblings of the regular file name, already
+ * in fe, that [http] precompressed names: name.br, name.gz. One counts if
+ * it is a regular file beneath the root no older than the original; it
+ * gets an entry of its own, with the original's media type, held by fe.
+ * A sibling that cannot be opened or read is not there.
+ */
+static void
+file_siblings(struct conn *c, struct fcache_entry *fe, const char *name,
+    const char *cache)
+{
+	const struct accenc_list *al = &c->c_worker->w_cf->cf_precompressed;
+	char sib[PATH_MAX];
+	struct fcache_entry *se;
+	enum accenc_coding coding;
+	struct stat st;
+	int i, fd;
+
+	for (i = 0; i < al->al_n; i++) {
+		coding = al->al_coding[i];
+		if ((size_t)snprintf(sib, sizeof(sib), "%s%s", name,
+			accenc_suffix(coding)) >= sizeof(sib) ||
+		    (fd = file_open(c->c_worker->w_rootfd, sib)) == -1)
+			continue;
+		if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+		    file_older(&st.st_mtim, &fe->fe_mtime) ||
+		    (se = fcache_new(fe->fe_path, fe->fe_pathlen)) == NULL) {
+			close(fd);
+			continue;
+		}
+		file_fill(se, fd, &st, fe->fe_type, coding, 1, cache);
+		fe->fe_coded[coding] = se;
+		fe->fe_codings |= 1u << coding;
+	}
+}
+
 /*
  * Look path up in the document root and fill fe with what it is: a
  * regular file (its descriptor, or its bytes when small, and its
@@ -239,7 +335,7 @@ file_lookup(struct conn *c, const char *path, struct fcache_entry *fe)
 {
 	const struct config *cf = c->c_worker->w_cf;
 	int rootfd = c->c_worker->w_rootfd;
-	char rel[PATH_MAX + NAME_MAX + 2], lastmod[HTTPDATE_LEN];
+	char rel[PATH_MAX + NAME_MAX + 2];
 	const char *name, *served = path, *cache;
 	struct stat st;
 	int fd;
@@ -285,29 +381,10 @@ file_lookup(struct conn *c, const char *path, struct fcache_entry *fe)
 		fe->fe_status = 403;
 		return 1;
 	}
-	fe->fe_size = st.st_size;
-	fe->fe_mtime = st.st_mtim;
-	fe->fe_type = mime_type(name);
-	etag_make(&st.st_mtim, st.st_size, fe->fe_etag);
-	httpdate_format(st.st_mtim.tv_sec, lastmod);
 	cache = cachectl_match(&cf->cf_cache, served, strlen(served));
-	snprintf(fe->fe_fields, sizeof(fe->fe_fields),
-	    FCACHE_ACCEPT_RANGES "Last-Modified: %s\r\nETag: %s\r\n%s%s%s",
-	    lastmod, fe->fe_etag, cache != NULL ? "Cache-Control: " : "",
-	    cache != NULL ? cache : "", cache != NULL ? "\r\n" : "");
-	if (st.st_size <= FCACHE_INLINE_MAX &&
-	    (fe->fe_body = malloc((size_t)st.st_size + 1)) != NULL) {
-		/* Small: keep the bytes, not the descriptor. A file that
-		 * changes size while read is sent from its descriptor. */
-		if (pread(fd, fe->fe_body, (size_t)st.st_size + 1, 0) ==
-		    st.st_size) {
-			close(fd);
-			return 1;
-		}
-		free(fe->fe_body);
-		fe->fe_body = NULL;
-	}
-	fe->fe_fd = fd;
+	file_fill(fe, fd, &st, mime_type(name), ACCENC_IDENTITY,
+	    cf->cf_precompressed.al_n > 0, cache);
+	file_siblings(c, fe, name, cache);
 	return 1;
 }
 
@@ -361,6 +438,26 @@ file_error_page(struct conn *c, int status, const char *headers)
 	return 0;
 }
 
+/*
+ * Return the entry to send for fe: the precompressed sibling that the
+ * request's Accept-Encoding and [http] precompressed choose, or fe itself
+ * (no sibling, no Accept-Encoding, or the original preferred).
+ */
+static struct fcache_entry *
+file_choose(const struct config *cf, const struct http_request *req,
+    struct fcache_entry *fe)
+{
+	const struct http_header *h;
+	enum accenc_coding coding;
+
+	if (fe->fe_codings == 0 ||
+	    (h = http_header_find(req, "Accept-Encoding")) == NULL)
+		return fe;
+	coding = accenc_choose(h->hh_value, h->hh_value_len,
+	    &cf->cf_precompressed, fe->fe_codings);
+	return coding == ACCENC_IDENTITY ? fe : fe->fe_coded[coding];
+}
+
 /* Answer a GET or HEAD request for path (normalised) from the root. */
 void
 file_serve(struct conn *c, struct http_request *req, const char *path)
@@ -381,6 +478,6 @@ file_serve(struct conn *c, struct http_request *req, const char *path)
 	else if (fe->fe_status != 0)
 		http_response_error(c, fe->fe_status, NULL);
 	else
-		file_send(c, req, fe);
+		file_send(c, req, file_choose(cf, req, fe));
 	fcache_release(fe);
 }

@@ -215,6 +215,34 @@ void iplimit_conn_give(
 enum iplimit_verdict iplimit_rate_take(struct shm_ipgroup *table,
     uint64_t ngroups, uint64_t seed, const uint8_t key[16], uint64_t rate,
     uint64_t burst, uint64_t now_us, uint64_t *retry_s);
+/* accenc.c */
+
+/* The content codings of precompressed files; identity is the original. */
+enum accenc_coding {
+	ACCENC_IDENTITY = 0,
+	ACCENC_GZIP = 1, /* file.gz; "gzip" or "x-gzip" in requests */
+	ACCENC_BR = 2,	 /* file.br */
+	ACCENC_NCODINGS = 3,
+};
+#define ACCENC_ANY   ACCENC_NCODINGS /* "*": q[]'s last element */
+#define ACCENC_Q_MAX 1000	     /* q=1, in thousandths */
+
+/*
+ * [http] precompressed: the codings whose files are looked for beside the
+ * original, in the operator's order of preference; al_n 0: off. A per-site
+ * setting (a virtual host will carry its own).
+ */
+struct accenc_list {
+	enum accenc_coding al_coding[ACCENC_NCODINGS - 1];
+	int al_n; /* entries used */
+};
+
+const char *accenc_name(enum accenc_coding coding);
+const char *accenc_suffix(enum accenc_coding coding);
+void accenc_qvalues(const char *s, size_t len, int q[ACCENC_NCODINGS + 1]);
+enum accenc_coding accenc_choose(
+    const char *s, size_t len, const struct accenc_list *al, unsigned avail);
+int accenc_list_parse(const char *value, struct accenc_list *al);
 
 /* config.c */
 #define CONFIG_MAX_LISTEN 16
@@ -272,6 +300,7 @@ struct config {
 	long long cf_notsent_lowat;  /* unsent bytes per socket, 0: kernel's */
 	struct cachectl cf_cache;    /* cache rules: Cache-Control by path */
 	struct errpages cf_errpages; /* error_page: pages by status */
+	struct accenc_list cf_precompressed; /* siblings to look for */
 
 	/* [log] */
 	char *cf_error_log;	/* error log path, or NULL for stderr */
@@ -610,9 +639,12 @@ int beneath_open_compat(int rootfd, const char *path, int flags);
 #define FCACHE_TTL_MS	     1000	 /* an entry is looked up again after */
 #define FCACHE_INLINE_MAX    (16 * 1024) /* files kept in memory up to this */
 #define FCACHE_ACCEPT_RANGES "Accept-Ranges: bytes\r\n" /* fe_fields' start */
+#define FCACHE_CODED_FIELDS                                                    \
+	"Content-Encoding: gzip\r\nVary: Accept-Encoding\r\n" /* at most */
 #define FCACHE_FIELDS_LEN                                                      \
-	(sizeof(FCACHE_ACCEPT_RANGES "Last-Modified: \r\nETag: \r\n"           \
-				     "Cache-Control: \r\n") +                  \
+	(sizeof(FCACHE_ACCEPT_RANGES                                           \
+	     "Last-Modified: \r\nETag: \r\n" FCACHE_CODED_FIELDS               \
+	     "Cache-Control: \r\n") +                                          \
 	    HTTPDATE_LEN + ETAG_LEN + CACHECTL_VALUE_MAX)
 
 struct fcache_entry *fcache_get(const char *path, size_t len);
@@ -791,6 +823,8 @@ int httpdate_parse(const char *s, size_t len, time_t *t);
 #define ETAG_LEN 64
 
 void etag_make(const struct timespec *mtime, off_t size, char buf[ETAG_LEN]);
+void etag_make_coded(const struct timespec *mtime, off_t size,
+    const char *coding, char buf[ETAG_LEN]);
 int etag_list_match(const char *list, size_t len, const char *etag, int weak);
 
 /* wsproto.c */
@@ -1508,15 +1542,23 @@ struct fcache_entry {
 	const char *fe_type;		   /* its media type */
 	char fe_etag[ETAG_LEN];		   /* its entity tag */
 	char fe_fields[FCACHE_FIELDS_LEN]; /* the response fields it gives:
-					    * FCACHE_ACCEPT_RANGES, then the
-					    * validators, Last-Modified and
-					    * ETag, then Cache-Control if a
-					    * [http] cache rule matches, each
-					    * line ending in CRLF */
-	long long fe_born; /* when it was looked up, monotonic ms */
-	uint64_t fe_hash;  /* of fe_path */
-	size_t fe_pathlen; /* of fe_path */
-	char fe_path[];	   /* the normalised request path: the key */
+					    * FCACHE_ACCEPT_RANGES, then a
+					    * sibling's Content-Encoding, then
+					    * the validators, Last-Modified
+					    * and ETag, then Vary with [http]
+					    * precompressed, then
+					    * Cache-Control if a [http] cache
+					    * rule matches; CRLF each */
+	size_t fe_cond; /* offset in fe_fields of what a 304 repeats */
+	struct fcache_entry *fe_coded[ACCENC_NCODINGS]; /* the precompressed
+							 * siblings found, by
+							 * coding; a reference
+							 * each, or NULL */
+	unsigned fe_codings; /* bits 1 << coding of fe_coded[] set */
+	long long fe_born;   /* when it was looked up, monotonic ms */
+	uint64_t fe_hash;    /* of fe_path */
+	size_t fe_pathlen;   /* of fe_path */
+	char fe_path[];	     /* the normalised request path: the key */
 };
 
 /* chat.c */

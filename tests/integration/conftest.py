@@ -89,6 +89,7 @@ SECTIONS = {
     "notsent_lowat": "http",
     "cache": "http",
     "error_page": "http",
+    "precompressed": "http",
     "error_log": "log",
     "access_log": "log",
     "format": "log",

@@ -311,3 +311,21 @@ def test_sibling_symlink_out_of_the_root_is_ignored(start_server, tmp_path):
     assert resp.status == 200
     assert resp.header("Content-Encoding") is None
     assert resp.body == SMALL
+
+
+def test_sibling_carries_the_cache_rule_of_its_original(start_server,
+                                                        tmp_path):
+    make_site(tmp_path / "htdocs")
+    server = start_server(precompressed="gzip", cache=".txt max-age=60")
+    resp = get(server, "/text.txt", "gzip")
+    assert resp.header("Content-Encoding") == "gzip"
+    assert resp.header("Cache-Control") == "max-age=60"
+    assert resp.header("Vary") == "Accept-Encoding"
+    again = get(server, "/text.txt", "gzip",
+                extra=[f"If-None-Match: {resp.header('ETag')}"])
+    assert again.status == 304
+    assert again.header("Cache-Control") == "max-age=60"
+    assert again.header("Content-Encoding") is None
+    plain = get(server, "/text.txt")
+    assert plain.header("Content-Encoding") is None
+    assert plain.header("Cache-Control") == "max-age=60"

@@ -166,6 +166,31 @@ const char *cachectl_match(
     const struct cachectl *cc, const char *path, size_t len);
 void cachectl_free(struct cachectl *cc);
 
+/* vhost.c */
+#define VHOST_MAX	64  /* [host "NAME"] sections at most */
+#define VHOST_NAMES_MAX 32  /* names of one host: its own and aliases */
+#define VHOST_NAME_MAX	253 /* bytes of a host name, NUL not counted */
+
+/*
+ * A virtual host: a [host "NAME"] section, or the implicit one made from
+ * [http] when there is none. Read-only once loaded; each worker has its
+ * own copy of the config (nothing here is in the shared segment).
+ */
+struct vhost {
+	char *vh_names[VHOST_NAMES_MAX]; /* lower-case, no trailing dot; a
+					  * wildcard is "*.suffix" */
+	int vh_nnames;			 /* entries used; 0: implicit host */
+	char *vh_root;			 /* document root, absolute */
+	char *vh_index;			 /* index file name */
+	int vh_default;			 /* default = yes */
+	int vh_line;			 /* of its section line, 0: implicit */
+};
+
+int vhost_name_parse(const char *in, char *out, size_t outlen);
+int vhost_host_normalize(const char *in, size_t len, char *out, size_t outlen);
+int vhost_select(const struct vhost *hosts, int nhosts, int def,
+    const char *host, size_t len);
+
 /* errpage.c */
 #define ERRPAGE_FIRST 400 /* the statuses a page may replace */
 #define ERRPAGE_LAST  599
@@ -301,6 +326,11 @@ struct config {
 	struct cachectl cf_cache;    /* cache rules: Cache-Control by path */
 	struct errpages cf_errpages; /* error_page: pages by status */
 	struct accenc_list cf_precompressed; /* siblings to look for */
+
+	/* [host "NAME"] sections; without any, one implicit host from [http] */
+	struct vhost cf_hosts[VHOST_MAX]; /* in the file's order */
+	int cf_nhosts;			  /* entries used, at least 1 */
+	int cf_host_default;		  /* index of the default host */
 
 	/* [log] */
 	char *cf_error_log;	/* error log path, or NULL for stderr */

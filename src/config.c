@@ -236,6 +236,25 @@ static const struct config_key config_keys[] = {
 
 #define CONFIG_NKEYS CONFIG_NITEMS(config_keys)
 
+#define CONFIG_HOST_PREFIX "host \"" /* of a [host "NAME"] section */
+
+/*
+ * The keys of a [host "NAME"] section: ck_offset is into struct vhost.
+ * A key the section does not set is the [http] one's value.
+ */
+static const struct config_key config_host_keys[] = {
+    {"host", "root", CONFIG_DIRECTORY, offsetof(struct vhost, vh_root), 0, 0,
+	NULL, CONFIG_RELOADABLE},
+    {"host", "index", CONFIG_FILENAME, offsetof(struct vhost, vh_index), 0, 0,
+	NULL, CONFIG_RELOADABLE},
+    {"host", "alias", CONFIG_TEXT, offsetof(struct vhost, vh_names), 0, 0, NULL,
+	CONFIG_RELOADABLE | CONFIG_REPEATABLE},
+    {"host", "default", CONFIG_BOOL, offsetof(struct vhost, vh_default), 0, 1,
+	NULL, CONFIG_RELOADABLE},
+};
+
+#define CONFIG_HOST_NKEYS CONFIG_NITEMS(config_host_keys)
+
 /* Results of config_parse_number(). */
 #define CONFIG_NUMBER_OK    0
 #define CONFIG_NUMBER_BAD   (-1) /* not the expected syntax */
@@ -252,11 +271,15 @@ struct config_parse {
 	int cp_line;		   /* line last returned by the reader */
 	int cp_seen[CONFIG_NKEYS]; /* line of a key's first use, or 0 */
 	int cp_listen_line[CONFIG_MAX_LISTEN]; /* line of each listen */
-	int cp_failed;			       /* cp_err holds an error */
-	int cp_load_tls;		       /* read the [tls] files */
-	int cp_error_line; /* line of that error, 0 if none */
-	char *cp_err;	   /* caller's error buffer */
-	size_t cp_errlen;  /* its size */
+	struct vhost *cp_host; /* the [host "NAME"] section being read */
+	int cp_host_seen[CONFIG_HOST_NKEYS];	      /* cp_seen of its keys */
+	int cp_name_line[VHOST_MAX][VHOST_NAMES_MAX]; /* of each host name */
+	int cp_default_line; /* of the default = yes, or 0 */
+	int cp_failed;	     /* cp_err holds an error */
+	int cp_load_tls;     /* read the [tls] files */
+	int cp_error_line;   /* line of that error, 0 if none */
+	char *cp_err;	     /* caller's error buffer */
+	size_t cp_errlen;    /* its size */
 };
 
 static void config_error(
@@ -284,6 +307,11 @@ static int config_set(struct config_parse *cp, const struct config_key *ck,
 static int config_set_site(struct config_parse *cp, const struct config_key *ck,
     const char *value, int line);
 static int config_check_section(struct config_parse *cp, const char *s);
+static int config_host_new(struct config_parse *cp, const char *s, size_t len);
+static int config_host_set(struct config_parse *cp, const char *section,
+    const char *name, const char *value);
+static int config_hosts_finish(struct config_parse *cp);
+static void config_host_free(struct vhost *vh);
 static char *config_read_line(char *str, int num, void *stream);
 static int config_handler(
     void *user, const char *section, const char *name, const char *value);
@@ -1114,6 +1142,178 @@ config_set_site(struct config_parse *cp, const struct config_key *ck,
 }
 
 /*
+ * Add name (a section name or an alias, NUL-terminated) to host vh, on
+ * line: a host name no host has yet. Return 0 or -1.
+ */
+static int
+config_host_name(
+    struct config_parse *cp, struct vhost *vh, const char *name, int line)
+{
+	struct config *cf = cp->cp_cf;
+	char buf[VHOST_NAME_MAX + 2];
+	int h, i, me;
+
+	me = (int)(vh - cf->cf_hosts);
+	if (vhost_name_parse(name, buf, sizeof(buf)) == -1) {
+		config_error(cp, line,
+		    "bad host name '%s' (expected letters, digits, hyphens "
+		    "and dots, at most %d bytes, a wildcard only as a "
+		    "leading '*.')",
+		    name, VHOST_NAME_MAX);
+		return -1;
+	}
+	for (h = 0; h <= me; h++) {
+		for (i = 0; i < cf->cf_hosts[h].vh_nnames; i++) {
+			if (strcmp(cf->cf_hosts[h].vh_names[i], buf) != 0)
+				continue;
+			config_error(cp, line,
+			    "host name '%s' is already given at line %d", buf,
+			    cp->cp_name_line[h][i]);
+			return -1;
+		}
+	}
+	if (vh->vh_nnames == VHOST_NAMES_MAX) {
+		config_error(cp, line,
+		    "too many names for one host (at most %d)",
+		    VHOST_NAMES_MAX);
+		return -1;
+	}
+	if ((vh->vh_names[vh->vh_nnames] = strdup(buf)) == NULL) {
+		config_error(cp, line, "%s", strerror(errno));
+		return -1;
+	}
+	cp->cp_name_line[me][vh->vh_nnames++] = line;
+	return 0;
+}
+
+/*
+ * Start the host of a [host "NAME"] section: section is its text between
+ * the brackets (len bytes), which inih will hand to config_handler() as
+ * it is. Return 0 or -1.
+ */
+static int
+config_host_new(struct config_parse *cp, const char *section, size_t len)
+{
+	struct config *cf = cp->cp_cf;
+	char name[VHOST_NAME_MAX + 2];
+	size_t pre = strlen(CONFIG_HOST_PREFIX);
+	struct vhost *vh;
+
+	if (section[len - 1] != '"' || len - pre - 1 >= sizeof(name) ||
+	    memchr(section + pre, '"', len - pre - 1) != NULL) {
+		config_error(cp, cp->cp_line,
+		    "bad section [%.*s] (expected [host \"NAME\"])", (int)len,
+		    section);
+		return -1;
+	}
+	if (cf->cf_nhosts == VHOST_MAX) {
+		config_error(cp, cp->cp_line,
+		    "too many [host] sections (at most %d)", VHOST_MAX);
+		return -1;
+	}
+	memcpy(name, section + pre, len - pre - 1);
+	name[len - pre - 1] = '\0';
+	vh = &cf->cf_hosts[cf->cf_nhosts++];
+	vh->vh_line = cp->cp_line;
+	cp->cp_host = vh;
+	memset(cp->cp_host_seen, 0, sizeof(cp->cp_host_seen));
+	return config_host_name(cp, vh, name, cp->cp_line);
+}
+
+/*
+ * Set key name of the [host "NAME"] section being read (section, as inih
+ * names it) to value. Return 0 or -1.
+ */
+static int
+config_host_set(struct config_parse *cp, const char *section, const char *name,
+    const char *value)
+{
+	struct config *cf = cp->cp_cf;
+	struct vhost *vh = cp->cp_host;
+	struct config_key ck;
+	int line = cp->cp_line;
+	size_t i;
+
+	for (i = 0; i < CONFIG_HOST_NKEYS; i++)
+		if (strcmp(config_host_keys[i].ck_key, name) == 0)
+			break;
+	if (i == CONFIG_HOST_NKEYS) {
+		config_error(cp, line,
+		    "unknown key '%s' in section [%s] (expected root, index, "
+		    "alias or default)",
+		    name, section);
+		return -1;
+	}
+	ck = config_host_keys[i];
+	if (cp->cp_host_seen[i] != 0 && !(ck.ck_flags & CONFIG_REPEATABLE)) {
+		config_error(cp, line,
+		    "[%s] %s: duplicate key (already set at line %d)", section,
+		    name, cp->cp_host_seen[i]);
+		return -1;
+	}
+	cp->cp_host_seen[i] = line;
+	if (strcmp(name, "alias") == 0)
+		return config_host_name(cp, vh, value, line);
+	ck.ck_section = section;
+	ck.ck_offset += (size_t)((char *)vh - (char *)cf);
+	if (config_set(cp, &ck, value, line) == -1)
+		return -1;
+	if (strcmp(name, "default") != 0 || !vh->vh_default)
+		return 0;
+	if (cp->cp_default_line != 0) {
+		config_error(cp, line,
+		    "[%s] default: another host is the default (line %d)",
+		    section, cp->cp_default_line);
+		return -1;
+	}
+	cp->cp_default_line = line;
+	cf->cf_host_default = (int)(vh - cf->cf_hosts);
+	return 0;
+}
+
+/*
+ * Give each host the [http] root and index it does not set, or make the
+ * one implicit host from [http] when the file has no [host] section.
+ * Return 0 or -1.
+ */
+static int
+config_hosts_finish(struct config_parse *cp)
+{
+	struct config *cf = cp->cp_cf;
+	struct vhost *vh;
+	int i;
+
+	if (cf->cf_nhosts == 0)
+		cf->cf_nhosts = 1;
+	for (i = 0; i < cf->cf_nhosts; i++) {
+		vh = &cf->cf_hosts[i];
+		if (vh->vh_root == NULL &&
+		    (vh->vh_root = strdup(cf->cf_root)) == NULL)
+			break;
+		if (vh->vh_index == NULL &&
+		    (vh->vh_index = strdup(cf->cf_index)) == NULL)
+			break;
+	}
+	if (i < cf->cf_nhosts) {
+		config_error(cp, 0, "%s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Free what host vh holds. */
+static void
+config_host_free(struct vhost *vh)
+{
+	int i;
+
+	for (i = 0; i < vh->vh_nnames; i++)
+		free(vh->vh_names[i]);
+	free(vh->vh_root);
+	free(vh->vh_index);
+}
+
+/*
  * Check a "[name]" line, which inih does not pass to the handler: the
  * section must be known and nothing but a comment may follow. A line with
  * no ']' is left to inih, which reports it as a syntax error.
@@ -1136,6 +1336,9 @@ config_check_section(struct config_parse *cp, const char *s)
 		return -1;
 	}
 	len = (size_t)(end - (s + 1));
+	if (len > strlen(CONFIG_HOST_PREFIX) &&
+	    strncmp(s + 1, CONFIG_HOST_PREFIX, strlen(CONFIG_HOST_PREFIX)) == 0)
+		return config_host_new(cp, s + 1, len);
 	for (i = 0; i < CONFIG_NKEYS; i++) {
 		if (strlen(config_keys[i].ck_section) == len &&
 		    strncmp(config_keys[i].ck_section, s + 1, len) == 0)
@@ -1156,8 +1359,9 @@ config_check_section(struct config_parse *cp, const char *s)
 		used += (size_t)snprintf(known + used, sizeof(known) - used,
 		    "%s[%s]", used > 0 ? ", " : "", config_keys[i].ck_section);
 	}
-	config_error(cp, cp->cp_line, "unknown section [%.*s] (expected %s)",
-	    (int)len, s + 1, known);
+	config_error(cp, cp->cp_line,
+	    "unknown section [%.*s] (expected %s or [host \"NAME\"])", (int)len,
+	    s + 1, known);
 	return -1;
 }
 
@@ -1220,6 +1424,9 @@ config_handler(
 		    name);
 		return 0;
 	}
+	if (strncmp(section, CONFIG_HOST_PREFIX, strlen(CONFIG_HOST_PREFIX)) ==
+	    0)
+		return config_host_set(cp, section, name, value) == 0;
 	for (i = 0; i < CONFIG_NKEYS; i++) {
 		ck = &config_keys[i];
 		if (strcmp(ck->ck_section, section) == 0 &&
@@ -1340,6 +1547,8 @@ config_read(const char *file, int load_tls, char *err, size_t errlen)
 	}
 	if (!cp.cp_failed)
 		config_defaults(&cp);
+	if (!cp.cp_failed)
+		config_hosts_finish(&cp);
 	if (!cp.cp_failed)
 		config_check_paths(&cp);
 	if (!cp.cp_failed && config_finish(&cp) == -1)
@@ -1761,6 +1970,8 @@ config_free(struct config *cf)
 	for (j = 0; j < cf->cf_nlisten; j++)
 		listen_close(&cf->cf_listen[j]);
 	listen_close(&cf->cf_stats_listen);
+	for (j = 0; j < cf->cf_nhosts; j++)
+		config_host_free(&cf->cf_hosts[j]);
 	cachectl_free(&cf->cf_cache);
 	errpage_free(&cf->cf_errpages);
 	tls_context_free(cf->cf_tls_ctx);

@@ -1064,7 +1064,7 @@ test_unknown_section_reports_file_and_line(void **state)
 	(void)state;
 	expect_error("[server]\nworkers = 2\n\n[nosuch]\nx = 1\n", 4,
 	    "unknown section [nosuch] (expected [server], [http], [log], "
-	    "[websocket], [chat], [stats], [tls])");
+	    "[websocket], [chat], [stats], [tls] or [host \"NAME\"])");
 	/* Even when nothing follows the header. */
 	expect_error("[ws]\n", 1, "unknown section [ws]");
 }
@@ -2863,6 +2863,177 @@ test_tls_cipher_list_matching_nothing_is_rejected(void **state)
 #define T(f)	 cmocka_unit_test_setup_teardown(f, setup, teardown)
 #define TLS_T(f) cmocka_unit_test_setup_teardown(f, setup_tls, teardown)
 
+/* Without a [host] section, one implicit host serves [http]'s root. */
+static void
+test_no_host_section_makes_one_implicit_host(void **state)
+{
+	struct config *cf;
+
+	(void)state;
+	cf = load("[http]\nindex = home.html\n");
+	assert_non_null(cf);
+	assert_int_equal(cf->cf_nhosts, 1);
+	assert_int_equal(cf->cf_host_default, 0);
+	assert_int_equal(cf->cf_hosts[0].vh_nnames, 0);
+	assert_string_equal(cf->cf_hosts[0].vh_root, cf->cf_root);
+	assert_string_equal(cf->cf_hosts[0].vh_index, "home.html");
+	config_free(cf);
+}
+
+/* Host sections keep their names, aliases, root and index, in order. */
+static void
+test_host_sections_are_read_in_order(void **state)
+{
+	char path[PATH_MAX];
+	struct config *cf;
+
+	(void)state;
+	make_dir("%s/a", test_dir);
+	cf = load("[host \"Example.COM\"]\n"
+		  "alias = www.example.com\n"
+		  "alias = *.Example.com.\n"
+		  "root = ../a\n"
+		  "index = start.html\n"
+		  "[http]\n"
+		  "index = home.html\n"
+		  "[host \"other.org\"]\n");
+	assert_non_null(cf);
+	assert_int_equal(cf->cf_nhosts, 2);
+	assert_int_equal(cf->cf_host_default, 0);
+	assert_int_equal(cf->cf_hosts[0].vh_nnames, 3);
+	assert_string_equal(cf->cf_hosts[0].vh_names[0], "example.com");
+	assert_string_equal(cf->cf_hosts[0].vh_names[1], "www.example.com");
+	assert_string_equal(cf->cf_hosts[0].vh_names[2], "*.example.com");
+	snprintf(path, sizeof(path), "%s/a", test_dir);
+	assert_same_path(cf->cf_hosts[0].vh_root, path);
+	assert_string_equal(cf->cf_hosts[0].vh_index, "start.html");
+	assert_int_equal(cf->cf_hosts[0].vh_line, 1);
+	assert_string_equal(cf->cf_hosts[1].vh_names[0], "other.org");
+	config_free(cf);
+}
+
+/* A host that sets no root or index takes [http]'s, wherever it is. */
+static void
+test_host_takes_http_root_and_index_it_does_not_set(void **state)
+{
+	char path[PATH_MAX];
+	struct config *cf;
+
+	(void)state;
+	make_dir("%s/b", test_dir);
+	cf = load("[host \"a.test\"]\n"
+		  "[http]\n"
+		  "root = ../b\n"
+		  "index = i.html\n");
+	assert_non_null(cf);
+	snprintf(path, sizeof(path), "%s/b", test_dir);
+	assert_same_path(cf->cf_hosts[0].vh_root, path);
+	assert_string_equal(cf->cf_hosts[0].vh_index, "i.html");
+	config_free(cf);
+}
+
+/* default = yes makes that host the default instead of the first. */
+static void
+test_host_default_yes_makes_the_default(void **state)
+{
+	struct config *cf;
+
+	(void)state;
+	cf = load("[host \"a.test\"]\n"
+		  "[host \"b.test\"]\n"
+		  "default = yes\n"
+		  "[host \"c.test\"]\n"
+		  "default = no\n");
+	assert_non_null(cf);
+	assert_int_equal(cf->cf_host_default, 1);
+	assert_int_equal(vhost_select(cf->cf_hosts, cf->cf_nhosts,
+			     cf->cf_host_default, "nope.test", 9),
+	    1);
+	assert_int_equal(vhost_select(cf->cf_hosts, cf->cf_nhosts,
+			     cf->cf_host_default, "c.test", 6),
+	    2);
+	config_free(cf);
+}
+
+/* A name given twice, in one host or two, is an error at its line. */
+static void
+test_host_name_given_twice_is_rejected(void **state)
+{
+	(void)state;
+	expect_error("[host \"a.test\"]\n[host \"A.test.\"]\n", 2,
+	    "host name 'a.test' is already given at line 1");
+	expect_error("[host \"a.test\"]\n[host \"b.test\"]\nalias = a.test\n",
+	    3, "host name 'a.test' is already given at line 1");
+	expect_error("[host \"a.test\"]\nalias = *.a.test\n"
+		     "alias = *.A.TEST\n",
+	    3, "host name '*.a.test' is already given at line 2");
+}
+
+/* Names that are not host names are errors at their line. */
+static void
+test_bad_host_names_are_rejected(void **state)
+{
+	char text[128];
+
+	(void)state;
+	expect_error("[host \"a_b.test\"]\n", 1, "bad host name 'a_b.test'");
+	expect_error("[host \"a.*.test\"]\n", 1, "bad host name");
+	expect_error("[host \"\"]\n", 1, "bad host name");
+	expect_error("[http]\n[host \"a.test\"]\nalias = x..test\n", 3,
+	    "bad host name 'x..test'");
+	expect_error("[host \"a.test\"]\nalias =\n", 2, "bad host name");
+	expect_error("[host a.test]\n", 1, "unknown section [host a.test]");
+	expect_error("[host \"a\"b\"]\n", 1, "bad section");
+	/* a label of 64 bytes is one too many */
+	memset(text, 0, sizeof(text));
+	memcpy(text, "[host \"", 7);
+	memset(text + 7, 'a', 64);
+	memcpy(text + 71, ".test\"]\n", 8);
+	expect_error(text, 1, "bad host name");
+}
+
+/* Two hosts saying default = yes is an error at the second. */
+static void
+test_two_default_hosts_are_rejected(void **state)
+{
+	(void)state;
+	expect_error("[host \"a.test\"]\ndefault = yes\n"
+		     "[host \"b.test\"]\ndefault = yes\n",
+	    4, "another host is the default (line 2)");
+}
+
+/* A key a host section does not know, or one set twice, is an error. */
+static void
+test_unknown_or_duplicate_host_key_is_rejected(void **state)
+{
+	(void)state;
+	expect_error("[host \"a.test\"]\nkeepalive_timeout = 1s\n", 2,
+	    "unknown key 'keepalive_timeout' in section [host \"a.test\"]");
+	expect_error("[host \"a.test\"]\nindex = a.html\nindex = b.html\n", 3,
+	    "[host \"a.test\"] index: duplicate key (already set at line 2)");
+	expect_error("[host \"a.test\"]\nindex = a/b.html\n", 2,
+	    "[host \"a.test\"] index");
+	expect_error("[host \"a.test\"]\nroot = ../missing\n", 2,
+	    "[host \"a.test\"] root");
+	expect_error("[host \"a.test\"]\ndefault = maybe\n", 2,
+	    "[host \"a.test\"] default");
+}
+
+/* At most VHOST_MAX host sections. */
+static void
+test_too_many_hosts_are_rejected(void **state)
+{
+	char text[VHOST_MAX * 24 + 32];
+	size_t used = 0;
+	int i;
+
+	(void)state;
+	for (i = 0; i <= VHOST_MAX; i++)
+		used += (size_t)snprintf(text + used, sizeof(text) - used,
+		    "[host \"h%d.test\"]\n", i);
+	expect_error(text, VHOST_MAX + 1, "too many [host] sections");
+}
+
 int
 main(void)
 {
@@ -2996,6 +3167,15 @@ main(void)
 	    TLS_T(test_tls_expired_certificate_is_rejected),
 	    TLS_T(test_tls_key_with_passphrase_is_rejected),
 	    TLS_T(test_tls_cipher_list_matching_nothing_is_rejected),
+	    T(test_no_host_section_makes_one_implicit_host),
+	    T(test_host_sections_are_read_in_order),
+	    T(test_host_takes_http_root_and_index_it_does_not_set),
+	    T(test_host_default_yes_makes_the_default),
+	    T(test_host_name_given_twice_is_rejected),
+	    T(test_bad_host_names_are_rejected),
+	    T(test_two_default_hosts_are_rejected),
+	    T(test_unknown_or_duplicate_host_key_is_rejected),
+	    T(test_too_many_hosts_are_rejected),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

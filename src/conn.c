@@ -827,6 +827,7 @@ conn_accept(struct worker *w, int fd, const struct sockaddr *sa,
 	conn_peer_name(c, sa);
 	c->c_worker = w;
 	c->c_fd = fd;
+	c->c_host = w->w_cf->cf_host_default;
 	c->c_io = io;
 	c->c_kind = kind;
 	c->c_rev =

@@ -309,7 +309,8 @@ file_siblings(struct conn *c, struct fcache_entry *fe, const char *name,
 		coding = al->al_coding[i];
 		if ((size_t)snprintf(sib, sizeof(sib), "%s%s", name,
 			accenc_suffix(coding)) >= sizeof(sib) ||
-		    (fd = file_open(c->c_worker->w_rootfd, sib)) == -1)
+		    (fd = file_open(c->c_worker->w_rootfd[c->c_host], sib)) ==
+			-1)
 			continue;
 		if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
 		    file_older(&st.st_mtim, &fe->fe_mtime) ||
@@ -334,7 +335,7 @@ static int
 file_lookup(struct conn *c, const char *path, struct fcache_entry *fe)
 {
 	const struct config *cf = c->c_worker->w_cf;
-	int rootfd = c->c_worker->w_rootfd;
+	int rootfd = c->c_worker->w_rootfd[c->c_host];
 	char rel[PATH_MAX + NAME_MAX + 2];
 	const char *name, *served = path, *cache;
 	struct stat st;
@@ -360,7 +361,8 @@ file_lookup(struct conn *c, const char *path, struct fcache_entry *fe)
 			fe->fe_status = 301;
 			return 1;
 		}
-		snprintf(rel, sizeof(rel), "%s%s", path, cf->cf_index);
+		snprintf(rel, sizeof(rel), "%s%s", path,
+		    cf->cf_hosts[c->c_host].vh_index);
 		served = rel;
 		name = rel + 1;
 		if ((fd = file_open(rootfd, name)) == -1) {
@@ -389,17 +391,28 @@ file_lookup(struct conn *c, const char *path, struct fcache_entry *fe)
 }
 
 /*
- * Return the cache entry of path (normalised), looked up now if the cache
- * has none, or NULL if memory ran out. fcache_release() it.
+ * Return the cache entry of path (normalised) in the request's host,
+ * looked up now if the cache has none, or NULL if memory ran out.
+ * fcache_release() it. With several hosts the cache key is the host's
+ * index then the path ("2/index.html"), so hosts never share an entry.
  */
 static struct fcache_entry *
 file_entry(struct conn *c, const char *path)
 {
+	char key[PATH_MAX + 16];
+	const char *k = path;
 	struct fcache_entry *fe;
 	size_t len = strlen(path);
 
-	if ((fe = fcache_get(path, len)) == NULL) {
-		if ((fe = fcache_new(path, len)) == NULL)
+	if (c->c_worker->w_cf->cf_nhosts > 1) {
+		len =
+		    (size_t)snprintf(key, sizeof(key), "%d%s", c->c_host, path);
+		if (len >= sizeof(key))
+			return NULL;
+		k = key;
+	}
+	if ((fe = fcache_get(k, len)) == NULL) {
+		if ((fe = fcache_new(k, len)) == NULL)
 			return NULL;
 		if (file_lookup(c, path, fe))
 			fcache_put(fe);

@@ -543,10 +543,13 @@ http_ip_limited(struct conn *c)
 void
 http_request_handle(struct conn *c, struct http_request *req)
 {
-	const char *echo = c->c_worker->w_cf->cf_ws_echo_path;
+	const struct config *cf = c->c_worker->w_cf;
+	const char *echo = cf->cf_ws_echo_path;
 	char path[PATH_MAX];
 	int status;
 
+	c->c_host = vhost_select(cf->cf_hosts, cf->cf_nhosts,
+	    cf->cf_host_default, req->hr_host, req->hr_host_len);
 	if (!http_keepalive(c, req))
 		c->c_close_after = 1;
 	if (c->c_cleartext) {

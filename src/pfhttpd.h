@@ -488,7 +488,8 @@ struct worker {
 	struct event_base *w_base; /* the worker's own loop */
 	struct config *w_cf;	   /* configuration it was started with */
 	int w_id;		   /* 1..workers, as shown by ps */
-	int w_rootfd;		   /* the document root, O_PATH */
+	int w_rootfd[VHOST_MAX];   /* each host's document root, O_PATH,
+				    * as cf_hosts[] */
 	struct event *w_accept[CONFIG_MAX_LISTEN]; /* one per listener */
 	int w_lfd[CONFIG_MAX_LISTEN]; /* its socket: shared, or own */
 	struct event *w_accept_retry; /* resumes accept after EMFILE */
@@ -1662,6 +1663,8 @@ struct conn {
 	TAILQ_ENTRY(conn) c_entry;	/* in w_conns */
 	struct worker *c_worker;	/* owner */
 	int c_fd;			/* the socket */
+	int c_host;			/* cf_hosts[] index of the host of
+					 * the request being answered */
 	const struct conn_io *c_io;	/* how its bytes move */
 	struct tls_conn *c_tls;		/* io_tls's state (tls.c) */
 	int c_handshaking;		/* the io's handshake runs: the kind

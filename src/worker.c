@@ -380,8 +380,10 @@ worker_main(struct event_base *base, struct config *cf, int id,
 	w->w_ring = shm_ring_at(sh, slot);
 	log_set_ring(sh, w->w_ring);
 	TAILQ_INIT(&w->w_conns);
-	if ((w->w_rootfd = file_root_open(cf->cf_root)) == -1)
-		fatal("document root %s", cf->cf_root);
+	for (i = 0; i < (size_t)cf->cf_nhosts; i++)
+		if ((w->w_rootfd[i] =
+			    file_root_open(cf->cf_hosts[i].vh_root)) == -1)
+			fatal("document root %s", cf->cf_hosts[i].vh_root);
 	worker_listen(w); /* before priv_drop(): a port below 1024 */
 	priv_drop(cf);
 	worker_rlimit(w);

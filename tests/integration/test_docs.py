@@ -24,7 +24,7 @@ def man_sections():
     """Map each [section] of pfhttpd.ini(5) to the keys it documents."""
     found, section = {}, None
     for line in (REPO / "man" / "pfhttpd.ini.5").read_text().splitlines():
-        m = re.match(r"^\.Ss \[(\w+)\]", line)
+        m = re.match(r"^\.Ss \[(\w+)[] ]", line)
         if m:
             section = m.group(1)
             found.setdefault(section, set())
@@ -66,7 +66,7 @@ def test_every_config_key_is_in_the_shipped_configs(name):
     text = (REPO / "etc" / name).read_text()
     sections, section = {}, None
     for line in text.splitlines():
-        m = re.match(r"^\[(\w+)\]", line)
+        m = re.match(r'^;?\[(\w+)(?: "[^"]*")?\]', line)
         if m:
             section = m.group(1)
         m = re.match(r"^;?\s*(\w+)\s*=", line)
@@ -88,13 +88,14 @@ def c_comments_out(text):
 
 
 def config_table():
-    """(section, key, reloadable) for each row of config_keys[] in
-    src/config.c, reloadable when the row's flags (its last field) hold
-    CONFIG_RELOADABLE."""
+    """(section, key, reloadable) for each row of config_keys[] and
+    config_host_keys[] in src/config.c, reloadable when the row's flags
+    (its last field) hold CONFIG_RELOADABLE."""
     text = c_comments_out((REPO / "src" / "config.c").read_text())
-    m = re.search(r"config_keys\[\]\s*=\s*\{(.*?)\n\};", text, re.S)
-    assert m, "config_keys[] not found in src/config.c"
-    body = m.group(1)
+    bodies = re.findall(r"config_(?:host_)?keys\[\]\s*=\s*\{(.*?)\n\};",
+                        text, re.S)
+    assert len(bodies) == 2, "a key table not found in src/config.c"
+    body = "".join(bodies)
     rows = re.findall(r'\{\s*"(\w+)",\s*"(\w+)",\s*CONFIG_\w+,([^{}]*)\}',
                       body)
     assert len(rows) == body.count("{") >= 20, "a row was not parsed"
@@ -134,7 +135,7 @@ def man_key_items():
     lines after its ".It Cm key No =" line, up to the next .It or .El."""
     items, section, current = {}, None, []
     for line in man_lines("pfhttpd.ini.5"):
-        m = re.match(r"^\.Ss \[(\w+)\]", line)
+        m = re.match(r"^\.Ss \[(\w+)[] ]", line)
         if line.startswith(".Sh ") or m:
             section, current = (m.group(1) if m else None), []
         elif section and line.startswith((".It", ".El")):

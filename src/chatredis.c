@@ -99,8 +99,11 @@ chatredis_name(const char *s, size_t n, char *dst)
 	return 0;
 }
 
-/* Parse 16 lowercase hex digits at s into *v; 0 or -1. */
-static int
+/*
+ * Parse 16 lowercase hex digits at s (as "%016" PRIx64 writes an instance
+ * id or an epoch) into *v; 0 or -1.
+ */
+int
 chatredis_hex16(const char *s, uint64_t *v)
 {
 	int i, d;

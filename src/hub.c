@@ -78,7 +78,7 @@ static struct {
 } hub;
 
 /* Return the real time now, unix milliseconds. */
-static uint64_t
+uint64_t
 hub_now_ms(void)
 {
 	struct timespec ts;

@@ -222,16 +222,6 @@ hr_mono_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-/* Return the real time now, unix ms. */
-static uint64_t
-hr_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* Add n to a counter of the link's shared state. */
 static void
 hr_count(uint64_t *counter, int64_t n)
@@ -273,7 +263,7 @@ hr_state_update(void)
 	}
 	if (__atomic_load_n(&rd->rd_state, __ATOMIC_RELAXED) == state)
 		return;
-	__atomic_store_n(&rd->rd_since, hr_now_ms(), __ATOMIC_RELAXED);
+	__atomic_store_n(&rd->rd_since, hub_now_ms(), __ATOMIC_RELAXED);
 	__atomic_store_n(&rd->rd_state, state, __ATOMIC_RELAXED);
 	if (state == SHM_REDIS_UP)
 		log_info("redis %s: up; rooms are shared", hr.hr_name);
@@ -637,7 +627,7 @@ hr_apply_entry(uint32_t r, const redisReply *en, int counted)
 	hub_apply(r, &out);
 	hr_count(&hr.hr_rd->rd_applied, 1);
 	__atomic_store_n(
-	    &hr.hr_rd->rd_last_event, hr_now_ms(), __ATOMIC_RELAXED);
+	    &hr.hr_rd->rd_last_event, hub_now_ms(), __ATOMIC_RELAXED);
 	return 0;
 }
 
@@ -1044,19 +1034,14 @@ hr_count_cb(redisAsyncContext *ac, void *reply, void *priv)
 	hr_reply_in(priv);
 }
 
-/* Parse 16 hex digits into *v; 0 or -1. */
+/* Parse an epoch, 16 lowercase hex digits and not 0, into *v; 0 or -1. */
 static int
 hr_epoch_parse(const redisReply *rp, uint64_t *v)
 {
-	char buf[17], *end;
-
-	if (rp->type != REDIS_REPLY_STRING || rp->len != 16)
+	if (rp->type != REDIS_REPLY_STRING || rp->len != 16 ||
+	    chatredis_hex16(rp->str, v) == -1)
 		return -1;
-	memcpy(buf, rp->str, 16);
-	buf[16] = '\0';
-	errno = 0;
-	*v = strtoull(buf, &end, 16);
-	return *end != '\0' || errno != 0 || *v == 0 ? -1 : 0;
+	return *v == 0 ? -1 : 0;
 }
 
 /*

@@ -457,6 +457,7 @@ void logger_main(const struct config *cf, struct shm_header *sh) NORETURN;
 void hub_main(const struct config *cf, struct shm_header *sh) NORETURN;
 /* ... and what hubredis.c calls back */
 struct chat_out;
+uint64_t hub_now_ms(void);
 void hub_apply(uint32_t r, struct chat_out *out);
 void hub_apply_none(uint32_t r, uint64_t seq);
 void hub_unpublished(const struct chat_out *out);
@@ -1293,6 +1294,7 @@ int chatredis_encode(
 int chatredis_decode(const char *const argv[], const size_t len[], size_t n,
     const struct chatredis_entry *en, struct chat_out *out);
 int chatredis_id_seq(const char *id, size_t len, uint64_t *seq);
+int chatredis_hex16(const char *s, uint64_t *v);
 
 /* chatfmt.c */
 

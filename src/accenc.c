@@ -1,5 +1,5 @@
 /*
- * Content codings for precompressed files: the [http] precompressed list
+ * Content codings for precompressed files: the precompressed list
  * (the codings to look for, in the operator's order of preference) and the
  * request's Accept-Encoding field (RFC 9110 12.5.3), which together choose
  * the file to send: the original, or its .br or .gz sibling. Pure code: no
@@ -198,9 +198,9 @@ accenc_choose(
 }
 
 /*
- * Parse the [http] precompressed value: codings "br" and "gzip" (case-
- * insensitive), each at most once, separated by spaces or tabs; empty
- * means none. Return 0, or -1 (al unchanged).
+ * Parse a precompressed value: codings "br" and "gzip" (case-insensitive),
+ * each at most once, separated by spaces or tabs; empty means none.
+ * Return 0, or -1 (al unchanged).
  */
 int
 accenc_list_parse(const char *value, struct accenc_list *al)

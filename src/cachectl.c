@@ -1,5 +1,5 @@
 /*
- * Cache headers by path: the [http] cache rules, each a path prefix
+ * Cache headers by path: the cache rules of a site, each a path prefix
  * ("/assets/") or a file name extension (".html") and the Cache-Control
  * value that the files it matches are served with. Rules are tried in
  * the order of the file; the first that matches wins. Pure code: parsing
@@ -129,6 +129,34 @@ cachectl_match(const struct cachectl *cc, const char *path, size_t len)
 		if (cachectl_rule_matches(&cc->cc_rules[i], path, len))
 			return cc->cc_rules[i].cr_value;
 	return NULL;
+}
+
+/*
+ * Make dst, empty, a copy of src that owns its own memory (a host's copy
+ * of the [http] rules). Return 0, or -1 with dst empty if memory ran out.
+ */
+int
+cachectl_copy(struct cachectl *dst, const struct cachectl *src)
+{
+	const struct cachectl_rule *from;
+	size_t size;
+	int i;
+
+	for (i = 0; i < src->cc_n; i++) {
+		from = &src->cc_rules[i];
+		size = from->cr_match_len + 1 + strlen(from->cr_value) + 1;
+		if ((dst->cc_rules[i].cr_match = malloc(size)) == NULL) {
+			dst->cc_n = i;
+			cachectl_free(dst);
+			return -1;
+		}
+		memcpy(dst->cc_rules[i].cr_match, from->cr_match, size);
+		dst->cc_rules[i].cr_match_len = from->cr_match_len;
+		dst->cc_rules[i].cr_value =
+		    dst->cc_rules[i].cr_match + from->cr_match_len + 1;
+	}
+	dst->cc_n = src->cc_n;
+	return 0;
 }
 
 /* Free the rules of cc, leaving it empty. */

@@ -251,6 +251,13 @@ static const struct config_key config_host_keys[] = {
 	CONFIG_RELOADABLE | CONFIG_REPEATABLE},
     {"host", "default", CONFIG_BOOL, offsetof(struct vhost, vh_default), 0, 1,
 	NULL, CONFIG_RELOADABLE},
+    {"host", "cache", CONFIG_CACHE, offsetof(struct vhost, vh_cache), 0, 0,
+	NULL, CONFIG_RELOADABLE | CONFIG_REPEATABLE},
+    {"host", "error_page", CONFIG_ERRPAGE, offsetof(struct vhost, vh_errpages),
+	0, 0, NULL, CONFIG_RELOADABLE | CONFIG_REPEATABLE},
+    {"host", "precompressed", CONFIG_CODINGS,
+	offsetof(struct vhost, vh_precompressed), 0, 0, NULL,
+	CONFIG_RELOADABLE},
 };
 
 #define CONFIG_HOST_NKEYS CONFIG_NITEMS(config_host_keys)
@@ -272,8 +279,9 @@ struct config_parse {
 	int cp_seen[CONFIG_NKEYS]; /* line of a key's first use, or 0 */
 	int cp_listen_line[CONFIG_MAX_LISTEN]; /* line of each listen */
 	struct vhost *cp_host; /* the [host "NAME"] section being read */
-	int cp_host_seen[CONFIG_HOST_NKEYS];	      /* cp_seen of its keys */
-	int cp_name_line[VHOST_MAX][VHOST_NAMES_MAX]; /* of each host name */
+	int cp_host_seen[VHOST_MAX][CONFIG_HOST_NKEYS]; /* cp_seen of
+							 * each host's keys */
+	int cp_name_line[VHOST_MAX][VHOST_NAMES_MAX];	/* of each host name */
 	int cp_default_line; /* of the default = yes, or 0 */
 	int cp_failed;	     /* cp_err holds an error */
 	int cp_load_tls;     /* read the [tls] files */
@@ -1216,8 +1224,28 @@ config_host_new(struct config_parse *cp, const char *section, size_t len)
 	vh = &cf->cf_hosts[cf->cf_nhosts++];
 	vh->vh_line = cp->cp_line;
 	cp->cp_host = vh;
-	memset(cp->cp_host_seen, 0, sizeof(cp->cp_host_seen));
 	return config_host_name(cp, vh, name, cp->cp_line);
+}
+
+/* Report key name, unknown in [host "NAME"] section, with the known ones. */
+static void
+config_host_unknown(
+    struct config_parse *cp, const char *section, const char *name)
+{
+	char known[256];
+	size_t i, used = 0;
+
+	known[0] = '\0';
+	for (i = 0; i < CONFIG_HOST_NKEYS && used < sizeof(known); i++)
+		used +=
+		    (size_t)snprintf(known + used, sizeof(known) - used, "%s%s",
+			i == 0				? ""
+			    : i + 1 < CONFIG_HOST_NKEYS ? ", "
+							: " or ",
+			config_host_keys[i].ck_key);
+	config_error(cp, cp->cp_line,
+	    "unknown key '%s' in section [%s] (expected %s)", name, section,
+	    known);
 }
 
 /*
@@ -1230,6 +1258,7 @@ config_host_set(struct config_parse *cp, const char *section, const char *name,
 {
 	struct config *cf = cp->cp_cf;
 	struct vhost *vh = cp->cp_host;
+	int *seen = cp->cp_host_seen[vh - cf->cf_hosts];
 	struct config_key ck;
 	int line = cp->cp_line;
 	size_t i;
@@ -1238,20 +1267,17 @@ config_host_set(struct config_parse *cp, const char *section, const char *name,
 		if (strcmp(config_host_keys[i].ck_key, name) == 0)
 			break;
 	if (i == CONFIG_HOST_NKEYS) {
-		config_error(cp, line,
-		    "unknown key '%s' in section [%s] (expected root, index, "
-		    "alias or default)",
-		    name, section);
+		config_host_unknown(cp, section, name);
 		return -1;
 	}
 	ck = config_host_keys[i];
-	if (cp->cp_host_seen[i] != 0 && !(ck.ck_flags & CONFIG_REPEATABLE)) {
+	if (seen[i] != 0 && !(ck.ck_flags & CONFIG_REPEATABLE)) {
 		config_error(cp, line,
 		    "[%s] %s: duplicate key (already set at line %d)", section,
-		    name, cp->cp_host_seen[i]);
+		    name, seen[i]);
 		return -1;
 	}
-	cp->cp_host_seen[i] = line;
+	seen[i] = line;
 	if (strcmp(name, "alias") == 0)
 		return config_host_name(cp, vh, value, line);
 	ck.ck_section = section;
@@ -1272,32 +1298,66 @@ config_host_set(struct config_parse *cp, const char *section, const char *name,
 }
 
 /*
- * Give each host the [http] root and index it does not set, or make the
- * one implicit host from [http] when the file has no [host] section.
- * Return 0 or -1.
+ * Give host vh a copy of the [http] value of host key hk, which its
+ * section does not set. A key with no [http] twin (alias, default) is
+ * left alone. Return 0, or -1 if memory ran out.
+ */
+static int
+config_host_inherit(
+    struct config *cf, struct vhost *vh, const struct config_key *hk)
+{
+	void *to = (char *)vh + hk->ck_offset;
+	const void *from;
+	size_t i;
+
+	for (i = 0; i < CONFIG_NKEYS; i++)
+		if (strcmp(config_keys[i].ck_section, "http") == 0 &&
+		    strcmp(config_keys[i].ck_key, hk->ck_key) == 0)
+			break;
+	if (i == CONFIG_NKEYS)
+		return 0;
+	from = config_member(cf, &config_keys[i]);
+	switch (hk->ck_type) {
+	case CONFIG_DIRECTORY:
+	case CONFIG_FILENAME:
+		*(char **)to = strdup(*(char *const *)from);
+		return *(char **)to == NULL ? -1 : 0;
+	case CONFIG_CACHE:
+		return cachectl_copy(to, from);
+	case CONFIG_ERRPAGE:
+		return errpage_copy(to, from);
+	case CONFIG_CODINGS:
+		memcpy(to, from, sizeof(struct accenc_list));
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+/*
+ * Give each host the [http] site settings its section does not set, or
+ * make the one implicit host from [http] when the file has no [host]
+ * section. Return 0 or -1.
  */
 static int
 config_hosts_finish(struct config_parse *cp)
 {
 	struct config *cf = cp->cp_cf;
-	struct vhost *vh;
+	size_t k;
 	int i;
 
 	if (cf->cf_nhosts == 0)
 		cf->cf_nhosts = 1;
-	for (i = 0; i < cf->cf_nhosts; i++) {
-		vh = &cf->cf_hosts[i];
-		if (vh->vh_root == NULL &&
-		    (vh->vh_root = strdup(cf->cf_root)) == NULL)
-			break;
-		if (vh->vh_index == NULL &&
-		    (vh->vh_index = strdup(cf->cf_index)) == NULL)
-			break;
-	}
-	if (i < cf->cf_nhosts) {
-		config_error(cp, 0, "%s", strerror(errno));
-		return -1;
-	}
+	for (i = 0; i < cf->cf_nhosts; i++)
+		for (k = 0; k < CONFIG_HOST_NKEYS; k++) {
+			if (cp->cp_host_seen[i][k] != 0)
+				continue;
+			if (config_host_inherit(cf, &cf->cf_hosts[i],
+				&config_host_keys[k]) == -1) {
+				config_error(cp, 0, "%s", strerror(errno));
+				return -1;
+			}
+		}
 	return 0;
 }
 
@@ -1311,6 +1371,8 @@ config_host_free(struct vhost *vh)
 		free(vh->vh_names[i]);
 	free(vh->vh_root);
 	free(vh->vh_index);
+	cachectl_free(&vh->vh_cache);
+	errpage_free(&vh->vh_errpages);
 }
 
 /*
@@ -1797,36 +1859,58 @@ config_page_problem(int rootfd, const char *path)
 }
 
 /*
- * Each [http] error_page must name a regular file beneath the document
- * root, opened as file.c opens what it serves (beneath.c: no "..", no
- * symbolic link out). Checked with the TLS files (cp_load_tls): a reader
- * of the settings alone may not read the root. Return 0 or -1.
+ * Each error_page of host vh (its own or its copy of [http]'s) must name
+ * a regular file beneath the host's root, opened as file.c opens what it
+ * serves (beneath.c: no "..", no symbolic link out). Return 0 or -1.
  */
 static int
-config_check_errpages(struct config_parse *cp)
+config_check_host_pages(struct config_parse *cp, const struct vhost *vh)
 {
-	const struct errpages *ep = &cp->cp_cf->cf_errpages;
+	const struct errpages *ep = &vh->vh_errpages;
+	char section[VHOST_NAME_MAX + 16];
 	const char *why;
 	int i, rootfd;
 
-	if (!cp->cp_load_tls)
-		return 0;
-	if ((rootfd = open(
-		 cp->cp_cf->cf_root, O_PATH | O_DIRECTORY | O_CLOEXEC)) == -1) {
-		config_error(cp, config_line_of(cp, "http", "root"),
-		    "[http] root %s: %s", cp->cp_cf->cf_root, strerror(errno));
+	if (vh->vh_line == 0)
+		snprintf(section, sizeof(section), "http");
+	else
+		snprintf(
+		    section, sizeof(section), "host \"%s\"", vh->vh_names[0]);
+	if ((rootfd = open(vh->vh_root, O_PATH | O_DIRECTORY | O_CLOEXEC)) ==
+	    -1) {
+		config_error(cp, vh->vh_line, "[%s] root %s: %s", section,
+		    vh->vh_root, strerror(errno));
 		return -1;
 	}
 	for (i = 0; i <= ERRPAGE_LAST - ERRPAGE_FIRST; i++) {
 		if (ep->ep_path[i] == NULL ||
 		    (why = config_page_problem(rootfd, ep->ep_path[i])) == NULL)
 			continue;
-		config_error(cp, ep->ep_line[i], "[http] error_page %d %s: %s",
-		    ERRPAGE_FIRST + i, ep->ep_path[i], why);
+		config_error(cp, ep->ep_line[i],
+		    "[%s] error_page %d %s: %s%s%s", section, ERRPAGE_FIRST + i,
+		    ep->ep_path[i], why, vh->vh_line != 0 ? " in root " : "",
+		    vh->vh_line != 0 ? vh->vh_root : "");
 		break;
 	}
 	close(rootfd);
 	return cp->cp_failed ? -1 : 0;
+}
+
+/*
+ * Check every host's error pages. Done with the TLS files (cp_load_tls):
+ * a reader of the settings alone may not read the roots. Return 0 or -1.
+ */
+static int
+config_check_errpages(struct config_parse *cp)
+{
+	int i;
+
+	if (!cp->cp_load_tls)
+		return 0;
+	for (i = 0; i < cp->cp_cf->cf_nhosts; i++)
+		if (config_check_host_pages(cp, &cp->cp_cf->cf_hosts[i]) == -1)
+			return -1;
+	return 0;
 }
 
 /*

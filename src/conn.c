@@ -809,6 +809,13 @@ conn_abandon(struct conn *c)
 	free(c);
 }
 
+/* Return the virtual host of the request c is answering. */
+const struct vhost *
+conn_host(const struct conn *c)
+{
+	return &c->c_worker->w_cf->cf_hosts[c->c_host];
+}
+
 /*
  * Take over an accepted socket, whose bytes move through io and which
  * speaks kind from the start, or once the io's handshake is done.

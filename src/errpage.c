@@ -1,6 +1,6 @@
 /*
- * Custom error pages: the [http] error_page lines, each a status from 400
- * to 599 and the path of a file in the document root that answers it
+ * Custom error pages: the error_page lines of a site, each a status from
+ * 400 to 599 and the path of a file in the document root that answers it
  * instead of the built-in page. Pure code: parsing and looking up; the
  * page is checked at load (config.c) and served by file.c.
  */
@@ -90,6 +90,26 @@ errpage_path(const struct errpages *ep, int status)
 	if (status < ERRPAGE_FIRST || status > ERRPAGE_LAST)
 		return NULL;
 	return ep->ep_path[status - ERRPAGE_FIRST];
+}
+
+/*
+ * Make dst, empty, a copy of src that owns its own memory (a host's copy
+ * of the [http] pages). Return 0, or -1 with dst empty if memory ran out.
+ */
+int
+errpage_copy(struct errpages *dst, const struct errpages *src)
+{
+	int i;
+
+	for (i = 0; i < ERRPAGE_LAST - ERRPAGE_FIRST + 1; i++) {
+		dst->ep_line[i] = src->ep_line[i];
+		if (src->ep_path[i] != NULL &&
+		    (dst->ep_path[i] = strdup(src->ep_path[i])) == NULL) {
+			errpage_free(dst);
+			return -1;
+		}
+	}
+	return 0;
 }
 
 /* Free the pages of ep, leaving none. */

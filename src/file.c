@@ -8,7 +8,7 @@
  * for a second in the open-file cache (fcache.c): a file up to
  * FCACHE_INLINE_MAX bytes is kept in memory and copied behind the head, a
  * larger one is sent with sendfile(2) from the cached descriptor. With
- * [http] precompressed, a file's .br and .gz siblings are looked up with
+ * its host's precompressed, a file's .br and .gz siblings are looked up with
  * it, and the request's Accept-Encoding picks the one sent (accenc.c).
  */
 
@@ -289,7 +289,7 @@ file_fill(struct fcache_entry *fe, int fd, const struct stat *st,
 
 /*
  * Look for the precompressed siblings of the regular file name, already
- * in fe, that [http] precompressed names: name.br, name.gz. One counts if
+ * in fe, that its host's precompressed names: name.br, name.gz. One counts if
  * it is a regular file beneath the root no older than the original; it
  * gets an entry of its own, with the original's media type, held by fe.
  * A sibling that cannot be opened or read is not there.
@@ -298,7 +298,7 @@ static void
 file_siblings(struct conn *c, struct fcache_entry *fe, const char *name,
     const char *cache)
 {
-	const struct accenc_list *al = &c->c_worker->w_cf->cf_precompressed;
+	const struct accenc_list *al = &conn_host(c)->vh_precompressed;
 	char sib[PATH_MAX];
 	struct fcache_entry *se;
 	enum accenc_coding coding;
@@ -334,7 +334,7 @@ file_siblings(struct conn *c, struct fcache_entry *fe, const char *name,
 static int
 file_lookup(struct conn *c, const char *path, struct fcache_entry *fe)
 {
-	const struct config *cf = c->c_worker->w_cf;
+	const struct vhost *vh = conn_host(c);
 	int rootfd = c->c_worker->w_rootfd[c->c_host];
 	char rel[PATH_MAX + NAME_MAX + 2];
 	const char *name, *served = path, *cache;
@@ -361,8 +361,7 @@ file_lookup(struct conn *c, const char *path, struct fcache_entry *fe)
 			fe->fe_status = 301;
 			return 1;
 		}
-		snprintf(rel, sizeof(rel), "%s%s", path,
-		    cf->cf_hosts[c->c_host].vh_index);
+		snprintf(rel, sizeof(rel), "%s%s", path, vh->vh_index);
 		served = rel;
 		name = rel + 1;
 		if ((fd = file_open(rootfd, name)) == -1) {
@@ -383,9 +382,9 @@ file_lookup(struct conn *c, const char *path, struct fcache_entry *fe)
 		fe->fe_status = 403;
 		return 1;
 	}
-	cache = cachectl_match(&cf->cf_cache, served, strlen(served));
+	cache = cachectl_match(&vh->vh_cache, served, strlen(served));
 	file_fill(fe, fd, &st, mime_type(name), ACCENC_IDENTITY,
-	    cf->cf_precompressed.al_n > 0, cache);
+	    vh->vh_precompressed.al_n > 0, cache);
 	file_siblings(c, fe, name, cache);
 	return 1;
 }
@@ -421,7 +420,7 @@ file_entry(struct conn *c, const char *path)
 }
 
 /*
- * Answer status with its [http] error_page: the page's bytes, media type
+ * Answer status with its host's error_page: the page's bytes, media type
  * and length, and the fields in headers (Allow, Content-Range), without
  * validators, Cache-Control or ranges. The page comes through the
  * open-file cache like any file, so the worker reads it from disk at most
@@ -436,7 +435,7 @@ file_error_page(struct conn *c, int status, const char *headers)
 	const char *path;
 	struct fcache_entry *fe;
 
-	path = errpage_path(&c->c_worker->w_cf->cf_errpages, status);
+	path = errpage_path(&conn_host(c)->vh_errpages, status);
 	if (path == NULL || (fe = file_entry(c, path)) == NULL)
 		return -1;
 	if (fe->fe_status != 0) {
@@ -453,11 +452,11 @@ file_error_page(struct conn *c, int status, const char *headers)
 
 /*
  * Return the entry to send for fe: the precompressed sibling that the
- * request's Accept-Encoding and [http] precompressed choose, or fe itself
- * (no sibling, no Accept-Encoding, or the original preferred).
+ * request's Accept-Encoding and its host's precompressed choose, or fe
+ * itself (no sibling, no Accept-Encoding, or the original preferred).
  */
 static struct fcache_entry *
-file_choose(const struct config *cf, const struct http_request *req,
+file_choose(const struct conn *c, const struct http_request *req,
     struct fcache_entry *fe)
 {
 	const struct http_header *h;
@@ -467,7 +466,7 @@ file_choose(const struct config *cf, const struct http_request *req,
 	    (h = http_header_find(req, "Accept-Encoding")) == NULL)
 		return fe;
 	coding = accenc_choose(h->hh_value, h->hh_value_len,
-	    &cf->cf_precompressed, fe->fe_codings);
+	    &conn_host(c)->vh_precompressed, fe->fe_codings);
 	return coding == ACCENC_IDENTITY ? fe : fe->fe_coded[coding];
 }
 
@@ -491,6 +490,6 @@ file_serve(struct conn *c, struct http_request *req, const char *path)
 	else if (fe->fe_status != 0)
 		http_response_error(c, fe->fe_status, NULL);
 	else
-		file_send(c, req, file_choose(cf, req, fe));
+		file_send(c, req, file_choose(c, req, fe));
 	fcache_release(fe);
 }

@@ -164,32 +164,8 @@ struct cachectl {
 int cachectl_add(struct cachectl *cc, const char *value, char *why, size_t len);
 const char *cachectl_match(
     const struct cachectl *cc, const char *path, size_t len);
+int cachectl_copy(struct cachectl *dst, const struct cachectl *src);
 void cachectl_free(struct cachectl *cc);
-
-/* vhost.c */
-#define VHOST_MAX	64  /* [host "NAME"] sections at most */
-#define VHOST_NAMES_MAX 32  /* names of one host: its own and aliases */
-#define VHOST_NAME_MAX	253 /* bytes of a host name, NUL not counted */
-
-/*
- * A virtual host: a [host "NAME"] section, or the implicit one made from
- * [http] when there is none. Read-only once loaded; each worker has its
- * own copy of the config (nothing here is in the shared segment).
- */
-struct vhost {
-	char *vh_names[VHOST_NAMES_MAX]; /* lower-case, no trailing dot; a
-					  * wildcard is "*.suffix" */
-	int vh_nnames;			 /* entries used; 0: implicit host */
-	char *vh_root;			 /* document root, absolute */
-	char *vh_index;			 /* index file name */
-	int vh_default;			 /* default = yes */
-	int vh_line;			 /* of its section line, 0: implicit */
-};
-
-int vhost_name_parse(const char *in, char *out, size_t outlen);
-int vhost_host_normalize(const char *in, size_t len, char *out, size_t outlen);
-int vhost_select(const struct vhost *hosts, int nhosts, int def,
-    const char *host, size_t len);
 
 /* errpage.c */
 #define ERRPAGE_FIRST 400 /* the statuses a page may replace */
@@ -205,6 +181,7 @@ struct errpages {
 int errpage_add(
     struct errpages *ep, const char *value, int line, char *why, size_t len);
 const char *errpage_path(const struct errpages *ep, int status);
+int errpage_copy(struct errpages *dst, const struct errpages *src);
 void errpage_free(struct errpages *ep);
 
 /* iplimit.c: per-client-address limits (the table's contract: shm.h) */
@@ -268,6 +245,35 @@ void accenc_qvalues(const char *s, size_t len, int q[ACCENC_NCODINGS + 1]);
 enum accenc_coding accenc_choose(
     const char *s, size_t len, const struct accenc_list *al, unsigned avail);
 int accenc_list_parse(const char *value, struct accenc_list *al);
+
+/* vhost.c */
+#define VHOST_MAX	64  /* [host "NAME"] sections at most */
+#define VHOST_NAMES_MAX 32  /* names of one host: its own and aliases */
+#define VHOST_NAME_MAX	253 /* bytes of a host name, NUL not counted */
+
+/*
+ * A virtual host: a [host "NAME"] section, or the implicit one made from
+ * [http] when there is none. Each site setting the section does not set
+ * is a copy of the [http] one. Read-only once loaded; each worker has its
+ * own copy of the config (nothing here is in the shared segment).
+ */
+struct vhost {
+	char *vh_names[VHOST_NAMES_MAX]; /* lower-case, no trailing dot; a
+					  * wildcard is "*.suffix" */
+	int vh_nnames;			 /* entries used; 0: implicit host */
+	char *vh_root;			 /* document root, absolute */
+	char *vh_index;			 /* index file name */
+	int vh_default;			 /* default = yes */
+	int vh_line;			 /* of its section line, 0: implicit */
+	struct cachectl vh_cache;	 /* its cache rules */
+	struct errpages vh_errpages;	 /* its error pages */
+	struct accenc_list vh_precompressed; /* siblings to look for */
+};
+
+int vhost_name_parse(const char *in, char *out, size_t outlen);
+int vhost_host_normalize(const char *in, size_t len, char *out, size_t outlen);
+int vhost_select(const struct vhost *hosts, int nhosts, int def,
+    const char *host, size_t len);
 
 /* config.c */
 #define CONFIG_MAX_LISTEN 16
@@ -605,6 +611,7 @@ struct conn_io {
 void conn_accept(struct worker *w, int fd, const struct sockaddr *sa,
     const struct conn_kind *kind, const struct conn_io *io);
 int conn_set_kind(struct conn *c, const struct conn_kind *kind);
+const struct vhost *conn_host(const struct conn *c);
 int conn_ip_rate_ok(struct conn *c, uint64_t *retry_s);
 void conn_close(struct conn *c, const char *reason);
 int conn_drain(struct conn *c);

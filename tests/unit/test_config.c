@@ -3034,6 +3034,66 @@ test_too_many_hosts_are_rejected(void **state)
 	expect_error(text, VHOST_MAX + 1, "too many [host] sections");
 }
 
+/*
+ * A host that sets no cache, error_page or precompressed has copies of
+ * [http]'s; one that sets a key has its own lines instead, not both.
+ */
+static void
+test_host_site_settings_default_to_http_ones(void **state)
+{
+	char path[PATH_MAX];
+	struct config *cf;
+	struct vhost *a, *b;
+
+	(void)state;
+	make_dir("%s/b", conf_dir);
+	snprintf(path, sizeof(path), "%s/b/404.html", conf_dir);
+	write_file(path, "a");
+	snprintf(path, sizeof(path), "%s/b/e.html", conf_dir);
+	write_file(path, "b");
+	cf = load("[http]\nroot = b\ncache = /x/ no-cache\n"
+		  "error_page = 404 /404.html\nprecompressed = gzip\n"
+		  "[host \"a.test\"]\n"
+		  "[host \"b.test\"]\ncache = .css max-age=60\n"
+		  "error_page = 500 /e.html\nprecompressed =\n");
+	assert_non_null(cf);
+	a = &cf->cf_hosts[0];
+	b = &cf->cf_hosts[1];
+	assert_string_equal(
+	    cachectl_match(&a->vh_cache, "/x/y", 4), "no-cache");
+	assert_string_equal(errpage_path(&a->vh_errpages, 404), "/404.html");
+	assert_int_equal(a->vh_precompressed.al_n, 1);
+	assert_null(cachectl_match(&b->vh_cache, "/x/y", 4));
+	assert_string_equal(
+	    cachectl_match(&b->vh_cache, "/s.css", 6), "max-age=60");
+	assert_null(errpage_path(&b->vh_errpages, 404));
+	assert_string_equal(errpage_path(&b->vh_errpages, 500), "/e.html");
+	assert_int_equal(b->vh_precompressed.al_n, 0);
+	config_free(cf);
+}
+
+/* Every host's error pages are checked in its own root, at their line. */
+static void
+test_error_page_missing_from_a_host_root_is_rejected(void **state)
+{
+	char path[PATH_MAX];
+
+	(void)state;
+	make_dir("%s/site", conf_dir);
+	make_dir("%s/other", conf_dir);
+	snprintf(path, sizeof(path), "%s/site/404.html", conf_dir);
+	write_file(path, "a");
+	expect_error("[http]\nroot = site\nerror_page = 404 /404.html\n"
+		     "[host \"a.test\"]\n[host \"b.test\"]\nroot = other\n",
+	    3,
+	    "[host \"b.test\"] error_page 404 /404.html: No such file or "
+	    "directory in root ");
+	expect_error("[http]\nroot = site\n"
+		     "[host \"a.test\"]\nroot = other\n"
+		     "error_page = 403 /404.html\n",
+	    5, "[host \"a.test\"] error_page 403 /404.html: No such file");
+}
+
 int
 main(void)
 {
@@ -3176,6 +3236,8 @@ main(void)
 	    T(test_two_default_hosts_are_rejected),
 	    T(test_unknown_or_duplicate_host_key_is_rejected),
 	    T(test_too_many_hosts_are_rejected),
+	    T(test_host_site_settings_default_to_http_ones),
+	    T(test_error_page_missing_from_a_host_root_is_rejected),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

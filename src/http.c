@@ -70,6 +70,7 @@ http_next_request(struct conn *c)
 	logrec_line_clear(&c->c_line);
 	c->c_referer[0] = '\0';
 	c->c_agent[0] = '\0';
+	c->c_host = c->c_worker->w_cf->cf_host_default; /* until one is named */
 	conn_timer_set(c,
 	    c->c_worker->w_draining ? http_drain_grace(c)
 				    : c->c_worker->w_cf->cf_keepalive_timeout);

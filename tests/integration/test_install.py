@@ -547,6 +547,10 @@ def test_logrotate_makes_the_server_reopen_its_logs(service, tmp_path):
     assert b"/hello.txt" in rotated.read_bytes()
     poll(lambda: "error log reopened" in service.error_log_text(), 5,
          what="the master to reopen the new error log")
+    # the logger reopens on its own signal: a request logged before it
+    # did would go to access.log.1
+    poll(lambda: "log files reopened" in service.error_log_text(), 5,
+         what="the logger to reopen the new access log")
     assert get(service.port, "/digits-after-rotation").status == 404
     poll(lambda: service.access_log.exists()
          and b"/digits-after-rotation" in service.access_log.read_bytes(),

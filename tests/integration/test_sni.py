@@ -182,6 +182,45 @@ def test_sni_host_serves_its_own_root(sni):
         assert get(s, "b.test").body == b"site b\n"
 
 
+# -- 421 Misdirected Request ---------------------------------------------------
+
+
+@pytest.mark.parametrize("sni_name, host", [
+    ("a.test", "b.test"), ("a.test", "x.b.test"), ("www.a.test", "c.test"),
+    ("c.test", "a.test")])
+def test_host_of_another_host_than_the_sni_gets_421(sni, sni_name, host):
+    with sni.connect_sni(sni_name) as s:
+        resp = get(s, host)
+    assert (resp.status, resp.reason) == (421, "Misdirected Request")
+
+
+def test_421_leaves_the_connection_usable(sni):
+    with sni.connect_sni("a.test") as s:
+        assert get(s, "b.test").status == 421
+        assert get(s, "a.test").body == b"site a\n"
+
+
+def test_host_naming_the_sni_host_by_an_alias_is_not_421(sni):
+    with sni.connect_sni("a.test") as s:
+        assert get(s, "www.a.test:443").body == b"site a\n"
+
+
+@pytest.mark.parametrize("sni_name", [None, "nope.test"])
+def test_no_or_unknown_sni_is_never_421(sni, sni_name):
+    with sni.connect_sni(sni_name) as s:
+        assert get(s, "b.test").body == b"site b\n"
+
+
+def test_host_naming_no_configured_host_is_not_421(sni):
+    # the default host (a.test) serves it, on a connection made for b.test
+    with sni.connect_sni("b.test") as s:
+        assert get(s, "nope.test").body == b"site a\n"
+
+
+def test_plain_http_is_never_421(sni):
+    assert sni.get("/who.txt", host="b.test").body == b"site b\n"
+
+
 # -- pfhttpd -t ---------------------------------------------------------------
 
 

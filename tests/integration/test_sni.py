@@ -221,6 +221,66 @@ def test_plain_http_is_never_421(sni):
     assert sni.get("/who.txt", host="b.test").body == b"site b\n"
 
 
+# -- Sessions and reloads -------------------------------------------------------
+
+
+def s_client(server, name, *args):
+    """GET /who.txt for host name over openssl s_client with server name
+    name; its output, which must show the page."""
+    request = request_bytes("/who.txt", host=name,
+                            headers=["Connection: close"])
+    proc = subprocess.run(
+        ["openssl", "s_client", "-connect", f"127.0.0.1:{server.tls_port}",
+         "-servername", name, "-CAfile", str(server.tls.ca_pem),
+         "-verify_return_error", "-ign_eof", *map(str, args)],
+        input=request.decode(), capture_output=True, text=True,
+        timeout=TIMEOUT)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out
+    assert f"site {name[0]}" in out, out
+    return out
+
+
+@pytest.mark.parametrize("protocol", ["-tls1_2", "-tls1_3"])
+def test_session_of_a_host_with_its_own_certificate_resumes(
+        sni, tmp_path, protocol):
+    sess = tmp_path / "session.pem"
+    assert "\nNew, TLS" in s_client(sni, "b.test", protocol, "-sess_out",
+                                    sess)
+    out = s_client(sni, "b.test", protocol, "-sess_in", sess)
+    assert "\nReused, TLS" in out, out
+
+
+@pytest.mark.parametrize("protocol", ["-tls1_2", "-tls1_3"])
+def test_session_of_one_host_does_not_resume_on_another(
+        sni, tmp_path, protocol):
+    # b.test's client never saw a.test's certificate
+    sess = tmp_path / "session.pem"
+    s_client(sni, "a.test", protocol, "-sess_out", sess)
+    out = s_client(sni, "b.test", protocol, "-sess_in", sess)
+    assert "\nNew, TLS" in out, out
+
+
+@pytest.mark.parametrize("protocol", ["-tls1_2", "-tls1_3"])
+def test_session_of_a_host_from_before_a_reload_resumes_after_it(
+        sni, tmp_path, protocol):
+    sess = tmp_path / "session.pem"
+    assert "\nNew, TLS" in s_client(sni, "b.test", protocol, "-sess_out",
+                                    sess)
+    wait_reload_done(sni, reload(sni))
+    out = s_client(sni, "b.test", protocol, "-sess_in", sess)
+    assert "\nReused, TLS" in out, out
+
+
+def test_reload_brings_a_hosts_new_certificate(sni, host_certs):
+    assert sni.shown("b.test") == der(host_certs.b[0])
+    sni.b_cert = host_certs.b2
+    sni.conf.write_text(sni.config_text(sni.port))
+    wait_reload_done(sni, reload(sni))
+    assert sni.shown("x.b.test") == der(host_certs.b2[0])
+    assert sni.shown("a.test") == der(host_certs.a[0])
+
+
 # -- pfhttpd -t ---------------------------------------------------------------
 
 

@@ -86,6 +86,7 @@ struct config_key {
 struct config_parse;
 static int config_check_paths(struct config_parse *cp);
 static int config_check_tls(struct config_parse *cp);
+static int config_check_host_tls(struct config_parse *cp);
 static int config_check_redis(struct config_parse *cp);
 static int config_check_stats(struct config_parse *cp);
 static int config_check_errpages(struct config_parse *cp);
@@ -258,6 +259,11 @@ static const struct config_key config_host_keys[] = {
     {"host", "precompressed", CONFIG_CODINGS,
 	offsetof(struct vhost, vh_precompressed), 0, 0, NULL,
 	CONFIG_RELOADABLE},
+    {"host", "tls_certificate", CONFIG_PATH,
+	offsetof(struct vhost, vh_tls_certificate), 0, 0, NULL,
+	CONFIG_RELOADABLE},
+    {"host", "tls_key", CONFIG_PATH, offsetof(struct vhost, vh_tls_key), 0, 0,
+	NULL, CONFIG_RELOADABLE},
 };
 
 #define CONFIG_HOST_NKEYS CONFIG_NITEMS(config_host_keys)
@@ -1373,6 +1379,9 @@ config_host_free(struct vhost *vh)
 	free(vh->vh_index);
 	cachectl_free(&vh->vh_cache);
 	errpage_free(&vh->vh_errpages);
+	free(vh->vh_tls_certificate);
+	free(vh->vh_tls_key);
+	tls_context_free(vh->vh_tls_ctx);
 }
 
 /*
@@ -1618,6 +1627,8 @@ config_read(const char *file, int load_tls, char *err, size_t errlen)
 	if (!cp.cp_failed)
 		config_check_tls(&cp);
 	if (!cp.cp_failed)
+		config_check_host_tls(&cp);
+	if (!cp.cp_failed)
 		config_check_redis(&cp);
 	if (!cp.cp_failed)
 		config_check_stats(&cp);
@@ -1760,6 +1771,80 @@ config_check_tls(struct config_parse *cp)
 		config_error(cp, config_line_of(cp, "tls", key), "[tls] %s: %s",
 		    key, why);
 		return -1;
+	}
+	return 0;
+}
+
+/* Return the line where host h sets key, or 0 if it does not. */
+static int
+config_host_line_of(const struct config_parse *cp, int h, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < CONFIG_HOST_NKEYS; i++)
+		if (strcmp(config_host_keys[i].ck_key, key) == 0)
+			return cp->cp_host_seen[h][i];
+	return 0;
+}
+
+/*
+ * Build the TLS context of host h, which has a certificate of its own
+ * (tls_context_host()). An error in its files is reported at its
+ * tls_certificate or tls_key, one in the other [tls] keys at that key.
+ * Return 0 or -1.
+ */
+static int
+config_host_tls_context(struct config_parse *cp, int h)
+{
+	struct vhost *vh = &cp->cp_cf->cf_hosts[h];
+	char why[CONFIG_ERR_LEN];
+	const char *key;
+
+	vh->vh_tls_ctx =
+	    tls_context_host(cp->cp_cf, vh, &key, why, sizeof(why));
+	if (vh->vh_tls_ctx != NULL)
+		return 0;
+	if (strcmp(key, "certificate") == 0 || strcmp(key, "key") == 0)
+		config_error(cp,
+		    config_host_line_of(
+			cp, h, key[0] == 'c' ? "tls_certificate" : "tls_key"),
+		    "[host \"%s\"] tls_%s: %s", vh->vh_names[0], key, why);
+	else
+		config_error(cp, config_line_of(cp, "tls", key), "[tls] %s: %s",
+		    key, why);
+	return -1;
+}
+
+/*
+ * Check each host's tls_certificate and tls_key: each needs the other,
+ * and with the TLS files read, they load as [tls]'s do (a host's context
+ * is built whether a TLS listener uses it or not, as [tls]'s is). Return
+ * 0 or -1.
+ */
+static int
+config_check_host_tls(struct config_parse *cp)
+{
+	struct config *cf = cp->cp_cf;
+	const struct vhost *vh;
+	const char *key;
+	int h;
+
+	for (h = 0; h < cf->cf_nhosts; h++) {
+		vh = &cf->cf_hosts[h];
+		if ((vh->vh_tls_certificate == NULL) !=
+		    (vh->vh_tls_key == NULL)) {
+			key = vh->vh_tls_key == NULL ? "tls_certificate"
+						     : "tls_key";
+			config_error(cp, config_host_line_of(cp, h, key),
+			    "[host \"%s\"] %s: needs [host \"%s\"] %s too",
+			    vh->vh_names[0], key, vh->vh_names[0],
+			    vh->vh_tls_key == NULL ? "tls_key"
+						   : "tls_certificate");
+			return -1;
+		}
+		if (vh->vh_tls_certificate != NULL && cp->cp_load_tls &&
+		    config_host_tls_context(cp, h) == -1)
+			return -1;
 	}
 	return 0;
 }

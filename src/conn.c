@@ -835,6 +835,7 @@ conn_accept(struct worker *w, int fd, const struct sockaddr *sa,
 	c->c_worker = w;
 	c->c_fd = fd;
 	c->c_host = w->w_cf->cf_host_default;
+	c->c_sni_host = -1;
 	c->c_io = io;
 	c->c_kind = kind;
 	c->c_rev =

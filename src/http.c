@@ -538,6 +538,31 @@ http_ip_limited(struct conn *c)
 }
 
 /*
+ * Answer 421 if the connection's TLS server name named one host and the
+ * Host field names another (by its name or a wildcard, not by falling
+ * back to the default): the client was shown the first host's certificate,
+ * not the second's. The connection stays open, as after a 404: its next
+ * request may be for the host it was made for, and the client opens
+ * another one for the host it wants (RFC 9110, section 15.5.20).
+ */
+static int
+http_misdirected(struct conn *c, const struct http_request *req)
+{
+	const struct config *cf = c->c_worker->w_cf;
+
+	if (c->c_sni_host < 0 || c->c_host == c->c_sni_host ||
+	    vhost_match(cf->cf_hosts, cf->cf_nhosts, req->hr_host,
+		req->hr_host_len) < 0)
+		return 0;
+	c->c_host = c->c_sni_host; /* its error page, if any: the host the
+				    * connection was made for */
+	http_response_error_why(c, 421, NULL,
+	    "This connection was made for another host: make a new one "
+	    "for this host.");
+	return 1;
+}
+
+/*
  * Answer a parsed request. Its path is normalised once, here, for the
  * echo endpoint and the document root alike.
  */
@@ -560,7 +585,7 @@ http_request_handle(struct conn *c, struct http_request *req)
 		    "use https://.");
 		return;
 	}
-	if (http_ip_limited(c))
+	if (http_ip_limited(c) || http_misdirected(c, req))
 		return;
 	status =
 	    path_normalize(req->hr_path, req->hr_path_len, path, sizeof(path));

@@ -42,6 +42,8 @@ http_response_reason(int status)
 		return "URI Too Long";
 	case 416:
 		return "Range Not Satisfiable";
+	case 421:
+		return "Misdirected Request";
 	case 426:
 		return "Upgrade Required";
 	case 429:

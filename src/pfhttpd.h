@@ -268,10 +268,20 @@ struct vhost {
 	struct cachectl vh_cache;	 /* its cache rules */
 	struct errpages vh_errpages;	 /* its error pages */
 	struct accenc_list vh_precompressed; /* siblings to look for */
+
+	/* Its own TLS certificate (tls.c), or none: [tls]'s serves it */
+	char *vh_tls_certificate;      /* PEM: the certificate, then its
+					* chain; NULL: none */
+	char *vh_tls_key;	       /* PEM: its private key */
+	struct ssl_ctx_st *vh_tls_ctx; /* built from them and the other [tls]
+					* keys by the master
+					* (tls_context_host()); NULL: none */
 };
 
 int vhost_name_parse(const char *in, char *out, size_t outlen);
 int vhost_host_normalize(const char *in, size_t len, char *out, size_t outlen);
+int vhost_match(
+    const struct vhost *hosts, int nhosts, const char *host, size_t len);
 int vhost_select(const struct vhost *hosts, int nhosts, int def,
     const char *host, size_t len);
 
@@ -637,6 +647,8 @@ extern const struct conn_io io_plain;
 /* tls.c */
 struct ssl_ctx_st *tls_context_new(
     const struct config *cf, const char **key, char *why, size_t len);
+struct ssl_ctx_st *tls_context_host(const struct config *cf,
+    const struct vhost *vh, const char **key, char *why, size_t len);
 void tls_context_free(struct ssl_ctx_st *ctx);
 void tls_context_keep_tickets(
     struct ssl_ctx_st *next, struct ssl_ctx_st *running);
@@ -1683,6 +1695,9 @@ struct conn {
 	int c_drain_later;		/* a drain came during the handshake */
 	int c_cleartext;		/* a TLS port, but the client spoke in
 					 * the clear: tell it, and close */
+	int c_sni_host;			/* cf_hosts[] index the TLS server
+					 * name (SNI) names; -1: none, a name
+					 * no host has, or no TLS (tls.c) */
 	const struct conn_kind *c_kind; /* what they mean */
 	struct event *c_rev;		/* readable: added while c_reading */
 	struct event *c_wev;		/* writable: added while c_writing */

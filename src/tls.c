@@ -8,6 +8,13 @@
  * whichever worker the client lands; a reload hands the keys on to the
  * new context (tls_context_keep_tickets()).
  *
+ * A [host "NAME"] with a certificate of its own gets a context of its own
+ * (tls_context_host()), built by the same steps with that certificate.
+ * Every connection starts on the [tls] context, and the client hello
+ * callback moves it to the context of the host its server name (SNI)
+ * names. The [tls] context stays the connection's session context, whose
+ * ticket keys seal and open the tickets of every host.
+ *
  * A TLS connection moves its bytes through io_tls, the struct conn_io of
  * this file. conn.c drives the handshake (ci_handshake) before the kind
  * starts, and the kinds never know which io they have.
@@ -44,6 +51,16 @@
 #define TLS_RECORD	   16384 /* plaintext bytes of one record at most */
 #define TLS_SESSION_ID_CTX "pfhttpd"
 #define TLS_SUBJECT_MAX	   1024 /* bytes of a client subject kept */
+#define TLS_LABEL_MAX	   (VHOST_NAME_MAX + 32) /* a certificate's key */
+
+/* The certificate of a context, and how an error names it. */
+struct tls_pair {
+	const char *tp_certificate; /* PEM: the certificate and its chain */
+	const char *tp_key;	    /* PEM: its private key */
+	const char *tp_label;	    /* the certificate's key: "[tls]
+				     * certificate" */
+	const char *tp_host;	    /* the host's name, NULL for [tls]'s */
+};
 
 /* The TLS state of one connection (c_tls). */
 struct tls_conn {
@@ -154,11 +171,13 @@ tls_check_dates(X509 *x, char *why, size_t len)
 /*
  * Load the private key of the certificate already loaded from path, and
  * check that they match (before OpenSSL would refuse it for a reason of
- * its own); 0 or -1.
+ * its own); label names the certificate's key. 0 or -1.
  */
 static int
-tls_context_key(SSL_CTX *ctx, const char *path, char *why, size_t len)
+tls_context_key(
+    SSL_CTX *ctx, const char *path, const char *label, char *why, size_t len)
 {
+	char what[TLS_LABEL_MAX + 32];
 	EVP_PKEY *pkey;
 	FILE *fp;
 	int rv = -1;
@@ -171,9 +190,10 @@ tls_context_key(SSL_CTX *ctx, const char *path, char *why, size_t len)
 		tls_why(why, len,
 		    "not a PEM private key (or one with a passphrase)");
 	else if (X509_check_private_key(SSL_CTX_get0_certificate(ctx), pkey) !=
-	    1)
-		tls_why(why, len, "does not match [tls] certificate");
-	else if (SSL_CTX_use_PrivateKey(ctx, pkey) != 1)
+	    1) {
+		snprintf(what, sizeof(what), "does not match %s", label);
+		tls_why(why, len, what);
+	} else if (SSL_CTX_use_PrivateKey(ctx, pkey) != 1)
 		tls_why(why, len, "cannot use the key");
 	else
 		rv = 0;
@@ -186,21 +206,20 @@ tls_context_key(SSL_CTX *ctx, const char *path, char *why, size_t len)
  * they match and that the certificate is valid now; *key blames one.
  */
 static int
-tls_context_certificate(SSL_CTX *ctx, const struct config *cf, const char **key,
-    char *why, size_t len)
+tls_context_certificate(SSL_CTX *ctx, const struct tls_pair *tp,
+    const char **key, char *why, size_t len)
 {
 	*key = "certificate";
-	if (!tls_readable(cf->cf_tls_certificate, why, len))
+	if (!tls_readable(tp->tp_certificate, why, len))
 		return -1;
-	if (SSL_CTX_use_certificate_chain_file(ctx, cf->cf_tls_certificate) !=
-	    1) {
+	if (SSL_CTX_use_certificate_chain_file(ctx, tp->tp_certificate) != 1) {
 		tls_why(why, len, "not a PEM certificate chain");
 		return -1;
 	}
 	if (tls_check_dates(SSL_CTX_get0_certificate(ctx), why, len) == -1)
 		return -1;
 	*key = "key";
-	return tls_context_key(ctx, cf->cf_tls_key, why, len);
+	return tls_context_key(ctx, tp->tp_key, tp->tp_label, why, len);
 }
 
 /* Load the CAs client certificates are verified against; 0 or -1. */
@@ -236,10 +255,14 @@ tls_context_client_ca(SSL_CTX *ctx, const struct config *cf, const char **key,
  * under the policy it was made under. Ticket keys outlive a reload, and a
  * resumed session skips the certificate request; without this, a ticket
  * from before a reload that began to require certificates, or dropped a
- * CA, would still let its holder in. 0, or -1 with why.
+ * CA, would still let its holder in. A host's context adds its name
+ * (host, NULL for [tls]'s): a session made under one certificate does
+ * not resume under another host's, where the client would not have seen
+ * that host's certificate. 0, or -1 with why.
  */
 static int
-tls_context_sid(SSL_CTX *ctx, const struct config *cf, char *why, size_t len)
+tls_context_sid(SSL_CTX *ctx, const struct config *cf, const char *host,
+    char *why, size_t len)
 {
 	unsigned char md[EVP_MAX_MD_SIZE], buf[4096];
 	unsigned int mdlen = 0;
@@ -254,7 +277,8 @@ tls_context_sid(SSL_CTX *ctx, const struct config *cf, char *why, size_t len)
 	    EVP_DigestUpdate(
 		m, TLS_SESSION_ID_CTX, sizeof(TLS_SESSION_ID_CTX)) == 1 &&
 	    EVP_DigestUpdate(m, &cf->cf_tls_verify_client,
-		sizeof(cf->cf_tls_verify_client)) == 1;
+		sizeof(cf->cf_tls_verify_client)) == 1 &&
+	    (host == NULL || EVP_DigestUpdate(m, host, strlen(host) + 1) == 1);
 	if (ok && cf->cf_tls_client_ca != NULL &&
 	    (fp = tls_fopen(cf->cf_tls_client_ca, why, len)) == NULL) {
 		EVP_MD_CTX_free(m);
@@ -316,6 +340,71 @@ tls_info(const SSL *ssl, int where, int value)
 }
 
 /*
+ * Find the host_name of the client hello's server_name extension (RFC 6066
+ * section 3) into *name and *len. 0 if there is none (or it is malformed:
+ * OpenSSL refuses the hello then).
+ */
+static int
+tls_hello_server_name(SSL *ssl, const unsigned char **name, size_t *len)
+{
+	const unsigned char *p;
+	size_t n, namelen;
+
+	if (SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_server_name, &p, &n) !=
+		1 ||
+	    n < 2 || ((size_t)p[0] << 8 | p[1]) != n - 2)
+		return 0;
+	for (p += 2, n -= 2; n >= 3; p += 3 + namelen, n -= 3 + namelen) {
+		namelen = (size_t)p[1] << 8 | p[2];
+		if (namelen > n - 3)
+			return 0;
+		if (p[0] == TLSEXT_NAMETYPE_host_name) {
+			*name = p + 3;
+			*len = namelen;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * The client hello callback: remember which host the server name (SNI)
+ * names (c_sni_host), and move the connection to the context of that
+ * host's certificate, or of the default host's for no name or a name no
+ * host has. It runs before OpenSSL looks for a session to resume (a
+ * servername callback would run after): the session is then looked up
+ * under the host's session id context, so it resumes only on the host it
+ * was made on (tls_context_sid()).
+ */
+static int
+tls_client_hello(SSL *ssl, int *alert, void *arg)
+{
+	struct conn *c = SSL_get_app_data(ssl);
+	const struct config *cf;
+	const struct vhost *vh;
+	const unsigned char *name;
+	size_t len;
+
+	(void)arg;
+	if (c == NULL)
+		return SSL_CLIENT_HELLO_SUCCESS;
+	cf = c->c_worker->w_cf;
+	c->c_sni_host = -1;
+	if (tls_hello_server_name(ssl, &name, &len))
+		c->c_sni_host = vhost_match(
+		    cf->cf_hosts, cf->cf_nhosts, (const char *)name, len);
+	vh = &cf->cf_hosts[c->c_sni_host >= 0 ? c->c_sni_host
+					      : cf->cf_host_default];
+	if (SSL_set_SSL_CTX(ssl,
+		vh->vh_tls_ctx != NULL ? vh->vh_tls_ctx : cf->cf_tls_ctx) ==
+	    NULL) {
+		*alert = SSL_AD_INTERNAL_ERROR;
+		return SSL_CLIENT_HELLO_ERROR;
+	}
+	return SSL_CLIENT_HELLO_SUCCESS;
+}
+
+/*
  * Set what every connection gets: no renegotiation (counted), no compression,
  * the server's cipher order (strongest first), a peer that closes without
  * close_notify is an end of input like any other; partial writes from a
@@ -340,6 +429,35 @@ tls_context_options(SSL_CTX *ctx, const struct config *cf)
 	}
 	SSL_CTX_set_alpn_select_cb(ctx, tls_alpn_select, NULL);
 	SSL_CTX_set_info_callback(ctx, tls_info);
+	SSL_CTX_set_client_hello_cb(ctx, tls_client_hello, NULL);
+}
+
+/*
+ * Build a TLS context of cf's [tls] keys with the certificate of tp,
+ * reading the files now. NULL on failure, with the key to blame in *key
+ * (a [tls] key's name; "certificate" and "key" are tp's) and the reason in
+ * why.
+ */
+static SSL_CTX *
+tls_context_build(const struct config *cf, const struct tls_pair *tp,
+    const char **key, char *why, size_t len)
+{
+	SSL_CTX *ctx;
+
+	*key = "certificate";
+	if ((ctx = SSL_CTX_new(TLS_server_method())) == NULL) {
+		tls_why(why, len, "cannot create a TLS context");
+		return NULL;
+	}
+	if (tls_context_protocols(ctx, cf, key, why, len) == -1 ||
+	    tls_context_certificate(ctx, tp, key, why, len) == -1 ||
+	    tls_context_client_ca(ctx, cf, key, why, len) == -1 ||
+	    tls_context_sid(ctx, cf, tp->tp_host, why, len) == -1) {
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
+	tls_context_options(ctx, cf);
+	return ctx;
 }
 
 /*
@@ -350,22 +468,30 @@ SSL_CTX *
 tls_context_new(
     const struct config *cf, const char **key, char *why, size_t len)
 {
-	SSL_CTX *ctx;
+	struct tls_pair tp = {
+	    cf->cf_tls_certificate, cf->cf_tls_key, "[tls] certificate", NULL};
 
-	*key = "certificate";
-	if ((ctx = SSL_CTX_new(TLS_server_method())) == NULL) {
-		tls_why(why, len, "cannot create a TLS context");
-		return NULL;
-	}
-	if (tls_context_protocols(ctx, cf, key, why, len) == -1 ||
-	    tls_context_certificate(ctx, cf, key, why, len) == -1 ||
-	    tls_context_client_ca(ctx, cf, key, why, len) == -1 ||
-	    tls_context_sid(ctx, cf, why, len) == -1) {
-		SSL_CTX_free(ctx);
-		return NULL;
-	}
-	tls_context_options(ctx, cf);
-	return ctx;
+	return tls_context_build(cf, &tp, key, why, len);
+}
+
+/*
+ * Build the TLS context of host vh, which has a certificate of its own:
+ * the [tls] keys of cf with vh's certificate and key. NULL on failure,
+ * with the key to blame in *key ("certificate" and "key" are vh's
+ * tls_certificate and tls_key, any other a [tls] key) and the reason in
+ * why.
+ */
+SSL_CTX *
+tls_context_host(const struct config *cf, const struct vhost *vh,
+    const char **key, char *why, size_t len)
+{
+	char label[TLS_LABEL_MAX];
+	struct tls_pair tp = {
+	    vh->vh_tls_certificate, vh->vh_tls_key, label, vh->vh_names[0]};
+
+	snprintf(label, sizeof(label), "[host \"%s\"] tls_certificate",
+	    vh->vh_names[0]);
+	return tls_context_build(cf, &tp, key, why, len);
 }
 
 /* Free a context built by tls_context_new(); NULL is none. */

@@ -123,25 +123,24 @@ vhost_host_normalize(const char *in, size_t len, char *out, size_t outlen)
 }
 
 /*
- * Return the index of the host in hosts[nhosts] that serves a request
- * whose Host field is host (len bytes; NULL for none): the host with
- * that exact name, else the one with the longest wildcard suffix that
- * matches, else def, the default host.
+ * Return the index of the host in hosts[nhosts] that a Host field or a TLS
+ * server name (host, len bytes; NULL for none) names: the host with that
+ * exact name, else the one with the longest wildcard suffix that matches,
+ * else -1 (no host has the name: the default would serve it).
  */
 int
-vhost_select(const struct vhost *hosts, int nhosts, int def, const char *host,
-    size_t len)
+vhost_match(const struct vhost *hosts, int nhosts, const char *host, size_t len)
 {
 	char name[VHOST_NAME_MAX + 2];
 	size_t n, sl, best_len;
 	const char *s;
 	int best, i, j;
 
-	if (nhosts <= 1 || host == NULL ||
+	if (host == NULL ||
 	    vhost_host_normalize(host, len, name, sizeof(name)) == -1)
-		return def;
+		return -1;
 	n = strlen(name);
-	best = def;
+	best = -1;
 	best_len = 0;
 	for (i = 0; i < nhosts; i++) {
 		for (j = 0; j < hosts[i].vh_nnames; j++) {
@@ -160,4 +159,21 @@ vhost_select(const struct vhost *hosts, int nhosts, int def, const char *host,
 		}
 	}
 	return best;
+}
+
+/*
+ * Return the index of the host in hosts[nhosts] that serves a request
+ * whose Host field is host (len bytes; NULL for none): the one it names
+ * (vhost_match()), else def, the default host.
+ */
+int
+vhost_select(const struct vhost *hosts, int nhosts, int def, const char *host,
+    size_t len)
+{
+	int i;
+
+	if (nhosts <= 1)
+		return def;
+	i = vhost_match(hosts, nhosts, host, len);
+	return i >= 0 ? i : def;
 }

@@ -3094,6 +3094,112 @@ test_error_page_missing_from_a_host_root_is_rejected(void **state)
 	    5, "[host \"a.test\"] error_page 403 /404.html: No such file");
 }
 
+/* A host's tls_certificate needs its tls_key and the other way round. */
+static void
+test_host_tls_certificate_and_key_need_each_other(void **state)
+{
+	(void)state;
+	expect_error("[host \"a.test\"]\ntls_certificate = a.pem\n", 2,
+	    "[host \"a.test\"] tls_certificate: needs [host \"a.test\"] "
+	    "tls_key too");
+	expect_error("[host \"a.test\"]\n[host \"b.test\"]\n\n"
+		     "tls_key = b.key\n",
+	    4,
+	    "[host \"b.test\"] tls_key: needs [host \"b.test\"] "
+	    "tls_certificate too");
+}
+
+/* A host's missing certificate or key file: FILE:LINE at that key. */
+static void
+test_host_tls_missing_file_is_an_error_at_its_key(void **state)
+{
+	(void)state;
+	need_tls_files();
+	expect_tls_error(TLS_PAIR "[host \"a.test\"]\n"
+				  "tls_certificate = ../tls/none.pem\n"
+				  "tls_key = ../tls/server.key\n",
+	    7, "[host \"a.test\"] tls_certificate: ");
+	assert_non_null(strstr(err, "none.pem: No such file or directory"));
+	expect_tls_error(TLS_PAIR "[host \"a.test\"]\n"
+				  "tls_key = ../tls/none.key\n"
+				  "tls_certificate = ../tls/server.pem\n",
+	    7, "[host \"a.test\"] tls_key: ");
+	assert_non_null(strstr(err, "none.key: No such file or directory"));
+}
+
+/* A host's key of another certificate is an error at its tls_key line. */
+static void
+test_host_tls_key_that_does_not_match_is_an_error_at_its_line(void **state)
+{
+	(void)state;
+	need_tls_files();
+	expect_tls_error(TLS_PAIR "[host \"a.test\"]\n"
+				  "tls_key = ../tls/other.key\n"
+				  "tls_certificate = ../tls/server.pem\n",
+	    7,
+	    "[host \"a.test\"] tls_key: does not match [host \"a.test\"] "
+	    "tls_certificate");
+}
+
+/* A host's expired certificate is an error at its tls_certificate line. */
+static void
+test_host_tls_expired_certificate_is_rejected(void **state)
+{
+	(void)state;
+	need_tls_files();
+	expect_tls_error(TLS_PAIR "[host \"a.test\"]\n"
+				  "tls_key = ../tls/server.key\n"
+				  "tls_certificate = ../tls/expired.pem\n",
+	    8,
+	    "[host \"a.test\"] tls_certificate: the certificate has expired");
+}
+
+/* A host with a certificate gets a context of its own; one without none. */
+static void
+test_host_with_certificate_gets_a_context_of_its_own(void **state)
+{
+	struct config *cf;
+	char path[PATH_MAX];
+
+	(void)state;
+	need_tls_files();
+	cf = load_tls(TLS_PAIR "[host \"a.test\"]\n"
+			       "tls_certificate = ../tls/server.pem\n"
+			       "tls_key = ../tls/server.key\n"
+			       "[host \"b.test\"]\n");
+	assert_non_null(cf->cf_hosts[0].vh_tls_ctx);
+	assert_ptr_not_equal(cf->cf_hosts[0].vh_tls_ctx, cf->cf_tls_ctx);
+	assert_null(cf->cf_hosts[1].vh_tls_ctx);
+	assert_null(cf->cf_hosts[1].vh_tls_certificate);
+	snprintf(path, sizeof(path), "%s/tls/server.pem", test_dir);
+	assert_same_path(cf->cf_hosts[0].vh_tls_certificate, path);
+	snprintf(path, sizeof(path), "%s/tls/server.key", test_dir);
+	assert_same_path(cf->cf_hosts[0].vh_tls_key, path);
+	config_free(cf);
+}
+
+/*
+ * As a [tls] certificate, a host's is loaded and checked without a TLS
+ * listener to use it.
+ */
+static void
+test_host_certificate_without_tls_listener_is_checked(void **state)
+{
+	struct config *cf;
+
+	(void)state;
+	need_tls_files();
+	cf = load("[host \"a.test\"]\ntls_certificate = ../tls/server.pem\n"
+		  "tls_key = ../tls/server.key\n");
+	if (cf == NULL)
+		fail_msg("%s", err);
+	assert_non_null(cf->cf_hosts[0].vh_tls_ctx);
+	config_free(cf);
+	expect_error("[host \"a.test\"]\ntls_certificate = ../tls/server.pem\n"
+		     "tls_key = ../tls/other.key\n",
+	    3, "[host \"a.test\"] tls_key: does not match");
+}
+
 int
 main(void)
 {
@@ -3238,6 +3344,13 @@ main(void)
 	    T(test_too_many_hosts_are_rejected),
 	    T(test_host_site_settings_default_to_http_ones),
 	    T(test_error_page_missing_from_a_host_root_is_rejected),
+	    T(test_host_tls_certificate_and_key_need_each_other),
+	    TLS_T(test_host_tls_missing_file_is_an_error_at_its_key),
+	    TLS_T(
+		test_host_tls_key_that_does_not_match_is_an_error_at_its_line),
+	    TLS_T(test_host_tls_expired_certificate_is_rejected),
+	    TLS_T(test_host_with_certificate_gets_a_context_of_its_own),
+	    TLS_T(test_host_certificate_without_tls_listener_is_checked),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

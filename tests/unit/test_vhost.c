@@ -123,6 +123,45 @@ test_port_case_and_trailing_dot_are_ignored(void **state)
 	assert_int_equal(test_select("A.Example.Com:80"), 1);
 }
 
+/*
+ * vhost_match() tells a name of the default host from a name no host has,
+ * which vhost_select() gives the default host alike.
+ */
+static void
+test_match_tells_the_default_name_from_an_unknown_one(void **state)
+{
+	struct vhost hosts[TEST_NHOSTS];
+
+	(void)state;
+	test_hosts(hosts);
+	assert_int_equal(test_select("www.other.org"), TEST_DEF);
+	assert_int_equal(test_select("unknown.test"), TEST_DEF);
+	assert_int_equal(
+	    vhost_match(hosts, TEST_NHOSTS, "www.other.org", 13), TEST_DEF);
+	assert_int_equal(
+	    vhost_match(hosts, TEST_NHOSTS, "unknown.test", 12), -1);
+	assert_int_equal(
+	    vhost_match(hosts, TEST_NHOSTS, "A.Example.COM.", 14), 1);
+	assert_int_equal(vhost_match(hosts, TEST_NHOSTS, "[::1]", 5), -1);
+	assert_int_equal(vhost_match(hosts, TEST_NHOSTS, NULL, 0), -1);
+}
+
+/* With a single host, vhost_match() still says whether it has the name. */
+static void
+test_match_checks_the_name_of_a_single_host(void **state)
+{
+	struct vhost host;
+
+	(void)state;
+	memset(&host, 0, sizeof(host));
+	host.vh_names[0] = "only.test";
+	host.vh_nnames = 1;
+	assert_int_equal(vhost_match(&host, 1, "only.test", 9), 0);
+	assert_int_equal(vhost_match(&host, 1, "other.test", 10), -1);
+	host.vh_nnames = 0; /* the implicit host has no name */
+	assert_int_equal(vhost_match(&host, 1, "only.test", 9), -1);
+}
+
 /* A name no host has, or no Host field, goes to the default host. */
 static void
 test_unknown_name_gets_the_default(void **state)
@@ -268,6 +307,9 @@ main(void)
 	    cmocka_unit_test(test_longest_wildcard_wins),
 	    cmocka_unit_test(test_wildcard_needs_a_label_before_its_suffix),
 	    cmocka_unit_test(test_port_case_and_trailing_dot_are_ignored),
+	    cmocka_unit_test(
+		test_match_tells_the_default_name_from_an_unknown_one),
+	    cmocka_unit_test(test_match_checks_the_name_of_a_single_host),
 	    cmocka_unit_test(test_unknown_name_gets_the_default),
 	    cmocka_unit_test(test_hostile_values_get_the_default),
 	    cmocka_unit_test(test_nul_inside_value_gets_the_default),

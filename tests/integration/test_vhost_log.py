@@ -65,38 +65,53 @@ def access_lines(server):
 
 
 def wait_lines(server, n):
-    """The access log once it has n lines (it is written in request
-    order: each request here waits for its response)."""
+    """The access log once it has n lines."""
     return poll(lambda: len(lines := access_lines(server)) >= n and lines,
                 WAIT, what=f"{n} access-log lines")
 
 
 def get_each(server, hosts):
-    """GET /who.txt once for each Host value (None: no Host field, as
-    HTTP/1.0 may send)."""
-    for host in hosts:
+    """GET /who.txt?i=I once for each Host value hosts[I] (None: no Host
+    field, as HTTP/1.0 may send)."""
+    for i, host in enumerate(hosts):
         version = "HTTP/1.1" if host is not None else "HTTP/1.0"
         resp = server.request(
-            request_bytes("/who.txt", version=version, host=host))
+            request_bytes(f"/who.txt?i={i}", version=version, host=host))
         assert resp.status in (200, 404)
+
+
+def in_request_order(lines, n):
+    """The n lines of get_each's requests in the order they were sent:
+    workers log through rings of their own, so the file may hold them in
+    another order."""
+    def index(line):
+        return next(i for i in range(n) if f"/who.txt?i={i} " in line
+                    or f'"/who.txt?i={i}"' in line)
+    return sorted(lines, key=index)
+
+
+def json_records(server, n):
+    """The n JSON records of get_each's requests, in request order."""
+    return [json.loads(x) for x in in_request_order(wait_lines(server, n),
+                                                     n)]
 
 
 def test_json_host_is_the_first_name_of_the_section_that_answered(
         json_hosts):
     get_each(json_hosts, ["a.test", "B.Test.:80", "www.b.test"])
-    records = [json.loads(x) for x in wait_lines(json_hosts, 3)]
+    records = json_records(json_hosts, 3)
     assert [r["host"] for r in records] == ["a.test", "b.test", "b.test"]
 
 
 def test_json_unknown_host_logs_the_default_hosts_name(json_hosts):
     get_each(json_hosts, ["nowhere.test", None])
-    records = [json.loads(x) for x in wait_lines(json_hosts, 2)]
+    records = json_records(json_hosts, 2)
     assert [r["host"] for r in records] == ["a.test", "a.test"]
 
 
 def test_json_port_is_the_listeners_and_user_is_empty(json_hosts):
     get_each(json_hosts, ["a.test"])
-    record = json.loads(wait_lines(json_hosts, 1)[0])
+    record = json_records(json_hosts, 1)[0]
     assert record["port"] == str(json_hosts.port)
     assert record["user"] == ""
 
@@ -105,16 +120,16 @@ def test_vhost_combined_line_starts_with_host_and_port(
         vhost_combined_hosts):
     srv = vhost_combined_hosts
     get_each(srv, ["www.b.test", "nowhere.test"])
-    lines = wait_lines(srv, 2)
+    lines = in_request_order(wait_lines(srv, 2), 2)
     assert lines[0].startswith(f"b.test:{srv.port} 127.0.0.1 - - [")
-    assert lines[0].endswith('"GET /who.txt HTTP/1.1" 200 7 "-" "-"')
+    assert lines[0].endswith('"GET /who.txt?i=0 HTTP/1.1" 200 7 "-" "-"')
     assert lines[1].startswith(f"a.test:{srv.port} 127.0.0.1 - - [")
 
 
 def test_implicit_host_logs_the_normalised_host_field(start_server):
     srv = start_server(format="json")
     get_each(srv, ["WWW.Example.COM.:8080", "a_b.test", None])
-    records = [json.loads(x) for x in wait_lines(srv, 3)]
+    records = json_records(srv, 3)
     assert [r["host"] for r in records] == ["www.example.com", "", ""]
 
 
@@ -122,7 +137,7 @@ def test_implicit_host_without_host_field_is_dash_in_vhost_combined(
         start_server):
     srv = start_server(format="vhost_combined")
     get_each(srv, [None, "example.org"])
-    lines = wait_lines(srv, 2)
+    lines = in_request_order(wait_lines(srv, 2), 2)
     assert lines[0].startswith(f"-:{srv.port} 127.0.0.1 - - [")
     assert lines[1].startswith(f"example.org:{srv.port} 127.0.0.1 - - [")
 

@@ -50,7 +50,7 @@ enum config_type {
 	CONFIG_USER,	  /* an existing user name; char * */
 	CONFIG_GROUP,	  /* an existing group name; char * */
 	CONFIG_LISTEN,	  /* a listen address appended to cf_listen[] */
-	CONFIG_FORMAT,	  /* combined, common or json; int (log_format) */
+	CONFIG_FORMAT,	  /* combined, common, json, vhost_combined; int */
 	CONFIG_URLPATH,	  /* an absolute URL path: /, no query; char * */
 	CONFIG_ORIGINS,	  /* origins (scheme://host[:port]), spaces; char * */
 	CONFIG_RATE,	  /* digits, optional /s; per second, long long */
@@ -475,7 +475,7 @@ config_expected(const struct config_key *ck, char *buf, size_t len)
 		snprintf(buf, len, "host:port, [v6addr]:port, *:port or port");
 		break;
 	case CONFIG_FORMAT:
-		snprintf(buf, len, "combined, common or json");
+		snprintf(buf, len, "combined, common, json or vhost_combined");
 		break;
 	case CONFIG_URLPATH:
 		snprintf(buf, len,
@@ -614,7 +614,8 @@ config_parse_bool(const char *s, int *out)
 static int
 config_parse_keyword(enum config_type type, const char *s, int *out)
 {
-	static const char *const formats[] = {"combined", "common", "json"};
+	static const char *const formats[] = {
+	    "combined", "common", "json", "vhost_combined"};
 	static const char *const verify[] = {"no", "optional", "require"};
 	const char *const *names = type == CONFIG_FORMAT ? formats : verify;
 	size_t i,

@@ -733,6 +733,20 @@ conn_peer_name(struct conn *c, const struct sockaddr *sa)
 		    c->c_peer, sizeof(c->c_peer));
 }
 
+/* Write the local port of the listener la, in decimal, into c_port. */
+static void
+conn_port_name(struct conn *c, const struct listen_addr *la)
+{
+	const void *sa = &la->la_ss;
+	unsigned port;
+
+	if (la->la_ss.ss_family == AF_INET6)
+		port = ntohs(((const struct sockaddr_in6 *)sa)->sin6_port);
+	else
+		port = ntohs(((const struct sockaddr_in *)sa)->sin_port);
+	snprintf(c->c_port, sizeof(c->c_port), "%u", port);
+}
+
 /*
  * Count a new HTTP connection against [server] max_connections_per_ip,
  * unless its address is exempt: one over the limit is marked to get 429.
@@ -817,12 +831,13 @@ conn_host(const struct conn *c)
 }
 
 /*
- * Take over an accepted socket, whose bytes move through io and which
+ * Take over a socket accepted on la, whose bytes move through io and which
  * speaks kind from the start, or once the io's handshake is done.
  */
 void
 conn_accept(struct worker *w, int fd, const struct sockaddr *sa,
-    const struct conn_kind *kind, const struct conn_io *io)
+    const struct listen_addr *la, const struct conn_kind *kind,
+    const struct conn_io *io)
 {
 	struct conn *c;
 
@@ -832,6 +847,7 @@ conn_accept(struct worker *w, int fd, const struct sockaddr *sa,
 		return;
 	}
 	conn_peer_name(c, sa);
+	conn_port_name(c, la);
 	c->c_worker = w;
 	c->c_fd = fd;
 	c->c_host = w->w_cf->cf_host_default;

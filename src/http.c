@@ -71,6 +71,8 @@ http_next_request(struct conn *c)
 	c->c_referer[0] = '\0';
 	c->c_agent[0] = '\0';
 	c->c_host = c->c_worker->w_cf->cf_host_default; /* until one is named */
+	c->c_user[0] = '\0';
+	c->c_reqhost[0] = '\0';
 	conn_timer_set(c,
 	    c->c_worker->w_draining ? http_drain_grace(c)
 				    : c->c_worker->w_cf->cf_keepalive_timeout);
@@ -187,6 +189,24 @@ http_first_byte(struct conn *c)
 }
 
 /*
+ * Keep the request's Host field, normalised, for the log: only the
+ * implicit host (no [host] section) is logged by it, "" if it has none or
+ * it is not a host name.
+ */
+static void
+http_save_host(struct conn *c, const struct http_request *req)
+{
+	const struct config *cf = c->c_worker->w_cf;
+
+	if (cf->cf_hosts[cf->cf_host_default].vh_nnames != 0 ||
+	    req->hr_host == NULL)
+		return;
+	if (vhost_host_normalize(req->hr_host, req->hr_host_len, c->c_reqhost,
+		sizeof(c->c_reqhost)) == -1)
+		c->c_reqhost[0] = '\0';
+}
+
+/*
  * Take in a parsed request: what its response and its body depend on.
  * Return 0, or 400 when the body bytes already here break the chunked
  * framing: the request is malformed, as nginx also answers.
@@ -198,6 +218,7 @@ http_take_request(struct conn *c, const struct http_request *req,
 	logrec_line_save(&c->c_line, req->hr_line, req->hr_line_len, req);
 	http_save_field(c->c_referer, sizeof(c->c_referer), req, "Referer");
 	http_save_field(c->c_agent, sizeof(c->c_agent), req, "User-Agent");
+	http_save_host(c, req);
 	c->c_head = req->hr_method == HTTP_METHOD_HEAD;
 	c->c_http10 = req->hr_version_major == 1 && req->hr_version_minor == 0;
 	c->c_body = req->hr_body;
@@ -274,16 +295,24 @@ http_process(struct conn *c)
 	return 1;
 }
 
-/* Count the finished request and hand its access record to the worker. */
+/*
+ * Count the finished request and hand its access record to the worker.
+ * Its host is Apache's %v: the first name of the [host] section that
+ * answered, or with none the request's own Host field.
+ */
 static void
 http_request_done(struct conn *c)
 {
+	const struct vhost *vh = conn_host(c);
 	struct logrec_access ac;
 	struct timespec now;
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	logrec_access_strings(
 	    &ac, c->c_peer, &c->c_line, c->c_referer, c->c_agent);
+	logrec_access_site(&ac,
+	    vh->vh_nnames > 0 ? vh->vh_names[0] : c->c_reqhost, c->c_port,
+	    c->c_user);
 	if (c->c_tls != NULL)
 		logrec_access_tls(
 		    &ac, tls_version(c), tls_cipher(c), tls_client_subject(c));

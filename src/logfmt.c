@@ -1,5 +1,6 @@
 /*
- * Access-log lines: a struct logrec formatted as combined, common or JSON.
+ * Access-log lines: a struct logrec formatted as combined, common, JSON or
+ * vhost_combined (Apache's: "HOST:PORT " then the combined line).
  *
  * A line is built in two passes over the same code: one that only
  * measures, one that writes. When the whole line does not fit the caller's
@@ -20,11 +21,11 @@
 
 /*
  * Longer than the longest line any record can make, every byte of every
- * field escaped (16748 bytes in JSON, TLS fields included): with a buffer
- * this large, as the logger's LOGFMT_LINE_MAX, the measuring pass is
- * skipped.
+ * field escaped (18710 bytes in JSON, TLS, host, port and user fields
+ * included): with a buffer this large, as the logger's LOGFMT_LINE_MAX,
+ * the measuring pass is skipped.
  */
-#define LOGFMT_WORST_LINE 17000
+#define LOGFMT_WORST_LINE 19000
 
 _Static_assert(LOGFMT_WORST_LINE < LOGFMT_LINE_MAX, "one pass a logger line");
 
@@ -35,7 +36,7 @@ _Static_assert(LOGFMT_WORST_LINE < LOGFMT_LINE_MAX, "one pass a logger line");
 /* 9999-12-31T23:59:59Z: later times are shown as this one. */
 #define LOGFMT_LAST_SEC 253402300799ULL
 
-/* The string fields of a line, in output order. */
+/* The string fields of a line. */
 enum logfmt_field_id {
 	LOGFMT_ADDR,
 	LOGFMT_METHOD,
@@ -46,13 +47,17 @@ enum logfmt_field_id {
 	LOGFMT_TLS_VERSION,
 	LOGFMT_TLS_CIPHER,
 	LOGFMT_TLS_SUBJECT,
+	LOGFMT_HOST,
+	LOGFMT_PORT,
+	LOGFMT_USER,
 	LOGFMT_NFIELDS
 };
 
 /* How the bytes of a field are escaped. */
 enum logfmt_esc {
 	LOGFMT_ESC_CLF,	 /* combined and common, in quotes: \xHH */
-	LOGFMT_ESC_ADDR, /* the unquoted address: \xHH, space too */
+	LOGFMT_ESC_ADDR, /* unquoted (address, host, port, user): \xHH,
+			  * space too */
 	LOGFMT_ESC_JSON, /* a JSON string: \" \\ \n \r \t \u00XX, UTF-8 */
 };
 
@@ -386,10 +391,28 @@ logfmt_line_tls(struct logfmt_line *ll, const struct logrec *lr)
 }
 
 /*
+ * Set up the site fields of ll for lr: the user on every line, the host
+ * and port in JSON and vhost_combined.
+ */
+static void
+logfmt_line_site(struct logfmt_line *ll, const struct logrec *lr)
+{
+	ll->ll_max[LOGFMT_HOST] = LOGREC_HOST_MAX;
+	ll->ll_max[LOGFMT_PORT] = LOGREC_PORT_MAX;
+	ll->ll_max[LOGFMT_USER] = LOGREC_USER_MAX;
+	ll->ll_str[LOGFMT_USER] = lr->lr_user;
+	if (ll->ll_fmt != LOG_FORMAT_JSON &&
+	    ll->ll_fmt != LOG_FORMAT_VHOST_COMBINED)
+		return;
+	ll->ll_str[LOGFMT_HOST] = lr->lr_host;
+	ll->ll_str[LOGFMT_PORT] = lr->lr_port;
+}
+
+/*
  * Set up ll for lr in fmt: the fields fmt shows and the room each takes
- * when empty, one byte for the "-" of combined and common, none for the
- * "" of JSON. Combined and common show the request as "-" when no request
- * line was read, and leave out an empty protocol (HTTP/0.9 style).
+ * when empty, one byte for the "-" of the CLF formats, none for the "" of
+ * JSON. The CLF formats show the request as "-" when no request line was
+ * read, and leave out an empty protocol (HTTP/0.9 style).
  */
 static void
 logfmt_line_init(
@@ -423,6 +446,7 @@ logfmt_line_init(
 	ll->ll_max[LOGFMT_REFERER] = LOGREC_REFERER_MAX;
 	ll->ll_max[LOGFMT_AGENT] = LOGREC_AGENT_MAX;
 	logfmt_line_tls(ll, lr);
+	logfmt_line_site(ll, lr);
 
 	for (i = 0; i < LOGFMT_NFIELDS; i++) {
 		ll->ll_min[i] = ll->ll_str[i] != NULL && !json ? 1 : 0;
@@ -441,7 +465,8 @@ logfmt_str(struct logfmt_line *ll, enum logfmt_field_id f)
 		return;
 	if (ll->ll_fmt == LOG_FORMAT_JSON)
 		esc = LOGFMT_ESC_JSON;
-	else if (f == LOGFMT_ADDR)
+	else if (f == LOGFMT_ADDR || f == LOGFMT_HOST || f == LOGFMT_PORT ||
+	    f == LOGFMT_USER)
 		esc = LOGFMT_ESC_ADDR;
 	else
 		esc = LOGFMT_ESC_CLF;
@@ -452,8 +477,9 @@ logfmt_str(struct logfmt_line *ll, enum logfmt_field_id f)
 }
 
 /*
- * Write a combined or common line: ADDR - - [TIME] "REQUEST" STATUS BYTES
- * then, for combined, "REFERER" "AGENT".
+ * Write a combined or common line: ADDR - USER [TIME] "REQUEST" STATUS
+ * BYTES then, for combined, "REFERER" "AGENT"; a vhost_combined line is
+ * HOST:PORT and a space, then the combined line.
  */
 static void
 logfmt_render_clf(struct logfmt_line *ll)
@@ -461,8 +487,16 @@ logfmt_render_clf(struct logfmt_line *ll)
 	struct logfmt_buf *lb;
 
 	lb = &ll->ll_out;
+	if (ll->ll_fmt == LOG_FORMAT_VHOST_COMBINED) {
+		logfmt_str(ll, LOGFMT_HOST);
+		LOGFMT_PUT_LITERAL(lb, ":");
+		logfmt_str(ll, LOGFMT_PORT);
+		LOGFMT_PUT_LITERAL(lb, " ");
+	}
 	logfmt_str(ll, LOGFMT_ADDR);
-	LOGFMT_PUT_LITERAL(lb, " - - [");
+	LOGFMT_PUT_LITERAL(lb, " - ");
+	logfmt_str(ll, LOGFMT_USER);
+	LOGFMT_PUT_LITERAL(lb, " [");
 	logfmt_put(lb, ll->ll_time, ll->ll_time_len);
 	LOGFMT_PUT_LITERAL(lb, "] \"");
 	logfmt_str(ll, LOGFMT_METHOD);
@@ -478,7 +512,7 @@ logfmt_render_clf(struct logfmt_line *ll)
 	logfmt_puti(lb, ll->ll_lr->lr_status);
 	LOGFMT_PUT_LITERAL(lb, " ");
 	logfmt_putu(lb, ll->ll_lr->lr_bytes);
-	if (ll->ll_fmt == LOG_FORMAT_COMBINED) {
+	if (ll->ll_fmt != LOG_FORMAT_COMMON) {
 		LOGFMT_PUT_LITERAL(lb, " \"");
 		logfmt_str(ll, LOGFMT_REFERER);
 		LOGFMT_PUT_LITERAL(lb, "\" \"");
@@ -490,7 +524,8 @@ logfmt_render_clf(struct logfmt_line *ll)
 
 /*
  * Write a JSON line: one object, keys in a fixed order; the TLS keys last,
- * on the lines that show them.
+ * on the lines that show them. The port is a string, as it is kept ("" in
+ * a record that has none), so that any record makes valid JSON.
  */
 static void
 logfmt_render_json(struct logfmt_line *ll)
@@ -518,6 +553,12 @@ logfmt_render_json(struct logfmt_line *ll)
 	logfmt_str(ll, LOGFMT_REFERER);
 	LOGFMT_PUT_LITERAL(lb, "\",\"user_agent\":\"");
 	logfmt_str(ll, LOGFMT_AGENT);
+	LOGFMT_PUT_LITERAL(lb, "\",\"host\":\"");
+	logfmt_str(ll, LOGFMT_HOST);
+	LOGFMT_PUT_LITERAL(lb, "\",\"port\":\"");
+	logfmt_str(ll, LOGFMT_PORT);
+	LOGFMT_PUT_LITERAL(lb, "\",\"user\":\"");
+	logfmt_str(ll, LOGFMT_USER);
 	LOGFMT_PUT_LITERAL(lb, "\"");
 	if (ll->ll_str[LOGFMT_TLS_VERSION] != NULL) {
 		LOGFMT_PUT_LITERAL(lb, ",\"tls_protocol\":\"");
@@ -596,11 +637,12 @@ logfmt_share(struct logfmt_line *ll, const size_t *need, size_t budget)
  * NUL excluded. When the whole line does not fit, the string fields are
  * cut (at escape and UTF-8 boundaries) so that the line keeps its form;
  * if len cannot hold even the fixed text, or fmt is unknown, buf gets ""
- * and 0 is returned (a line needs at most 81, 73 or 267 bytes of it for
- * combined, common and JSON). With len >= 8192 fields at their LOGREC_*_MAX
+ * and 0 is returned (with its NUL, the fixed text and a "-" for each field
+ * take at most 85, 77, 297 and 89 bytes of len in combined, common, JSON
+ * and vhost_combined). With len >= 8192 fields at their LOGREC_*_MAX
  * bounds fit whole unless escaping grows them past it; with LOGFMT_LINE_MAX
  * every record fits whole (the worst, each byte escaped to 6 in JSON, is
- * 16748).
+ * 18710).
  */
 size_t
 logfmt_access(
@@ -613,7 +655,7 @@ logfmt_access(
 		return 0;
 	buf[0] = '\0';
 	if (fmt != LOG_FORMAT_COMBINED && fmt != LOG_FORMAT_COMMON &&
-	    fmt != LOG_FORMAT_JSON)
+	    fmt != LOG_FORMAT_JSON && fmt != LOG_FORMAT_VHOST_COMBINED)
 		return 0;
 
 	logfmt_line_init(&ll, lr, fmt);

@@ -14,7 +14,9 @@
  *	str	addr, method, target, protocol, referer, agent,
  *		tls_version, tls_cipher, tls_subject ("" on a plain
  *		connection; tls_subject "" without a verified client
- *		certificate)
+ *		certificate), host (the host that answered, "" if
+ *		none), port (the local port, decimal), user (the Basic
+ *		auth user, "" if none)
  *   LOGREC_ERROR:
  *	u64	time		lr_time_usec
  *	str	message
@@ -36,7 +38,8 @@
 	    LOGREC_NSTR * sizeof(uint16_t) + LOGREC_ADDR_MAX +                 \
 	    LOGREC_METHOD_MAX + LOGREC_TARGET_MAX + LOGREC_PROTO_MAX +         \
 	    LOGREC_REFERER_MAX + LOGREC_AGENT_MAX + LOGREC_TLS_VERSION_MAX +   \
-	    LOGREC_TLS_CIPHER_MAX + LOGREC_TLS_SUBJECT_MAX)
+	    LOGREC_TLS_CIPHER_MAX + LOGREC_TLS_SUBJECT_MAX + LOGREC_HOST_MAX + \
+	    LOGREC_PORT_MAX + LOGREC_USER_MAX)
 
 _Static_assert(LOGREC_ACCESS_WORST <= LOGREC_MAX, "an access record fits");
 _Static_assert(
@@ -59,6 +62,9 @@ static const struct logrec_field logrec_fields[LOGREC_NSTR] = {
     {offsetof(struct logrec, lr_tls_version), LOGREC_TLS_VERSION_MAX},
     {offsetof(struct logrec, lr_tls_cipher), LOGREC_TLS_CIPHER_MAX},
     {offsetof(struct logrec, lr_tls_subject), LOGREC_TLS_SUBJECT_MAX},
+    {offsetof(struct logrec, lr_host), LOGREC_HOST_MAX},
+    {offsetof(struct logrec, lr_port), LOGREC_PORT_MAX},
+    {offsetof(struct logrec, lr_user), LOGREC_USER_MAX},
 };
 
 /* Append the string s, cut at its NUL or at max bytes, as a str field. */
@@ -202,7 +208,8 @@ logrec_line_clear(struct logrec_line *rl)
  * them: the client address, the kept request line's method, target and
  * protocol, the Referer and the User-Agent (NUL-terminated, "" if none).
  * The TLS fields are set to "", a plain connection's: logrec_access_tls()
- * sets them for a TLS one.
+ * sets them for a TLS one; host, port and user too: logrec_access_site()
+ * sets them.
  */
 void
 logrec_access_strings(struct logrec_access *ac, const char *addr,
@@ -215,6 +222,7 @@ logrec_access_strings(struct logrec_access *ac, const char *addr,
 	logrec_str_set(&ac->ac_referer, referer);
 	logrec_str_set(&ac->ac_agent, agent);
 	logrec_access_tls(ac, NULL, NULL, NULL);
+	logrec_access_site(ac, NULL, NULL, NULL);
 }
 
 /*
@@ -232,6 +240,21 @@ logrec_access_tls(struct logrec_access *ac, const char *version,
 	logrec_str_set(&ac->ac_tls_subject, subject != NULL ? subject : "");
 }
 
+/*
+ * Point the site fields of an access record at the host that answered
+ * (its first name, or the implicit host's normalised Host field), the
+ * local port in decimal and the Basic auth user, each NUL-terminated or
+ * NULL for "". They must outlive the record's encoding.
+ */
+void
+logrec_access_site(struct logrec_access *ac, const char *host, const char *port,
+    const char *user)
+{
+	logrec_str_set(&ac->ac_host, host != NULL ? host : "");
+	logrec_str_set(&ac->ac_port, port != NULL ? port : "");
+	logrec_str_set(&ac->ac_user, user != NULL ? user : "");
+}
+
 /* Fill fields[] with the string fields of ac, in the encoding's order. */
 static void
 logrec_access_fields(
@@ -246,6 +269,9 @@ logrec_access_fields(
 	fields[6] = &ac->ac_tls_version;
 	fields[7] = &ac->ac_tls_cipher;
 	fields[8] = &ac->ac_tls_subject;
+	fields[9] = &ac->ac_host;
+	fields[10] = &ac->ac_port;
+	fields[11] = &ac->ac_user;
 }
 
 /* Return the bytes of string field i of ac as encoded: cut to its bound. */
@@ -319,7 +345,7 @@ logrec_decode(const void *buf, size_t len, struct logrec *lr)
 	int i;
 
 	wire_in_init(&r, buf, len);
-	/* Each field, not the whole 3.8 KB struct: this runs once a line. */
+	/* Each field, not the whole 4.1 KB struct: this runs once a line. */
 	lr->lr_duration_usec = 0;
 	lr->lr_bytes = 0;
 	lr->lr_status = 0;

@@ -619,7 +619,8 @@ struct conn_io {
 };
 
 void conn_accept(struct worker *w, int fd, const struct sockaddr *sa,
-    const struct conn_kind *kind, const struct conn_io *io);
+    const struct listen_addr *la, const struct conn_kind *kind,
+    const struct conn_io *io);
 int conn_set_kind(struct conn *c, const struct conn_kind *kind);
 const struct vhost *conn_host(const struct conn *c);
 int conn_ip_rate_ok(struct conn *c, uint64_t *retry_s);
@@ -1064,6 +1065,9 @@ int rate_allow(struct rate *r, long long now_ms);
 #define LOGREC_TLS_VERSION_MAX 15  /* "TLSv1.3" */
 #define LOGREC_TLS_CIPHER_MAX  63  /* an OpenSSL cipher name */
 #define LOGREC_TLS_SUBJECT_MAX 512 /* a certificate subject, RFC 2253 */
+#define LOGREC_HOST_MAX	       VHOST_NAME_MAX /* the host that answered */
+#define LOGREC_PORT_MAX	       5	      /* "65535" */
+#define LOGREC_USER_MAX	       64	      /* a Basic auth user name */
 
 enum logrec_type {
 	LOGREC_ACCESS = 1, /* a finished request */
@@ -1086,10 +1090,13 @@ struct logrec {
 	char lr_tls_version[LOGREC_TLS_VERSION_MAX + 1]; /* "" if plain */
 	char lr_tls_cipher[LOGREC_TLS_CIPHER_MAX + 1];	 /* "" if plain */
 	char lr_tls_subject[LOGREC_TLS_SUBJECT_MAX + 1]; /* "" if none */
+	char lr_host[LOGREC_HOST_MAX + 1]; /* host that answered, "" if none */
+	char lr_port[LOGREC_PORT_MAX + 1]; /* local port, decimal */
+	char lr_user[LOGREC_USER_MAX + 1]; /* Basic auth user, "" if none */
 	char lr_message[LOGREC_MESSAGE_MAX + 1]; /* LOGREC_ERROR: one line */
 };
 
-#define LOGREC_NSTR 9 /* string fields of an access record */
+#define LOGREC_NSTR 12 /* string fields of an access record */
 
 /*
  * A request line kept for the access log, split into its method, target
@@ -1126,6 +1133,9 @@ struct logrec_access {
 	struct logrec_str ac_tls_version; /* "TLSv1.3", "" if plain */
 	struct logrec_str ac_tls_cipher;  /* OpenSSL's name, "" if plain */
 	struct logrec_str ac_tls_subject; /* verified client's, "" if none */
+	struct logrec_str ac_host;	  /* host that answered, "" if none */
+	struct logrec_str ac_port;	  /* local port, decimal */
+	struct logrec_str ac_user;	  /* Basic auth user, "" if none */
 };
 
 void logrec_line_save(struct logrec_line *rl, const char *p, size_t len,
@@ -1135,6 +1145,8 @@ void logrec_access_strings(struct logrec_access *ac, const char *addr,
     const struct logrec_line *rl, const char *referer, const char *agent);
 void logrec_access_tls(struct logrec_access *ac, const char *version,
     const char *cipher, const char *subject);
+void logrec_access_site(struct logrec_access *ac, const char *host,
+    const char *port, const char *user);
 size_t logrec_encode(const struct logrec *lr, void *buf, size_t len);
 size_t logrec_access_size(const struct logrec_access *ac);
 void logrec_encode_access(const struct logrec_access *ac, void *buf);
@@ -1145,6 +1157,7 @@ enum log_format {
 	LOG_FORMAT_COMBINED = 0,
 	LOG_FORMAT_COMMON,
 	LOG_FORMAT_JSON,
+	LOG_FORMAT_VHOST_COMBINED, /* "HOST:PORT " then combined */
 };
 
 /* Room for any access line whole, every byte escaped: the logger's. */
@@ -1725,6 +1738,7 @@ struct conn {
 	int c_ip_refused;		/* over max_connections_per_ip: the
 					 * first request gets 429 */
 	struct shm_ipentry *c_ip_entry; /* where it is counted, or NULL */
+	char c_port[LOGREC_PORT_MAX + 1]; /* local port it came in on */
 
 	/* HTTP (http.c, http_response.c, file.c) */
 	enum http_state c_http_state;	/* where the request cycle stands */
@@ -1747,6 +1761,12 @@ struct conn {
 	char c_agent[LOGREC_AGENT_MAX + 1];	/* for the log, "" if none */
 	const struct conn_kind *c_upgrade;	/* the kind to switch to once
 						 * the queued 101 is sent */
+
+	/* Basic auth user of the request, "" if none */
+	char c_user[LOGREC_USER_MAX + 1];
+	/* The request's Host field normalised, for the log of the implicit
+	 * host (no [host] section); "" if none or not a host name */
+	char c_reqhost[LOGREC_HOST_MAX + 1];
 
 	struct wschat_query c_chatq;	   /* a chat handshake's */
 	struct wsdeflate_params c_deflate; /* what the handshake agreed */

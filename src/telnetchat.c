@@ -255,6 +255,7 @@ telnetchat_free(struct conn *c)
 	ac.ac_agent = (struct logrec_str){"", 0};
 	logrec_access_tls(
 	    &ac, tls_version(c), tls_cipher(c), tls_client_subject(c));
+	logrec_access_site(&ac, NULL, c->c_port, NULL);
 	chat_client_end(&tc->tc_cc);
 	telnet_free(&tc->tc_tn);
 	free(tc);

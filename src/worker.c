@@ -102,6 +102,7 @@ worker_accept_cb(evutil_socket_t lfd, short what, void *arg)
 	struct timeval tv = {0, WORKER_ACCEPT_RETRY_MS * 1000};
 	const struct conn_kind *kind = &http_kind;
 	const struct conn_io *io = &io_plain;
+	const struct listen_addr *la = NULL;
 	socklen_t len;
 	int fd, i;
 
@@ -109,6 +110,7 @@ worker_accept_cb(evutil_socket_t lfd, short what, void *arg)
 	for (i = 0; i < w->w_cf->cf_nlisten; i++) {
 		if (w->w_lfd[i] != lfd)
 			continue;
+		la = &w->w_cf->cf_listen[i];
 		if (w->w_cf->cf_listen[i].la_chat)
 			kind = &telnetchat_kind;
 		if (w->w_cf->cf_listen[i].la_tls)
@@ -137,7 +139,7 @@ worker_accept_cb(evutil_socket_t lfd, short what, void *arg)
 				return;
 			}
 		}
-		conn_accept(w, fd, (struct sockaddr *)&ss, kind, io);
+		conn_accept(w, fd, (struct sockaddr *)&ss, la, kind, io);
 		if (w->w_nconns >= w->w_cf->cf_max_connections)
 			worker_accept_pause(w);
 	}

@@ -390,7 +390,10 @@ test_log_and_stats_defaults(void **state)
 	config_free(cf);
 }
 
-/* format takes combined, common or json; shm_path and access_log are set. */
+/*
+ * format takes combined, common, json or vhost_combined; shm_path and
+ * access_log are set.
+ */
 static void
 test_log_format_and_shm_path_are_read(void **state)
 {
@@ -408,6 +411,10 @@ test_log_format_and_shm_path_are_read(void **state)
 	assert_non_null(cf);
 	assert_int_equal(cf->cf_log_format, LOG_FORMAT_COMMON);
 	config_free(cf);
+	cf = load("[log]\nformat = vhost_combined\n");
+	assert_non_null(cf);
+	assert_int_equal(cf->cf_log_format, LOG_FORMAT_VHOST_COMBINED);
+	config_free(cf);
 }
 
 /* An unknown log format is an error at its line. */
@@ -416,7 +423,8 @@ test_unknown_log_format_is_rejected(void **state)
 {
 	(void)state;
 	expect_error("[log]\n\nformat = apache\n", 3,
-	    "[log] format: expected combined, common or json, got 'apache'");
+	    "[log] format: expected combined, common, json or "
+	    "vhost_combined, got 'apache'");
 }
 
 /* ring_size is bounded and rounded up to a power of two. */

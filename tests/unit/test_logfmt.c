@@ -1,5 +1,6 @@
 /*
- * Unit tests for logfmt.c: access-log lines in combined, common and JSON.
+ * Unit tests for logfmt.c: access-log lines in combined, common, JSON and
+ * vhost_combined.
  */
 
 #include <stdarg.h>
@@ -28,6 +29,7 @@
 	"192.0.2.7 - - [21/Nov/2026:10:43:10 +0000] "                          \
 	"\"GET /index.html?q=1 HTTP/1.1\" 200 1234 "                           \
 	"\"https://example.com/\" \"curl/8.0\"\n"
+#define T_VHOST_COMBINED "www.example.com:8080 " T_COMBINED
 #define T_COMMON                                                               \
 	"192.0.2.7 - - [21/Nov/2026:10:43:10 +0000] "                          \
 	"\"GET /index.html?q=1 HTTP/1.1\" 200 1234\n"
@@ -36,7 +38,8 @@
 	"\"remote_addr\":\"192.0.2.7\",\"method\":\"GET\","                    \
 	"\"target\":\"/index.html?q=1\",\"protocol\":\"HTTP/1.1\","            \
 	"\"status\":200,\"bytes\":1234,\"duration_us\":456,"                   \
-	"\"referer\":\"https://example.com/\",\"user_agent\":\"curl/8.0\""
+	"\"referer\":\"https://example.com/\",\"user_agent\":\"curl/8.0\","    \
+	"\"host\":\"www.example.com\",\"port\":\"8080\",\"user\":\"\""
 #define T_JSON T_JSON_KEYS "}\n"
 #define T_JSON_TLS                                                             \
 	T_JSON_KEYS ",\"tls_protocol\":\"TLSv1.3\","                           \
@@ -72,6 +75,8 @@ t_sample(struct logrec *lr)
 	strcpy(lr->lr_protocol, "HTTP/1.1");
 	strcpy(lr->lr_referer, "https://example.com/");
 	strcpy(lr->lr_agent, "curl/8.0");
+	strcpy(lr->lr_host, "www.example.com");
+	strcpy(lr->lr_port, "8080");
 }
 
 /* Make lr's connection a TLS one with a verified client certificate. */
@@ -83,7 +88,10 @@ t_sample_tls(struct logrec *lr)
 	strcpy(lr->lr_tls_subject, "CN=client,O=Example");
 }
 
-/* Fill every string field of lr, the TLS ones too, to its bound with c. */
+/*
+ * Fill every string field of lr, the TLS and site ones too, to its bound
+ * with c.
+ */
 static void
 t_fill(struct logrec *lr, int c)
 {
@@ -96,6 +104,9 @@ t_fill(struct logrec *lr, int c)
 	memset(lr->lr_tls_version, c, LOGREC_TLS_VERSION_MAX);
 	memset(lr->lr_tls_cipher, c, LOGREC_TLS_CIPHER_MAX);
 	memset(lr->lr_tls_subject, c, LOGREC_TLS_SUBJECT_MAX);
+	memset(lr->lr_host, c, LOGREC_HOST_MAX);
+	memset(lr->lr_port, c, LOGREC_PORT_MAX);
+	memset(lr->lr_user, c, LOGREC_USER_MAX);
 }
 
 /*
@@ -395,18 +406,52 @@ t_clf_time(const char *s)
 }
 
 /*
- * Check that line is one well-formed combined (or common) line:
- * ADDR - - [TIME] "REQUEST" STATUS BYTES ["REFERER" "AGENT"] and "\n".
+ * Check the HOST:PORT prefix of a vhost_combined line at *sp, each part a
+ * bare field, the port after the last colon; advance *sp past its space.
  */
 static int
-t_clf_check(const char *line, int combined)
+t_clf_vhost(const char **sp)
+{
+	char prefix[T_VAL_MAX], *colon;
+	const char *sp_end, *p;
+
+	if ((sp_end = strchr(*sp, ' ')) == NULL ||
+	    (size_t)(sp_end - *sp) >= sizeof(prefix))
+		return -1;
+	memcpy(prefix, *sp, (size_t)(sp_end - *sp));
+	prefix[sp_end - *sp] = '\0';
+	if ((colon = strrchr(prefix, ':')) == NULL)
+		return -1;
+	*colon = '\0';
+	p = prefix;
+	if (t_clf_field(&p, '\0', 1) == -1)
+		return -1;
+	p = colon + 1;
+	if (t_clf_field(&p, '\0', 1) == -1)
+		return -1;
+	*sp = sp_end + 1;
+	return 0;
+}
+
+/*
+ * Check that line is one well-formed line in fmt, combined, common or
+ * vhost_combined: [HOST:PORT ]ADDR - USER [TIME] "REQUEST" STATUS BYTES
+ * ["REFERER" "AGENT"] and "\n".
+ */
+static int
+t_clf_check(const char *line, enum log_format fmt)
 {
 	const char *s;
 
 	s = line;
-	if (t_clf_field(&s, ' ', 1) == -1 || strncmp(s, " - - [", 6) != 0)
+	if (fmt == LOG_FORMAT_VHOST_COMBINED && t_clf_vhost(&s) == -1)
 		return -1;
-	s += 6;
+	if (t_clf_field(&s, ' ', 1) == -1 || strncmp(s, " - ", 3) != 0)
+		return -1;
+	s += 3;
+	if (t_clf_field(&s, ' ', 1) == -1 || strncmp(s, " [", 2) != 0)
+		return -1;
+	s += 2;
 	if (t_clf_time(s) == -1 || strncmp(s + 26, "] \"", 3) != 0)
 		return -1;
 	s += 29;
@@ -415,7 +460,7 @@ t_clf_check(const char *line, int combined)
 	s += 2;
 	if (t_json_int(&s) == -1 || *s++ != ' ' || t_json_int(&s) == -1)
 		return -1;
-	if (combined) {
+	if (fmt != LOG_FORMAT_COMMON) {
 		if (strncmp(s, " \"", 2) != 0)
 			return -1;
 		s += 2;
@@ -438,7 +483,7 @@ t_assert_form(const char *line, enum log_format fmt)
 	if (fmt == LOG_FORMAT_JSON)
 		rc = t_json_check(line);
 	else
-		rc = t_clf_check(line, fmt == LOG_FORMAT_COMBINED);
+		rc = t_clf_check(line, fmt);
 	if (rc == -1)
 		fail_msg("format %d, malformed line: %s", (int)fmt, line);
 }
@@ -492,7 +537,95 @@ test_json_line_is_exact(void **state)
 	t_sample(&lr);
 	assert_string_equal(t_fmt(&lr, LOG_FORMAT_JSON), T_JSON);
 	t_assert_json(t_buf);
-	assert_int_equal(t_js.tj_nvals, 7);
+	assert_int_equal(t_js.tj_nvals, 10);
+}
+
+/* A sample record formats as the exact vhost_combined line. */
+static void
+test_vhost_combined_line_is_exact(void **state)
+{
+	struct logrec lr;
+
+	(void)state;
+	t_sample(&lr);
+	assert_string_equal(
+	    t_fmt(&lr, LOG_FORMAT_VHOST_COMBINED), T_VHOST_COMBINED);
+}
+
+/* Without a host, vhost_combined shows "-" before the port. */
+static void
+test_vhost_combined_without_host_is_dash(void **state)
+{
+	struct logrec lr;
+
+	(void)state;
+	t_sample(&lr);
+	lr.lr_host[0] = '\0';
+	assert_string_equal(
+	    t_fmt(&lr, LOG_FORMAT_VHOST_COMBINED), "-:8080 " T_COMBINED);
+}
+
+/* The user takes the place of %u in every CLF format. */
+static void
+test_user_is_the_third_clf_field(void **state)
+{
+	static const char *const lines[] = {
+	    "192.0.2.7 - alice [21/Nov/2026:10:43:10 +0000] "
+	    "\"GET /index.html?q=1 HTTP/1.1\" 200 1234 "
+	    "\"https://example.com/\" \"curl/8.0\"\n",
+	    "192.0.2.7 - alice [21/Nov/2026:10:43:10 +0000] "
+	    "\"GET /index.html?q=1 HTTP/1.1\" 200 1234\n",
+	    NULL,
+	    "www.example.com:8080 192.0.2.7 - alice "
+	    "[21/Nov/2026:10:43:10 +0000] "
+	    "\"GET /index.html?q=1 HTTP/1.1\" 200 1234 "
+	    "\"https://example.com/\" \"curl/8.0\"\n"};
+	enum log_format fmt;
+	struct logrec lr;
+
+	(void)state;
+	t_sample(&lr);
+	strcpy(lr.lr_user, "alice");
+	for (fmt = LOG_FORMAT_COMBINED; fmt <= LOG_FORMAT_VHOST_COMBINED; fmt++)
+		if (lines[fmt] != NULL)
+			assert_string_equal(t_fmt(&lr, fmt), lines[fmt]);
+}
+
+/*
+ * A user is an unquoted CLF field: a space, a quote, a backslash and a
+ * control byte in it are \xHH, so that it stays one field.
+ */
+static void
+test_clf_escapes_user(void **state)
+{
+	struct logrec lr;
+
+	(void)state;
+	t_sample(&lr);
+	strcpy(lr.lr_user, "a b\"c\\d\x01\xc3\xa9");
+	assert_non_null(strstr(t_fmt(&lr, LOG_FORMAT_COMMON),
+	    "192.0.2.7 - a\\x20b\\x22c\\x5Cd\\x01\\xC3\\xA9 [21/Nov/"));
+	t_assert_form(t_buf, LOG_FORMAT_COMMON);
+	t_assert_form(
+	    t_fmt(&lr, LOG_FORMAT_VHOST_COMBINED), LOG_FORMAT_VHOST_COMBINED);
+}
+
+/* JSON shows the host, port and user, the user escaped as any string. */
+static void
+test_json_shows_host_port_and_escaped_user(void **state)
+{
+	struct logrec lr;
+
+	(void)state;
+	t_sample(&lr);
+	strcpy(lr.lr_user, "Zo\xc3\xab \"q\"\\\x01\xff");
+	t_fmt(&lr, LOG_FORMAT_JSON);
+	assert_non_null(strstr(t_buf,
+	    ",\"host\":\"www.example.com\",\"port\":\"8080\","
+	    "\"user\":\"Zo\xc3\xab \\\"q\\\"\\\\\\u0001\\ufffd\"}\n"));
+	t_assert_json(t_buf);
+	assert_string_equal(t_js.tj_val[7], "www.example.com");
+	assert_string_equal(t_js.tj_val[8], "8080");
 }
 
 /* The return value is the line's length, the NUL excluded. */
@@ -620,7 +753,7 @@ test_json_empty_fields_are_empty_strings(void **state)
 	    "{\"time\":\"1970-01-01T00:00:00.000000Z\",\"remote_addr\":\"\","
 	    "\"method\":\"\",\"target\":\"\",\"protocol\":\"\",\"status\":0,"
 	    "\"bytes\":0,\"duration_us\":0,\"referer\":\"\","
-	    "\"user_agent\":\"\"}\n");
+	    "\"user_agent\":\"\",\"host\":\"\",\"port\":\"\",\"user\":\"\"}\n");
 }
 
 /* A TLS record's JSON line ends in its protocol, cipher and subject. */
@@ -634,7 +767,7 @@ test_json_tls_line_is_exact(void **state)
 	t_sample_tls(&lr);
 	assert_string_equal(t_fmt(&lr, LOG_FORMAT_JSON), T_JSON_TLS);
 	t_assert_json(t_buf);
-	assert_int_equal(t_js.tj_nvals, 10);
+	assert_int_equal(t_js.tj_nvals, 13);
 }
 
 /* Without a client certificate the line has no tls_client_subject. */
@@ -718,7 +851,7 @@ test_json_escapes_tls_subject(void **state)
 	    "\"tls_client_subject\":\"CN=Zo\xc3\xab \\\\\\\"Q\\\\\\\","
 	    "O=Example\\\\, Inc.,L=M\xc3\xbcnchen\\u0001\"}\n"));
 	t_assert_json(t_buf);
-	assert_string_equal(t_js.tj_val[9], subject);
+	assert_string_equal(t_js.tj_val[12], subject);
 
 	strcpy(lr.lr_tls_subject, "CN=\xff");
 	t_fmt(&lr, LOG_FORMAT_JSON);
@@ -859,7 +992,7 @@ test_json_escapes_quote_backslash_and_controls(void **state)
 	strcpy(lr.lr_agent, "\"\\\n\r\t\x01\x1f\x7f/");
 	t_fmt(&lr, LOG_FORMAT_JSON);
 	assert_non_null(strstr(t_buf,
-	    "\"user_agent\":\"\\\"\\\\\\n\\r\\t\\u0001\\u001f\\u007f/\"}\n"));
+	    "\"user_agent\":\"\\\"\\\\\\n\\r\\t\\u0001\\u001f\\u007f/\","));
 	t_assert_json(t_buf);
 	assert_string_equal(t_js.tj_val[6], lr.lr_agent);
 }
@@ -877,7 +1010,7 @@ test_json_escapes_c1_controls(void **state)
 	    "b\xc2\xa0");
 	t_fmt(&lr, LOG_FORMAT_JSON);
 	assert_non_null(
-	    strstr(t_buf, "\"user_agent\":\"a\\u0085\\u009fb\xc2\xa0\"}\n"));
+	    strstr(t_buf, "\"user_agent\":\"a\\u0085\\u009fb\xc2\xa0\","));
 	t_assert_json(t_buf);
 }
 
@@ -1168,12 +1301,18 @@ test_fields_are_read_up_to_their_bounds(void **state)
 	memset(lr.lr_tls_version, 'v', sizeof(lr.lr_tls_version));
 	memset(lr.lr_tls_cipher, 'c', sizeof(lr.lr_tls_cipher));
 	memset(lr.lr_tls_subject, 's', sizeof(lr.lr_tls_subject));
+	memset(lr.lr_host, 'h', sizeof(lr.lr_host));
+	memset(lr.lr_port, '9', sizeof(lr.lr_port));
+	memset(lr.lr_user, 'u', sizeof(lr.lr_user));
 	t_assert_json(t_fmt(&lr, LOG_FORMAT_JSON));
 	assert_int_equal(t_js.tj_len[3], LOGREC_TARGET_MAX);
 	assert_int_equal(t_js.tj_len[6], LOGREC_AGENT_MAX);
-	assert_int_equal(t_js.tj_len[7], LOGREC_TLS_VERSION_MAX);
-	assert_int_equal(t_js.tj_len[8], LOGREC_TLS_CIPHER_MAX);
-	assert_int_equal(t_js.tj_len[9], LOGREC_TLS_SUBJECT_MAX);
+	assert_int_equal(t_js.tj_len[7], LOGREC_HOST_MAX);
+	assert_int_equal(t_js.tj_len[8], LOGREC_PORT_MAX);
+	assert_int_equal(t_js.tj_len[9], LOGREC_USER_MAX);
+	assert_int_equal(t_js.tj_len[10], LOGREC_TLS_VERSION_MAX);
+	assert_int_equal(t_js.tj_len[11], LOGREC_TLS_CIPHER_MAX);
+	assert_int_equal(t_js.tj_len[12], LOGREC_TLS_SUBJECT_MAX);
 }
 
 /* With 8192 bytes, a record of maximal fields fits whole. */
@@ -1190,7 +1329,8 @@ test_maximal_fields_fit_in_8192(void **state)
 	lr.lr_bytes = UINT64_MAX;
 	lr.lr_duration_usec = UINT64_MAX;
 	lr.lr_status = INT_MIN;
-	for (fmt = LOG_FORMAT_COMBINED; fmt <= LOG_FORMAT_JSON; fmt++) {
+	for (fmt = LOG_FORMAT_COMBINED; fmt <= LOG_FORMAT_VHOST_COMBINED;
+	     fmt++) {
 		strcpy(whole, t_fmt(&lr, fmt));
 		assert_true(strlen(whole) > LOGREC_TARGET_MAX);
 		assert_string_equal(t_fmt_len(&lr, fmt, 8192), whole);
@@ -1198,9 +1338,10 @@ test_maximal_fields_fit_in_8192(void **state)
 }
 
 /*
- * The longest line, every byte of every field escaped to six, TLS fields
- * included, fits whole in the logger's LOGFMT_LINE_MAX; one byte less
- * than it needs still gives a line, cut.
+ * The longest line, every byte of every field escaped to six, TLS and
+ * site fields included, is the 18710 bytes logfmt.c's comments say and
+ * fits whole in the logger's LOGFMT_LINE_MAX; one byte less than it needs
+ * still gives a line, cut.
  */
 static void
 test_worst_json_line_fits_the_loggers_line(void **state)
@@ -1218,7 +1359,8 @@ test_worst_json_line_fits_the_loggers_line(void **state)
 	lr.lr_time_usec = UINT64_MAX;
 	strcpy(whole, t_fmt(&lr, LOG_FORMAT_JSON));
 	n = strlen(whole);
-	assert_true(n > 16384 && n < LOGFMT_LINE_MAX);
+	assert_int_equal(n, 18710);
+	assert_true(n < LOGFMT_LINE_MAX);
 	assert_string_equal(
 	    t_fmt_len(&lr, LOG_FORMAT_JSON, LOGFMT_LINE_MAX), whole);
 	t_fmt_len(&lr, LOG_FORMAT_JSON, n);
@@ -1272,7 +1414,7 @@ test_truncation_keeps_one_well_formed_line(void **state)
 	(void)state;
 	t_sample(&lr);
 	t_fill(&lr, 'a');
-	for (fmt = LOG_FORMAT_COMBINED; fmt <= LOG_FORMAT_JSON; fmt++)
+	for (fmt = LOG_FORMAT_COMBINED; fmt <= LOG_FORMAT_VHOST_COMBINED; fmt++)
 		t_sweep(&lr, fmt);
 }
 
@@ -1286,12 +1428,12 @@ test_truncation_never_splits_an_escape(void **state)
 	(void)state;
 	t_sample(&lr);
 	t_fill(&lr, '"');
-	for (fmt = LOG_FORMAT_COMBINED; fmt <= LOG_FORMAT_JSON; fmt++)
+	for (fmt = LOG_FORMAT_COMBINED; fmt <= LOG_FORMAT_VHOST_COMBINED; fmt++)
 		t_sweep(&lr, fmt);
 	t_fill(&lr, '\x01');
 	t_sweep(&lr, LOG_FORMAT_JSON);
 	t_fill(&lr, '\xff');
-	for (fmt = LOG_FORMAT_COMBINED; fmt <= LOG_FORMAT_JSON; fmt++)
+	for (fmt = LOG_FORMAT_COMBINED; fmt <= LOG_FORMAT_VHOST_COMBINED; fmt++)
 		t_sweep(&lr, fmt);
 }
 
@@ -1300,8 +1442,8 @@ static void
 test_truncation_never_splits_utf8(void **state)
 {
 	struct logrec lr;
-	char *f[9];
-	size_t max[9], i, n;
+	char *f[12];
+	size_t max[12], i, n;
 
 	(void)state;
 	t_sample(&lr);
@@ -1323,7 +1465,13 @@ test_truncation_never_splits_utf8(void **state)
 	max[7] = LOGREC_TLS_CIPHER_MAX;
 	f[8] = lr.lr_tls_subject;
 	max[8] = LOGREC_TLS_SUBJECT_MAX;
-	for (i = 0; i < 9; i++) {
+	f[9] = lr.lr_host;
+	max[9] = LOGREC_HOST_MAX;
+	f[10] = lr.lr_port; /* too short for the sequence: left empty */
+	max[10] = LOGREC_PORT_MAX;
+	f[11] = lr.lr_user;
+	max[11] = LOGREC_USER_MAX;
+	for (i = 0; i < 12; i++) {
 		for (n = 0; n + 9 <= max[i]; n += 9)
 			memcpy(f[i] + n, "\xf0\x9f\x98\x80\xe2\x82\xac\xc3\xa9",
 			    9);
@@ -1401,15 +1549,44 @@ test_truncation_shares_room_with_tls_subject(void **state)
 	line = t_fmt_len(&lr, LOG_FORMAT_JSON, 700);
 	t_assert_json(line);
 	assert_int_equal(strlen(line), 699);
-	assert_string_equal(t_js.tj_val[7], "TLSv1.3");
-	assert_string_equal(t_js.tj_val[8], "TLS_AES_256_GCM_SHA384");
+	assert_string_equal(t_js.tj_val[10], "TLSv1.3");
+	assert_string_equal(t_js.tj_val[11], "TLS_AES_256_GCM_SHA384");
 	t = t_count(t_js.tj_val[3], 'x');
 	r = t_count(t_js.tj_val[5], 'y');
 	a = t_count(t_js.tj_val[6], 'z');
-	s = t_count(t_js.tj_val[9], 'w');
-	assert_true(t > 50 && t == t_js.tj_len[3] && s == t_js.tj_len[9]);
+	s = t_count(t_js.tj_val[12], 'w');
+	assert_true(t > 50 && t == t_js.tj_len[3] && s == t_js.tj_len[12]);
 	assert_true(
 	    t_diff(t, r) <= 1 && t_diff(t, a) <= 1 && t_diff(t, s) <= 1);
+}
+
+/*
+ * The fixed text of the worst record (every field at its bound, the
+ * longest numbers and time) and a "-" for each field need the room
+ * logfmt.c's comment says, 85, 77, 297 and 89 bytes with the NUL: with it
+ * a line comes out, with one byte less none.
+ */
+static void
+test_fixed_text_needs_the_room_logfmt_says(void **state)
+{
+	static const size_t room[] = {85, 77, 297, 89};
+	enum log_format fmt;
+	struct logrec lr;
+
+	(void)state;
+	t_sample(&lr);
+	t_sample_tls(&lr);
+	t_fill(&lr, '\x01');
+	lr.lr_bytes = UINT64_MAX;
+	lr.lr_duration_usec = UINT64_MAX;
+	lr.lr_status = INT_MIN;
+	lr.lr_time_usec = UINT64_MAX;
+	for (fmt = LOG_FORMAT_COMBINED; fmt <= LOG_FORMAT_VHOST_COMBINED;
+	     fmt++) {
+		assert_true(strlen(t_fmt_len(&lr, fmt, room[fmt])) > 0);
+		t_assert_form(t_buf, fmt);
+		assert_int_equal(strlen(t_fmt_len(&lr, fmt, room[fmt] - 1)), 0);
+	}
 }
 
 /* Too small a buffer for the fixed text gets an empty string and 0. */
@@ -1422,7 +1599,8 @@ test_too_small_buffer_gives_empty_string(void **state)
 
 	(void)state;
 	t_sample(&lr);
-	for (fmt = LOG_FORMAT_COMBINED; fmt <= LOG_FORMAT_JSON; fmt++) {
+	for (fmt = LOG_FORMAT_COMBINED; fmt <= LOG_FORMAT_VHOST_COMBINED;
+	     fmt++) {
 		memset(buf, 'X', sizeof(buf));
 		assert_int_equal(logfmt_access(&lr, fmt, buf, sizeof(buf)), 0);
 		assert_string_equal(buf, "");
@@ -1455,6 +1633,11 @@ main(void)
 	    cmocka_unit_test(test_combined_line_is_exact),
 	    cmocka_unit_test(test_common_line_is_exact),
 	    cmocka_unit_test(test_json_line_is_exact),
+	    cmocka_unit_test(test_vhost_combined_line_is_exact),
+	    cmocka_unit_test(test_vhost_combined_without_host_is_dash),
+	    cmocka_unit_test(test_user_is_the_third_clf_field),
+	    cmocka_unit_test(test_clf_escapes_user),
+	    cmocka_unit_test(test_json_shows_host_port_and_escaped_user),
 	    cmocka_unit_test(test_return_value_is_line_length),
 	    cmocka_unit_test(test_numbers_print_exactly_at_extremes),
 	    cmocka_unit_test(test_empty_referer_and_agent_are_dashes),
@@ -1498,6 +1681,7 @@ main(void)
 	    cmocka_unit_test(test_truncation_never_splits_utf8),
 	    cmocka_unit_test(test_truncation_shares_room_among_fields),
 	    cmocka_unit_test(test_truncation_shares_room_with_tls_subject),
+	    cmocka_unit_test(test_fixed_text_needs_the_room_logfmt_says),
 	    cmocka_unit_test(test_too_small_buffer_gives_empty_string),
 	    cmocka_unit_test(test_unknown_format_gives_empty_string),
 	};

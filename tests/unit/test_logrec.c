@@ -38,6 +38,9 @@ static const struct t_field t_fields[] = {
 	LOGREC_TLS_CIPHER_MAX},
     {"tls_subject", offsetof(struct logrec, lr_tls_subject),
 	LOGREC_TLS_SUBJECT_MAX},
+    {"host", offsetof(struct logrec, lr_host), LOGREC_HOST_MAX},
+    {"port", offsetof(struct logrec, lr_port), LOGREC_PORT_MAX},
+    {"user", offsetof(struct logrec, lr_user), LOGREC_USER_MAX},
 };
 
 #define T_NFIELDS (sizeof(t_fields) / sizeof(t_fields[0]))
@@ -68,6 +71,9 @@ t_sample_access(struct logrec *lr)
 	strcpy(lr->lr_tls_version, "TLSv1.3");
 	strcpy(lr->lr_tls_cipher, "TLS_AES_256_GCM_SHA384");
 	strcpy(lr->lr_tls_subject, "CN=Zo\xc3\xab \\\"Q\\\",O=Example\\, Inc.");
+	strcpy(lr->lr_host, "www.example.com");
+	strcpy(lr->lr_port, "8443");
+	strcpy(lr->lr_user, "Zo\xc3\xab \"q\"");
 }
 
 /* Fill lr with a typical error record. */
@@ -98,6 +104,9 @@ t_assert_same(const struct logrec *a, const struct logrec *b)
 	assert_string_equal(a->lr_tls_version, b->lr_tls_version);
 	assert_string_equal(a->lr_tls_cipher, b->lr_tls_cipher);
 	assert_string_equal(a->lr_tls_subject, b->lr_tls_subject);
+	assert_string_equal(a->lr_host, b->lr_host);
+	assert_string_equal(a->lr_port, b->lr_port);
+	assert_string_equal(a->lr_user, b->lr_user);
 	assert_string_equal(a->lr_message, b->lr_message);
 }
 
@@ -210,7 +219,8 @@ test_encode_access_matches_encode(void **state)
 	struct logrec_access ac;
 	struct logrec_str *fields[] = {&ac.ac_addr, &ac.ac_method,
 	    &ac.ac_target, &ac.ac_protocol, &ac.ac_referer, &ac.ac_agent,
-	    &ac.ac_tls_version, &ac.ac_tls_cipher, &ac.ac_tls_subject};
+	    &ac.ac_tls_version, &ac.ac_tls_cipher, &ac.ac_tls_subject,
+	    &ac.ac_host, &ac.ac_port, &ac.ac_user};
 	struct logrec lr;
 	size_t n, i, round;
 
@@ -552,12 +562,13 @@ test_decode_rejects_string_over_bound(void **state)
 
 /*
  * A record with more or fewer string fields than the layout has is
- * rejected: the six of the layout before TLS, one short, one too many.
+ * rejected: the six of the layout before TLS, the nine of the layout
+ * before the host, port and user, one short, one too many.
  */
 static void
 test_decode_rejects_wrong_string_count(void **state)
 {
-	static const size_t counts[] = {6, T_NFIELDS - 1, T_NFIELDS + 1};
+	static const size_t counts[] = {6, 9, T_NFIELDS - 1, T_NFIELDS + 1};
 	unsigned char buf[LOGREC_MAX];
 	size_t n[T_NFIELDS + 1], len, i;
 	struct logrec lr;
@@ -889,6 +900,93 @@ test_access_tls_record_decodes_to_its_fields(void **state)
 	assert_string_equal(lr.lr_target, "/");
 }
 
+/* The access strings set the host, port and user to "" too. */
+static void
+test_access_strings_leave_site_fields_empty(void **state)
+{
+	struct logrec_access ac;
+	struct logrec_line rl;
+
+	(void)state;
+	memset(&ac, 0xa5, sizeof(ac));
+	logrec_line_clear(&rl);
+	logrec_access_strings(&ac, "192.0.2.1", &rl, "", "");
+	assert_int_equal(ac.ac_host.lstr_len, 0);
+	assert_int_equal(ac.ac_port.lstr_len, 0);
+	assert_int_equal(ac.ac_user.lstr_len, 0);
+	assert_string_equal(ac.ac_host.lstr_ptr, "");
+	assert_string_equal(ac.ac_port.lstr_ptr, "");
+	assert_string_equal(ac.ac_user.lstr_ptr, "");
+}
+
+/* The site fields point at the caller's strings; NULL stands for "". */
+static void
+test_access_site_takes_host_port_and_user(void **state)
+{
+	static const char host[] = "www.example.com";
+	struct logrec_access ac;
+	struct logrec_line rl;
+
+	(void)state;
+	logrec_line_clear(&rl);
+	logrec_access_strings(&ac, "192.0.2.1", &rl, "", "");
+	logrec_access_site(&ac, host, "8080", "alice");
+	assert_ptr_equal(ac.ac_host.lstr_ptr, host);
+	assert_int_equal(ac.ac_host.lstr_len, sizeof(host) - 1);
+	assert_int_equal(ac.ac_port.lstr_len, 4);
+	assert_memory_equal(ac.ac_port.lstr_ptr, "8080", 4);
+	assert_int_equal(ac.ac_user.lstr_len, 5);
+	assert_memory_equal(ac.ac_user.lstr_ptr, "alice", 5);
+	logrec_access_site(&ac, NULL, NULL, NULL);
+	assert_int_equal(ac.ac_host.lstr_len, 0);
+	assert_int_equal(ac.ac_port.lstr_len, 0);
+	assert_int_equal(ac.ac_user.lstr_len, 0);
+}
+
+/*
+ * An access record with a host, port and user, encoded from where the
+ * worker has them, decodes to them; a host and a user over their bounds
+ * are cut to them, the other fields untouched.
+ */
+static void
+test_access_site_record_decodes_to_its_fields(void **state)
+{
+	char host[LOGREC_HOST_MAX + 10], user[LOGREC_USER_MAX + 10];
+	unsigned char buf[LOGREC_MAX];
+	struct logrec_access ac;
+	struct logrec_line rl;
+	struct logrec lr;
+	size_t n;
+
+	(void)state;
+	memset(host, 'h', sizeof(host) - 1);
+	host[sizeof(host) - 1] = '\0';
+	memset(user, 'u', sizeof(user) - 1);
+	user[sizeof(user) - 1] = '\0';
+	logrec_line_save(&rl, "GET / HTTP/1.1", 14, NULL);
+	logrec_access_strings(&ac, "192.0.2.1", &rl, "", "curl");
+	logrec_access_site(&ac, "a.example", "65535", "bob");
+	n = logrec_access_size(&ac);
+	logrec_encode_access(&ac, buf);
+	assert_int_equal(t_decode_exact(buf, n, &lr), 0);
+	assert_string_equal(lr.lr_host, "a.example");
+	assert_string_equal(lr.lr_port, "65535");
+	assert_string_equal(lr.lr_user, "bob");
+	assert_string_equal(lr.lr_agent, "curl");
+
+	logrec_access_site(&ac, host, "1", user);
+	n = logrec_access_size(&ac);
+	assert_true(n <= sizeof(buf));
+	logrec_encode_access(&ac, buf);
+	assert_int_equal(t_decode_exact(buf, n, &lr), 0);
+	host[LOGREC_HOST_MAX] = '\0';
+	user[LOGREC_USER_MAX] = '\0';
+	assert_string_equal(lr.lr_host, host);
+	assert_string_equal(lr.lr_user, user);
+	assert_string_equal(lr.lr_port, "1");
+	assert_string_equal(lr.lr_target, "/");
+}
+
 int
 main(void)
 {
@@ -907,6 +1005,9 @@ main(void)
 	    cmocka_unit_test(test_access_strings_leave_tls_fields_empty),
 	    cmocka_unit_test(test_access_tls_takes_version_cipher_and_subject),
 	    cmocka_unit_test(test_access_tls_record_decodes_to_its_fields),
+	    cmocka_unit_test(test_access_strings_leave_site_fields_empty),
+	    cmocka_unit_test(test_access_site_takes_host_port_and_user),
+	    cmocka_unit_test(test_access_site_record_decodes_to_its_fields),
 	    cmocka_unit_test(test_error_record_round_trips),
 	    cmocka_unit_test(test_first_byte_is_the_type),
 	    cmocka_unit_test(test_encoded_length_is_compact),

@@ -166,6 +166,31 @@ const char *cachectl_match(
     const struct cachectl *cc, const char *path, size_t len);
 void cachectl_free(struct cachectl *cc);
 
+/* htpasswd.c */
+#define HTPASSWD_USER_MAX 64  /* bytes of a user name: LOGREC_USER_MAX */
+#define HTPASSWD_HASH_MAX 127 /* bytes of a hash: bcrypt 60, $6$ <= 123 */
+
+/* One user of an htpasswd file. */
+struct htpasswd_user {
+	char hu_name[HTPASSWD_USER_MAX + 1]; /* [A-Za-z0-9_-], 1..64 */
+	char hu_hash[HTPASSWD_HASH_MAX + 1]; /* bcrypt or SHA-512-crypt */
+	int hu_line;			     /* of the file */
+};
+
+/* The users of an htpasswd file, sorted by name. */
+struct htpasswd {
+	struct htpasswd_user *hp_users; /* hp_n of them, by name */
+	size_t hp_n;			/* users */
+	size_t hp_cap;			/* room in hp_users */
+};
+
+int htpasswd_parse(struct htpasswd *hp, const char *text, size_t len, int *line,
+    char *why, size_t whylen);
+const struct htpasswd_user *htpasswd_find(
+    const struct htpasswd *hp, const char *name, size_t len);
+int htpasswd_copy(struct htpasswd *dst, const struct htpasswd *src);
+void htpasswd_free(struct htpasswd *hp);
+
 /* errpage.c */
 #define ERRPAGE_FIRST 400 /* the statuses a page may replace */
 #define ERRPAGE_LAST  599

@@ -70,6 +70,7 @@ http_next_request(struct conn *c)
 	logrec_line_clear(&c->c_line);
 	c->c_referer[0] = '\0';
 	c->c_agent[0] = '\0';
+	c->c_user[0] = '\0';
 	conn_timer_set(c,
 	    c->c_worker->w_draining ? http_drain_grace(c)
 				    : c->c_worker->w_cf->cf_keepalive_timeout);
@@ -560,6 +561,8 @@ http_request_handle(struct conn *c, struct http_request *req)
 		return;
 	status =
 	    path_normalize(req->hr_path, req->hr_path_len, path, sizeof(path));
+	if (status == 0 && authcheck_request(c, req, path))
+		return;
 	if (status == 0 && echo != NULL && strcmp(path, echo) == 0) {
 		ws_handshake(c, req);
 		return;

@@ -9,8 +9,9 @@
  *                       listen, config, shm (shm.h: the segment), logger,
  *                       worker
  *   2. the connection   conn (lifecycle, kinds, the one close), io (bytes)
- *   3. the protocols    http, http_response, file, beneath, fcache, mime,
- *                       ws: the kinds a connection speaks, what they serve
+ *   3. the protocols    http, http_response, authcheck, file, beneath,
+ *                       fcache, mime, ws: the kinds a connection speaks,
+ *                       what they serve
  *   4. pure helpers     parsers, codecs, the log record and ring, buffers:
  *                       no process, socket or event loop; unit-tested
  *
@@ -191,6 +192,48 @@ const struct htpasswd_user *htpasswd_find(
 int htpasswd_copy(struct htpasswd *dst, const struct htpasswd *src);
 void htpasswd_free(struct htpasswd *hp);
 
+/* auth.c */
+#define AUTH_RULES_MAX 32  /* [http] auth lines at most */
+#define AUTH_REALM_MAX 127 /* bytes of [http] auth_realm */
+#define AUTH_CRED_MAX  512 /* bytes of decoded Basic credentials */
+#define AUTH_FILE_MAX  (16 * 1024 * 1024) /* bytes of an htpasswd file */
+
+/* One [http] auth line: a path prefix and who may have it. */
+struct auth_rule {
+	char *ar_prefix;	  /* "/admin/": paths starting with it */
+	size_t ar_prefix_len;	  /* of ar_prefix */
+	int ar_off;		  /* "PREFIX off": no authentication */
+	struct htpasswd ar_users; /* the file's users (none if ar_off) */
+};
+
+/*
+ * HTTP Basic authentication of a site: [http] auth rules, in the file's
+ * order (the first whose prefix starts the path decides), auth_realm and
+ * auth_tls_only. Read-only once loaded; copied whole by auth_copy().
+ */
+struct auth {
+	struct auth_rule au_rules[AUTH_RULES_MAX];
+	int au_n;			   /* rules used */
+	char au_realm[AUTH_REALM_MAX + 1]; /* in WWW-Authenticate */
+	int au_tls_only;		   /* plain HTTP gets 403 */
+};
+
+/* Basic credentials, decoded from an Authorization field. */
+struct auth_basic {
+	char ab_buf[AUTH_CRED_MAX + 1]; /* "user", NUL, "password", NUL */
+	size_t ab_user_len;		/* user: ab_buf[0..ab_user_len) */
+	const char *ab_pass;		/* password, in ab_buf */
+};
+
+int auth_add(struct auth *au, const char *value, const char *dir, int load,
+    char *why, size_t len, char **file, int *fline);
+int auth_realm_set(struct auth *au, const char *value, char *why, size_t len);
+const struct auth_rule *auth_match(
+    const struct auth *au, const char *path, size_t len);
+int auth_basic_parse(const char *value, size_t len, struct auth_basic *ab);
+int auth_copy(struct auth *dst, const struct auth *src);
+void auth_free(struct auth *au);
+
 /* errpage.c */
 #define ERRPAGE_FIRST 400 /* the statuses a page may replace */
 #define ERRPAGE_LAST  599
@@ -326,6 +369,7 @@ struct config {
 	struct cachectl cf_cache;    /* cache rules: Cache-Control by path */
 	struct errpages cf_errpages; /* error_page: pages by status */
 	struct accenc_list cf_precompressed; /* siblings to look for */
+	struct auth cf_auth; /* Basic authentication by path prefix */
 
 	/* [log] */
 	char *cf_error_log;	/* error log path, or NULL for stderr */
@@ -656,6 +700,10 @@ void http_response_error_why(
 int file_root_open(const char *root);
 int file_error_page(struct conn *c, int status, const char *headers);
 void file_serve(struct conn *c, struct http_request *req, const char *path);
+
+/* authcheck.c */
+int authcheck_request(
+    struct conn *c, const struct http_request *req, const char *path);
 
 /* beneath.c */
 int beneath_open(int dirfd, const char *path, int flags);
@@ -1039,6 +1087,7 @@ int rate_allow(struct rate *r, long long now_ms);
 #define LOGREC_TLS_VERSION_MAX 15  /* "TLSv1.3" */
 #define LOGREC_TLS_CIPHER_MAX  63  /* an OpenSSL cipher name */
 #define LOGREC_TLS_SUBJECT_MAX 512 /* a certificate subject, RFC 2253 */
+#define LOGREC_USER_MAX	       64  /* a Basic auth user (htpasswd.c) */
 
 enum logrec_type {
 	LOGREC_ACCESS = 1, /* a finished request */
@@ -1715,6 +1764,8 @@ struct conn {
 	struct logrec_line c_line;	 /* request line, for the log */
 	char c_referer[LOGREC_REFERER_MAX + 1]; /* for the log, "" if none */
 	char c_agent[LOGREC_AGENT_MAX + 1];	/* for the log, "" if none */
+	char c_user[LOGREC_USER_MAX + 1];	/* Basic auth user of the
+						 * request, "" if none */
 	const struct conn_kind *c_upgrade;	/* the kind to switch to once
 						 * the queued 101 is sent */
 

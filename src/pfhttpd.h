@@ -1661,6 +1661,7 @@ struct chat_client {
 	size_t cc_history_bytes;	 /* queued with its history: allowed
 					  * over max_queue until it drains */
 	int cc_bad_nick;		 /* the nick asked for was not one */
+	int cc_nick_fixed;		 /* a Basic auth user's: no /nick */
 	int cc_dirty;			 /* on the flush list */
 	int cc_resume;			 /* joined: take its input */
 	struct chat_since cc_since;	 /* the history it asked for */

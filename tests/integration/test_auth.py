@@ -1,9 +1,9 @@
 """HTTP Basic authentication ([http] auth, auth_realm, auth_tls_only):
 401 with WWW-Authenticate, bcrypt and SHA-512-crypt users, prefixes
-exempted with off, 403 over plain HTTP, WebSocket handshakes, the
-worker's cache of verified credentials (seen in statsdump), a user
-removed by a reload, and htpasswd faults reported with their file and
-line by pfhttpd -t."""
+exempted with off, 403 over plain HTTP, WebSocket and chat handshakes
+(the user becomes the nick), the worker's cache of verified credentials
+(seen in statsdump), a user removed by a reload, and htpasswd faults
+reported with their file and line by pfhttpd -t."""
 
 import base64
 import ctypes
@@ -209,6 +209,55 @@ def test_websocket_echo_handshake_needs_credentials(start_server, tmp_path):
     resp, ws = ws_handshake(srv, "/echo", [basic("bob", "builder")])
     assert resp.status == 101
     ws.sock.close()
+
+
+def test_chat_user_becomes_the_nick_over_nick_parameter(start_server,
+                                                        tmp_path):
+    path = site(tmp_path)
+    srv = start_server(auth=f"/chat {path}", auth_tls_only="no")
+    resp, _ = ws_handshake(srv, "/chat/lobby?nick=bob")
+    assert resp.status == 401
+    resp, ws = ws_handshake(srv, "/chat/lobby?nick=bob",
+                            [basic("alice", "wonderland")])
+    assert resp.status == 101
+    _fin, _op, payload = ws.recv_frame()
+    welcome = json.loads(payload)
+    assert welcome["type"] == "welcome"
+    assert welcome["nick"] == "alice"
+    ws.sock.close()
+
+
+def next_event(ws, pred):
+    """Read chat events (text frames) until pred(event); return it."""
+    while True:
+        _fin, _op, payload = ws.recv_frame()
+        ev = json.loads(payload)
+        if pred(ev):
+            return ev
+
+
+def test_chat_user_cannot_change_nick(start_server, tmp_path):
+    path = site(tmp_path)
+    srv = start_server(auth=f"/chat {path}", auth_tls_only="no")
+    _resp, ws = ws_handshake(srv, "/chat/lobby", [basic("bob", "builder")])
+    next_event(ws, lambda e: e.get("type") == "join"
+               and not e.get("history"))
+    ws.send_message(1, b"/nick eve")
+    err = next_event(ws, lambda e: e.get("type") in ("error", "nick"))
+    assert err["type"] == "error" and err["code"] == "bad_command", err
+    ws.send_message(1, b"hello")
+    msg = next_event(ws, lambda e: e.get("type") == "message")
+    assert msg["nick"] == "bob"
+    ws.sock.close()
+
+
+def test_chat_user_too_long_for_a_nick_gets_403(start_server, tmp_path):
+    long_user = "u" * 40
+    path = site(tmp_path, {long_user: bcrypt("pw")})
+    srv = start_server(auth=f"/chat {path}", auth_tls_only="no")
+    resp, _ = ws_handshake(srv, "/chat", [basic(long_user, "pw")])
+    assert resp.status == 403
+    assert b"nick" in resp.body
 
 
 def test_user_removed_by_reload_is_refused(start_server, tmp_path):

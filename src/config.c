@@ -269,6 +269,8 @@ struct config_parse {
 
 static void config_error(
     struct config_parse *cp, int line, const char *fmt, ...) PRINTFLIKE(3, 4);
+static void config_verror(struct config_parse *cp, const char *file, int line,
+    const char *fmt, va_list ap) PRINTFLIKE(4, 0);
 static void config_error_in(struct config_parse *cp, const char *file, int line,
     const char *fmt, ...) PRINTFLIKE(4, 5);
 static void *config_member(struct config *cf, const struct config_key *ck);

@@ -113,6 +113,20 @@ htpasswd_check_hash(const char *h, size_t n)
 	       "are accepted (htpasswd -B)";
 }
 
+/* Tell whether line (n bytes) is blank or a '#' comment. */
+static int
+htpasswd_skip(const char *line, size_t n)
+{
+	size_t i;
+
+	if (n > 0 && line[0] == '#')
+		return 1;
+	for (i = 0; i < n; i++)
+		if (line[i] != ' ' && line[i] != '\t')
+			return 0;
+	return 1;
+}
+
 /*
  * Add the user of line (n bytes, "user:hash") to hp. 0, or -1 with why
  * (the caller adds the line number).
@@ -224,7 +238,7 @@ htpasswd_parse(struct htpasswd *hp, const char *text, size_t len, int *line,
 			    HTPASSWD_LINE_MAX);
 			goto fail;
 		}
-		if (n > 0 && p[0] != '#' && strspn(p, " \t") < n) {
+		if (!htpasswd_skip(p, n)) {
 			if (memchr(p, '\0', n) != NULL) {
 				snprintf(why, whylen, "a NUL byte");
 				goto fail;

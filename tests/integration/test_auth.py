@@ -273,6 +273,20 @@ def test_user_removed_by_reload_is_refused(start_server, tmp_path):
                    [basic("bob", "builder")]).status == 200
 
 
+def test_reload_with_a_bad_htpasswd_line_keeps_the_running_users(
+        start_server, tmp_path):
+    srv, path = start(start_server, tmp_path)
+    alice = [basic("alice", "wonderland")]
+    path.write_text(f"alice:{bcrypt('wonderland')}\nbob:builder\n")
+    srv.signal(signal.SIGHUP)
+    poll(lambda: "reload failed" in srv.error_log_text(), IO_TIMEOUT,
+         what="the reload to fail")
+    assert f"{path}:2: user 'bob': plain text" in srv.error_log_text()
+    assert tls_get(srv, "/admin/secret.txt", alice).status == 200
+    assert tls_get(srv, "/admin/secret.txt",
+                   [basic("bob", "builder")]).status == 200
+
+
 def check_config(tmp_path, users_text):
     """pfhttpd -t on a config protecting /admin/ with an htpasswd file of
     users_text; return (returncode, stderr, htpasswd path)."""

@@ -97,8 +97,8 @@ authcheck_crypt(const char *hash, const char *password)
 	const char *out;
 	size_t n = strlen(hash);
 
-	/* crypt_r writes its result into authcheck_cd: the setting is never
-	 * read from there. */
+	/* crypt_r writes its result into authcheck_cd, which must never
+	 * hold the setting it reads: hand it a copy of its own. */
 	memcpy(setting, hash, n + 1);
 	out = crypt_r(password, setting, &authcheck_cd);
 	return out != NULL && strlen(out) == n &&

@@ -32,11 +32,10 @@ FUZZ_B	      = $(B)/fuzz
 # (config.c loads TLS certificates: tls.c and what it logs with; it reads
 # [chat] redis with redisaddr.c). They link with PKG_LIBS, zlib included
 # (wsdeflate.c).
-FUZZ_SRCS    = http_parse path range wsproto utf8 config listen chatev \
-	       chatfmt telnet chatcmd httpdate chatmsg transcript \
+FUZZ_SRCS    = http_parse path range wsproto utf8 config listen chatev auth \
+	       chatfmt telnet chatcmd httpdate chatmsg transcript htpasswd \
 	       tls log logrec logring shm bcast wsdeflate wsext redisaddr \
-	       chatredis accenc iplimit cachectl errpage beneath auth \
-	       htpasswd
+	       chatredis accenc iplimit cachectl errpage beneath
 FUZZ_SAN     = -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_CFLAGS  = $(ALL_CFLAGS) -O1 -g -fno-omit-frame-pointer -Isrc -I$(FUZZ_D)
 FUZZ_HEADERS = $(HEADERS) $(FUZZ_D)/fuzz.h

@@ -1765,10 +1765,11 @@ struct conn {
 	struct logrec_line c_line;	 /* request line, for the log */
 	char c_referer[LOGREC_REFERER_MAX + 1]; /* for the log, "" if none */
 	char c_agent[LOGREC_AGENT_MAX + 1];	/* for the log, "" if none */
-	char c_user[LOGREC_USER_MAX + 1];	/* Basic auth user of the
-						 * request, "" if none */
 	const struct conn_kind *c_upgrade;	/* the kind to switch to once
 						 * the queued 101 is sent */
+
+	/* Basic auth user of the request, "" if none */
+	char c_user[LOGREC_USER_MAX + 1];
 
 	struct wschat_query c_chatq;	   /* a chat handshake's */
 	struct wsdeflate_params c_deflate; /* what the handshake agreed */

@@ -72,7 +72,7 @@ SYSCOUNT_BASE ?=
 
 WARNINGS = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	   -Wpointer-arith -Wcast-qual -Wformat=2 -Werror
-PKGS	 = libevent inih libssl libcrypto zlib hiredis
+PKGS	 = libevent inih libssl libcrypto zlib hiredis libxcrypt
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARNINGS) $(CFLAGS) $(PKG_CFLAGS) \

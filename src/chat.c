@@ -719,7 +719,11 @@ chat_command(struct chat_client *cc, const struct chat_cmd *cmd)
 		    NULL, cmd->cc_arg, cmd->cc_arg_len);
 		break;
 	case CHATCMD_NICK:
-		chat_ask(cc, CHATREQ_NICK, NULL, name, NULL, 0);
+		if (cc->cc_nick_fixed)
+			chat_client_error(cc, "bad_command",
+			    "your nick is your user name: it cannot change");
+		else
+			chat_ask(cc, CHATREQ_NICK, NULL, name, NULL, 0);
 		break;
 	case CHATCMD_JOIN:
 		if (strcmp(name, cc->cc_want) == 0)

@@ -64,6 +64,8 @@ enum config_type {
 	CONFIG_ERRPAGE,	  /* an error page added to struct errpages */
 	CONFIG_CIDRS,	  /* address ranges (iplimit.c), spaces; char * */
 	CONFIG_CODINGS,	  /* br and/or gzip, spaces; struct accenc_list */
+	CONFIG_AUTH,	  /* an auth rule added to struct auth */
+	CONFIG_REALM,	  /* struct auth's realm (auth_realm_set()) */
 };
 
 #define CONFIG_RELOADABLE 0x01 /* a reload may change the value */
@@ -147,6 +149,12 @@ static const struct config_key config_keys[] = {
     {"http", "error_page", CONFIG_ERRPAGE, CF(cf_errpages), 0, 0, "",
 	CONFIG_EMPTY_NONE | CONFIG_RELOADABLE | CONFIG_REPEATABLE},
     {"http", "precompressed", CONFIG_CODINGS, CF(cf_precompressed), 0, 0, "",
+	CONFIG_RELOADABLE},
+    {"http", "auth", CONFIG_AUTH, CF(cf_auth), 0, 0, "",
+	CONFIG_EMPTY_NONE | CONFIG_RELOADABLE | CONFIG_REPEATABLE},
+    {"http", "auth_realm", CONFIG_REALM, CF(cf_auth.au_realm), 0, 0, "pfhttpd",
+	CONFIG_RELOADABLE},
+    {"http", "auth_tls_only", CONFIG_BOOL, CF(cf_auth.au_tls_only), 0, 1, "yes",
 	CONFIG_RELOADABLE},
 
     {"log", "error_log", CONFIG_PATH, CF(cf_error_log), 0, 0,
@@ -264,6 +272,14 @@ static const struct config_key config_host_keys[] = {
 	CONFIG_RELOADABLE},
     {"host", "tls_key", CONFIG_PATH, offsetof(struct vhost, vh_tls_key), 0, 0,
 	NULL, CONFIG_RELOADABLE},
+    {"host", "auth", CONFIG_AUTH, offsetof(struct vhost, vh_auth), 0, 0, NULL,
+	CONFIG_RELOADABLE | CONFIG_REPEATABLE},
+    {"host", "auth_realm", CONFIG_REALM,
+	offsetof(struct vhost, vh_auth.au_realm), 0, 0, NULL,
+	CONFIG_RELOADABLE},
+    {"host", "auth_tls_only", CONFIG_BOOL,
+	offsetof(struct vhost, vh_auth.au_tls_only), 0, 1, NULL,
+	CONFIG_RELOADABLE},
 };
 
 #define CONFIG_HOST_NKEYS CONFIG_NITEMS(config_host_keys)
@@ -298,6 +314,10 @@ struct config_parse {
 
 static void config_error(
     struct config_parse *cp, int line, const char *fmt, ...) PRINTFLIKE(3, 4);
+static void config_verror(struct config_parse *cp, const char *file, int line,
+    const char *fmt, va_list ap) PRINTFLIKE(4, 0);
+static void config_error_in(struct config_parse *cp, const char *file, int line,
+    const char *fmt, ...) PRINTFLIKE(4, 5);
 static void *config_member(struct config *cf, const struct config_key *ck);
 static int config_is_string(enum config_type type);
 static void config_format_number(
@@ -320,6 +340,8 @@ static int config_set(struct config_parse *cp, const struct config_key *ck,
     const char *value, int line);
 static int config_set_site(struct config_parse *cp, const struct config_key *ck,
     const char *value, int line);
+static int config_set_auth(struct config_parse *cp, const struct config_key *ck,
+    const char *value, int line);
 static int config_check_section(struct config_parse *cp, const char *s);
 static int config_host_new(struct config_parse *cp, const char *s, size_t len);
 static int config_host_set(struct config_parse *cp, const char *section,
@@ -334,12 +356,13 @@ static int config_defaults(struct config_parse *cp);
 
 /*
  * Record "FILE:LINE: message" (or "FILE: message" when line is 0) unless an
- * error is already recorded: the first error is the one reported.
+ * error is already recorded: the first error is the one reported. FILE is
+ * the config file, or one it names (an htpasswd file).
  */
 static void
-config_error(struct config_parse *cp, int line, const char *fmt, ...)
+config_verror(struct config_parse *cp, const char *file, int line,
+    const char *fmt, va_list ap)
 {
-	va_list ap;
 	int n;
 
 	if (cp->cp_failed)
@@ -349,14 +372,34 @@ config_error(struct config_parse *cp, int line, const char *fmt, ...)
 	if (cp->cp_errlen == 0)
 		return;
 	if (line > 0)
-		n = snprintf(
-		    cp->cp_err, cp->cp_errlen, "%s:%d: ", cp->cp_file, line);
+		n = snprintf(cp->cp_err, cp->cp_errlen, "%s:%d: ", file, line);
 	else
-		n = snprintf(cp->cp_err, cp->cp_errlen, "%s: ", cp->cp_file);
+		n = snprintf(cp->cp_err, cp->cp_errlen, "%s: ", file);
 	if (n < 0 || (size_t)n >= cp->cp_errlen)
 		return;
-	va_start(ap, fmt);
 	vsnprintf(cp->cp_err + n, cp->cp_errlen - (size_t)n, fmt, ap);
+}
+
+/* Record an error at line of the config file (config_verror()). */
+static void
+config_error(struct config_parse *cp, int line, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	config_verror(cp, cp->cp_file, line, fmt, ap);
+	va_end(ap);
+}
+
+/* Record an error at line of file, another than the config file. */
+static void
+config_error_in(
+    struct config_parse *cp, const char *file, int line, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	config_verror(cp, file, line, fmt, ap);
 	va_end(ap);
 }
 
@@ -526,6 +569,13 @@ config_expected(const struct config_key *ck, char *buf, size_t len)
 	case CONFIG_CODINGS:
 		snprintf(buf, len,
 		    "br, gzip, both in order of preference, or nothing");
+		break;
+	case CONFIG_AUTH:
+		snprintf(buf, len,
+		    "a path prefix (/...), then an htpasswd file or off");
+		break;
+	case CONFIG_REALM:
+		snprintf(buf, len, "printable ASCII text without '\"' or '\\'");
 		break;
 	}
 }
@@ -1126,9 +1176,51 @@ config_set(struct config_parse *cp, const struct config_key *ck,
 		return config_set_site(cp, ck, value, line);
 	case CONFIG_CODINGS:
 		return config_set_codings(cp, ck, value, line);
+	case CONFIG_AUTH:
+	case CONFIG_REALM:
+		return config_set_auth(cp, ck, value, line);
 	default:
 		return config_set_string(cp, ck, value, line);
 	}
+}
+
+/*
+ * Add an auth rule ([http]'s or a host's), reading its htpasswd file
+ * (with the TLS files: cp_load_tls), or set auth_realm, whose member is
+ * the au_realm of its struct auth. A fault in a line of the htpasswd
+ * file is reported at that line of that file.
+ */
+static int
+config_set_auth(struct config_parse *cp, const struct config_key *ck,
+    const char *value, int line)
+{
+	char *member = config_member(cp->cp_cf, ck);
+	struct auth *au = (struct auth *)(ck->ck_type == CONFIG_REALM
+		? member - offsetof(struct auth, au_realm)
+		: member);
+	char why[CONFIG_ERR_LEN], *file;
+	int fline;
+
+	if (ck->ck_type == CONFIG_REALM) {
+		if (auth_realm_set(au, value, why, sizeof(why)) == 0)
+			return 0;
+		config_error(
+		    cp, line, "[%s] %s: %s", ck->ck_section, ck->ck_key, why);
+		return -1;
+	}
+	if (*value == '\0' && line == 0)
+		return 0;
+	if (auth_add(au, value, cp->cp_dir, cp->cp_load_tls, why, sizeof(why),
+		&file, &fline) == 0)
+		return 0;
+	if (file != NULL)
+		config_error_in(cp, file, fline, "%s (%s:%d: [%s] %s)", why,
+		    cp->cp_file, line, ck->ck_section, ck->ck_key);
+	else
+		config_error(
+		    cp, line, "[%s] %s: %s", ck->ck_section, ck->ck_key, why);
+	free(file);
+	return -1;
 }
 
 /*
@@ -1336,6 +1428,14 @@ config_host_inherit(
 	case CONFIG_CODINGS:
 		memcpy(to, from, sizeof(struct accenc_list));
 		return 0;
+	case CONFIG_AUTH:
+		return auth_copy(to, from);
+	case CONFIG_REALM:
+		memcpy(to, from, AUTH_REALM_MAX + 1);
+		return 0;
+	case CONFIG_BOOL:
+		*(int *)to = *(const int *)from;
+		return 0;
 	default:
 		return 0;
 	}
@@ -1380,6 +1480,7 @@ config_host_free(struct vhost *vh)
 	free(vh->vh_index);
 	cachectl_free(&vh->vh_cache);
 	errpage_free(&vh->vh_errpages);
+	auth_free(&vh->vh_auth);
 	free(vh->vh_tls_certificate);
 	free(vh->vh_tls_key);
 	tls_context_free(vh->vh_tls_ctx);
@@ -2057,6 +2158,8 @@ config_key_equal(
 		return 1; /* reloadable: the master compares addresses */
 	case CONFIG_CACHE:
 	case CONFIG_ERRPAGE:
+	case CONFIG_AUTH:
+	case CONFIG_REALM:
 		return 1; /* reloadable: a struct, not a number to compare */
 	case CONFIG_CODINGS:
 		return memcmp(va, vb, sizeof(struct accenc_list)) == 0;
@@ -2144,6 +2247,7 @@ config_free(struct config *cf)
 		config_host_free(&cf->cf_hosts[j]);
 	cachectl_free(&cf->cf_cache);
 	errpage_free(&cf->cf_errpages);
+	auth_free(&cf->cf_auth);
 	tls_context_free(cf->cf_tls_ctx);
 	free(cf->cf_file);
 	free(cf);

@@ -618,6 +618,8 @@ http_request_handle(struct conn *c, struct http_request *req)
 		return;
 	status =
 	    path_normalize(req->hr_path, req->hr_path_len, path, sizeof(path));
+	if (status == 0 && authcheck_request(c, req, path))
+		return;
 	if (status == 0 && echo != NULL && strcmp(path, echo) == 0) {
 		ws_handshake(c, req);
 		return;

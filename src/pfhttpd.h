@@ -9,8 +9,9 @@
  *                       listen, config, shm (shm.h: the segment), logger,
  *                       worker
  *   2. the connection   conn (lifecycle, kinds, the one close), io (bytes)
- *   3. the protocols    http, http_response, file, beneath, fcache, mime,
- *                       ws: the kinds a connection speaks, what they serve
+ *   3. the protocols    http, http_response, authcheck, file, beneath,
+ *                       fcache, mime, ws: the kinds a connection speaks,
+ *                       what they serve
  *   4. pure helpers     parsers, codecs, the log record and ring, buffers:
  *                       no process, socket or event loop; unit-tested
  *
@@ -167,6 +168,73 @@ const char *cachectl_match(
 int cachectl_copy(struct cachectl *dst, const struct cachectl *src);
 void cachectl_free(struct cachectl *cc);
 
+/* htpasswd.c */
+#define HTPASSWD_USER_MAX 64  /* bytes of a user name: LOGREC_USER_MAX */
+#define HTPASSWD_HASH_MAX 127 /* bytes of a hash: bcrypt 60, $6$ <= 123 */
+
+/* One user of an htpasswd file. */
+struct htpasswd_user {
+	char hu_name[HTPASSWD_USER_MAX + 1]; /* [A-Za-z0-9_-], 1..64 */
+	char hu_hash[HTPASSWD_HASH_MAX + 1]; /* bcrypt or SHA-512-crypt */
+	int hu_line;			     /* of the file */
+};
+
+/* The users of an htpasswd file, sorted by name. */
+struct htpasswd {
+	struct htpasswd_user *hp_users; /* hp_n of them, by name */
+	size_t hp_n;			/* users */
+	size_t hp_cap;			/* room in hp_users */
+};
+
+int htpasswd_parse(struct htpasswd *hp, const char *text, size_t len, int *line,
+    char *why, size_t whylen);
+const struct htpasswd_user *htpasswd_find(
+    const struct htpasswd *hp, const char *name, size_t len);
+int htpasswd_copy(struct htpasswd *dst, const struct htpasswd *src);
+void htpasswd_free(struct htpasswd *hp);
+
+/* auth.c */
+#define AUTH_RULES_MAX 32  /* [http] auth lines at most */
+#define AUTH_REALM_MAX 127 /* bytes of [http] auth_realm */
+#define AUTH_CRED_MAX  512 /* bytes of decoded Basic credentials */
+#define AUTH_FILE_MAX  (16 * 1024 * 1024) /* bytes of an htpasswd file */
+
+/* One [http] auth line: a path prefix and who may have it. */
+struct auth_rule {
+	char *ar_prefix;	  /* "/admin/": paths starting with it */
+	size_t ar_prefix_len;	  /* of ar_prefix */
+	int ar_off;		  /* "PREFIX off": no authentication */
+	struct htpasswd ar_users; /* the file's users (none if ar_off) */
+};
+
+/*
+ * HTTP Basic authentication of a site: [http] auth rules, in the file's
+ * order (the first whose prefix starts the path decides), auth_realm and
+ * auth_tls_only. Read-only once loaded; copied whole by auth_copy().
+ */
+struct auth {
+	struct auth_rule au_rules[AUTH_RULES_MAX];
+	int au_n;			   /* rules used */
+	char au_realm[AUTH_REALM_MAX + 1]; /* in WWW-Authenticate */
+	int au_tls_only;		   /* plain HTTP gets 403 */
+};
+
+/* Basic credentials, decoded from an Authorization field. */
+struct auth_basic {
+	char ab_buf[AUTH_CRED_MAX + 1]; /* "user", NUL, "password", NUL */
+	size_t ab_user_len;		/* user: ab_buf[0..ab_user_len) */
+	const char *ab_pass;		/* password, in ab_buf */
+};
+
+int auth_add(struct auth *au, const char *value, const char *dir, int load,
+    char *why, size_t len, char **file, int *fline);
+int auth_realm_set(struct auth *au, const char *value, char *why, size_t len);
+const struct auth_rule *auth_match(
+    const struct auth *au, const char *path, size_t len);
+int auth_basic_parse(const char *value, size_t len, struct auth_basic *ab);
+int auth_copy(struct auth *dst, const struct auth *src);
+void auth_free(struct auth *au);
+
 /* errpage.c */
 #define ERRPAGE_FIRST 400 /* the statuses a page may replace */
 #define ERRPAGE_LAST  599
@@ -268,6 +336,7 @@ struct vhost {
 	struct cachectl vh_cache;	 /* its cache rules */
 	struct errpages vh_errpages;	 /* its error pages */
 	struct accenc_list vh_precompressed; /* siblings to look for */
+	struct auth vh_auth;		     /* Basic authentication */
 
 	/* Its own TLS certificate (tls.c), or none: [tls]'s serves it */
 	char *vh_tls_certificate;      /* PEM: the certificate, then its
@@ -342,6 +411,7 @@ struct config {
 	struct cachectl cf_cache;    /* cache rules: Cache-Control by path */
 	struct errpages cf_errpages; /* error_page: pages by status */
 	struct accenc_list cf_precompressed; /* siblings to look for */
+	struct auth cf_auth; /* Basic authentication by path prefix */
 
 	/* [host "NAME"] sections; without any, one implicit host from [http] */
 	struct vhost cf_hosts[VHOST_MAX]; /* in the file's order */
@@ -682,6 +752,10 @@ void http_response_error_why(
 int file_root_open(const char *root);
 int file_error_page(struct conn *c, int status, const char *headers);
 void file_serve(struct conn *c, struct http_request *req, const char *path);
+
+/* authcheck.c */
+int authcheck_request(
+    struct conn *c, const struct http_request *req, const char *path);
 
 /* beneath.c */
 int beneath_open(int dirfd, const char *path, int flags);
@@ -1650,6 +1724,7 @@ struct chat_client {
 	size_t cc_history_bytes;	 /* queued with its history: allowed
 					  * over max_queue until it drains */
 	int cc_bad_nick;		 /* the nick asked for was not one */
+	int cc_nick_fixed;		 /* a Basic auth user's: no /nick */
 	int cc_dirty;			 /* on the flush list */
 	int cc_resume;			 /* joined: take its input */
 	struct chat_since cc_since;	 /* the history it asked for */

@@ -32,7 +32,7 @@
 #include <stdint.h>
 
 #define SHM_MAGIC     0x3144485454484650ULL /* "PFHTTHD1" little-endian */
-#define SHM_VERSION   7
+#define SHM_VERSION   8
 #define SHM_CACHELINE 64
 
 #define SHM_STATUS_MAX	     600 /* responses[] is indexed by status 0..599 */
@@ -128,6 +128,11 @@ struct shm_counters {
 	uint64_t sc_limit_untracked;	/* connections or requests whose
 					   address found no entry in a full
 					   group: not limited */
+	/* Basic authentication (authcheck.c). */
+	uint64_t sc_auth_hashed;  /* passwords hashed with crypt_r */
+	uint64_t sc_auth_cached;  /* credentials a worker's cache answered,
+				     good or bad, without a hash */
+	uint64_t sc_auth_refused; /* 401s: no, malformed or wrong credentials */
 	uint64_t sc_latency[SHM_LATENCY_BUCKETS]; /* request durations */
 	uint64_t sc_responses[SHM_STATUS_MAX];	  /* by status code */
 };

@@ -175,6 +175,16 @@ statsjson_limits(FILE *fp, const struct shm_counters *t)
 	    t->sc_limit_untracked);
 }
 
+/* Print the JSON report's auth object: Basic authentication. */
+static void
+statsjson_auth(FILE *fp, const struct shm_counters *t)
+{
+	fprintf(fp,
+	    ",\"auth\":{\"hashed\":%" PRIu64 ",\"cached\":%" PRIu64
+	    ",\"refused\":%" PRIu64 "}",
+	    t->sc_auth_hashed, t->sc_auth_cached, t->sc_auth_refused);
+}
+
 /* Print the JSON report's websocket object, closes by class included. */
 static void
 statsjson_websocket(FILE *fp, const struct shm_counters *t)
@@ -391,6 +401,7 @@ statsjson_print(FILE *fp, const char *path, const struct statsnap *sn,
 	statsjson_log(fp, sn);
 	statsjson_tls(fp, &sn->sn_total);
 	statsjson_limits(fp, &sn->sn_total);
+	statsjson_auth(fp, &sn->sn_total);
 	statsjson_websocket(fp, &sn->sn_total);
 	statsjson_chat(fp, sn, rt);
 	statsjson_latency(fp, &sn->sn_total);

@@ -191,6 +191,24 @@ statsprom_limits(FILE *fp, const struct shm_counters *t)
 	    t->sc_limit_untracked);
 }
 
+/* Print the Basic authentication counters. */
+static void
+statsprom_auth(FILE *fp, const struct shm_counters *t)
+{
+	statsprom_family(fp, "pfhttpd_auth_hashed_total", "counter",
+	    "Passwords hashed with crypt_r to verify Basic credentials.");
+	fprintf(
+	    fp, "pfhttpd_auth_hashed_total %" PRIu64 "\n", t->sc_auth_hashed);
+	statsprom_family(fp, "pfhttpd_auth_cached_total", "counter",
+	    "Basic credentials a worker's cache judged without a hash.");
+	fprintf(
+	    fp, "pfhttpd_auth_cached_total %" PRIu64 "\n", t->sc_auth_cached);
+	statsprom_family(fp, "pfhttpd_auth_refused_total", "counter",
+	    "Answered 401: no, malformed or wrong Basic credentials.");
+	fprintf(
+	    fp, "pfhttpd_auth_refused_total %" PRIu64 "\n", t->sc_auth_refused);
+}
+
 /* Print the WebSocket counters, closes by close code class included. */
 static void
 statsprom_websocket(FILE *fp, const struct shm_counters *t)
@@ -447,6 +465,7 @@ statsprom_print(FILE *fp, const struct statsnap *sn)
 	statsprom_log(fp, sn);
 	statsprom_tls(fp, &sn->sn_total);
 	statsprom_limits(fp, &sn->sn_total);
+	statsprom_auth(fp, &sn->sn_total);
 	statsprom_websocket(fp, &sn->sn_total);
 	statsprom_chat_hub(fp, sn);
 	statsprom_chat_workers(fp, &sn->sn_total);

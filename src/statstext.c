@@ -184,6 +184,16 @@ statstext_limits(FILE *fp, const struct shm_counters *t)
 	    t->sc_limit_untracked);
 }
 
+/* Print the text report's line of Basic authentication. */
+static void
+statstext_auth(FILE *fp, const struct shm_counters *t)
+{
+	fprintf(fp,
+	    "auth         hashed %" PRIu64 "  cached %" PRIu64
+	    "  refused %" PRIu64 "\n",
+	    t->sc_auth_hashed, t->sc_auth_cached, t->sc_auth_refused);
+}
+
 /* Print the text report's WebSocket line. */
 static void
 statstext_websocket(FILE *fp, const struct shm_counters *t)
@@ -391,6 +401,7 @@ statstext_print(FILE *fp, const char *path, const struct statsnap *sn,
 	statstext_logger(fp, sn);
 	statstext_tls(fp, &sn->sn_total);
 	statstext_limits(fp, &sn->sn_total);
+	statstext_auth(fp, &sn->sn_total);
 	statstext_websocket(fp, &sn->sn_total);
 	statstext_chat(fp, sn, rt);
 	statstext_redis(fp, sn);

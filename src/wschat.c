@@ -1,9 +1,11 @@
 /*
  * Chat over WebSocket: the endpoint [chat] path (/chat joins
  * default_room, /chat/ROOM joins ROOM), its query (nick=NAME, since=SEQ),
- * and the messages of a chat connection. ws.c runs the protocol (frames,
- * UTF-8, pings, closes) and hands each whole data frame here; chat.c runs
- * the chat.
+ * and the messages of a chat connection. A user authenticated by [http]
+ * auth (authcheck.c) is named by the user name, which /nick cannot
+ * change; ?nick= and a client certificate's name are then ignored. ws.c runs
+ * the protocol (frames, UTF-8, pings, closes) and hands each whole data frame
+ * here; chat.c runs the chat.
  *
  * A message is one text message, gathered up to max_message_size; a
  * longer one is discarded as it arrives and answered with too_long. A
@@ -120,7 +122,12 @@ wschat_route(struct conn *c, const struct http_request *req, const char *path)
 	if (strncmp(path, cf->cf_chat_path, n) != 0 ||
 	    (path[n] != '\0' && path[n] != '/'))
 		return 0;
-	if ((status = wschat_parse(cf, path + n, req, &c->c_chatq)) != 0)
+	if (c->c_user[0] != '\0' &&
+	    !chatev_name_valid(c->c_user, strlen(c->c_user)))
+		http_response_error_why(c, 403, NULL,
+		    "Your user name is not a chat nick (1 to 32 letters, "
+		    "digits, '_' or '-'), which the chat would name you by.");
+	else if ((status = wschat_parse(cf, path + n, req, &c->c_chatq)) != 0)
 		http_response_error(c, status, NULL);
 	else
 		ws_handshake_kind(c, req, &ws_chat_kind);
@@ -150,6 +157,8 @@ wschat_start(struct conn *c)
 	nick = wq->wq_nick[0] != '\0' ? wq->wq_nick : NULL;
 	if (nick == NULL && !wq->wq_bad_nick)
 		nick = chat_tls_nick(c, cn, sizeof(cn));
+	if (c->c_user[0] != '\0')
+		nick = c->c_user; /* wschat_route() checked it */
 	if ((wc = calloc(1, sizeof(*wc))) == NULL ||
 	    (wc->wc_msg = malloc((size_t)cf->cf_chat_max_message)) == NULL) {
 		free(wc);
@@ -162,7 +171,8 @@ wschat_start(struct conn *c)
 		free(wc);
 		return NULL;
 	}
-	wc->wc_cc.cc_bad_nick = wq->wq_bad_nick;
+	wc->wc_cc.cc_bad_nick = wq->wq_bad_nick && c->c_user[0] == '\0';
+	wc->wc_cc.cc_nick_fixed = c->c_user[0] != '\0';
 	return wc;
 }
 

@@ -20,7 +20,8 @@
 # changes only with fuzz-merge.
 
 FUZZ_TARGETS = http_parse path range wsproto utf8 config chatev telnet \
-	       chatcmd chatmsg transcript wsinflate wsext chatredis accenc
+	       chatcmd chatmsg transcript wsinflate wsext chatredis accenc \
+	       htpasswd
 FUZZ_SECONDS ?= 60
 FUZZ_CC	     ?= clang
 FUZZ_FLAGS   ?=
@@ -31,8 +32,8 @@ FUZZ_B	      = $(B)/fuzz
 # (config.c loads TLS certificates: tls.c and what it logs with; it reads
 # [chat] redis with redisaddr.c). They link with PKG_LIBS, zlib included
 # (wsdeflate.c).
-FUZZ_SRCS    = http_parse path range wsproto utf8 config listen chatev \
-	       chatfmt telnet chatcmd httpdate chatmsg transcript \
+FUZZ_SRCS    = http_parse path range wsproto utf8 config listen chatev auth \
+	       chatfmt telnet chatcmd httpdate chatmsg transcript htpasswd \
 	       tls log logrec logring shm bcast wsdeflate wsext redisaddr \
 	       chatredis accenc iplimit cachectl errpage beneath vhost
 FUZZ_SAN     = -fsanitize=address,undefined -fno-sanitize-recover=all

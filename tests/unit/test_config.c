@@ -1272,6 +1272,70 @@ test_bad_error_page_reports_its_line(void **state)
 	    "[http] error_page: status 404 already has a page (line 2)");
 }
 
+/* [http] auth rules read their htpasswd files; realm and TLS-only too. */
+static void
+test_auth_rules_read_their_users(void **state)
+{
+	const struct auth_rule *ar;
+	struct config *cf;
+	char path[PATH_MAX];
+
+	(void)state;
+	make_dir("%s/site", conf_dir);
+	snprintf(path, sizeof(path), "%s/users", conf_dir);
+	write_file(path,
+	    "alice:$2y$04$OO55adaRsiIkhOR4KKXzqeEbRSnLOzldR9VcJC6OT7"
+	    "XFT.URuS03q\n");
+	cf = load("[http]\nroot = site\nauth = /a/open/ off\n"
+		  "auth = /a/ users\nauth_realm = Staff\nauth_tls_only = no\n");
+	assert_non_null(cf);
+	assert_null(auth_match(&cf->cf_auth, "/a/open/x", 9));
+	ar = auth_match(&cf->cf_auth, "/a/x", 4);
+	assert_non_null(ar);
+	assert_non_null(htpasswd_find(&ar->ar_users, "alice", 5));
+	assert_string_equal(cf->cf_auth.au_realm, "Staff");
+	assert_int_equal(cf->cf_auth.au_tls_only, 0);
+	config_free(cf);
+	cf = load("[http]\nroot = site\n");
+	assert_non_null(cf);
+	assert_int_equal(cf->cf_auth.au_n, 0);
+	assert_string_equal(cf->cf_auth.au_realm, "pfhttpd");
+	assert_int_equal(cf->cf_auth.au_tls_only, 1);
+	config_free(cf);
+}
+
+/* Bad auth rules and realms are errors at their line. */
+static void
+test_bad_auth_reports_its_line(void **state)
+{
+	(void)state;
+	expect_error("[http]\n\nauth = /admin/\n", 3,
+	    "[http] auth: expected a path prefix, then an htpasswd file");
+	expect_error("[http]\nauth = /admin/ nope\n", 2,
+	    "/nope: No such file or directory");
+	expect_error("[http]\nauth_realm = a\"b\n", 2,
+	    "[http] auth_realm: expected 1 to 127 characters");
+	expect_error("[http]\nauth_tls_only = maybe\n", 2,
+	    "[http] auth_tls_only: expected yes or no");
+}
+
+/* A bad htpasswd line is an error at that line of that file. */
+static void
+test_bad_htpasswd_line_reports_the_file_and_its_line(void **state)
+{
+	char path[PATH_MAX], want[PATH_MAX + 64];
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/users", conf_dir);
+	write_file(path, "# users\nbob:$1$salt$abcdefghijklmnopqrstuv\n");
+	assert_null(load("[http]\nauth = /a/ users\n"));
+	snprintf(want, sizeof(want), "%s:2: user 'bob': an MD5-crypt", path);
+	if (strncmp(err, want, strlen(want)) != 0)
+		fail_msg("error '%s' does not start with '%s'", err, want);
+	snprintf(want, sizeof(want), "(%s:2: [http] auth)", conf_file);
+	assert_non_null(strstr(err, want));
+}
+
 /* An error page missing from the root is an error at its line. */
 static void
 test_missing_error_page_reports_its_line(void **state)
@@ -3262,6 +3326,9 @@ main(void)
 	    T(test_cache_rules_and_error_pages_are_read),
 	    T(test_no_cache_rules_or_error_pages_by_default),
 	    T(test_bad_cache_rule_reports_its_line),
+	    T(test_auth_rules_read_their_users),
+	    T(test_bad_auth_reports_its_line),
+	    T(test_bad_htpasswd_line_reports_the_file_and_its_line),
 	    T(test_bad_error_page_reports_its_line),
 	    T(test_missing_error_page_reports_its_line),
 	    T(test_error_page_must_be_a_file_beneath_the_root),

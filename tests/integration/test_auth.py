@@ -313,6 +313,21 @@ def test_hosts_have_their_own_auth_or_http_s(start_server, tmp_path):
     assert (resp.status, resp.body) == (200, SECRET)
 
 
+def test_access_log_names_the_user(start_server, tmp_path):
+    srv, _ = start(start_server, tmp_path)
+    tls_get(srv, "/admin/secret.txt?who", [basic("alice", "wonderland")])
+    tls_get(srv, "/admin/secret.txt?anon")
+
+    def lines():
+        text = srv.access_log.read_text() if srv.access_log.exists() else ""
+        return [ln for ln in text.splitlines() if "secret.txt?" in ln]
+    poll(lambda: len(lines()) == 2, IO_TIMEOUT, what="two access lines")
+    who = [ln for ln in lines() if "?who" in ln][0]
+    anon = [ln for ln in lines() if "?anon" in ln][0]
+    assert who.split(" ")[2] == "alice" and " 200 " in who
+    assert anon.split(" ")[2] == "-" and " 401 " in anon
+
+
 def check_config(tmp_path, users_text):
     """pfhttpd -t on a config protecting /admin/ with an htpasswd file of
     users_text; return (returncode, stderr, htpasswd path)."""

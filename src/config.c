@@ -147,6 +147,8 @@ static const struct config_key config_keys[] = {
 	CONFIG_EMPTY_NONE | CONFIG_RELOADABLE | CONFIG_REPEATABLE},
     {"http", "precompressed", CONFIG_CODINGS, CF(cf_precompressed), 0, 0, "",
 	CONFIG_RELOADABLE},
+    {"http", "autoindex", CONFIG_BOOL, CF(cf_autoindex), 0, 1, "no",
+	CONFIG_RELOADABLE},
 
     {"log", "error_log", CONFIG_PATH, CF(cf_error_log), 0, 0,
 	"../var/log/error.log", CONFIG_EMPTY_NONE},
@@ -258,6 +260,8 @@ static const struct config_key config_host_keys[] = {
     {"host", "precompressed", CONFIG_CODINGS,
 	offsetof(struct vhost, vh_precompressed), 0, 0, NULL,
 	CONFIG_RELOADABLE},
+    {"host", "autoindex", CONFIG_BOOL, offsetof(struct vhost, vh_autoindex), 0,
+	1, NULL, CONFIG_RELOADABLE},
 };
 
 #define CONFIG_HOST_NKEYS CONFIG_NITEMS(config_host_keys)
@@ -1328,6 +1332,9 @@ config_host_inherit(
 		return errpage_copy(to, from);
 	case CONFIG_CODINGS:
 		memcpy(to, from, sizeof(struct accenc_list));
+		return 0;
+	case CONFIG_BOOL:
+		*(int *)to = *(const int *)from;
 		return 0;
 	default:
 		return 0;

@@ -90,6 +90,7 @@ SECTIONS = {
     "cache": "http",
     "error_page": "http",
     "precompressed": "http",
+    "autoindex": "http",
     "error_log": "log",
     "access_log": "log",
     "format": "log",

@@ -20,7 +20,8 @@
 # changes only with fuzz-merge.
 
 FUZZ_TARGETS = http_parse path range wsproto utf8 config chatev telnet \
-	       chatcmd chatmsg transcript wsinflate wsext chatredis accenc
+	       chatcmd chatmsg transcript wsinflate wsext chatredis accenc \
+	       autoindex
 FUZZ_SECONDS ?= 60
 FUZZ_CC	     ?= clang
 FUZZ_FLAGS   ?=
@@ -34,7 +35,8 @@ FUZZ_B	      = $(B)/fuzz
 FUZZ_SRCS    = http_parse path range wsproto utf8 config listen chatev \
 	       chatfmt telnet chatcmd httpdate chatmsg transcript \
 	       tls log logrec logring shm bcast wsdeflate wsext redisaddr \
-	       chatredis accenc iplimit cachectl errpage beneath vhost
+	       chatredis accenc iplimit cachectl errpage beneath vhost \
+	       autoindex
 FUZZ_SAN     = -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_CFLAGS  = $(ALL_CFLAGS) -O1 -g -fno-omit-frame-pointer -Isrc -I$(FUZZ_D)
 FUZZ_HEADERS = $(HEADERS) $(FUZZ_D)/fuzz.h

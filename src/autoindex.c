@@ -114,6 +114,7 @@ autoindex_scan(int rootfd, DIR *d, const char *path, int dotfiles,
 
 	for (;;) {
 		errno = 0;
+		// cppcheck-suppress readdirCalled ; readdir_r is deprecated
 		if ((de = readdir(d)) == NULL)
 			return errno == 0 ? 0 : -1;
 		if (strcmp(de->d_name, ".") == 0 ||

@@ -156,6 +156,8 @@ static const struct config_key config_keys[] = {
 	CONFIG_RELOADABLE},
     {"http", "auth_tls_only", CONFIG_BOOL, CF(cf_auth.au_tls_only), 0, 1, "yes",
 	CONFIG_RELOADABLE},
+    {"http", "autoindex", CONFIG_BOOL, CF(cf_autoindex), 0, 1, "no",
+	CONFIG_RELOADABLE},
 
     {"log", "error_log", CONFIG_PATH, CF(cf_error_log), 0, 0,
 	"../var/log/error.log", CONFIG_EMPTY_NONE},
@@ -280,6 +282,8 @@ static const struct config_key config_host_keys[] = {
     {"host", "auth_tls_only", CONFIG_BOOL,
 	offsetof(struct vhost, vh_auth.au_tls_only), 0, 1, NULL,
 	CONFIG_RELOADABLE},
+    {"host", "autoindex", CONFIG_BOOL, offsetof(struct vhost, vh_autoindex), 0,
+	1, NULL, CONFIG_RELOADABLE},
 };
 
 #define CONFIG_HOST_NKEYS CONFIG_NITEMS(config_host_keys)

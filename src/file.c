@@ -24,6 +24,9 @@
 
 #include "pfhttpd.h"
 
+/* fe_status of a directory with no index whose listing is built per request. */
+#define FILE_LISTING 200
+
 /* Open the document root for file_serve(); -1 with errno on failure. */
 int
 file_root_open(const char *root)
@@ -365,7 +368,11 @@ file_lookup(struct conn *c, const char *path, struct fcache_entry *fe)
 		served = rel;
 		name = rel + 1;
 		if ((fd = file_open(rootfd, name)) == -1) {
-			/* No index and no listings: forbidden. */
+			/* No index: its listing, or forbidden. */
+			if (errno == ENOENT && vh->vh_autoindex) {
+				fe->fe_status = FILE_LISTING;
+				return 1;
+			}
 			fe->fe_status =
 			    errno == ENOENT ? 403 : file_errno_status(errno);
 			return fe->fe_status != 503 && fe->fe_status != 500;
@@ -470,6 +477,44 @@ file_choose(const struct conn *c, const struct http_request *req,
 	return coding == ACCENC_IDENTITY ? fe : fe->fe_coded[coding];
 }
 
+/*
+ * Answer with the listing of the directory path (normalised, slashed),
+ * read and rendered now: a listing is never cached, and has no
+ * validators.
+ */
+static void
+file_listing(struct conn *c, const char *path)
+{
+	struct autoindex_dir ad;
+	size_t len;
+	char *page;
+	int status;
+
+	if (autoindex_read(c->c_worker->w_rootfd[c->c_host], path,
+		c->c_worker->w_cf->cf_serve_dotfiles, &ad) == -1) {
+		http_response_error(c, file_errno_status(errno), NULL);
+		return;
+	}
+	page = autoindex_render(
+	    path, ad.ad_ents, ad.ad_n, ad.ad_more, AUTOINDEX_PAGE_MAX, &len);
+	autoindex_dir_free(&ad);
+	if (page == NULL) {
+		status = errno == ENOMEM ? 503 : 500;
+		log_warn("%s: listing of %s", c->c_peer, path);
+		http_response_error(c, status, NULL);
+		return;
+	}
+	http_response_head(c, 200, "text/html; charset=utf-8", (off_t)len,
+	    "Cache-Control: no-cache\r\n");
+	if (!c->c_head && c->c_resp_bytes > 0) {
+		if (buf_add(&c->c_out, page, len) == -1)
+			c->c_close_after = 1;
+		else
+			c->c_resp_bytes += len;
+	}
+	free(page);
+}
+
 /* Answer a GET or HEAD request for path (normalised) from the root. */
 void
 file_serve(struct conn *c, struct http_request *req, const char *path)
@@ -487,6 +532,8 @@ file_serve(struct conn *c, struct http_request *req, const char *path)
 	}
 	if (fe->fe_status == 301)
 		file_redirect_slash(c, req, path);
+	else if (fe->fe_status == FILE_LISTING)
+		file_listing(c, path);
 	else if (fe->fe_status != 0)
 		http_response_error(c, fe->fe_status, NULL);
 	else

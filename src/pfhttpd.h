@@ -337,6 +337,7 @@ struct vhost {
 	struct errpages vh_errpages;	 /* its error pages */
 	struct accenc_list vh_precompressed; /* siblings to look for */
 	struct auth vh_auth;		     /* Basic authentication */
+	int vh_autoindex; /* list a directory with no index */
 
 	/* Its own TLS certificate (tls.c), or none: [tls]'s serves it */
 	char *vh_tls_certificate;      /* PEM: the certificate, then its
@@ -412,6 +413,7 @@ struct config {
 	struct errpages cf_errpages; /* error_page: pages by status */
 	struct accenc_list cf_precompressed; /* siblings to look for */
 	struct auth cf_auth; /* Basic authentication by path prefix */
+	int cf_autoindex;    /* list a directory with no index */
 
 	/* [host "NAME"] sections; without any, one implicit host from [http] */
 	struct vhost cf_hosts[VHOST_MAX]; /* in the file's order */
@@ -760,6 +762,34 @@ int authcheck_request(
 /* beneath.c */
 int beneath_open(int dirfd, const char *path, int flags);
 int beneath_open_compat(int rootfd, const char *path, int flags);
+
+/* autoindex.c */
+#define AUTOINDEX_ENTRIES_MAX 10000 /* directory entries looked at */
+#define AUTOINDEX_PAGE_MAX    (2 * 1024 * 1024) /* bytes of a listing page */
+
+/* One entry of a directory listing: a regular file or a directory. */
+struct autoindex_entry {
+	char *ae_name;	 /* its name: no '/', not "." or ".." */
+	int ae_dir;	 /* a directory (else a regular file) */
+	off_t ae_size;	 /* bytes, of a file */
+	time_t ae_mtime; /* last modification, seconds since the epoch */
+};
+
+/* What autoindex_read() found in a directory. */
+struct autoindex_dir {
+	struct autoindex_entry *ad_ents; /* ad_n entries, unsorted */
+	size_t ad_n;			 /* entries used */
+	size_t ad_cap;			 /* entries allocated */
+	int ad_more;			 /* entries were left unread */
+};
+
+int autoindex_read(
+    int rootfd, const char *path, int dotfiles, struct autoindex_dir *ad);
+void autoindex_dir_free(struct autoindex_dir *ad);
+int autoindex_escape_html(const char *s, char *out, size_t outlen);
+int autoindex_encode_url(const char *s, char *out, size_t outlen);
+char *autoindex_render(const char *path, struct autoindex_entry *ents, size_t n,
+    int more, size_t max, size_t *lenp);
 
 /* fcache.c */
 #define FCACHE_TTL_MS	     1000	 /* an entry is looked up again after */
@@ -1673,7 +1703,8 @@ buf_commit(struct buf *b, size_t n)
 struct fcache_entry {
 	int fe_refs;   /* the table's, and each response's sending from it */
 	int fe_status; /* 0: a regular file; 301: a directory to redirect to
-			* its slashed URL; else the error status to answer */
+			* its slashed URL; 200: a directory to list (no
+			* index, autoindex); else the error status to answer */
 	int fe_fd;     /* the file, or -1 (fe_body holds it, or no file) */
 	char *fe_body; /* the file's bytes when at most FCACHE_INLINE_MAX */
 	off_t fe_size; /* its size */

@@ -21,7 +21,7 @@
 
 FUZZ_TARGETS = http_parse path range wsproto utf8 config chatev telnet \
 	       chatcmd chatmsg transcript wsinflate wsext chatredis accenc \
-	       htpasswd
+	       htpasswd autoindex
 FUZZ_SECONDS ?= 60
 FUZZ_CC	     ?= clang
 FUZZ_FLAGS   ?=
@@ -35,7 +35,8 @@ FUZZ_B	      = $(B)/fuzz
 FUZZ_SRCS    = http_parse path range wsproto utf8 config listen chatev auth \
 	       chatfmt telnet chatcmd httpdate chatmsg transcript htpasswd \
 	       tls log logrec logring shm bcast wsdeflate wsext redisaddr \
-	       chatredis accenc iplimit cachectl errpage beneath vhost
+	       chatredis accenc iplimit cachectl errpage beneath vhost \
+	       autoindex
 FUZZ_SAN     = -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_CFLAGS  = $(ALL_CFLAGS) -O1 -g -fno-omit-frame-pointer -Isrc -I$(FUZZ_D)
 FUZZ_HEADERS = $(HEADERS) $(FUZZ_D)/fuzz.h

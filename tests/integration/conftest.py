@@ -93,6 +93,7 @@ SECTIONS = {
     "auth": "http",
     "auth_realm": "http",
     "auth_tls_only": "http",
+    "autoindex": "http",
     "error_log": "log",
     "access_log": "log",
     "format": "log",

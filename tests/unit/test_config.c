@@ -3144,6 +3144,43 @@ test_host_site_settings_default_to_http_ones(void **state)
 	config_free(cf);
 }
 
+/* autoindex is off by default; a host that does not set it takes [http]'s. */
+static void
+test_host_autoindex_defaults_to_the_http_one(void **state)
+{
+	struct config *cf;
+
+	(void)state;
+	cf = load("[host \"a.test\"]\n");
+	assert_non_null(cf);
+	assert_int_equal(cf->cf_autoindex, 0);
+	assert_int_equal(cf->cf_hosts[0].vh_autoindex, 0);
+	config_free(cf);
+	cf = load("[http]\nautoindex = yes\n"
+		  "[host \"a.test\"]\n[host \"b.test\"]\nautoindex = no\n"
+		  "[host \"c.test\"]\nautoindex = yes\n");
+	assert_non_null(cf);
+	assert_int_equal(cf->cf_hosts[0].vh_autoindex, 1);
+	assert_int_equal(cf->cf_hosts[1].vh_autoindex, 0);
+	assert_int_equal(cf->cf_hosts[2].vh_autoindex, 1);
+	config_free(cf);
+	cf = load("[http]\nautoindex = on\n");
+	assert_non_null(cf);
+	assert_int_equal(cf->cf_hosts[0].vh_autoindex, 1);
+	config_free(cf);
+}
+
+/* A bad autoindex value is an error at its line, in [http] or a host. */
+static void
+test_autoindex_bad_value_is_rejected(void **state)
+{
+	(void)state;
+	expect_error("[http]\nautoindex = maybe\n", 2,
+	    "[http] autoindex: expected yes or no");
+	expect_error("[host \"a.test\"]\nautoindex = 2\n", 2,
+	    "[host \"a.test\"] autoindex: expected yes or no");
+}
+
 /* Every host's error pages are checked in its own root, at their line. */
 static void
 test_error_page_missing_from_a_host_root_is_rejected(void **state)
@@ -3426,6 +3463,8 @@ main(void)
 	    TLS_T(test_host_tls_expired_certificate_is_rejected),
 	    TLS_T(test_host_with_certificate_gets_a_context_of_its_own),
 	    TLS_T(test_host_certificate_without_tls_listener_is_checked),
+	    T(test_host_autoindex_defaults_to_the_http_one),
+	    T(test_autoindex_bad_value_is_rejected),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

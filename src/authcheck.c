@@ -155,15 +155,14 @@ authcheck_unauthorized(struct conn *c, const struct auth *au)
 }
 
 /*
- * Check the request for path (normalised) against [http] auth. 0 if it
+ * Check the request for path (normalised) against the rules au. 0 if it
  * may be answered (c_user holds the user if one was authenticated); 1 if
  * a 401 or 403 is queued instead.
  */
 int
-authcheck_request(
-    struct conn *c, const struct http_request *req, const char *path)
+authcheck_path(struct conn *c, const struct http_request *req,
+    const struct auth *au, const char *path)
 {
-	const struct auth *au = &conn_host(c)->vh_auth;
 	const struct http_header *h;
 	const struct auth_rule *ar;
 	struct auth_basic ab;
@@ -184,4 +183,18 @@ authcheck_request(
 	}
 	memcpy(c->c_user, ab.ab_buf, ab.ab_user_len + 1);
 	return 0;
+}
+
+/*
+ * Check the request for path (normalised) against its host's auth rules,
+ * as authcheck_path(). The chat endpoint is left to wschat_route(), which
+ * checks the room against [http]'s (chatauth.c).
+ */
+int
+authcheck_request(
+    struct conn *c, const struct http_request *req, const char *path)
+{
+	if (wschat_is_endpoint(c->c_worker->w_cf, path))
+		return 0;
+	return authcheck_path(c, req, &conn_host(c)->vh_auth, path);
 }

@@ -722,6 +722,9 @@ chat_command(struct chat_client *cc, const struct chat_cmd *cmd)
 		if (cc->cc_nick_fixed)
 			chat_client_error(cc, "bad_command",
 			    "your nick is your user name: it cannot change");
+		else if (chatauth_reserved(chat.cw_w->w_cf, name))
+			chat_client_error(cc, "nick_taken",
+			    "that nick is the name of a user of this server");
 		else
 			chat_ask(cc, CHATREQ_NICK, NULL, name, NULL, 0);
 		break;
@@ -729,6 +732,14 @@ chat_command(struct chat_client *cc, const struct chat_cmd *cmd)
 		if (strcmp(name, cc->cc_want) == 0)
 			chat_client_error(
 			    cc, "bad_command", "you are in that room already");
+		else if (!chatauth_may_join(
+			     chat.cw_w->w_cf, cc->cc_auth_rule, name))
+			chat_client_error(cc, "forbidden",
+			    cc->cc_telnet
+				? "that room needs a password, which telnet "
+				  "cannot send"
+				: "that room needs other credentials: connect "
+				  "to its own path with them");
 		else
 			chat_ask(cc, CHATREQ_JOIN, name, cc->cc_nick, NULL, 0);
 		break;
@@ -912,7 +923,12 @@ chat_welcome(struct chat_client *cc, const struct chat_out *out)
 		chat_client_error(cc, "bad_nick",
 		    "a nick is 1 to 32 of A-Z a-z 0-9 _ -; you have a guest "
 		    "name");
+	else if (cc->cc_nick_reserved)
+		chat_client_error(cc, "nick_taken",
+		    "that nick is the name of a user of this server; you have "
+		    "a guest name");
 	cc->cc_bad_nick = 0;
+	cc->cc_nick_reserved = 0;
 	chat_history(cc, out->co_room, ev->ce_room, ev->ce_seq - 1);
 	cc->cc_since.cs_set = 0;
 	cc->cc_room = out->co_room;

@@ -92,6 +92,7 @@ static int config_check_host_tls(struct config_parse *cp);
 static int config_check_redis(struct config_parse *cp);
 static int config_check_stats(struct config_parse *cp);
 static int config_check_errpages(struct config_parse *cp);
+static int config_check_host_chat(struct config_parse *cp);
 static int config_finish(struct config_parse *cp);
 
 /*
@@ -1740,6 +1741,8 @@ config_read(const char *file, int load_tls, char *err, size_t errlen)
 		config_check_stats(&cp);
 	if (!cp.cp_failed)
 		config_check_errpages(&cp);
+	if (!cp.cp_failed)
+		config_check_host_chat(&cp);
 
 done:
 	if (cp.cp_fp != NULL)
@@ -2101,6 +2104,44 @@ config_check_errpages(struct config_parse *cp)
 	for (i = 0; i < cp->cp_cf->cf_nhosts; i++)
 		if (config_check_host_pages(cp, &cp->cp_cf->cf_hosts[i]) == -1)
 			return -1;
+	return 0;
+}
+
+/*
+ * A host's own auth rule whose prefix is the chat's path or a room's
+ * would not hold: the rooms are the server's, shared by every host and
+ * the telnet listener, and [http] auth alone protects them (chatauth.c).
+ * Refuse it at the host's auth line. Return 0 or -1.
+ */
+static int
+config_check_host_chat(struct config_parse *cp)
+{
+	const struct config *cf = cp->cp_cf;
+	const char *chat = cf->cf_chat_path, *prefix;
+	size_t n, k;
+	int h, i;
+
+	for (k = 0; k < CONFIG_HOST_NKEYS; k++)
+		if (strcmp(config_host_keys[k].ck_key, "auth") == 0)
+			break;
+	if (chat == NULL || k == CONFIG_HOST_NKEYS)
+		return 0;
+	n = strlen(chat);
+	for (h = 0; h < cf->cf_nhosts; h++) {
+		if (cp->cp_host_seen[h][k] == 0)
+			continue; /* [http]'s rules: they do hold */
+		for (i = 0; i < cf->cf_hosts[h].vh_auth.au_n; i++) {
+			prefix = cf->cf_hosts[h].vh_auth.au_rules[i].ar_prefix;
+			if (strncmp(prefix, chat, n) != 0 ||
+			    (prefix[n] != '\0' && prefix[n] != '/'))
+				continue;
+			config_error(cp, cp->cp_host_seen[h][k],
+			    "[host \"%s\"] auth %s: the chat (%s) is shared by "
+			    "every host; protect its rooms with [http] auth",
+			    cf->cf_hosts[h].vh_names[0], prefix, chat);
+			return -1;
+		}
+	}
 	return 0;
 }
 

@@ -756,8 +756,16 @@ int file_error_page(struct conn *c, int status, const char *headers);
 void file_serve(struct conn *c, struct http_request *req, const char *path);
 
 /* authcheck.c */
+int authcheck_path(struct conn *c, const struct http_request *req,
+    const struct auth *au, const char *path);
 int authcheck_request(
     struct conn *c, const struct http_request *req, const char *path);
+
+/* chatauth.c */
+int chatauth_handshake(struct conn *c, const struct http_request *req,
+    const char *room, int *rule);
+int chatauth_may_join(const struct config *cf, int rule, const char *room);
+int chatauth_reserved(const struct config *cf, const char *nick);
 
 /* beneath.c */
 int beneath_open(int dirfd, const char *path, int flags);
@@ -828,6 +836,7 @@ struct wschat;
 int wschat_route(
     struct conn *c, const struct http_request *req, const char *path);
 struct wschat *wschat_start(struct conn *c);
+int wschat_is_endpoint(const struct config *cf, const char *path);
 void wschat_frame(struct wschat *wc, struct conn *c, int text, const void *p,
     size_t len, int fin);
 void wschat_closed(struct wschat *wc);
@@ -1756,6 +1765,9 @@ struct chat_client {
 					  * over max_queue until it drains */
 	int cc_bad_nick;		 /* the nick asked for was not one */
 	int cc_nick_fixed;		 /* a Basic auth user's: no /nick */
+	int cc_nick_reserved;		 /* the nick asked for is a user's */
+	int cc_auth_rule;		 /* [http] auth rule it passed, -1:
+					  * none (chatauth.c) */
 	int cc_dirty;			 /* on the flush list */
 	int cc_resume;			 /* joined: take its input */
 	struct chat_since cc_since;	 /* the history it asked for */
@@ -1777,6 +1789,8 @@ struct wschat_query {
 	char wq_room[CHAT_NAME_MAX + 1]; /* the room */
 	char wq_nick[CHAT_NAME_MAX + 1]; /* the nick, or "" */
 	int wq_bad_nick;		 /* nick= was not a name */
+	int wq_auth_rule;		 /* the room's [http] auth rule it
+					  * passed, -1: none */
 	struct chat_since wq_since;	 /* since= */
 };
 

@@ -199,8 +199,13 @@ telnetchat_start(struct conn *c)
 	const struct config *cf = c->c_worker->w_cf;
 	struct telnetchat *tc;
 	char nick[CHAT_NAME_MAX + 1];
+	const char *want;
+	int reserved;
 	static const char busy[] = "! unavailable: the chat is overloaded; "
 				   "try again later\r\n";
+	static const char protected[] =
+	    "! forbidden: this chat's room needs a password, which telnet "
+	    "cannot send\r\n";
 	static const char cleartext[] =
 	    "! this port speaks TLS: connect with a TLS client (openssl "
 	    "s_client, socat OPENSSL:...)\r\n";
@@ -218,11 +223,16 @@ telnetchat_start(struct conn *c)
 	clock_gettime(CLOCK_MONOTONIC_COARSE, &tc->tc_input);
 	if (c->c_cleartext)
 		return telnetchat_refuse(c, cleartext, 400);
+	if (!chatauth_may_join(cf, -1, cf->cf_chat_default_room))
+		return telnetchat_refuse(c, protected, 403);
+	want = chat_tls_nick(c, nick, sizeof(nick));
+	reserved = want != NULL && chatauth_reserved(cf, want);
 	if (c->c_worker->w_draining ||
 	    chat_client_start(&tc->tc_cc, c, 1, cf->cf_chat_default_room,
-		chat_tls_nick(c, nick, sizeof(nick)), NULL,
-		telnetchat_close) == -1)
+		reserved ? NULL : want, NULL, telnetchat_close) == -1)
 		return telnetchat_refuse(c, busy, 200);
+	tc->tc_cc.cc_auth_rule = -1;
+	tc->tc_cc.cc_nick_reserved = reserved;
 	conn_read_update(c);
 	telnetchat_idle_arm(c, cf->cf_chat_idle_timeout);
 	return telnetchat_readable(c);

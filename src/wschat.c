@@ -105,30 +105,43 @@ wschat_parse(const struct config *cf, const char *rest,
 	return 0;
 }
 
+/* Tell whether path (normalised) is the chat endpoint's or a room's. */
+int
+wschat_is_endpoint(const struct config *cf, const char *path)
+{
+	size_t n;
+
+	if (cf->cf_chat_path == NULL)
+		return 0;
+	n = strlen(cf->cf_chat_path);
+	return strncmp(path, cf->cf_chat_path, n) == 0 &&
+	    (path[n] == '\0' || path[n] == '/');
+}
+
 /*
  * Route a request whose normalised path is path: if it is the chat
- * endpoint's, answer it (the handshake, or why not) and return 1.
+ * endpoint's, answer it (the handshake, or why not) and return 1. The
+ * room it asks for is checked against [http] auth (chatauth.c).
  */
 int
 wschat_route(struct conn *c, const struct http_request *req, const char *path)
 {
 	const struct config *cf = c->c_worker->w_cf;
-	size_t n;
+	struct wschat_query *wq = &c->c_chatq;
 	int status;
 
-	if (cf->cf_chat_path == NULL)
+	if (!wschat_is_endpoint(cf, path))
 		return 0;
-	n = strlen(cf->cf_chat_path);
-	if (strncmp(path, cf->cf_chat_path, n) != 0 ||
-	    (path[n] != '\0' && path[n] != '/'))
-		return 0;
-	if (c->c_user[0] != '\0' &&
+	if ((status = wschat_parse(
+		 cf, path + strlen(cf->cf_chat_path), req, wq)) != 0)
+		http_response_error(c, status, NULL);
+	else if (chatauth_handshake(c, req, wq->wq_room, &wq->wq_auth_rule))
+		return 1;
+	else if (c->c_user[0] != '\0' &&
 	    !chatev_name_valid(c->c_user, strlen(c->c_user)))
 		http_response_error_why(c, 403, NULL,
 		    "Your user name is not a chat nick (1 to 32 letters, "
 		    "digits, '_' or '-'), which the chat would name you by.");
-	else if ((status = wschat_parse(cf, path + n, req, &c->c_chatq)) != 0)
-		http_response_error(c, status, NULL);
 	else
 		ws_handshake_kind(c, req, &ws_chat_kind);
 	return 1;
@@ -153,10 +166,14 @@ wschat_start(struct conn *c)
 	char cn[CHAT_NAME_MAX + 1];
 	const char *nick;
 	struct wschat *wc;
+	int reserved;
 
 	nick = wq->wq_nick[0] != '\0' ? wq->wq_nick : NULL;
 	if (nick == NULL && !wq->wq_bad_nick)
 		nick = chat_tls_nick(c, cn, sizeof(cn));
+	reserved = nick != NULL && chatauth_reserved(cf, nick);
+	if (reserved)
+		nick = NULL; /* a user's name: a guest name instead */
 	if (c->c_user[0] != '\0')
 		nick = c->c_user; /* wschat_route() checked it */
 	if ((wc = calloc(1, sizeof(*wc))) == NULL ||
@@ -172,7 +189,9 @@ wschat_start(struct conn *c)
 		return NULL;
 	}
 	wc->wc_cc.cc_bad_nick = wq->wq_bad_nick && c->c_user[0] == '\0';
+	wc->wc_cc.cc_nick_reserved = reserved && c->c_user[0] == '\0';
 	wc->wc_cc.cc_nick_fixed = c->c_user[0] != '\0';
+	wc->wc_cc.cc_auth_rule = wq->wq_auth_rule;
 	return wc;
 }
 

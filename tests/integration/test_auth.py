@@ -14,6 +14,7 @@ import subprocess
 
 from conftest import (IO_TIMEOUT, REPO, Reader, poll, request_bytes,
                       run_pfhttpd)
+from chatclient import TelnetChat
 from wsclient import WsConn, accept_for, handshake_request, make_key
 
 STATSDUMP = os.environ.get("PFHTTPD_STATSDUMP",
@@ -185,12 +186,13 @@ def test_second_request_with_the_same_credentials_is_not_hashed_again(
                 IO_TIMEOUT, what="the auth counters"), counters(srv)
 
 
-def ws_handshake(srv, target, headers=()):
+def ws_handshake(srv, target, headers=(), host="localhost"):
     """A WebSocket handshake on target over plain HTTP: (response, WsConn
     or None)."""
     key = make_key()
     sock = srv.connect()
-    sock.sendall(handshake_request(target, key=key, headers=headers))
+    sock.sendall(handshake_request(target, key=key, headers=headers).replace(
+        b"\r\nHost: localhost\r\n", f"\r\nHost: {host}\r\n".encode()))
     reader = Reader(sock)
     resp = reader.read_response()
     if resp.status != 101:
@@ -258,6 +260,103 @@ def test_chat_user_too_long_for_a_nick_gets_403(start_server, tmp_path):
     resp, _ = ws_handshake(srv, "/chat", [basic(long_user, "pw")])
     assert resp.status == 403
     assert b"nick" in resp.body
+
+
+def chat_error(ws):
+    """The next error event of ws (after its welcome and history)."""
+    return next_event(ws, lambda e: e.get("type") == "error")
+
+
+def test_join_to_a_protected_room_without_its_credentials_is_forbidden(
+        start_server, tmp_path):
+    path = site(tmp_path)
+    srv = start_server(auth=f"/chat/staff {path}", auth_tls_only="no")
+    _resp, ws = ws_handshake(srv, "/chat/lobby?nick=eve")
+    ws.send_message(1, b"/join staff")
+    err = chat_error(ws)
+    assert err["code"] == "forbidden", err
+    ws.send_message(1, b"/who")
+    who = next_event(ws, lambda e: e.get("type") == "who")
+    assert "eve" in who["nicks"]  # still in lobby, not in staff
+    ws.sock.close()
+
+
+def test_join_to_a_room_of_the_same_rule_is_allowed(start_server, tmp_path):
+    path = site(tmp_path)
+    srv = start_server(auth=f"/chat/ {path}", auth_tls_only="no")
+    _resp, ws = ws_handshake(srv, "/chat/a", [basic("bob", "builder")])
+    ws.send_message(1, b"/join b")
+    welcome = next_event(ws, lambda e: e.get("type") == "welcome"
+                         and e.get("room") == "b")
+    assert welcome["nick"] == "bob"
+    ws.sock.close()
+
+
+def test_bare_chat_endpoint_is_checked_as_its_default_room(start_server,
+                                                           tmp_path):
+    # /chat joins default_room: the rule of /chat/lobby applies to it
+    path = site(tmp_path)
+    srv = start_server(auth=f"/chat/lobby {path}", auth_tls_only="no")
+    resp, _ = ws_handshake(srv, "/chat")
+    assert resp.status == 401
+
+
+def test_chat_rooms_are_protected_on_every_host(start_server, tmp_path):
+    path = site(tmp_path)
+    srv = start_server(auth=f"/chat/staff {path}", auth_tls_only="no")
+    srv.conf.write_text(srv.config_text(srv.port)
+                        + '[host "open.test"]\nauth = /nothing/ off\n')
+    srv.signal(signal.SIGHUP)
+    poll(lambda: "reload done: generation 2 serves alone"
+         in srv.error_log_text(), IO_TIMEOUT, what="the reload to finish")
+    resp, _ = ws_handshake(srv, "/chat/staff", host="open.test")
+    assert resp.status == 401
+
+
+def test_host_auth_rule_on_the_chat_path_is_refused(tmp_path):
+    users = tmp_path / "users"
+    write_users(users, {"alice": bcrypt("a")})
+    conf = tmp_path / "t.ini"
+    conf.write_text(f"[http]\nroot = {tmp_path}\n"
+                    f'[host "a.test"]\n\nauth = /chat/staff {users}\n')
+    r = run_pfhttpd("-t", "-c", str(conf))
+    assert r.returncode != 0
+    assert f"{conf}:5: [host \"a.test\"] auth /chat/staff: the chat" \
+        in r.stderr
+
+
+def test_telnet_cannot_enter_a_protected_default_room(start_server,
+                                                      tmp_path):
+    path = site(tmp_path)
+    srv = start_server(auth=f"/chat {path}", auth_tls_only="no",
+                       telnet=True)
+    tc = TelnetChat(srv)
+    line = tc.next()
+    assert line.startswith("! forbidden"), line
+
+
+def test_telnet_cannot_join_a_protected_room(start_server, tmp_path):
+    path = site(tmp_path)
+    srv = start_server(auth=f"/chat/staff {path}", auth_tls_only="no",
+                       telnet=True)
+    tc = TelnetChat(srv)
+    tc.greeting()
+    tc.send("/join staff")
+    line = tc.until(lambda ln: ln.startswith("! "))[-1]
+    assert line.startswith("! forbidden: that room needs a password"), line
+
+
+def test_anonymous_client_cannot_take_a_user_name_as_nick(start_server,
+                                                         tmp_path):
+    path = site(tmp_path)
+    srv = start_server(auth=f"/chat/staff {path}", auth_tls_only="no")
+    _resp, ws = ws_handshake(srv, "/chat/lobby?nick=alice")
+    welcome = next_event(ws, lambda e: e.get("type") == "welcome")
+    assert welcome["nick"] != "alice"
+    assert chat_error(ws)["code"] == "nick_taken"
+    ws.send_message(1, b"/nick bob")
+    assert chat_error(ws)["code"] == "nick_taken"
+    ws.sock.close()
 
 
 def test_user_removed_by_reload_is_refused(start_server, tmp_path):

@@ -352,6 +352,8 @@ static int config_host_new(struct config_parse *cp, const char *s, size_t len);
 static int config_host_set(struct config_parse *cp, const char *section,
     const char *name, const char *value);
 static int config_hosts_finish(struct config_parse *cp);
+static int config_line_of(
+    const struct config_parse *cp, const char *section, const char *key);
 static void config_host_free(struct vhost *vh);
 static char *config_read_line(char *str, int num, void *stream);
 static int config_handler(
@@ -1015,7 +1017,8 @@ config_set_string(struct config_parse *cp, const struct config_key *ck,
 		config_error(cp, line, "%s", strerror(errno));
 		return -1;
 	}
-	if (ck->ck_type == CONFIG_DIRECTORY) {
+	if (ck->ck_type == CONFIG_DIRECTORY && line != 0) {
+		/* a default root is checked when a host takes it */
 		if (stat(s, &st) == -1) {
 			config_error(cp, line, "[%s] %s %s: %s", ck->ck_section,
 			    ck->ck_key, s, strerror(errno));
@@ -1363,10 +1366,14 @@ config_host_set(struct config_parse *cp, const char *section, const char *name,
 	struct config *cf = cp->cp_cf;
 	struct vhost *vh = cp->cp_host;
 	int *seen = cp->cp_host_seen[vh - cf->cf_hosts];
+	char label[VHOST_NAME_MAX + 8];
 	struct config_key ck;
 	int line = cp->cp_line;
 	size_t i;
 
+	/* inih cuts a section name at 49 bytes: name the host whole */
+	snprintf(label, sizeof(label), "host \"%s\"", vh->vh_names[0]);
+	section = label;
 	for (i = 0; i < CONFIG_HOST_NKEYS; i++)
 		if (strcmp(config_host_keys[i].ck_key, name) == 0)
 			break;
@@ -1446,6 +1453,43 @@ config_host_inherit(
 	}
 }
 
+/* Tell whether host key k is the one called name. */
+static int
+config_host_key_is(size_t k, const char *name)
+{
+	return strcmp(config_host_keys[k].ck_key, name) == 0;
+}
+
+/*
+ * The [http] root that host vh takes must be a directory: checked here,
+ * not as the default is set, so that a file whose hosts all have roots
+ * of their own needs none. Reported at [http] root's line, else at the
+ * host's section line (0 for the implicit host). Return 0 or -1.
+ */
+static int
+config_check_http_root(struct config_parse *cp, const struct vhost *vh)
+{
+	const char *root = cp->cp_cf->cf_root, *why;
+	int line = config_line_of(cp, "http", "root");
+	struct stat st;
+
+	if (stat(root, &st) == -1)
+		why = strerror(errno);
+	else if (!S_ISDIR(st.st_mode))
+		why = "not a directory";
+	else
+		return 0;
+	if (line == 0)
+		line = vh->vh_line;
+	if (vh->vh_line == 0)
+		config_error(cp, line, "[http] root %s: %s", root, why);
+	else
+		config_error(cp, line,
+		    "[http] root %s, the root of [host \"%s\"]: %s", root,
+		    vh->vh_names[0], why);
+	return -1;
+}
+
 /*
  * Give each host the [http] site settings its section does not set, or
  * make the one implicit host from [http] when the file has no [host]
@@ -1464,6 +1508,9 @@ config_hosts_finish(struct config_parse *cp)
 		for (k = 0; k < CONFIG_HOST_NKEYS; k++) {
 			if (cp->cp_host_seen[i][k] != 0)
 				continue;
+			if (config_host_key_is(k, "root") &&
+			    config_check_http_root(cp, &cf->cf_hosts[i]) == -1)
+				return -1;
 			if (config_host_inherit(cf, &cf->cf_hosts[i],
 				&config_host_keys[k]) == -1) {
 				config_error(cp, 0, "%s", strerror(errno));

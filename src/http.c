@@ -197,6 +197,7 @@ static void
 http_save_host(struct conn *c, const struct http_request *req)
 {
 	const struct config *cf = c->c_worker->w_cf;
+	size_t n;
 
 	if (cf->cf_hosts[cf->cf_host_default].vh_nnames != 0 ||
 	    req->hr_host == NULL)
@@ -204,6 +205,15 @@ http_save_host(struct conn *c, const struct http_request *req)
 	if (vhost_host_normalize(req->hr_host, req->hr_host_len, c->c_reqhost,
 		sizeof(c->c_reqhost)) == -1)
 		c->c_reqhost[0] = '\0';
+	else if (strchr(c->c_reqhost, ':') != NULL &&
+	    (n = strlen(c->c_reqhost)) + 2 < sizeof(c->c_reqhost)) {
+		/* an IPv6 literal keeps its brackets: "[::1]:8080" is read
+		 * back whole in a vhost_combined line */
+		memmove(c->c_reqhost + 1, c->c_reqhost, n);
+		c->c_reqhost[0] = '[';
+		c->c_reqhost[n + 1] = ']';
+		c->c_reqhost[n + 2] = '\0';
+	}
 }
 
 /*
@@ -605,6 +615,9 @@ http_request_handle(struct conn *c, struct http_request *req)
 
 	c->c_host = vhost_select(cf->cf_hosts, cf->cf_nhosts,
 	    cf->cf_host_default, req->hr_host, req->hr_host_len);
+	if (req->hr_host == NULL && c->c_sni_host >= 0)
+		c->c_host =
+		    c->c_sni_host; /* HTTP/1.0: the handshake named it */
 	if (!http_keepalive(c, req))
 		c->c_close_after = 1;
 	if (c->c_cleartext) {

@@ -271,8 +271,10 @@ tls_context_sid(SSL_CTX *ctx, const struct config *cf, const char *host,
 	size_t n;
 	int ok;
 
-	if ((m = EVP_MD_CTX_new()) == NULL)
+	if ((m = EVP_MD_CTX_new()) == NULL) {
+		tls_why(why, len, "cannot make the session id context");
 		return -1;
+	}
 	ok = EVP_DigestInit_ex(m, EVP_sha256(), NULL) == 1 &&
 	    EVP_DigestUpdate(
 		m, TLS_SESSION_ID_CTX, sizeof(TLS_SESSION_ID_CTX)) == 1 &&

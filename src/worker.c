@@ -314,7 +314,7 @@ worker_rlimit(const struct worker *w)
 	rlim_t need;
 
 	need = (rlim_t)w->w_cf->cf_max_connections * WORKER_FDS_PER_CONN +
-	    WORKER_FDS_RESERVE;
+	    WORKER_FDS_RESERVE + (rlim_t)w->w_cf->cf_nhosts; /* roots */
 	if (getrlimit(RLIMIT_NOFILE, &rl) == -1) {
 		log_warn("getrlimit");
 		return;

@@ -414,8 +414,13 @@ def test_hosts_have_their_own_auth_or_http_s(start_server, tmp_path):
 
 def test_access_log_names_the_user(start_server, tmp_path):
     srv, _ = start(start_server, tmp_path)
-    tls_get(srv, "/admin/secret.txt?who", [basic("alice", "wonderland")])
-    tls_get(srv, "/admin/secret.txt?anon")
+    with srv.connect_tls() as s:  # one connection: the user is not kept
+        reader = Reader(s)
+        s.sendall(request_bytes("/admin/secret.txt?who",
+                                headers=[basic("alice", "wonderland")]))
+        assert reader.read_response().status == 200
+        s.sendall(request_bytes("/admin/secret.txt?anon"))
+        assert reader.read_response().status == 401
 
     def lines():
         text = srv.access_log.read_text() if srv.access_log.exists() else ""

@@ -233,6 +233,12 @@ def test_host_naming_no_configured_host_is_not_421(sni):
         assert get(s, "nope.test").body == b"site a\n"
 
 
+def test_request_without_host_is_served_by_the_sni_host(sni):
+    with sni.connect_sni("b.test") as s:
+        s.sendall(request_bytes("/who.txt", version="HTTP/1.0", host=None))
+        assert Reader(s).read_response().body == b"site b\n"
+
+
 def test_plain_http_is_never_421(sni):
     assert sni.get("/who.txt", host="b.test").body == b"site b\n"
 

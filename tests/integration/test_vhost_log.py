@@ -142,6 +142,23 @@ def test_implicit_host_without_host_field_is_dash_in_vhost_combined(
     assert lines[1].startswith(f"example.org:{srv.port} 127.0.0.1 - - [")
 
 
+def test_implicit_host_is_not_carried_to_the_next_keep_alive_request(
+        start_server):
+    srv = start_server(format="json")
+    srv.exchange(request_bytes("/who.txt?i=0", host="example.org",
+                               headers=["Connection: keep-alive"])
+                 + request_bytes("/who.txt?i=1", version="HTTP/1.0",
+                                 host=None))
+    records = json_records(srv, 2)
+    assert [r["host"] for r in records] == ["example.org", ""]
+
+
+def test_implicit_host_ipv6_literal_keeps_its_brackets(start_server):
+    srv = start_server(format="vhost_combined")
+    get_each(srv, ["[::1]:8080"])
+    assert wait_lines(srv, 1)[0].startswith(f"[::1]:{srv.port} 127.0.0.1 ")
+
+
 def test_combined_user_field_is_dash_without_authentication(start_server):
     srv = start_server(format="combined")
     get_each(srv, ["localhost"])

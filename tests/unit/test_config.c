@@ -3309,6 +3309,38 @@ test_host_certificate_without_tls_listener_is_checked(void **state)
 	    3, "[host \"a.test\"] tls_key: does not match");
 }
 
+/* With a root in every host section, [http]'s (here missing) is unused. */
+static void
+test_http_root_is_needed_only_by_a_host_that_takes_it(void **state)
+{
+	char path[PATH_MAX];
+	struct config *cf;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/htdocs", test_dir);
+	assert_int_equal(rmdir(path), 0);
+	make_dir("%s/a", conf_dir);
+	cf = load("[http]\nindex = i.html\n[host \"a.test\"]\nroot = a\n");
+	assert_non_null(cf);
+	config_free(cf);
+	expect_error("[host \"a.test\"]\nroot = a\n[host \"b.test\"]\n", 3,
+	    "[http] root ");
+}
+
+/* An error in a host section names the host whole, however long. */
+static void
+test_host_error_names_a_long_host_whole(void **state)
+{
+	(void)state;
+	expect_error(
+	    "[host \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa."
+	    "example.test\"]\nbogus = 1\n",
+	    2,
+	    "unknown key 'bogus' in section [host "
+	    "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.example."
+	    "test\"]");
+}
+
 int
 main(void)
 {
@@ -3455,6 +3487,8 @@ main(void)
 	    T(test_unknown_or_duplicate_host_key_is_rejected),
 	    T(test_too_many_hosts_are_rejected),
 	    T(test_host_site_settings_default_to_http_ones),
+	    T(test_http_root_is_needed_only_by_a_host_that_takes_it),
+	    T(test_host_error_names_a_long_host_whole),
 	    T(test_error_page_missing_from_a_host_root_is_rejected),
 	    T(test_host_tls_certificate_and_key_need_each_other),
 	    TLS_T(test_host_tls_missing_file_is_an_error_at_its_key),

@@ -49,9 +49,11 @@ authcheck_key(const char *hash, const struct auth_basic *ab,
     unsigned char key[SHA256_DIGEST_LENGTH])
 {
 	char buf[HTPASSWD_HASH_MAX + 1 + AUTH_CRED_MAX + 1];
-	size_t hlen = strlen(hash) + 1, plen = strlen(ab->ab_pass);
+	size_t hlen = strnlen(hash, HTPASSWD_HASH_MAX), plen;
 
+	plen = strnlen(ab->ab_pass, AUTH_CRED_MAX - ab->ab_user_len - 1);
 	memcpy(buf, hash, hlen);
+	buf[hlen++] = '\0';
 	memcpy(buf + hlen, ab->ab_buf, ab->ab_user_len + 1 + plen);
 	SHA256(
 	    (const unsigned char *)buf, hlen + ab->ab_user_len + 1 + plen, key);
@@ -95,11 +97,13 @@ authcheck_crypt(const char *hash, const char *password)
 {
 	char setting[HTPASSWD_HASH_MAX + 1];
 	const char *out;
-	size_t n = strlen(hash);
+	size_t n = strnlen(hash, HTPASSWD_HASH_MAX);
 
 	/* crypt_r writes its result into authcheck_cd, which must never
-	 * hold the setting it reads: hand it a copy of its own. */
-	memcpy(setting, hash, n + 1);
+	 * hold the setting it reads: hand it a copy of its own, never more
+	 * than a hash may be (htpasswd.c refuses a longer one). */
+	memcpy(setting, hash, n);
+	setting[n] = '\0';
 	out = crypt_r(password, setting, &authcheck_cd);
 	return out != NULL && strlen(out) == n &&
 	    CRYPTO_memcmp(out, hash, n) == 0;

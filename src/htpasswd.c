@@ -54,8 +54,10 @@ htpasswd_check_bcrypt(const char *h, size_t n)
 }
 
 /*
- * Check a SHA-512-crypt hash, "$6$", an optional "rounds=N$", a salt of
- * 1 to 16 characters, '$' and 86 characters. NULL, or why not.
+ * Check a SHA-512-crypt hash, "$6$", an optional "rounds=N$" (N as crypt
+ * writes it: 1000 to 999999999, no leading zero, so at most 9 digits), a
+ * salt of 1 to 16 characters, '$' and 86 characters: at most 123 bytes.
+ * NULL, or why not.
  */
 static const char *
 htpasswd_check_sha512(const char *h, size_t n)
@@ -66,6 +68,8 @@ htpasswd_check_sha512(const char *h, size_t n)
 	unsigned long long rounds = 0;
 
 	if (n > 10 && memcmp(p, "rounds=", 7) == 0) {
+		if (p[7] == '0')
+			return "SHA-512-crypt rounds with a leading zero";
 		for (p += 7; p < end && *p >= '0' && *p <= '9'; p++)
 			if ((rounds = rounds * 10 + (unsigned)(*p - '0')) >
 			    999999999)
@@ -158,6 +162,13 @@ htpasswd_add(
 			    (int)ulen, line);
 			return -1;
 		}
+	if (hlen > HTPASSWD_HASH_MAX) {
+		snprintf(why, len,
+		    "user '%.*s': a hash of more than %d "
+		    "characters",
+		    (int)ulen, line, HTPASSWD_HASH_MAX);
+		return -1;
+	}
 	if ((bad = htpasswd_check_hash(colon + 1, hlen)) != NULL) {
 		snprintf(why, len, "user '%.*s': %s", (int)ulen, line, bad);
 		return -1;

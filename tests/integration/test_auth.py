@@ -363,3 +363,13 @@ def test_pfhttpd_t_accepts_bcrypt_and_sha512crypt(tmp_path):
     rc, err, _ = check_config(
         tmp_path, f"alice:{bcrypt('a')}\nbob:{sha512crypt('b')}\n")
     assert rc == 0, err
+
+
+def test_pfhttpd_t_reports_a_hash_too_long_for_its_buffer(tmp_path):
+    # "rounds=" with 900 leading zeros: 1010 bytes, once copied whole
+    # over the 128 bytes of its user and the next
+    digest = sha512crypt("x").rsplit("$", 1)[1]
+    rc, err, users = check_config(
+        tmp_path, f"u:$6$rounds={'0' * 900}5000$saltsalt${digest}\n")
+    assert rc != 0
+    assert f"{users}:1: user 'u': a hash of more than 127 characters" in err

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -158,6 +159,39 @@ test_malformed_hashes_are_refused(void **state)
 	    1, "malformed SHA-512");
 }
 
+/*
+ * A hash longer than a user's buffer is refused, naming the user: here
+ * "rounds=" with 900 leading zeros, which would otherwise be 1010 bytes.
+ */
+static void
+test_hash_longer_than_its_buffer_is_refused(void **state)
+{
+	char text[1100];
+	int n;
+
+	(void)state;
+	n = snprintf(text, sizeof(text),
+	    "# x\nu:$6$rounds=%0904d$saltsalt$%s\n", 5000, &SHA512[24]);
+	assert_true(n > 1000 && (size_t)n < sizeof(text));
+	test_refused(text, 2, "user 'u': a hash of more than 127 characters");
+}
+
+/* "rounds=" is written as crypt writes it: no leading zero. */
+static void
+test_sha512_rounds_with_a_leading_zero_is_refused(void **state)
+{
+	(void)state;
+	test_refused(
+	    "a:$6$rounds=05000$saltsalt$TVLlQcbpFVof5W3Yz4DTP6gRstiNu"
+	    "HwwTt6GLc1E5n0U0aDehy0S5knV8wiOQSpT0Y77vwPZN.Pq.H91p5hVO1\n",
+	    1, "leading zero");
+	test_refused(
+	    "a:$6$rounds=1000000000$saltsalt$TVLlQcbpFVof5W3Yz4DTP6gR"
+	    "stiNuHwwTt6GLc1E5n0U0aDehy0S5knV8wiOQSpT0Y77vwPZN.Pq.H91p5"
+	    "hVO1\n",
+	    1, "rounds out of range");
+}
+
 /* Lines without a colon, bad or empty names, and a name twice. */
 static void
 test_bad_lines_and_names_are_refused(void **state)
@@ -202,6 +236,8 @@ main(void)
 	    cmocka_unit_test(test_comments_blank_lines_and_crlf_are_allowed),
 	    cmocka_unit_test(test_weak_hashes_are_refused),
 	    cmocka_unit_test(test_malformed_hashes_are_refused),
+	    cmocka_unit_test(test_hash_longer_than_its_buffer_is_refused),
+	    cmocka_unit_test(test_sha512_rounds_with_a_leading_zero_is_refused),
 	    cmocka_unit_test(test_bad_lines_and_names_are_refused),
 	    cmocka_unit_test(test_copy_outlives_the_original),
 	};

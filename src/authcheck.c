@@ -111,8 +111,9 @@ authcheck_crypt(const char *hash, const char *password)
 
 /*
  * Verify credentials ab against users: 1 if right, 0 if not. An unknown
- * user costs a hash too, with the setting of the file's first user, so
- * that the time taken does not tell which users exist.
+ * user costs a hash too, with the file's costliest setting, so that it
+ * takes no less time than any user who exists (one who exists with a
+ * cheaper hash answers faster: a file's users should share one setting).
  */
 static int
 authcheck_verify(struct shm_counters *sc, const struct htpasswd *users,
@@ -126,7 +127,8 @@ authcheck_verify(struct shm_counters *sc, const struct htpasswd *users,
 	if (users->hp_n == 0)
 		return 0;
 	hu = htpasswd_find(users, ab->ab_buf, ab->ab_user_len);
-	hash = hu != NULL ? hu->hu_hash : users->hp_users[0].hu_hash;
+	hash = hu != NULL ? hu->hu_hash
+			  : users->hp_users[users->hp_costliest].hu_hash;
 	authcheck_key(hu != NULL ? hash : "", ab, key);
 	if (hu != NULL && authcheck_cached(authcheck_good, key)) {
 		shm_count(&sc->sc_auth_cached, 1);

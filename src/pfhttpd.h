@@ -184,6 +184,7 @@ struct htpasswd {
 	struct htpasswd_user *hp_users; /* hp_n of them, by name */
 	size_t hp_n;			/* users */
 	size_t hp_cap;			/* room in hp_users */
+	size_t hp_costliest; /* the user whose hash costs most to compute */
 };
 
 int htpasswd_parse(struct htpasswd *hp, const char *text, size_t len, int *line,

@@ -9,8 +9,8 @@
  *   line number no greater than the text's lines, or gives users whose
  *   names are 1 to HTPASSWD_USER_MAX letters, digits, '_' or '-', whose
  *   hashes are bcrypt (60 bytes) or SHA-512-crypt, sorted by name with
- *   no name twice; htpasswd_find() finds each, and htpasswd_copy() gives
- *   the same users.
+ *   no name twice, one of them the costliest (for unknown users);
+ *   htpasswd_find() finds each, and htpasswd_copy() gives the same users.
  * - auth_basic_parse() either refuses the value or gives a user without
  *   ':' and a password, NUL-terminated, within AUTH_CRED_MAX bytes; the
  *   two encoded again as "Basic BASE64" parse back to themselves.
@@ -76,8 +76,10 @@ check_file(const uint8_t *data, size_t size)
 			FUZZ_ASSERT(strcmp(hp.hp_users[i - 1].hu_name,
 					hp.hp_users[i].hu_name) < 0);
 	}
+	FUZZ_ASSERT(hp.hp_n == 0 || hp.hp_costliest < hp.hp_n);
 	FUZZ_ASSERT(htpasswd_copy(&copy, &hp) == 0);
 	FUZZ_ASSERT(copy.hp_n == hp.hp_n);
+	FUZZ_ASSERT(copy.hp_costliest == hp.hp_costliest);
 	if (hp.hp_n > 0)
 		FUZZ_ASSERT(memcmp(copy.hp_users, hp.hp_users,
 				hp.hp_n * sizeof(hp.hp_users[0])) == 0);

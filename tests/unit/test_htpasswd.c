@@ -22,6 +22,16 @@
 	"$6$abc$IdWKNKTJEb8LxY7CGg8YBXlvtfZzFw7Mp/r6niK9YB2mdvgY..TKjv1T..8R"  \
 	"adRt2qvUHYRLr/TsVArtr91iR1"
 
+/* Hashes of the right shape for their cost, which no password gives. */
+#define BCRYPT_COST5                                                           \
+	"$2y$05$OO55adaRsiIkhOR4KKXzqeEbRSnLOzldR9VcJC6OT7XFT.URuS03q"
+#define SHA512_MAX                                                             \
+	"$6$rounds=999999999$saltsalt$TVLlQcbpFVof5W3Yz4DTP6gRstiNuHwwTt6GLc1" \
+	"E5n0U0aDehy0S5knV8wiOQSpT0Y77vwPZN.Pq.H91p5hVO1"
+#define SHA512_6000                                                            \
+	"$6$rounds=6000$saltsalt$TVLlQcbpFVof5W3Yz4DTP6gRstiNuHwwTt6GLc1E5n0U" \
+	"0aDehy0S5knV8wiOQSpT0Y77vwPZN.Pq.H91p5hVO1"
+
 /* Parse text into hp, asserting success. */
 static void
 test_parse_ok(struct htpasswd *hp, const char *text)
@@ -211,6 +221,47 @@ test_bad_lines_and_names_are_refused(void **state)
 	    "already at line 1");
 }
 
+/* Return the user of hp an unknown user is hashed as. */
+static const char *
+test_costliest(const char *text)
+{
+	static char name[HTPASSWD_USER_MAX + 1];
+	struct htpasswd hp, copy;
+
+	test_parse_ok(&hp, text);
+	assert_int_equal(htpasswd_copy(&copy, &hp), 0);
+	assert_int_equal(copy.hp_costliest, hp.hp_costliest);
+	snprintf(
+	    name, sizeof(name), "%s", hp.hp_users[hp.hp_costliest].hu_name);
+	htpasswd_free(&copy);
+	htpasswd_free(&hp);
+	return name;
+}
+
+/*
+ * Unknown users are hashed with the file's costliest setting: the most
+ * rounds, the highest bcrypt cost, bcrypt at cost C as 200 << C rounds
+ * (so cost 4, 3200 rounds, is cheaper than 6000).
+ */
+static void
+test_unknown_users_get_the_costliest_setting(void **state)
+{
+	(void)state;
+	assert_string_equal(
+	    test_costliest("a:" SHA512 "\nb:" BCRYPT "\nc:" BCRYPT_COST5
+			   "\nd:" SHA512 "\n"),
+	    "c");
+	assert_string_equal(
+	    test_costliest("a:" SHA512 "\nb:" BCRYPT "\nc:" SHA512_MAX "\n"),
+	    "c");
+	assert_string_equal(test_costliest("a:" SHA512 "\nb:" SHA512_NOROUNDS
+					   "\nc:" SHA512_6000 "\n"),
+	    "c");
+	assert_string_equal(
+	    test_costliest("a:" SHA512_6000 "\nb:" SHA512 "\nc:" BCRYPT "\n"),
+	    "a");
+}
+
 /* A copy is deep: it outlives the original. */
 static void
 test_copy_outlives_the_original(void **state)
@@ -239,6 +290,7 @@ main(void)
 	    cmocka_unit_test(test_hash_longer_than_its_buffer_is_refused),
 	    cmocka_unit_test(test_sha512_rounds_with_a_leading_zero_is_refused),
 	    cmocka_unit_test(test_bad_lines_and_names_are_refused),
+	    cmocka_unit_test(test_unknown_users_get_the_costliest_setting),
 	    cmocka_unit_test(test_copy_outlives_the_original),
 	};
 

@@ -21,7 +21,10 @@
 
 /*
  * Read the whole file at path into a new NUL-terminated buffer (its size
- * in *len). NULL with errno, EFBIG if it is over AUTH_FILE_MAX.
+ * in *len). NULL with errno: EINVAL if it is not a regular file, EFBIG if
+ * it is over AUTH_FILE_MAX. Opened without blocking, so that a FIFO is
+ * refused at fstat() rather than waiting for a writer (O_NONBLOCK changes
+ * nothing for a regular file's reads).
  */
 static char *
 auth_read_file(const char *path, size_t *len)
@@ -32,7 +35,7 @@ auth_read_file(const char *path, size_t *len)
 	size_t got = 0;
 	int fd, saved;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) == -1)
 		return NULL;
 	if (fstat(fd, &st) == -1)
 		goto fail;

@@ -395,3 +395,14 @@ def test_utf8_prefix_protects_its_directory(start_server, tmp_path):
     assert tls_get(srv, "/caf%C3%A9/menu.txt").status == 401
     resp = tls_get(srv, "/caf%C3%A9/menu.txt", [basic("bob", "builder")])
     assert (resp.status, resp.body) == (200, SECRET)
+
+
+def test_pfhttpd_t_refuses_a_fifo_as_htpasswd_file(tmp_path):
+    # opened without O_NONBLOCK, a FIFO with no writer blocked -t forever
+    fifo = tmp_path / "users"
+    os.mkfifo(fifo)
+    conf = tmp_path / "t.ini"
+    conf.write_text(f"[http]\nroot = {tmp_path}\nauth = /admin/ {fifo}\n")
+    r = run_pfhttpd("-t", "-c", str(conf), timeout=IO_TIMEOUT)
+    assert r.returncode != 0
+    assert f"{fifo}: not a regular file" in r.stderr

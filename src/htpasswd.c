@@ -99,6 +99,9 @@ htpasswd_check_hash(const char *h, size_t n)
 		return htpasswd_check_bcrypt(h, n);
 	if (n >= 3 && memcmp(h, "$6$", 3) == 0)
 		return htpasswd_check_sha512(h, n);
+	if (n >= 3 && memcmp(h, "$2", 2) == 0)
+		return "an unsupported bcrypt variant: only $2y$, $2b$ and "
+		       "$2a$ are accepted (htpasswd -B)";
 	if (n >= 6 && memcmp(h, "$apr1$", 6) == 0)
 		return "an Apache MD5 ($apr1$) hash: only bcrypt and "
 		       "SHA-512-crypt are accepted (htpasswd -B)";

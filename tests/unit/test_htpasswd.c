@@ -158,7 +158,10 @@ test_malformed_hashes_are_refused(void **state)
 	    1, "cost");
 	test_refused("a:$2x$04$OO55adaRsiIkhOR4KKXzqeEbRSnLOzldR9VcJC6OT7XFT."
 		     "URuS03q\n",
-	    1, "DES");
+	    1, "unsupported bcrypt variant");
+	test_refused("a:$2$04$OO55adaRsiIkhOR4KKXzqeEbRSnLOzldR9VcJC6OT7XFT."
+		     "URuS03q\n",
+	    1, "unsupported bcrypt variant");
 	test_refused("a:$6$abc$short\n", 1, "malformed SHA-512");
 	test_refused(
 	    "a:$6$rounds=10$saltsalt$TVLlQcbpFVof5W3Yz4DTP6gRstiNuHw"

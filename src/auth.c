@@ -21,7 +21,10 @@
 
 /*
  * Read the whole file at path into a new NUL-terminated buffer (its size
- * in *len). NULL with errno, EFBIG if it is over AUTH_FILE_MAX.
+ * in *len). NULL with errno: EINVAL if it is not a regular file, EFBIG if
+ * it is over AUTH_FILE_MAX. Opened without blocking, so that a FIFO is
+ * refused at fstat() rather than waiting for a writer (O_NONBLOCK changes
+ * nothing for a regular file's reads).
  */
 static char *
 auth_read_file(const char *path, size_t *len)
@@ -32,7 +35,7 @@ auth_read_file(const char *path, size_t *len)
 	size_t got = 0;
 	int fd, saved;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) == -1)
 		return NULL;
 	if (fstat(fd, &st) == -1)
 		goto fail;
@@ -96,6 +99,45 @@ auth_load_users(struct auth_rule *ar, const char *path, const char *dir,
 }
 
 /*
+ * Check the path prefix p (n bytes) of a rule. It is compared with the
+ * request's path once decoded and normalised (path.c), so one with a
+ * %-escape, '?', '#', "//" or a "." or ".." segment could never match
+ * and would leave its path open. Bytes past ASCII are allowed as UTF-8,
+ * as a name on disk is written. NULL, or why not.
+ */
+static const char *
+auth_prefix_check(const char *p, size_t n)
+{
+	uint32_t state = UTF8_ACCEPT;
+	size_t i, seg = 1;
+
+	if (p[0] != '/')
+		return "a path prefix starts with '/'";
+	for (i = 0; i < n; i++) {
+		if ((unsigned char)p[i] < ' ' || p[i] == 0x7f)
+			return "a path prefix has no control characters";
+		if (p[i] == '%' || p[i] == '?' || p[i] == '#')
+			return "a path prefix has no '%', '?' or '#': it is "
+			       "compared with the request's decoded path, so "
+			       "write a name as it is on disk";
+	}
+	if (utf8_validate(&state, p, n) != n || !utf8_complete(state))
+		return "a path prefix is ASCII or UTF-8";
+	for (i = 1; i <= n; i++) {
+		if (i < n && p[i] != '/')
+			continue;
+		if ((i - seg == 0 && i < n) ||
+		    (i - seg == 1 && p[seg] == '.') ||
+		    (i - seg == 2 && p[seg] == '.' && p[seg + 1] == '.'))
+			return "a path prefix has no \"//\", \".\" or \"..\" "
+			       "segment: it is compared with the request's "
+			       "normalised path, which has none";
+		seg = i + 1;
+	}
+	return NULL;
+}
+
+/*
  * Add the rule in value, "PREFIX FILE" or "PREFIX off", after those in
  * au. FILE is relative to dir; it is read only with load (a reader of the
  * settings alone leaves the rule without users). 0, or -1 with why (len
@@ -106,8 +148,8 @@ int
 auth_add(struct auth *au, const char *value, const char *dir, int load,
     char *why, size_t len, char **file, int *fline)
 {
-	size_t plen = strcspn(value, " \t"), i;
-	const char *arg = value + plen + strspn(value + plen, " \t");
+	size_t plen = strcspn(value, " \t");
+	const char *arg = value + plen + strspn(value + plen, " \t"), *bad;
 	struct auth_rule *ar;
 
 	*file = NULL;
@@ -118,14 +160,8 @@ auth_add(struct auth *au, const char *value, const char *dir, int load,
 		    "file or off");
 		return -1;
 	}
-	for (i = 0; i < plen; i++)
-		if (value[i] <= ' ' || value[i] > 0x7e)
-			break;
-	if (value[0] != '/' || i < plen) {
-		snprintf(why, len,
-		    "'%.*s': a path prefix starts with '/' and "
-		    "is printable ASCII without spaces",
-		    (int)plen, value);
+	if ((bad = auth_prefix_check(value, plen)) != NULL) {
+		snprintf(why, len, "'%.*s': %s", (int)plen, value, bad);
 		return -1;
 	}
 	if (au->au_n == AUTH_RULES_MAX) {

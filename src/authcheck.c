@@ -49,9 +49,11 @@ authcheck_key(const char *hash, const struct auth_basic *ab,
     unsigned char key[SHA256_DIGEST_LENGTH])
 {
 	char buf[HTPASSWD_HASH_MAX + 1 + AUTH_CRED_MAX + 1];
-	size_t hlen = strlen(hash) + 1, plen = strlen(ab->ab_pass);
+	size_t hlen = strnlen(hash, HTPASSWD_HASH_MAX), plen;
 
+	plen = strnlen(ab->ab_pass, AUTH_CRED_MAX - ab->ab_user_len - 1);
 	memcpy(buf, hash, hlen);
+	buf[hlen++] = '\0';
 	memcpy(buf + hlen, ab->ab_buf, ab->ab_user_len + 1 + plen);
 	SHA256(
 	    (const unsigned char *)buf, hlen + ab->ab_user_len + 1 + plen, key);
@@ -95,11 +97,13 @@ authcheck_crypt(const char *hash, const char *password)
 {
 	char setting[HTPASSWD_HASH_MAX + 1];
 	const char *out;
-	size_t n = strlen(hash);
+	size_t n = strnlen(hash, HTPASSWD_HASH_MAX);
 
 	/* crypt_r writes its result into authcheck_cd, which must never
-	 * hold the setting it reads: hand it a copy of its own. */
-	memcpy(setting, hash, n + 1);
+	 * hold the setting it reads: hand it a copy of its own, never more
+	 * than a hash may be (htpasswd.c refuses a longer one). */
+	memcpy(setting, hash, n);
+	setting[n] = '\0';
 	out = crypt_r(password, setting, &authcheck_cd);
 	return out != NULL && strlen(out) == n &&
 	    CRYPTO_memcmp(out, hash, n) == 0;
@@ -107,8 +111,9 @@ authcheck_crypt(const char *hash, const char *password)
 
 /*
  * Verify credentials ab against users: 1 if right, 0 if not. An unknown
- * user costs a hash too, with the setting of the file's first user, so
- * that the time taken does not tell which users exist.
+ * user costs a hash too, with the file's costliest setting, so that it
+ * takes no less time than any user who exists (one who exists with a
+ * cheaper hash answers faster: a file's users should share one setting).
  */
 static int
 authcheck_verify(struct shm_counters *sc, const struct htpasswd *users,
@@ -122,7 +127,8 @@ authcheck_verify(struct shm_counters *sc, const struct htpasswd *users,
 	if (users->hp_n == 0)
 		return 0;
 	hu = htpasswd_find(users, ab->ab_buf, ab->ab_user_len);
-	hash = hu != NULL ? hu->hu_hash : users->hp_users[0].hu_hash;
+	hash = hu != NULL ? hu->hu_hash
+			  : users->hp_users[users->hp_costliest].hu_hash;
 	authcheck_key(hu != NULL ? hash : "", ab, key);
 	if (hu != NULL && authcheck_cached(authcheck_good, key)) {
 		shm_count(&sc->sc_auth_cached, 1);

@@ -54,8 +54,10 @@ htpasswd_check_bcrypt(const char *h, size_t n)
 }
 
 /*
- * Check a SHA-512-crypt hash, "$6$", an optional "rounds=N$", a salt of
- * 1 to 16 characters, '$' and 86 characters. NULL, or why not.
+ * Check a SHA-512-crypt hash, "$6$", an optional "rounds=N$" (N as crypt
+ * writes it: 1000 to 999999999, no leading zero, so at most 9 digits), a
+ * salt of 1 to 16 characters, '$' and 86 characters: at most 123 bytes.
+ * NULL, or why not.
  */
 static const char *
 htpasswd_check_sha512(const char *h, size_t n)
@@ -66,6 +68,8 @@ htpasswd_check_sha512(const char *h, size_t n)
 	unsigned long long rounds = 0;
 
 	if (n > 10 && memcmp(p, "rounds=", 7) == 0) {
+		if (p[7] == '0')
+			return "SHA-512-crypt rounds with a leading zero";
 		for (p += 7; p < end && *p >= '0' && *p <= '9'; p++)
 			if ((rounds = rounds * 10 + (unsigned)(*p - '0')) >
 			    999999999)
@@ -95,6 +99,9 @@ htpasswd_check_hash(const char *h, size_t n)
 		return htpasswd_check_bcrypt(h, n);
 	if (n >= 3 && memcmp(h, "$6$", 3) == 0)
 		return htpasswd_check_sha512(h, n);
+	if (n >= 3 && memcmp(h, "$2", 2) == 0)
+		return "an unsupported bcrypt variant: only $2y$, $2b$ and "
+		       "$2a$ are accepted (htpasswd -B)";
 	if (n >= 6 && memcmp(h, "$apr1$", 6) == 0)
 		return "an Apache MD5 ($apr1$) hash: only bcrypt and "
 		       "SHA-512-crypt are accepted (htpasswd -B)";
@@ -158,6 +165,13 @@ htpasswd_add(
 			    (int)ulen, line);
 			return -1;
 		}
+	if (hlen > HTPASSWD_HASH_MAX) {
+		snprintf(why, len,
+		    "user '%.*s': a hash of more than %d "
+		    "characters",
+		    (int)ulen, line, HTPASSWD_HASH_MAX);
+		return -1;
+	}
 	if ((bad = htpasswd_check_hash(colon + 1, hlen)) != NULL) {
 		snprintf(why, len, "user '%.*s': %s", (int)ulen, line, bad);
 		return -1;
@@ -191,7 +205,26 @@ htpasswd_cmp(const void *a, const void *b)
 	return (ua->hu_line > ub->hu_line) - (ua->hu_line < ub->hu_line);
 }
 
-/* Sort hp's users for htpasswd_find(); a name twice is an error. */
+/*
+ * Estimate the time crypt takes on hash (well-formed), in SHA-512-crypt
+ * rounds (5000 if not given): bcrypt at cost C is 2^C iterations, each
+ * about as long as 200 rounds (libxcrypt on x86-64: cost 10 ~50 ms,
+ * 100000 rounds ~25 ms). At most 200 << 31, which fits 64 bits.
+ */
+static unsigned long long
+htpasswd_cost(const char *hash)
+{
+	if (hash[1] == '2')
+		return 200ULL << strtoul(hash + 4, NULL, 10);
+	if (strncmp(hash, "$6$rounds=", 10) == 0)
+		return strtoull(hash + 10, NULL, 10);
+	return 5000;
+}
+
+/*
+ * Sort hp's users for htpasswd_find() and find the costliest to hash; a
+ * name twice is an error.
+ */
 static int
 htpasswd_sort(struct htpasswd *hp, int *line, char *why, size_t len)
 {
@@ -209,6 +242,10 @@ htpasswd_sort(struct htpasswd *hp, int *line, char *why, size_t len)
 			    hp->hp_users[i - 1].hu_line);
 			return -1;
 		}
+	for (i = 1; i < hp->hp_n; i++)
+		if (htpasswd_cost(hp->hp_users[i].hu_hash) >
+		    htpasswd_cost(hp->hp_users[hp->hp_costliest].hu_hash))
+			hp->hp_costliest = i;
 	return 0;
 }
 
@@ -292,6 +329,7 @@ htpasswd_copy(struct htpasswd *dst, const struct htpasswd *src)
 	memcpy(
 	    dst->hp_users, src->hp_users, src->hp_n * sizeof(*dst->hp_users));
 	dst->hp_n = dst->hp_cap = src->hp_n;
+	dst->hp_costliest = src->hp_costliest;
 	return 0;
 }
 

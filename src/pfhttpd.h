@@ -174,7 +174,7 @@ void cachectl_free(struct cachectl *cc);
 
 /* One user of an htpasswd file. */
 struct htpasswd_user {
-	char hu_name[HTPASSWD_USER_MAX + 1]; /* [A-Za-z0-9_-], 1..64 */
+	char hu_name[HTPASSWD_USER_MAX + 1]; /* printable ASCII but ' ', ':' */
 	char hu_hash[HTPASSWD_HASH_MAX + 1]; /* bcrypt or SHA-512-crypt */
 	int hu_line;			     /* of the file */
 };
@@ -184,6 +184,7 @@ struct htpasswd {
 	struct htpasswd_user *hp_users; /* hp_n of them, by name */
 	size_t hp_n;			/* users */
 	size_t hp_cap;			/* room in hp_users */
+	size_t hp_costliest; /* the user whose hash costs most to compute */
 };
 
 int htpasswd_parse(struct htpasswd *hp, const char *text, size_t len, int *line,

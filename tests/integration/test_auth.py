@@ -467,3 +467,46 @@ def test_pfhttpd_t_accepts_bcrypt_and_sha512crypt(tmp_path):
     rc, err, _ = check_config(
         tmp_path, f"alice:{bcrypt('a')}\nbob:{sha512crypt('b')}\n")
     assert rc == 0, err
+
+
+def test_pfhttpd_t_reports_a_hash_too_long_for_its_buffer(tmp_path):
+    # "rounds=" with 900 leading zeros: 1010 bytes, once copied whole
+    # over the 128 bytes of its user and the next
+    digest = sha512crypt("x").rsplit("$", 1)[1]
+    rc, err, users = check_config(
+        tmp_path, f"u:$6$rounds={'0' * 900}5000$saltsalt${digest}\n")
+    assert rc != 0
+    assert f"{users}:1: user 'u': a hash of more than 127 characters" in err
+
+
+def test_pfhttpd_t_refuses_a_prefix_with_a_percent_escape(tmp_path):
+    users = tmp_path / "users"
+    users.write_text(f"alice:{bcrypt('x')}\n")
+    conf = tmp_path / "t.ini"
+    conf.write_text(f"[http]\nroot = {tmp_path}\n"
+                    f"auth = /my%20docs/ {users}\n")
+    r = run_pfhttpd("-t", "-c", str(conf))
+    assert r.returncode != 0
+    assert "t.ini:3: [http] auth" in r.stderr
+    assert "as it is on disk" in r.stderr
+
+
+def test_utf8_prefix_protects_its_directory(start_server, tmp_path):
+    path = site(tmp_path)
+    (tmp_path / "htdocs" / "café").mkdir()
+    (tmp_path / "htdocs" / "café" / "menu.txt").write_bytes(SECRET)
+    srv = start_server(tls=True, auth=f"/café/ {path}")
+    assert tls_get(srv, "/caf%C3%A9/menu.txt").status == 401
+    resp = tls_get(srv, "/caf%C3%A9/menu.txt", [basic("bob", "builder")])
+    assert (resp.status, resp.body) == (200, SECRET)
+
+
+def test_pfhttpd_t_refuses_a_fifo_as_htpasswd_file(tmp_path):
+    # opened without O_NONBLOCK, a FIFO with no writer blocked -t forever
+    fifo = tmp_path / "users"
+    os.mkfifo(fifo)
+    conf = tmp_path / "t.ini"
+    conf.write_text(f"[http]\nroot = {tmp_path}\nauth = /admin/ {fifo}\n")
+    r = run_pfhttpd("-t", "-c", str(conf), timeout=IO_TIMEOUT)
+    assert r.returncode != 0
+    assert f"{fifo}: not a regular file" in r.stderr

@@ -82,7 +82,8 @@ static void
 test_bad_rules_are_refused(void **state)
 {
 	static const char *const bad[] = {"/admin/", "admin/ users",
-	    "/admin/ users extra", "", "/ad\tmin/ users x"};
+	    "/admin/ users extra", "", "/ad\x01min/ users", "/ad\x7fmin/ off",
+	    "/caf\xe9/ users"};
 	struct auth au;
 	char why[256], *file;
 	size_t i;
@@ -99,6 +100,64 @@ test_bad_rules_are_refused(void **state)
 		assert_true(why[0] != '\0');
 	}
 	assert_int_equal(au.au_n, 0);
+}
+
+/* Assert that rule value is refused with a reason containing want. */
+static void
+test_add_refused(const char *value, const char *want)
+{
+	struct auth au;
+	char why[256] = "", *file;
+	int fline;
+
+	memset(&au, 0, sizeof(au));
+	assert_int_equal(
+	    auth_add(&au, value, test_dir, 1, why, sizeof(why), &file, &fline),
+	    -1);
+	if (strstr(why, want) == NULL)
+		fail_msg("'%s': '%s' does not say '%s'", value, why, want);
+	assert_int_equal(au.au_n, 0);
+}
+
+/*
+ * A prefix that no decoded, normalised path starts with is refused: it
+ * would leave its path open.
+ */
+static void
+test_prefixes_that_cannot_match_are_refused(void **state)
+{
+	(void)state;
+	test_write("users", "alice:" BCRYPT "\n");
+	test_add_refused("/my%20docs/ users", "as it is on disk");
+	test_add_refused("/a?b off", "'?'");
+	test_add_refused("/a#b users", "'#'");
+	test_add_refused("//a/ users", "\"//\"");
+	test_add_refused("/a//b/ users", "normalised");
+	test_add_refused("/a/./ users", "\".\"");
+	test_add_refused("/a/../b/ users", "\"..\"");
+	test_add_refused("/a/.. users", "\"..\"");
+	test_add_refused("/. users", "\".\"");
+}
+
+/* Prefixes that a normalised path may start with are taken. */
+static void
+test_dotfiles_and_utf8_prefixes_match(void **state)
+{
+	struct auth au;
+
+	(void)state;
+	memset(&au, 0, sizeof(au));
+	test_write("users", "alice:" BCRYPT "\n");
+	test_add_ok(&au, "/.git/ users");
+	test_add_ok(&au, "/..a users");
+	test_add_ok(&au, "/caf\xc3\xa9/ users");
+	test_add_ok(&au, "/ off");
+	assert_string_equal(test_match(&au, "/.git/config"), "/.git/");
+	assert_string_equal(test_match(&au, "/..ab"), "/..a");
+	assert_string_equal(
+	    test_match(&au, "/caf\xc3\xa9/menu.txt"), "/caf\xc3\xa9/");
+	assert_string_equal(test_match(&au, "/cafe/menu.txt"), "");
+	auth_free(&au);
 }
 
 /* A missing file names itself; a bad line names the file and the line. */
@@ -262,6 +321,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_first_matching_prefix_decides),
 	    cmocka_unit_test(test_bad_rules_are_refused),
+	    cmocka_unit_test(test_prefixes_that_cannot_match_are_refused),
+	    cmocka_unit_test(test_dotfiles_and_utf8_prefixes_match),
 	    cmocka_unit_test(test_htpasswd_faults_name_file_and_line),
 	    cmocka_unit_test(test_rules_without_load_read_no_file),
 	    cmocka_unit_test(

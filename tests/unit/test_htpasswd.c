@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -20,6 +21,16 @@
 #define SHA512_NOROUNDS                                                        \
 	"$6$abc$IdWKNKTJEb8LxY7CGg8YBXlvtfZzFw7Mp/r6niK9YB2mdvgY..TKjv1T..8R"  \
 	"adRt2qvUHYRLr/TsVArtr91iR1"
+
+/* Hashes of the right shape for their cost, which no password gives. */
+#define BCRYPT_COST5                                                           \
+	"$2y$05$OO55adaRsiIkhOR4KKXzqeEbRSnLOzldR9VcJC6OT7XFT.URuS03q"
+#define SHA512_MAX                                                             \
+	"$6$rounds=999999999$saltsalt$TVLlQcbpFVof5W3Yz4DTP6gRstiNuHwwTt6GLc1" \
+	"E5n0U0aDehy0S5knV8wiOQSpT0Y77vwPZN.Pq.H91p5hVO1"
+#define SHA512_6000                                                            \
+	"$6$rounds=6000$saltsalt$TVLlQcbpFVof5W3Yz4DTP6gRstiNuHwwTt6GLc1E5n0U" \
+	"0aDehy0S5knV8wiOQSpT0Y77vwPZN.Pq.H91p5hVO1"
 
 /* Parse text into hp, asserting success. */
 static void
@@ -147,7 +158,10 @@ test_malformed_hashes_are_refused(void **state)
 	    1, "cost");
 	test_refused("a:$2x$04$OO55adaRsiIkhOR4KKXzqeEbRSnLOzldR9VcJC6OT7XFT."
 		     "URuS03q\n",
-	    1, "DES");
+	    1, "unsupported bcrypt variant");
+	test_refused("a:$2$04$OO55adaRsiIkhOR4KKXzqeEbRSnLOzldR9VcJC6OT7XFT."
+		     "URuS03q\n",
+	    1, "unsupported bcrypt variant");
 	test_refused("a:$6$abc$short\n", 1, "malformed SHA-512");
 	test_refused(
 	    "a:$6$rounds=10$saltsalt$TVLlQcbpFVof5W3Yz4DTP6gRstiNuHw"
@@ -156,6 +170,39 @@ test_malformed_hashes_are_refused(void **state)
 	test_refused("a:$6$$TVLlQcbpFVof5W3Yz4DTP6gRstiNuHwwTt6GLc1E5n0U0aDehy"
 		     "0S5knV8wiOQSpT0Y77vwPZN.Pq.H91p5hVO1\n",
 	    1, "malformed SHA-512");
+}
+
+/*
+ * A hash longer than a user's buffer is refused, naming the user: here
+ * "rounds=" with 900 leading zeros, which would otherwise be 1010 bytes.
+ */
+static void
+test_hash_longer_than_its_buffer_is_refused(void **state)
+{
+	char text[1100];
+	int n;
+
+	(void)state;
+	n = snprintf(text, sizeof(text),
+	    "# x\nu:$6$rounds=%0904d$saltsalt$%s\n", 5000, &SHA512[24]);
+	assert_true(n > 1000 && (size_t)n < sizeof(text));
+	test_refused(text, 2, "user 'u': a hash of more than 127 characters");
+}
+
+/* "rounds=" is written as crypt writes it: no leading zero. */
+static void
+test_sha512_rounds_with_a_leading_zero_is_refused(void **state)
+{
+	(void)state;
+	test_refused(
+	    "a:$6$rounds=05000$saltsalt$TVLlQcbpFVof5W3Yz4DTP6gRstiNu"
+	    "HwwTt6GLc1E5n0U0aDehy0S5knV8wiOQSpT0Y77vwPZN.Pq.H91p5hVO1\n",
+	    1, "leading zero");
+	test_refused(
+	    "a:$6$rounds=1000000000$saltsalt$TVLlQcbpFVof5W3Yz4DTP6gR"
+	    "stiNuHwwTt6GLc1E5n0U0aDehy0S5knV8wiOQSpT0Y77vwPZN.Pq.H91p5"
+	    "hVO1\n",
+	    1, "rounds out of range");
 }
 
 /* Lines without a colon, bad or empty names, and a name twice. */
@@ -175,6 +222,47 @@ test_bad_lines_and_names_are_refused(void **state)
 	    1, "1 to 64");
 	test_refused("bob:" BCRYPT "\nalice:" BCRYPT "\nbob:" SHA512 "\n", 3,
 	    "already at line 1");
+}
+
+/* Return the user of hp an unknown user is hashed as. */
+static const char *
+test_costliest(const char *text)
+{
+	static char name[HTPASSWD_USER_MAX + 1];
+	struct htpasswd hp, copy;
+
+	test_parse_ok(&hp, text);
+	assert_int_equal(htpasswd_copy(&copy, &hp), 0);
+	assert_int_equal(copy.hp_costliest, hp.hp_costliest);
+	snprintf(
+	    name, sizeof(name), "%s", hp.hp_users[hp.hp_costliest].hu_name);
+	htpasswd_free(&copy);
+	htpasswd_free(&hp);
+	return name;
+}
+
+/*
+ * Unknown users are hashed with the file's costliest setting: the most
+ * rounds, the highest bcrypt cost, bcrypt at cost C as 200 << C rounds
+ * (so cost 4, 3200 rounds, is cheaper than 6000).
+ */
+static void
+test_unknown_users_get_the_costliest_setting(void **state)
+{
+	(void)state;
+	assert_string_equal(
+	    test_costliest("a:" SHA512 "\nb:" BCRYPT "\nc:" BCRYPT_COST5
+			   "\nd:" SHA512 "\n"),
+	    "c");
+	assert_string_equal(
+	    test_costliest("a:" SHA512 "\nb:" BCRYPT "\nc:" SHA512_MAX "\n"),
+	    "c");
+	assert_string_equal(test_costliest("a:" SHA512 "\nb:" SHA512_NOROUNDS
+					   "\nc:" SHA512_6000 "\n"),
+	    "c");
+	assert_string_equal(
+	    test_costliest("a:" SHA512_6000 "\nb:" SHA512 "\nc:" BCRYPT "\n"),
+	    "a");
 }
 
 /* A copy is deep: it outlives the original. */
@@ -202,7 +290,10 @@ main(void)
 	    cmocka_unit_test(test_comments_blank_lines_and_crlf_are_allowed),
 	    cmocka_unit_test(test_weak_hashes_are_refused),
 	    cmocka_unit_test(test_malformed_hashes_are_refused),
+	    cmocka_unit_test(test_hash_longer_than_its_buffer_is_refused),
+	    cmocka_unit_test(test_sha512_rounds_with_a_leading_zero_is_refused),
 	    cmocka_unit_test(test_bad_lines_and_names_are_refused),
+	    cmocka_unit_test(test_unknown_users_get_the_costliest_setting),
 	    cmocka_unit_test(test_copy_outlives_the_original),
 	};
 

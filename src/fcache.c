@@ -1,9 +1,10 @@
 /*
  * The open-file cache of a worker: what a request path resolved to (an
  * open file with its metadata, a small file's bytes, a directory to
- * redirect, or the error to answer), kept for FCACHE_TTL_MS so that a busy
- * path costs no open(2), fstat(2) or read(2) per request. An older entry
- * is looked up again, so a change on disk shows within FCACHE_TTL_MS.
+ * redirect, a directory's listing page, or the error to answer), kept for
+ * FCACHE_TTL_MS so that a busy path costs no open(2), fstat(2), read(2) or
+ * rendering per request. An older entry is looked up again, so a change on
+ * disk shows within FCACHE_TTL_MS.
  *
  * The table is direct-mapped: a path's hash picks its slot, and a new
  * entry replaces whatever was there. Entries are reference-counted: the
@@ -16,6 +17,10 @@
  * Each worker process has its own table; nothing here is shared.
  */
 
+#include <sys/mman.h>
+
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -90,6 +95,60 @@ fcache_new(const char *path, size_t len)
 	memcpy(fe->fe_path, path, len);
 	fe->fe_born = fcache_now_ms();
 	return fe;
+}
+
+/*
+ * Return a descriptor of a new sealed memory file holding bytes[0..len),
+ * or -1 with errno. The kernel keeps the bytes once, however many
+ * responses send them with sendfile(2); the seals make the file
+ * immutable, as a cached body must be.
+ */
+static int
+fcache_memfd(const char *bytes, size_t len)
+{
+	size_t done = 0;
+	ssize_t n;
+	int fd, error;
+
+	if ((fd = memfd_create(
+		 "pfhttpd-page", MFD_CLOEXEC | MFD_ALLOW_SEALING)) == -1)
+		return -1;
+	while (done < len) {
+		if ((n = write(fd, bytes + done, len - done)) == -1) {
+			if (errno == EINTR)
+				continue;
+			goto fail;
+		}
+		done += (size_t)n;
+	}
+	if (fcntl(fd, F_ADD_SEALS,
+		F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL) == -1)
+		goto fail;
+	return fd;
+fail:
+	error = errno;
+	close(fd);
+	errno = error;
+	return -1;
+}
+
+/*
+ * Make bytes[0..len) (malloc'd; fe takes them) the body of fe, which has
+ * none yet: kept in memory up to FCACHE_INLINE_MAX like a small file's,
+ * else moved into a sealed memory file that fe holds as fe_fd and that is
+ * sent like a large file's. 0, or -1 with errno (the bytes are freed).
+ */
+int
+fcache_keep(struct fcache_entry *fe, char *bytes, size_t len)
+{
+	fe->fe_size = (off_t)len;
+	if (len <= FCACHE_INLINE_MAX) {
+		fe->fe_body = bytes;
+		return 0;
+	}
+	fe->fe_fd = fcache_memfd(bytes, len);
+	free(bytes);
+	return fe->fe_fd == -1 ? -1 : 0;
 }
 
 /* Put fe in the table, in place of what its slot held. */

@@ -9,7 +9,11 @@
  * FCACHE_INLINE_MAX bytes is kept in memory and copied behind the head, a
  * larger one is sent with sendfile(2) from the cached descriptor. With
  * its host's precompressed, a file's .br and .gz siblings are looked up with
- * it, and the request's Accept-Encoding picks the one sent (accenc.c).
+ * it, and the request's Accept-Encoding picks the one sent (accenc.c). A
+ * directory's listing (autoindex) is rendered when its entry is looked up
+ * and kept in the entry like a file: in memory when small, else in a
+ * sealed memory file sent with sendfile(2), so that every response within
+ * FCACHE_TTL_MS shares the one page.
  */
 
 #include <sys/stat.h>
@@ -24,8 +28,12 @@
 
 #include "pfhttpd.h"
 
-/* fe_status of a directory with no index whose listing is built per request. */
+/* fe_status of a directory with no index, whose listing is fe's body. */
 #define FILE_LISTING 200
+
+/* The fields of a listing: it has no validators (see file_listing_fill). */
+#define FILE_LISTING_TYPE   "text/html; charset=utf-8"
+#define FILE_LISTING_FIELDS "Cache-Control: no-cache\r\n"
 
 /* Open the document root for file_serve(); -1 with errno on failure. */
 int
@@ -328,6 +336,40 @@ file_siblings(struct conn *c, struct fcache_entry *fe, const char *name,
 }
 
 /*
+ * Fill fe with the listing of the directory path (normalised, slashed),
+ * read and rendered now, or the error to answer; return 1 when the
+ * outcome may be cached, as file_lookup() does. The page gets no
+ * validators: the directory's own metadata does not change when an
+ * entry's size or time does, so it cannot make an entity tag.
+ */
+static int
+file_listing_fill(struct conn *c, const char *path, struct fcache_entry *fe)
+{
+	struct autoindex_dir ad;
+	size_t len;
+	char *page;
+
+	if (autoindex_read(c->c_worker->w_rootfd[c->c_host], path,
+		c->c_worker->w_cf->cf_serve_dotfiles, &ad) == -1) {
+		fe->fe_status = file_errno_status(errno);
+		return fe->fe_status != 503 && fe->fe_status != 500;
+	}
+	page = autoindex_render(
+	    path, ad.ad_ents, ad.ad_n, ad.ad_more, AUTOINDEX_PAGE_MAX, &len);
+	autoindex_dir_free(&ad);
+	if (page == NULL || fcache_keep(fe, page, len) == -1) {
+		/* Memory or descriptors ran out (503), or worse (500). */
+		fe->fe_status = file_errno_status(errno);
+		log_warn("%s: listing of %s", c->c_peer, path);
+		return 0;
+	}
+	fe->fe_status = FILE_LISTING;
+	fe->fe_type = FILE_LISTING_TYPE;
+	snprintf(fe->fe_fields, sizeof(fe->fe_fields), FILE_LISTING_FIELDS);
+	return 1;
+}
+
+/*
  * Look path up in the document root and fill fe with what it is: a
  * regular file (its descriptor, or its bytes when small, and its
  * metadata), a directory to redirect (301), or the error to answer.
@@ -369,10 +411,8 @@ file_lookup(struct conn *c, const char *path, struct fcache_entry *fe)
 		name = rel + 1;
 		if ((fd = file_open(rootfd, name)) == -1) {
 			/* No index: its listing, or forbidden. */
-			if (errno == ENOENT && vh->vh_autoindex) {
-				fe->fe_status = FILE_LISTING;
-				return 1;
-			}
+			if (errno == ENOENT && vh->vh_autoindex)
+				return file_listing_fill(c, path, fe);
 			fe->fe_status =
 			    errno == ENOENT ? 403 : file_errno_status(errno);
 			return fe->fe_status != 503 && fe->fe_status != 500;
@@ -478,41 +518,14 @@ file_choose(const struct conn *c, const struct http_request *req,
 }
 
 /*
- * Answer with the listing of the directory path (normalised, slashed),
- * read and rendered now: a listing is never cached, and has no
- * validators.
+ * Answer with the listing that fe holds, rendered when fe was looked up:
+ * HEAD gets the same head, and nothing is read or rendered here.
  */
 static void
-file_listing(struct conn *c, const char *path)
+file_listing(struct conn *c, struct fcache_entry *fe)
 {
-	struct autoindex_dir ad;
-	size_t len;
-	char *page;
-	int status;
-
-	if (autoindex_read(c->c_worker->w_rootfd[c->c_host], path,
-		c->c_worker->w_cf->cf_serve_dotfiles, &ad) == -1) {
-		http_response_error(c, file_errno_status(errno), NULL);
-		return;
-	}
-	page = autoindex_render(
-	    path, ad.ad_ents, ad.ad_n, ad.ad_more, AUTOINDEX_PAGE_MAX, &len);
-	autoindex_dir_free(&ad);
-	if (page == NULL) {
-		status = errno == ENOMEM ? 503 : 500;
-		log_warn("%s: listing of %s", c->c_peer, path);
-		http_response_error(c, status, NULL);
-		return;
-	}
-	http_response_head(c, 200, "text/html; charset=utf-8", (off_t)len,
-	    "Cache-Control: no-cache\r\n");
-	if (!c->c_head && c->c_resp_bytes > 0) {
-		if (buf_add(&c->c_out, page, len) == -1)
-			c->c_close_after = 1;
-		else
-			c->c_resp_bytes += len;
-	}
-	free(page);
+	http_response_head(c, 200, fe->fe_type, fe->fe_size, fe->fe_fields);
+	file_send_body(c, fe, 0, fe->fe_size);
 }
 
 /* Answer a GET or HEAD request for path (normalised) from the root. */
@@ -533,7 +546,7 @@ file_serve(struct conn *c, struct http_request *req, const char *path)
 	if (fe->fe_status == 301)
 		file_redirect_slash(c, req, path);
 	else if (fe->fe_status == FILE_LISTING)
-		file_listing(c, path);
+		file_listing(c, fe);
 	else if (fe->fe_status != 0)
 		http_response_error(c, fe->fe_status, NULL);
 	else

@@ -814,6 +814,7 @@ char *autoindex_render(const char *path, struct autoindex_entry *ents, size_t n,
 
 struct fcache_entry *fcache_get(const char *path, size_t len);
 struct fcache_entry *fcache_new(const char *path, size_t len);
+int fcache_keep(struct fcache_entry *fe, char *bytes, size_t len);
 void fcache_put(struct fcache_entry *fe);
 void fcache_release(struct fcache_entry *fe);
 void fcache_flush(void);
@@ -1713,10 +1714,12 @@ buf_commit(struct buf *b, size_t n)
 struct fcache_entry {
 	int fe_refs;   /* the table's, and each response's sending from it */
 	int fe_status; /* 0: a regular file; 301: a directory to redirect to
-			* its slashed URL; 200: a directory to list (no
-			* index, autoindex); else the error status to answer */
-	int fe_fd;     /* the file, or -1 (fe_body holds it, or no file) */
-	char *fe_body; /* the file's bytes when at most FCACHE_INLINE_MAX */
+			* its slashed URL; 200: a directory's listing (no
+			* index, autoindex), its page the body; else the
+			* error status to answer */
+	int fe_fd;     /* the file (a listing's: a sealed memfd), or -1
+			* (fe_body holds it, or no file) */
+	char *fe_body; /* the body's bytes when at most FCACHE_INLINE_MAX */
 	off_t fe_size; /* its size */
 	struct timespec fe_mtime;	   /* its modification time */
 	const char *fe_type;		   /* its media type */

@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -421,6 +422,58 @@ test_expired_entry_keeps_file_until_replaced(void **state)
 	fcache_release(fe);
 }
 
+/* A kept body up to FCACHE_INLINE_MAX stays in memory, with no file. */
+static void
+test_keep_small_body_inline(void **state)
+{
+	struct fcache_entry *fe;
+	char *bytes = strdup("<p>a small page</p>");
+
+	(void)state;
+	assert_non_null(bytes);
+	fe = new_entry("/small/");
+	assert_int_equal(fcache_keep(fe, bytes, strlen(bytes)), 0);
+	assert_ptr_equal(fe->fe_body, bytes);
+	assert_int_equal(fe->fe_fd, -1);
+	assert_int_equal(fe->fe_size, (off_t)strlen(bytes));
+	fcache_release(fe);
+}
+
+/*
+ * A larger kept body moves into a sealed memory file: its bytes read
+ * back, it cannot be written, and the last release closes it.
+ */
+static void
+test_keep_large_body_in_sealed_memfd(void **state)
+{
+	struct fcache_entry *fe;
+	size_t len = FCACHE_INLINE_MAX + 1;
+	char *bytes = malloc(len), *back = malloc(len);
+	struct stat st;
+	int fd;
+
+	(void)state;
+	assert_non_null(bytes);
+	assert_non_null(back);
+	memset(bytes, 'x', len);
+	fe = new_entry("/large/");
+	assert_int_equal(fcache_keep(fe, bytes, len), 0);
+	assert_null(fe->fe_body);
+	fd = fe->fe_fd;
+	assert_int_not_equal(fd, -1);
+	assert_int_equal(fe->fe_size, (off_t)len);
+	assert_int_equal(fstat(fd, &st), 0);
+	assert_int_equal(st.st_size, (off_t)len);
+	assert_int_equal(pread(fd, back, len, 0), (ssize_t)len);
+	assert_true(back[0] == 'x' && back[len - 1] == 'x');
+	assert_int_equal(pwrite(fd, "y", 1, 0), -1);
+	assert_int_equal(errno, EPERM);
+	assert_int_equal(fcntl(fd, F_GET_SEALS) & F_SEAL_WRITE, F_SEAL_WRITE);
+	fcache_release(fe);
+	assert_false(fd_is_open(fd));
+	free(back);
+}
+
 int
 main(void)
 {
@@ -447,6 +500,9 @@ main(void)
 	    cmocka_unit_test_teardown(test_entry_expires_after_ttl, teardown),
 	    cmocka_unit_test_teardown(
 		test_expired_entry_keeps_file_until_replaced, teardown),
+	    cmocka_unit_test_teardown(test_keep_small_body_inline, teardown),
+	    cmocka_unit_test_teardown(
+		test_keep_large_body_in_sealed_memfd, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -280,34 +280,7 @@ toolong:
 int
 autoindex_encode_url(const char *s, char *out, size_t outlen)
 {
-	static const char hex[] = "0123456789ABCDEF";
-	const unsigned char *p;
-	size_t o = 0;
-
-	for (p = (const unsigned char *)s; *p != '\0'; p++) {
-		if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
-		    (*p >= '0' && *p <= '9') || *p == '-' || *p == '.' ||
-		    *p == '_' || *p == '~') {
-			if (outlen - o < 2)
-				goto toolong;
-			out[o++] = (char)*p;
-			continue;
-		}
-		if (outlen - o < 4)
-			goto toolong;
-		out[o++] = '%';
-		out[o++] = hex[*p >> 4];
-		out[o++] = hex[*p & 0xf];
-	}
-	if (outlen - o < 1)
-		goto toolong;
-	out[o] = '\0';
-	return 0;
-
-toolong:
-	if (outlen > 0)
-		out[0] = '\0';
-	return -1;
+	return path_percent_encode(s, path_unreserved, out, outlen);
 }
 
 /* Append n bytes of s to o, unless that would pass o->ao_max. */

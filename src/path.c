@@ -165,18 +165,22 @@ path_has_dotfile(const char *path)
 	return 0;
 }
 
+/* Return 1 if byte c is unreserved (RFC 3986: ALPHA DIGIT - . _ ~). */
+int
+path_unreserved(int c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+	    (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' ||
+	    c == '~';
+}
+
 /* Return 1 if byte c may appear unencoded in an encoded path, else 0. */
 static int
 path_encode_keep(int c)
 {
-	if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-	    (c >= '0' && c <= '9'))
+	if (path_unreserved(c))
 		return 1;
 	switch (c) {
-	case '-':
-	case '.':
-	case '_':
-	case '~':
 	case '/':
 	case '!':
 	case '$':
@@ -198,23 +202,18 @@ path_encode_keep(int c)
 }
 
 /*
- * Percent-encode the normalized path into out, NUL-terminated, for a
- * Location header: unreserved characters, sub-delims, ':', '@' and '/' stay,
- * every other byte becomes %XX (uppercase). Because a normalized path has
- * no "//", the result never begins with "//" and cannot be read as a
- * network-path reference to another host (no open redirect); '\', which
- * browsers treat like '/', is encoded as %5C. Return 0, or -1 if the result
+ * Percent-encode s into out, NUL-terminated: the bytes keep() says stay,
+ * every other byte becomes %XX (uppercase). Return 0, or -1 if the result
  * does not fit outlen (out is then empty if outlen > 0).
  */
 int
-path_encode(const char *path, char *out, size_t outlen)
+path_percent_encode(const char *s, int (*keep)(int), char *out, size_t outlen)
 {
 	const unsigned char *p;
-	size_t o;
+	size_t o = 0;
 
-	o = 0;
-	for (p = (const unsigned char *)path; *p != '\0'; p++) {
-		if (path_encode_keep(*p)) {
+	for (p = (const unsigned char *)s; *p != '\0'; p++) {
+		if (keep(*p)) {
 			if (outlen - o < 2)
 				goto toolong;
 			out[o++] = (char)*p;
@@ -235,4 +234,19 @@ toolong:
 	if (outlen > 0)
 		out[0] = '\0';
 	return -1;
+}
+
+/*
+ * Percent-encode the normalized path into out, NUL-terminated, for a
+ * Location header: unreserved characters, sub-delims, ':', '@' and '/' stay,
+ * every other byte becomes %XX (uppercase). Because a normalized path has
+ * no "//", the result never begins with "//" and cannot be read as a
+ * network-path reference to another host (no open redirect); '\', which
+ * browsers treat like '/', is encoded as %5C. Return 0, or -1 if the result
+ * does not fit outlen (out is then empty if outlen > 0).
+ */
+int
+path_encode(const char *path, char *out, size_t outlen)
+{
+	return path_percent_encode(path, path_encode_keep, out, outlen);
 }

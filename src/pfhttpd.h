@@ -963,6 +963,9 @@ ssize_t http_chunked_consume(
 int path_normalize(const char *path, size_t len, char *out, size_t outlen);
 int path_has_dotfile(const char *path);
 int path_encode(const char *path, char *out, size_t outlen);
+int path_unreserved(int c);
+int path_percent_encode(
+    const char *s, int (*keep)(int), char *out, size_t outlen);
 
 /* range.c */
 enum range_result {

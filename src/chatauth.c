@@ -24,13 +24,18 @@ chatauth_room_path(
 	snprintf(buf, len, "%s/%s", cf->cf_chat_path, room);
 }
 
-/* Return the index of the [http] rule that protects room, or -1. */
+/*
+ * Return the index of the [http] rule that protects room, or -1. With no
+ * [chat] path, rooms have no path for a rule to name: none protects them.
+ */
 static int
 chatauth_rule(const struct config *cf, const char *room)
 {
 	char path[PATH_MAX];
 	const struct auth_rule *ar;
 
+	if (cf->cf_chat_path == NULL)
+		return -1;
 	chatauth_room_path(cf, room, path, sizeof(path));
 	ar = auth_match(&cf->cf_auth, path, strlen(path));
 	return ar == NULL ? -1 : (int)(ar - cf->cf_auth.au_rules);

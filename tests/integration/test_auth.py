@@ -346,6 +346,16 @@ def test_telnet_cannot_join_a_protected_room(start_server, tmp_path):
     assert line.startswith("! forbidden: that room needs a password"), line
 
 
+def test_telnet_without_a_chat_path_is_not_refused(start_server, tmp_path):
+    # rooms have no path then: a site-wide rule does not name them
+    path = site(tmp_path)
+    srv = start_server(auth=f"/ {path}", auth_tls_only="no", telnet=True,
+                       chat_path="")
+    tc = TelnetChat(srv)
+    room, _nick = tc.greeting()
+    assert room == "lobby"
+
+
 def test_anonymous_client_cannot_take_a_user_name_as_nick(start_server,
                                                          tmp_path):
     path = site(tmp_path)

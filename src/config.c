@@ -1334,6 +1334,18 @@ config_host_new(struct config_parse *cp, const char *section, size_t len)
 	return config_host_name(cp, vh, name, cp->cp_line);
 }
 
+/* Return the index of the host key called name, or CONFIG_HOST_NKEYS. */
+static size_t
+config_host_key(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < CONFIG_HOST_NKEYS; i++)
+		if (strcmp(config_host_keys[i].ck_key, name) == 0)
+			break;
+	return i;
+}
+
 /* Report key name, unknown in [host "NAME"] section, with the known ones. */
 static void
 config_host_unknown(
@@ -1374,10 +1386,7 @@ config_host_set(struct config_parse *cp, const char *section, const char *name,
 	/* inih cuts a section name at 49 bytes: name the host whole */
 	snprintf(label, sizeof(label), "host \"%s\"", vh->vh_names[0]);
 	section = label;
-	for (i = 0; i < CONFIG_HOST_NKEYS; i++)
-		if (strcmp(config_host_keys[i].ck_key, name) == 0)
-			break;
-	if (i == CONFIG_HOST_NKEYS) {
+	if ((i = config_host_key(name)) == CONFIG_HOST_NKEYS) {
 		config_host_unknown(cp, section, name);
 		return -1;
 	}
@@ -1453,13 +1462,6 @@ config_host_inherit(
 	}
 }
 
-/* Tell whether host key k is the one called name. */
-static int
-config_host_key_is(size_t k, const char *name)
-{
-	return strcmp(config_host_keys[k].ck_key, name) == 0;
-}
-
 /*
  * The [http] root that host vh takes must be a directory: checked here,
  * not as the default is set, so that a file whose hosts all have roots
@@ -1508,7 +1510,7 @@ config_hosts_finish(struct config_parse *cp)
 		for (k = 0; k < CONFIG_HOST_NKEYS; k++) {
 			if (cp->cp_host_seen[i][k] != 0)
 				continue;
-			if (config_host_key_is(k, "root") &&
+			if (k == config_host_key("root") &&
 			    config_check_http_root(cp, &cf->cf_hosts[i]) == -1)
 				return -1;
 			if (config_host_inherit(cf, &cf->cf_hosts[i],
@@ -1935,12 +1937,9 @@ config_check_tls(struct config_parse *cp)
 static int
 config_host_line_of(const struct config_parse *cp, int h, const char *key)
 {
-	size_t i;
+	size_t i = config_host_key(key);
 
-	for (i = 0; i < CONFIG_HOST_NKEYS; i++)
-		if (strcmp(config_host_keys[i].ck_key, key) == 0)
-			return cp->cp_host_seen[h][i];
-	return 0;
+	return i < CONFIG_HOST_NKEYS ? cp->cp_host_seen[h][i] : 0;
 }
 
 /*
@@ -2165,24 +2164,21 @@ config_check_host_chat(struct config_parse *cp)
 {
 	const struct config *cf = cp->cp_cf;
 	const char *chat = cf->cf_chat_path, *prefix;
-	size_t n, k;
-	int h, i;
+	size_t n;
+	int h, i, line;
 
-	for (k = 0; k < CONFIG_HOST_NKEYS; k++)
-		if (strcmp(config_host_keys[k].ck_key, "auth") == 0)
-			break;
-	if (chat == NULL || k == CONFIG_HOST_NKEYS)
+	if (chat == NULL)
 		return 0;
 	n = strlen(chat);
 	for (h = 0; h < cf->cf_nhosts; h++) {
-		if (cp->cp_host_seen[h][k] == 0)
+		if ((line = config_host_line_of(cp, h, "auth")) == 0)
 			continue; /* [http]'s rules: they do hold */
 		for (i = 0; i < cf->cf_hosts[h].vh_auth.au_n; i++) {
 			prefix = cf->cf_hosts[h].vh_auth.au_rules[i].ar_prefix;
 			if (strncmp(prefix, chat, n) != 0 ||
 			    (prefix[n] != '\0' && prefix[n] != '/'))
 				continue;
-			config_error(cp, cp->cp_host_seen[h][k],
+			config_error(cp, line,
 			    "[host \"%s\"] auth %s: the chat (%s) is shared by "
 			    "every host; protect its rooms with [http] auth",
 			    cf->cf_hosts[h].vh_names[0], prefix, chat);

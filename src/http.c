@@ -191,7 +191,7 @@ http_first_byte(struct conn *c)
 /*
  * Keep the request's Host field, normalised, for the log: only the
  * implicit host (no [host] section) is logged by it, "" if it has none or
- * it is not a host name.
+ * it is not a host name, and only the formats that show a host need it.
  */
 static void
 http_save_host(struct conn *c, const struct http_request *req)
@@ -200,7 +200,9 @@ http_save_host(struct conn *c, const struct http_request *req)
 	size_t n;
 
 	if (cf->cf_hosts[cf->cf_host_default].vh_nnames != 0 ||
-	    req->hr_host == NULL)
+	    req->hr_host == NULL || cf->cf_access_log == NULL ||
+	    (cf->cf_log_format != LOG_FORMAT_JSON &&
+		cf->cf_log_format != LOG_FORMAT_VHOST_COMBINED))
 		return;
 	if (vhost_host_normalize(req->hr_host, req->hr_host_len, c->c_reqhost,
 		sizeof(c->c_reqhost)) == -1)
